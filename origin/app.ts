@@ -1,0 +1,51 @@
+// Assembles the origin from its parts. Routes stay thin; the work lives in history/, publishing/,
+// transports/ and grip/.
+import express, { type ErrorRequestHandler, type Express } from 'express';
+import type { OriginConfig } from './config/originConfig.ts';
+import { requireGripSignature } from './grip/requireGripSignature.ts';
+import type { GripSignatureVerifier } from './grip/gripSignature.ts';
+import type { HistoryStore } from './history/historyStore.ts';
+import type { Logger } from './observability/logger.ts';
+import type { MessagePublisher } from './publishing/messagePublisher.ts';
+import { publishRoutes } from './routes/publishRoutes.ts';
+import { sseRoutes } from './routes/sseRoutes.ts';
+
+export interface OriginDeps {
+  config: OriginConfig;
+  verifyGripSig: GripSignatureVerifier;
+  history: HistoryStore;
+  publisher: MessagePublisher;
+  log: Logger;
+}
+
+export function createOriginApp(deps: OriginDeps): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', 'loopback');
+  const requireGrip = requireGripSignature(deps.verifyGripSig, deps.log);
+
+  app.get('/healthz', (_req, res) => {
+    res.set('Cache-Control', 'no-store').json({ status: 'ok' });
+  });
+  app.use(sseRoutes({ history: deps.history, requireGrip }));
+  app.use(publishRoutes({ publisher: deps.publisher, publishToken: deps.config.publishToken, log: deps.log }));
+
+  app.use((_req, res) => {
+    res.status(404).set('Cache-Control', 'no-store').json({ error: 'not_found', message: 'no such endpoint' });
+  });
+  const onError: ErrorRequestHandler = (error, req, res, _next) => {
+    const status = typeof error?.status === 'number' && error.status >= 400 && error.status < 500 ? error.status : 500;
+    if (status >= 500) deps.log.error({ err: error, path: req.path }, 'request failed');
+    const message =
+      error?.type === 'entity.parse.failed'
+        ? 'the body is not valid JSON'
+        : error?.type === 'entity.too.large'
+          ? 'the body is too large'
+          : status >= 500
+            ? 'internal error'
+            : String(error?.message ?? 'bad request');
+    res.status(status).set('Cache-Control', 'no-store').json({ error: status >= 500 ? 'internal' : 'bad_request', message });
+  };
+  app.use(onError);
+  return app;
+}

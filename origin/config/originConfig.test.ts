@@ -1,0 +1,60 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, DEV_PUBLISH_TOKEN, LOCAL_GRIP_VERIFY_KEY, loadOriginConfig } from './originConfig.ts';
+
+function errorOf(env: Record<string, string>): ConfigError {
+  try {
+    loadOriginConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) return error;
+    throw error;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('origin configuration', () => {
+  it('defaults to the local harness', () => {
+    const config = loadOriginConfig({});
+    expect(config.port).toBe(3000);
+    expect(config.gripTargets).toEqual([{ control_uri: 'http://127.0.0.1:5561', verify_iss: 'viceroy' }]);
+    expect(config.signatureKeys).toEqual([{ algorithm: 'HS256', secret: LOCAL_GRIP_VERIFY_KEY, issuer: 'viceroy' }]);
+    expect(config.publishToken).toBe(DEV_PUBLISH_TOKEN);
+    expect(config.usingDevPublishToken).toBe(true);
+  });
+
+  it('accepts several GRIP targets', () => {
+    const config = loadOriginConfig({
+      GRIP_URL: 'http://127.0.0.1:5561/?verify-iss=viceroy, http://127.0.0.1:6561/?verify-iss=viceroy',
+      GRIP_VERIFY_KEY: 'k',
+    });
+    expect(config.gripTargets.map((t) => t.control_uri)).toEqual(['http://127.0.0.1:5561', 'http://127.0.0.1:6561']);
+    expect(config.signatureKeys).toHaveLength(1);
+  });
+
+  it('builds the Fastly target and its ES256 key', () => {
+    const config = loadOriginConfig({ FASTLY_SERVICE_ID: 'SU1Z0isxPaozGVKXdv0eY', FASTLY_API_TOKEN: 'tok' });
+    expect(config.gripTargets).toHaveLength(1);
+    expect(config.gripTargets[0]!.control_uri).toContain('/service/SU1Z0isxPaozGVKXdv0eY');
+    expect(config.signatureKeys).toMatchObject([{ algorithm: 'ES256', issuer: 'fastly:SU1Z0isxPaozGVKXdv0eY' }]);
+  });
+
+  it.each([
+    [{ PORT: 'abc' }, 'PORT', /whole number/],
+    [{ PORT: '70000' }, 'PORT', /between/],
+    [{ GRIP_URL: 'not a url' }, 'GRIP_URL', /not a URL/],
+    [{ GRIP_URL: 'ftp://x/' }, 'GRIP_URL', /http or https/],
+    [{ GRIP_URL: 'http://127.0.0.1:5561/' }, 'GRIP_VERIFY_KEY', /never trusted/],
+    [{ FASTLY_SERVICE_ID: 'SU1Z0isxPaozGVKXdv0eY' }, 'FASTLY_API_TOKEN', /required/],
+    [{ FASTLY_API_TOKEN: 'x' }, 'FASTLY_SERVICE_ID', /required/],
+    [{ PUBLISH_TOKEN: 'short' }, 'PUBLISH_TOKEN', /at least 8/],
+    [{ PUBLISH_TOKEN: '  ' }, 'PUBLISH_TOKEN', /empty/],
+    [{ HISTORY_MAX_MESSAGES: '0' }, 'HISTORY_MAX_MESSAGES', /between/],
+    [{ REDIS_URL: 'localhost:6379' }, 'REDIS_URL', /redis:\/\//],
+    [{ ALLOW_CLIENT_PUBLISH: 'maybe' }, 'ALLOW_CLIENT_PUBLISH', /true or false/],
+    [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL', /one of/],
+  ])('rejects %j naming %s', (env, variable, message) => {
+    const error = errorOf(env as Record<string, string>);
+    expect(error.variable).toBe(variable);
+    expect(error.message).toMatch(message);
+    expect(error.message.startsWith(`${variable}:`)).toBe(true);
+  });
+});

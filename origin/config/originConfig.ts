@@ -1,0 +1,169 @@
+// The origin's configuration, read from the environment once at start and validated so a bad value
+// stops the process with a message naming the variable, not a stack trace at the first request.
+import type { IGripConfig } from '@fanoutio/grip';
+import type { JWK } from 'jose';
+import { buildFanoutGripConfig, PUBLIC_KEY_FASTLY_FANOUT_JWK } from '@fanoutio/grip/fastly-fanout';
+
+export const LOCAL_GRIP_URL = 'http://127.0.0.1:5561/?verify-iss=viceroy';
+export const LOCAL_GRIP_VERIFY_KEY = 'viceroy_dev_signing_key_dont_use_in_production';
+export const DEV_PUBLISH_TOKEN = 'dev-publish-token';
+
+/** A key the origin accepts `Grip-Sig` from: HS256 with a shared secret, or ES256 with a public JWK. */
+export type SignatureKeySpec =
+  | { algorithm: 'HS256'; secret: string; issuer?: string }
+  | { algorithm: 'ES256'; publicJwk: JWK; issuer?: string };
+
+export interface HistoryConfig {
+  maxMessagesPerChannel: number;
+  maxAgeMs: number;
+}
+
+export interface OriginConfig {
+  host: string;
+  port: number;
+  /** Where published messages go: one or more Pushpin instances, or Fastly Fanout. */
+  gripTargets: IGripConfig[];
+  /** Keys a Grip-Sig may be signed with; at least one, so nothing unsigned is ever trusted. */
+  signatureKeys: SignatureKeySpec[];
+  publishToken: string;
+  /** True when PUBLISH_TOKEN was not set and the documented dev token is in use. */
+  usingDevPublishToken: boolean;
+  history: HistoryConfig;
+  redisUrl?: string;
+  /** Whether WebSocket clients may publish with {"type":"publish"}. */
+  allowClientPublish: boolean;
+  logLevel: string;
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+  constructor(
+    readonly variable: string,
+    message: string,
+  ) {
+    super(`${variable}: ${message}`);
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+function nonEmpty(env: Env, name: string): string | undefined {
+  const value = env[name];
+  if (value === undefined) return undefined;
+  const trimmed = value.trim();
+  if (trimmed === '') throw new ConfigError(name, 'is set but empty; unset it or give it a value');
+  return trimmed;
+}
+
+function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = nonEmpty(env, name);
+  if (raw === undefined) return fallback;
+  if (!/^\d+$/.test(raw)) throw new ConfigError(name, `must be a whole number, got "${raw}"`);
+  const value = Number(raw);
+  if (value < min || value > max) throw new ConfigError(name, `must be between ${min} and ${max}, got ${value}`);
+  return value;
+}
+
+function boolean(env: Env, name: string, fallback: boolean): boolean {
+  const raw = nonEmpty(env, name);
+  if (raw === undefined) return fallback;
+  if (/^(1|true|yes|on)$/i.test(raw)) return true;
+  if (/^(0|false|no|off)$/i.test(raw)) return false;
+  throw new ConfigError(name, `must be true or false, got "${raw}"`);
+}
+
+/** Parses one GRIP URL the way js-grip does, keeping its verify-iss/verify-key for our own checks. */
+function parseGripUrl(raw: string): { target: IGripConfig; verifyIss?: string; verifyKey?: string } {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError('GRIP_URL', `"${raw}" is not a URL`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new ConfigError('GRIP_URL', `"${raw}" must be http or https`);
+  }
+  const verifyIss = url.searchParams.get('verify-iss') ?? undefined;
+  const verifyKey = url.searchParams.get('verify-key') ?? undefined;
+  const iss = url.searchParams.get('iss') ?? undefined;
+  const key = url.searchParams.get('key') ?? undefined;
+  for (const param of ['verify-iss', 'verify-key', 'iss', 'key']) url.searchParams.delete(param);
+  let controlUri = url.toString();
+  if (controlUri.endsWith('/')) controlUri = controlUri.slice(0, -1);
+  const target: IGripConfig = { control_uri: controlUri };
+  if (iss) target.control_iss = iss;
+  if (key) target.key = key.startsWith('base64:') ? Buffer.from(key.slice(7), 'base64') : key;
+  if (verifyIss) target.verify_iss = verifyIss;
+  return { target, ...(verifyIss ? { verifyIss } : {}), ...(verifyKey ? { verifyKey } : {}) };
+}
+
+function readGrip(env: Env): Pick<OriginConfig, 'gripTargets' | 'signatureKeys'> {
+  const gripTargets: IGripConfig[] = [];
+  const signatureKeys: SignatureKeySpec[] = [];
+  const serviceId = nonEmpty(env, 'FASTLY_SERVICE_ID');
+  const apiToken = nonEmpty(env, 'FASTLY_API_TOKEN');
+  if (serviceId && !apiToken) throw new ConfigError('FASTLY_API_TOKEN', 'is required when FASTLY_SERVICE_ID is set');
+  if (apiToken && !serviceId) throw new ConfigError('FASTLY_SERVICE_ID', 'is required when FASTLY_API_TOKEN is set');
+  if (serviceId && !/^[A-Za-z0-9]{10,64}$/.test(serviceId)) {
+    throw new ConfigError('FASTLY_SERVICE_ID', `"${serviceId}" does not look like a Fastly service ID`);
+  }
+  if (serviceId && apiToken) {
+    gripTargets.push(buildFanoutGripConfig({ serviceId, apiToken }));
+    signatureKeys.push({ algorithm: 'ES256', publicJwk: PUBLIC_KEY_FASTLY_FANOUT_JWK as JWK, issuer: `fastly:${serviceId}` });
+  }
+
+  const gripUrl = nonEmpty(env, 'GRIP_URL') ?? (serviceId ? undefined : LOCAL_GRIP_URL);
+  const verifyKeyEnv = nonEmpty(env, 'GRIP_VERIFY_KEY');
+  if (gripUrl) {
+    for (const raw of gripUrl.split(/[\s,]+/).filter(Boolean)) {
+      const parsed = parseGripUrl(raw);
+      gripTargets.push(parsed.target);
+      const secret = parsed.verifyKey ?? verifyKeyEnv ?? (gripUrl === LOCAL_GRIP_URL ? LOCAL_GRIP_VERIFY_KEY : undefined);
+      if (!secret) {
+        throw new ConfigError(
+          'GRIP_VERIFY_KEY',
+          `no key to verify Grip-Sig for ${parsed.target.control_uri}; set GRIP_VERIFY_KEY (the proxy's sig_key) ` +
+            'or add verify-key to the GRIP_URL. Unsigned proxy requests are never trusted.',
+        );
+      }
+      const exists = signatureKeys.some(
+        (k) => k.algorithm === 'HS256' && k.secret === secret && k.issuer === parsed.verifyIss,
+      );
+      if (!exists) {
+        signatureKeys.push({ algorithm: 'HS256', secret, ...(parsed.verifyIss ? { issuer: parsed.verifyIss } : {}) });
+      }
+    }
+  } else if (verifyKeyEnv) {
+    throw new ConfigError('GRIP_VERIFY_KEY', 'is set but GRIP_URL is not; it would verify nothing');
+  }
+  return { gripTargets, signatureKeys };
+}
+
+export function loadOriginConfig(env: Env = process.env): OriginConfig {
+  const publishTokenEnv = nonEmpty(env, 'PUBLISH_TOKEN');
+  if (publishTokenEnv !== undefined && publishTokenEnv.length < 8) {
+    throw new ConfigError('PUBLISH_TOKEN', 'must be at least 8 characters');
+  }
+  const redisUrl = nonEmpty(env, 'REDIS_URL');
+  if (redisUrl !== undefined && !/^rediss?:\/\//.test(redisUrl)) {
+    throw new ConfigError('REDIS_URL', `must start with redis:// or rediss://, got "${redisUrl}"`);
+  }
+  const logLevel = nonEmpty(env, 'LOG_LEVEL') ?? 'info';
+  if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) {
+    throw new ConfigError('LOG_LEVEL', `must be one of fatal, error, warn, info, debug, trace, silent; got "${logLevel}"`);
+  }
+  return {
+    host: nonEmpty(env, 'HOST') ?? '127.0.0.1',
+    port: integer(env, 'PORT', 3000, 0, 65535),
+    ...readGrip(env),
+    publishToken: publishTokenEnv ?? DEV_PUBLISH_TOKEN,
+    usingDevPublishToken: publishTokenEnv === undefined,
+    history: {
+      maxMessagesPerChannel: integer(env, 'HISTORY_MAX_MESSAGES', 1000, 1, 1_000_000),
+      maxAgeMs: integer(env, 'HISTORY_MAX_AGE_SECONDS', 3600, 1, 30 * 24 * 3600) * 1000,
+    },
+    ...(redisUrl ? { redisUrl } : {}),
+    allowClientPublish: boolean(env, 'ALLOW_CLIENT_PUBLISH', false),
+    logLevel,
+  };
+}

@@ -1,0 +1,56 @@
+// Turns a stored message into the GRIP publish items for every transport, in Pushpin's wire format.
+// `id`/`prev-id` let Pushpin notice a gap and recover through the subscriber's Grip-Link.
+import type { ChannelMessage } from '../history/historyStore.ts';
+import { gripChannelFor } from '../transports/gripChannels.ts';
+import { ndjsonLine, pollBody, sseEvent, wsMessageFrame } from '../transports/messageFraming.ts';
+
+export type GripFormats = {
+  'http-stream'?: { content: string } | { action: 'close' };
+  'http-response'?: { code: number; reason: string; headers: Record<string, string>; body: string };
+  'ws-message'?: { content: string } | { action: 'close' };
+};
+
+export interface GripPublishItem {
+  channel: string;
+  id?: string;
+  'prev-id'?: string;
+  formats: GripFormats;
+}
+
+function withIds(item: GripPublishItem, id: string, prevId: string | undefined): GripPublishItem {
+  return { ...item, id, ...(prevId !== undefined ? { 'prev-id': prevId } : {}) };
+}
+
+export function itemsForMessage(message: ChannelMessage, prevId: string | undefined): GripPublishItem[] {
+  const c = message.channel;
+  return [
+    { channel: gripChannelFor('sse', c), formats: { 'http-stream': { content: sseEvent(message) } } },
+    { channel: gripChannelFor('stream', c), formats: { 'http-stream': { content: ndjsonLine(message) } } },
+    {
+      channel: gripChannelFor('poll', c),
+      formats: {
+        'http-response': {
+          code: 200,
+          reason: 'OK',
+          headers: { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' },
+          body: pollBody([message]),
+        },
+      },
+    },
+    { channel: gripChannelFor('ws', c), formats: { 'ws-message': { content: wsMessageFrame(message) } } },
+  ].map((item) => withIds(item, message.id, prevId));
+}
+
+/** Items that end every stream and WebSocket subscribed to the channel. */
+export function closeItemsForChannel(channel: string): GripPublishItem[] {
+  return [
+    { channel: gripChannelFor('sse', channel), formats: { 'http-stream': { action: 'close' } } },
+    { channel: gripChannelFor('stream', channel), formats: { 'http-stream': { action: 'close' } } },
+    { channel: gripChannelFor('ws', channel), formats: { 'ws-message': { action: 'close' } } },
+  ];
+}
+
+/** Bytes one item takes inside a publish request body, to keep every request under the proxy's limit. */
+export function publishedItemBytes(item: GripPublishItem): number {
+  return Buffer.byteLength(JSON.stringify(item));
+}

@@ -1,0 +1,150 @@
+// Sends GRIP publish items to every configured target (several Pushpins, or Fastly Fanout) in batched
+// POST <control_uri>/publish/ requests that stay under the 64 KiB body limit, retrying transient failures.
+// Shared by the origin and the publish CLI.
+import { PublisherClient, type IGripConfig } from '@fanoutio/grip';
+import { publishedItemBytes, type GripPublishItem } from './gripItems.ts';
+
+/** Fanout's (and the local Pushpin's) publish body limit. */
+export const PUBLISH_BODY_LIMIT_BYTES = 65536;
+const ENVELOPE_BYTES = '{"items":[]}'.length;
+
+export interface GripPublisherOptions {
+  /** Upper bound on items in one request. */
+  maxItemsPerRequest?: number;
+  /** Attempts per request for network errors, 429 and 5xx. */
+  attempts?: number;
+  baseDelayMs?: number;
+  timeoutMs?: number;
+  fetchImpl?: typeof fetch;
+}
+
+export class PublishError extends Error {
+  override name = 'PublishError';
+  constructor(
+    message: string,
+    readonly target: string,
+    readonly status: number | undefined,
+    readonly responseBody: string | undefined,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+export class ItemTooLargeError extends Error {
+  override name = 'ItemTooLargeError';
+  constructor(
+    readonly channel: string,
+    readonly bytes: number,
+  ) {
+    super(
+      `item for ${channel} is ${bytes} bytes in the publish request, over the ${PUBLISH_BODY_LIMIT_BYTES}-byte limit`,
+    );
+  }
+}
+
+export interface GripPublisher {
+  /** Publishes every item to every target; resolves when all targets accepted them. */
+  publish(items: GripPublishItem[]): Promise<void>;
+  readonly targets: readonly string[];
+}
+
+/** Groups items into request bodies, each under the body limit and the item cap. */
+export function batchItems(items: GripPublishItem[], maxItems: number): GripPublishItem[][] {
+  const batches: GripPublishItem[][] = [];
+  let current: GripPublishItem[] = [];
+  let bytes = ENVELOPE_BYTES;
+  for (const item of items) {
+    const size = publishedItemBytes(item) + 1;
+    if (size + ENVELOPE_BYTES > PUBLISH_BODY_LIMIT_BYTES) throw new ItemTooLargeError(item.channel, size - 1);
+    if (current.length > 0 && (bytes + size > PUBLISH_BODY_LIMIT_BYTES || current.length >= maxItems)) {
+      batches.push(current);
+      current = [];
+      bytes = ENVELOPE_BYTES;
+    }
+    current.push(item);
+    bytes += size;
+  }
+  if (current.length > 0) batches.push(current);
+  return batches;
+}
+
+function isTransient(status: number): boolean {
+  return status === 408 || status === 429 || status >= 500;
+}
+
+/** The publish URL without credentials, for logs and errors: tokens are never printed. */
+function describeTarget(client: PublisherClient): string {
+  const url = new URL(client.publishUri);
+  url.username = '';
+  url.password = '';
+  url.search = '';
+  return url.toString();
+}
+
+export function createGripPublisher(targets: IGripConfig[], options: GripPublisherOptions = {}): GripPublisher {
+  if (targets.length === 0) throw new Error('at least one GRIP target is required');
+  const clients = targets.map((target) => new PublisherClient(target));
+  const maxItems = options.maxItemsPerRequest ?? 100;
+  const attempts = options.attempts ?? 4;
+  const baseDelayMs = options.baseDelayMs ?? 100;
+  const timeoutMs = options.timeoutMs ?? 10000;
+  const fetchImpl = options.fetchImpl ?? fetch;
+
+  const postBatch = async (client: PublisherClient, batch: GripPublishItem[]): Promise<void> => {
+    const target = describeTarget(client);
+    const headers: Record<string, string> = { 'Content-Type': 'application/json' };
+    const auth = await client.getAuth()?.buildHeader();
+    if (auth) headers.Authorization = auth;
+    const body = JSON.stringify({ items: batch });
+    let lastError: PublishError | undefined;
+    for (let attempt = 1; attempt <= attempts; attempt++) {
+      if (attempt > 1) await new Promise((r) => setTimeout(r, baseDelayMs * 2 ** (attempt - 2)));
+      let response: Response;
+      try {
+        response = await fetchImpl(client.publishUri, {
+          method: 'POST',
+          headers,
+          body,
+          signal: AbortSignal.timeout(timeoutMs),
+        });
+      } catch (error) {
+        const cause = (error as { cause?: { code?: string } }).cause;
+        lastError = new PublishError(
+          `cannot reach ${target}: ${cause?.code ?? (error as Error).message}`,
+          target,
+          undefined,
+          undefined,
+          { cause: error },
+        );
+        continue;
+      }
+      if (response.ok) {
+        await response.arrayBuffer();
+        return;
+      }
+      const text = (await response.text()).slice(0, 500);
+      lastError = new PublishError(
+        `${target} answered ${response.status} ${response.statusText}: ${text.trim()}`,
+        target,
+        response.status,
+        text,
+      );
+      if (!isTransient(response.status)) break;
+    }
+    throw lastError!;
+  };
+
+  return {
+    targets: clients.map(describeTarget),
+    async publish(items) {
+      if (items.length === 0) return;
+      const batches = batchItems(items, maxItems);
+      await Promise.all(
+        clients.map(async (client) => {
+          for (const batch of batches) await postBatch(client, batch);
+        }),
+      );
+    },
+  };
+}

@@ -1,0 +1,73 @@
+// POST /api/publish: bearer-token protected; stores each message for recovery, then publishes it to
+// every transport. Answers with the assigned ids.
+import { timingSafeEqual, createHash } from 'node:crypto';
+import express, { type Request, type Response, Router } from 'express';
+import { HistoryConflictError } from '../history/historyStore.ts';
+import { ItemTooLargeError } from '../publishing/gripPublisher.ts';
+import {
+  DeliveryError,
+  parsePublishBody,
+  PublishInputError,
+  type MessagePublisher,
+} from '../publishing/messagePublisher.ts';
+import type { Logger } from '../observability/logger.ts';
+
+/** Compares digests so neither the token's content nor its length leaks through timing. */
+export function tokenMatches(presented: string, expected: string): boolean {
+  const a = createHash('sha256').update(presented).digest();
+  const b = createHash('sha256').update(expected).digest();
+  return timingSafeEqual(a, b);
+}
+
+function sendError(res: Response, status: number, error: string, message: string, extra: object = {}): void {
+  res.status(status).set('Cache-Control', 'no-store').json({ error, message, ...extra });
+}
+
+export function publishRoutes(deps: { publisher: MessagePublisher; publishToken: string; log: Logger }): Router {
+  const router = Router();
+  // 1000 items of up to 64 KiB each would be 64 MiB; cap a request at 8 MiB.
+  const jsonBody = express.json({ limit: '8mb', type: () => true });
+
+  router.post('/api/publish', (req: Request, res: Response, next) => {
+    const header = req.get('authorization') ?? '';
+    const match = /^Bearer\s+(.+)$/i.exec(header);
+    if (!match || !tokenMatches(match[1]!.trim(), deps.publishToken)) {
+      res.set('WWW-Authenticate', 'Bearer realm="publish"');
+      sendError(res, 401, 'unauthorized', 'a valid "Authorization: Bearer <PUBLISH_TOKEN>" header is required');
+      return;
+    }
+    if (!req.is('application/json')) {
+      sendError(res, 415, 'unsupported_media_type', 'send the body as application/json');
+      return;
+    }
+    next();
+  });
+
+  router.post('/api/publish', jsonBody, async (req: Request, res: Response) => {
+    let inputs;
+    try {
+      inputs = parsePublishBody(req.body);
+    } catch (error) {
+      if (error instanceof PublishInputError) return sendError(res, error.status, 'invalid_message', error.message);
+      throw error;
+    }
+    try {
+      const messages = await deps.publisher.publish(inputs);
+      deps.log.info({ count: messages.length, channels: [...new Set(inputs.map((i) => i.channel))] }, 'published');
+      res.set('Cache-Control', 'no-store').json({
+        messages: messages.map((m) => ({ id: m.id, channel: m.channel, ts: m.ts })),
+      });
+    } catch (error) {
+      if (error instanceof HistoryConflictError) return sendError(res, 409, 'id_conflict', error.message);
+      if (error instanceof ItemTooLargeError) return sendError(res, 413, 'too_large', error.message);
+      if (error instanceof DeliveryError) {
+        deps.log.error({ err: error.cause }, 'publish to GRIP proxy failed');
+        return sendError(res, 502, 'publish_failed', error.message, {
+          stored: error.stored.map((m) => ({ id: m.id, channel: m.channel })),
+        });
+      }
+      throw error;
+    }
+  });
+  return router;
+}

@@ -1,0 +1,59 @@
+// Origin entry point: read and validate the environment, build the parts, listen, stop cleanly.
+import type { AddressInfo } from 'node:net';
+import { createOriginApp } from './app.ts';
+import { ConfigError, loadOriginConfig, type OriginConfig } from './config/originConfig.ts';
+import { createGripSignatureVerifier } from './grip/gripSignature.ts';
+import { createMemoryHistoryStore } from './history/memoryHistoryStore.ts';
+import { createLogger } from './observability/logger.ts';
+import { createGripPublisher } from './publishing/gripPublisher.ts';
+import { createMessagePublisher } from './publishing/messagePublisher.ts';
+
+function readConfig(): OriginConfig {
+  try {
+    return loadOriginConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(`origin: invalid configuration: ${error.message}`);
+      process.exit(2);
+    }
+    throw error;
+  }
+}
+
+const config = readConfig();
+const log = createLogger(config.logLevel);
+if (config.usingDevPublishToken) {
+  log.warn('PUBLISH_TOKEN is not set; using the development token "dev-publish-token". Set it in production.');
+}
+const history = createMemoryHistoryStore(config.history);
+const grip = createGripPublisher(config.gripTargets);
+const app = createOriginApp({
+  config,
+  verifyGripSig: await createGripSignatureVerifier(config.signatureKeys),
+  history,
+  publisher: createMessagePublisher(history, grip),
+  log,
+});
+
+const server = app.listen(config.port, config.host);
+server.on('error', (error: NodeJS.ErrnoException) => {
+  const hint = error.code === 'EADDRINUSE' ? ` (port ${config.port} is in use; set PORT)` : '';
+  log.fatal({ err: error }, `cannot listen on ${config.host}:${config.port}${hint}`);
+  process.exit(1);
+});
+server.on('listening', () => {
+  const { port } = server.address() as AddressInfo;
+  log.info({ port, host: config.host, gripTargets: grip.targets }, `origin listening on http://${config.host}:${port}`);
+});
+
+let stopping = false;
+const stop = (signal: string): void => {
+  if (stopping) return;
+  stopping = true;
+  log.info({ signal }, 'stopping');
+  server.close(() => void history.close().then(() => process.exit(0)));
+  server.closeAllConnections();
+  setTimeout(() => process.exit(0), 3000).unref();
+};
+process.on('SIGINT', () => stop('SIGINT'));
+process.on('SIGTERM', () => stop('SIGTERM'));

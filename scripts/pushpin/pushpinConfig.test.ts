@@ -1,0 +1,119 @@
+import { describe, expect, it } from 'vitest';
+import { parseManifest } from '../stack/fastlyManifest.ts';
+import { buildPushpinConfig, buildRoutes, parsePushpinVersion, pushpinPorts } from './pushpinConfig.ts';
+
+const manifest = parseManifest(`
+manifest_version = 3
+name = "t"
+language = "javascript"
+[local_server.backends.origin]
+url = "http://127.0.0.1:3000"
+override_host = "example.internal"
+[local_server.backends.api]
+url = "https://api.example.com:8443/v1"
+[local_server.pushpin]
+enable = true
+`);
+
+const base = {
+  rundir: '/tmp/run',
+  logdir: '/tmp/logs',
+  proxyPort: 7677,
+  publishPort: 5561,
+  backends: manifest.backends,
+};
+
+function settings(config: string): Map<string, string> {
+  const map = new Map<string, string>();
+  let section = '';
+  for (const line of config.split('\n')) {
+    const header = /^\[(\w+)\]$/.exec(line);
+    if (header) section = header[1]!;
+    const kv = /^([\w-]+)=(.*)$/.exec(line);
+    if (kv) map.set(`${section}.${kv[1]}`, kv[2]!);
+  }
+  return map;
+}
+
+describe('Pushpin config from fastly.toml', () => {
+  it('reads the manifest defaults for ports', () => {
+    expect(manifest.pushpin).toEqual({ enable: true, proxyPort: 7677, publishPort: 5561 });
+  });
+
+  it('writes one route per backend with id=, over_http, ssl, host and path prefix', () => {
+    expect(buildRoutes(manifest.backends)).toBe(
+      'id=origin 127.0.0.1:3000,over_http,host=example.internal\n' +
+        'id=api,replace_beg=/v1 api.example.com:8443,over_http,ssl\n',
+    );
+  });
+
+  it('targets Pushpin 1.36 with its service names and a private zurl', () => {
+    const { config } = buildPushpinConfig({ ...base, version: parsePushpinVersion('pushpin 1.36.0') });
+    const s = settings(config);
+    expect(s.get('runner.services')).toBe('condure,zurl,pushpin-proxy,pushpin-handler');
+    expect(s.get('proxy.zurl_out_specs')).toBe('ipc://{rundir}/{ipc_prefix}zurl-in');
+    expect(s.get('proxy.zurl_out_stream_specs')).toBe('ipc://{rundir}/{ipc_prefix}zurl-in-stream');
+    expect(s.get('proxy.zurl_in_specs')).toBe('ipc://{rundir}/{ipc_prefix}zurl-out');
+    expect(s.get('global.include')).toBe('{libdir}/internal.conf');
+  });
+
+  it('uses the 1.39+ service names and no zurl on newer Pushpin', () => {
+    for (const version of ['pushpin 1.39.1', 'Pushpin 1.41.0', 'pushpin 2.0.0']) {
+      const s = settings(buildPushpinConfig({ ...base, version: parsePushpinVersion(version) }).config);
+      expect(s.get('runner.services')).toBe('connmgr,proxy,handler');
+      expect(s.has('proxy.zurl_out_specs')).toBe(false);
+    }
+  });
+
+  it('matches what the Fastly CLI sets: ports, signing, route header, publish limit', () => {
+    const s = settings(buildPushpinConfig({ ...base, version: parsePushpinVersion('1.36.0') }).config);
+    expect(s.get('runner.http_port')).toBe('7677');
+    expect(s.get('runner.rundir') ?? s.get('global.rundir')).toBe('/tmp/run');
+    expect(s.get('runner.logdir')).toBe('/tmp/logs');
+    expect(s.get('proxy.accept_pushpin_route')).toBe('true');
+    expect(s.get('proxy.sig_iss')).toBe('viceroy');
+    expect(s.get('proxy.sig_key')).toBe('viceroy_dev_signing_key_dont_use_in_production');
+    expect(s.get('handler.push_in_http_port')).toBe('5561');
+    expect(s.get('handler.push_in_spec')).toBe('tcp://127.0.0.1:5562');
+    expect(s.get('handler.push_in_sub_specs')).toBe('tcp://127.0.0.1:5563');
+    expect(s.get('handler.command_spec')).toBe('tcp://127.0.0.1:5564');
+    expect(s.get('handler.push_in_http_max_body_size')).toBe('65536');
+    expect(s.get('handler.connection_subscription_max')).toBe('20');
+    expect(s.get('handler.message_rate')).toBe('0');
+    expect(pushpinPorts(7677, 5561)).toEqual([7677, 5561, 5562, 5563, 5564]);
+  });
+
+  it('follows custom ports from the manifest', () => {
+    const custom = parseManifest(`
+[local_server.backends.origin]
+url = "http://127.0.0.1:4000"
+[local_server.pushpin]
+proxy_port = 9000
+publish_port = 9100
+`);
+    const s = settings(buildPushpinConfig({ ...base, ...custom.pushpin, backends: custom.backends, version: parsePushpinVersion('1.36.0') }).config);
+    expect(s.get('runner.http_port')).toBe('9000');
+    expect(s.get('handler.push_in_spec')).toBe('tcp://127.0.0.1:9101');
+  });
+
+  it('refuses relative run and log directories', () => {
+    expect(() => buildPushpinConfig({ ...base, rundir: 'run', version: parsePushpinVersion('1.36.0') })).toThrow(/absolute/);
+  });
+
+  it('reports bad manifests clearly', () => {
+    expect(() => parseManifest('[local_server.backends.origin]\nurl = "not a url"')).toThrow(/not a valid URL/);
+    expect(() => parseManifest('[local_server.pushpin]\nproxy_port = 70000')).toThrow(/proxy_port must be a port/);
+    expect(() => parseManifest('this is = = not toml')).toThrow(/not valid TOML/);
+    expect(() => parsePushpinVersion('')).toThrow(/cannot read a Pushpin version/);
+  });
+
+  it('reads config stores from inline TOML', () => {
+    const m = parseManifest(`
+[local_server.config_stores.edge_settings]
+format = "inline-toml"
+[local_server.config_stores.edge_settings.contents]
+realtime_paths = "/events/"
+`);
+    expect(m.configStores).toEqual({ edge_settings: { realtime_paths: '/events/' } });
+  });
+});

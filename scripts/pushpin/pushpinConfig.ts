@@ -1,0 +1,128 @@
+// Writes the Pushpin configuration `fastly compute serve` would write for this manifest (same ports,
+// same signing key and issuer, one route per backend), adapted to the installed Pushpin version.
+// Pure: the caller supplies directories and ports, so it can be unit tested and run many times at once.
+import type { ManifestBackend } from '../stack/fastlyManifest.ts';
+
+/** The dev signing key and issuer Viceroy and the Fastly CLI use; the origin verifies Grip-Sig with them. */
+export const LOCAL_GRIP_SIG_ISS = 'viceroy';
+export const LOCAL_GRIP_SIG_KEY = 'viceroy_dev_signing_key_dont_use_in_production';
+/** Fanout's publish body limit, which the CLI also sets locally. */
+export const PUBLISH_MAX_BODY_BYTES = 65536;
+
+export interface PushpinVersion {
+  major: number;
+  minor: number;
+  patch: number;
+}
+
+export interface PushpinConfigInput {
+  version: PushpinVersion;
+  /** Absolute directory for Pushpin's IPC sockets. */
+  rundir: string;
+  /** Absolute directory for Pushpin's logs. */
+  logdir: string;
+  proxyPort: number;
+  /** HTTP publish port; the ZeroMQ ports are the next three, as the Fastly CLI lays them out. */
+  publishPort: number;
+  backends: ManifestBackend[];
+  /** Delivery shaping off (message_rate=0) unless set; the CLI keeps Pushpin's defaults. */
+  messageRate?: number;
+  messageHwm?: number;
+}
+
+export interface PushpinConfigFiles {
+  /** Contents of pushpin.conf. */
+  config: string;
+  /** Contents of the routes file that pushpin.conf names as `routes`. */
+  routes: string;
+}
+
+export function parsePushpinVersion(output: string): PushpinVersion {
+  const match = /(\d+)\.(\d+)\.(\d+)/.exec(output);
+  if (!match) throw new Error(`cannot read a Pushpin version from: ${output.trim() || '(no output)'}`);
+  return { major: Number(match[1]), minor: Number(match[2]), patch: Number(match[3]) };
+}
+
+/** Pushpin 1.39 renamed its services (condure -> connmgr, pushpin-proxy -> proxy, ...) and dropped zurl. */
+export function usesConnmgrServiceNames(version: PushpinVersion): boolean {
+  return version.major > 1 || (version.major === 1 && version.minor >= 39);
+}
+
+export function buildRoutes(backends: ManifestBackend[]): string {
+  const lines = backends.map((backend) => {
+    const condition = [`id=${backend.name}`];
+    if (backend.url.pathname !== '/' && backend.url.pathname !== '') {
+      condition.push(`replace_beg=${backend.url.pathname}`);
+    }
+    const https = backend.url.protocol === 'https:';
+    const target = [`${backend.url.hostname}:${backend.url.port || (https ? '443' : '80')}`, 'over_http'];
+    if (https) target.push('ssl');
+    if (backend.overrideHost) target.push(`host=${backend.overrideHost}`);
+    return `${condition.join(',')} ${target.join(',')}`;
+  });
+  return `${lines.join('\n')}\n`;
+}
+
+function assertAbsolute(path: string, what: string): void {
+  if (!path.startsWith('/')) throw new Error(`${what} must be an absolute path, got ${path}`);
+}
+
+export function buildPushpinConfig(input: PushpinConfigInput): PushpinConfigFiles {
+  assertAbsolute(input.rundir, 'rundir');
+  assertAbsolute(input.logdir, 'logdir');
+  const modern = usesConnmgrServiceNames(input.version);
+  const services = modern ? 'connmgr,proxy,handler' : 'condure,zurl,pushpin-proxy,pushpin-handler';
+  // 1.36's internal.conf points the proxy at a system-wide zurl; run our own and point at it instead.
+  const zurlSpecs = modern
+    ? []
+    : [
+        'zurl_out_specs=ipc://{rundir}/{ipc_prefix}zurl-in',
+        'zurl_out_stream_specs=ipc://{rundir}/{ipc_prefix}zurl-in-stream',
+        'zurl_in_specs=ipc://{rundir}/{ipc_prefix}zurl-out',
+      ];
+  const p = input.publishPort;
+  const config = [
+    '# Generated from fastly.toml by scripts/pushpin; equivalent to what `fastly compute serve` writes.',
+    '[global]',
+    'include={libdir}/internal.conf',
+    `rundir=${input.rundir}`,
+    'ipc_prefix=pushpin-',
+    'port_offset=0',
+    '',
+    '[runner]',
+    `services=${services}`,
+    `http_port=${input.proxyPort}`,
+    `logdir=${input.logdir}`,
+    'log_level=2',
+    'client_buffer_size=8192',
+    'client_maxconn=50000',
+    '',
+    '[proxy]',
+    'routesfile=routes',
+    'accept_pushpin_route=true',
+    `sig_iss=${LOCAL_GRIP_SIG_ISS}`,
+    `sig_key=${LOCAL_GRIP_SIG_KEY}`,
+    'updates_check=off',
+    ...zurlSpecs,
+    '',
+    '[handler]',
+    'push_in_http_addr=127.0.0.1',
+    `push_in_http_port=${p}`,
+    `push_in_http_max_body_size=${PUBLISH_MAX_BODY_BYTES}`,
+    `push_in_spec=tcp://127.0.0.1:${p + 1}`,
+    `push_in_sub_specs=tcp://127.0.0.1:${p + 2}`,
+    `command_spec=tcp://127.0.0.1:${p + 3}`,
+    'connection_subscription_max=20',
+    // The CLI keeps Pushpin's shaping (2500 msg/s, hwm 25000); off by default here so tests and
+    // benchmarks measure the system, not the shaper.
+    `message_rate=${input.messageRate ?? 0}`,
+    `message_hwm=${input.messageHwm ?? 200000}`,
+    '',
+  ].join('\n');
+  return { config, routes: buildRoutes(input.backends) };
+}
+
+/** Every TCP port the generated config listens on, for collision checks. */
+export function pushpinPorts(proxyPort: number, publishPort: number): number[] {
+  return [proxyPort, publishPort, publishPort + 1, publishPort + 2, publishPort + 3];
+}

@@ -1,0 +1,123 @@
+// The whole local stack as `fastly compute serve` would have it: Pushpin configured from fastly.toml,
+// the origin behind it, and (once built) the edge on 7676. `npm start` and the end-to-end tests both
+// use this; tests pass their own free ports so they never collide with a running stack.
+import { join } from 'node:path';
+import { readManifest, type ManifestBackend } from './fastlyManifest.ts';
+import { startManagedProcess, type ManagedProcess } from './managedProcess.ts';
+import { assertPortsFree } from './ports.ts';
+import { PROJECT_ROOT } from './projectRoot.ts';
+import { startPushpin, type RunningPushpin } from '../pushpin/pushpinProcess.ts';
+import { LOCAL_GRIP_SIG_ISS, LOCAL_GRIP_SIG_KEY } from '../pushpin/pushpinConfig.ts';
+
+/** The fastly.toml backend the origin in this repository serves. */
+export const ORIGIN_BACKEND = 'origin';
+
+export interface StackPorts {
+  origin: number;
+  pushpinProxy: number;
+  pushpinPublish: number;
+}
+
+export interface LocalStackOptions {
+  manifestPath?: string;
+  /** Defaults: the origin backend's port in fastly.toml, and its Pushpin ports. */
+  ports?: Partial<StackPorts>;
+  /** Extra environment for the origin (PUBLISH_TOKEN, REDIS_URL, ...). */
+  originEnv?: Record<string, string>;
+  logDir?: string;
+  echo?: boolean;
+  log?: (line: string) => void;
+}
+
+export interface LocalStack {
+  ports: StackPorts;
+  urls: { origin: string; pushpinProxy: string; pushpinPublish: string };
+  logFiles: { origin: string; pushpin: string };
+  /** Process-group leaders: each child runs in its own group with whatever it spawned. */
+  pids: { origin: number; pushpin: number };
+  /** Resolves when any child exits on its own, with its name. */
+  childExited: Promise<string>;
+  stop(): Promise<void>;
+}
+
+export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
+  const log = options.log ?? console.log;
+  const manifest = readManifest(options.manifestPath ?? join(PROJECT_ROOT, 'fastly.toml'));
+  const originBackend = manifest.backends.find((b) => b.name === ORIGIN_BACKEND);
+  if (!originBackend) throw new Error(`fastly.toml has no [local_server.backends.${ORIGIN_BACKEND}]`);
+  const ports: StackPorts = {
+    origin: options.ports?.origin ?? Number(originBackend.url.port || 80),
+    pushpinProxy: options.ports?.pushpinProxy ?? manifest.pushpin.proxyPort,
+    pushpinPublish: options.ports?.pushpinPublish ?? manifest.pushpin.publishPort,
+  };
+  await assertPortsFree({
+    origin: ports.origin,
+    'Pushpin proxy': ports.pushpinProxy,
+    'Pushpin publish': ports.pushpinPublish,
+    'Pushpin ZeroMQ push': ports.pushpinPublish + 1,
+    'Pushpin ZeroMQ sub': ports.pushpinPublish + 2,
+    'Pushpin ZeroMQ command': ports.pushpinPublish + 3,
+  });
+  const logDir = options.logDir ?? join(PROJECT_ROOT, 'pushpin-logs');
+  const backends: ManifestBackend[] = manifest.backends.map((backend) =>
+    backend.name === ORIGIN_BACKEND
+      ? { ...backend, url: new URL(`http://127.0.0.1:${ports.origin}`), overrideHost: `127.0.0.1:${ports.origin}` }
+      : backend,
+  );
+
+  const started: Array<{ stop(): Promise<void> }> = [];
+  const stopAll = async (): Promise<void> => {
+    for (const child of started.reverse()) await child.stop();
+    started.length = 0;
+  };
+  try {
+    const pushpin: RunningPushpin = await startPushpin({
+      backends,
+      proxyPort: ports.pushpinProxy,
+      publishPort: ports.pushpinPublish,
+      logDir,
+      log,
+      ...(manifest.pushpin.pushpinPath ? { pushpinPath: manifest.pushpin.pushpinPath } : {}),
+      ...(options.echo !== undefined ? { echo: options.echo } : {}),
+    });
+    started.push(pushpin);
+
+    const originUrl = `http://127.0.0.1:${ports.origin}`;
+    const originLog = join(logDir, 'origin.log');
+    const origin: ManagedProcess = await startManagedProcess({
+      name: 'origin',
+      command: process.execPath,
+      args: ['--import', 'tsx', join(PROJECT_ROOT, 'origin/server.ts')],
+      cwd: PROJECT_ROOT,
+      env: {
+        ...process.env,
+        PORT: String(ports.origin),
+        HOST: '127.0.0.1',
+        GRIP_URL: `http://127.0.0.1:${ports.pushpinPublish}/?verify-iss=${LOCAL_GRIP_SIG_ISS}`,
+        GRIP_VERIFY_KEY: LOCAL_GRIP_SIG_KEY,
+        ...options.originEnv,
+      },
+      ready: async () => (await fetch(`${originUrl}/healthz`)).ok,
+      readyTimeoutMs: 30000,
+      logFile: originLog,
+      ...(options.echo !== undefined ? { echo: options.echo } : {}),
+    });
+    started.push(origin);
+
+    const childExited = Promise.race([
+      pushpin.process.exited.then(() => 'pushpin'),
+      origin.exited.then(() => 'origin'),
+    ]);
+    return {
+      ports,
+      urls: { origin: originUrl, pushpinProxy: pushpin.proxyUrl, pushpinPublish: pushpin.publishUrl },
+      logFiles: { origin: originLog, pushpin: pushpin.logFile },
+      pids: { origin: origin.pid, pushpin: pushpin.process.pid },
+      childExited,
+      stop: stopAll,
+    };
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+}

@@ -1,0 +1,35 @@
+// A private local stack per test file: free ports, logs in a temporary directory, stopped afterwards.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startLocalStack, type LocalStack } from '../../scripts/stack/localStack.ts';
+import { findFreePort, findFreePortRange } from '../../scripts/stack/ports.ts';
+
+export const TEST_PUBLISH_TOKEN = 'test-publish-token-123';
+
+export interface TestStack extends LocalStack {
+  publishToken: string;
+  /** POST /api/publish on the origin with the test token. */
+  publish(body: unknown): Promise<Response>;
+}
+
+export async function startTestStack(options: { originEnv?: Record<string, string> } = {}): Promise<TestStack> {
+  const pushpinPublish = await findFreePortRange(4);
+  const stack = await startLocalStack({
+    ports: { origin: await findFreePort(), pushpinProxy: await findFreePort(), pushpinPublish },
+    originEnv: { PUBLISH_TOKEN: TEST_PUBLISH_TOKEN, LOG_LEVEL: 'warn', ...options.originEnv },
+    logDir: mkdtempSync(join(tmpdir(), 'stack-logs-')),
+    echo: false,
+    log: () => {},
+  });
+  return {
+    ...stack,
+    publishToken: TEST_PUBLISH_TOKEN,
+    publish: (body) =>
+      fetch(`${stack.urls.origin}/api/publish`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${TEST_PUBLISH_TOKEN}`, 'Content-Type': 'application/json' },
+        body: JSON.stringify(body),
+      }),
+  };
+}
