@@ -65,3 +65,31 @@ export function recordWs(proxyUrl: string, path = '/ws'): WsRecorder {
     },
   };
 }
+
+/**
+ * Pushpin applies a WebSocket subscription asynchronously (proxy -> handler) after relaying the
+ * `subscribed` frame, so a test that needs live delivery at once publishes probe messages on the
+ * channel until one arrives. Probe frames carry `data.probe`; filter them with `isProbe`.
+ */
+export async function untilLive(
+  ws: WsRecorder,
+  channel: string,
+  publish: (body: unknown) => Promise<Response>,
+  attempts = 50,
+): Promise<void> {
+  for (let n = 0; n < attempts; n++) {
+    const response = await publish({ channel, data: { probe: n } });
+    if (!response.ok) throw new Error(`probe publish failed: ${response.status} ${await response.text()}`);
+    const arrived = await ws
+      .waitFor(1, (f) => f.type === 'message' && f.channel === channel && isProbe(f), 300)
+      .then(() => true)
+      .catch(() => false);
+    if (arrived) return;
+  }
+  throw new Error(`subscription to ${channel} never became live`);
+}
+
+export function isProbe(frame: WsFrame): boolean {
+  const data = frame.data as { probe?: unknown } | undefined;
+  return typeof data === 'object' && data !== null && 'probe' in data;
+}
