@@ -34,7 +34,7 @@ describe('Redis history store', () => {
     expect(await history.lastId('c')).toBeUndefined();
     const first = await history.append('c', { n: 1 });
     expect(first.message.id).toBe('1');
-    expect(first.prevId).toBeUndefined();
+    expect(first.prevId).toBe('0');
     const second = await history.append('c', [2]);
     expect(second).toMatchObject({ message: { id: '2', data: [2] }, prevId: '1' });
     await history.append('c', 'three');

@@ -5,7 +5,7 @@
 // Both keys of a channel share a hash tag, so this also works on Redis Cluster.
 import { Redis } from 'ioredis';
 import type { HistoryConfig } from '../config/originConfig.ts';
-import { HistoryConflictError, type AppendResult, type ChannelMessage, type HistoryStore } from './historyStore.ts';
+import { HistoryConflictError, NO_MESSAGES_ID, type AppendResult, type ChannelMessage, type HistoryStore } from './historyStore.ts';
 
 // Ids can exceed 2^53, which Lua numbers cannot hold: compare them as decimal strings and read the
 // INCR'd value back with GET.
@@ -117,11 +117,7 @@ export async function createRedisHistoryStore(options: RedisHistoryOptions): Pro
       if (reply[0] === 'conflict') {
         throw new HistoryConflictError(`id ${requestedId} is not above the last id ${reply[1]} on channel ${channel}`);
       }
-      const previous = reply[2];
-      return {
-        message: { id: reply[1], channel, data, ts },
-        prevId: previous === undefined || previous === '0' ? undefined : previous,
-      };
+      return { message: { id: reply[1], channel, data, ts }, prevId: reply[2] ?? NO_MESSAGES_ID };
     },
     async readAfter(channel, afterId, limit) {
       const [, logKey] = keysOf(channel);

@@ -36,7 +36,7 @@ export function pollRoutes(deps: {
     }
     // prev-id: if Pushpin already saw a newer message on the channel than the one we read, it retries
     // this request at once instead of holding, so a message published meanwhile is not missed.
-    const instruct = new GripInstruct(new Channel(gripChannelFor('poll', channel), seenUpTo ?? null));
+    const instruct = new GripInstruct(new Channel(gripChannelFor('poll', channel), seenUpTo));
     instruct.setHoldLongPoll(deps.timeoutSeconds);
     deps.metrics.holdsOpened.inc({ transport: 'poll' });
     res.status(200).set(instruct.toHeaders()).send(pollBody([]));

@@ -35,10 +35,10 @@ export function streamHoldHandler(spec: StreamHoldSpec, deps: { history: History
       throw error;
     }
     const { replay, seenUpTo } = await replayPosition(deps.history, channel, resumeId);
-    const instruct = new GripInstruct(new Channel(gripChannelFor(spec.transport, channel), seenUpTo ?? null));
+    const instruct = new GripInstruct(new Channel(gripChannelFor(spec.transport, channel), seenUpTo));
     instruct.setHoldStream();
     instruct.setKeepAlive(spec.keepAlive, STREAM_KEEP_ALIVE_SECONDS);
-    if (seenUpTo !== undefined) instruct.setNextLink(spec.resumeLink(channel, seenUpTo));
+    instruct.setNextLink(spec.resumeLink(channel, seenUpTo));
     deps.metrics.holdsOpened.inc({ transport: spec.transport });
     if (replay.length > 0) deps.metrics.messagesReplayed.inc({ transport: spec.transport }, replay.length);
     res

@@ -42,7 +42,9 @@ import { replayPosition } from './replayPosition.ts';
 const SUBSCRIPTIONS_META = 'Subs';
 /** Pushpin pings an idle client this often, so intermediaries keep the connection. */
 const WS_KEEP_ALIVE_SECONDS = 25;
-/** Pushpin refuses responses over 1 MB; replay stays well under it. */
+/** A WebSocket has no next link to page through, so its replay is one larger page... */
+const WS_REPLAY_MAX_MESSAGES = 1000;
+/** ...within Pushpin's 1 MB limit on a WebSocket-over-HTTP response. */
 const WS_REPLAY_BUDGET_BYTES = 768 * 1024;
 
 export interface WsRouteDeps {
@@ -81,10 +83,7 @@ async function subscribe(deps: WsRouteDeps, session: Session, channel: string, s
   }
   // Subscribe first in the answer: the proxy applies it before it relays the frames after it, so live
   // messages follow the replay. The replay ends at the channel's position read here.
-  const { replay, seenUpTo } =
-    since === undefined
-      ? { replay: [], seenUpTo: await deps.history.lastId(channel) }
-      : await replayPosition(deps.history, channel, since);
+  const { replay, seenUpTo } = await replayPosition(deps.history, channel, since, WS_REPLAY_MAX_MESSAGES);
   if (isNew) {
     session.out.push(gripControlEvent({ type: 'subscribe', channel: gripChannelFor('ws', channel) }));
     session.subscriptions.add(channel);

@@ -100,8 +100,8 @@ export function isProtocolError(value: ClientCommand | WsProtocolError): value i
 }
 
 export const serverFrames = {
-  subscribed: (channel: string, lastId: string | undefined) =>
-    JSON.stringify({ type: 'subscribed', channel, ...(lastId !== undefined ? { lastId } : {}) }),
+  /** `lastId`: the channel's position once the replay (if any) is delivered; a later `since`. */
+  subscribed: (channel: string, lastId: string) => JSON.stringify({ type: 'subscribed', channel, lastId }),
   unsubscribed: (channel: string) => JSON.stringify({ type: 'unsubscribed', channel }),
   published: (channel: string, id: string) => JSON.stringify({ type: 'published', channel, id }),
   pong: () => JSON.stringify({ type: 'pong' }),
