@@ -162,6 +162,23 @@ describe('reconnect with the last id: the three missed messages arrive once, in 
   });
 });
 
+describe('a backlog longer than one replay page', () => {
+  it('SSE pages through it with the next link: all 250 once, in order', async () => {
+    const channel = 'backlog';
+    // ~1 KB each: pages are cut by Pushpin's 100 KB limit on a GRIP response body, not only by count.
+    const ids = await publishIds(channel, Array.from({ length: 250 }, (_, n) => ({ n, pad: 'x'.repeat(1000) })));
+    const client = recordSse(`${stack.urls.pushpinProxy}/events/${channel}`, { ...ROUTE, 'Last-Event-ID': '0' });
+    try {
+      await client.waitFor(250, 20_000);
+      const [live] = await publishIds(channel, ['live']);
+      await client.waitFor(251);
+      expect(client.events.map((e) => e.id)).toEqual([...ids, live]);
+    } finally {
+      client.close();
+    }
+  });
+});
+
 describe('WebSocket client publish (ALLOW_CLIENT_PUBLISH=true)', () => {
   it('stores and delivers a message a client publishes', async () => {
     const channel = 'ws-pub';
