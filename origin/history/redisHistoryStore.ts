@@ -26,22 +26,28 @@ else
 end
 redis.call('XADD', KEYS[2], 'MAXLEN', '=', ARGV[4], id .. '-0', 'ts', ARGV[3], 'data', ARGV[2])
 -- Age: drop entries older than the cutoff (ts is per entry; stream ids are message ids, not times).
+-- Usually the oldest entry is young enough and one XRANGE of one entry is all this costs.
+local function ts_of(entry)
+  local fields = entry[2]
+  for i = 1, #fields, 2 do if fields[i] == 'ts' then return tonumber(fields[i + 1]) end end
+  return nil
+end
 local cutoff = tonumber(ARGV[5])
-while true do
-  local head = redis.call('XRANGE', KEYS[2], '-', '+', 'COUNT', 64)
-  local keep = nil
-  for _, entry in ipairs(head) do
-    local fields = entry[2]
-    local ts = nil
-    for i = 1, #fields, 2 do if fields[i] == 'ts' then ts = tonumber(fields[i + 1]) end end
-    if ts == nil or ts >= cutoff then keep = entry[1] break end
+local oldest = redis.call('XRANGE', KEYS[2], '-', '+', 'COUNT', 1)[1]
+if oldest and (ts_of(oldest) or cutoff) < cutoff then
+  while true do
+    local head = redis.call('XRANGE', KEYS[2], '-', '+', 'COUNT', 64)
+    local keep = nil
+    for _, entry in ipairs(head) do
+      if (ts_of(entry) or cutoff) >= cutoff then keep = entry[1] break end
+    end
+    if keep then redis.call('XTRIM', KEYS[2], 'MINID', keep) break end
+    if #head < 64 then
+      if #head > 0 then redis.call('XTRIM', KEYS[2], 'MAXLEN', '=', 0) end
+      break
+    end
+    redis.call('XTRIM', KEYS[2], 'MINID', '(' .. head[#head][1])
   end
-  if keep then redis.call('XTRIM', KEYS[2], 'MINID', keep) break end
-  if #head < 64 then
-    if #head > 0 then redis.call('XTRIM', KEYS[2], 'MAXLEN', '=', 0) end
-    break
-  end
-  redis.call('XTRIM', KEYS[2], 'MINID', '(' .. head[#head][1])
 end
 redis.call('PEXPIRE', KEYS[2], ARGV[6])
 return {'ok', id, last}
@@ -96,15 +102,19 @@ export async function createRedisHistoryStore(options: RedisHistoryOptions): Pro
     throw new HistoryUnavailableError(`cannot reach Redis at ${where}: ${(error as Error).message}`);
   }
 
+  // defineCommand runs the script by its SHA (EVALSHA), loading it once.
+  redis.defineCommand('appendMessage', { numberOfKeys: 2, lua: APPEND_SCRIPT });
+  const appendMessage = (redis as unknown as { appendMessage: (...args: string[]) => Promise<unknown> }).appendMessage.bind(
+    redis,
+  );
+
   const keysOf = (channel: string): [string, string] => [`${prefix}{${channel}}:seq`, `${prefix}{${channel}}:log`];
 
   return {
     async append(channel, data, requestedId): Promise<AppendResult> {
       const ts = now();
       const [seqKey, logKey] = keysOf(channel);
-      const reply = (await redis.eval(
-        APPEND_SCRIPT,
-        2,
+      const reply = (await appendMessage(
         seqKey,
         logKey,
         requestedId ?? '',
