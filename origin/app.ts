@@ -9,6 +9,7 @@ import type { Logger } from './observability/logger.ts';
 import type { MessagePublisher } from './publishing/messagePublisher.ts';
 import { publishRoutes } from './routes/publishRoutes.ts';
 import { sseRoutes } from './routes/sseRoutes.ts';
+import { staticRoutes } from './routes/staticRoutes.ts';
 
 export interface OriginDeps {
   config: OriginConfig;
@@ -27,6 +28,7 @@ export function createOriginApp(deps: OriginDeps): Express {
   app.get('/healthz', (_req, res) => {
     res.set('Cache-Control', 'no-store').json({ status: 'ok' });
   });
+  app.use(staticRoutes());
   app.use(sseRoutes({ history: deps.history, requireGrip }));
   app.use(publishRoutes({ publisher: deps.publisher, publishToken: deps.config.publishToken, log: deps.log }));
 
