@@ -64,7 +64,8 @@ describe('demo page', () => {
       await page.fill('#token', 'wrong-token-value');
       await page.fill('#text', 'nope');
       await page.click('#publish');
-      await page.waitForFunction(() => document.querySelector('#publish-result')?.textContent?.startsWith('401'));
+      // Evaluated in the page, hence a string (the test itself is typed for Node, not the DOM).
+      await page.waitForFunction("document.querySelector('#publish-result')?.textContent?.startsWith('401')");
     } finally {
       await page.close();
     }
