@@ -13,6 +13,7 @@ import { metricsRoutes } from './routes/metricsRoutes.ts';
 import { pollRoutes } from './routes/pollRoutes.ts';
 import { publishRoutes } from './routes/publishRoutes.ts';
 import { sseRoutes } from './routes/sseRoutes.ts';
+import { staticRoutes } from './routes/staticRoutes.ts';
 import { streamRoutes } from './routes/streamRoutes.ts';
 import { wsRoutes } from './routes/wsRoutes.ts';
 
@@ -53,6 +54,7 @@ export function createOriginApp(deps: OriginDeps): Express {
     }),
   );
   // Through the cache.
+  app.use(staticRoutes());
   app.use(publishRoutes({ publisher: deps.publisher, publishToken: config.publishToken, log, metrics }));
   app.use(historyRoutes({ history }));
   app.use(metricsRoutes({ metrics, metricsToken: config.metricsToken }));
