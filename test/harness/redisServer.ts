@@ -1,8 +1,8 @@
 // A private redis-server (Debian's) for tests: a free port, no persistence, stopped afterwards.
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ensureCommand } from '../../scripts/stack/aptPackages.ts';
 import { startManagedProcess } from '../../scripts/stack/managedProcess.ts';
 import { findFreePort } from '../../scripts/stack/ports.ts';
 
@@ -12,12 +12,11 @@ export interface RunningRedis {
   stop(): Promise<void>;
 }
 
-function redisServerPath(): string {
-  const found = spawnSync('sh', ['-c', 'command -v redis-server'], { encoding: 'utf8' }).stdout.trim();
-  if (!found) {
-    throw new Error('redis-server is not installed; install it with `apt-get install -y redis-server` (.ci/run does)');
-  }
-  return found;
+export const REDIS_HINT = 'Install Redis: sudo apt-get install -y redis-server';
+
+/** redis-server's path; the vitest global setup has installed it when it was missing and we are root. */
+export function redisServerPath(log?: (line: string) => void): string {
+  return ensureCommand('redis-server', 'redis-server', REDIS_HINT, log);
 }
 
 export async function startRedisServer(): Promise<RunningRedis> {
