@@ -8,6 +8,27 @@ import { publishedItemBytes, type GripPublishItem } from './gripItems.ts';
 export const PUBLISH_BODY_LIMIT_BYTES = 65536;
 const ENVELOPE_BYTES = '{"items":[]}'.length;
 
+/** A GRIP target; `fastlyKey` sends the Fastly API's own `Fastly-Key` header (instead of Authorization). */
+export interface GripTarget extends IGripConfig {
+  fastlyKey?: string;
+}
+
+/** One request every target accepted, for progress reports. */
+export interface PublishedBatchReport {
+  target: string;
+  items: number;
+  bytes: number;
+  attempts: number;
+}
+
+/** A failed attempt about to be retried. */
+export interface PublishRetryReport {
+  target: string;
+  attempt: number;
+  attempts: number;
+  error: PublishError;
+}
+
 export interface GripPublisherOptions {
   /** Upper bound on items in one request. */
   maxItemsPerRequest?: number;
@@ -16,6 +37,8 @@ export interface GripPublisherOptions {
   baseDelayMs?: number;
   timeoutMs?: number;
   fetchImpl?: typeof fetch;
+  onBatchPublished?: (report: PublishedBatchReport) => void;
+  onRetry?: (report: PublishRetryReport) => void;
 }
 
 export class PublishError extends Error {
@@ -82,9 +105,10 @@ function describeTarget(client: PublisherClient): string {
   return url.toString();
 }
 
-export function createGripPublisher(targets: IGripConfig[], options: GripPublisherOptions = {}): GripPublisher {
+export function createGripPublisher(targets: GripTarget[], options: GripPublisherOptions = {}): GripPublisher {
   if (targets.length === 0) throw new Error('at least one GRIP target is required');
   const clients = targets.map((target) => new PublisherClient(target));
+  const fastlyKeys = new Map(clients.map((client, i) => [client, targets[i]!.fastlyKey]));
   const maxItems = options.maxItemsPerRequest ?? 100;
   const attempts = options.attempts ?? 4;
   const baseDelayMs = options.baseDelayMs ?? 100;
@@ -96,10 +120,15 @@ export function createGripPublisher(targets: IGripConfig[], options: GripPublish
     const headers: Record<string, string> = { 'Content-Type': 'application/json' };
     const auth = await client.getAuth()?.buildHeader();
     if (auth) headers.Authorization = auth;
+    const fastlyKey = fastlyKeys.get(client);
+    if (fastlyKey) headers['Fastly-Key'] = fastlyKey;
     const body = JSON.stringify({ items: batch });
     let lastError: PublishError | undefined;
     for (let attempt = 1; attempt <= attempts; attempt++) {
-      if (attempt > 1) await new Promise((r) => setTimeout(r, baseDelayMs * 2 ** (attempt - 2)));
+      if (attempt > 1) {
+        options.onRetry?.({ target, attempt, attempts, error: lastError! });
+        await new Promise((r) => setTimeout(r, baseDelayMs * 2 ** (attempt - 2)));
+      }
       let response: Response;
       try {
         response = await fetchImpl(client.publishUri, {
@@ -121,6 +150,7 @@ export function createGripPublisher(targets: IGripConfig[], options: GripPublish
       }
       if (response.ok) {
         await response.arrayBuffer();
+        options.onBatchPublished?.({ target, items: batch.length, bytes: Buffer.byteLength(body), attempts: attempt });
         return;
       }
       const text = (await response.text()).slice(0, 500);
