@@ -17,11 +17,10 @@ import {
 import { runPublish, type RunCounters, type RunEntry } from './publish/publishRun.ts';
 import { createPublishSink } from './publish/publishSinks.ts';
 
-function fail(json: boolean, failure: RunFailure & { exit: number }, redact: Redactor): never {
-  const { exit, ...rest } = failure;
-  if (json) process.stdout.write(`${redact(JSON.stringify({ ok: false, exitCode: exit, errors: [rest] }))}\n`);
-  else process.stderr.write(`${redact(formatFailures([rest]).join('\n'))}\n`);
-  process.exit(exit);
+function reportUsageError(json: boolean, failure: RunFailure, redact: Redactor): number {
+  if (json) process.stdout.write(`${redact(JSON.stringify({ ok: false, exitCode: EXIT.usage, errors: [failure] }))}\n`);
+  else process.stderr.write(`${redact(formatFailures([failure]).join('\n'))}\n`);
+  return EXIT.usage;
 }
 
 function entriesFor(command: PublishCommand): AsyncIterable<RunEntry> | Iterable<RunEntry> {
@@ -48,7 +47,7 @@ async function main(argv: string[]): Promise<number> {
     // The environment may hold tokens even when parsing failed.
     const redact = createRedactor([process.env.FASTLY_API_TOKEN ?? '', process.env.PUBLISH_TOKEN ?? '']);
     const hint = error.hint ? `${error.hint}. Run with --help for every option.` : 'Run with --help for every option.';
-    fail(jsonRequested, { kind: 'input', message: error.message, hint, exit: EXIT.usage }, redact);
+    return reportUsageError(jsonRequested, { kind: 'usage', message: error.message, hint }, redact);
   }
   if (request.help) {
     process.stdout.write(helpText());
@@ -67,15 +66,6 @@ async function main(argv: string[]): Promise<number> {
       }
     },
   });
-  if (command.input.kind === 'bulk' && command.input.source !== '-') {
-    try {
-      // Fail early with a usage error rather than a stream error halfway.
-      const { statSync } = await import('node:fs');
-      if (!statSync(command.input.source).isFile()) throw new Error('not a regular file');
-    } catch (error) {
-      fail(command.json, { kind: 'input', message: `cannot read --file ${command.input.source}: ${(error as Error).message}`, hint: "give a readable file, or '-' for standard input", exit: EXIT.usage }, redact);
-    }
-  }
   const progress = createProgressLine(process.stderr, Boolean(process.stderr.isTTY) && !command.json && command.input.kind === 'bulk');
   const result = await runPublish(
     entriesFor(command),
@@ -105,7 +95,8 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (error: unknown) => {
-    process.stderr.write(`internal error: ${(error as Error).stack ?? String(error)}\n`);
+    const redact = createRedactor([process.env.FASTLY_API_TOKEN ?? '', process.env.PUBLISH_TOKEN ?? '']);
+    process.stderr.write(redact(`internal error: ${(error as Error).stack ?? String(error)}\n`));
     process.exitCode = EXIT.internal;
   },
 );

@@ -5,7 +5,7 @@ import { PublishError } from '../../origin/publishing/gripPublisher.ts';
 import { EXIT, type ExitCode } from './exitCodes.ts';
 import type { TargetName } from './publishTargets.ts';
 
-export type FailureKind = 'network' | 'rejected' | 'input';
+export type FailureKind = 'usage' | 'network' | 'rejected' | 'input';
 
 export interface RunFailure {
   kind: FailureKind;
@@ -16,13 +16,20 @@ export interface RunFailure {
   line?: number;
 }
 
+const EXIT_FOR: Record<FailureKind, ExitCode> = {
+  usage: EXIT.usage,
+  network: EXIT.network,
+  rejected: EXIT.rejected,
+  input: EXIT.badInput,
+};
+
 export function exitCodeFor(kind: FailureKind): ExitCode {
-  return kind === 'network' ? EXIT.network : kind === 'rejected' ? EXIT.rejected : EXIT.badInput;
+  return EXIT_FOR[kind];
 }
 
-/** The most serious failure decides the exit code: network, then rejected, then bad input. */
+/** The most serious failure decides the exit code: usage, network, rejected, then bad input. */
 export function exitCodeForFailures(failures: readonly RunFailure[]): ExitCode {
-  for (const kind of ['network', 'rejected', 'input'] as const) {
+  for (const kind of ['usage', 'network', 'rejected', 'input'] as const) {
     if (failures.some((f) => f.kind === kind)) return exitCodeFor(kind);
   }
   return EXIT.ok;

@@ -1,5 +1,6 @@
 // Turns parsed arguments and the environment into one validated publish command, or a UsageError
 // that says what is wrong and how to write it. Nothing is sent until this succeeds.
+import { accessSync, constants, statSync } from 'node:fs';
 import { isMessageId } from '../../origin/history/historyStore.ts';
 import { CHANNEL_NAME_RULE, isValidChannelName } from '../../origin/transports/gripChannels.ts';
 import { parseArguments, type ParsedArguments } from './cliArguments.ts';
@@ -61,6 +62,17 @@ function checkId(value: string | undefined, option: string): string | undefined 
   return value;
 }
 
+/** Fails before anything is sent, rather than with a stream error halfway. */
+function checkReadableFile(path: string): void {
+  try {
+    if (statSync(path).isDirectory()) throw new Error('is a directory');
+    accessSync(path, constants.R_OK);
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+    throw new UsageError(`cannot read --file ${path}: ${reason}`, "give a readable file, or '-' for standard input");
+  }
+}
+
 function refuse(condition: boolean, message: string, hint?: string): void {
   if (condition) throw new UsageError(message, hint);
 }
@@ -108,6 +120,7 @@ function buildInput(args: ParsedArguments, target: ResolvedTarget): PublishInput
       'npm run publish -- news --file messages.txt',
     );
     refuse(id !== undefined, '--id cannot be used with bulk input', 'put an "id" in each NDJSON item instead');
+    if (bulkSource !== '-') checkReadableFile(bulkSource);
     const input: PublishInput = { kind: 'bulk', source: bulkSource, dataMode };
     if (channelArg !== undefined) input.channel = checkChannel(channelArg);
     return input;

@@ -17,6 +17,10 @@ export function createRedactor(secrets: readonly string[]): Redactor {
 
 const number = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
 
+function count(n: number, noun: string): string {
+  return `${number.format(n)} ${noun}${n === 1 ? '' : 's'}`;
+}
+
 function perSecond(count: number, elapsedMs: number): number {
   return elapsedMs > 0 ? (count * 1000) / elapsedMs : 0;
 }
@@ -79,15 +83,18 @@ export function formatSummary(result: RunResult, input: PublishInput, target: Re
   }
   if (input.kind !== 'bulk') return `nothing was published → ${to}`;
   const seconds = result.elapsedMs / 1000;
-  const items = target.kind === 'grip' ? ` (${number.format(result.gripItems)} GRIP items in ${number.format(result.requests)} requests)` : ` in ${number.format(result.requests)} requests`;
+  const items =
+    target.kind === 'grip'
+      ? ` (${count(result.gripItems, 'GRIP item')} in ${count(result.requests, 'request')})`
+      : ` in ${count(result.requests, 'request')}`;
   const rates =
     target.kind === 'grip'
       ? `${number.format(perSecond(result.sent, result.elapsedMs))} msg/s, ${number.format(perSecond(result.gripItems, result.elapsedMs))} items/s`
       : `${number.format(perSecond(result.sent, result.elapsedMs))} msg/s`;
   const stopped = result.stopped ? '; stopped at the failed request, the rest of the input was not sent' : '';
   return (
-    `sent ${number.format(result.sent)} messages${items} in ${seconds.toFixed(2)} s: ${rates}; ` +
-    `failed ${number.format(result.failed)}${result.invalid > 0 ? ` (${number.format(result.invalid)} invalid lines)` : ''}${stopped} → ${to}`
+    `sent ${count(result.sent, 'message')}${items} in ${seconds.toFixed(2)} s: ${rates}; ` +
+    `failed ${number.format(result.failed)}${result.invalid > 0 ? ` (${count(result.invalid, 'invalid line')})` : ''}${stopped} → ${to}`
   );
 }
 
