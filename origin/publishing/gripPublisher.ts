@@ -92,6 +92,24 @@ export function batchItems(items: GripPublishItem[], maxItems: number): GripPubl
   return batches;
 }
 
+/**
+ * The request bodies for `items`: chunks of `maxItems`, each serialised once; only a chunk over the
+ * body limit is split by measuring its items (so the usual case costs one JSON.stringify per request).
+ */
+export function requestBodies(items: GripPublishItem[], maxItems: number): Array<{ body: string; items: number }> {
+  const bodies: Array<{ body: string; items: number }> = [];
+  for (let start = 0; start < items.length; start += maxItems) {
+    const chunk = items.slice(start, start + maxItems);
+    const body = JSON.stringify({ items: chunk });
+    if (Buffer.byteLength(body) <= PUBLISH_BODY_LIMIT_BYTES) {
+      bodies.push({ body, items: chunk.length });
+      continue;
+    }
+    for (const batch of batchItems(chunk, maxItems)) bodies.push({ body: JSON.stringify({ items: batch }), items: batch.length });
+  }
+  return bodies;
+}
+
 function isTransient(status: number): boolean {
   return status === 408 || status === 429 || status >= 500;
 }
@@ -115,14 +133,13 @@ export function createGripPublisher(targets: GripTarget[], options: GripPublishe
   const timeoutMs = options.timeoutMs ?? 10000;
   const fetchImpl = options.fetchImpl ?? fetch;
 
-  const postBatch = async (client: PublisherClient, batch: GripPublishItem[]): Promise<void> => {
+  const postBatch = async (client: PublisherClient, body: string, itemCount: number): Promise<void> => {
     const target = describeTarget(client);
     const headers: Record<string, string> = { 'Content-Type': 'application/json' };
     const auth = await client.getAuth()?.buildHeader();
     if (auth) headers.Authorization = auth;
     const fastlyKey = fastlyKeys.get(client);
     if (fastlyKey) headers['Fastly-Key'] = fastlyKey;
-    const body = JSON.stringify({ items: batch });
     let lastError: PublishError | undefined;
     for (let attempt = 1; attempt <= attempts; attempt++) {
       if (attempt > 1) {
@@ -150,7 +167,7 @@ export function createGripPublisher(targets: GripTarget[], options: GripPublishe
       }
       if (response.ok) {
         await response.arrayBuffer();
-        options.onBatchPublished?.({ target, items: batch.length, bytes: Buffer.byteLength(body), attempts: attempt });
+        options.onBatchPublished?.({ target, items: itemCount, bytes: Buffer.byteLength(body), attempts: attempt });
         return;
       }
       const text = (await response.text()).slice(0, 500);
@@ -169,10 +186,10 @@ export function createGripPublisher(targets: GripTarget[], options: GripPublishe
     targets: clients.map(describeTarget),
     async publish(items) {
       if (items.length === 0) return;
-      const batches = batchItems(items, maxItems);
+      const bodies = requestBodies(items, maxItems);
       await Promise.all(
         clients.map(async (client) => {
-          for (const batch of batches) await postBatch(client, batch);
+          for (const { body, items: count } of bodies) await postBatch(client, body, count);
         }),
       );
     },

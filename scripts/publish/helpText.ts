@@ -73,14 +73,15 @@ Exit codes:
   4  the target rejected a request (401/403 token, 413 too large, 5xx after retries, ...)
   5  some input was invalid or over 64 KiB and was skipped (the rest was sent)
 
-Examples:
+Examples (with \`npm start\` running):
   npm run publish -- news '{"text":"hello"}'
   npm run publish -- news hello --target origin
   npm run publish -- news '{"text":"hi"}' --id 7 --prev-id 6
   npm run publish -- news --close
   printf '%s\\n' one two three | npm run publish -- news -
-  npm run publish -- --file items.ndjson --json
-  npm run publish -- news hello --grip-url http://127.0.0.1:5561 --grip-url http://127.0.0.1:5571
-  FASTLY_SERVICE_ID=... FASTLY_API_TOKEN=... npm run publish -- news hello --target fastly
+  npm run publish -- --file items.ndjson           lines like {"channel":"news","data":1}
+  npm run --silent publish -- news hello --json
+  npm run publish -- news hello --grip-url http://127.0.0.1:5561
+  FASTLY_SERVICE_ID=<id> FASTLY_API_TOKEN=<token> npm run publish -- news hello --target fastly
 `;
 }

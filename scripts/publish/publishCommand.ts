@@ -87,7 +87,9 @@ function buildInput(args: ParsedArguments, target: ResolvedTarget): PublishInput
   refuse(
     extra.length > 0,
     `too many arguments: ${JSON.stringify(extra.join(' '))}`,
-    "quote a message that contains spaces: npm run publish -- news 'hello world'",
+    extra.some((arg) => arg.startsWith('-'))
+      ? "options go before a '--' (everything after it is the channel and message)"
+      : "quote a message that contains spaces: npm run publish -- news 'hello world'",
   );
   refuse(prevId !== undefined && id === undefined, '--prev-id needs --id', 'give both: --id 42 --prev-id 41');
   refuse(
