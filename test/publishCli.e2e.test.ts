@@ -1,7 +1,7 @@
-// The publish CLI as a real child process against real Pushpins: one message reaches SSE (through the
-// real origin), NDJSON stream, long-poll and WebSocket subscribers (through a small GRIP test origin,
-// until the origin serves those transports itself), in the framing the origin uses; --close, ids,
-// bulk input, several targets at once, and --target origin with its history.
+// The publish CLI as a real child process against real Pushpins: one message reaches SSE, NDJSON
+// stream, long-poll and WebSocket subscribers in the framing the origin uses (through a small GRIP test
+// origin whose holds carry no prev-id, and through the real origin with --id/--prev-id that continue
+// its sequence); --close, bulk input, several targets at once, and --target origin with its history.
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -44,7 +44,22 @@ beforeAll(async () => {
   });
   proxy = pushpin.proxyUrl;
   publishUrl = pushpin.publishUrl;
+  // Pushpin prints "started" a moment before its proxy port accepts connections.
+  await waitForHttp(proxy);
 });
+
+async function waitForHttp(url: string): Promise<void> {
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    try {
+      await (await fetch(url)).arrayBuffer();
+      return;
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+}
 
 afterAll(async () => {
   await pushpin?.stop();
@@ -62,7 +77,7 @@ const wsUrl = (path: string): string => `${proxy.replace('http', 'ws')}${path}`;
 describe('a message published with the CLI', () => {
   it('reaches SSE, NDJSON stream, long-poll and WebSocket subscribers in their framings', async () => {
     const channel = 'allfour';
-    const sse = recordSse(`${proxy}/events/${channel}`, viaOrigin);
+    const sse = recordSse(`${proxy}/events/${channel}`, viaGripcheck);
     const stream = recordLines(`${proxy}/stream/${channel}`, viaGripcheck);
     const ws = recordWebSocket(wsUrl(`/ws/${channel}`), viaGripcheck);
     const poll = longPoll(`${proxy}/poll/${channel}`, viaGripcheck);
@@ -111,10 +126,49 @@ describe('a message published with the CLI', () => {
     }
   });
 
+  it("reaches the origin's own SSE, NDJSON and WebSocket subscribers with --id/--prev-id continuing its sequence", async () => {
+    // The origin's holds carry prev-id (its last id, "0" on a new channel): Pushpin delivers an item
+    // to them only when the item's prev-id matches, so a direct publish must continue that sequence.
+    const channel = 'originseq';
+    const px = stack.urls.pushpinProxy;
+    const sse = recordSse(`${px}/events/${channel}`, viaOrigin);
+    const stream = recordLines(`${px}/stream/${channel}`, viaOrigin);
+    const ws = recordWebSocket(`${px.replace('http', 'ws')}/ws`, viaOrigin, JSON.stringify({ type: 'subscribe', channel }));
+    const wsMessages = (): Array<Envelope & { type: string }> =>
+      ws.received.map((f) => JSON.parse(f) as Envelope & { type: string }).filter((f) => f.type === 'message');
+    try {
+      await Promise.all([sse.opened, stream.opened, ws.opened]);
+      expect(JSON.parse((await ws.waitFor(1))[0]!)).toMatchObject({ type: 'subscribed', channel });
+      // The origin applies a WebSocket subscription a moment after "subscribed": publish the next id
+      // until the socket has one too.
+      let id = 0;
+      while (id < 5 && (id === 0 || wsMessages().length === 0)) {
+        id++;
+        const run = await runPublishCli([channel, JSON.stringify({ n: id }), '--grip-url', stack.urls.pushpinPublish, '--id', String(id), '--prev-id', String(id - 1)]);
+        expect(run.code).toBe(0);
+        const deadline = Date.now() + 1500;
+        while (Date.now() < deadline && wsMessages().length === 0) await new Promise((r) => setTimeout(r, 50));
+      }
+      const expected = (n: number): Envelope => ({ id: String(n), channel, data: { n }, ts: expect.any(Number) as number });
+      const events = await sse.waitFor(id);
+      expect(events.map((e) => e.id)).toEqual(Array.from({ length: id }, (_, i) => String(i + 1)));
+      expect(events.map((e) => e.data)).toEqual(Array.from({ length: id }, (_, i) => expected(i + 1)));
+      const lines = (await stream.waitFor(id)).map((l) => JSON.parse(l) as Envelope);
+      expect(lines).toEqual(Array.from({ length: id }, (_, i) => expected(i + 1)));
+      const { type, ...first } = wsMessages()[0]!;
+      expect(type).toBe('message');
+      expect(first).toEqual(expected(Number(first.id)));
+    } finally {
+      sse.close();
+      stream.close();
+      ws.close();
+    }
+  });
+
   it('--close ends the NDJSON stream, the SSE stream and the WebSocket', async () => {
     const channel = 'closing';
     const stream = recordLines(`${proxy}/stream/${channel}`, viaGripcheck);
-    const sse = recordLines(`${proxy}/events/${channel}`, viaOrigin);
+    const sse = recordLines(`${proxy}/events/${channel}`, viaGripcheck);
     const ws = recordWebSocket(wsUrl(`/ws/${channel}`), viaGripcheck);
     let ended = 0;
     for (const recorder of [stream, sse, ws]) recorder.ended.then(() => ended++, () => {});
@@ -135,21 +189,24 @@ describe('a message published with the CLI', () => {
     }
   });
 
-  it('carries --id and --prev-id: Pushpin delivers a sequence in order', async () => {
-    const channel = 'withids';
-    const sse = recordSse(`${proxy}/events/${channel}`, viaOrigin);
+  it('without --id a direct publish skips holds that track a sequence: they recover from the origin instead', async () => {
+    const channel = 'unsequenced';
+    // The origin publishes to the stack's Pushpin: its sequenced subscriber is there.
+    const sequenced = recordSse(`${stack.urls.pushpinProxy}/events/${channel}`, viaOrigin);
+    const plain = recordSse(`${proxy}/events/${channel}`, viaGripcheck);
     try {
-      await sse.opened;
-      for (const args of [['--id', '5'], ['--id', '6', '--prev-id', '5']]) {
-        const run = await runPublishCli([channel, `m${args[1]}`, '--grip-url', publishUrl, ...args]);
-        expect(run.code).toBe(0);
-        expect(run.stdout).toContain(`(id ${args[1]})`);
-      }
-      const events = await sse.waitFor(2);
-      expect(events.map((e) => e.id)).toEqual(['5', '6']);
-      expect(events.map((e) => (e.data as Envelope).data)).toEqual(['m5', 'm6']);
+      await Promise.all([sequenced.opened, plain.opened]);
+      const run = await runPublishCli([channel, 'direct', '--grip-url', publishUrl, '--grip-url', stack.urls.pushpinPublish]);
+      expect(run.code).toBe(0);
+      await plain.waitFor(1);
+      // Then the origin publishes: its subscriber gets that one (id 1), never the direct one before it.
+      expect((await stack.publish({ channel, data: 'via origin' })).status).toBe(200);
+      const [event] = await sequenced.waitFor(1);
+      expect(event).toMatchObject({ id: '1', data: { data: 'via origin' } });
+      expect(sequenced.events).toHaveLength(1);
     } finally {
-      sse.close();
+      sequenced.close();
+      plain.close();
     }
   });
 });
@@ -215,14 +272,14 @@ describe('targets', () => {
     const second = recordSse(`${proxy}/events/${channel}`, viaOrigin);
     try {
       await Promise.all([first.opened, second.opened]);
-      const run = await runPublishCli([channel, 'both', '--json'], {
+      const run = await runPublishCli([channel, 'both', '--id', '1', '--prev-id', '0', '--json'], {
         env: { GRIP_URL: `${stack.urls.pushpinPublish}, ${publishUrl}` },
       });
       expect(run.code).toBe(0);
-      const [id] = jsonOf(run).ids;
+      expect(jsonOf(run).ids).toEqual(['1']);
       for (const recorder of [first, second]) {
         const [event] = await recorder.waitFor(1);
-        expect(event).toMatchObject({ id, data: { data: 'both' } });
+        expect(event).toMatchObject({ id: '1', data: { data: 'both' } });
       }
     } finally {
       first.close();

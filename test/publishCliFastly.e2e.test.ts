@@ -1,7 +1,7 @@
 // The publish CLI (a real child process) against a Fastly publish API stand-in on loopback: the exact
 // request it sends, and every error path with its exit code, hint, and no token in the output.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { itemsForMessage } from '../origin/publishing/gripItems.ts';
+import { closeItemsForChannel, itemsForMessage } from '../origin/publishing/gripItems.ts';
 import { findFreePort } from '../scripts/stack/ports.ts';
 import { startFastlyApiStandIn, type FastlyApiStandIn } from './harness/fastlyApiStandIn.ts';
 import { runPublishCli, type CliRun } from './harness/publishCli.ts';
@@ -74,13 +74,8 @@ describe('the request to the Fastly publish API', () => {
   it('--close sends close actions for streams and WebSockets', async () => {
     const run = await fastly(['news', '--close']);
     expect(run.code).toBe(0);
-    expect(JSON.parse(api.requests[0]!.body)).toEqual({
-      items: [
-        { channel: 'sse:news', formats: { 'http-stream': { action: 'close' } } },
-        { channel: 'stream:news', formats: { 'http-stream': { action: 'close' } } },
-        { channel: 'ws:news', formats: { 'ws-message': { action: 'close' } } },
-      ],
-    });
+    expect(JSON.parse(api.requests[0]!.body)).toEqual({ items: closeItemsForChannel('news') });
+    expect(closeItemsForChannel('news').map((item) => item.channel)).toEqual(['sse:news', 'stream:news', 'ws:news']);
   });
 });
 

@@ -1,7 +1,8 @@
-// A tiny GRIP origin for tests of publishing: it holds NDJSON streams on `stream:<c>`, long-polls on
-// `poll:<c>` and subscribes WebSocket-over-HTTP sessions to `ws:<c>`, the GRIP channels the origin's
-// transports use, so a publisher's items can be checked on every transport through a real Pushpin.
-// It trusts every request (no Grip-Sig check): for tests only.
+// A tiny GRIP origin for tests of publishing: it holds SSE streams on `sse:<c>`, NDJSON streams on
+// `stream:<c>`, long-polls on `poll:<c>` and subscribes WebSocket-over-HTTP sessions to `ws:<c>`, the
+// GRIP channels the origin's transports use, so a publisher's items can be checked on every transport
+// through a real Pushpin. Unlike the origin its holds carry no prev-id (no history to sequence against),
+// so Pushpin delivers every item. It trusts every request (no Grip-Sig check): for tests only.
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { ManifestBackend } from '../../scripts/stack/fastlyManifest.ts';
@@ -36,7 +37,14 @@ export async function startGripTestOrigin(): Promise<GripTestOrigin> {
       const url = new URL(req.url ?? '/', 'http://origin');
       const [, kind, channel] = url.pathname.split('/');
       const body = await readBody(req);
-      if (req.method === 'GET' && kind === 'stream' && channel) {
+      if (req.method === 'GET' && kind === 'events' && channel) {
+        res.writeHead(200, {
+          'Content-Type': 'text/event-stream',
+          'Grip-Hold': 'stream',
+          'Grip-Channel': `sse:${channel}`,
+        });
+        res.end();
+      } else if (req.method === 'GET' && kind === 'stream' && channel) {
         res.writeHead(200, {
           'Content-Type': 'application/x-ndjson',
           'Grip-Hold': 'stream',

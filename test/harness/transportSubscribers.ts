@@ -77,12 +77,20 @@ export function longPoll(url: string, headers: Record<string, string>): { body: 
   return { body, close: () => abort.abort() };
 }
 
-export function recordWebSocket(url: string, headers: Record<string, string>): Recorder<string> & { opened: Promise<void> } {
+/** A WebSocket client recording text frames; `firstFrame` is sent on open (e.g. a subscribe command). */
+export function recordWebSocket(
+  url: string,
+  headers: Record<string, string>,
+  firstFrame?: string,
+): Recorder<string> & { opened: Promise<void> } {
   const { rec, push } = recorder<string>();
   const socket = new WebSocket(url, { headers });
   socket.on('message', (data: WebSocket.RawData) => push(data.toString()));
   const opened = new Promise<void>((resolve, reject) => {
-    socket.once('open', () => resolve());
+    socket.once('open', () => {
+      if (firstFrame !== undefined) socket.send(firstFrame);
+      resolve();
+    });
     socket.once('error', reject);
   });
   opened.catch(() => {});
