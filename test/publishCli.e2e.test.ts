@@ -177,7 +177,7 @@ describe('a message published with the CLI', () => {
       for (let attempt = 0; attempt < 5 && ended < 3; attempt++) {
         const run = await runPublishCli([channel, '--close', '--grip-url', publishUrl]);
         expect(run.code).toBe(0);
-        expect(run.stdout).toMatch(/closed every stream and WebSocket on closing/);
+        expect(run.stdout).toMatch(/sent a close for sse, stream and ws on closing/);
         const deadline = Date.now() + 1500;
         while (Date.now() < deadline && ended < 3) await new Promise((r) => setTimeout(r, 50));
       }

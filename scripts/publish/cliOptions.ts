@@ -39,7 +39,12 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
     value: 'ID',
     description: "the previous message's id on this channel (GRIP prev-id, lets Pushpin detect gaps); needs --id",
   },
-  { name: 'close', kind: 'flag', description: 'end every SSE/NDJSON stream and WebSocket subscribed to the channel (no message)' },
+  {
+    name: 'close',
+    kind: 'flag',
+    description:
+      "send the origin's close items for the channel (no message): WebSockets and streams held without prev-id end",
+  },
   { name: 'raw', kind: 'flag', description: 'send the message (or each line) as a JSON string, even if it parses as JSON' },
   { name: 'json-data', kind: 'flag', description: 'the message (or each line) must be valid JSON; fail otherwise' },
   {

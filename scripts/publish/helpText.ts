@@ -38,12 +38,14 @@ It goes out exactly as the origin frames it: an SSE event, an NDJSON line, a lon
 WebSocket frame, each on its GRIP channel (sse:<channel>, stream:, poll:, ws:). Envelope:
 {"id","channel","data","ts"}. Channel names: 1-128 letters, digits, '_', '-', '.', not starting with '.'.
 
-Message ids: with --target origin the origin numbers messages (1, 2, 3... per channel) and keeps them
-for recovery. Published straight to a proxy there is no history: --id sets the id (and the GRIP item
-id, with --prev-id for Pushpin's gap detection); without --id the id is time-based (milliseconds x 1000
-plus a counter: increasing, unique per run) and the GRIP items carry no id, so Pushpin never holds a
-message back. Such ids are not in the origin's history: a client resuming with one (Last-Event-ID)
-gets nothing replayed. Use --target origin for channels whose clients rely on recovery.
+Message ids: with --target origin the origin numbers messages (1, 2, 3... per channel), keeps them for
+recovery and sets prev-id. Its SSE, NDJSON and long-poll holds carry prev-id, and Pushpin/Fanout deliver
+an item to them only when the item's prev-id matches (otherwise they recover from the origin's history).
+Straight to a proxy there is no history: without --id the id is time-based (milliseconds x 1000 plus a
+counter) and the items carry no GRIP id, so the message reaches WebSockets and holds without prev-id
+(other GRIP origins) but not this origin's SSE/NDJSON/long-poll subscribers; --id N --prev-id M reach
+holds at position M (e.g. --id 1 --prev-id 0 on a new channel) but are not in the origin's history.
+Publish through the origin for channels its clients subscribe to.
 
 Options:
 ${options}
@@ -74,13 +76,13 @@ Exit codes:
   5  some input was invalid or over 64 KiB and was skipped (the rest was sent)
 
 Examples (with \`npm start\` running):
+  npm run publish -- news '{"text":"hello"}' --target origin
   npm run publish -- news '{"text":"hello"}'
-  npm run publish -- news hello --target origin
-  npm run publish -- news '{"text":"hi"}' --id 7 --prev-id 6
+  npm run publish -- fresh '{"text":"first"}' --id 1 --prev-id 0
   npm run publish -- news --close
-  printf '%s\\n' one two three | npm run publish -- news -
-  npm run publish -- --file items.ndjson           lines like {"channel":"news","data":1}
-  npm run --silent publish -- news hello --json
+  printf '%s\\n' one two three | npm run publish -- news - --target origin
+  npm run publish -- --file items.ndjson --target origin    lines like {"channel":"news","data":1}
+  npm run --silent publish -- news hello --target origin --json
   npm run publish -- news hello --grip-url http://127.0.0.1:5561
   FASTLY_SERVICE_ID=<id> FASTLY_API_TOKEN=<token> npm run publish -- news hello --target fastly
 `;

@@ -29,7 +29,7 @@ describe('formatSummary', () => {
     expect(formatSummary(result({ sent: 1, ids: ['9'] }), { kind: 'single', channel: 'c', data: 1 }, local)).toBe(
       'published to c (id 9): sse, stream, poll and ws → http://127.0.0.1:5561/publish/',
     );
-    expect(formatSummary(result({ sent: 1 }), { kind: 'close', channel: 'c' }, local)).toMatch(/^closed every stream/);
+    expect(formatSummary(result({ sent: 1 }), { kind: 'close', channel: 'c' }, local)).toMatch(/^sent a close for sse, stream and ws on c/);
     expect(
       formatSummary(result({ sent: 2000, gripItems: 8000, requests: 40, failed: 1, invalid: 1 }), { kind: 'bulk', source: '-', dataMode: 'auto' }, local),
     ).toBe(

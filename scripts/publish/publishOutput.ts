@@ -76,7 +76,7 @@ function transportsNote(target: ResolvedTarget): string {
 
 export function formatSummary(result: RunResult, input: PublishInput, target: ResolvedTarget): string {
   const to = target.endpoints.join(', ');
-  if (input.kind === 'close' && result.sent === 1) return `closed every stream and WebSocket on ${input.channel} → ${to}`;
+  if (input.kind === 'close' && result.sent === 1) return `sent a close for sse, stream and ws on ${input.channel} → ${to}`;
   if (input.kind === 'single' && result.sent === 1) {
     const id = result.ids[0] !== undefined ? ` (id ${result.ids[0]})` : '';
     return `published to ${input.channel}${id}: ${transportsNote(target)} → ${to}`;
@@ -86,7 +86,7 @@ export function formatSummary(result: RunResult, input: PublishInput, target: Re
   const items =
     target.kind === 'grip'
       ? ` (${count(result.gripItems, 'GRIP item')} in ${count(result.requests, 'request')})`
-      : ` in ${count(result.requests, 'request')}`;
+      : ` (${count(result.requests, 'request')})`;
   const rates =
     target.kind === 'grip'
       ? `${number.format(perSecond(result.sent, result.elapsedMs))} msg/s, ${number.format(perSecond(result.gripItems, result.elapsedMs))} items/s`
