@@ -96,6 +96,9 @@ export async function runPublish(
     );
     const tracked = request.finally(() => inFlight.delete(tracked));
     inFlight.add(tracked);
+    // Let the HTTP client write the request now: reading and framing the next batch runs on
+    // microtasks only and would otherwise hold the write back until that batch is ready.
+    await new Promise<void>((resolve) => setImmediate(resolve));
   };
 
   let batch: PreparedMessage[] = [];

@@ -15,6 +15,7 @@ import {
   type PublishRetryReport,
 } from '../../origin/publishing/gripPublisher.ts';
 import { PublishInputError, validatePublishInput } from '../../origin/publishing/messagePublisher.ts';
+import { createHttpFetch } from './httpFetch.ts';
 import { createTimeIdSource, type MessageIdSource } from './messageIds.ts';
 import type { OutgoingMessage } from './messageInput.ts';
 import type { PublishTuning } from './publishCommand.ts';
@@ -98,6 +99,7 @@ function createGripSink(target: Extract<ResolvedTarget, { kind: 'grip' }>, tunin
     maxItemsPerRequest: tuning.batchSize * 4,
     attempts: tuning.attempts,
     timeoutMs: tuning.timeoutMs,
+    fetchImpl: createHttpFetch(),
     ...(events.onRetry ? { onRetry: events.onRetry } : {}),
     ...(events.onRequest ? { onBatchPublished: events.onRequest } : {}),
   });
