@@ -1,10 +1,32 @@
 // A small fetch for publish requests over node:http(s) with keep-alive. The global fetch (undici)
-// spends about 2 ms of CPU on a 50 KB string body, more than framing the 50 messages in it; on a busy
-// machine that CPU is what limits bulk publishing. It covers what the publisher uses (method, string
-// headers and body, an abort signal) and fails the way fetch does: TypeError('fetch failed') with the
-// socket error as its cause, or the signal's reason on timeout.
+// spends about 2 ms of CPU on a 50 KB string body, and a WHATWG Response around the answer most of
+// another; node:http needs about 0.3 ms. On a busy machine that CPU is what limits bulk publishing. It
+// covers what the publisher uses (method, string headers and body, an abort signal; ok, status,
+// statusText, headers, text(), arrayBuffer(), json() of the answer) and fails the way fetch does:
+// TypeError('fetch failed') with the socket error as its cause, or the signal's reason on timeout.
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+
+/** The parts of a Response the publisher reads, without the cost of a WHATWG body stream. */
+function answerOf(response: IncomingMessage, body: Buffer): Response {
+  const status = response.statusCode ?? 0;
+  let headers: Headers | undefined;
+  const answer = {
+    ok: status >= 200 && status < 300,
+    status,
+    statusText: response.statusMessage ?? '',
+    get headers(): Headers {
+      headers ??= new Headers(
+        Object.entries(response.headers).flatMap(([name, value]) => (typeof value === 'string' ? [[name, value]] : [])),
+      );
+      return headers;
+    },
+    text: async () => body.toString('utf8'),
+    json: async () => JSON.parse(body.toString('utf8')) as unknown,
+    arrayBuffer: async () => body.buffer.slice(body.byteOffset, body.byteOffset + body.byteLength),
+  };
+  return answer as unknown as Response;
+}
 
 export function createHttpFetch(): typeof fetch {
   const agents = { http: new HttpAgent({ keepAlive: true }), https: new HttpsAgent({ keepAlive: true }) };
@@ -38,14 +60,7 @@ export function createHttpFetch(): typeof fetch {
         response.on('error', (error) => reject(new TypeError('fetch failed', { cause: error })));
         response.on('end', () => {
           signal?.removeEventListener('abort', onAbort);
-          const status = response.statusCode ?? 0;
-          const responseHeaders = new Headers();
-          for (const [name, value] of Object.entries(response.headers)) {
-            if (typeof value === 'string') responseHeaders.set(name, value);
-          }
-          // Response refuses a body for 204/304.
-          const payload = status === 204 || status === 304 ? null : Buffer.concat(chunks);
-          resolve(new Response(payload, { status, statusText: response.statusMessage ?? '', headers: responseHeaders }));
+          resolve(answerOf(response, Buffer.concat(chunks)));
         });
       });
       request.end(body);
