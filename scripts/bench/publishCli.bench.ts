@@ -78,7 +78,7 @@ function runCli(file: string, publishUrl: string): Promise<{ summary: CliSummary
   const started = performance.now();
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', join(PROJECT_ROOT, 'scripts/publish.ts'), 'bench-cli', '--file', file, '--grip-url', publishUrl, '--batch', String(BATCH), '--json', ...(process.env.CLI_EXTRA ? process.env.CLI_EXTRA.split(' ') : [])],
+    ['--import', 'tsx', join(PROJECT_ROOT, 'scripts/publish.ts'), 'bench-cli', '--file', file, '--grip-url', publishUrl, '--batch', String(BATCH), '--json'],
     { cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let stdout = '';

@@ -107,9 +107,14 @@ function createGripSink(target: Extract<ResolvedTarget, { kind: 'grip' }>, tunin
     prepare: (message) => frameForProxy(message, ids, Date.now()),
     prepareClose: (channel) => ({ channel, items: closeItemsForChannel(channel) }),
     async send(batch) {
-      const items = batch.flatMap((m) => m.items);
+      const items: GripPublishItem[] = [];
+      const sentIds: string[] = [];
+      for (const message of batch) {
+        for (const item of message.items) items.push(item);
+        if (message.id !== undefined) sentIds.push(message.id);
+      }
       await publisher.publish(items);
-      return { items: items.length, ids: batch.flatMap((m) => (m.id === undefined ? [] : [m.id])) };
+      return { items: items.length, ids: sentIds };
     },
   };
 }
