@@ -21,9 +21,18 @@ function withIds(item: GripPublishItem, id: string, prevId: string | undefined):
   return { ...item, id, ...(prevId !== undefined ? { 'prev-id': prevId } : {}) };
 }
 
-export function itemsForMessage(message: ChannelMessage, prevId: string | undefined): GripPublishItem[] {
+export interface ItemOptions {
+  /** false: items without GRIP id/prev-id (for publishers with no history to sequence them). Default true. */
+  gripIds?: boolean;
+}
+
+export function itemsForMessage(
+  message: ChannelMessage,
+  prevId: string | undefined,
+  options: ItemOptions = {},
+): GripPublishItem[] {
   const c = message.channel;
-  return [
+  const items: GripPublishItem[] = [
     { channel: gripChannelFor('sse', c), formats: { 'http-stream': { content: sseEvent(message) } } },
     { channel: gripChannelFor('stream', c), formats: { 'http-stream': { content: ndjsonLine(message) } } },
     {
@@ -38,7 +47,8 @@ export function itemsForMessage(message: ChannelMessage, prevId: string | undefi
       },
     },
     { channel: gripChannelFor('ws', c), formats: { 'ws-message': { content: wsMessageFrame(message) } } },
-  ].map((item) => withIds(item, message.id, prevId));
+  ];
+  return options.gripIds === false ? items : items.map((item) => withIds(item, message.id, prevId));
 }
 
 /** The WebSocket close code sent when a channel is closed: a real code, not the 1005 of a bare close. */
