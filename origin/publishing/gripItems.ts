@@ -2,7 +2,7 @@
 // `id`/`prev-id` let Pushpin notice a gap and recover through the subscriber's Grip-Link.
 import type { ChannelMessage } from '../history/historyStore.ts';
 import { gripChannelFor } from '../transports/gripChannels.ts';
-import { ndjsonLine, pollBody, sseEvent, wsMessageFrame } from '../transports/messageFraming.ts';
+import { envelopeJson, ndjsonLine, pollBody, sseEvent, wsMessageFrame } from '../transports/messageFraming.ts';
 
 export type GripFormats = {
   'http-stream'?: { content: string } | { action: 'close' };
@@ -32,9 +32,10 @@ export function itemsForMessage(
   options: ItemOptions = {},
 ): GripPublishItem[] {
   const c = message.channel;
+  const json = envelopeJson(message);
   const items: GripPublishItem[] = [
-    { channel: gripChannelFor('sse', c), formats: { 'http-stream': { content: sseEvent(message) } } },
-    { channel: gripChannelFor('stream', c), formats: { 'http-stream': { content: ndjsonLine(message) } } },
+    { channel: gripChannelFor('sse', c), formats: { 'http-stream': { content: sseEvent(message, json) } } },
+    { channel: gripChannelFor('stream', c), formats: { 'http-stream': { content: ndjsonLine(message, json) } } },
     {
       channel: gripChannelFor('poll', c),
       formats: {
@@ -42,11 +43,11 @@ export function itemsForMessage(
           code: 200,
           reason: 'OK',
           headers: { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' },
-          body: pollBody([message]),
+          body: pollBody([message], [json]),
         },
       },
     },
-    { channel: gripChannelFor('ws', c), formats: { 'ws-message': { content: wsMessageFrame(message) } } },
+    { channel: gripChannelFor('ws', c), formats: { 'ws-message': { content: wsMessageFrame(message, json) } } },
   ];
   return options.gripIds === false ? items : items.map((item) => withIds(item, message.id, prevId));
 }
