@@ -8,6 +8,8 @@ import { assertPortsFree } from './ports.ts';
 import { PROJECT_ROOT } from './projectRoot.ts';
 import { startPushpin, type RunningPushpin } from '../pushpin/pushpinProcess.ts';
 import { LOCAL_GRIP_SIG_ISS, LOCAL_GRIP_SIG_KEY } from '../pushpin/pushpinConfig.ts';
+import { writeEdgeManifest, type EdgeBackendOverride } from '../compute-host/edgeManifest.ts';
+import { EDGE_WASM } from '../compute-host/edgeBuild.ts';
 
 /** The fastly.toml backend the origin in this repository serves. */
 export const ORIGIN_BACKEND = 'origin';
@@ -16,6 +18,18 @@ export interface StackPorts {
   origin: number;
   pushpinProxy: number;
   pushpinPublish: number;
+  /** The edge (local Compute host running bin/main.wasm), when started. */
+  edge?: number;
+}
+
+/** The edge on the local Compute host (scripts/compute-host), as `fastly compute serve` runs Viceroy. */
+export interface EdgeOptions {
+  /** Default bin/main.wasm; it must exist (see scripts/compute-host/edgeBuild.ts). */
+  wasmPath?: string;
+  /** More backends for the generated manifest (name -> url), e.g. a test server. */
+  backends?: Record<string, EdgeBackendOverride>;
+  /** Guest environment (FASTLY_POP, ...). */
+  env?: Record<string, string>;
 }
 
 export interface LocalStackOptions {
@@ -24,6 +38,8 @@ export interface LocalStackOptions {
   ports?: Partial<StackPorts>;
   /** Extra environment for the origin (PUBLISH_TOKEN, REDIS_URL, ...). */
   originEnv?: Record<string, string>;
+  /** Also start the edge, on `ports.edge` (default 7676). */
+  edge?: boolean | EdgeOptions;
   logDir?: string;
   echo?: boolean;
   log?: (line: string) => void;
@@ -31,26 +47,32 @@ export interface LocalStackOptions {
 
 export interface LocalStack {
   ports: StackPorts;
-  urls: { origin: string; pushpinProxy: string; pushpinPublish: string };
-  logFiles: { origin: string; pushpin: string };
+  urls: { origin: string; pushpinProxy: string; pushpinPublish: string; edge?: string };
+  logFiles: { origin: string; pushpin: string; edge?: string };
   /** Process-group leaders: each child runs in its own group with whatever it spawned. */
-  pids: { origin: number; pushpin: number };
+  pids: { origin: number; pushpin: number; edge?: number };
   /** Resolves when any child exits on its own, with its name. */
   childExited: Promise<string>;
   stop(): Promise<void>;
 }
 
+/** The port `fastly compute serve` serves the edge on. */
+export const DEFAULT_EDGE_PORT = 7676;
+
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
   const log = options.log ?? console.log;
-  const manifest = readManifest(options.manifestPath ?? join(PROJECT_ROOT, 'fastly.toml'));
+  const manifestPath = options.manifestPath ?? join(PROJECT_ROOT, 'fastly.toml');
+  const manifest = readManifest(manifestPath);
   const originBackend = manifest.backends.find((b) => b.name === ORIGIN_BACKEND);
   if (!originBackend) throw new Error(`fastly.toml has no [local_server.backends.${ORIGIN_BACKEND}]`);
   const ports: StackPorts = {
     origin: options.ports?.origin ?? Number(originBackend.url.port || 80),
     pushpinProxy: options.ports?.pushpinProxy ?? manifest.pushpin.proxyPort,
     pushpinPublish: options.ports?.pushpinPublish ?? manifest.pushpin.publishPort,
+    ...(options.edge ? { edge: options.ports?.edge ?? DEFAULT_EDGE_PORT } : {}),
   };
   await assertPortsFree({
+    ...(ports.edge !== undefined ? { edge: ports.edge } : {}),
     origin: ports.origin,
     'Pushpin proxy': ports.pushpinProxy,
     'Pushpin publish': ports.pushpinPublish,
@@ -104,15 +126,45 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     });
     started.push(origin);
 
+    let edge: ManagedProcess | undefined;
+    let edgeLog: string | undefined;
+    if (options.edge && ports.edge !== undefined) {
+      const edgeOptions: EdgeOptions = options.edge === true ? {} : options.edge;
+      edgeLog = join(logDir, 'edge.log');
+      const edgeManifest = writeEdgeManifest(manifestPath, join(logDir, 'fastly.edge.toml'), {
+        [ORIGIN_BACKEND]: { url: originUrl, overrideHost: `127.0.0.1:${ports.origin}` },
+        ...edgeOptions.backends,
+      });
+      const edgeArgs = ['-v', '-C', edgeManifest, '--addr', `127.0.0.1:${ports.edge}`, edgeOptions.wasmPath ?? EDGE_WASM];
+      edge = await startManagedProcess({
+        name: 'edge',
+        command: join(PROJECT_ROOT, 'scripts/compute-host/viceroy'),
+        args: [...edgeArgs, `--local-pushpin-proxy-port=${ports.pushpinProxy}`],
+        cwd: PROJECT_ROOT,
+        env: { ...process.env, ...edgeOptions.env },
+        ready: /Listening on http/,
+        readyTimeoutMs: 30000,
+        logFile: edgeLog,
+        ...(options.echo !== undefined ? { echo: options.echo } : {}),
+      });
+      started.push(edge);
+    }
+
     const childExited = Promise.race([
       pushpin.process.exited.then(() => 'pushpin'),
       origin.exited.then(() => 'origin'),
+      ...(edge ? [edge.exited.then(() => 'edge')] : []),
     ]);
     return {
       ports,
-      urls: { origin: originUrl, pushpinProxy: pushpin.proxyUrl, pushpinPublish: pushpin.publishUrl },
-      logFiles: { origin: originLog, pushpin: pushpin.logFile },
-      pids: { origin: origin.pid, pushpin: pushpin.process.pid },
+      urls: {
+        origin: originUrl,
+        pushpinProxy: pushpin.proxyUrl,
+        pushpinPublish: pushpin.publishUrl,
+        ...(edge ? { edge: `http://127.0.0.1:${ports.edge}` } : {}),
+      },
+      logFiles: { origin: originLog, pushpin: pushpin.logFile, ...(edgeLog ? { edge: edgeLog } : {}) },
+      pids: { origin: origin.pid, pushpin: pushpin.process.pid, ...(edge ? { edge: edge.pid } : {}) },
       childExited,
       stop: stopAll,
     };
