@@ -112,8 +112,8 @@ export async function startComputeHost(options: ComputeHostOptions): Promise<Run
       env: guestEnvironment(options.env),
       traceHostcalls: verbose > 2,
     },
-    minWorkers: options.minWorkers ?? Math.max(2, cpus),
-    maxWorkers: options.maxWorkers ?? Math.max(16, cpus * 8),
+    minWorkers: options.minWorkers ?? Math.max(4, cpus),
+    maxWorkers: options.maxWorkers ?? Math.max(32, cpus * 8),
     log,
   });
   await pool.start();
@@ -137,6 +137,12 @@ export async function startComputeHost(options: ComputeHostOptions): Promise<Run
       serverAddress: request.socket.localAddress ?? '127.0.0.1',
       traceId: randomBytes(16).toString('hex'),
     };
+    if (process.env.COMPUTE_HOST_PROFILE === '1') {
+      void sink.closed.then(() => {
+        context.mark('closed');
+        log(`[profile] ${head.method} ${request.url}: ${context.marks.map(([w, t]) => `${w}@${t.toFixed(1)}`).join(' ')}`);
+      });
+    }
     if (verbose > 0) {
       void sink.closed.then(() => {
         const ms = (performance.now() - context.startedAt).toFixed(1);

@@ -23,8 +23,15 @@ function child(parent: Table, key: string): Table {
   return created;
 }
 
-/** Returns the manifest text with `backends` set (added or replaced); store file paths made absolute. */
-export function rewriteManifest(text: string, baseDir: string, backends: Record<string, EdgeBackendOverride>): string {
+export interface ManifestOverrides {
+  /** Added or replaced backends. */
+  backends: Record<string, EdgeBackendOverride>;
+  /** Config store entries set over the manifest's (store -> key -> value). */
+  configStores?: Record<string, Record<string, string>>;
+}
+
+/** Returns the manifest text with the overrides applied; store file paths made absolute. */
+export function rewriteManifest(text: string, baseDir: string, overrides: ManifestOverrides): string {
   let doc: Table;
   try {
     doc = parseToml(text) as Table;
@@ -33,7 +40,7 @@ export function rewriteManifest(text: string, baseDir: string, backends: Record<
   }
   const localServer = child(doc, 'local_server');
   const table = child(localServer, 'backends');
-  for (const [name, backend] of Object.entries(backends)) {
+  for (const [name, backend] of Object.entries(overrides.backends)) {
     table[name] = { url: backend.url, ...(backend.overrideHost ? { override_host: backend.overrideHost } : {}) };
   }
   for (const key of ['config_stores', 'dictionaries']) {
@@ -43,11 +50,22 @@ export function rewriteManifest(text: string, baseDir: string, backends: Record<
       if (isTable(store) && typeof store.file === 'string' && !isAbsolute(store.file)) store.file = resolve(baseDir, store.file);
     }
   }
+  const stores = child(localServer, 'config_stores');
+  for (const [name, entries] of Object.entries(overrides.configStores ?? {})) {
+    const store = child(stores, name);
+    if (store.format === 'json' && typeof store.file === 'string') {
+      const fromFile = JSON.parse(readFileSync(store.file, 'utf8')) as Record<string, string>;
+      delete store.file;
+      store.contents = { ...fromFile };
+    }
+    store.format = 'inline-toml';
+    store.contents = { ...(isTable(store.contents) ? store.contents : {}), ...entries };
+  }
   return stringifyToml(doc);
 }
 
-export function writeEdgeManifest(sourcePath: string, targetPath: string, backends: Record<string, EdgeBackendOverride>): string {
+export function writeEdgeManifest(sourcePath: string, targetPath: string, overrides: ManifestOverrides): string {
   const text = readFileSync(sourcePath, 'utf8');
-  writeFileSync(targetPath, rewriteManifest(text, dirname(resolve(sourcePath)), backends));
+  writeFileSync(targetPath, rewriteManifest(text, dirname(resolve(sourcePath)), overrides));
   return targetPath;
 }

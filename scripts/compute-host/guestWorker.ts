@@ -22,20 +22,41 @@ const post = (event: WorkerEvent): void => port.postMessage(event);
 let session: GuestSession | undefined;
 const mem = new GuestMemory();
 
+const PROFILE = process.env.COMPUTE_HOST_PROFILE === '1';
+let profileCalls = 0;
+let profileWaitMs = 0;
+let callSeq = 0;
+
 const link: HostLink = {
   call(call: WorkerCall): HostReply {
+    profileCalls++;
     const requestId = session?.downstream.requestId ?? -1;
     if (config.traceHostcalls) process.stderr.write(`[guest ${requestId}] -> ${call.op}\n`);
     if (FIRE_AND_FORGET.has(call.op)) {
-      post({ kind: 'call', requestId, call });
+      post({ kind: 'call', requestId, seq: 0, call });
       return { status: Status.OK };
     }
+    const seq = ++callSeq;
     Atomics.store(config.signal, 0, 0);
-    post({ kind: 'call', requestId, call });
-    Atomics.wait(config.signal, 0, 0);
-    const reply = receiveMessageOnPort(replyPort);
-    if (!reply) throw new Error(`compute-host: no reply to ${call.op}`);
-    return reply.message as HostReply;
+    const waitStart = PROFILE ? performance.now() : 0;
+    post({ kind: 'call', requestId, seq, call });
+    for (;;) {
+      Atomics.wait(config.signal, 0, 0, 1000);
+      const received = receiveMessageOnPort(replyPort);
+      if (!received) {
+        // A raised signal with nothing to read is left over from an earlier reply: lower it.
+        if (Atomics.compareExchange(config.signal, 0, 1, 0) === 1) process.stderr.write('compute-host: lowered a stale signal\n');
+        continue;
+      }
+      const reply = received.message as HostReply;
+      // Anything else is a late answer to a call that was given up on; skip it.
+      if (reply.seq !== seq) {
+        process.stderr.write(`compute-host: skipped a stale reply (call ${reply.seq ?? '?'}, waiting for ${seq})\n`);
+        continue;
+      }
+      if (PROFILE) profileWaitMs += performance.now() - waitStart;
+      return reply;
+    }
   },
 };
 
@@ -105,6 +126,9 @@ let next: PreparedInstance = prepareInstance();
 
 function run(message: Extract<MainToWorker, { kind: 'run' }>): void {
   const { wasi, instance } = next;
+  const runStart = performance.now();
+  profileCalls = 0;
+  profileWaitMs = 0;
   session = new GuestSession(message.downstream);
   mem.memory = instance.exports.memory as WebAssembly.Memory;
   let trap: string | undefined;
@@ -118,7 +142,16 @@ function run(message: Extract<MainToWorker, { kind: 'run' }>): void {
   session = undefined;
   mem.memory = undefined;
   post({ kind: 'finished', requestId, ...(trap ? { trap } : {}) });
+  const prepareStart = performance.now();
   next = prepareInstance();
+  if (PROFILE) {
+    const ran = prepareStart - runStart;
+    const prepared = performance.now() - prepareStart;
+    process.stderr.write(
+      `[profile] request ${requestId}: guest ${ran.toFixed(1)} ms (${profileCalls} host calls, ${profileWaitMs.toFixed(1)} ms waiting on the main thread), next instance ${prepared.toFixed(1)} ms\n`,
+    );
+  }
+  post({ kind: 'ready' });
 }
 
 port.on('message', (message: MainToWorker) => {

@@ -84,6 +84,8 @@ export const FIRE_AND_FORGET: ReadonlySet<WorkerCall['op']> = new Set([
 ]);
 
 export interface HostReply {
+  /** Echoes the call's sequence number, so a worker never mistakes one reply for another. */
+  seq?: number;
   status: number;
   data?: Uint8Array;
   value?: number;
@@ -94,7 +96,7 @@ export interface HostReply {
 }
 
 export type WorkerEvent =
-  | { kind: 'call'; requestId: number; call: WorkerCall }
+  | { kind: 'call'; requestId: number; seq: number; call: WorkerCall }
   | { kind: 'ready' }
   | { kind: 'finished'; requestId: number; trap?: string }
   | { kind: 'unsupported'; name: string };

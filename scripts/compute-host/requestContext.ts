@@ -10,6 +10,8 @@ import { SELECT_TIMED_OUT, SendErrorTag, Status } from './hostcallAbi.ts';
 import type { HeaderList, HostReply, RequestHead, WorkerCall } from './hostProtocol.ts';
 import type { ReadthroughCache } from './readthroughCache.ts';
 
+const PROFILE = process.env.COMPUTE_HOST_PROFILE === '1';
+
 /** A streaming body counts as writable (select-ready) below this many queued bytes. */
 const STREAMING_LOW_WATER = 256 * 1024;
 
@@ -77,8 +79,16 @@ export class RequestContext {
     return this.bodies.get(handle);
   }
 
+  /** With COMPUTE_HOST_PROFILE=1: when each step happened, printed when the client is answered. */
+  readonly marks: Array<[string, number]> = [];
+
+  mark(what: string): void {
+    if (PROFILE) this.marks.push([what, performance.now() - this.startedAt]);
+  }
+
   /** Runs one hostcall. Fire-and-forget calls apply synchronously, so their order is kept. */
   handle(call: WorkerCall): HostReply | Promise<HostReply> {
+    this.mark(call.op);
     switch (call.op) {
       case 'bodyNew':
         this.bodies.set(call.handle, new HostBody());

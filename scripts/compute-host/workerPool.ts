@@ -13,6 +13,8 @@ interface PooledWorker {
   replyPort: MessagePort;
   signal: Int32Array;
   busyWith: RequestContext | undefined;
+  /** It has a fresh instance prepared and nothing to do: only such a worker gets a request. */
+  available: boolean;
   ready: Promise<void>;
 }
 
@@ -55,6 +57,7 @@ export class WorkerPool {
       replyPort: port1,
       signal,
       busyWith: undefined,
+      available: false,
       ready: new Promise<void>((resolve, reject) => {
         markReady = resolve;
         markFailed = reject;
@@ -67,6 +70,7 @@ export class WorkerPool {
     });
     worker.on('exit', (code) => {
       this.workers = this.workers.filter((w) => w !== pooled);
+      pooled.available = false;
       const context = pooled.busyWith;
       if (context && !context.finished) {
         this.contexts.delete(context.id);
@@ -84,6 +88,8 @@ export class WorkerPool {
   private onEvent(pooled: PooledWorker, event: WorkerEvent, markReady: () => void): void {
     switch (event.kind) {
       case 'ready':
+        // Sent at start and after each request, once the next instance is prepared.
+        pooled.available = true;
         markReady();
         this.pump();
         return;
@@ -96,16 +102,16 @@ export class WorkerPool {
       case 'finished': {
         const context = this.contexts.get(event.requestId);
         this.contexts.delete(event.requestId);
+        context?.mark('finished');
         context?.finish(event.trap);
         pooled.busyWith = undefined;
-        this.pump();
         return;
       }
       case 'call': {
         const context = this.contexts.get(event.requestId);
         const reply = (message: HostReply): void => {
           if (FIRE_AND_FORGET.has(event.call.op)) return;
-          pooled.replyPort.postMessage(message);
+          pooled.replyPort.postMessage({ ...message, seq: event.seq });
           Atomics.store(pooled.signal, 0, 1);
           Atomics.notify(pooled.signal, 0);
         };
@@ -137,19 +143,29 @@ export class WorkerPool {
     this.pump();
   }
 
+  private spawning = 0;
+
   private pump(): void {
     while (this.queue.length > 0) {
-      let idle = this.workers.find((w) => !w.busyWith);
-      if (!idle) {
-        if (this.workers.length >= this.options.maxWorkers) return;
-        idle = this.spawn();
-      }
+      const idle = this.workers.find((w) => w.available);
+      if (!idle) break;
       const job = this.queue.shift()!;
-      if (job.context.sink.started && job.context.finished) continue;
+      idle.available = false;
       idle.busyWith = job.context;
       this.contexts.set(job.context.id, job.context);
-      // A freshly spawned worker queues the message until its guest module is ready.
+      job.context.mark('dispatched');
       idle.worker.postMessage({ kind: 'run', downstream: job.downstream });
+    }
+    // Under load, grow one worker at a time (booting one takes a core for a while); requests keep
+    // going to whichever worker is ready first.
+    const idleOrBooting = this.workers.filter((w) => w.available || !w.busyWith).length;
+    if (this.queue.length > 0 && this.spawning === 0 && idleOrBooting === 0 && this.workers.length < this.options.maxWorkers) {
+      this.spawning++;
+      const fresh = this.spawn();
+      void fresh.ready.finally(() => {
+        this.spawning--;
+        this.pump();
+      });
     }
   }
 

@@ -26,8 +26,10 @@ export interface StackPorts {
 export interface EdgeOptions {
   /** Default bin/main.wasm; it must exist (see scripts/compute-host/edgeBuild.ts). */
   wasmPath?: string;
-  /** More backends for the generated manifest (name -> url), e.g. a test server. */
-  backends?: Record<string, EdgeBackendOverride>;
+  /** More backends (name -> url), e.g. a test server: in the edge's manifest and as Pushpin routes. */
+  backends?: Record<string, string | EdgeBackendOverride>;
+  /** Config store entries over fastly.toml's (store -> key -> value), e.g. `edge_settings`. */
+  configStores?: Record<string, Record<string, string>>;
   /** Guest environment (FASTLY_POP, ...). */
   env?: Record<string, string>;
 }
@@ -81,11 +83,25 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     'Pushpin ZeroMQ command': ports.pushpinPublish + 3,
   });
   const logDir = options.logDir ?? join(PROJECT_ROOT, 'pushpin-logs');
-  const backends: ManifestBackend[] = manifest.backends.map((backend) =>
-    backend.name === ORIGIN_BACKEND
-      ? { ...backend, url: new URL(`http://127.0.0.1:${ports.origin}`), overrideHost: `127.0.0.1:${ports.origin}` }
-      : backend,
+  const edgeOptions: EdgeOptions | undefined = options.edge ? (options.edge === true ? {} : options.edge) : undefined;
+  const extraBackends: Record<string, EdgeBackendOverride> = Object.fromEntries(
+    Object.entries(edgeOptions?.backends ?? {}).map(([name, b]) => [name, typeof b === 'string' ? { url: b } : b]),
   );
+  const backends: ManifestBackend[] = [
+    ...manifest.backends
+      .filter((backend) => !(backend.name in extraBackends))
+      .map((backend) =>
+        backend.name === ORIGIN_BACKEND
+          ? { ...backend, url: new URL(`http://127.0.0.1:${ports.origin}`), overrideHost: `127.0.0.1:${ports.origin}` }
+          : backend,
+      ),
+    // Extra backends are Pushpin routes too, so the edge can hand off to them.
+    ...Object.entries(extraBackends).map(([name, b]) => ({
+      name,
+      url: new URL(b.url),
+      ...(b.overrideHost ? { overrideHost: b.overrideHost } : {}),
+    })),
+  ];
 
   const started: Array<{ stop(): Promise<void> }> = [];
   const stopAll = async (): Promise<void> => {
@@ -128,12 +144,11 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 
     let edge: ManagedProcess | undefined;
     let edgeLog: string | undefined;
-    if (options.edge && ports.edge !== undefined) {
-      const edgeOptions: EdgeOptions = options.edge === true ? {} : options.edge;
+    if (edgeOptions && ports.edge !== undefined) {
       edgeLog = join(logDir, 'edge.log');
       const edgeManifest = writeEdgeManifest(manifestPath, join(logDir, 'fastly.edge.toml'), {
-        [ORIGIN_BACKEND]: { url: originUrl, overrideHost: `127.0.0.1:${ports.origin}` },
-        ...edgeOptions.backends,
+        backends: { [ORIGIN_BACKEND]: { url: originUrl, overrideHost: `127.0.0.1:${ports.origin}` }, ...extraBackends },
+        ...(edgeOptions.configStores ? { configStores: edgeOptions.configStores } : {}),
       });
       const edgeArgs = ['-v', '-C', edgeManifest, '--addr', `127.0.0.1:${ports.edge}`, edgeOptions.wasmPath ?? EDGE_WASM];
       edge = await startManagedProcess({

@@ -17,18 +17,36 @@ export interface TestStackOptions {
   originEnv?: Record<string, string>;
   /** Also run the edge (bin/main.wasm on the local Compute host): `stack.urls.edge`. */
   edge?: boolean | EdgeOptions;
+  /** Shorthand for `edge.backends`: extra backends (name -> url) for the edge and Pushpin. */
+  backends?: Record<string, string>;
+  /** Shorthand for `edge.configStores.edge_settings`: entries over fastly.toml's edge settings. */
+  edgeSettings?: Record<string, string>;
+}
+
+function edgeOptionsFor(options: TestStackOptions): EdgeOptions | undefined {
+  if (!options.edge) return undefined;
+  const base: EdgeOptions = options.edge === true ? {} : options.edge;
+  return {
+    ...base,
+    backends: { ...base.backends, ...options.backends },
+    configStores: {
+      ...base.configStores,
+      ...(options.edgeSettings ? { edge_settings: { ...base.configStores?.edge_settings, ...options.edgeSettings } } : {}),
+    },
+  };
 }
 
 export async function startTestStack(options: TestStackOptions = {}): Promise<TestStack> {
   const pushpinPublish = await findFreePortRange(4);
+  const edge = edgeOptionsFor(options);
   const stack = await startLocalStack({
     ports: {
       origin: await findFreePort(),
       pushpinProxy: await findFreePort(),
       pushpinPublish,
-      ...(options.edge ? { edge: await findFreePort() } : {}),
+      ...(edge ? { edge: await findFreePort() } : {}),
     },
-    ...(options.edge ? { edge: options.edge } : {}),
+    ...(edge ? { edge } : {}),
     originEnv: { PUBLISH_TOKEN: TEST_PUBLISH_TOKEN, LOG_LEVEL: 'warn', ...options.originEnv },
     logDir: mkdtempSync(join(tmpdir(), 'stack-logs-')),
     echo: false,
