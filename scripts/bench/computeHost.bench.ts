@@ -3,7 +3,7 @@
 // fetch(req, {backend})), in one run: latency quantiles one request at a time, then requests per
 // second with several in flight. Also a readthrough-cache hit. Prints numbers, asserts nothing.
 import http from 'node:http';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
@@ -65,6 +65,13 @@ async function throughput(url: (i: number) => string): Promise<number> {
 
 const ms = (n: number): string => `${n.toFixed(2)} ms`;
 
+/** CPU time (user + system, all threads) a process used so far, from /proc: immune to a busy machine. */
+function cpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  return (ticks * 1000) / 100;
+}
+
 export async function run(): Promise<void> {
   ensureEdgeBuilt();
   const backend = http.createServer((req, res) => {
@@ -93,13 +100,16 @@ export async function run(): Promise<void> {
   try {
     console.log(`backend ${backendUrl}, edge ${edgeUrl} (bin/main.wasm, a fresh instance per request); host log ${join(dir, 'host.log')}`);
     const direct = await latencies((i) => `${backendUrl}/item/${i}`);
+    const cpuBefore = cpuMs(host.pid);
     const viaEdge = await latencies((i) => `${edgeUrl}/item/${i}`);
+    const cpuPerRequest = (cpuMs(host.pid) - cpuBefore) / (SEQUENTIAL + WARMUP);
     const cacheHit = await latencies(() => `${edgeUrl}/cached/one`);
     console.log(`sequential (${SEQUENTIAL} requests, after ${WARMUP} warm-up):`);
     console.log(`  direct to backend      p50 ${ms(direct.p50)}  p99 ${ms(direct.p99)}  mean ${ms(direct.mean)}`);
     console.log(`  through the edge       p50 ${ms(viaEdge.p50)}  p99 ${ms(viaEdge.p99)}  mean ${ms(viaEdge.mean)}`);
     console.log(`  edge, cache hit        p50 ${ms(cacheHit.p50)}  p99 ${ms(cacheHit.p99)}  mean ${ms(cacheHit.mean)}`);
     console.log(`  host overhead          p50 ${ms(viaEdge.p50 - direct.p50)}  p99 ${ms(viaEdge.p99 - direct.p99)}`);
+    console.log(`  host CPU per request   ${ms(cpuPerRequest)} (all threads; new instance + guest + I/O)`);
     const directRps = await throughput((i) => `${backendUrl}/item/${i}`);
     const edgeRps = await throughput((i) => `${edgeUrl}/item/${i}`);
     console.log(`throughput (${CONCURRENCY} in flight, ${THROUGHPUT_MS / 1000} s each):`);
