@@ -136,9 +136,6 @@ export class RequestContext {
         return this.send(call);
       case 'pendingWait':
         return this.pendingWait(call.pending, call.bodyHandle);
-      case 'pendingPoll':
-      case 'pendingSelect':
-        return { status: Status.UNSUPPORTED };
       case 'select':
         return this.select(call.handles, call.timeoutMs);
       case 'isReady': {
