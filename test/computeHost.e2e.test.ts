@@ -53,6 +53,17 @@ describe('the edge forwarding to a backend (the origin backend is a test server 
     expect(backend.hits('/page')).toBe(1);
   });
 
+  it('answers HEAD with the length a GET has, from the cache too', async () => {
+    const get = await fetch(`${edge}/sized`);
+    const length = get.headers.get('content-length');
+    expect(Number(length)).toBe((await get.text()).length);
+    const head = await fetch(`${edge}/sized`, { method: 'HEAD' });
+    expect(head.status).toBe(200);
+    expect(head.headers.get('x-cache')).toBe('HIT');
+    expect(head.headers.get('content-length')).toBe(length);
+    expect(backend.hits('/sized')).toBe(1);
+  });
+
   it('honours Cache-Control: s-maxage over max-age, and never stores private', async () => {
     await fetch(`${edge}/shared`);
     expect((await fetch(`${edge}/shared`)).headers.get('x-cache')).toBe('HIT');

@@ -52,8 +52,14 @@ function storeWhenComplete(cache: ReadthroughCache, key: string, response: Backe
     },
     () => {
       if (tooBig) return;
-      const headers = response.head.headers.filter(([n]) => n !== CACHE_STATUS_HEADER);
-      if (cache.store(key, response.head.status, headers, Buffer.concat(chunks), freshness)) {
+      const body = Buffer.concat(chunks);
+      // The stored object has a length even when the origin streamed it (HEAD answers tell it).
+      const headers = withHeader(
+        response.head.headers.filter(([n]) => n !== CACHE_STATUS_HEADER && n !== 'transfer-encoding'),
+        'content-length',
+        String(body.length),
+      );
+      if (cache.store(key, response.head.status, headers, body, freshness)) {
         log(`cache: stored ${key} for ${freshness.ttlSeconds}s (+${freshness.swrSeconds}s stale-while-revalidate)`);
       }
     },
