@@ -74,6 +74,23 @@ describe('the edge forwarding to a backend (the origin backend is a test server 
     expect(await again.text()).toBe('private 2');
   });
 
+  it('serves a stale entry within stale-while-revalidate while refreshing it once in the background', async () => {
+    const first = await fetch(`${edge}/swr`);
+    expect([first.headers.get('x-cache'), await first.text()]).toEqual(['MISS', 'swr 1']);
+    await new Promise((r) => setTimeout(r, 1200));
+    const stale = await fetch(`${edge}/swr`);
+    expect([stale.headers.get('x-cache'), await stale.text()]).toEqual(['HIT-STALE', 'swr 1']);
+    // The refresh is stored once its response is complete; until then the stale copy is served.
+    const deadline = Date.now() + 10_000;
+    let refreshed = { cache: '', body: '' };
+    while (refreshed.body !== 'swr 2' && Date.now() < deadline) {
+      const response = await fetch(`${edge}/swr`);
+      refreshed = { cache: response.headers.get('x-cache') ?? '', body: await response.text() };
+    }
+    expect(refreshed).toEqual({ cache: 'HIT', body: 'swr 2' });
+    expect(backend.hits('/swr')).toBe(2);
+  });
+
   it('passes a POST (never cached) with its body', async () => {
     const post = (): Promise<Response> => fetch(`${edge}/echo`, { method: 'POST', body: 'hello body' });
     const first = (await (await post()).json()) as { method: string; body: string; count: number };

@@ -89,11 +89,10 @@ export async function cachedSend(
       cache.revalidating.add(key);
       const refresh = { ...head, method: 'GET' };
       sendToBackend(refresh, HostBody.fromBytes(new Uint8Array()), backend)
-        .then((fresh) => {
+        .then(async (fresh) => {
           storeWhenComplete(cache, key, fresh, refresh, log);
-          return fresh.body.read(Number.MAX_SAFE_INTEGER).then(async function drain(chunk): Promise<void> {
-            if (chunk.length > 0) return fresh.body.read(Number.MAX_SAFE_INTEGER).then(drain);
-          });
+          // Reading it to the end is what stores it.
+          while ((await fresh.body.read(64 * 1024)).length > 0);
         })
         .catch((error: Error) => log(`cache: revalidation of ${key} failed: ${error.message}`))
         .finally(() => cache.revalidating.delete(key));

@@ -68,7 +68,6 @@ const fastly = createFastlyImports({
     if (!session) throw new Error('hostcall outside a request');
     return session;
   },
-  trace: () => {},
 });
 
 const wasi = createWasiImports(mem, ['main.wasm'], () => ({
