@@ -29,6 +29,43 @@ describe('Fanout handoff through the edge', () => {
   });
 });
 
+describe('SSE and WebSocket through the edge to the real origin', () => {
+  it('delivers one published message to an SSE client and a WebSocket client; ping round-trips', async () => {
+    const sse = recordSse(`${stack.urls.edge}/events/both`);
+    const socket = new WebSocket(`${stack.urls.edge!.replace('http', 'ws')}/ws`);
+    const frames: Array<{ type: string; [key: string]: unknown }> = [];
+    socket.on('message', (data) => frames.push(JSON.parse(data.toString()) as { type: string }));
+    const frame = async (type: string): Promise<{ type: string; [key: string]: unknown }> => {
+      const deadline = Date.now() + 10_000;
+      for (;;) {
+        const found = frames.find((f) => f.type === type);
+        if (found) return found;
+        if (Date.now() > deadline) throw new Error(`no ${type} frame; got ${JSON.stringify(frames)}`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    };
+    try {
+      await new Promise<void>((resolve, reject) => {
+        socket.once('open', () => resolve());
+        socket.once('error', reject);
+      });
+      socket.send(JSON.stringify({ type: 'ping' }));
+      await frame('pong');
+      socket.send(JSON.stringify({ type: 'subscribe', channel: 'both' }));
+      await frame('subscribed');
+      await sse.opened;
+      const published = await stack.publish({ channel: 'both', data: { n: 1 } });
+      expect(published.status).toBe(200);
+      const [event] = await sse.waitFor(1);
+      expect(event!.data).toMatchObject({ channel: 'both', data: { n: 1 } });
+      expect(await frame('message')).toMatchObject({ channel: 'both', data: { n: 1 }, id: event!.id });
+    } finally {
+      sse.close();
+      socket.close();
+    }
+  });
+});
+
 describe('the edge forwarding to a backend (the origin backend is a test server here)', () => {
   let backend: HostTestBackend;
   let edgeStack: TestStack;
