@@ -1,7 +1,8 @@
-// Runs once before any test file: installs what the tests need and is missing (apt, as root), so
-// parallel test workers never race on the package manager.
+// Runs once before any test file: installs what the tests need and is missing (apt, as root), and
+// builds the edge wasm when stale, so parallel test workers never race on the package manager or the build.
 import { ensurePushpin } from '../../scripts/pushpin/ensurePushpin.ts';
 import { ensureCommand } from '../../scripts/stack/aptPackages.ts';
+import { ensureEdgeBuilt } from '../../scripts/compute-host/edgeBuild.ts';
 import { CHROMIUM_HINT } from './browser.ts';
 import { redisServerPath } from './redisServer.ts';
 
@@ -10,4 +11,6 @@ export default function setup(): void {
   ensurePushpin(undefined, log);
   redisServerPath(log);
   ensureCommand('chromium', 'chromium', CHROMIUM_HINT, log);
+  // Once for all test files: tests with `startTestStack({ edge: true })` run bin/main.wasm.
+  ensureEdgeBuilt(log);
 }
