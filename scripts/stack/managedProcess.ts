@@ -95,7 +95,7 @@ export async function startManagedProcess(options: ManagedProcessOptions): Promi
   const lineWaiters = new Set<() => void>();
   const onData = (chunk: Buffer): void => {
     const text = chunk.toString('utf8');
-    log?.write(text);
+    if (log && !log.writableEnded) log.write(text);
     if (options.echo) {
       for (const line of text.split('\n')) if (line) process.stdout.write(`[${options.name}] ${line}\n`);
     }
@@ -114,10 +114,11 @@ export async function startManagedProcess(options: ManagedProcessOptions): Promi
       resolvePromise(`spawn error: ${error.message}`);
     });
   });
-  exited.then(() => {
+  void exited.then(() => {
     for (const wake of lineWaiters) wake();
-    log?.end();
   });
+  // 'exit' can come before the last output is read; the log ends once every stdio stream closed.
+  child.once('close', () => log?.end());
   let hasExited = false;
   void exited.then(() => (hasExited = true));
 
