@@ -61,7 +61,7 @@ function cacheOverrideFor(decision: CacheDecision): CacheOverride {
 async function forwardThroughCache(request: Request, settings: EdgeSettings, backend: string): Promise<Response> {
   const plan = planCaching(request, settings);
   // Only GET/HEAD have their URL rewritten, so no body is lost by building a new Request.
-  const upstream = plan.url === request.url ? request : new Request(plan.url, request);
+  const upstream = plan.url === request.url ? request : new Request(plan.url, { method: request.method, headers: request.headers });
   let response: Response;
   try {
     response = await fetch(upstream, { backend, cacheOverride: cacheOverrideFor(plan.decision) });
