@@ -106,6 +106,23 @@ describe('client-sent proxy headers never reach the backend', () => {
   });
 });
 
+describe('client-sent proxy headers never reach the backend through Fanout', () => {
+  it('on an HTTP handoff (Pushpin itself would pass Meta-* on)', async () => {
+    const response = await get('/stream/headers', { headers: { ...FORGED, 'X-Kept': 'yes' } });
+    expect(response.status).toBe(200);
+    const [seen] = recorder.requestsTo('/stream/headers');
+    expect(seen).toBeDefined();
+    expect(seen!.headers['grip-sig']).toBeDefined();
+    expect(seen!.headers['grip-sig']).not.toBe(FORGED['Grip-Sig']);
+    expect(seen!.headers['meta-user']).toBeUndefined();
+    expect(seen!.headers['grip-last']).toBeUndefined();
+    expect(seen!.headers['connection-id']).toBeUndefined();
+    expect(seen!.headers['x-kept']).toBe('yes');
+    // Fanout answers, not the cache path: no x-origin-backend.
+    expect(response.headers.get('x-origin-backend')).toBeNull();
+  });
+});
+
 describe('WebSocket through the edge and Fanout', () => {
   it('reaches the backend as WebSocket-over-HTTP, without the client\'s forged headers', async () => {
     const socket = new WebSocket(`${edge.replace(/^http/, 'ws')}/ws`, { headers: FORGED });
