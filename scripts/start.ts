@@ -1,11 +1,13 @@
 // `npm start`: the local stack in the foreground. Ctrl-C (or SIGTERM) stops every child.
 import { startLocalStack } from './stack/localStack.ts';
+import { ensureEdgeBuilt } from './compute-host/edgeBuild.ts';
 import { DEV_PUBLISH_TOKEN } from '../origin/config/originConfig.ts';
 
 if (process.argv.includes('--help') || process.argv.includes('-h')) {
   console.log(`Usage: npm start [-- --quiet]
 
-Starts the local stack from fastly.toml: Pushpin (proxy 7677, publish 5561), the origin (3000).
+Starts the local stack from fastly.toml: the edge (bin/main.wasm on the local Compute host, 7676),
+Pushpin (proxy 7677, publish 5561), the origin (3000). bin/main.wasm is rebuilt when edge/ is newer.
 Logs go to ./pushpin-logs/. Environment for the origin (PUBLISH_TOKEN, HISTORY_*, REDIS_URL, ...) is passed on.`);
   process.exit(0);
 }
@@ -13,7 +15,8 @@ Logs go to ./pushpin-logs/. Environment for the origin (PUBLISH_TOKEN, HISTORY_*
 const echo = !process.argv.includes('--quiet');
 let stack;
 try {
-  stack = await startLocalStack({ echo });
+  ensureEdgeBuilt();
+  stack = await startLocalStack({ echo, edge: true });
 } catch (error) {
   console.error(`\nnpm start: ${(error as Error).message}`);
   process.exit(1);
@@ -22,13 +25,14 @@ try {
 const token = process.env.PUBLISH_TOKEN ?? DEV_PUBLISH_TOKEN;
 console.log(`
 Local stack is up.
+  Edge (bin/main.wasm):  ${stack.urls.edge}   (the local Compute host, as \`fastly compute serve\`)
   Origin (direct):       ${stack.urls.origin}
   Pushpin proxy:         ${stack.urls.pushpinProxy}   (send "pushpin-route: origin")
   Pushpin publish:       ${stack.urls.pushpinPublish}/publish/
-  Logs:                  ${stack.logFiles.pushpin}, ${stack.logFiles.origin}
+  Logs:                  ${stack.logFiles.edge}, ${stack.logFiles.pushpin}, ${stack.logFiles.origin}
 
 Try it:
-  curl -N -H 'pushpin-route: origin' ${stack.urls.pushpinProxy}/events/demo
+  curl -N ${stack.urls.edge}/events/demo
   curl -X POST -H 'Authorization: Bearer ${process.env.PUBLISH_TOKEN ? '$PUBLISH_TOKEN' : token}' -H 'Content-Type: application/json' \\
        -d '{"channel":"demo","data":{"text":"hello"}}' ${stack.urls.origin}/api/publish
 

@@ -8,6 +8,8 @@ import { assertPortsFree } from './ports.ts';
 import { PROJECT_ROOT } from './projectRoot.ts';
 import { startPushpin, type RunningPushpin } from '../pushpin/pushpinProcess.ts';
 import { LOCAL_GRIP_SIG_ISS, LOCAL_GRIP_SIG_KEY } from '../pushpin/pushpinConfig.ts';
+import { writeEdgeManifest, type EdgeBackendOverride } from '../compute-host/edgeManifest.ts';
+import { EDGE_WASM } from '../compute-host/edgeBuild.ts';
 
 /** The fastly.toml backend the origin in this repository serves. */
 export const ORIGIN_BACKEND = 'origin';
@@ -16,6 +18,20 @@ export interface StackPorts {
   origin: number;
   pushpinProxy: number;
   pushpinPublish: number;
+  /** The edge (local Compute host running bin/main.wasm), when started. */
+  edge?: number;
+}
+
+/** The edge on the local Compute host (scripts/compute-host), as `fastly compute serve` runs Viceroy. */
+export interface EdgeOptions {
+  /** Default bin/main.wasm; it must exist (see scripts/compute-host/edgeBuild.ts). */
+  wasmPath?: string;
+  /** More backends (name -> url), e.g. a test server: in the edge's manifest and as Pushpin routes. */
+  backends?: Record<string, string | EdgeBackendOverride>;
+  /** Config store entries over fastly.toml's (store -> key -> value), e.g. `edge_settings`. */
+  configStores?: Record<string, Record<string, string>>;
+  /** Guest environment (FASTLY_POP, ...). */
+  env?: Record<string, string>;
 }
 
 export interface LocalStackOptions {
@@ -24,6 +40,8 @@ export interface LocalStackOptions {
   ports?: Partial<StackPorts>;
   /** Extra environment for the origin (PUBLISH_TOKEN, REDIS_URL, ...). */
   originEnv?: Record<string, string>;
+  /** Also start the edge, on `ports.edge` (default 7676). */
+  edge?: boolean | EdgeOptions;
   logDir?: string;
   echo?: boolean;
   log?: (line: string) => void;
@@ -31,26 +49,32 @@ export interface LocalStackOptions {
 
 export interface LocalStack {
   ports: StackPorts;
-  urls: { origin: string; pushpinProxy: string; pushpinPublish: string };
-  logFiles: { origin: string; pushpin: string };
+  urls: { origin: string; pushpinProxy: string; pushpinPublish: string; edge?: string };
+  logFiles: { origin: string; pushpin: string; edge?: string };
   /** Process-group leaders: each child runs in its own group with whatever it spawned. */
-  pids: { origin: number; pushpin: number };
+  pids: { origin: number; pushpin: number; edge?: number };
   /** Resolves when any child exits on its own, with its name. */
   childExited: Promise<string>;
   stop(): Promise<void>;
 }
 
+/** The port `fastly compute serve` serves the edge on. */
+export const DEFAULT_EDGE_PORT = 7676;
+
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
   const log = options.log ?? console.log;
-  const manifest = readManifest(options.manifestPath ?? join(PROJECT_ROOT, 'fastly.toml'));
+  const manifestPath = options.manifestPath ?? join(PROJECT_ROOT, 'fastly.toml');
+  const manifest = readManifest(manifestPath);
   const originBackend = manifest.backends.find((b) => b.name === ORIGIN_BACKEND);
   if (!originBackend) throw new Error(`fastly.toml has no [local_server.backends.${ORIGIN_BACKEND}]`);
   const ports: StackPorts = {
     origin: options.ports?.origin ?? Number(originBackend.url.port || 80),
     pushpinProxy: options.ports?.pushpinProxy ?? manifest.pushpin.proxyPort,
     pushpinPublish: options.ports?.pushpinPublish ?? manifest.pushpin.publishPort,
+    ...(options.edge ? { edge: options.ports?.edge ?? DEFAULT_EDGE_PORT } : {}),
   };
   await assertPortsFree({
+    ...(ports.edge !== undefined ? { edge: ports.edge } : {}),
     origin: ports.origin,
     'Pushpin proxy': ports.pushpinProxy,
     'Pushpin publish': ports.pushpinPublish,
@@ -59,11 +83,25 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     'Pushpin ZeroMQ command': ports.pushpinPublish + 3,
   });
   const logDir = options.logDir ?? join(PROJECT_ROOT, 'pushpin-logs');
-  const backends: ManifestBackend[] = manifest.backends.map((backend) =>
-    backend.name === ORIGIN_BACKEND
-      ? { ...backend, url: new URL(`http://127.0.0.1:${ports.origin}`), overrideHost: `127.0.0.1:${ports.origin}` }
-      : backend,
+  const edgeOptions: EdgeOptions | undefined = options.edge ? (options.edge === true ? {} : options.edge) : undefined;
+  const extraBackends: Record<string, EdgeBackendOverride> = Object.fromEntries(
+    Object.entries(edgeOptions?.backends ?? {}).map(([name, b]) => [name, typeof b === 'string' ? { url: b } : b]),
   );
+  const backends: ManifestBackend[] = [
+    ...manifest.backends
+      .filter((backend) => !(backend.name in extraBackends))
+      .map((backend) =>
+        backend.name === ORIGIN_BACKEND
+          ? { ...backend, url: new URL(`http://127.0.0.1:${ports.origin}`), overrideHost: `127.0.0.1:${ports.origin}` }
+          : backend,
+      ),
+    // Extra backends are Pushpin routes too, so the edge can hand off to them.
+    ...Object.entries(extraBackends).map(([name, b]) => ({
+      name,
+      url: new URL(b.url),
+      ...(b.overrideHost ? { overrideHost: b.overrideHost } : {}),
+    })),
+  ];
 
   const started: Array<{ stop(): Promise<void> }> = [];
   const stopAll = async (): Promise<void> => {
@@ -104,15 +142,44 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     });
     started.push(origin);
 
+    let edge: ManagedProcess | undefined;
+    let edgeLog: string | undefined;
+    if (edgeOptions && ports.edge !== undefined) {
+      edgeLog = join(logDir, 'edge.log');
+      const edgeManifest = writeEdgeManifest(manifestPath, join(logDir, 'fastly.edge.toml'), {
+        backends: { [ORIGIN_BACKEND]: { url: originUrl, overrideHost: `127.0.0.1:${ports.origin}` }, ...extraBackends },
+        ...(edgeOptions.configStores ? { configStores: edgeOptions.configStores } : {}),
+      });
+      const edgeArgs = ['-v', '-C', edgeManifest, '--addr', `127.0.0.1:${ports.edge}`, edgeOptions.wasmPath ?? EDGE_WASM];
+      edge = await startManagedProcess({
+        name: 'edge',
+        command: join(PROJECT_ROOT, 'scripts/compute-host/viceroy'),
+        args: [...edgeArgs, `--local-pushpin-proxy-port=${ports.pushpinProxy}`],
+        cwd: PROJECT_ROOT,
+        env: { ...process.env, ...edgeOptions.env },
+        ready: /Listening on http/,
+        readyTimeoutMs: 30000,
+        logFile: edgeLog,
+        ...(options.echo !== undefined ? { echo: options.echo } : {}),
+      });
+      started.push(edge);
+    }
+
     const childExited = Promise.race([
       pushpin.process.exited.then(() => 'pushpin'),
       origin.exited.then(() => 'origin'),
+      ...(edge ? [edge.exited.then(() => 'edge')] : []),
     ]);
     return {
       ports,
-      urls: { origin: originUrl, pushpinProxy: pushpin.proxyUrl, pushpinPublish: pushpin.publishUrl },
-      logFiles: { origin: originLog, pushpin: pushpin.logFile },
-      pids: { origin: origin.pid, pushpin: pushpin.process.pid },
+      urls: {
+        origin: originUrl,
+        pushpinProxy: pushpin.proxyUrl,
+        pushpinPublish: pushpin.publishUrl,
+        ...(edge ? { edge: `http://127.0.0.1:${ports.edge}` } : {}),
+      },
+      logFiles: { origin: originLog, pushpin: pushpin.logFile, ...(edgeLog ? { edge: edgeLog } : {}) },
+      pids: { origin: origin.pid, pushpin: pushpin.process.pid, ...(edge ? { edge: edge.pid } : {}) },
       childExited,
       stop: stopAll,
     };

@@ -2,7 +2,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startLocalStack, type LocalStack } from '../../scripts/stack/localStack.ts';
+import { startLocalStack, type EdgeOptions, type LocalStack } from '../../scripts/stack/localStack.ts';
 import { findFreePort, findFreePortRange } from '../../scripts/stack/ports.ts';
 
 export const TEST_PUBLISH_TOKEN = 'test-publish-token-123';
@@ -13,10 +13,40 @@ export interface TestStack extends LocalStack {
   publish(body: unknown): Promise<Response>;
 }
 
-export async function startTestStack(options: { originEnv?: Record<string, string> } = {}): Promise<TestStack> {
+export interface TestStackOptions {
+  originEnv?: Record<string, string>;
+  /** Also run the edge (bin/main.wasm on the local Compute host): `stack.urls.edge`. */
+  edge?: boolean | EdgeOptions;
+  /** Shorthand for `edge.backends`: extra backends (name -> url) for the edge and Pushpin. */
+  backends?: Record<string, string>;
+  /** Shorthand for `edge.configStores.edge_settings`: entries over fastly.toml's edge settings. */
+  edgeSettings?: Record<string, string>;
+}
+
+function edgeOptionsFor(options: TestStackOptions): EdgeOptions | undefined {
+  if (!options.edge) return undefined;
+  const base: EdgeOptions = options.edge === true ? {} : options.edge;
+  return {
+    ...base,
+    backends: { ...base.backends, ...options.backends },
+    configStores: {
+      ...base.configStores,
+      ...(options.edgeSettings ? { edge_settings: { ...base.configStores?.edge_settings, ...options.edgeSettings } } : {}),
+    },
+  };
+}
+
+export async function startTestStack(options: TestStackOptions = {}): Promise<TestStack> {
   const pushpinPublish = await findFreePortRange(4);
+  const edge = edgeOptionsFor(options);
   const stack = await startLocalStack({
-    ports: { origin: await findFreePort(), pushpinProxy: await findFreePort(), pushpinPublish },
+    ports: {
+      origin: await findFreePort(),
+      pushpinProxy: await findFreePort(),
+      pushpinPublish,
+      ...(edge ? { edge: await findFreePort() } : {}),
+    },
+    ...(edge ? { edge } : {}),
     originEnv: { PUBLISH_TOKEN: TEST_PUBLISH_TOKEN, LOG_LEVEL: 'warn', ...options.originEnv },
     logDir: mkdtempSync(join(tmpdir(), 'stack-logs-')),
     echo: false,

@@ -1,0 +1,102 @@
+// fetch(req, {backend}) through the readthrough cache. A miss streams to the guest while a copy is
+// kept for the cache; a stale entry (within stale-while-revalidate) is served while one background
+// request refreshes it. Every response says what happened in `x-cache: HIT | MISS | PASS`.
+import { HostBody } from './hostBody.ts';
+import { sendToBackend, type BackendResponse, type HostBackend } from './backendClient.ts';
+import { ReadthroughCache, responseFreshness } from './readthroughCache.ts';
+import type { HeaderList, RequestHead } from './hostProtocol.ts';
+
+export const CACHE_STATUS_HEADER = 'x-cache';
+
+function withHeader(headers: HeaderList, name: string, value: string): HeaderList {
+  return [...headers.filter(([n]) => n !== name), [name, value]];
+}
+
+function cacheKey(head: RequestHead, backend: HostBackend): string {
+  let url = head.uri;
+  try {
+    const parsed = new URL(head.uri, 'http://placeholder');
+    url = `${parsed.pathname}${parsed.search}`;
+  } catch {
+    // keep the raw URI
+  }
+  const host = head.headers.find(([n]) => n === 'host')?.[1] ?? '';
+  return ReadthroughCache.key(backend.name, head.method, `${host}${url}`);
+}
+
+function fromEntry(cache: ReadthroughCache, key: string, method: string, state: 'HIT' | 'HIT-STALE'): BackendResponse | undefined {
+  const found = cache.lookup(key);
+  if (found.state === 'miss') return undefined;
+  const entry = found.entry;
+  const age = Math.floor((Date.now() - entry.storedAt) / 1000);
+  let headers = withHeader(entry.headers, 'age', String(age));
+  headers = withHeader(headers, CACHE_STATUS_HEADER, found.state === 'fresh' ? 'HIT' : state);
+  headers = withHeader(headers, 'x-cache-hits', String(entry.hits));
+  return {
+    head: { status: entry.status, headers },
+    body: HostBody.fromBytes(method === 'HEAD' ? new Uint8Array() : entry.body),
+  };
+}
+
+function storeWhenComplete(cache: ReadthroughCache, key: string, response: BackendResponse, head: RequestHead, log: (line: string) => void): void {
+  const freshness = responseFreshness(response.head.status, response.head.headers, head.cacheOverride);
+  if (!freshness || head.method === 'HEAD') return;
+  const chunks: Buffer[] = [];
+  let size = 0;
+  let tooBig = false;
+  response.body.observe(
+    (chunk) => {
+      size += chunk.length;
+      if (size > cache.limits.maxEntryBytes) tooBig = true;
+      else chunks.push(chunk);
+    },
+    () => {
+      if (tooBig) return;
+      const headers = response.head.headers.filter(([n]) => n !== CACHE_STATUS_HEADER);
+      if (cache.store(key, response.head.status, headers, Buffer.concat(chunks), freshness)) {
+        log(`cache: stored ${key} for ${freshness.ttlSeconds}s (+${freshness.swrSeconds}s stale-while-revalidate)`);
+      }
+    },
+  );
+}
+
+export async function cachedSend(
+  cache: ReadthroughCache,
+  head: RequestHead,
+  body: HostBody,
+  backend: HostBackend,
+  useCache: boolean,
+  log: (line: string) => void,
+): Promise<BackendResponse> {
+  const cacheable = useCache && (head.method === 'GET' || head.method === 'HEAD') && !head.cacheOverride?.pass;
+  if (!cacheable) {
+    const response = await sendToBackend(head, body, backend);
+    response.head.headers = withHeader(response.head.headers, CACHE_STATUS_HEADER, 'PASS');
+    return response;
+  }
+  const key = cacheKey(head, backend);
+  const hit = fromEntry(cache, key, head.method, 'HIT-STALE');
+  if (hit) {
+    body.abandon();
+    log(`cache: ${hit.head.headers.find(([n]) => n === CACHE_STATUS_HEADER)?.[1]} ${key}`);
+    if (hit.head.headers.some(([n, v]) => n === CACHE_STATUS_HEADER && v === 'HIT-STALE') && !cache.revalidating.has(key)) {
+      cache.revalidating.add(key);
+      const refresh = { ...head, method: 'GET' };
+      sendToBackend(refresh, HostBody.fromBytes(new Uint8Array()), backend)
+        .then((fresh) => {
+          storeWhenComplete(cache, key, fresh, refresh, log);
+          return fresh.body.read(Number.MAX_SAFE_INTEGER).then(async function drain(chunk): Promise<void> {
+            if (chunk.length > 0) return fresh.body.read(Number.MAX_SAFE_INTEGER).then(drain);
+          });
+        })
+        .catch((error: Error) => log(`cache: revalidation of ${key} failed: ${error.message}`))
+        .finally(() => cache.revalidating.delete(key));
+    }
+    return hit;
+  }
+  const response = await sendToBackend(head, body, backend);
+  log(`cache: MISS ${key}`);
+  response.head.headers = withHeader(response.head.headers, CACHE_STATUS_HEADER, 'MISS');
+  storeWhenComplete(cache, key, response, head, log);
+  return response;
+}

@@ -1,0 +1,191 @@
+// The local Compute host: serves HTTP on an address, runs bin/main.wasm for each request in a worker,
+// and does the guest's I/O (backends from fastly.toml, the readthrough cache, the Fanout handoff).
+import http from 'node:http';
+import { readFileSync, statSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { availableParallelism } from 'node:os';
+import type { AddressInfo } from 'node:net';
+import { readManifest, type LocalManifest } from '../stack/fastlyManifest.ts';
+import { HostBody } from './hostBody.ts';
+import { rawHeaderList, type HostBackend } from './backendClient.ts';
+import { responseSink, upgradeSink, type DownstreamSink } from './downstreamSink.ts';
+import { toGuestBackends, type DownstreamInfo, type RequestHead } from './hostProtocol.ts';
+import { RequestContext, type HostServices } from './requestContext.ts';
+import { ReadthroughCache, DEFAULT_CACHE_LIMITS, type CacheLimits } from './readthroughCache.ts';
+import { WorkerPool } from './workerPool.ts';
+
+export class ComputeHostError extends Error {
+  override name = 'ComputeHostError';
+}
+
+export interface ComputeHostOptions {
+  wasmPath: string;
+  manifestPath: string;
+  host?: string;
+  port: number;
+  /** Pushpin's proxy port; without it a Fanout handoff answers 500, as in Viceroy. */
+  pushpinProxyPort?: number;
+  /** Extra WASI environment (FASTLY_POP, ...), over Viceroy's defaults. */
+  env?: Record<string, string>;
+  minWorkers?: number;
+  maxWorkers?: number;
+  cacheLimits?: CacheLimits;
+  verbose?: number;
+  log?: (line: string) => void;
+}
+
+export interface RunningComputeHost {
+  url: string;
+  port: number;
+  cache: ReadthroughCache;
+  stop(): Promise<void>;
+}
+
+/** Viceroy's WASI environment; FASTLY_* from the host's own environment override these. */
+export function guestEnvironment(overrides: Record<string, string> = {}): Record<string, string> {
+  const env: Record<string, string> = {
+    FASTLY_CACHE_GENERATION: '0',
+    FASTLY_CUSTOMER_ID: '0000000000000000000000',
+    FASTLY_POP: 'XXX',
+    FASTLY_REGION: 'Somewhere',
+    FASTLY_SERVICE_ID: '0000000000000000000000',
+    FASTLY_SERVICE_VERSION: '0',
+    FASTLY_HOSTNAME: 'localhost',
+    FASTLY_IS_STAGING: '0',
+  };
+  for (const [key, value] of Object.entries(process.env)) {
+    if (key.startsWith('FASTLY_') && key !== 'FASTLY_API_TOKEN' && value !== undefined && key in env) env[key] = value;
+  }
+  return { ...env, ...overrides };
+}
+
+export async function compileGuest(wasmPath: string): Promise<WebAssembly.Module> {
+  let bytes: Buffer;
+  try {
+    if (!statSync(wasmPath).isFile()) throw new Error('not a file');
+    bytes = readFileSync(wasmPath);
+  } catch (error) {
+    throw new ComputeHostError(`cannot read the wasm module ${wasmPath}: ${(error as Error).message}. Build it with \`npm run build\`.`);
+  }
+  let module: WebAssembly.Module;
+  try {
+    module = await WebAssembly.compile(bytes);
+  } catch (error) {
+    throw new ComputeHostError(`${wasmPath} is not a valid WebAssembly module: ${(error as Error).message}`);
+  }
+  const exports = new Set(WebAssembly.Module.exports(module).map((e) => e.name));
+  for (const wanted of ['_start', 'memory']) {
+    if (!exports.has(wanted)) {
+      throw new ComputeHostError(
+        `${wasmPath} does not export "${wanted}": it is not a Fastly Compute core module (js-compute-runtime builds one).`,
+      );
+    }
+  }
+  return module;
+}
+
+export async function startComputeHost(options: ComputeHostOptions): Promise<RunningComputeHost> {
+  const log = options.log ?? ((line: string) => console.log(line));
+  const verbose = options.verbose ?? 0;
+  let manifest: LocalManifest;
+  try {
+    manifest = readManifest(options.manifestPath);
+  } catch (error) {
+    throw new ComputeHostError((error as Error).message);
+  }
+  const wasmModule = await compileGuest(options.wasmPath);
+  const backends = new Map<string, HostBackend>(manifest.backends.map((b) => [b.name, b]));
+  const cache = new ReadthroughCache(options.cacheLimits ?? DEFAULT_CACHE_LIMITS);
+  const services: HostServices = {
+    backends,
+    cache,
+    pushpinPort: options.pushpinProxyPort,
+    log: verbose > 0 ? log : () => {},
+  };
+  const cpus = availableParallelism();
+  const pool = new WorkerPool({
+    config: {
+      wasmModule,
+      backends: toGuestBackends(manifest.backends),
+      configStores: manifest.configStores,
+      dictionaries: manifest.dictionaries,
+      env: guestEnvironment(options.env),
+      traceHostcalls: verbose > 2,
+    },
+    minWorkers: options.minWorkers ?? Math.max(4, cpus),
+    maxWorkers: options.maxWorkers ?? Math.max(32, cpus * 8),
+    log,
+  });
+  await pool.start();
+
+  let nextId = 1;
+  const accept = (request: http.IncomingMessage, sink: DownstreamSink, body: HostBody): void => {
+    const id = nextId++;
+    const host = request.headers.host ?? `${options.host ?? '127.0.0.1'}:${options.port}`;
+    const head: RequestHead = {
+      method: request.method ?? 'GET',
+      uri: `http://${host}${request.url ?? '/'}`,
+      headers: rawHeaderList(request.rawHeaders),
+    };
+    const bodyHandle = 1;
+    const context = new RequestContext(id, sink, head, bodyHandle, body, services);
+    const downstream: DownstreamInfo = {
+      requestId: id,
+      head,
+      bodyHandle,
+      clientAddress: request.socket.remoteAddress ?? '127.0.0.1',
+      serverAddress: request.socket.localAddress ?? '127.0.0.1',
+      traceId: randomBytes(16).toString('hex'),
+    };
+    if (process.env.COMPUTE_HOST_PROFILE === '1') {
+      void sink.closed.then(() => {
+        context.mark('closed');
+        log(`[profile] ${head.method} ${request.url}: ${context.marks.map(([w, t]) => `${w}@${t.toFixed(1)}`).join(' ')}`);
+      });
+    }
+    if (verbose > 0) {
+      void sink.closed.then(() => {
+        const ms = (performance.now() - context.startedAt).toFixed(1);
+        log(`${head.method} ${request.url} -> ${context.status ?? '-'} (${ms} ms)`);
+      });
+    }
+    pool.run(context, downstream);
+  };
+
+  const server = http.createServer({ keepAliveTimeout: 65_000, requestTimeout: 0 }, (request, response) => {
+    const length = request.headers['content-length'];
+    accept(request, responseSink(request, response), HostBody.fromStream(request, length !== undefined ? Number(length) : undefined, false));
+  });
+  const upgraded = new Set<import('node:stream').Duplex>();
+  server.on('upgrade', (request: http.IncomingMessage, socket, head: Buffer) => {
+    upgraded.add(socket);
+    socket.once('close', () => upgraded.delete(socket));
+    accept(request, upgradeSink(request, socket, head), HostBody.fromBytes(new Uint8Array()));
+  });
+  server.on('clientError', (_error, socket) => {
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n');
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (error: NodeJS.ErrnoException) =>
+      reject(new ComputeHostError(`cannot listen on ${options.host ?? '127.0.0.1'}:${options.port}: ${error.message}`)),
+    );
+    server.listen(options.port, options.host ?? '127.0.0.1', () => resolve());
+  }).catch(async (error) => {
+    await pool.stop();
+    throw error;
+  });
+  const port = (server.address() as AddressInfo).port;
+  const url = `http://${options.host ?? '127.0.0.1'}:${port}`;
+  return {
+    url,
+    port,
+    cache,
+    async stop() {
+      server.closeAllConnections();
+      for (const socket of upgraded) socket.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await pool.stop();
+    },
+  };
+}

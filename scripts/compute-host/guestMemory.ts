@@ -1,0 +1,94 @@
+// Reading and writing the guest's linear memory, and the ABI's output conventions (out-pointers,
+// "buffer too small" answers, multi-value cursors). The memory may grow between calls, so every
+// access takes a fresh view.
+import { Status } from './hostcallAbi.ts';
+
+const decoder = new TextDecoder();
+const encoder = new TextEncoder();
+
+export class GuestMemory {
+  memory: WebAssembly.Memory | undefined;
+
+  private get buffer(): ArrayBuffer {
+    if (!this.memory) throw new Error('guest memory is not attached yet');
+    return this.memory.buffer as ArrayBuffer;
+  }
+
+  bytes(ptr: number, len: number): Uint8Array {
+    // A copy: the guest may reuse the memory as soon as the hostcall returns.
+    return new Uint8Array(this.buffer, ptr >>> 0, len >>> 0).slice();
+  }
+
+  string(ptr: number, len: number): string {
+    return decoder.decode(new Uint8Array(this.buffer, ptr >>> 0, len >>> 0));
+  }
+
+  u32s(ptr: number, count: number): number[] {
+    const view = new DataView(this.buffer);
+    const out: number[] = [];
+    for (let i = 0; i < count; i++) out.push(view.getUint32((ptr >>> 0) + i * 4, true));
+    return out;
+  }
+
+  setU32(ptr: number, value: number): void {
+    new DataView(this.buffer).setUint32(ptr >>> 0, value >>> 0, true);
+  }
+
+  setU16(ptr: number, value: number): void {
+    new DataView(this.buffer).setUint16(ptr >>> 0, value, true);
+  }
+
+  setU8(ptr: number, value: number): void {
+    new DataView(this.buffer).setUint8(ptr >>> 0, value);
+  }
+
+  setU64(ptr: number, value: bigint): void {
+    new DataView(this.buffer).setBigUint64(ptr >>> 0, value, true);
+  }
+
+  setI64(ptr: number, value: bigint): void {
+    new DataView(this.buffer).setBigInt64(ptr >>> 0, value, true);
+  }
+
+  copyIn(ptr: number, data: Uint8Array): void {
+    new Uint8Array(this.buffer, ptr >>> 0, data.length).set(data);
+  }
+
+  /** Writes `data` into a guest buffer; when it does not fit, reports the size needed and BUFLEN. */
+  writeOut(buf: number, bufLen: number, nwrittenOut: number, data: Uint8Array | string): number {
+    const bytes = typeof data === 'string' ? encoder.encode(data) : data;
+    if (bytes.length > bufLen >>> 0) {
+      this.setU32(nwrittenOut, bytes.length);
+      return Status.BUFLEN;
+    }
+    this.copyIn(buf, bytes);
+    this.setU32(nwrittenOut, bytes.length);
+    return Status.OK;
+  }
+
+  /**
+   * The multi-value protocol: NUL-terminated values from `cursor` on, as many as fit; the ending
+   * cursor is -1 when all were written. Not even one fitting is BUFLEN with the size needed.
+   */
+  writeValues(values: string[], buf: number, bufLen: number, cursor: number, endingCursorOut: number, nwrittenOut: number): number {
+    let offset = 0;
+    let index = cursor >>> 0;
+    const capacity = bufLen >>> 0;
+    for (; index < values.length; index++) {
+      const bytes = encoder.encode(values[index]!);
+      if (offset + bytes.length + 1 > capacity) {
+        if (offset === 0) {
+          this.setU32(nwrittenOut, bytes.length + 1);
+          return Status.BUFLEN;
+        }
+        break;
+      }
+      this.copyIn(buf + offset, bytes);
+      this.setU8(buf + offset + bytes.length, 0);
+      offset += bytes.length + 1;
+    }
+    this.setI64(endingCursorOut, index >= values.length ? -1n : BigInt(index));
+    this.setU32(nwrittenOut, offset);
+    return Status.OK;
+  }
+}

@@ -1,0 +1,161 @@
+// A worker thread that runs guests: one fresh wasm instance per request, as Viceroy does. Hostcalls
+// are synchronous for the guest, so a call that needs the main thread posts a message and blocks on
+// Atomics.wait until the reply is posted on the reply port.
+import { randomBytes } from 'node:crypto';
+import { parentPort, receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
+import { WASI } from 'node:wasi';
+import { createFastlyImports, GuestSession, type HostLink } from './guestImports.ts';
+import { GuestMemory } from './guestMemory.ts';
+import { STUBBED_HOSTCALLS, WASI_MODULE } from './hostcallCatalog.ts';
+import { Status } from './hostcallAbi.ts';
+import { FIRE_AND_FORGET, type GuestConfig, type HostReply, type MainToWorker, type WorkerCall, type WorkerEvent } from './hostProtocol.ts';
+
+interface WorkerInput {
+  config: GuestConfig;
+  replyPort: MessagePort;
+}
+
+const { config, replyPort } = workerData as WorkerInput;
+const port = parentPort!;
+const post = (event: WorkerEvent): void => port.postMessage(event);
+
+let session: GuestSession | undefined;
+const mem = new GuestMemory();
+
+const PROFILE = process.env.COMPUTE_HOST_PROFILE === '1';
+let profileCalls = 0;
+let profileWaitMs = 0;
+let callSeq = 0;
+
+const link: HostLink = {
+  call(call: WorkerCall): HostReply {
+    profileCalls++;
+    const requestId = session?.downstream.requestId ?? -1;
+    if (config.traceHostcalls) process.stderr.write(`[guest ${requestId}] -> ${call.op}\n`);
+    if (FIRE_AND_FORGET.has(call.op)) {
+      post({ kind: 'call', requestId, seq: 0, call });
+      return { status: Status.OK };
+    }
+    const seq = ++callSeq;
+    Atomics.store(config.signal, 0, 0);
+    const waitStart = PROFILE ? performance.now() : 0;
+    post({ kind: 'call', requestId, seq, call });
+    for (;;) {
+      Atomics.wait(config.signal, 0, 0, 1000);
+      const received = receiveMessageOnPort(replyPort);
+      if (!received) {
+        // A raised signal with nothing to read is left over from an earlier reply: lower it.
+        if (Atomics.compareExchange(config.signal, 0, 1, 0) === 1) process.stderr.write('compute-host: lowered a stale signal\n');
+        continue;
+      }
+      const reply = received.message as HostReply;
+      // Anything else is a late answer to a call that was given up on; skip it.
+      if (reply.seq !== seq) {
+        process.stderr.write(`compute-host: skipped a stale reply (call ${reply.seq ?? '?'}, waiting for ${seq})\n`);
+        continue;
+      }
+      if (PROFILE) profileWaitMs += performance.now() - waitStart;
+      return reply;
+    }
+  },
+};
+
+const reportedUnsupported = new Set<string>();
+const fastly = createFastlyImports({
+  mem,
+  config,
+  link,
+  session: () => {
+    if (!session) throw new Error('hostcall outside a request');
+    return session;
+  },
+  trace: () => {},
+});
+
+function buildImports(wasi: WASI): WebAssembly.Imports {
+  const imports: Record<string, Record<string, WebAssembly.ImportValue>> = {};
+  for (const { module, name } of WebAssembly.Module.imports(config.wasmModule)) {
+    const table = (imports[module] ??= {});
+    if (module === WASI_MODULE) {
+      const fn = (wasi.wasiImport as Record<string, WebAssembly.ImportValue>)[name];
+      if (fn) table[name] = fn;
+      continue;
+    }
+    const implemented = fastly[module]?.[name];
+    if (implemented) {
+      table[name] = config.traceHostcalls
+        ? (...args: number[]) => {
+            const status = implemented(...args);
+            process.stderr.write(`[guest] ${module}.${name}(${args.join(', ')}) = ${status}\n`);
+            return status;
+          }
+        : implemented;
+      continue;
+    }
+    const known = STUBBED_HOSTCALLS[module]?.includes(name) ?? false;
+    table[name] = () => {
+      const key = `${module}.${name}`;
+      if (!reportedUnsupported.has(key)) {
+        reportedUnsupported.add(key);
+        post({ kind: 'unsupported', name: known ? key : `${key} (unknown to this host)` });
+      }
+      return Status.UNSUPPORTED;
+    };
+  }
+  return imports;
+}
+
+interface PreparedInstance {
+  wasi: WASI;
+  instance: WebAssembly.Instance;
+}
+
+function prepareInstance(): PreparedInstance {
+  const wasi = new WASI({
+    version: 'preview1',
+    args: ['main.wasm'],
+    env: { ...config.env, FASTLY_TRACE_ID: randomBytes(16).toString('hex') },
+    returnOnExit: true,
+  });
+  const instance = new WebAssembly.Instance(config.wasmModule, buildImports(wasi));
+  return { wasi, instance };
+}
+
+// Instantiating takes a few milliseconds: do it while idle, before the request arrives.
+let next: PreparedInstance = prepareInstance();
+
+function run(message: Extract<MainToWorker, { kind: 'run' }>): void {
+  const { wasi, instance } = next;
+  const runStart = performance.now();
+  profileCalls = 0;
+  profileWaitMs = 0;
+  session = new GuestSession(message.downstream);
+  mem.memory = instance.exports.memory as WebAssembly.Memory;
+  let trap: string | undefined;
+  try {
+    const code = wasi.start(instance);
+    if (code !== 0) trap = `guest exited with code ${code}`;
+  } catch (error) {
+    trap = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  }
+  const requestId = session.downstream.requestId;
+  session = undefined;
+  mem.memory = undefined;
+  post({ kind: 'finished', requestId, ...(trap ? { trap } : {}) });
+  const prepareStart = performance.now();
+  next = prepareInstance();
+  if (PROFILE) {
+    const ran = prepareStart - runStart;
+    const prepared = performance.now() - prepareStart;
+    process.stderr.write(
+      `[profile] request ${requestId}: guest ${ran.toFixed(1)} ms (${profileCalls} host calls, ${profileWaitMs.toFixed(1)} ms waiting on the main thread), next instance ${prepared.toFixed(1)} ms\n`,
+    );
+  }
+  post({ kind: 'ready' });
+}
+
+port.on('message', (message: MainToWorker) => {
+  if (message.kind === 'run') run(message);
+  else if (message.kind === 'stop') process.exit(0);
+});
+post({ kind: 'ready' });

@@ -1,0 +1,108 @@
+// Messages between a guest worker (runs the wasm, blocks on hostcalls) and the main thread (owns
+// bodies, pending requests and every socket). Request and response heads live in the worker, so only
+// hostcalls that touch I/O cross the thread boundary.
+import type { ManifestBackend } from '../stack/fastlyManifest.ts';
+
+/** Header lists keep order and repeats; names are lower-case. */
+export type HeaderList = Array<[string, string]>;
+
+export interface CacheOverrideSetting {
+  pass: boolean;
+  ttl?: number;
+  swr?: number;
+  surrogateKey?: string;
+}
+
+export interface RequestHead {
+  method: string;
+  /** Absolute (`http://host/path?q`) for the downstream request; whatever the guest set otherwise. */
+  uri: string;
+  headers: HeaderList;
+  cacheOverride?: CacheOverrideSetting;
+  /** Set by auto_decompress_response_set(gzip). */
+  autoDecompress?: boolean;
+}
+
+export interface ResponseHead {
+  status: number;
+  headers: HeaderList;
+  /** The backend address the response came from, when it came from one. */
+  remoteAddress?: string;
+  remotePort?: number;
+}
+
+/** What a worker needs to run guests: serialisable, sent once at start. */
+export interface GuestConfig {
+  wasmModule: WebAssembly.Module;
+  backends: Array<{ name: string; url: string; overrideHost?: string }>;
+  configStores: Record<string, Record<string, string>>;
+  dictionaries: Record<string, Record<string, string>>;
+  /** WASI environment for every instance (FASTLY_POP, FASTLY_SERVICE_VERSION, ...). */
+  env: Record<string, string>;
+  /** Reply channel: the main thread posts a reply here, then sets `signal[0]` and notifies. */
+  signal: Int32Array;
+  /** Print hostcall traces (`-v -v`). */
+  traceHostcalls: boolean;
+}
+
+/** Per-request facts the worker hands to the guest. */
+export interface DownstreamInfo {
+  requestId: number;
+  head: RequestHead;
+  bodyHandle: number;
+  clientAddress: string;
+  serverAddress: string;
+  traceId: string;
+}
+
+export type WorkerCall =
+  | { op: 'bodyNew'; handle: number }
+  | { op: 'bodyWrite'; handle: number; data: Uint8Array; front: boolean }
+  | { op: 'bodyAppend'; dest: number; src: number }
+  | { op: 'bodyClose'; handle: number }
+  | { op: 'bodyAbandon'; handle: number }
+  | { op: 'bodyRead'; handle: number; max: number }
+  | { op: 'bodyKnownLength'; handle: number }
+  | { op: 'bodyDrain'; handle: number }
+  | { op: 'send'; pending: number; head: RequestHead; body: number; backend: string; streaming: boolean; cache: boolean }
+  | { op: 'pendingWait'; pending: number; bodyHandle: number }
+  | { op: 'pendingPoll'; pending: number; bodyHandle: number }
+  | { op: 'pendingSelect'; pendings: number[]; bodyHandle: number }
+  | { op: 'select'; handles: number[]; timeoutMs: number }
+  | { op: 'isReady'; handle: number }
+  | { op: 'sendDownstream'; head: ResponseHead; body: number; streaming: boolean }
+  | { op: 'handoff'; head: RequestHead; backend: string };
+
+/** Calls the worker does not wait for: they cannot fail once the worker validated the handles. */
+export const FIRE_AND_FORGET: ReadonlySet<WorkerCall['op']> = new Set([
+  'bodyNew',
+  'bodyWrite',
+  'bodyAppend',
+  'bodyClose',
+  'bodyAbandon',
+  'send',
+]);
+
+export interface HostReply {
+  /** Echoes the call's sequence number, so a worker never mistakes one reply for another. */
+  seq?: number;
+  status: number;
+  data?: Uint8Array;
+  value?: number;
+  done?: boolean;
+  index?: number;
+  head?: ResponseHead;
+  errorTag?: number;
+}
+
+export type WorkerEvent =
+  | { kind: 'call'; requestId: number; seq: number; call: WorkerCall }
+  | { kind: 'ready' }
+  | { kind: 'finished'; requestId: number; trap?: string }
+  | { kind: 'unsupported'; name: string };
+
+export type MainToWorker = { kind: 'run'; downstream: DownstreamInfo } | { kind: 'stop' };
+
+export function toGuestBackends(backends: ManifestBackend[]): GuestConfig['backends'] {
+  return backends.map((b) => ({ name: b.name, url: b.url.href, ...(b.overrideHost ? { overrideHost: b.overrideHost } : {}) }));
+}

@@ -1,0 +1,300 @@
+// One downstream request, main-thread side: the bodies and pending backend requests the guest holds
+// by handle, the answer to the client, and the hostcalls that need I/O (reads, sends, waits, select,
+// send_downstream, the Fanout handoff).
+import { HostBody, BodyError } from './hostBody.ts';
+import { SendError, type BackendResponse, type HostBackend } from './backendClient.ts';
+import { cachedSend } from './cachedSend.ts';
+import type { DownstreamSink } from './downstreamSink.ts';
+import { performHandoff } from './fanoutHandoff.ts';
+import { SELECT_TIMED_OUT, SendErrorTag, Status } from './hostcallAbi.ts';
+import type { HeaderList, HostReply, RequestHead, WorkerCall } from './hostProtocol.ts';
+import type { ReadthroughCache } from './readthroughCache.ts';
+
+const PROFILE = process.env.COMPUTE_HOST_PROFILE === '1';
+
+/** A streaming body counts as writable (select-ready) below this many queued bytes. */
+const STREAMING_LOW_WATER = 256 * 1024;
+
+class PendingSend {
+  settled = false;
+  result: BackendResponse | undefined;
+  error: SendError | undefined;
+  private waiters = new Set<() => void>();
+  readonly done: Promise<void>;
+
+  constructor(promise: Promise<BackendResponse>) {
+    this.done = promise.then(
+      (result) => {
+        this.result = result;
+      },
+      (error: unknown) => {
+        this.error = error instanceof SendError ? error : new SendError(String(error), Status.ERROR, SendErrorTag.INTERNAL_ERROR);
+      },
+    ).finally(() => {
+      this.settled = true;
+      for (const wake of [...this.waiters]) wake();
+    });
+  }
+
+  changed(): Promise<void> {
+    if (this.settled) return Promise.resolve();
+    return new Promise((resolve) => {
+      const wake = (): void => {
+        this.waiters.delete(wake);
+        resolve();
+      };
+      this.waiters.add(wake);
+    });
+  }
+}
+
+export interface HostServices {
+  backends: Map<string, HostBackend>;
+  cache: ReadthroughCache;
+  pushpinPort: number | undefined;
+  log: (line: string) => void;
+}
+
+export class RequestContext {
+  readonly bodies = new Map<number, HostBody>();
+  private readonly pendings = new Map<number, PendingSend>();
+  responded = false;
+  finished = false;
+  status: number | undefined;
+  readonly startedAt = performance.now();
+
+  constructor(
+    readonly id: number,
+    readonly sink: DownstreamSink,
+    readonly downstreamHead: RequestHead,
+    readonly downstreamBodyHandle: number,
+    readonly downstreamBody: HostBody,
+    private readonly services: HostServices,
+  ) {
+    downstreamBody.recordConsumption();
+    this.bodies.set(downstreamBodyHandle, downstreamBody);
+  }
+
+  private body(handle: number): HostBody | undefined {
+    return this.bodies.get(handle);
+  }
+
+  /** With COMPUTE_HOST_PROFILE=1: when each step happened, printed when the client is answered. */
+  readonly marks: Array<[string, number]> = [];
+
+  mark(what: string): void {
+    if (PROFILE) this.marks.push([what, performance.now() - this.startedAt]);
+  }
+
+  /** Runs one hostcall. Fire-and-forget calls apply synchronously, so their order is kept. */
+  handle(call: WorkerCall): HostReply | Promise<HostReply> {
+    this.mark(call.op);
+    switch (call.op) {
+      case 'bodyNew':
+        this.bodies.set(call.handle, new HostBody());
+        return { status: Status.OK };
+      case 'bodyWrite': {
+        const body = this.body(call.handle);
+        if (!body) return { status: Status.BADF };
+        if (!body.aborted) body.write(call.data, call.front);
+        return { status: Status.OK };
+      }
+      case 'bodyAppend': {
+        const dest = this.body(call.dest);
+        const src = this.body(call.src);
+        if (!dest || !src) return { status: Status.BADF };
+        this.bodies.delete(call.src);
+        dest.append(src);
+        return { status: Status.OK };
+      }
+      case 'bodyClose': {
+        const body = this.body(call.handle);
+        if (!body) return { status: Status.BADF };
+        this.bodies.delete(call.handle);
+        if (body.open) body.close();
+        else if (body !== this.downstreamBody) body.abandon();
+        return { status: Status.OK };
+      }
+      case 'bodyAbandon': {
+        const body = this.body(call.handle);
+        if (!body) return { status: Status.BADF };
+        this.bodies.delete(call.handle);
+        body.abandon();
+        return { status: Status.OK };
+      }
+      case 'bodyRead':
+        return this.read(call.handle, call.max);
+      case 'bodyKnownLength': {
+        const body = this.body(call.handle);
+        if (!body) return { status: Status.BADF };
+        const length = body.knownLength();
+        return length === undefined ? { status: Status.NONE } : { status: Status.OK, value: length };
+      }
+      case 'bodyDrain':
+        return this.drain(call.handle);
+      case 'send':
+        return this.send(call);
+      case 'pendingWait':
+        return this.pendingWait(call.pending, call.bodyHandle);
+      case 'pendingPoll':
+      case 'pendingSelect':
+        return { status: Status.UNSUPPORTED };
+      case 'select':
+        return this.select(call.handles, call.timeoutMs);
+      case 'isReady': {
+        const ready = this.isReady(call.handle);
+        return ready === undefined ? { status: Status.BADF } : { status: Status.OK, done: ready };
+      }
+      case 'sendDownstream':
+        return this.sendDownstream(call.head.status, call.head.headers, call.body, call.streaming);
+      case 'handoff':
+        return this.handoff(call.head, call.backend);
+    }
+  }
+
+  private async read(handle: number, max: number): Promise<HostReply> {
+    const body = this.body(handle);
+    if (!body) return { status: Status.BADF };
+    try {
+      return { status: Status.OK, data: await body.read(max) };
+    } catch (error) {
+      if (error instanceof BodyError) {
+        this.services.log(`request ${this.id}: body read failed: ${error.message}`);
+        return { status: Status.HTTPINCOMPLETE };
+      }
+      throw error;
+    }
+  }
+
+  private async drain(handle: number): Promise<HostReply> {
+    const body = this.body(handle);
+    if (!body) return { status: Status.BADF };
+    while (!body.aborted && body.bufferedBytes() >= STREAMING_LOW_WATER) {
+      await Promise.race([body.changed(), new Promise((r) => setTimeout(r, 20))]);
+    }
+    return { status: body.aborted ? Status.ERROR : Status.OK };
+  }
+
+  private send(call: Extract<WorkerCall, { op: 'send' }>): HostReply {
+    const body = this.body(call.body);
+    const backend = this.services.backends.get(call.backend);
+    if (!body || !backend) return { status: Status.BADF };
+    if (call.streaming) body.open = true;
+    else this.bodies.delete(call.body);
+    this.pendings.set(
+      call.pending,
+      new PendingSend(cachedSend(this.services.cache, call.head, body, backend, call.cache, this.services.log)),
+    );
+    return { status: Status.OK };
+  }
+
+  private async pendingWait(pending: number, bodyHandle: number): Promise<HostReply> {
+    const send = this.pendings.get(pending);
+    if (!send) return { status: Status.BADF };
+    this.pendings.delete(pending);
+    await send.done;
+    if (send.error || !send.result) {
+      this.services.log(`request ${this.id}: ${send.error?.message ?? 'send failed'}`);
+      return { status: send.error?.status ?? Status.ERROR, errorTag: send.error?.errorTag ?? SendErrorTag.INTERNAL_ERROR };
+    }
+    this.bodies.set(bodyHandle, send.result.body);
+    return { status: Status.OK, head: send.result.head };
+  }
+
+  private isReady(handle: number): boolean | undefined {
+    const pending = this.pendings.get(handle);
+    if (pending) return pending.settled;
+    const body = this.body(handle);
+    if (!body) return undefined;
+    if (body.open) return body.aborted || body.bufferedBytes() < STREAMING_LOW_WATER;
+    return body.readable() || body.aborted;
+  }
+
+  private async select(handles: number[], timeoutMs: number): Promise<HostReply> {
+    const deadline = timeoutMs > 0 ? performance.now() + timeoutMs : undefined;
+    for (;;) {
+      const waits: Array<Promise<void>> = [];
+      for (const [index, handle] of handles.entries()) {
+        const ready = this.isReady(handle);
+        if (ready === undefined) return { status: Status.BADF };
+        if (ready) return { status: Status.OK, index };
+        const pending = this.pendings.get(handle);
+        waits.push(pending ? pending.changed() : this.body(handle)!.changed());
+      }
+      let timer: NodeJS.Timeout | undefined;
+      const timeout =
+        deadline === undefined
+          ? undefined
+          : new Promise<'timeout'>((resolve) => {
+              timer = setTimeout(() => resolve('timeout'), Math.max(0, deadline - performance.now()));
+            });
+      // A streaming body's buffer also drains without an event on the body: poll it gently.
+      const poll = new Promise<void>((resolve) => setTimeout(resolve, 50));
+      const outcome = await Promise.race([...waits, poll, ...(timeout ? [timeout] : [])]);
+      clearTimeout(timer);
+      if (outcome === 'timeout') return { status: Status.OK, index: SELECT_TIMED_OUT };
+    }
+  }
+
+  private sendDownstream(status: number, headers: HeaderList, handle: number, streaming: boolean): HostReply {
+    const body = this.body(handle);
+    if (!body) return { status: Status.BADF };
+    if (this.responded) return { status: Status.ERROR };
+    this.responded = true;
+    this.status = status;
+    if (streaming) body.open = true;
+    else this.bodies.delete(handle);
+    const out = this.sink.start(status, headers, body.knownLength());
+    body.pipeTo(out).catch((error: Error) => {
+      this.services.log(`request ${this.id}: response body failed: ${error.message}`);
+      this.sink.abort();
+    });
+    return { status: Status.OK };
+  }
+
+  private handoff(head: RequestHead, backend: string): HostReply {
+    if (this.responded) return { status: Status.ERROR };
+    this.responded = true;
+    this.status = 101;
+    // The handoff sends the original body: the guest no longer owns it.
+    this.bodies.delete(this.downstreamBodyHandle);
+    this.services.log(`request ${this.id}: Fanout handoff to backend "${backend}"`);
+    performHandoff({
+      pushpinPort: this.services.pushpinPort,
+      backend,
+      guestHead: head,
+      originalHeaders: this.downstreamHead.headers,
+      originalBody: this.downstreamBody,
+      sink: this.sink,
+      log: this.services.log,
+    });
+    return { status: Status.OK };
+  }
+
+  /** The guest is done (returned or trapped): answer if it never did, and release what it held. */
+  finish(trap: string | undefined): void {
+    this.finished = true;
+    if (trap) this.services.log(`request ${this.id}: guest trapped: ${trap}`);
+    if (!this.responded) {
+      this.responded = true;
+      if (trap) {
+        this.status = 500;
+        this.sink.fail(500, `The edge app failed: ${trap}`);
+      } else {
+        // Like Viceroy: a guest that sends nothing answers an empty 200.
+        this.status = 200;
+        this.sink.start(200, [], 0).end();
+      }
+    }
+    for (const [handle, body] of this.bodies) {
+      // The downstream body is drained, not destroyed (that would close the client's socket).
+      if (body.open) body.close();
+      else body.abandon();
+      this.bodies.delete(handle);
+    }
+    for (const pending of this.pendings.values()) {
+      void pending.done.then(() => pending.result?.body.abandon());
+    }
+    this.pendings.clear();
+  }
+}
