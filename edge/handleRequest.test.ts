@@ -155,6 +155,9 @@ describe('client-sent proxy headers are removed', () => {
     setConfigStore('edge_settings', { strip_query_paths: '/static/' });
     await handleRequest(req);
     for (const name of proxyOnly) expect(sent().headers.has(name)).toBe(false);
+    // Deleting headers from the downstream request in place does not reach Fanout (js-compute 3.46
+    // commits them as inserts only), so a handoff must get a new Request.
+    if (handoffs.length > 0) expect(sent()).not.toBe(req);
     expect(sent().headers.get('x-keep')).toBe('kept');
     expect(logged.some((line) => line.includes('removed client-sent proxy headers'))).toBe(true);
   });

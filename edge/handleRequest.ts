@@ -74,6 +74,16 @@ async function forwardThroughCache(request: Request, settings: EdgeSettings, bac
   return new Response(response.body, { status: response.status, statusText: response.statusText, headers });
 }
 
+/**
+ * A fresh Request to hand off. js-compute 3.46 commits header changes on the downstream request as
+ * inserts only, so a header deleted from `event.request` still reaches Fanout; a new request carries
+ * exactly the cleaned headers. Realtime requests are GET/HEAD (a WebSocket handshake is a GET), so
+ * there is no body to lose, and the proxy keeps the downstream Upgrade/Connection/Sec-WebSocket-*.
+ */
+function handoffRequest(request: Request): Request {
+  return new Request(request.url, { method: request.method, headers: request.headers });
+}
+
 export async function handleRequest(request: Request): Promise<Response> {
   const settings = loadEdgeSettings();
   const removed = removeProxyOnlyHeaders(request.headers);
@@ -86,7 +96,7 @@ export async function handleRequest(request: Request): Promise<Response> {
 
   if (decideHandoff(request, settings).handoff) {
     try {
-      return createFanoutHandoff(request, choice.backend);
+      return createFanoutHandoff(handoffRequest(request), choice.backend);
     } catch (error) {
       console.error(`edge: Fanout handoff to "${choice.backend}" failed: ${errorMessage(error)}`);
       return handoffFailed(choice.backend);
