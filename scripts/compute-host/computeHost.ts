@@ -113,7 +113,7 @@ export async function startComputeHost(options: ComputeHostOptions): Promise<Run
       traceHostcalls: verbose > 2,
     },
     minWorkers: options.minWorkers ?? Math.max(4, cpus),
-    maxWorkers: options.maxWorkers ?? Math.max(32, cpus * 8),
+    maxWorkers: options.maxWorkers ?? Math.max(16, cpus * 4),
     log,
   });
   await pool.start();

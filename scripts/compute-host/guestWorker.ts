@@ -1,12 +1,11 @@
 // A worker thread that runs guests: one fresh wasm instance per request, as Viceroy does. Hostcalls
 // are synchronous for the guest, so a call that needs the main thread posts a message and blocks on
 // Atomics.wait until the reply is posted on the reply port.
-import { randomBytes } from 'node:crypto';
 import { parentPort, receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
-import { WASI } from 'node:wasi';
 import { createFastlyImports, GuestSession, type HostLink } from './guestImports.ts';
 import { GuestMemory } from './guestMemory.ts';
 import { STUBBED_HOSTCALLS, WASI_MODULE } from './hostcallCatalog.ts';
+import { createWasiImports, WasiExit, WASI_NOT_SUPPORTED } from './wasiPreview1.ts';
 import { Status } from './hostcallAbi.ts';
 import { FIRE_AND_FORGET, type GuestConfig, type HostReply, type MainToWorker, type WorkerCall, type WorkerEvent } from './hostProtocol.ts';
 
@@ -72,13 +71,18 @@ const fastly = createFastlyImports({
   trace: () => {},
 });
 
-function buildImports(wasi: WASI): WebAssembly.Imports {
+const wasi = createWasiImports(mem, ['main.wasm'], () => ({
+  ...config.env,
+  ...(session ? { FASTLY_TRACE_ID: session.downstream.traceId } : {}),
+}));
+
+/** One import object for every instance of this worker: the functions read the current session. */
+function buildImports(): WebAssembly.Imports {
   const imports: Record<string, Record<string, WebAssembly.ImportValue>> = {};
   for (const { module, name } of WebAssembly.Module.imports(config.wasmModule)) {
     const table = (imports[module] ??= {});
     if (module === WASI_MODULE) {
-      const fn = (wasi.wasiImport as Record<string, WebAssembly.ImportValue>)[name];
-      if (fn) table[name] = fn;
+      table[name] = (wasi as Record<string, WebAssembly.ImportValue>)[name] ?? (() => WASI_NOT_SUPPORTED);
       continue;
     }
     const implemented = fastly[module]?.[name];
@@ -105,27 +109,17 @@ function buildImports(wasi: WASI): WebAssembly.Imports {
   return imports;
 }
 
-interface PreparedInstance {
-  wasi: WASI;
-  instance: WebAssembly.Instance;
-}
+const imports = buildImports();
 
-function prepareInstance(): PreparedInstance {
-  const wasi = new WASI({
-    version: 'preview1',
-    args: ['main.wasm'],
-    env: { ...config.env, FASTLY_TRACE_ID: randomBytes(16).toString('hex') },
-    returnOnExit: true,
-  });
-  const instance = new WebAssembly.Instance(config.wasmModule, buildImports(wasi));
-  return { wasi, instance };
+function prepareInstance(): WebAssembly.Instance {
+  return new WebAssembly.Instance(config.wasmModule, imports);
 }
 
 // Instantiating takes a few milliseconds: do it while idle, before the request arrives.
-let next: PreparedInstance = prepareInstance();
+let next: WebAssembly.Instance = prepareInstance();
 
 function run(message: Extract<MainToWorker, { kind: 'run' }>): void {
-  const { wasi, instance } = next;
+  const instance = next;
   const runStart = performance.now();
   profileCalls = 0;
   profileWaitMs = 0;
@@ -133,10 +127,11 @@ function run(message: Extract<MainToWorker, { kind: 'run' }>): void {
   mem.memory = instance.exports.memory as WebAssembly.Memory;
   let trap: string | undefined;
   try {
-    const code = wasi.start(instance);
-    if (code !== 0) trap = `guest exited with code ${code}`;
+    (instance.exports._start as () => void)();
   } catch (error) {
-    trap = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    if (error instanceof WasiExit) {
+      if (error.code !== 0) trap = error.message;
+    } else trap = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
   }
   const requestId = session.downstream.requestId;
   session = undefined;

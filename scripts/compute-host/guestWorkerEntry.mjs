@@ -3,10 +3,4 @@
 import { register } from 'tsx/esm/api';
 
 register();
-// node:wasi announces itself as experimental once per thread; the host's log does not need that.
-const emitWarning = process.emitWarning.bind(process);
-process.emitWarning = (warning, ...rest) => {
-  if (String(warning).includes('WASI is an experimental feature')) return;
-  emitWarning(warning, ...rest);
-};
 await import('./guestWorker.ts');

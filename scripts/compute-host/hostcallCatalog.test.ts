@@ -1,12 +1,12 @@
 // Every import of the wasm js-compute-runtime builds must be implemented or deliberately stubbed here:
 // a runtime upgrade that adds a hostcall fails this test instead of failing requests later.
 import { readFileSync } from 'node:fs';
-import { WASI } from 'node:wasi';
 import { describe, expect, it } from 'vitest';
 import { EDGE_WASM } from './edgeBuild.ts';
 import { createFastlyImports } from './guestImports.ts';
 import { GuestMemory } from './guestMemory.ts';
 import { STUBBED_HOSTCALLS, WASI_MODULE } from './hostcallCatalog.ts';
+import { createWasiImports } from './wasiPreview1.ts';
 
 const implemented = createFastlyImports({
   mem: new GuestMemory(),
@@ -17,7 +17,7 @@ const implemented = createFastlyImports({
   },
   trace: () => {},
 });
-const wasi = new WASI({ version: 'preview1', returnOnExit: true }).wasiImport as Record<string, unknown>;
+const wasi = createWasiImports(new GuestMemory(), [], () => ({})) as Record<string, unknown>;
 
 describe('the hostcalls of bin/main.wasm (js-compute-runtime)', () => {
   // Built by the test global setup when stale.

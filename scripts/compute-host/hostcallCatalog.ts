@@ -33,5 +33,5 @@ export const STUBBED_HOSTCALLS: Record<string, readonly string[]> = {
   fastly_shielding: ['backend_for_shield', 'shield_info'],
 };
 
-/** node:wasi supplies this module whole. */
+/** WASI preview1: wasiPreview1.ts supplies every function of it the runtime imports. */
 export const WASI_MODULE = 'wasi_snapshot_preview1';

@@ -6,6 +6,9 @@ import { FIRE_AND_FORGET, type DownstreamInfo, type GuestConfig, type HostReply,
 import type { RequestContext } from './requestContext.ts';
 import { Status } from './hostcallAbi.ts';
 
+/** How long a request may wait for a busy pool before another worker is started. */
+const GROW_AFTER_MS = 50;
+
 const WORKER_URL = new URL('./guestWorkerEntry.mjs', import.meta.url);
 
 interface PooledWorker {
@@ -27,7 +30,8 @@ export interface WorkerPoolOptions {
 
 export class WorkerPool {
   private workers: PooledWorker[] = [];
-  private queue: Array<{ context: RequestContext; downstream: DownstreamInfo }> = [];
+  private queue: Array<{ context: RequestContext; downstream: DownstreamInfo; queuedAt: number }> = [];
+  private growTimer: NodeJS.Timeout | undefined;
   private readonly contexts = new Map<number, RequestContext>();
   private readonly unsupportedLogged = new Set<string>();
   private stopping = false;
@@ -46,7 +50,7 @@ export class WorkerPool {
     const worker = new Worker(WORKER_URL, {
       workerData: { config, replyPort: port2 },
       transferList: [port2],
-      execArgv: [],
+      execArgv: process.env.COMPUTE_HOST_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.COMPUTE_HOST_CPU_PROF}`] : [],
       stdout: false,
       stderr: false,
     });
@@ -139,7 +143,7 @@ export class WorkerPool {
   }
 
   run(context: RequestContext, downstream: DownstreamInfo): void {
-    this.queue.push({ context, downstream });
+    this.queue.push({ context, downstream, queuedAt: performance.now() });
     this.pump();
   }
 
@@ -156,17 +160,26 @@ export class WorkerPool {
       job.context.mark('dispatched');
       idle.worker.postMessage({ kind: 'run', downstream: job.downstream });
     }
-    // Under load, grow one worker at a time (booting one takes a core for a while); requests keep
-    // going to whichever worker is ready first.
-    const idleOrBooting = this.workers.filter((w) => w.available || !w.busyWith).length;
-    if (this.queue.length > 0 && this.spawning === 0 && idleOrBooting === 0 && this.workers.length < this.options.maxWorkers) {
-      this.spawning++;
-      const fresh = this.spawn();
-      void fresh.ready.finally(() => {
-        this.spawning--;
+    // Grow only when requests wait because every worker holds a guest (one blocked on a slow backend,
+    // or streaming), one worker at a time: booting one takes a core for a while, and on a busy CPU
+    // more workers would not help. Requests keep going to whichever worker is ready first.
+    const oldest = this.queue[0];
+    if (!oldest || this.spawning > 0 || this.workers.length >= this.options.maxWorkers) return;
+    if (this.workers.some((w) => w.available || !w.busyWith)) return;
+    const waited = performance.now() - oldest.queuedAt;
+    if (waited < GROW_AFTER_MS) {
+      this.growTimer ??= setTimeout(() => {
+        this.growTimer = undefined;
         this.pump();
-      });
+      }, GROW_AFTER_MS - waited);
+      return;
     }
+    this.spawning++;
+    const booted = (): void => {
+      this.spawning--;
+      this.pump();
+    };
+    this.spawn().ready.then(booted, booted);
   }
 
   get stats(): { workers: number; busy: number; queued: number } {
@@ -175,6 +188,7 @@ export class WorkerPool {
 
   async stop(): Promise<void> {
     this.stopping = true;
+    clearTimeout(this.growTimer);
     await Promise.all(this.workers.map((w) => w.worker.terminate()));
     this.workers = [];
   }
