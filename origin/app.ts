@@ -6,9 +6,16 @@ import { requireGripSignature } from './grip/requireGripSignature.ts';
 import type { GripSignatureVerifier } from './grip/gripSignature.ts';
 import type { HistoryStore } from './history/historyStore.ts';
 import type { Logger } from './observability/logger.ts';
+import type { OriginMetrics } from './observability/metrics.ts';
 import type { MessagePublisher } from './publishing/messagePublisher.ts';
+import { historyRoutes } from './routes/historyRoutes.ts';
+import { metricsRoutes } from './routes/metricsRoutes.ts';
+import { pollRoutes } from './routes/pollRoutes.ts';
 import { publishRoutes } from './routes/publishRoutes.ts';
 import { sseRoutes } from './routes/sseRoutes.ts';
+import { staticRoutes } from './routes/staticRoutes.ts';
+import { streamRoutes } from './routes/streamRoutes.ts';
+import { wsRoutes } from './routes/wsRoutes.ts';
 
 export interface OriginDeps {
   config: OriginConfig;
@@ -16,19 +23,41 @@ export interface OriginDeps {
   history: HistoryStore;
   publisher: MessagePublisher;
   log: Logger;
+  metrics: OriginMetrics;
 }
 
 export function createOriginApp(deps: OriginDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', 'loopback');
-  const requireGrip = requireGripSignature(deps.verifyGripSig, deps.log);
+  const { config, history, metrics, log } = deps;
+  const requireGrip = requireGripSignature(deps.verifyGripSig, log, (reason) =>
+    metrics.signatureFailures.inc({ reason }),
+  );
 
   app.get('/healthz', (_req, res) => {
     res.set('Cache-Control', 'no-store').json({ status: 'ok' });
   });
-  app.use(sseRoutes({ history: deps.history, requireGrip }));
-  app.use(publishRoutes({ publisher: deps.publisher, publishToken: deps.config.publishToken, log: deps.log }));
+  // Realtime: every route checks Grip-Sig before anything else (body included).
+  app.use(sseRoutes({ history, requireGrip, metrics }));
+  app.use(streamRoutes({ history, requireGrip, metrics }));
+  app.use(pollRoutes({ history, requireGrip, metrics, timeoutSeconds: config.longPollTimeoutSeconds }));
+  app.use(
+    wsRoutes({
+      history,
+      publisher: deps.publisher,
+      requireGrip,
+      metrics,
+      log,
+      allowClientPublish: config.allowClientPublish,
+      maxSubscriptions: config.wsMaxSubscriptions,
+    }),
+  );
+  // Through the cache.
+  app.use(staticRoutes());
+  app.use(publishRoutes({ publisher: deps.publisher, publishToken: config.publishToken, log, metrics }));
+  app.use(historyRoutes({ history }));
+  app.use(metricsRoutes({ metrics, metricsToken: config.metricsToken }));
 
   app.use((_req, res) => {
     res.status(404).set('Cache-Control', 'no-store').json({ error: 'not_found', message: 'no such endpoint' });

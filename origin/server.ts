@@ -3,8 +3,11 @@ import type { AddressInfo } from 'node:net';
 import { createOriginApp } from './app.ts';
 import { ConfigError, loadOriginConfig, type OriginConfig } from './config/originConfig.ts';
 import { createGripSignatureVerifier } from './grip/gripSignature.ts';
+import type { HistoryStore } from './history/historyStore.ts';
 import { createMemoryHistoryStore } from './history/memoryHistoryStore.ts';
+import { createRedisHistoryStore, HistoryUnavailableError } from './history/redisHistoryStore.ts';
 import { createLogger } from './observability/logger.ts';
+import { createOriginMetrics } from './observability/metrics.ts';
 import { createGripPublisher } from './publishing/gripPublisher.ts';
 import { createMessagePublisher } from './publishing/messagePublisher.ts';
 
@@ -25,7 +28,20 @@ const log = createLogger(config.logLevel);
 if (config.usingDevPublishToken) {
   log.warn('PUBLISH_TOKEN is not set; using the development token "dev-publish-token". Set it in production.');
 }
-const history = createMemoryHistoryStore(config.history);
+async function openHistory(): Promise<HistoryStore> {
+  if (!config.redisUrl) return createMemoryHistoryStore(config.history);
+  try {
+    return await createRedisHistoryStore({ url: config.redisUrl, limits: config.history });
+  } catch (error) {
+    if (error instanceof HistoryUnavailableError) {
+      log.fatal(`REDIS_URL: ${error.message}`);
+      process.exit(2);
+    }
+    throw error;
+  }
+}
+const history = await openHistory();
+log.info({ store: config.redisUrl ? 'redis' : 'memory' }, 'history store ready');
 const grip = createGripPublisher(config.gripTargets);
 const app = createOriginApp({
   config,
@@ -33,6 +49,7 @@ const app = createOriginApp({
   history,
   publisher: createMessagePublisher(history, grip),
   log,
+  metrics: createOriginMetrics(),
 });
 
 const server = app.listen(config.port, config.host);

@@ -19,6 +19,15 @@ describe('origin configuration', () => {
     expect(config.signatureKeys).toEqual([{ algorithm: 'HS256', secret: LOCAL_GRIP_VERIFY_KEY, issuer: 'viceroy' }]);
     expect(config.publishToken).toBe(DEV_PUBLISH_TOKEN);
     expect(config.usingDevPublishToken).toBe(true);
+    expect(config).toMatchObject({ allowClientPublish: false, wsMaxSubscriptions: 20, longPollTimeoutSeconds: 55 });
+    expect(config.metricsToken).toBe(DEV_PUBLISH_TOKEN);
+  });
+
+  it('guards metrics with PUBLISH_TOKEN unless METRICS_TOKEN is set', () => {
+    expect(loadOriginConfig({ PUBLISH_TOKEN: 'publish-secret' }).metricsToken).toBe('publish-secret');
+    expect(loadOriginConfig({ PUBLISH_TOKEN: 'publish-secret', METRICS_TOKEN: 'metrics-secret' }).metricsToken).toBe(
+      'metrics-secret',
+    );
   });
 
   it('accepts several GRIP targets', () => {
@@ -51,6 +60,9 @@ describe('origin configuration', () => {
     [{ REDIS_URL: 'localhost:6379' }, 'REDIS_URL', /redis:\/\//],
     [{ ALLOW_CLIENT_PUBLISH: 'maybe' }, 'ALLOW_CLIENT_PUBLISH', /true or false/],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL', /one of/],
+    [{ WS_MAX_SUBSCRIPTIONS: '0' }, 'WS_MAX_SUBSCRIPTIONS', /between/],
+    [{ LONG_POLL_TIMEOUT_SECONDS: '2' }, 'LONG_POLL_TIMEOUT_SECONDS', /between 5/],
+    [{ METRICS_TOKEN: 'short' }, 'METRICS_TOKEN', /at least 8/],
   ])('rejects %j naming %s', (env, variable, message) => {
     const error = errorOf(env as Record<string, string>);
     expect(error.variable).toBe(variable);

@@ -32,6 +32,12 @@ export interface OriginConfig {
   redisUrl?: string;
   /** Whether WebSocket clients may publish with {"type":"publish"}. */
   allowClientPublish: boolean;
+  /** Channels one WebSocket connection may subscribe to at once. */
+  wsMaxSubscriptions: number;
+  /** How long a long-poll is held before it answers with no messages. */
+  longPollTimeoutSeconds: number;
+  /** Bearer token for GET /metrics; PUBLISH_TOKEN unless METRICS_TOKEN is set. */
+  metricsToken: string;
   logLevel: string;
 }
 
@@ -148,6 +154,10 @@ export function loadOriginConfig(env: Env = process.env): OriginConfig {
   if (redisUrl !== undefined && !/^rediss?:\/\//.test(redisUrl)) {
     throw new ConfigError('REDIS_URL', `must start with redis:// or rediss://, got "${redisUrl}"`);
   }
+  const metricsToken = nonEmpty(env, 'METRICS_TOKEN');
+  if (metricsToken !== undefined && metricsToken.length < 8) {
+    throw new ConfigError('METRICS_TOKEN', 'must be at least 8 characters');
+  }
   const logLevel = nonEmpty(env, 'LOG_LEVEL') ?? 'info';
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) {
     throw new ConfigError('LOG_LEVEL', `must be one of fatal, error, warn, info, debug, trace, silent; got "${logLevel}"`);
@@ -164,6 +174,10 @@ export function loadOriginConfig(env: Env = process.env): OriginConfig {
     },
     ...(redisUrl ? { redisUrl } : {}),
     allowClientPublish: boolean(env, 'ALLOW_CLIENT_PUBLISH', false),
+    wsMaxSubscriptions: integer(env, 'WS_MAX_SUBSCRIPTIONS', 20, 1, 1000),
+    // Pushpin raises anything under 5 s to 5 s.
+    longPollTimeoutSeconds: integer(env, 'LONG_POLL_TIMEOUT_SECONDS', 55, 5, 3600),
+    metricsToken: metricsToken ?? publishTokenEnv ?? DEV_PUBLISH_TOKEN,
     logLevel,
   };
 }

@@ -12,7 +12,10 @@ export interface ChannelMessage {
 
 export interface AppendResult {
   message: ChannelMessage;
-  /** The id of the message before this one on the channel, for GRIP `prev-id`. */
+  /**
+   * The id of the message before this one on the channel, for GRIP `prev-id`: "0" for a channel's
+   * first message, so a subscriber that joined an empty channel (prev-id "0") can detect a gap too.
+   */
   prevId: string | undefined;
 }
 
@@ -36,6 +39,9 @@ export function compareMessageIds(a: string, b: string): number {
   const y = BigInt(b);
   return x < y ? -1 : x > y ? 1 : 0;
 }
+
+/** The position of a channel with no messages yet: ids start above it. */
+export const NO_MESSAGES_ID = '0';
 
 export function isMessageId(value: string): boolean {
   return /^(0|[1-9]\d{0,17})$/.test(value);

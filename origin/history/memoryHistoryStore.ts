@@ -40,7 +40,7 @@ export function createMemoryHistoryStore(limits: HistoryConfig, now: () => numbe
         }
         id = requested;
       }
-      const prevId = log.lastId === 0n ? undefined : log.lastId.toString();
+      const prevId = log.lastId.toString();
       const message: ChannelMessage = { id: id.toString(), channel, data, ts: now() };
       log.lastId = id;
       log.messages.push(message);

@@ -7,7 +7,7 @@ import { ndjsonLine, pollBody, sseEvent, wsMessageFrame } from '../transports/me
 export type GripFormats = {
   'http-stream'?: { content: string } | { action: 'close' };
   'http-response'?: { code: number; reason: string; headers: Record<string, string>; body: string };
-  'ws-message'?: { content: string } | { action: 'close' };
+  'ws-message'?: { content: string } | { action: 'close'; code?: number; reason?: string };
 };
 
 export interface GripPublishItem {
@@ -41,12 +41,18 @@ export function itemsForMessage(message: ChannelMessage, prevId: string | undefi
   ].map((item) => withIds(item, message.id, prevId));
 }
 
+/** The WebSocket close code sent when a channel is closed: a real code, not the 1005 of a bare close. */
+export const CHANNEL_CLOSED_WS_CODE = 1000;
+
 /** Items that end every stream and WebSocket subscribed to the channel. */
 export function closeItemsForChannel(channel: string): GripPublishItem[] {
   return [
     { channel: gripChannelFor('sse', channel), formats: { 'http-stream': { action: 'close' } } },
     { channel: gripChannelFor('stream', channel), formats: { 'http-stream': { action: 'close' } } },
-    { channel: gripChannelFor('ws', channel), formats: { 'ws-message': { action: 'close' } } },
+    {
+      channel: gripChannelFor('ws', channel),
+      formats: { 'ws-message': { action: 'close', code: CHANNEL_CLOSED_WS_CODE, reason: 'channel closed' } },
+    },
   ];
 }
 

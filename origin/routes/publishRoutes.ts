@@ -11,6 +11,7 @@ import {
   type MessagePublisher,
 } from '../publishing/messagePublisher.ts';
 import type { Logger } from '../observability/logger.ts';
+import type { OriginMetrics } from '../observability/metrics.ts';
 
 /** Compares digests so neither the token's content nor its length leaks through timing. */
 export function tokenMatches(presented: string, expected: string): boolean {
@@ -23,7 +24,12 @@ function sendError(res: Response, status: number, error: string, message: string
   res.status(status).set('Cache-Control', 'no-store').json({ error, message, ...extra });
 }
 
-export function publishRoutes(deps: { publisher: MessagePublisher; publishToken: string; log: Logger }): Router {
+export function publishRoutes(deps: {
+  publisher: MessagePublisher;
+  publishToken: string;
+  log: Logger;
+  metrics: OriginMetrics;
+}): Router {
   const router = Router();
   // 1000 items of up to 64 KiB each would be 64 MiB; cap a request at 8 MiB.
   const jsonBody = express.json({ limit: '8mb', type: () => true });
@@ -48,19 +54,30 @@ export function publishRoutes(deps: { publisher: MessagePublisher; publishToken:
     try {
       inputs = parsePublishBody(req.body);
     } catch (error) {
-      if (error instanceof PublishInputError) return sendError(res, error.status, 'invalid_message', error.message);
+      if (error instanceof PublishInputError) {
+        deps.metrics.publishErrors.inc({ kind: 'invalid' });
+        return sendError(res, error.status, 'invalid_message', error.message);
+      }
       throw error;
     }
     try {
       const messages = await deps.publisher.publish(inputs);
+      deps.metrics.messagesPublished.inc({ source: 'api' }, messages.length);
       deps.log.info({ count: messages.length, channels: [...new Set(inputs.map((i) => i.channel))] }, 'published');
       res.set('Cache-Control', 'no-store').json({
         messages: messages.map((m) => ({ id: m.id, channel: m.channel, ts: m.ts })),
       });
     } catch (error) {
-      if (error instanceof HistoryConflictError) return sendError(res, 409, 'id_conflict', error.message);
-      if (error instanceof ItemTooLargeError) return sendError(res, 413, 'too_large', error.message);
+      if (error instanceof HistoryConflictError) {
+        deps.metrics.publishErrors.inc({ kind: 'conflict' });
+        return sendError(res, 409, 'id_conflict', error.message);
+      }
+      if (error instanceof ItemTooLargeError) {
+        deps.metrics.publishErrors.inc({ kind: 'invalid' });
+        return sendError(res, 413, 'too_large', error.message);
+      }
       if (error instanceof DeliveryError) {
+        deps.metrics.publishErrors.inc({ kind: 'delivery' });
         deps.log.error({ err: error.cause }, 'publish to GRIP proxy failed');
         return sendError(res, 502, 'publish_failed', error.message, {
           stored: error.stored.map((m) => ({ id: m.id, channel: m.channel })),

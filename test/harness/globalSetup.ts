@@ -1,10 +1,16 @@
-// Runs once before any test file: installs Pushpin if it is missing (apt, as root) and builds the edge
-// wasm when stale, so parallel test workers never race on the package manager or the build.
+// Runs once before any test file: installs what the tests need and is missing (apt, as root) and builds
+// the edge wasm when stale, so parallel test workers never race on the package manager or the build.
 import { ensurePushpin } from '../../scripts/pushpin/ensurePushpin.ts';
+import { ensureCommand } from '../../scripts/stack/aptPackages.ts';
 import { ensureEdgeBuilt } from '../../scripts/compute-host/edgeBuild.ts';
+import { CHROMIUM_HINT } from './browser.ts';
+import { redisServerPath } from './redisServer.ts';
 
 export default function setup(): void {
-  ensurePushpin(undefined, (line) => console.log(line));
+  const log = (line: string): void => console.log(line);
+  ensurePushpin(undefined, log);
+  redisServerPath(log);
+  ensureCommand('chromium', 'chromium', CHROMIUM_HINT, log);
   // Once for all test files: tests with `startTestStack({ edge: true })` run bin/main.wasm.
-  ensureEdgeBuilt((line) => console.log(line));
+  ensureEdgeBuilt(log);
 }

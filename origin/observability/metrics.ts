@@ -1,0 +1,64 @@
+// Prometheus metrics (prom-client), in a registry of the app's own so several apps in one process
+// (tests) never share counters. Served at GET /metrics (see routes/metricsRoutes.ts).
+import { collectDefaultMetrics, Counter, Registry } from 'prom-client';
+
+export interface OriginMetrics {
+  registry: Registry;
+  /** Messages stored and handed to the GRIP proxy, by where they came from. */
+  messagesPublished: Counter<'source'>;
+  /** Publishes that failed, by kind: delivery (proxy refused or unreachable), conflict, invalid. */
+  publishErrors: Counter<'kind'>;
+  /** GRIP holds and WebSocket sessions opened, by transport. */
+  holdsOpened: Counter<'transport'>;
+  /** Messages answered at once from history (replay on connect, or a long-poll with pending messages). */
+  messagesReplayed: Counter<'transport'>;
+  /** WebSocket-over-HTTP events received, by event type and by client command. */
+  websocketEvents: Counter<'event'>;
+  /** Requests refused because their Grip-Sig did not verify, by reason. */
+  signatureFailures: Counter<'reason'>;
+}
+
+export function createOriginMetrics(options: { defaultMetrics?: boolean } = {}): OriginMetrics {
+  const registry = new Registry();
+  if (options.defaultMetrics !== false) collectDefaultMetrics({ register: registry, prefix: 'origin_' });
+  const registers = [registry];
+  return {
+    registry,
+    messagesPublished: new Counter({
+      name: 'origin_messages_published_total',
+      help: 'Messages stored and published to the GRIP proxy',
+      labelNames: ['source'],
+      registers,
+    }),
+    publishErrors: new Counter({
+      name: 'origin_publish_errors_total',
+      help: 'Failed publishes by kind (delivery, conflict, invalid)',
+      labelNames: ['kind'],
+      registers,
+    }),
+    holdsOpened: new Counter({
+      name: 'origin_holds_opened_total',
+      help: 'GRIP holds (and WebSocket sessions) opened, by transport',
+      labelNames: ['transport'],
+      registers,
+    }),
+    messagesReplayed: new Counter({
+      name: 'origin_messages_replayed_total',
+      help: 'Messages delivered from history on (re)connect, by transport',
+      labelNames: ['transport'],
+      registers,
+    }),
+    websocketEvents: new Counter({
+      name: 'origin_websocket_events_total',
+      help: 'WebSocket-over-HTTP events and client commands received',
+      labelNames: ['event'],
+      registers,
+    }),
+    signatureFailures: new Counter({
+      name: 'origin_grip_signature_failures_total',
+      help: 'Requests refused because Grip-Sig did not verify, by reason',
+      labelNames: ['reason'],
+      registers,
+    }),
+  };
+}

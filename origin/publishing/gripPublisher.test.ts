@@ -1,0 +1,119 @@
+// The publisher against real local HTTP servers standing in for GRIP publish endpoints: batching under
+// the body limit, every target served, transient failures retried, permanent ones reported clearly.
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { closeItemsForChannel, itemsForMessage, type GripPublishItem } from './gripItems.ts';
+import { batchItems, createGripPublisher, ItemTooLargeError, PUBLISH_BODY_LIMIT_BYTES, PublishError } from './gripPublisher.ts';
+
+interface FakeTarget {
+  url: string;
+  bodies: Array<{ items: GripPublishItem[] }>;
+  paths: string[];
+  server: Server;
+}
+
+const servers: Server[] = [];
+afterEach(() => {
+  for (const server of servers.splice(0)) server.close();
+});
+
+/** `answers` are the status codes for successive requests; 200 after they run out. */
+async function fakeTarget(answers: number[] = []): Promise<FakeTarget> {
+  const target: FakeTarget = { url: '', bodies: [], paths: [], server: createServer() };
+  target.server.on('request', (req: IncomingMessage, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      target.paths.push(req.url ?? '');
+      const status = answers.shift() ?? 200;
+      if (status === 200) target.bodies.push(JSON.parse(Buffer.concat(chunks).toString()) as { items: GripPublishItem[] });
+      res.writeHead(status).end(status === 200 ? 'Published\n' : `failure ${status}`);
+    });
+  });
+  await new Promise<void>((resolve) => target.server.listen(0, '127.0.0.1', resolve));
+  servers.push(target.server);
+  target.url = `http://127.0.0.1:${(target.server.address() as AddressInfo).port}`;
+  return target;
+}
+
+const message = (id: number, data: unknown = id) => ({ id: String(id), channel: 'c', data, ts: 1 });
+
+describe('GRIP items', () => {
+  it('frame one message for every transport with id and prev-id', () => {
+    const items = itemsForMessage(message(2, { a: 1 }), '1');
+    expect(items.map((i) => i.channel)).toEqual(['sse:c', 'stream:c', 'poll:c', 'ws:c']);
+    for (const item of items) expect(item).toMatchObject({ id: '2', 'prev-id': '1' });
+    expect(items[0]!.formats['http-stream']).toEqual({ content: 'id: 2\ndata: {"id":"2","channel":"c","data":{"a":1},"ts":1}\n\n' });
+    expect(items[1]!.formats['http-stream']).toEqual({ content: '{"id":"2","channel":"c","data":{"a":1},"ts":1}\n' });
+    expect(JSON.parse(items[2]!.formats['http-response']!.body)).toEqual({ messages: [message(2, { a: 1 })] });
+    expect(JSON.parse((items[3]!.formats['ws-message'] as { content: string }).content)).toEqual({ type: 'message', ...message(2, { a: 1 }) });
+  });
+
+  it('close WebSockets with a real code', () => {
+    expect(closeItemsForChannel('c').find((i) => i.channel === 'ws:c')!.formats['ws-message']).toMatchObject({
+      action: 'close',
+      code: 1000,
+    });
+  });
+});
+
+describe('batching', () => {
+  it('keeps every batch under the body limit and the item cap', () => {
+    const items = Array.from({ length: 50 }, (_, n) => itemsForMessage(message(n + 1, 'x'.repeat(5000)), String(n))).flat();
+    const batches = batchItems(items, 30);
+    expect(batches.flat()).toEqual(items);
+    for (const batch of batches) {
+      expect(batch.length).toBeLessThanOrEqual(30);
+      expect(Buffer.byteLength(JSON.stringify({ items: batch }))).toBeLessThanOrEqual(PUBLISH_BODY_LIMIT_BYTES);
+    }
+  });
+
+  it('refuses an item that can never fit', () => {
+    expect(() => batchItems(itemsForMessage(message(1, 'x'.repeat(70_000)), undefined), 10)).toThrow(ItemTooLargeError);
+  });
+});
+
+describe('publishing', () => {
+  it('sends every batch to every target at <control_uri>/publish/', async () => {
+    const [a, b] = await Promise.all([fakeTarget(), fakeTarget()]);
+    const publisher = createGripPublisher([{ control_uri: a!.url }, { control_uri: b!.url }], { maxItemsPerRequest: 4 });
+    await publisher.publish([...itemsForMessage(message(1), '0'), ...itemsForMessage(message(2), '1')]);
+    for (const target of [a!, b!]) {
+      expect(target.paths).toEqual(['/publish/', '/publish/']);
+      expect(target.bodies.flatMap((body) => body.items).map((i) => `${i.channel}#${i.id}`)).toEqual([
+        'sse:c#1', 'stream:c#1', 'poll:c#1', 'ws:c#1', 'sse:c#2', 'stream:c#2', 'poll:c#2', 'ws:c#2',
+      ]);
+    }
+  });
+
+  it('retries transient failures (5xx, 429) with backoff', async () => {
+    const target = await fakeTarget([503, 429]);
+    await createGripPublisher([{ control_uri: target.url }], { baseDelayMs: 1 }).publish(closeItemsForChannel('c'));
+    expect(target.paths).toHaveLength(3);
+    expect(target.bodies).toHaveLength(1);
+  });
+
+  it('reports a permanent failure at once, naming the target and status', async () => {
+    const target = await fakeTarget([400]);
+    const error = await createGripPublisher([{ control_uri: target.url }], { baseDelayMs: 1 })
+      .publish(closeItemsForChannel('c'))
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(PublishError);
+    expect(error).toBeInstanceOf(Error);
+    expect(error).toMatchObject({ status: 400, target: `${target.url}/publish/` });
+    expect((error as Error).message).toMatch(/answered 400.*failure 400/);
+    expect(target.paths).toHaveLength(1);
+  });
+
+  it('reports an unreachable target after its attempts', async () => {
+    const target = await fakeTarget();
+    target.server.close();
+    await new Promise((r) => setTimeout(r, 50));
+    const error = await createGripPublisher([{ control_uri: target.url }], { baseDelayMs: 1, attempts: 2 })
+      .publish(closeItemsForChannel('c'))
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(PublishError);
+    expect((error as Error).message).toMatch(/cannot reach .*ECONNREFUSED/);
+  });
+});

@@ -1,0 +1,63 @@
+// What a realtime request asks for: which channel, and from which message id on. Shared by the SSE,
+// NDJSON and long-poll routes so they all read resume positions the same way.
+import type { Request, Response } from 'express';
+import { isMessageId } from '../history/historyStore.ts';
+import { CHANNEL_NAME_RULE, isValidChannelName } from '../transports/gripChannels.ts';
+
+export class RequestParamError extends Error {
+  override name = 'RequestParamError';
+}
+
+export function sendBadRequest(res: Response, message: string): void {
+  res.status(400).set('Cache-Control', 'no-store').json({ error: 'bad_request', message });
+}
+
+export function channelParam(req: Request): string {
+  const channel = String(req.params.channel ?? '');
+  if (!isValidChannelName(channel)) throw new RequestParamError(`channel must be ${CHANNEL_NAME_RULE}`);
+  return channel;
+}
+
+/**
+ * The last id Pushpin delivered on `gripChannel`, from the `Grip-Last: <channel>; last-id=<id>` header
+ * it sends when it follows a Grip-Link to recover a gap. It is more recent than any id in the link.
+ */
+export function gripLastId(req: Request, gripChannel: string): string | undefined {
+  const header = req.get('grip-last');
+  if (!header) return undefined;
+  for (const part of header.split(',')) {
+    const [name, ...params] = part.split(';').map((s) => s.trim());
+    if (name !== gripChannel) continue;
+    for (const param of params) {
+      const match = /^last-id=(.*)$/.exec(param);
+      if (match && isMessageId(match[1]!)) return match[1];
+    }
+  }
+  return undefined;
+}
+
+/**
+ * The id the client has seen up to: Grip-Last (a gap recovery) first, then the named headers, then
+ * the named query parameters. Undefined when none is given; RequestParamError when one is malformed.
+ */
+export function resumeIdOf(
+  req: Request,
+  gripChannel: string,
+  sources: { headers?: string[]; query: string[] },
+): string | undefined {
+  const recovered = gripLastId(req, gripChannel);
+  if (recovered !== undefined) return recovered;
+  const candidates: Array<[string, string | undefined]> = [
+    ...(sources.headers ?? []).map((name): [string, string | undefined] => [name, req.get(name)]),
+    ...sources.query.map((name): [string, string | undefined] => [
+      name,
+      typeof req.query[name] === 'string' ? (req.query[name] as string) : undefined,
+    ]),
+  ];
+  for (const [name, value] of candidates) {
+    if (value === undefined || value === '') continue;
+    if (!isMessageId(value)) throw new RequestParamError(`${name} must be a message id such as "42"`);
+    return value;
+  }
+  return undefined;
+}

@@ -1,0 +1,32 @@
+// GET /stream/:channel: HTTP streaming, one JSON message per line (NDJSON), held open by the GRIP
+// proxy. `?since=<id>` first replays every retained message after that id.
+import { Router, type RequestHandler } from 'express';
+import type { HistoryStore } from '../history/historyStore.ts';
+import type { OriginMetrics } from '../observability/metrics.ts';
+import { ndjsonLine } from '../transports/messageFraming.ts';
+import { streamHoldHandler } from './streamHold.ts';
+
+export function streamRoutes(deps: {
+  history: HistoryStore;
+  requireGrip: RequestHandler;
+  metrics: OriginMetrics;
+}): Router {
+  const router = Router();
+  router.get(
+    '/stream/:channel',
+    deps.requireGrip,
+    streamHoldHandler(
+      {
+        transport: 'stream',
+        contentType: 'application/x-ndjson',
+        // A blank line: NDJSON readers skip it.
+        keepAlive: '\n',
+        frame: ndjsonLine,
+        resumeLink: (channel, id) => `/stream/${encodeURIComponent(channel)}?since=${id}`,
+        resumeSources: { query: ['since'] },
+      },
+      deps,
+    ),
+  );
+  return router;
+}

@@ -1,0 +1,134 @@
+// The JSON protocol spoken over /ws. Client frames are parsed and validated here, pure, so the route
+// only decides what to do; server frames are built here so their shapes live in one place.
+import { isMessageId } from '../history/historyStore.ts';
+import { CHANNEL_NAME_RULE, isValidChannelName } from './gripChannels.ts';
+
+export type ClientCommand =
+  | { type: 'subscribe'; channel: string; since?: string }
+  | { type: 'unsubscribe'; channel: string }
+  | { type: 'publish'; channel: string; data: unknown; id?: string }
+  | { type: 'ping' };
+
+export type WsErrorCode =
+  | 'invalid_json'
+  | 'invalid_frame'
+  | 'unknown_type'
+  | 'invalid_channel'
+  | 'invalid_since'
+  | 'too_many_subscriptions'
+  | 'publish_forbidden'
+  | 'invalid_message'
+  | 'message_too_large'
+  | 'id_conflict'
+  | 'publish_failed'
+  | 'binary_unsupported'
+  | 'replay_truncated'
+  | 'internal';
+
+export interface WsProtocolError {
+  error: WsErrorCode;
+  message: string;
+  channel?: string;
+}
+
+/** Client frames above this are refused before parsing (a publish must fit 64 KiB once framed anyway). */
+export const MAX_CLIENT_FRAME_BYTES = 128 * 1024;
+
+function fail(error: WsErrorCode, message: string, channel?: string): WsProtocolError {
+  return channel === undefined ? { error, message } : { error, message, channel };
+}
+
+function channelOf(frame: Record<string, unknown>): string | WsProtocolError {
+  const { channel } = frame;
+  if (typeof channel !== 'string' || !isValidChannelName(channel)) {
+    return fail('invalid_channel', `"channel" must be ${CHANNEL_NAME_RULE}`);
+  }
+  return channel;
+}
+
+export function parseClientFrame(text: string): ClientCommand | WsProtocolError {
+  if (Buffer.byteLength(text) > MAX_CLIENT_FRAME_BYTES) {
+    return fail('invalid_frame', `frames are limited to ${MAX_CLIENT_FRAME_BYTES} bytes`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return fail('invalid_json', 'frames must be JSON objects such as {"type":"subscribe","channel":"news"}');
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    return fail('invalid_frame', 'a frame must be a JSON object with a "type"');
+  }
+  const frame = parsed as Record<string, unknown>;
+  switch (frame.type) {
+    case 'ping':
+      return { type: 'ping' };
+    case 'subscribe': {
+      const channel = channelOf(frame);
+      if (typeof channel !== 'string') return channel;
+      if (frame.since === undefined || frame.since === null) return { type: 'subscribe', channel };
+      if (typeof frame.since !== 'string' || !isMessageId(frame.since)) {
+        return fail('invalid_since', '"since" must be a message id string such as "42"', channel);
+      }
+      return { type: 'subscribe', channel, since: frame.since };
+    }
+    case 'unsubscribe': {
+      const channel = channelOf(frame);
+      return typeof channel === 'string' ? { type: 'unsubscribe', channel } : channel;
+    }
+    case 'publish': {
+      const channel = channelOf(frame);
+      if (typeof channel !== 'string') return channel;
+      if (frame.data === undefined) return fail('invalid_message', '"data" is required (any JSON value)', channel);
+      if (frame.id !== undefined && (typeof frame.id !== 'string' || !isMessageId(frame.id))) {
+        return fail('invalid_message', '"id" must be a decimal string such as "42"', channel);
+      }
+      return frame.id === undefined
+        ? { type: 'publish', channel, data: frame.data }
+        : { type: 'publish', channel, data: frame.data, id: frame.id };
+    }
+    default:
+      return fail(
+        'unknown_type',
+        `"type" must be one of subscribe, unsubscribe, publish, ping; got ${JSON.stringify(frame.type) ?? 'nothing'}`,
+      );
+  }
+}
+
+export function isProtocolError(value: ClientCommand | WsProtocolError): value is WsProtocolError {
+  return 'error' in value;
+}
+
+export const serverFrames = {
+  /** `lastId`: the channel's position once the replay (if any) is delivered; a later `since`. */
+  subscribed: (channel: string, lastId: string) => JSON.stringify({ type: 'subscribed', channel, lastId }),
+  unsubscribed: (channel: string) => JSON.stringify({ type: 'unsubscribed', channel }),
+  published: (channel: string, id: string) => JSON.stringify({ type: 'published', channel, id }),
+  pong: () => JSON.stringify({ type: 'pong' }),
+  error: (problem: WsProtocolError) =>
+    JSON.stringify({
+      type: 'error',
+      code: problem.error,
+      message: problem.message,
+      ...(problem.channel !== undefined ? { channel: problem.channel } : {}),
+    }),
+};
+
+/** The channels a connection is subscribed to, kept in Pushpin connection meta between requests. */
+export function parseSubscriptionList(header: string | undefined): string[] {
+  if (!header) return [];
+  return [...new Set(header.split(',').map((c) => c.trim()).filter(isValidChannelName))];
+}
+
+export function formatSubscriptionList(channels: Iterable<string>): string {
+  return [...channels].join(',');
+}
+
+/** WebSocket close codes this origin sends (RFC 6455 section 7.4 plus the private 4000 range). */
+export const CLOSE_CODES = {
+  normal: 1000,
+  goingAway: 1001,
+  unsupportedData: 1003,
+  policyViolation: 1008,
+  internalError: 1011,
+} as const;

@@ -1,0 +1,73 @@
+// The demo page in a real browser, served through the edge: subscribe, publish, see the message.
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchBrowser } from './harness/browser.ts';
+import { startTestStack, type TestStack } from './harness/testStack.ts';
+
+let stack: TestStack;
+let browser: Browser;
+beforeAll(async () => {
+  stack = await startTestStack({ edge: true });
+  browser = await launchBrowser();
+});
+afterAll(async () => {
+  await browser?.close();
+  await stack?.stop();
+});
+
+describe('demo page', () => {
+  it('is served with caching headers the edge can use', async () => {
+    const page = await fetch(`${stack.urls.edge}/`);
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toMatch(/text\/html/);
+    expect(page.headers.get('cache-control')).toMatch(/s-maxage=\d+/);
+    const asset = await fetch(`${stack.urls.edge}/assets/demo.js`);
+    expect(asset.status).toBe(200);
+    expect(asset.headers.get('cache-control')).toMatch(/max-age=\d+/);
+    await Promise.all([page.text(), asset.text()]);
+  });
+
+  for (const transport of ['sse', 'ws'] as const) {
+    it(`shows a message published from the page (${transport})`, async () => {
+      const context = await browser.newContext();
+      const page = await context.newPage();
+      const errors: string[] = [];
+      page.on('pageerror', (error) => errors.push(error.message));
+      try {
+        await page.goto(`${stack.urls.edge}/`);
+        await expect(page.title()).resolves.toBe('fanout-forward live demo');
+        const channel = `demo-${transport}`;
+        await page.fill('#channel', channel);
+        await page.selectOption('#transport', transport);
+        await page.click('#connect');
+        await page.waitForSelector('#status[data-state="open"]', { timeout: 10_000 });
+        await page.fill('#token', stack.publishToken);
+        await page.fill('#text', `hello over ${transport}`);
+        await page.click('#publish');
+        await page.waitForSelector('#messages li', { timeout: 10_000 });
+        expect(await page.textContent('#messages li')).toContain(`hello over ${transport}`);
+        expect(await page.textContent('#publish-result')).toMatch(/published as #1/);
+        await page.screenshot({ path: join(tmpdir(), `demo-page-${transport}.png`) });
+        expect(errors).toEqual([]);
+      } finally {
+        await context.close();
+      }
+    });
+  }
+
+  it('tells the user when the publish token is wrong', async () => {
+    const page = await browser.newPage();
+    try {
+      await page.goto(`${stack.urls.edge}/`);
+      await page.fill('#token', 'wrong-token-value');
+      await page.fill('#text', 'nope');
+      await page.click('#publish');
+      // Evaluated in the page, hence a string (the test itself is typed for Node, not the DOM).
+      await page.waitForFunction("document.querySelector('#publish-result')?.textContent?.startsWith('401')");
+    } finally {
+      await page.close();
+    }
+  });
+});

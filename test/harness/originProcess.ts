@@ -1,0 +1,42 @@
+// One more origin process beside a test stack (for several instances sharing Redis): a free port, its
+// log in the given directory, the same Grip-Sig key as the stack's Pushpin.
+import { join } from 'node:path';
+import { startManagedProcess, type ManagedProcess } from '../../scripts/stack/managedProcess.ts';
+import { findFreePort } from '../../scripts/stack/ports.ts';
+import { PROJECT_ROOT } from '../../scripts/stack/projectRoot.ts';
+import { LOCAL_GRIP_SIG_ISS, LOCAL_GRIP_SIG_KEY } from '../../scripts/pushpin/pushpinConfig.ts';
+
+export interface ExtraOrigin {
+  url: string;
+  process: ManagedProcess;
+  stop(): Promise<void>;
+}
+
+export async function startExtraOrigin(options: {
+  name: string;
+  pushpinPublishUrl: string;
+  logDir: string;
+  env?: Record<string, string>;
+}): Promise<ExtraOrigin> {
+  const port = await findFreePort();
+  const url = `http://127.0.0.1:${port}`;
+  const child = await startManagedProcess({
+    name: options.name,
+    command: process.execPath,
+    args: ['--import', 'tsx', join(PROJECT_ROOT, 'origin/server.ts')],
+    cwd: PROJECT_ROOT,
+    env: {
+      ...process.env,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      GRIP_URL: `${options.pushpinPublishUrl}/?verify-iss=${LOCAL_GRIP_SIG_ISS}`,
+      GRIP_VERIFY_KEY: LOCAL_GRIP_SIG_KEY,
+      LOG_LEVEL: 'warn',
+      ...options.env,
+    },
+    ready: async () => (await fetch(`${url}/healthz`)).ok,
+    readyTimeoutMs: 30_000,
+    logFile: join(options.logDir, `${options.name}.log`),
+  });
+  return { url, process: child, stop: () => child.stop() };
+}

@@ -1,0 +1,95 @@
+// A real WebSocket client (the `ws` package) through the Pushpin proxy, recording JSON frames.
+import WebSocket from 'ws';
+
+export interface WsFrame {
+  type: string;
+  [key: string]: unknown;
+}
+
+export interface WsRecorder {
+  socket: WebSocket;
+  frames: WsFrame[];
+  opened: Promise<void>;
+  /** Resolves with the close code and reason once the connection closed. */
+  closed: Promise<{ code: number; reason: string }>;
+  send(frame: unknown): void;
+  /** Resolves with the first `count` frames matching `match` (all frames when omitted). */
+  waitFor(count: number, match?: (frame: WsFrame) => boolean, timeoutMs?: number): Promise<WsFrame[]>;
+  close(code?: number, reason?: string): void;
+}
+
+export function recordWs(proxyUrl: string, path = '/ws'): WsRecorder {
+  const socket = new WebSocket(`${proxyUrl.replace(/^http/, 'ws')}${path}`, { headers: { 'pushpin-route': 'origin' } });
+  const frames: WsFrame[] = [];
+  const waiters = new Set<() => void>();
+  socket.on('message', (data, isBinary) => {
+    frames.push(isBinary ? { type: '(binary)' } : (JSON.parse(data.toString()) as WsFrame));
+    for (const wake of waiters) wake();
+  });
+  const opened = new Promise<void>((resolve, reject) => {
+    socket.once('open', () => resolve());
+    socket.once('error', reject);
+    socket.once('unexpected-response', (_req, res) => reject(new Error(`WebSocket refused: HTTP ${res.statusCode}`)));
+  });
+  const closed = new Promise<{ code: number; reason: string }>((resolve) => {
+    socket.once('close', (code, reason) => {
+      resolve({ code, reason: reason.toString() });
+      for (const wake of waiters) wake();
+    });
+  });
+  opened.catch(() => {});
+  return {
+    socket,
+    frames,
+    opened,
+    closed,
+    send: (frame) => socket.send(typeof frame === 'string' ? frame : JSON.stringify(frame)),
+    close: (code, reason) => socket.close(code, reason),
+    waitFor(count, match = () => true, timeoutMs = 10_000) {
+      return new Promise((resolve, reject) => {
+        const check = (): void => {
+          const matching = frames.filter(match);
+          if (matching.length >= count) {
+            waiters.delete(check);
+            clearTimeout(timer);
+            resolve(matching.slice(0, count));
+          }
+        };
+        const timer = setTimeout(() => {
+          waiters.delete(check);
+          reject(new Error(`expected ${count} matching WebSocket frames, got: ${JSON.stringify(frames)}`));
+        }, timeoutMs);
+        waiters.add(check);
+        check();
+      });
+    },
+  };
+}
+
+/**
+ * Pushpin applies a WebSocket subscription asynchronously (proxy -> handler) after relaying the
+ * `subscribed` frame, so a test that needs live delivery at once publishes probe messages on the
+ * channel until one arrives. Probe frames carry `data.probe`; filter them with `isProbe`.
+ */
+export async function untilLive(
+  ws: WsRecorder,
+  channel: string,
+  publish: (body: unknown) => Promise<Response>,
+  attempts = 50,
+): Promise<void> {
+  for (let n = 0; n < attempts; n++) {
+    const response = await publish({ channel, data: { probe: n } });
+    if (!response.ok) throw new Error(`probe publish failed: ${response.status} ${await response.text()}`);
+    const arrived = await ws
+      .waitFor(1, (f) => f.type === 'message' && f.channel === channel && isProbe(f), 300)
+      .then(() => true)
+      .catch(() => false);
+    if (arrived) return;
+  }
+  throw new Error(`subscription to ${channel} never became live`);
+}
+
+export function isProbe(frame: WsFrame): boolean {
+  const data = frame.data as { probe?: unknown } | undefined;
+  return typeof data === 'object' && data !== null && 'probe' in data;
+}
