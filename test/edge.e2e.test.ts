@@ -1,8 +1,10 @@
 // The edge (bin/main.wasm in the local Compute host) in front of the real Pushpin and the real origin:
 // realtime requests reach the origin through Fanout, the publish API goes through the cache path.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { recordNdjson } from './harness/ndjsonClient.ts';
 import { recordSse } from './harness/sseClient.ts';
 import { startTestStack, type TestStack } from './harness/testStack.ts';
+import { isProbe, recordWs, untilLive } from './harness/wsClient.ts';
 
 let stack: TestStack;
 let edge: string;
@@ -45,6 +47,43 @@ describe('realtime through the edge and Fanout (Pushpin)', () => {
     } finally {
       client.close();
     }
+  });
+  it('delivers WebSocket messages from /ws (the origin sees WebSocket-over-HTTP)', async () => {
+    // recordWs also sends Pushpin-Route: origin, which the edge removes; the handoff sets its own.
+    const ws = recordWs(edge);
+    try {
+      await ws.opened;
+      ws.send({ type: 'subscribe', channel: 'edge-ws' });
+      await ws.waitFor(1, (f) => f.type === 'subscribed');
+      await untilLive(ws, 'edge-ws', stack.publish);
+      const response = await stack.publish({ channel: 'edge-ws', data: { via: 'edge' } });
+      const { messages } = (await response.json()) as { messages: Array<{ id: string }> };
+      const [message] = await ws.waitFor(1, (f) => f.type === 'message' && !isProbe(f) && f.id === messages[0]!.id);
+      expect(message).toMatchObject({ channel: 'edge-ws', data: { via: 'edge' } });
+    } finally {
+      ws.close();
+    }
+  });
+
+  it('streams NDJSON from /stream/:channel', async () => {
+    await stack.publish({ channel: 'edge-lines', data: 1 });
+    const client = recordNdjson(`${edge}/stream/edge-lines?since=0`);
+    try {
+      expect((await client.opened).headers.get('content-type')).toMatch(/application\/x-ndjson/);
+      await client.waitFor(1);
+      await stack.publish({ channel: 'edge-lines', data: 2 });
+      expect(await client.waitFor(2)).toMatchObject([{ data: 1 }, { data: 2 }]);
+    } finally {
+      client.close();
+    }
+  });
+
+  it('answers a long-poll on /poll/:channel', async () => {
+    await stack.publish({ channel: 'edge-poll', data: 'a' });
+    const response = await fetch(`${edge}/poll/edge-poll?since=0`);
+    expect(response.status).toBe(200);
+    expect(response.headers.get('x-origin-backend')).toBeNull();
+    expect(((await response.json()) as { messages: unknown[] }).messages).toMatchObject([{ channel: 'edge-poll', data: 'a' }]);
   });
 });
 
