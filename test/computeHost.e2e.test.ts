@@ -29,6 +29,43 @@ describe('Fanout handoff through the edge', () => {
   });
 });
 
+describe('SSE and WebSocket through the edge to the real origin', () => {
+  it('delivers one published message to an SSE client and a WebSocket client; ping round-trips', async () => {
+    const sse = recordSse(`${stack.urls.edge}/events/both`);
+    const socket = new WebSocket(`${stack.urls.edge!.replace('http', 'ws')}/ws`);
+    const frames: Array<{ type: string; [key: string]: unknown }> = [];
+    socket.on('message', (data) => frames.push(JSON.parse(data.toString()) as { type: string }));
+    const frame = async (type: string): Promise<{ type: string; [key: string]: unknown }> => {
+      const deadline = Date.now() + 10_000;
+      for (;;) {
+        const found = frames.find((f) => f.type === type);
+        if (found) return found;
+        if (Date.now() > deadline) throw new Error(`no ${type} frame; got ${JSON.stringify(frames)}`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    };
+    try {
+      await new Promise<void>((resolve, reject) => {
+        socket.once('open', () => resolve());
+        socket.once('error', reject);
+      });
+      socket.send(JSON.stringify({ type: 'ping' }));
+      await frame('pong');
+      socket.send(JSON.stringify({ type: 'subscribe', channel: 'both' }));
+      await frame('subscribed');
+      await sse.opened;
+      const published = await stack.publish({ channel: 'both', data: { n: 1 } });
+      expect(published.status).toBe(200);
+      const [event] = await sse.waitFor(1);
+      expect(event!.data).toMatchObject({ channel: 'both', data: { n: 1 } });
+      expect(await frame('message')).toMatchObject({ channel: 'both', data: { n: 1 }, id: event!.id });
+    } finally {
+      sse.close();
+      socket.close();
+    }
+  });
+});
+
 describe('the edge forwarding to a backend (the origin backend is a test server here)', () => {
   let backend: HostTestBackend;
   let edgeStack: TestStack;
@@ -53,6 +90,17 @@ describe('the edge forwarding to a backend (the origin backend is a test server 
     expect(backend.hits('/page')).toBe(1);
   });
 
+  it('answers HEAD with the length a GET has, from the cache too', async () => {
+    const get = await fetch(`${edge}/sized`);
+    const length = get.headers.get('content-length');
+    expect(Number(length)).toBe((await get.text()).length);
+    const head = await fetch(`${edge}/sized`, { method: 'HEAD' });
+    expect(head.status).toBe(200);
+    expect(head.headers.get('x-cache')).toBe('HIT');
+    expect(head.headers.get('content-length')).toBe(length);
+    expect(backend.hits('/sized')).toBe(1);
+  });
+
   it('honours Cache-Control: s-maxage over max-age, and never stores private', async () => {
     await fetch(`${edge}/shared`);
     expect((await fetch(`${edge}/shared`)).headers.get('x-cache')).toBe('HIT');
@@ -61,6 +109,24 @@ describe('the edge forwarding to a backend (the origin backend is a test server 
     const again = await fetch(`${edge}/private`);
     expect(again.headers.get('x-cache')).toBe('MISS');
     expect(await again.text()).toBe('private 2');
+  });
+
+  it('serves a stale entry within stale-while-revalidate while refreshing it once in the background', async () => {
+    const first = await fetch(`${edge}/swr`);
+    expect([first.headers.get('x-cache'), await first.text()]).toEqual(['MISS', 'swr 1']);
+    await new Promise((r) => setTimeout(r, 1200));
+    const stale = await fetch(`${edge}/swr`);
+    expect([stale.headers.get('x-cache'), await stale.text()]).toEqual(['HIT-STALE', 'swr 1']);
+    // The refresh is stored once its response is complete; until then the stale copy is served.
+    const deadline = Date.now() + 10_000;
+    let refreshed = { cache: '', body: '' };
+    while (refreshed.body !== 'swr 2' && Date.now() < deadline) {
+      const response = await fetch(`${edge}/swr`);
+      refreshed = { cache: response.headers.get('x-cache') ?? '', body: await response.text() };
+    }
+    expect(refreshed.body).toBe('swr 2');
+    expect(refreshed.cache).toMatch(/^HIT/);
+    expect(backend.hits('/swr')).toBeGreaterThanOrEqual(2);
   });
 
   it('passes a POST (never cached) with its body', async () => {

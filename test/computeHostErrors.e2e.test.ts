@@ -1,7 +1,10 @@
 // The local Compute host's clear failures, through its command line: a missing or invalid wasm, a
-// guest trap (500, logged, the host keeps serving), an unknown backend, a handoff without Pushpin.
+// guest trap (500, logged, the host keeps serving), an unknown backend, a handoff without Pushpin; and
+// `fastly compute serve --viceroy-path` running the edge on it.
 import { execFile } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -80,6 +83,38 @@ describe('the compute host refuses to start', () => {
   it('prints a version for `fastly compute serve`', async () => {
     const { stdout } = await promisify(execFile)(HOST, ['--version']);
     expect(stdout).toMatch(/^viceroy \d+\.\d+\.\d+/);
+  });
+});
+
+describe('the Fastly CLI', () => {
+  it('runs the edge on this host with `fastly compute serve --viceroy-path`', async () => {
+    const backend = createServer((req, res) => res.end(`from the backend: ${req.url}`));
+    await new Promise<void>((resolve) => backend.listen(0, '127.0.0.1', () => resolve()));
+    try {
+      // A project directory like this one, with Pushpin off (the CLI's Pushpin config needs Pushpin 1.39+).
+      const project = mkdtempSync(join(tmpdir(), 'compute-serve-'));
+      mkdirSync(join(project, 'bin'));
+      symlinkSync(EDGE_WASM, join(project, 'bin', 'main.wasm'));
+      const { port: backendPort } = backend.address() as AddressInfo;
+      const toml = readFileSync(join(PROJECT_ROOT, 'fastly.toml'), 'utf8')
+        .replace('enable = true', 'enable = false')
+        .replaceAll('127.0.0.1:3000', `127.0.0.1:${backendPort}`);
+      writeFileSync(join(project, 'fastly.toml'), toml);
+      const port = await findFreePort();
+      const serve = await startManagedProcess({
+        name: 'fastly compute serve',
+        command: join(PROJECT_ROOT, 'node_modules/.bin/fastly'),
+        args: ['compute', 'serve', '--skip-build', `--viceroy-path=${HOST}`, `--addr=127.0.0.1:${port}`],
+        cwd: project,
+        ready: /Listening on http/,
+        readyTimeoutMs: 60_000,
+      });
+      running.push(serve);
+      const response = await fetch(`http://127.0.0.1:${port}/hello`);
+      expect(await response.text()).toBe('from the backend: /hello');
+    } finally {
+      await new Promise<void>((resolve) => backend.close(() => resolve()));
+    }
   });
 });
 

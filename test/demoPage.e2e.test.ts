@@ -48,6 +48,8 @@ describe('demo page', () => {
         await page.click('#publish');
         await page.waitForSelector('#messages li', { timeout: 10_000 });
         expect(await page.textContent('#messages li')).toContain(`hello over ${transport}`);
+        // The message can arrive (SSE/WebSocket) before the publish response is shown: wait for both.
+        await page.locator('#publish-result').filter({ hasText: /published as #1/ }).waitFor({ timeout: 10_000 });
         expect(await page.textContent('#publish-result')).toMatch(/published as #1/);
         await page.screenshot({ path: join(tmpdir(), `demo-page-${transport}.png`) });
         expect(errors).toEqual([]);

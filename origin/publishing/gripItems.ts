@@ -2,7 +2,7 @@
 // `id`/`prev-id` let Pushpin notice a gap and recover through the subscriber's Grip-Link.
 import type { ChannelMessage } from '../history/historyStore.ts';
 import { gripChannelFor } from '../transports/gripChannels.ts';
-import { ndjsonLine, pollBody, sseEvent, wsMessageFrame } from '../transports/messageFraming.ts';
+import { envelopeJson, ndjsonLine, pollBody, sseEvent, wsMessageFrame } from '../transports/messageFraming.ts';
 
 export type GripFormats = {
   'http-stream'?: { content: string } | { action: 'close' };
@@ -21,11 +21,21 @@ function withIds(item: GripPublishItem, id: string, prevId: string | undefined):
   return { ...item, id, ...(prevId !== undefined ? { 'prev-id': prevId } : {}) };
 }
 
-export function itemsForMessage(message: ChannelMessage, prevId: string | undefined): GripPublishItem[] {
+export interface ItemOptions {
+  /** false: items without GRIP id/prev-id (for publishers with no history to sequence them). Default true. */
+  gripIds?: boolean;
+}
+
+export function itemsForMessage(
+  message: ChannelMessage,
+  prevId: string | undefined,
+  options: ItemOptions = {},
+): GripPublishItem[] {
   const c = message.channel;
-  return [
-    { channel: gripChannelFor('sse', c), formats: { 'http-stream': { content: sseEvent(message) } } },
-    { channel: gripChannelFor('stream', c), formats: { 'http-stream': { content: ndjsonLine(message) } } },
+  const json = envelopeJson(message);
+  const items: GripPublishItem[] = [
+    { channel: gripChannelFor('sse', c), formats: { 'http-stream': { content: sseEvent(message, json) } } },
+    { channel: gripChannelFor('stream', c), formats: { 'http-stream': { content: ndjsonLine(message, json) } } },
     {
       channel: gripChannelFor('poll', c),
       formats: {
@@ -33,12 +43,13 @@ export function itemsForMessage(message: ChannelMessage, prevId: string | undefi
           code: 200,
           reason: 'OK',
           headers: { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' },
-          body: pollBody([message]),
+          body: pollBody([message], [json]),
         },
       },
     },
-    { channel: gripChannelFor('ws', c), formats: { 'ws-message': { content: wsMessageFrame(message) } } },
-  ].map((item) => withIds(item, message.id, prevId));
+    { channel: gripChannelFor('ws', c), formats: { 'ws-message': { content: wsMessageFrame(message, json) } } },
+  ];
+  return options.gripIds === false ? items : items.map((item) => withIds(item, message.id, prevId));
 }
 
 /** The WebSocket close code sent when a channel is closed: a real code, not the 1005 of a bare close. */

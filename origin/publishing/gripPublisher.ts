@@ -8,6 +8,27 @@ import { publishedItemBytes, type GripPublishItem } from './gripItems.ts';
 export const PUBLISH_BODY_LIMIT_BYTES = 65536;
 const ENVELOPE_BYTES = '{"items":[]}'.length;
 
+/** A GRIP target; `fastlyKey` sends the Fastly API's own `Fastly-Key` header (instead of Authorization). */
+export interface GripTarget extends IGripConfig {
+  fastlyKey?: string;
+}
+
+/** One request every target accepted, for progress reports. */
+export interface PublishedBatchReport {
+  target: string;
+  items: number;
+  bytes: number;
+  attempts: number;
+}
+
+/** A failed attempt about to be retried. */
+export interface PublishRetryReport {
+  target: string;
+  attempt: number;
+  attempts: number;
+  error: PublishError;
+}
+
 export interface GripPublisherOptions {
   /** Upper bound on items in one request. */
   maxItemsPerRequest?: number;
@@ -16,6 +37,8 @@ export interface GripPublisherOptions {
   baseDelayMs?: number;
   timeoutMs?: number;
   fetchImpl?: typeof fetch;
+  onBatchPublished?: (report: PublishedBatchReport) => void;
+  onRetry?: (report: PublishRetryReport) => void;
 }
 
 export class PublishError extends Error {
@@ -69,6 +92,24 @@ export function batchItems(items: GripPublishItem[], maxItems: number): GripPubl
   return batches;
 }
 
+/**
+ * The request bodies for `items`: chunks of `maxItems`, each serialised once; only a chunk over the
+ * body limit is split by measuring its items (so the usual case costs one JSON.stringify per request).
+ */
+export function requestBodies(items: GripPublishItem[], maxItems: number): Array<{ body: string; items: number }> {
+  const bodies: Array<{ body: string; items: number }> = [];
+  for (let start = 0; start < items.length; start += maxItems) {
+    const chunk = items.slice(start, start + maxItems);
+    const body = JSON.stringify({ items: chunk });
+    if (Buffer.byteLength(body) <= PUBLISH_BODY_LIMIT_BYTES) {
+      bodies.push({ body, items: chunk.length });
+      continue;
+    }
+    for (const batch of batchItems(chunk, maxItems)) bodies.push({ body: JSON.stringify({ items: batch }), items: batch.length });
+  }
+  return bodies;
+}
+
 function isTransient(status: number): boolean {
   return status === 408 || status === 429 || status >= 500;
 }
@@ -82,24 +123,29 @@ function describeTarget(client: PublisherClient): string {
   return url.toString();
 }
 
-export function createGripPublisher(targets: IGripConfig[], options: GripPublisherOptions = {}): GripPublisher {
+export function createGripPublisher(targets: GripTarget[], options: GripPublisherOptions = {}): GripPublisher {
   if (targets.length === 0) throw new Error('at least one GRIP target is required');
   const clients = targets.map((target) => new PublisherClient(target));
+  const fastlyKeys = new Map(clients.map((client, i) => [client, targets[i]!.fastlyKey]));
   const maxItems = options.maxItemsPerRequest ?? 100;
   const attempts = options.attempts ?? 4;
   const baseDelayMs = options.baseDelayMs ?? 100;
   const timeoutMs = options.timeoutMs ?? 10000;
   const fetchImpl = options.fetchImpl ?? fetch;
 
-  const postBatch = async (client: PublisherClient, batch: GripPublishItem[]): Promise<void> => {
+  const postBatch = async (client: PublisherClient, body: string, itemCount: number): Promise<void> => {
     const target = describeTarget(client);
     const headers: Record<string, string> = { 'Content-Type': 'application/json' };
     const auth = await client.getAuth()?.buildHeader();
     if (auth) headers.Authorization = auth;
-    const body = JSON.stringify({ items: batch });
+    const fastlyKey = fastlyKeys.get(client);
+    if (fastlyKey) headers['Fastly-Key'] = fastlyKey;
     let lastError: PublishError | undefined;
     for (let attempt = 1; attempt <= attempts; attempt++) {
-      if (attempt > 1) await new Promise((r) => setTimeout(r, baseDelayMs * 2 ** (attempt - 2)));
+      if (attempt > 1) {
+        options.onRetry?.({ target, attempt, attempts, error: lastError! });
+        await new Promise((r) => setTimeout(r, baseDelayMs * 2 ** (attempt - 2)));
+      }
       let response: Response;
       try {
         response = await fetchImpl(client.publishUri, {
@@ -121,6 +167,7 @@ export function createGripPublisher(targets: IGripConfig[], options: GripPublish
       }
       if (response.ok) {
         await response.arrayBuffer();
+        options.onBatchPublished?.({ target, items: itemCount, bytes: Buffer.byteLength(body), attempts: attempt });
         return;
       }
       const text = (await response.text()).slice(0, 500);
@@ -139,10 +186,10 @@ export function createGripPublisher(targets: IGripConfig[], options: GripPublish
     targets: clients.map(describeTarget),
     async publish(items) {
       if (items.length === 0) return;
-      const batches = batchItems(items, maxItems);
+      const bodies = requestBodies(items, maxItems);
       await Promise.all(
         clients.map(async (client) => {
-          for (const batch of batches) await postBatch(client, batch);
+          for (const { body, items: count } of bodies) await postBatch(client, body, count);
         }),
       );
     },

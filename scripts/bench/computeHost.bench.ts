@@ -1,9 +1,10 @@
 // `npm run bench -- computeHost`: what the local Compute host adds per request. The same small
 // backend is called directly and through the edge (bin/main.wasm on the host, forwarding with
 // fetch(req, {backend})), in one run: latency quantiles one request at a time, then requests per
-// second with several in flight. Also a readthrough-cache hit. Prints numbers, asserts nothing.
+// second with several in flight. Also a readthrough-cache hit, and the host in always-new-instance
+// mode (COMPUTE_HOST_FRESH_INSTANCES=1) for comparison. Prints numbers, asserts nothing.
 import http from 'node:http';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
@@ -65,6 +66,13 @@ async function throughput(url: (i: number) => string): Promise<number> {
 
 const ms = (n: number): string => `${n.toFixed(2)} ms`;
 
+/** CPU time (user + system, all threads) a process used so far, from /proc: immune to a busy machine. */
+function cpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  return (ticks * 1000) / 100;
+}
+
 export async function run(): Promise<void> {
   ensureEdgeBuilt();
   const backend = http.createServer((req, res) => {
@@ -80,34 +88,51 @@ export async function run(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'bench-compute-host-'));
   const manifest = join(dir, 'fastly.toml');
   writeFileSync(manifest, `[local_server.backends.origin]\nurl = "${backendUrl}"\n`);
-  const port = await findFreePort();
-  const host = await startManagedProcess({
-    name: 'compute-host',
-    command: join(PROJECT_ROOT, 'scripts/compute-host/viceroy'),
-    args: ['-C', manifest, '--addr', `127.0.0.1:${port}`, EDGE_WASM],
-    ready: /Listening on http/,
-    readyTimeoutMs: 30_000,
-    logFile: join(dir, 'host.log'),
-  });
-  const edgeUrl = `http://127.0.0.1:${port}`;
+  const startHost = async (env: Record<string, string>) => {
+    const port = await findFreePort();
+    const process_ = await startManagedProcess({
+      name: 'compute-host',
+      command: join(PROJECT_ROOT, 'scripts/compute-host/viceroy'),
+      args: ['-C', manifest, '--addr', `127.0.0.1:${port}`, EDGE_WASM],
+      env: { ...process.env, ...env },
+      ready: /Listening on http/,
+      readyTimeoutMs: 30_000,
+      logFile: join(dir, 'host.log'),
+    });
+    return { process: process_, url: `http://127.0.0.1:${port}` };
+  };
+  let host = await startHost({});
+  const edgeUrl = host.url;
   try {
-    console.log(`backend ${backendUrl}, edge ${edgeUrl} (bin/main.wasm, a fresh instance per request); host log ${join(dir, 'host.log')}`);
+    console.log(`backend ${backendUrl}, edge ${edgeUrl} (bin/main.wasm, a pristine instance per request); host log ${join(dir, 'host.log')}`);
     const direct = await latencies((i) => `${backendUrl}/item/${i}`);
+    const cpuBefore = cpuMs(host.process.pid);
     const viaEdge = await latencies((i) => `${edgeUrl}/item/${i}`);
+    const cpuPerRequest = (cpuMs(host.process.pid) - cpuBefore) / (SEQUENTIAL + WARMUP);
     const cacheHit = await latencies(() => `${edgeUrl}/cached/one`);
     console.log(`sequential (${SEQUENTIAL} requests, after ${WARMUP} warm-up):`);
     console.log(`  direct to backend      p50 ${ms(direct.p50)}  p99 ${ms(direct.p99)}  mean ${ms(direct.mean)}`);
     console.log(`  through the edge       p50 ${ms(viaEdge.p50)}  p99 ${ms(viaEdge.p99)}  mean ${ms(viaEdge.mean)}`);
     console.log(`  edge, cache hit        p50 ${ms(cacheHit.p50)}  p99 ${ms(cacheHit.p99)}  mean ${ms(cacheHit.mean)}`);
     console.log(`  host overhead          p50 ${ms(viaEdge.p50 - direct.p50)}  p99 ${ms(viaEdge.p99 - direct.p99)}`);
+    console.log(`  host CPU per request   ${ms(cpuPerRequest)} (all threads: instance reset, guest, I/O)`);
     const directRps = await throughput((i) => `${backendUrl}/item/${i}`);
     const edgeRps = await throughput((i) => `${edgeUrl}/item/${i}`);
     console.log(`throughput (${CONCURRENCY} in flight, ${THROUGHPUT_MS / 1000} s each):`);
     console.log(`  direct to backend      ${directRps.toFixed(0)} requests/s`);
     console.log(`  through the edge       ${edgeRps.toFixed(0)} requests/s`);
+    await host.process.stop();
+    host = await startHost({ COMPUTE_HOST_FRESH_INSTANCES: '1' });
+    const freshCpuBefore = cpuMs(host.process.pid);
+    const fresh = await latencies((i) => `${host.url}/item/${i}`);
+    const freshCpu = (cpuMs(host.process.pid) - freshCpuBefore) / (SEQUENTIAL + WARMUP);
+    const freshRps = await throughput((i) => `${host.url}/item/${i}`);
+    console.log('always a new WebAssembly.Instance (COMPUTE_HOST_FRESH_INSTANCES=1):');
+    console.log(`  through the edge       p50 ${ms(fresh.p50)}  p99 ${ms(fresh.p99)}  overhead p50 ${ms(fresh.p50 - direct.p50)}`);
+    console.log(`  host CPU per request   ${ms(freshCpu)}; ${freshRps.toFixed(0)} requests/s with ${CONCURRENCY} in flight`);
   } finally {
     agent.destroy();
-    await host.stop();
+    await host.process.stop();
     await new Promise<void>((resolve) => backend.close(() => resolve()));
   }
 }

@@ -52,8 +52,14 @@ function storeWhenComplete(cache: ReadthroughCache, key: string, response: Backe
     },
     () => {
       if (tooBig) return;
-      const headers = response.head.headers.filter(([n]) => n !== CACHE_STATUS_HEADER);
-      if (cache.store(key, response.head.status, headers, Buffer.concat(chunks), freshness)) {
+      const body = Buffer.concat(chunks);
+      // The stored object has a length even when the origin streamed it (HEAD answers tell it).
+      const headers = withHeader(
+        response.head.headers.filter(([n]) => n !== CACHE_STATUS_HEADER && n !== 'transfer-encoding'),
+        'content-length',
+        String(body.length),
+      );
+      if (cache.store(key, response.head.status, headers, body, freshness)) {
         log(`cache: stored ${key} for ${freshness.ttlSeconds}s (+${freshness.swrSeconds}s stale-while-revalidate)`);
       }
     },
@@ -83,11 +89,10 @@ export async function cachedSend(
       cache.revalidating.add(key);
       const refresh = { ...head, method: 'GET' };
       sendToBackend(refresh, HostBody.fromBytes(new Uint8Array()), backend)
-        .then((fresh) => {
+        .then(async (fresh) => {
           storeWhenComplete(cache, key, fresh, refresh, log);
-          return fresh.body.read(Number.MAX_SAFE_INTEGER).then(async function drain(chunk): Promise<void> {
-            if (chunk.length > 0) return fresh.body.read(Number.MAX_SAFE_INTEGER).then(drain);
-          });
+          // Reading it to the end is what stores it.
+          while ((await fresh.body.read(64 * 1024)).length > 0);
         })
         .catch((error: Error) => log(`cache: revalidation of ${key} failed: ${error.message}`))
         .finally(() => cache.revalidating.delete(key));

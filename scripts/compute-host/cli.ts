@@ -107,6 +107,8 @@ async function main(): Promise<void> {
     const pushpin = parsed.pushpinProxyPort ? `, Fanout handoffs to Pushpin on 127.0.0.1:${parsed.pushpinProxyPort}` : ', no Pushpin (handoffs answer 500)';
     console.log(`compute-host: running ${parsed.wasmPath} with ${parsed.manifestPath}${pushpin}`);
     console.log(`Listening on ${host.url}`);
+    // One broken connection must not take the host down, as it does not take Viceroy down.
+    process.on('uncaughtException', (error) => console.error(`compute-host: unexpected error (still serving): ${error.stack ?? error.message}`));
     const stop = (): void => {
       void host.stop().then(() => process.exit(0));
     };

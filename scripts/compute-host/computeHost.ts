@@ -41,7 +41,7 @@ export interface RunningComputeHost {
   stop(): Promise<void>;
 }
 
-/** Viceroy's WASI environment; FASTLY_* from the host's own environment override these. */
+/** Viceroy's WASI environment; the same names in the host's own environment override these. */
 export function guestEnvironment(overrides: Record<string, string> = {}): Record<string, string> {
   const env: Record<string, string> = {
     FASTLY_CACHE_GENERATION: '0',
@@ -54,7 +54,7 @@ export function guestEnvironment(overrides: Record<string, string> = {}): Record
     FASTLY_IS_STAGING: '0',
   };
   for (const [key, value] of Object.entries(process.env)) {
-    if (key.startsWith('FASTLY_') && key !== 'FASTLY_API_TOKEN' && value !== undefined && key in env) env[key] = value;
+    if (key in env && value !== undefined) env[key] = value;
   }
   return { ...env, ...overrides };
 }

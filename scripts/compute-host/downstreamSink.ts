@@ -32,8 +32,12 @@ export function responseSink(request: IncomingMessage, response: ServerResponse)
     start(status, headers, length) {
       sink.started = true;
       const flat: string[] = [];
-      for (const [name, value] of headers) if (!FRAMING.has(name)) flat.push(name, value);
-      if (length !== undefined && status !== 204 && status !== 304 && !(status >= 100 && status < 200)) {
+      // A HEAD response has no body but tells the length a GET would have: keep the given one.
+      const isHead = request.method === 'HEAD';
+      for (const [name, value] of headers) {
+        if (!FRAMING.has(name) || (isHead && name === 'content-length')) flat.push(name, value);
+      }
+      if (!isHead && length !== undefined && status !== 204 && status !== 304 && !(status >= 100 && status < 200)) {
         flat.push('content-length', String(length));
       }
       response.writeHead(status, flat);

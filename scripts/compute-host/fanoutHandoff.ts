@@ -72,12 +72,16 @@ export interface HandoffInput {
   originalBody: HostBody;
   sink: DownstreamSink;
   log: (line: string) => void;
+  /** Told the status the client gets (for the request log). */
+  onStatus?: (status: number) => void;
 }
 
 export function performHandoff(input: HandoffInput): void {
   const { sink, log } = input;
+  const status = (code: number): void => input.onStatus?.(code);
   if (input.pushpinPort === undefined) {
     log(`handoff to "${input.backend}": ${NO_PUSHPIN_MESSAGE}`);
+    status(500);
     sink.fail(500, NO_PUSHPIN_MESSAGE);
     return;
   }
@@ -100,6 +104,7 @@ export function performHandoff(input: HandoffInput): void {
   request.once('error', (error) => {
     log(`handoff to Pushpin (${proxyHost}) failed: ${error.message}`);
     sink.started = false;
+    status(500);
     sink.fail(500, `Could not connect to handoff target: ${error.message}.`);
   });
   request.once('upgrade', (response, proxySocket, proxyHead) => {
@@ -108,6 +113,7 @@ export function performHandoff(input: HandoffInput): void {
       sink.abort();
       return;
     }
+    status(response.statusCode ?? 101);
     let text = `HTTP/1.1 ${response.statusCode} ${response.statusMessage}\r\n`;
     const raw = response.rawHeaders;
     for (let i = 0; i + 1 < raw.length; i += 2) text += `${raw[i]}: ${raw[i + 1]}\r\n`;
@@ -117,6 +123,7 @@ export function performHandoff(input: HandoffInput): void {
     pipeSockets(upgrade.socket, proxySocket);
   });
   request.once('response', (response) => {
+    status(response.statusCode ?? 502);
     const declared = response.headers['content-length'];
     const out = sink.start(response.statusCode ?? 502, rawHeaderList(response.rawHeaders), declared !== undefined ? Number(declared) : undefined);
     response.pipe(out);

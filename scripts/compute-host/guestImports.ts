@@ -95,7 +95,6 @@ export interface GuestRuntime {
   config: Omit<GuestConfig, 'wasmModule' | 'signal'>;
   link: HostLink;
   session(): GuestSession;
-  trace(name: string, detail?: string): void;
 }
 
 type HostFn = (...args: number[]) => number;

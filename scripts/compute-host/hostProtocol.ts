@@ -66,8 +66,6 @@ export type WorkerCall =
   | { op: 'bodyDrain'; handle: number }
   | { op: 'send'; pending: number; head: RequestHead; body: number; backend: string; streaming: boolean; cache: boolean }
   | { op: 'pendingWait'; pending: number; bodyHandle: number }
-  | { op: 'pendingPoll'; pending: number; bodyHandle: number }
-  | { op: 'pendingSelect'; pendings: number[]; bodyHandle: number }
   | { op: 'select'; handles: number[]; timeoutMs: number }
   | { op: 'isReady'; handle: number }
   | { op: 'sendDownstream'; head: ResponseHead; body: number; streaming: boolean }

@@ -15,7 +15,6 @@ const implemented = createFastlyImports({
   session: () => {
     throw new Error('not in a request');
   },
-  trace: () => {},
 });
 const wasi = createWasiImports(new GuestMemory(), [], () => ({})) as Record<string, unknown>;
 

@@ -10,11 +10,13 @@ describe('responseFreshness', () => {
     ).toBe(99);
   });
 
-  it('does not store private, no-store, no-cache or Set-Cookie responses', () => {
+  it('does not store private, no-store, no-cache, Set-Cookie or Vary: <request header> responses', () => {
     for (const value of ['private, max-age=60', 'no-store', 'no-cache']) {
       expect(responseFreshness(200, [['cache-control', value]], undefined)).toBeUndefined();
     }
     expect(responseFreshness(200, [['set-cookie', 'a=b']], undefined)).toBeUndefined();
+    expect(responseFreshness(200, [['vary', 'Cookie']], undefined)).toBeUndefined();
+    expect(responseFreshness(200, [['vary', 'Accept-Encoding']], undefined)?.ttlSeconds).toBe(DEFAULT_TTL_SECONDS);
   });
 
   it('uses the default TTL without freshness information, and Expires when given', () => {

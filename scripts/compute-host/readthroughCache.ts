@@ -2,7 +2,8 @@
 // GET/HEAD only, in memory, bounded by entries and bytes (least recently used goes first).
 // Freshness: CacheOverride first (pass, ttl, swr), then Surrogate-Control, then Cache-Control
 // (s-maxage over max-age), then Expires, else Fastly's default TTL. private, no-store, no-cache and
-// Set-Cookie responses are not stored unless a CacheOverride TTL says so.
+// Set-Cookie responses are not stored unless a CacheOverride TTL says so, nor are responses that Vary
+// on anything but Accept-Encoding (entries are keyed by URL).
 import type { CacheOverrideSetting, HeaderList } from './hostProtocol.ts';
 
 export const DEFAULT_TTL_SECONDS = 3600;
@@ -61,6 +62,9 @@ export function responseFreshness(
   if (override?.ttl !== undefined) return { ttlSeconds: override.ttl, swrSeconds };
   if (!CACHEABLE_STATUSES.has(status)) return undefined;
   if (header(headers, 'set-cookie') !== undefined) return undefined;
+  // Entries are keyed by URL only: a response that varies on request headers is not stored.
+  const vary = header(headers, 'vary')?.toLowerCase().split(',').map((v) => v.trim()).filter((v) => v && v !== 'accept-encoding');
+  if (vary && vary.length > 0) return undefined;
   if (cacheControl.has('private') || cacheControl.has('no-store') || cacheControl.has('no-cache')) return undefined;
   const ttlSeconds =
     seconds(surrogate.get('max-age')) ??

@@ -136,9 +136,6 @@ export class RequestContext {
         return this.send(call);
       case 'pendingWait':
         return this.pendingWait(call.pending, call.bodyHandle);
-      case 'pendingPoll':
-      case 'pendingSelect':
-        return { status: Status.UNSUPPORTED };
       case 'select':
         return this.select(call.handles, call.timeoutMs);
       case 'isReady': {
@@ -255,7 +252,6 @@ export class RequestContext {
   private handoff(head: RequestHead, backend: string): HostReply {
     if (this.responded) return { status: Status.ERROR };
     this.responded = true;
-    this.status = 101;
     // The handoff sends the original body: the guest no longer owns it.
     this.bodies.delete(this.downstreamBodyHandle);
     this.services.log(`request ${this.id}: Fanout handoff to backend "${backend}"`);
@@ -267,6 +263,9 @@ export class RequestContext {
       originalBody: this.downstreamBody,
       sink: this.sink,
       log: this.services.log,
+      onStatus: (status) => {
+        this.status = status;
+      },
     });
     return { status: Status.OK };
   }

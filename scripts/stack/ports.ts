@@ -31,7 +31,9 @@ export async function assertPortsFree(wanted: Record<string, number>): Promise<v
 /** Finds `count` consecutive free ports (Pushpin needs publish, publish+1..+3). */
 export async function findFreePortRange(count: number): Promise<number> {
   for (let attempt = 0; attempt < 200; attempt++) {
-    const base = 20000 + Math.floor(Math.random() * 40000);
+    // Below Linux's ephemeral range (32768-60999): a port found free there can be taken a moment later
+    // by any outgoing connection's local end (seen here: the origin failing with EADDRINUSE).
+    const base = 20000 + Math.floor(Math.random() * (32768 - 20000 - count));
     let allFree = true;
     for (let i = 0; i < count && allFree; i++) allFree = await isPortFree(base + i);
     if (allFree) return base;

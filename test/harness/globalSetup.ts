@@ -1,5 +1,5 @@
-// Runs once before any test file: installs what the tests need and is missing (apt, as root) and builds
-// the edge wasm when stale, so parallel test workers never race on the package manager or the build.
+// Runs once before any test file: installs what the tests need and is missing (apt, as root), and
+// builds the edge wasm when stale, so parallel test workers never race on the package manager or the build.
 import { ensurePushpin } from '../../scripts/pushpin/ensurePushpin.ts';
 import { ensureCommand } from '../../scripts/stack/aptPackages.ts';
 import { ensureEdgeBuilt } from '../../scripts/compute-host/edgeBuild.ts';

@@ -89,6 +89,9 @@ export async function startHostTestBackend(): Promise<HostTestBackend> {
       case '/private':
         res.writeHead(200, { 'cache-control': 'private, max-age=60' }).end(`private ${count}`);
         return;
+      case '/swr':
+        res.writeHead(200, { 'cache-control': 'max-age=1, stale-while-revalidate=60' }).end(`swr ${count}`);
+        return;
       case '/shared':
         // s-maxage wins over max-age=0 for a shared cache.
         res.writeHead(200, { 'cache-control': 'max-age=0, s-maxage=60' }).end(`shared ${count}`);

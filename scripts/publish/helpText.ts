@@ -1,0 +1,89 @@
+// The --help text. Options come from OPTION_SPECS so every accepted option is listed.
+import { OPTION_SPECS } from './cliOptions.ts';
+
+function wrap(text: string, width: number, indent: string): string {
+  const words = text.split(' ');
+  const lines: string[] = [];
+  let line = '';
+  for (const word of words) {
+    if (line && line.length + word.length + 1 > width) {
+      lines.push(line);
+      line = word;
+    } else {
+      line = line ? `${line} ${word}` : word;
+    }
+  }
+  if (line) lines.push(line);
+  return lines.join(`\n${indent}`);
+}
+
+export function helpText(): string {
+  const indent = ' '.repeat(30);
+  const options = OPTION_SPECS.map((spec) => {
+    const names = `${spec.short ? `-${spec.short}, ` : '    '}--${spec.name}${spec.value ? ` ${spec.value}` : ''}`;
+    const pad = names.length >= 28 ? `\n${indent}` : ' '.repeat(28 - names.length);
+    return `  ${names}${pad}${wrap(spec.description, 74, indent)}`;
+  }).join('\n');
+  return `Publish a message to every transport (SSE, NDJSON stream, long-poll, WebSocket) of a channel.
+
+Usage:
+  npm run publish -- <channel> <message> [options]
+  npm run publish -- <channel> --close [options]
+  npm run publish -- <channel> - [options]            one message a line from standard input
+  npm run publish -- [<channel>] --file PATH [options]
+
+The message is JSON when it parses as JSON ('{"a":1}', 42, true, "\\"quoted\\""), otherwise the text
+itself, sent as a JSON string (hello). --raw always sends the text; --json-data insists on JSON.
+It goes out exactly as the origin frames it: an SSE event, an NDJSON line, a long-poll response and a
+WebSocket frame, each on its GRIP channel (sse:<channel>, stream:, poll:, ws:). Envelope:
+{"id","channel","data","ts"}. Channel names: 1-128 letters, digits, '_', '-', '.', not starting with '.'.
+
+Message ids: with --target origin the origin numbers messages (1, 2, 3... per channel), keeps them for
+recovery and sets prev-id. Its SSE, NDJSON and long-poll holds carry prev-id, and Pushpin/Fanout deliver
+an item to them only when the item's prev-id matches (otherwise they recover from the origin's history).
+Straight to a proxy there is no history: without --id the id is time-based (milliseconds x 1000 plus a
+counter) and the items carry no GRIP id, so the message reaches WebSockets and holds without prev-id
+(other GRIP origins) but not this origin's SSE/NDJSON/long-poll subscribers; --id N --prev-id M reach
+holds at position M (e.g. --id 1 --prev-id 0 on a new channel) but are not in the origin's history.
+Publish through the origin for channels its clients subscribe to.
+
+Options:
+${options}
+
+Targets and environment:
+  local     http://127.0.0.1:5561 (the Pushpin of \`npm start\`); the default
+  fastly    POST \${FASTLY_API_URL:-https://api.fastly.com}/service/$FASTLY_SERVICE_ID/publish/
+            with the header Fastly-Key: $FASTLY_API_TOKEN (needs a token with the global scope)
+  origin    POST \${ORIGIN_URL:-http://127.0.0.1:3000}/api/publish with Authorization: Bearer
+            $PUBLISH_TOKEN (default dev-publish-token)
+  GRIP_URL  used when neither --target nor --grip-url is given (comma or space separated)
+Tokens are never printed, also not in errors or --json output.
+
+Bulk input (--file PATH, --file -, or '-' as the message): one message a line, blank lines skipped,
+sent in batches of --batch messages per request (each request under the 64 KiB publish limit).
+With a channel argument each line is that channel's data; without one each line is an NDJSON item
+{"channel":"news","data":{...},"id":"7"}. Invalid lines are reported by number and skipped; the run
+stops at the first request that fails after its retries. On a terminal a progress line is shown;
+at the end a summary (sent, failed, msg/s, items/s), or with --json one JSON object on stdout
+(use \`npm run --silent publish -- ... --json\` so npm adds nothing to stdout).
+
+Exit codes:
+  0  everything was sent
+  1  internal error
+  2  bad arguments or environment (nothing was sent)
+  3  the target could not be reached (refused, DNS, timeout)
+  4  the target rejected a request (401/403 token, 413 too large, 5xx after retries, ...)
+  5  some input was invalid or over 64 KiB and was skipped (the rest was sent)
+
+Examples (with \`npm start\` running):
+  npm run publish -- news '{"text":"hello"}' --target origin
+  npm run publish -- news '{"text":"hello"}'
+  npm run publish -- fresh '{"text":"first"}' --id 1 --prev-id 0
+  npm run publish -- news --close
+  printf '%s\\n' one two three | npm run publish -- news - --target origin
+  npm run publish -- --file items.ndjson --target origin    lines like {"channel":"news","data":1}
+  npm run --silent publish -- news hello --target origin --json
+  npm run publish -- news hello --grip-url http://127.0.0.1:5561
+  FASTLY_SERVICE_ID=<id> FASTLY_API_TOKEN=<token> npm run publish -- news hello --target fastly
+`;
+}

@@ -1,0 +1,198 @@
+// The two ways a batch of messages leaves the CLI. To a GRIP proxy (local Pushpin, Fastly, GRIP URLs):
+// framed here for every transport with the origin's own itemsForMessage, then sent by the shared
+// createGripPublisher. To the origin: POST /api/publish, which stores, numbers and frames them itself.
+import type { ChannelMessage } from '../../origin/history/historyStore.ts';
+import {
+  closeItemsForChannel,
+  itemsForMessage,
+  publishedItemBytes,
+  type GripPublishItem,
+} from '../../origin/publishing/gripItems.ts';
+import {
+  createGripPublisher,
+  PUBLISH_BODY_LIMIT_BYTES,
+  PublishError,
+  type PublishRetryReport,
+} from '../../origin/publishing/gripPublisher.ts';
+import { PublishInputError, validatePublishInput } from '../../origin/publishing/messagePublisher.ts';
+import { createHttpFetch } from './httpFetch.ts';
+import { createTimeIdSource, type MessageIdSource } from './messageIds.ts';
+import type { OutgoingMessage } from './messageInput.ts';
+import type { PublishTuning } from './publishCommand.ts';
+import type { ResolvedTarget } from './publishTargets.ts';
+
+/** A message checked and framed, ready to join a batch. */
+export interface PreparedMessage {
+  channel: string;
+  /** The id subscribers will see, when known before sending (the origin assigns its own). */
+  id?: string;
+  items: GripPublishItem[];
+  /** For the origin: the API item. */
+  apiItem?: { channel: string; data: unknown; id?: string };
+}
+
+export interface SentBatch {
+  /** GRIP items the proxy accepted (per target). */
+  items: number;
+  /** Ids in message order, as assigned (the origin's) or sent. */
+  ids: string[];
+}
+
+export interface PublishSink {
+  /** Frames and checks one message; throws InputRejected when it can never be sent. */
+  prepare(message: OutgoingMessage): PreparedMessage;
+  prepareClose(channel: string): PreparedMessage;
+  send(batch: PreparedMessage[]): Promise<SentBatch>;
+}
+
+/** A message that cannot be sent as given (too large, invalid); the target was never asked. */
+export class InputRejected extends Error {
+  override name = 'InputRejected';
+}
+
+export interface SinkEvents {
+  onRetry?: (report: PublishRetryReport) => void;
+  onRequest?: () => void;
+}
+
+const ENVELOPE_BYTES = '{"items":[]}'.length;
+
+/**
+ * An upper bound of an item's bytes in a request body without serialising it: JSON escaping turns one
+ * UTF-16 unit into at most 6 bytes, and everything besides the contents (keys, ids, status, headers)
+ * stays under 400 characters.
+ */
+function itemBytesBound(item: GripPublishItem): number {
+  const f = item.formats;
+  const stream = f['http-stream'] && 'content' in f['http-stream'] ? f['http-stream'].content.length : 0;
+  const ws = f['ws-message'] && 'content' in f['ws-message'] ? f['ws-message'].content.length : 0;
+  const response = f['http-response']?.body.length ?? 0;
+  return 6 * (stream + ws + response + item.channel.length + 400);
+}
+
+/**
+ * Without an explicit --id the items carry no GRIP id/prev-id: a time-based id cannot name the
+ * previous message, and an id Pushpin has not seen in sequence would make it hold back messages.
+ */
+export function frameForProxy(message: OutgoingMessage, ids: MessageIdSource, now: number): PreparedMessage {
+  const id = message.id ?? ids.next();
+  const channelMessage: ChannelMessage = { id, channel: message.channel, data: message.data, ts: now };
+  const items = itemsForMessage(channelMessage, message.prevId, { gripIds: message.id !== undefined });
+  for (const item of items) {
+    // Small messages (the usual case) are far under the limit; measure exactly only near it.
+    if (itemBytesBound(item) + ENVELOPE_BYTES <= PUBLISH_BODY_LIMIT_BYTES) continue;
+    const bytes = publishedItemBytes(item) + ENVELOPE_BYTES;
+    if (bytes > PUBLISH_BODY_LIMIT_BYTES) {
+      throw new InputRejected(
+        `the message is ${bytes} bytes once framed for ${item.channel.split(':')[0]}, over the ` +
+          `${PUBLISH_BODY_LIMIT_BYTES}-byte (64 KiB) publish limit; a proxy would answer 413`,
+      );
+    }
+  }
+  return { channel: message.channel, id, items };
+}
+
+function createGripSink(target: Extract<ResolvedTarget, { kind: 'grip' }>, tuning: PublishTuning, events: SinkEvents): PublishSink {
+  const ids = createTimeIdSource();
+  const publisher = createGripPublisher(target.targets, {
+    // Messages carry 4 items each; let a batch of --batch messages go in one request when it fits.
+    maxItemsPerRequest: tuning.batchSize * 4,
+    attempts: tuning.attempts,
+    timeoutMs: tuning.timeoutMs,
+    fetchImpl: createHttpFetch(),
+    ...(events.onRetry ? { onRetry: events.onRetry } : {}),
+    ...(events.onRequest ? { onBatchPublished: events.onRequest } : {}),
+  });
+  return {
+    prepare: (message) => frameForProxy(message, ids, Date.now()),
+    prepareClose: (channel) => ({ channel, items: closeItemsForChannel(channel) }),
+    async send(batch) {
+      const items: GripPublishItem[] = [];
+      const sentIds: string[] = [];
+      for (const message of batch) {
+        for (const item of message.items) items.push(item);
+        if (message.id !== undefined) sentIds.push(message.id);
+      }
+      await publisher.publish(items);
+      return { items: items.length, ids: sentIds };
+    },
+  };
+}
+
+function isConnectionRefused(error: unknown): boolean {
+  return (error as { cause?: { code?: string } }).cause?.code === 'ECONNREFUSED';
+}
+
+function createOriginSink(target: Extract<ResolvedTarget, { kind: 'origin' }>, tuning: PublishTuning, events: SinkEvents): PublishSink {
+  const endpoint = target.endpoints[0]!;
+  return {
+    prepare(message) {
+      try {
+        const input = validatePublishInput(
+          message.id === undefined
+            ? { channel: message.channel, data: message.data }
+            : { channel: message.channel, data: message.data, id: message.id },
+          'the message',
+        );
+        return { channel: input.channel, ...(input.id ? { id: input.id } : {}), items: [], apiItem: input };
+      } catch (error) {
+        if (error instanceof PublishInputError) throw new InputRejected(error.message);
+        throw error;
+      }
+    },
+    prepareClose() {
+      throw new InputRejected('the origin API has no close');
+    },
+    async send(batch) {
+      const body = JSON.stringify({ items: batch.map((m) => m.apiItem) });
+      let response: Response | undefined;
+      let lastError: unknown;
+      // Only a refused connection is retried: anything else may have been stored already.
+      for (let attempt = 1; attempt <= tuning.attempts && !response; attempt++) {
+        if (attempt > 1) await new Promise((r) => setTimeout(r, 100 * 2 ** (attempt - 2)));
+        try {
+          response = await fetch(target.url, {
+            method: 'POST',
+            headers: { Authorization: `Bearer ${target.token}`, 'Content-Type': 'application/json' },
+            body,
+            signal: AbortSignal.timeout(tuning.timeoutMs),
+          });
+        } catch (error) {
+          lastError = error;
+          if (!isConnectionRefused(error)) break;
+          if (attempt < tuning.attempts) {
+            const code = 'ECONNREFUSED';
+            events.onRetry?.({
+              target: endpoint,
+              attempt: attempt + 1,
+              attempts: tuning.attempts,
+              error: new PublishError(`cannot reach ${endpoint}: ${code}`, endpoint, undefined, undefined),
+            });
+          }
+        }
+      }
+      if (!response) {
+        const code = (lastError as { cause?: { code?: string } }).cause?.code ?? (lastError as Error).message;
+        throw new PublishError(`cannot reach ${endpoint}: ${code}`, endpoint, undefined, undefined, { cause: lastError });
+      }
+      const text = await response.text();
+      if (!response.ok) {
+        let detail = text.slice(0, 500).trim();
+        try {
+          const parsed = JSON.parse(text) as { message?: string };
+          if (typeof parsed.message === 'string') detail = parsed.message;
+        } catch {
+          // not JSON: keep the text
+        }
+        throw new PublishError(`${endpoint} answered ${response.status} ${response.statusText}: ${detail}`, endpoint, response.status, text.slice(0, 500));
+      }
+      events.onRequest?.();
+      const parsed = JSON.parse(text) as { messages?: Array<{ id: string }> };
+      return { items: 0, ids: (parsed.messages ?? []).map((m) => m.id) };
+    },
+  };
+}
+
+export function createPublishSink(target: ResolvedTarget, tuning: PublishTuning, events: SinkEvents = {}): PublishSink {
+  return target.kind === 'origin' ? createOriginSink(target, tuning, events) : createGripSink(target, tuning, events);
+}

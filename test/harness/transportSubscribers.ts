@@ -1,0 +1,99 @@
+// Real subscribers for the non-SSE transports, through Pushpin: an NDJSON stream reader, a long-poll
+// request and a WebSocket client, each recording what arrives, for end-to-end tests of publishing.
+import WebSocket from 'ws';
+
+export interface Recorder<T> {
+  received: T[];
+  /** Resolves once `count` items arrived; rejects after `timeoutMs`. */
+  waitFor(count: number, timeoutMs?: number): Promise<T[]>;
+  /** Resolves when the server ended the stream or socket. */
+  ended: Promise<void>;
+  close(): void;
+}
+
+function recorder<T>(): { rec: Omit<Recorder<T>, 'ended' | 'close'>; push(item: T): void } {
+  const received: T[] = [];
+  const waiters = new Set<() => void>();
+  return {
+    push(item) {
+      received.push(item);
+      for (const wake of waiters) wake();
+    },
+    rec: {
+      received,
+      waitFor(count, timeoutMs = 10_000) {
+        return new Promise((resolve, reject) => {
+          const check = (): void => {
+            if (received.length >= count) {
+              waiters.delete(check);
+              clearTimeout(timer);
+              resolve(received.slice(0, count));
+            }
+          };
+          const timer = setTimeout(() => {
+            waiters.delete(check);
+            reject(new Error(`expected ${count} items, got ${received.length}: ${JSON.stringify(received)}`));
+          }, timeoutMs);
+          waiters.add(check);
+          check();
+        });
+      },
+    },
+  };
+}
+
+/** Reads a held HTTP stream line by line; `opened` resolves when the response headers arrived. */
+export function recordLines(url: string, headers: Record<string, string>): Recorder<string> & { opened: Promise<void> } {
+  const { rec, push } = recorder<string>();
+  const abort = new AbortController();
+  let markOpened: () => void = () => {};
+  const opened = new Promise<void>((resolve) => (markOpened = resolve));
+  const ended = (async () => {
+    const response = await fetch(url, { headers, signal: abort.signal });
+    if (!response.ok || !response.body) throw new Error(`stream answered ${response.status}`);
+    markOpened();
+    const decoder = new TextDecoder();
+    let pending = '';
+    for await (const chunk of response.body) {
+      pending += decoder.decode(chunk as Uint8Array, { stream: true });
+      let newline: number;
+      while ((newline = pending.indexOf('\n')) !== -1) {
+        push(pending.slice(0, newline));
+        pending = pending.slice(newline + 1);
+      }
+    }
+  })().catch((error: unknown) => {
+    if (!abort.signal.aborted) throw error;
+  });
+  ended.catch(() => {});
+  return { ...rec, opened, ended, close: () => abort.abort() };
+}
+
+/** One long-poll request; `body` resolves with the response body when Pushpin answers it. */
+export function longPoll(url: string, headers: Record<string, string>): { body: Promise<{ status: number; text: string }>; close(): void } {
+  const abort = new AbortController();
+  const body = fetch(url, { headers, signal: abort.signal }).then(async (r) => ({ status: r.status, text: await r.text() }));
+  body.catch(() => {});
+  return { body, close: () => abort.abort() };
+}
+
+/** A WebSocket client recording text frames; `firstFrame` is sent on open (e.g. a subscribe command). */
+export function recordWebSocket(
+  url: string,
+  headers: Record<string, string>,
+  firstFrame?: string,
+): Recorder<string> & { opened: Promise<void> } {
+  const { rec, push } = recorder<string>();
+  const socket = new WebSocket(url, { headers });
+  socket.on('message', (data: WebSocket.RawData) => push(data.toString()));
+  const opened = new Promise<void>((resolve, reject) => {
+    socket.once('open', () => {
+      if (firstFrame !== undefined) socket.send(firstFrame);
+      resolve();
+    });
+    socket.once('error', reject);
+  });
+  opened.catch(() => {});
+  const ended = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+  return { ...rec, opened, ended, close: () => socket.terminate() };
+}

@@ -1,0 +1,328 @@
+// The publish CLI as a real child process against real Pushpins: one message reaches SSE, NDJSON
+// stream, long-poll and WebSocket subscribers in the framing the origin uses (through a small GRIP test
+// origin whose holds carry no prev-id, and through the real origin with --id/--prev-id that continue
+// its sequence); --close, bulk input, several targets at once, and --target origin with its history.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startPushpin, type RunningPushpin } from '../scripts/pushpin/pushpinProcess.ts';
+import { findFreePort, findFreePortRange } from '../scripts/stack/ports.ts';
+import { startGripTestOrigin, type GripTestOrigin } from './harness/gripTestOrigin.ts';
+import { runPublishCli, type CliRun } from './harness/publishCli.ts';
+import { recordSse } from './harness/sseClient.ts';
+import { startTestStack, type TestStack } from './harness/testStack.ts';
+import { longPoll, recordLines, recordWebSocket } from './harness/transportSubscribers.ts';
+
+interface Envelope {
+  id: string;
+  channel: string;
+  data: unknown;
+  ts: number;
+}
+
+let stack: TestStack;
+let gripOrigin: GripTestOrigin;
+let pushpin: RunningPushpin;
+/** The second Pushpin: routes `origin` to the real origin and `gripcheck` to the GRIP test origin. */
+let proxy: string;
+let publishUrl: string;
+const viaOrigin = { 'pushpin-route': 'origin' };
+const viaGripcheck = { 'pushpin-route': 'gripcheck' };
+
+beforeAll(async () => {
+  stack = await startTestStack();
+  gripOrigin = await startGripTestOrigin();
+  const origin = new URL(stack.urls.origin);
+  pushpin = await startPushpin({
+    backends: [{ name: 'origin', url: origin, overrideHost: origin.host }, gripOrigin.backend('gripcheck')],
+    proxyPort: await findFreePort(),
+    publishPort: await findFreePortRange(4),
+    logDir: mkdtempSync(join(tmpdir(), 'publish-cli-pushpin-')),
+    echo: false,
+    log: () => {},
+  });
+  proxy = pushpin.proxyUrl;
+  publishUrl = pushpin.publishUrl;
+  // Pushpin prints "started" a moment before its proxy port accepts connections.
+  await waitForHttp(proxy);
+});
+
+async function waitForHttp(url: string): Promise<void> {
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    try {
+      await (await fetch(url)).arrayBuffer();
+      return;
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+}
+
+afterAll(async () => {
+  await pushpin?.stop();
+  await gripOrigin?.close();
+  await stack?.stop();
+});
+
+function jsonOf(run: CliRun): { ok: boolean; ids: string[]; sent: number; failed: number; gripItems: number; errors: Array<{ line?: number }> } {
+  expect(run.stderr).toBe('');
+  return JSON.parse(run.stdout) as ReturnType<typeof jsonOf>;
+}
+
+const wsUrl = (path: string): string => `${proxy.replace('http', 'ws')}${path}`;
+
+describe('a message published with the CLI', () => {
+  it('reaches SSE, NDJSON stream, long-poll and WebSocket subscribers in their framings', async () => {
+    const channel = 'allfour';
+    const sse = recordSse(`${proxy}/events/${channel}`, viaGripcheck);
+    const stream = recordLines(`${proxy}/stream/${channel}`, viaGripcheck);
+    const ws = recordWebSocket(wsUrl(`/ws/${channel}`), viaGripcheck);
+    const poll = longPoll(`${proxy}/poll/${channel}`, viaGripcheck);
+    let pollBody: { status: number; text: string } | undefined;
+    poll.body.then((b) => (pollBody = b), () => {});
+    try {
+      await Promise.all([sse.opened, stream.opened, ws.opened]);
+      // A held long-poll gives no sign of being subscribed: publish again (a new round) until every
+      // subscriber has a message, then check each message against the round it carries.
+      const rounds: string[] = [];
+      for (let round = 0; round < 5; round++) {
+        const run = await runPublishCli([channel, JSON.stringify({ round }), '--grip-url', publishUrl, '--json']);
+        expect(run.code).toBe(0);
+        rounds.push(jsonOf(run).ids[0]!);
+        const deadline = Date.now() + 1500;
+        while (Date.now() < deadline && !(pollBody && sse.events.length && stream.received.length && ws.received.length)) {
+          await new Promise((r) => setTimeout(r, 50));
+        }
+        if (pollBody && sse.events.length && stream.received.length && ws.received.length) break;
+      }
+      const check = (envelope: Envelope): void => {
+        const round = (envelope.data as { round: number }).round;
+        expect(envelope).toEqual({ id: rounds[round], channel, data: { round }, ts: expect.any(Number) });
+      };
+      const [event] = await sse.waitFor(1);
+      expect(event!.id).toBe((event!.data as Envelope).id);
+      check(event!.data as Envelope);
+      check(JSON.parse((await stream.waitFor(1))[0]!) as Envelope);
+      const frame = JSON.parse((await ws.waitFor(1))[0]!) as Envelope & { type: string };
+      expect(frame.type).toBe('message');
+      const { type: _type, ...wsEnvelope } = frame;
+      check(wsEnvelope);
+      expect(pollBody, 'the long-poll was never answered').toBeDefined();
+      const answered = pollBody!;
+      expect(answered.status).toBe(200);
+      const { messages } = JSON.parse(answered.text) as { messages: Envelope[] };
+      expect(messages).toHaveLength(1);
+      check(messages[0]!);
+      // The first round every push transport saw is the same message, with the same id and ts.
+      expect(JSON.parse(stream.received[0]!)).toEqual(sse.events[0]!.data);
+    } finally {
+      sse.close();
+      stream.close();
+      ws.close();
+      poll.close();
+    }
+  });
+
+  it("reaches the origin's own SSE, NDJSON and WebSocket subscribers with --id/--prev-id continuing its sequence", async () => {
+    // The origin's holds carry prev-id (its last id, "0" on a new channel): Pushpin delivers an item
+    // to them only when the item's prev-id matches, so a direct publish must continue that sequence.
+    const channel = 'originseq';
+    const px = stack.urls.pushpinProxy;
+    const sse = recordSse(`${px}/events/${channel}`, viaOrigin);
+    const stream = recordLines(`${px}/stream/${channel}`, viaOrigin);
+    const ws = recordWebSocket(`${px.replace('http', 'ws')}/ws`, viaOrigin, JSON.stringify({ type: 'subscribe', channel }));
+    const wsMessages = (): Array<Envelope & { type: string }> =>
+      ws.received.map((f) => JSON.parse(f) as Envelope & { type: string }).filter((f) => f.type === 'message');
+    try {
+      await Promise.all([sse.opened, stream.opened, ws.opened]);
+      expect(JSON.parse((await ws.waitFor(1))[0]!)).toMatchObject({ type: 'subscribed', channel });
+      // The origin applies a WebSocket subscription a moment after "subscribed": publish the next id
+      // until the socket has one too.
+      let id = 0;
+      while (id < 5 && (id === 0 || wsMessages().length === 0)) {
+        id++;
+        const run = await runPublishCli([channel, JSON.stringify({ n: id }), '--grip-url', stack.urls.pushpinPublish, '--id', String(id), '--prev-id', String(id - 1)]);
+        expect(run.code).toBe(0);
+        const deadline = Date.now() + 1500;
+        while (Date.now() < deadline && wsMessages().length === 0) await new Promise((r) => setTimeout(r, 50));
+      }
+      const expected = (n: number): Envelope => ({ id: String(n), channel, data: { n }, ts: expect.any(Number) as number });
+      const events = await sse.waitFor(id);
+      expect(events.map((e) => e.id)).toEqual(Array.from({ length: id }, (_, i) => String(i + 1)));
+      expect(events.map((e) => e.data)).toEqual(Array.from({ length: id }, (_, i) => expected(i + 1)));
+      const lines = (await stream.waitFor(id)).map((l) => JSON.parse(l) as Envelope);
+      expect(lines).toEqual(Array.from({ length: id }, (_, i) => expected(i + 1)));
+      const { type, ...first } = wsMessages()[0]!;
+      expect(type).toBe('message');
+      expect(first).toEqual(expected(Number(first.id)));
+    } finally {
+      sse.close();
+      stream.close();
+      ws.close();
+    }
+  });
+
+  it('--close ends the NDJSON stream, the SSE stream and the WebSocket', async () => {
+    const channel = 'closing';
+    const stream = recordLines(`${proxy}/stream/${channel}`, viaGripcheck);
+    const sse = recordLines(`${proxy}/events/${channel}`, viaGripcheck);
+    const ws = recordWebSocket(wsUrl(`/ws/${channel}`), viaGripcheck);
+    let ended = 0;
+    for (const recorder of [stream, sse, ws]) recorder.ended.then(() => ended++, () => {});
+    try {
+      await Promise.all([stream.opened, sse.opened, ws.opened]);
+      for (let attempt = 0; attempt < 5 && ended < 3; attempt++) {
+        const run = await runPublishCli([channel, '--close', '--grip-url', publishUrl]);
+        expect(run.code).toBe(0);
+        expect(run.stdout).toMatch(/sent a close for sse, stream and ws on closing/);
+        const deadline = Date.now() + 1500;
+        while (Date.now() < deadline && ended < 3) await new Promise((r) => setTimeout(r, 50));
+      }
+      await Promise.all([stream.ended, sse.ended, ws.ended]);
+    } finally {
+      stream.close();
+      sse.close();
+      ws.close();
+    }
+  });
+
+  it('without --id a direct publish skips holds that track a sequence: they recover from the origin instead', async () => {
+    const channel = 'unsequenced';
+    // The origin publishes to the stack's Pushpin: its sequenced subscriber is there.
+    const sequenced = recordSse(`${stack.urls.pushpinProxy}/events/${channel}`, viaOrigin);
+    const plain = recordSse(`${proxy}/events/${channel}`, viaGripcheck);
+    try {
+      await Promise.all([sequenced.opened, plain.opened]);
+      const run = await runPublishCli([channel, 'direct', '--grip-url', publishUrl, '--grip-url', stack.urls.pushpinPublish]);
+      expect(run.code).toBe(0);
+      await plain.waitFor(1);
+      // Then the origin publishes: its subscriber gets that one (id 1), never the direct one before it.
+      expect((await stack.publish({ channel, data: 'via origin' })).status).toBe(200);
+      const [event] = await sequenced.waitFor(1);
+      expect(event).toMatchObject({ id: '1', data: { data: 'via origin' } });
+      expect(sequenced.events).toHaveLength(1);
+    } finally {
+      sequenced.close();
+      plain.close();
+    }
+  });
+});
+
+describe('bulk publishing', () => {
+  it('sends every line from standard input to the channel, in order, in batches', async () => {
+    const channel = 'bulk';
+    const stream = recordLines(`${proxy}/stream/${channel}`, viaGripcheck);
+    try {
+      await stream.opened;
+      const lines = Array.from({ length: 300 }, (_, i) => (i % 2 === 0 ? JSON.stringify({ n: i }) : `text ${i}`));
+      const run = await runPublishCli([channel, '-', '--grip-url', publishUrl, '--batch', '40', '--json'], {
+        stdin: `${lines.join('\n')}\n`,
+      });
+      expect(run.code).toBe(0);
+      const result = jsonOf(run) as ReturnType<typeof jsonOf> & { requests: number };
+      expect(result).toMatchObject({ ok: true, sent: 300, failed: 0, gripItems: 1200 });
+      expect(result.requests).toBe(Math.ceil(300 / 40));
+      const received = (await stream.waitFor(300)).map((line) => (JSON.parse(line) as Envelope).data);
+      expect(received).toEqual(lines.map((line, i) => (i % 2 === 0 ? { n: i } : line)));
+    } finally {
+      stream.close();
+    }
+  });
+
+  it('reads NDJSON items from a file, skips and reports invalid lines, exits 5', async () => {
+    const streamA = recordLines(`${proxy}/stream/bulk-a`, viaGripcheck);
+    const streamB = recordLines(`${proxy}/stream/bulk-b`, viaGripcheck);
+    const file = join(mkdtempSync(join(tmpdir(), 'publish-cli-')), 'items.ndjson');
+    writeFileSync(
+      file,
+      [
+        '{"channel":"bulk-a","data":{"x":1}}',
+        '',
+        '{"channel":"bulk-b","data":"two","id":"77"}',
+        'not json',
+        '{"channel":"bad:name","data":1}',
+        `{"channel":"bulk-a","data":"${'x'.repeat(70_000)}"}`,
+        '{"channel":"bulk-a","data":3}',
+      ].join('\r\n'),
+    );
+    try {
+      await Promise.all([streamA.opened, streamB.opened]);
+      const run = await runPublishCli(['--file', file, '--grip-url', publishUrl, '--json']);
+      expect(run.code).toBe(5);
+      const result = jsonOf(run);
+      expect(result).toMatchObject({ ok: false, sent: 3, failed: 3 });
+      expect(result.errors.map((e) => e.line)).toEqual([4, 5, 6]);
+      expect((await streamA.waitFor(2)).map((l) => (JSON.parse(l) as Envelope).data)).toEqual([{ x: 1 }, 3]);
+      const [b] = await streamB.waitFor(1);
+      expect(JSON.parse(b!)).toMatchObject({ id: '77', data: 'two' });
+    } finally {
+      streamA.close();
+      streamB.close();
+    }
+  });
+});
+
+describe('targets', () => {
+  it('publishes to several GRIP URLs at once', async () => {
+    const channel = 'twoproxies';
+    const first = recordSse(`${stack.urls.pushpinProxy}/events/${channel}`, viaOrigin);
+    const second = recordSse(`${proxy}/events/${channel}`, viaOrigin);
+    try {
+      await Promise.all([first.opened, second.opened]);
+      const run = await runPublishCli([channel, 'both', '--id', '1', '--prev-id', '0', '--json'], {
+        env: { GRIP_URL: `${stack.urls.pushpinPublish}, ${publishUrl}` },
+      });
+      expect(run.code).toBe(0);
+      expect(jsonOf(run).ids).toEqual(['1']);
+      for (const recorder of [first, second]) {
+        const [event] = await recorder.waitFor(1);
+        expect(event).toMatchObject({ id: '1', data: { data: 'both' } });
+      }
+    } finally {
+      first.close();
+      second.close();
+    }
+  });
+
+  it('--target origin stores the message in history and publishes it', async () => {
+    const channel = 'viaorigin';
+    const live = recordSse(`${stack.urls.pushpinProxy}/events/${channel}`, viaOrigin);
+    const env = { ORIGIN_URL: stack.urls.origin, PUBLISH_TOKEN: stack.publishToken };
+    try {
+      await live.opened;
+      const run = await runPublishCli([channel, '{"text":"kept"}', '--target', 'origin', '--json'], { env });
+      expect(run.code).toBe(0);
+      expect(jsonOf(run).ids).toEqual(['1']);
+      const [event] = await live.waitFor(1);
+      expect(event).toMatchObject({ id: '1', data: { id: '1', channel, data: { text: 'kept' } } });
+    } finally {
+      live.close();
+    }
+    // A client resuming from id 0 gets it replayed from the origin's history.
+    const resumed = recordSse(`${stack.urls.pushpinProxy}/events/${channel}`, { ...viaOrigin, 'Last-Event-ID': '0' });
+    try {
+      expect((await resumed.waitFor(1))[0]).toMatchObject({ id: '1', data: { data: { text: 'kept' } } });
+    } finally {
+      resumed.close();
+    }
+  });
+
+  it('--target origin with a wrong PUBLISH_TOKEN exits 4 with a hint and never prints the token', async () => {
+    const token = 'wrong-token-that-must-not-leak';
+    const env = { ORIGIN_URL: stack.urls.origin, PUBLISH_TOKEN: token };
+    const [text, json] = await Promise.all([
+      runPublishCli(['news', 'x', '--target', 'origin'], { env }),
+      runPublishCli(['news', 'x', '--target', 'origin', '--json'], { env }),
+    ]);
+    for (const run of [text, json]) {
+      expect(run.code).toBe(4);
+      expect(run.stdout + run.stderr).not.toContain(token);
+    }
+    expect(text.stderr).toMatch(/401/);
+    expect(text.stderr).toMatch(/hint: PUBLISH_TOKEN must equal/);
+    expect(JSON.parse(json.stdout)).toMatchObject({ ok: false, exitCode: 4, errors: [{ kind: 'rejected', status: 401 }] });
+  });
+});
