@@ -66,8 +66,9 @@ describe('demo page', () => {
       await page.fill('#token', 'wrong-token-value');
       await page.fill('#text', 'nope');
       await page.click('#publish');
-      // Evaluated in the page, hence a string (the test itself is typed for Node, not the DOM).
-      await page.waitForFunction("document.querySelector('#publish-result')?.textContent?.startsWith('401')");
+      // A locator, not waitForFunction: a string predicate that has to poll is eval'd in the page, which
+      // the page's CSP (script-src 'self') refuses, so that version failed whenever the answer was slow.
+      await page.locator('#publish-result', { hasText: /^401/ }).waitFor();
     } finally {
       await page.close();
     }

@@ -1,6 +1,7 @@
 // Runs Pushpin as a foreground child with a generated config in a private temporary rundir, waits for
 // its "started" line and stops it (and the services its runner spawned) cleanly.
 import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { ManifestBackend } from '../stack/fastlyManifest.ts';
@@ -61,6 +62,16 @@ export async function startPushpin(options: PushpinOptions): Promise<RunningPush
     throw error;
   });
 
+  // Pushpin prints "started" before condure and the handler listen (measured here: up to ~200 ms later
+  // on a loaded machine), so wait until both ports accept connections.
+  try {
+    await waitUntilListening([options.proxyPort, options.publishPort], 10_000);
+  } catch (error) {
+    await child.stop();
+    rmSync(workDir, { recursive: true, force: true });
+    throw error;
+  }
+
   return {
     process: child,
     proxyUrl: `http://127.0.0.1:${options.proxyPort}`,
@@ -72,4 +83,25 @@ export async function startPushpin(options: PushpinOptions): Promise<RunningPush
       rmSync(workDir, { recursive: true, force: true });
     },
   };
+}
+
+function accepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+async function waitUntilListening(ports: number[], timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (const port of ports) {
+    while (!(await accepts(port))) {
+      if (Date.now() > deadline) throw new Error(`Pushpin started but port ${port} does not accept connections after ${timeoutMs} ms`);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
 }

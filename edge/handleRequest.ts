@@ -1,0 +1,106 @@
+/// <reference types="@fastly/js-compute" />
+// Binds the edge policies to the Fastly runtime: reads the Config Store and FASTLY_POP, strips
+// proxy-only headers, then either hands the request to Fanout or forwards it through the cache.
+// Every decision is made by a pure function in routing/, caching/ or security/; this file only applies them.
+import { Backend } from 'fastly:backend';
+import { CacheOverride } from 'fastly:cache-override';
+import { ConfigStore } from 'fastly:config-store';
+import { env } from 'fastly:env';
+import { createFanoutHandoff } from 'fastly:fanout';
+import { planCaching, type CacheDecision } from './caching/cachePolicy.ts';
+import { badGateway, handoffFailed } from './errors/gatewayErrors.ts';
+import { selectBackend, type BackendHealth } from './routing/backendSelection.ts';
+import { decideHandoff } from './routing/handoffPolicy.ts';
+import { removeProxyOnlyHeaders } from './security/headerSanitizer.ts';
+import { EDGE_SETTINGS_STORE, parseEdgeSettings, type EdgeSettings, type SettingsReader } from './settings/edgeSettings.ts';
+
+/** Response header naming the backend that served a forwarded request. */
+export const ORIGIN_BACKEND_HEADER = 'x-origin-backend';
+
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+function settingsReader(): SettingsReader {
+  try {
+    const store = new ConfigStore(EDGE_SETTINGS_STORE);
+    return (key) => store.get(key);
+  } catch (error) {
+    console.error(`edge: config store "${EDGE_SETTINGS_STORE}" is unavailable (${errorMessage(error)}); using built-in defaults`);
+    return () => null;
+  }
+}
+
+export function loadEdgeSettings(): EdgeSettings {
+  const { settings, problems } = parseEdgeSettings(settingsReader());
+  for (const problem of problems) console.error(`edge: ${EDGE_SETTINGS_STORE}.${problem.message}`);
+  return settings;
+}
+
+/** Health as the platform knows it; `unknown` where the host cannot tell (for example a local host). */
+export function backendHealth(name: string): BackendHealth {
+  try {
+    if (!Backend.exists(name)) return 'missing';
+    return Backend.fromName(name).health();
+  } catch {
+    return 'unknown';
+  }
+}
+
+function cacheOverrideFor(decision: CacheDecision): CacheOverride {
+  switch (decision.mode) {
+    case 'pass':
+      return new CacheOverride('pass');
+    case 'override':
+      return new CacheOverride('override', { ttl: decision.ttl });
+    case 'none':
+      return new CacheOverride('none');
+  }
+}
+
+async function forwardThroughCache(request: Request, settings: EdgeSettings, backend: string): Promise<Response> {
+  const plan = planCaching(request, settings);
+  // Only GET/HEAD have their URL rewritten, so no body is lost by building a new Request.
+  const upstream = plan.url === request.url ? request : new Request(plan.url, { method: request.method, headers: request.headers });
+  let response: Response;
+  try {
+    response = await fetch(upstream, { backend, cacheOverride: cacheOverrideFor(plan.decision) });
+  } catch (error) {
+    console.error(`edge: backend "${backend}" unreachable for ${request.method} ${new URL(request.url).pathname}: ${errorMessage(error)}`);
+    return badGateway(backend);
+  }
+  const headers = new Headers(response.headers);
+  headers.set(ORIGIN_BACKEND_HEADER, backend);
+  return new Response(response.body, { status: response.status, statusText: response.statusText, headers });
+}
+
+/**
+ * A fresh Request to hand off. js-compute 3.46 commits header changes on the downstream request as
+ * inserts only, so a header deleted from `event.request` still reaches Fanout; a new request carries
+ * exactly the cleaned headers. Realtime requests are GET/HEAD (a WebSocket handshake is a GET), so
+ * there is no body to lose, and the proxy keeps the downstream Upgrade/Connection/Sec-WebSocket-*.
+ */
+function handoffRequest(request: Request): Request {
+  return new Request(request.url, { method: request.method, headers: request.headers });
+}
+
+export async function handleRequest(request: Request): Promise<Response> {
+  const settings = loadEdgeSettings();
+  const removed = removeProxyOnlyHeaders(request.headers);
+  if (removed.length > 0) console.log(`edge: removed client-sent proxy headers: ${removed.join(', ')}`);
+
+  const choice = selectBackend(env('FASTLY_POP'), settings.popBackends, backendHealth);
+  if (choice.skipped) {
+    console.error(`edge: backend "${choice.skipped.backend}" is ${choice.skipped.health}; using the default "${choice.backend}"`);
+  }
+
+  if (decideHandoff(request, settings).handoff) {
+    try {
+      return createFanoutHandoff(handoffRequest(request), choice.backend);
+    } catch (error) {
+      console.error(`edge: Fanout handoff to "${choice.backend}" failed: ${errorMessage(error)}`);
+      return handoffFailed(choice.backend);
+    }
+  }
+  return forwardThroughCache(request, settings, choice.backend);
+}
