@@ -7,6 +7,7 @@ import type { GripSignatureVerifier } from './grip/gripSignature.ts';
 import type { HistoryStore } from './history/historyStore.ts';
 import type { Logger } from './observability/logger.ts';
 import type { OriginMetrics } from './observability/metrics.ts';
+import type { ChannelCloser } from './publishing/channelCloser.ts';
 import type { MessagePublisher } from './publishing/messagePublisher.ts';
 import { historyRoutes } from './routes/historyRoutes.ts';
 import { metricsRoutes } from './routes/metricsRoutes.ts';
@@ -22,6 +23,7 @@ export interface OriginDeps {
   verifyGripSig: GripSignatureVerifier;
   history: HistoryStore;
   publisher: MessagePublisher;
+  channelCloser: ChannelCloser;
   log: Logger;
   metrics: OriginMetrics;
 }
@@ -55,7 +57,7 @@ export function createOriginApp(deps: OriginDeps): Express {
   );
   // Through the cache.
   app.use(staticRoutes());
-  app.use(publishRoutes({ publisher: deps.publisher, publishToken: config.publishToken, log, metrics }));
+  app.use(publishRoutes({ publisher: deps.publisher, channelCloser: deps.channelCloser, publishToken: config.publishToken, log, metrics }));
   app.use(historyRoutes({ history }));
   app.use(metricsRoutes({ metrics, metricsToken: config.metricsToken }));
 

@@ -9,6 +9,7 @@ import { createRedisHistoryStore, HistoryUnavailableError } from './history/redi
 import { createLogger } from './observability/logger.ts';
 import { createOriginMetrics } from './observability/metrics.ts';
 import { createGripPublisher } from './publishing/gripPublisher.ts';
+import { createChannelCloser } from './publishing/channelCloser.ts';
 import { createMessagePublisher } from './publishing/messagePublisher.ts';
 
 function readConfig(): OriginConfig {
@@ -48,6 +49,7 @@ const app = createOriginApp({
   verifyGripSig: await createGripSignatureVerifier(config.signatureKeys),
   history,
   publisher: createMessagePublisher(history, grip),
+  channelCloser: createChannelCloser(history, grip),
   log,
   metrics: createOriginMetrics(),
 });

@@ -25,7 +25,7 @@ function reportUsageError(json: boolean, failure: RunFailure, redact: Redactor):
 
 function entriesFor(command: PublishCommand): AsyncIterable<RunEntry> | Iterable<RunEntry> {
   const { input } = command;
-  if (input.kind === 'close') return [{ ok: 'close', channel: input.channel }];
+  if (input.kind === 'close') return [{ ok: 'close', channel: input.channel, ...(input.prevId ? { prevId: input.prevId } : {}) }];
   if (input.kind === 'single') {
     const message = { channel: input.channel, data: input.data, ...(input.id ? { id: input.id } : {}), ...(input.prevId ? { prevId: input.prevId } : {}) };
     return [{ ok: true, message }];

@@ -1,7 +1,8 @@
 // The publish CLI as a real child process against real Pushpins: one message reaches SSE, NDJSON
 // stream, long-poll and WebSocket subscribers in the framing the origin uses (through a small GRIP test
 // origin whose holds carry no prev-id, and through the real origin with --id/--prev-id that continue
-// its sequence); --close, bulk input, several targets at once, and --target origin with its history.
+// its sequence); --close (to the proxy, with --prev-id for sequenced holds, and through the origin's
+// close endpoint), bulk input, several targets at once, and --target origin with its history.
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -186,6 +187,63 @@ describe('a message published with the CLI', () => {
       stream.close();
       sse.close();
       ws.close();
+    }
+  });
+
+  /** Runs the CLI close until the origin's sequenced holds on `channel` ended (a new hold subscribes a moment late). */
+  async function closeUntilEnded(args: string[], env: Record<string, string>, holds: Array<{ ended: Promise<void> }>, summary: RegExp): Promise<void> {
+    let ended = 0;
+    for (const hold of holds) hold.ended.then(() => ended++, () => {});
+    for (let attempt = 0; attempt < 5 && ended < holds.length; attempt++) {
+      const run = await runPublishCli(args, { env });
+      expect(run.stderr).toBe('');
+      expect(run.code).toBe(0);
+      expect(run.stdout).toMatch(summary);
+      const deadline = Date.now() + 2000;
+      while (Date.now() < deadline && ended < holds.length) await new Promise((r) => setTimeout(r, 50));
+    }
+    await Promise.all(holds.map((hold) => hold.ended));
+  }
+
+  it("--close --target origin ends the origin's sequenced SSE and NDJSON streams", async () => {
+    const channel = 'close-via-origin';
+    expect((await stack.publish({ channel, data: 'before' })).status).toBe(200);
+    const sse = recordLines(`${stack.urls.pushpinProxy}/events/${channel}`, viaOrigin);
+    const stream = recordLines(`${stack.urls.pushpinProxy}/stream/${channel}`, viaOrigin);
+    try {
+      await Promise.all([sse.opened, stream.opened]);
+      await closeUntilEnded(
+        [channel, '--close', '--target', 'origin'],
+        { ORIGIN_URL: stack.urls.origin, PUBLISH_TOKEN: stack.publishToken },
+        [sse, stream],
+        new RegExp(`^sent a close for sse, stream and ws on ${channel} at the origin's last id → ${stack.urls.origin}/api/channels/${channel}/close`),
+      );
+    } finally {
+      sse.close();
+      stream.close();
+    }
+  });
+
+  it('--close --target origin reports a wrong PUBLISH_TOKEN with exit code 4', async () => {
+    const run = await runPublishCli(['somewhere', '--close', '--target', 'origin'], {
+      env: { ORIGIN_URL: stack.urls.origin, PUBLISH_TOKEN: 'not-the-token' },
+    });
+    expect(run.code).toBe(4);
+    expect(run.stderr).toMatch(/\/api\/channels\/somewhere\/close answered 401/);
+    expect(run.stderr).toMatch(/PUBLISH_TOKEN must equal/);
+    expect(run.stderr).not.toMatch(/not-the-token/);
+  });
+
+  it('--close --prev-id straight to the proxy ends sequenced SSE streams held at that id', async () => {
+    // --grip-url stands in for --target local (the same GRIP sink; local is the fixed port 5561).
+    const channel = 'close-direct';
+    expect((await stack.publish({ items: [1, 2, 3].map((data) => ({ channel, data })) })).status).toBe(200);
+    const sse = recordLines(`${stack.urls.pushpinProxy}/events/${channel}`, viaOrigin);
+    try {
+      await sse.opened;
+      await closeUntilEnded([channel, '--close', '--prev-id', '3', '--grip-url', stack.urls.pushpinPublish], {}, [sse], /^sent a close for sse, stream and ws on close-direct \(prev-id 3\)/);
+    } finally {
+      sse.close();
     }
   });
 

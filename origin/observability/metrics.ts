@@ -16,6 +16,8 @@ export interface OriginMetrics {
   websocketEvents: Counter<'event'>;
   /** Requests refused because their Grip-Sig did not verify, by reason. */
   signatureFailures: Counter<'reason'>;
+  /** Channels closed through POST /api/channels/:channel/close (close items accepted by the proxy). */
+  channelsClosed: Counter;
 }
 
 export function createOriginMetrics(options: { defaultMetrics?: boolean } = {}): OriginMetrics {
@@ -58,6 +60,11 @@ export function createOriginMetrics(options: { defaultMetrics?: boolean } = {}):
       name: 'origin_grip_signature_failures_total',
       help: 'Requests refused because Grip-Sig did not verify, by reason',
       labelNames: ['reason'],
+      registers,
+    }),
+    channelsClosed: new Counter({
+      name: 'origin_channels_closed_total',
+      help: 'Channels closed (their streams and WebSockets ended) through the API',
       registers,
     }),
   };

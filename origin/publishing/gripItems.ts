@@ -55,11 +55,18 @@ export function itemsForMessage(
 /** The WebSocket close code sent when a channel is closed: a real code, not the 1005 of a bare close. */
 export const CHANNEL_CLOSED_WS_CODE = 1000;
 
-/** Items that end every stream and WebSocket subscribed to the channel. */
-export function closeItemsForChannel(channel: string): GripPublishItem[] {
+/**
+ * Items that end every stream and WebSocket subscribed to the channel. Pushpin drops an item whose
+ * prev-id is not a sequenced hold's last id, a close included: give `prevId` (the channel's last id,
+ * NO_MESSAGES_ID on a channel without messages) so this origin's SSE and NDJSON holds end too.
+ * Without it only WebSockets and holds without prev-id end. The WebSocket subscription is not
+ * sequenced, so its close item never carries prev-id.
+ */
+export function closeItemsForChannel(channel: string, prevId?: string): GripPublishItem[] {
+  const sequence = prevId !== undefined ? { 'prev-id': prevId } : {};
   return [
-    { channel: gripChannelFor('sse', channel), formats: { 'http-stream': { action: 'close' } } },
-    { channel: gripChannelFor('stream', channel), formats: { 'http-stream': { action: 'close' } } },
+    { channel: gripChannelFor('sse', channel), ...sequence, formats: { 'http-stream': { action: 'close' } } },
+    { channel: gripChannelFor('stream', channel), ...sequence, formats: { 'http-stream': { action: 'close' } } },
     {
       channel: gripChannelFor('ws', channel),
       formats: { 'ws-message': { action: 'close', code: CHANNEL_CLOSED_WS_CODE, reason: 'channel closed' } },

@@ -1,8 +1,10 @@
 // POST /api/publish: bearer-token protected; stores each message for recovery, then publishes it to
-// every transport. Answers with the assigned ids.
+// every transport. Answers with the assigned ids. POST /api/channels/:channel/close (same token) ends
+// the channel's streams and WebSockets.
 import { timingSafeEqual, createHash } from 'node:crypto';
-import express, { type Request, type Response, Router } from 'express';
+import express, { type NextFunction, type Request, type RequestHandler, type Response, Router } from 'express';
 import { HistoryConflictError } from '../history/historyStore.ts';
+import { CloseDeliveryError, type ChannelCloser } from '../publishing/channelCloser.ts';
 import { ItemTooLargeError } from '../publishing/gripPublisher.ts';
 import {
   DeliveryError,
@@ -12,6 +14,7 @@ import {
 } from '../publishing/messagePublisher.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { OriginMetrics } from '../observability/metrics.ts';
+import { channelParam, RequestParamError, sendBadRequest } from './realtimeRequest.ts';
 
 /** Compares digests so neither the token's content nor its length leaks through timing. */
 export function tokenMatches(presented: string, expected: string): boolean {
@@ -24,8 +27,23 @@ function sendError(res: Response, status: number, error: string, message: string
   res.status(status).set('Cache-Control', 'no-store').json({ error, message, ...extra });
 }
 
+/** Lets a request on only with "Authorization: Bearer <PUBLISH_TOKEN>"; 401 otherwise. */
+function requirePublishToken(publishToken: string): RequestHandler {
+  return (req: Request, res: Response, next: NextFunction) => {
+    const header = req.get('authorization') ?? '';
+    const match = /^Bearer\s+(.+)$/i.exec(header);
+    if (!match || !tokenMatches(match[1]!.trim(), publishToken)) {
+      res.set('WWW-Authenticate', 'Bearer realm="publish"');
+      sendError(res, 401, 'unauthorized', 'a valid "Authorization: Bearer <PUBLISH_TOKEN>" header is required');
+      return;
+    }
+    next();
+  };
+}
+
 export function publishRoutes(deps: {
   publisher: MessagePublisher;
+  channelCloser: ChannelCloser;
   publishToken: string;
   log: Logger;
   metrics: OriginMetrics;
@@ -33,15 +51,9 @@ export function publishRoutes(deps: {
   const router = Router();
   // 1000 items of up to 64 KiB each would be 64 MiB; cap a request at 8 MiB.
   const jsonBody = express.json({ limit: '8mb', type: () => true });
+  const requireToken = requirePublishToken(deps.publishToken);
 
-  router.post('/api/publish', (req: Request, res: Response, next) => {
-    const header = req.get('authorization') ?? '';
-    const match = /^Bearer\s+(.+)$/i.exec(header);
-    if (!match || !tokenMatches(match[1]!.trim(), deps.publishToken)) {
-      res.set('WWW-Authenticate', 'Bearer realm="publish"');
-      sendError(res, 401, 'unauthorized', 'a valid "Authorization: Bearer <PUBLISH_TOKEN>" header is required');
-      return;
-    }
+  router.post('/api/publish', requireToken, (req: Request, res: Response, next) => {
     if (!req.is('application/json')) {
       sendError(res, 415, 'unsupported_media_type', 'send the body as application/json');
       return;
@@ -82,6 +94,29 @@ export function publishRoutes(deps: {
         return sendError(res, 502, 'publish_failed', error.message, {
           stored: error.stored.map((m) => ({ id: m.id, channel: m.channel })),
         });
+      }
+      throw error;
+    }
+  });
+
+  router.post('/api/channels/:channel/close', requireToken, async (req: Request, res: Response) => {
+    let channel: string;
+    try {
+      channel = channelParam(req);
+    } catch (error) {
+      if (error instanceof RequestParamError) return sendBadRequest(res, error.message);
+      throw error;
+    }
+    try {
+      const closed = await deps.channelCloser.close(channel);
+      deps.metrics.channelsClosed.inc();
+      deps.log.info(closed, 'channel closed');
+      res.set('Cache-Control', 'no-store').json({ channel: closed.channel, lastId: closed.lastId });
+    } catch (error) {
+      if (error instanceof CloseDeliveryError) {
+        deps.metrics.publishErrors.inc({ kind: 'delivery' });
+        deps.log.error({ err: error.cause, channel }, 'publishing a channel close to the GRIP proxy failed');
+        return sendError(res, 502, 'publish_failed', error.message);
       }
       throw error;
     }

@@ -37,13 +37,17 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
     name: 'prev-id',
     kind: 'value',
     value: 'ID',
-    description: "the previous message's id on this channel (GRIP prev-id, lets Pushpin detect gaps); needs --id",
+    description:
+      "the previous message's id on this channel (GRIP prev-id, lets Pushpin detect gaps); needs --id. With --close: " +
+      "the channel's last id (0 when it has none), so holds sequenced at it (this origin's SSE/NDJSON) end too",
   },
   {
     name: 'close',
     kind: 'flag',
     description:
-      "send the origin's close items for the channel (no message): WebSockets and streams held without prev-id end",
+      'end every SSE and NDJSON stream and WebSocket on the channel (no message). With --target origin the origin ' +
+      "closes at its channel's last id, so all of them end. Straight to a proxy only WebSockets and streams held " +
+      "without prev-id end, unless --prev-id gives the channel's last id (this origin's streams are sequenced)",
   },
   { name: 'raw', kind: 'flag', description: 'send the message (or each line) as a JSON string, even if it parses as JSON' },
   { name: 'json-data', kind: 'flag', description: 'the message (or each line) must be valid JSON; fail otherwise' },

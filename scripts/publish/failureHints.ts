@@ -70,6 +70,9 @@ function statusHint(target: TargetName, status: number, retried: boolean): strin
     );
   }
   if (status === 404) {
+    if (target === 'origin') {
+      return 'the origin has no such endpoint: ORIGIN_URL must be the origin itself (not the proxy), running this version';
+    }
     if (target === 'fastly') {
       return 'no such service, or Fanout is not enabled on it: check FASTLY_SERVICE_ID and run `fastly products --enable=fanout`';
     }
@@ -78,7 +81,7 @@ function statusHint(target: TargetName, status: number, retried: boolean): strin
   if (status === 409) return 'the id is not above the last id on that channel; drop --id to let the origin number it';
   if (status === 400) return 'the target did not accept the request body; the message above says why';
   if (status === 502 && target === 'origin') {
-    return "the origin stored the message(s) but its proxy did not take them: check the origin's GRIP_URL and that Pushpin runs";
+    return "the origin's GRIP proxy did not take the items (published messages stay stored): check the origin's GRIP_URL and that Pushpin runs";
   }
   if (status === 429 || status >= 500) {
     return retried ? 'the target kept failing after every retry; try again later or raise --retries' : 'try again later';

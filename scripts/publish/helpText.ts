@@ -47,6 +47,13 @@ counter) and the items carry no GRIP id, so the message reaches WebSockets and h
 holds at position M (e.g. --id 1 --prev-id 0 on a new channel) but are not in the origin's history.
 Publish through the origin for channels its clients subscribe to.
 
+Closing (--close) ends the channel's SSE and NDJSON streams and WebSockets (code 1000). The origin's
+streams are sequenced: Pushpin/Fanout drop a close whose prev-id is not the stream's last id. With
+--target origin the origin (POST /api/channels/<channel>/close) closes at its history's last id, so
+everything ends. Straight to a proxy, without --prev-id only WebSockets and streams held without prev-id
+(other GRIP origins) end; --prev-id N (the channel's last id, 0 for a channel without messages) ends
+the streams held at N too.
+
 Options:
 ${options}
 
@@ -55,7 +62,7 @@ Targets and environment:
   fastly    POST \${FASTLY_API_URL:-https://api.fastly.com}/service/$FASTLY_SERVICE_ID/publish/
             with the header Fastly-Key: $FASTLY_API_TOKEN (needs a token with the global scope)
   origin    POST \${ORIGIN_URL:-http://127.0.0.1:3000}/api/publish with Authorization: Bearer
-            $PUBLISH_TOKEN (default dev-publish-token)
+            $PUBLISH_TOKEN (default dev-publish-token); --close POSTs .../api/channels/<channel>/close
   GRIP_URL  used when neither --target nor --grip-url is given (comma or space separated)
 Tokens are never printed, also not in errors or --json output.
 
@@ -79,7 +86,8 @@ Examples (with \`npm start\` running):
   npm run publish -- news '{"text":"hello"}' --target origin
   npm run publish -- news '{"text":"hello"}'
   npm run publish -- fresh '{"text":"first"}' --id 1 --prev-id 0
-  npm run publish -- news --close
+  npm run publish -- news --close --target origin            end every subscriber of news
+  npm run publish -- news --close --prev-id 42                straight to Pushpin, news's last id is 42
   printf '%s\\n' one two three | npm run publish -- news - --target origin
   npm run publish -- --file items.ndjson --target origin    lines like {"channel":"news","data":1}
   npm run --silent publish -- news hello --target origin --json

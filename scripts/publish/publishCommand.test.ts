@@ -36,6 +36,10 @@ describe('buildPublishCommand', () => {
 
   it('--close, stdin and file bulk inputs', () => {
     expect(command(['news', '--close']).input).toEqual({ kind: 'close', channel: 'news' });
+    expect(command(['news', '--close', '--prev-id', '7']).input).toEqual({ kind: 'close', channel: 'news', prevId: '7' });
+    const viaOrigin = command(['news', '--close', '--target', 'origin']);
+    expect(viaOrigin.input).toEqual({ kind: 'close', channel: 'news' });
+    expect(viaOrigin.target).toMatchObject({ kind: 'origin', baseUrl: 'http://127.0.0.1:3000' });
     expect(command(['news', '-']).input).toEqual({ kind: 'bulk', source: '-', channel: 'news', dataMode: 'auto' });
     expect(command(['--file', '-', '--json-data']).input).toEqual({ kind: 'bulk', source: '-', dataMode: 'json' });
     expect(command(['news', '--file', 'package.json']).input).toEqual({
@@ -62,7 +66,8 @@ describe('buildPublishCommand', () => {
     [['news', 'x', '--id', '1234567890123456789'], /--id must be a decimal id/],
     [['news', '--close', '--id', '3'], /--close takes only a channel/],
     [['--close'], /missing <channel> for --close/],
-    [['news', '--close', '--target', 'origin'], /--close cannot be used with --target origin/],
+    [['news', '--close', '--prev-id', '3', '--target', 'origin'], /--prev-id cannot be used with --target origin/],
+    [['news', '--close', '--prev-id', 'x'], /--prev-id must be a decimal id/],
     [['news', 'x', '--id', '2', '--prev-id', '1', '--target', 'origin'], /--prev-id cannot be used with --target origin/],
     [['news', '-', '--id', '3'], /--id cannot be used with bulk input/],
     [['news', 'x', '--file', 'package.json'], /either a message or --file/],

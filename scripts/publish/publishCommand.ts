@@ -10,7 +10,8 @@ import { resolveTarget, type ResolvedTarget } from './publishTargets.ts';
 
 export type PublishInput =
   | { kind: 'single'; channel: string; data: unknown; id?: string; prevId?: string }
-  | { kind: 'close'; channel: string }
+  /** `prevId`: the channel's last id, so holds sequenced at it end too (direct targets only). */
+  | { kind: 'close'; channel: string; prevId?: string }
   /** `source` is a path or '-' for standard input. */
   | { kind: 'bulk'; source: string; channel?: string; dataMode: DataMode };
 
@@ -91,7 +92,11 @@ function buildInput(args: ParsedArguments, target: ResolvedTarget): PublishInput
       ? "options go before a '--' (everything after it is the channel and message)"
       : "quote a message that contains spaces: npm run publish -- news 'hello world'",
   );
-  refuse(prevId !== undefined && id === undefined, '--prev-id needs --id', 'give both: --id 42 --prev-id 41');
+  refuse(
+    prevId !== undefined && id === undefined && !flag('close'),
+    '--prev-id needs --id',
+    'give both: --id 42 --prev-id 41 (or --close --prev-id 41 to end holds at 41)',
+  );
   refuse(
     prevId !== undefined && target.kind === 'origin',
     '--prev-id cannot be used with --target origin',
@@ -106,12 +111,9 @@ function buildInput(args: ParsedArguments, target: ResolvedTarget): PublishInput
       '--close takes only a channel',
       'it sends no message: npm run publish -- news --close',
     );
-    refuse(
-      target.kind === 'origin',
-      '--close cannot be used with --target origin',
-      'the origin API has no close; publish the close to the proxy (--target local or --target fastly)',
-    );
-    return { kind: 'close', channel: checkChannel(channelArg!) };
+    const input: PublishInput = { kind: 'close', channel: checkChannel(channelArg!) };
+    if (prevId !== undefined) input.prevId = prevId;
+    return input;
   }
 
   const bulkSource = file ?? (messageArg === '-' ? '-' : undefined);

@@ -30,6 +30,21 @@ describe('formatSummary', () => {
       'published to c (id 9): sse, stream, poll and ws → http://127.0.0.1:5561/publish/',
     );
     expect(formatSummary(result({ sent: 1 }), { kind: 'close', channel: 'c' }, local)).toMatch(/^sent a close for sse, stream and ws on c/);
+    expect(formatSummary(result({ sent: 1 }), { kind: 'close', channel: 'c', prevId: '4' }, local)).toBe(
+      'sent a close for sse, stream and ws on c (prev-id 4) → http://127.0.0.1:5561/publish/',
+    );
+    const origin: ResolvedTarget = {
+      kind: 'origin',
+      name: 'origin',
+      url: 'http://o.example/api/publish',
+      baseUrl: 'http://o.example',
+      token: 't',
+      endpoints: ['http://o.example/api/publish'],
+      secrets: ['t'],
+    };
+    expect(formatSummary(result({ sent: 1 }), { kind: 'close', channel: 'c' }, origin)).toBe(
+      "sent a close for sse, stream and ws on c at the origin's last id → http://o.example/api/channels/c/close",
+    );
     expect(
       formatSummary(result({ sent: 2000, gripItems: 8000, requests: 40, failed: 1, invalid: 1 }), { kind: 'bulk', source: '-', dataMode: 'auto' }, local),
     ).toBe(

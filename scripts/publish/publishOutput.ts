@@ -74,9 +74,20 @@ function transportsNote(target: ResolvedTarget): string {
   return target.kind === 'origin' ? 'stored and published by the origin' : 'sse, stream, poll and ws';
 }
 
+/** The origin's close endpoint for a channel (what a close is sent to instead of /api/publish). */
+export function closeEndpoint(target: Extract<ResolvedTarget, { kind: 'origin' }>, channel: string): string {
+  return `${target.baseUrl}/api/channels/${encodeURIComponent(channel)}/close`;
+}
+
 export function formatSummary(result: RunResult, input: PublishInput, target: ResolvedTarget): string {
   const to = target.endpoints.join(', ');
-  if (input.kind === 'close' && result.sent === 1) return `sent a close for sse, stream and ws on ${input.channel} → ${to}`;
+  if (input.kind === 'close' && result.sent === 1) {
+    if (target.kind === 'origin') {
+      return `sent a close for sse, stream and ws on ${input.channel} at the origin's last id → ${closeEndpoint(target, input.channel)}`;
+    }
+    const at = input.prevId !== undefined ? ` (prev-id ${input.prevId})` : '';
+    return `sent a close for sse, stream and ws on ${input.channel}${at} → ${to}`;
+  }
   if (input.kind === 'single' && result.sent === 1) {
     const id = result.ids[0] !== undefined ? ` (id ${result.ids[0]})` : '';
     return `published to ${input.channel}${id}: ${transportsNote(target)} → ${to}`;

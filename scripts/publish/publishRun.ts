@@ -32,7 +32,7 @@ export interface RunResult extends RunStats {
   stopped: boolean;
 }
 
-export type RunEntry = ParsedLine | { ok: 'close'; channel: string };
+export type RunEntry = ParsedLine | { ok: 'close'; channel: string; prevId?: string };
 
 export interface RunOptions {
   sink: PublishSink;
@@ -109,7 +109,7 @@ export async function runPublish(
     }
     let prepared: PreparedMessage;
     try {
-      if (entry.ok === 'close') prepared = sink.prepareClose(entry.channel);
+      if (entry.ok === 'close') prepared = sink.prepareClose(entry.channel, entry.prevId);
       else if (entry.ok) prepared = sink.prepare(entry.message);
       else throw new InputRejected(entry.error);
     } catch (error) {

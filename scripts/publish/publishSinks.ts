@@ -1,6 +1,7 @@
 // The two ways a batch of messages leaves the CLI. To a GRIP proxy (local Pushpin, Fastly, GRIP URLs):
 // framed here for every transport with the origin's own itemsForMessage, then sent by the shared
-// createGripPublisher. To the origin: POST /api/publish, which stores, numbers and frames them itself.
+// createGripPublisher. To the origin: POST /api/publish, which stores, numbers and frames them itself,
+// and POST /api/channels/:channel/close, which closes at the channel's last id from its history.
 import type { ChannelMessage } from '../../origin/history/historyStore.ts';
 import {
   closeItemsForChannel,
@@ -19,6 +20,7 @@ import { createHttpFetch } from './httpFetch.ts';
 import { createTimeIdSource, type MessageIdSource } from './messageIds.ts';
 import type { OutgoingMessage } from './messageInput.ts';
 import type { PublishTuning } from './publishCommand.ts';
+import { closeEndpoint } from './publishOutput.ts';
 import type { ResolvedTarget } from './publishTargets.ts';
 
 /** A message checked and framed, ready to join a batch. */
@@ -29,6 +31,8 @@ export interface PreparedMessage {
   items: GripPublishItem[];
   /** For the origin: the API item. */
   apiItem?: { channel: string; data: unknown; id?: string };
+  /** For the origin: a channel to close instead of a message. */
+  closeChannel?: string;
 }
 
 export interface SentBatch {
@@ -41,7 +45,8 @@ export interface SentBatch {
 export interface PublishSink {
   /** Frames and checks one message; throws InputRejected when it can never be sent. */
   prepare(message: OutgoingMessage): PreparedMessage;
-  prepareClose(channel: string): PreparedMessage;
+  /** `prevId` (direct targets): the sequenced holds' position, so they end too. */
+  prepareClose(channel: string, prevId?: string): PreparedMessage;
   send(batch: PreparedMessage[]): Promise<SentBatch>;
 }
 
@@ -105,7 +110,7 @@ function createGripSink(target: Extract<ResolvedTarget, { kind: 'grip' }>, tunin
   });
   return {
     prepare: (message) => frameForProxy(message, ids, Date.now()),
-    prepareClose: (channel) => ({ channel, items: closeItemsForChannel(channel) }),
+    prepareClose: (channel, prevId) => ({ channel, items: closeItemsForChannel(channel, prevId) }),
     async send(batch) {
       const items: GripPublishItem[] = [];
       const sentIds: string[] = [];
@@ -140,57 +145,76 @@ function createOriginSink(target: Extract<ResolvedTarget, { kind: 'origin' }>, t
         throw error;
       }
     },
-    prepareClose() {
-      throw new InputRejected('the origin API has no close');
+    prepareClose(channel, prevId) {
+      if (prevId !== undefined) throw new InputRejected('the origin closes at the last id of its history; drop --prev-id');
+      return { channel, items: [], closeChannel: channel };
     },
     async send(batch) {
-      const body = JSON.stringify({ items: batch.map((m) => m.apiItem) });
-      let response: Response | undefined;
-      let lastError: unknown;
-      // Only a refused connection is retried: anything else may have been stored already.
-      for (let attempt = 1; attempt <= tuning.attempts && !response; attempt++) {
-        if (attempt > 1) await new Promise((r) => setTimeout(r, 100 * 2 ** (attempt - 2)));
-        try {
-          response = await fetch(target.url, {
-            method: 'POST',
-            headers: { Authorization: `Bearer ${target.token}`, 'Content-Type': 'application/json' },
-            body,
-            signal: AbortSignal.timeout(tuning.timeoutMs),
-          });
-        } catch (error) {
-          lastError = error;
-          if (!isConnectionRefused(error)) break;
-          if (attempt < tuning.attempts) {
-            const code = 'ECONNREFUSED';
-            events.onRetry?.({
-              target: endpoint,
-              attempt: attempt + 1,
-              attempts: tuning.attempts,
-              error: new PublishError(`cannot reach ${endpoint}: ${code}`, endpoint, undefined, undefined),
-            });
-          }
-        }
+      const messages = batch.filter((m) => m.apiItem !== undefined);
+      const ids: string[] = [];
+      if (messages.length > 0) {
+        const body = JSON.stringify({ items: messages.map((m) => m.apiItem) });
+        const parsed = JSON.parse(await postToOrigin(target.url, endpoint, body)) as { messages?: Array<{ id: string }> };
+        ids.push(...(parsed.messages ?? []).map((m) => m.id));
       }
-      if (!response) {
-        const code = (lastError as { cause?: { code?: string } }).cause?.code ?? (lastError as Error).message;
-        throw new PublishError(`cannot reach ${endpoint}: ${code}`, endpoint, undefined, undefined, { cause: lastError });
+      for (const message of batch) {
+        if (message.closeChannel === undefined) continue;
+        const url = closeEndpoint(target, message.closeChannel);
+        await postToOrigin(url, url, undefined);
       }
-      const text = await response.text();
-      if (!response.ok) {
-        let detail = text.slice(0, 500).trim();
-        try {
-          const parsed = JSON.parse(text) as { message?: string };
-          if (typeof parsed.message === 'string') detail = parsed.message;
-        } catch {
-          // not JSON: keep the text
-        }
-        throw new PublishError(`${endpoint} answered ${response.status} ${response.statusText}: ${detail}`, endpoint, response.status, text.slice(0, 500));
-      }
-      events.onRequest?.();
-      const parsed = JSON.parse(text) as { messages?: Array<{ id: string }> };
-      return { items: 0, ids: (parsed.messages ?? []).map((m) => m.id) };
+      return { items: 0, ids };
     },
   };
+
+  /** POSTs to the origin with the publish token; resolves with the response text of a 2xx. */
+  async function postToOrigin(url: string, endpoint: string, body: string | undefined): Promise<string> {
+    let response: Response | undefined;
+    let lastError: unknown;
+    // Only a refused connection is retried: anything else may have been stored already.
+    for (let attempt = 1; attempt <= tuning.attempts && !response; attempt++) {
+      if (attempt > 1) await new Promise((r) => setTimeout(r, 100 * 2 ** (attempt - 2)));
+      try {
+        response = await fetch(url, {
+          method: 'POST',
+          headers: {
+            Authorization: `Bearer ${target.token}`,
+            ...(body !== undefined ? { 'Content-Type': 'application/json' } : {}),
+          },
+          ...(body !== undefined ? { body } : {}),
+          signal: AbortSignal.timeout(tuning.timeoutMs),
+        });
+      } catch (error) {
+        lastError = error;
+        if (!isConnectionRefused(error)) break;
+        if (attempt < tuning.attempts) {
+          const code = 'ECONNREFUSED';
+          events.onRetry?.({
+            target: endpoint,
+            attempt: attempt + 1,
+            attempts: tuning.attempts,
+            error: new PublishError(`cannot reach ${endpoint}: ${code}`, endpoint, undefined, undefined),
+          });
+        }
+      }
+    }
+    if (!response) {
+      const code = (lastError as { cause?: { code?: string } }).cause?.code ?? (lastError as Error).message;
+      throw new PublishError(`cannot reach ${endpoint}: ${code}`, endpoint, undefined, undefined, { cause: lastError });
+    }
+    const text = await response.text();
+    if (!response.ok) {
+      let detail = text.slice(0, 500).trim();
+      try {
+        const parsed = JSON.parse(text) as { message?: string };
+        if (typeof parsed.message === 'string') detail = parsed.message;
+      } catch {
+        // not JSON: keep the text
+      }
+      throw new PublishError(`${endpoint} answered ${response.status} ${response.statusText}: ${detail}`, endpoint, response.status, text.slice(0, 500));
+    }
+    events.onRequest?.();
+    return text;
+  }
 }
 
 export function createPublishSink(target: ResolvedTarget, tuning: PublishTuning, events: SinkEvents = {}): PublishSink {

@@ -45,6 +45,7 @@ describe('resolveTarget', () => {
     });
     expect(resolveTarget('origin', [], { ORIGIN_URL: 'https://o.example/', PUBLISH_TOKEN: 'abcdefgh' })).toMatchObject({
       url: 'https://o.example/api/publish',
+      baseUrl: 'https://o.example',
       token: 'abcdefgh',
       secrets: ['abcdefgh'],
     });

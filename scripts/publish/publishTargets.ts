@@ -21,7 +21,17 @@ export type ResolvedTarget =
       endpoints: string[];
       secrets: string[];
     }
-  | { kind: 'origin'; name: 'origin'; url: string; token: string; endpoints: string[]; secrets: string[] };
+  | {
+      kind: 'origin';
+      name: 'origin';
+      /** POST /api/publish. */
+      url: string;
+      /** The origin's base URL, for POST /api/channels/:channel/close. */
+      baseUrl: string;
+      token: string;
+      endpoints: string[];
+      secrets: string[];
+    };
 
 type Env = Record<string, string | undefined>;
 
@@ -120,6 +130,7 @@ function originTarget(env: Env): ResolvedTarget {
     kind: 'origin',
     name: 'origin',
     url: `${base}/api/publish`,
+    baseUrl: base,
     token,
     endpoints: [`${base}/api/publish`],
     secrets: [token],
