@@ -1,4 +1,6 @@
 // Reads an NDJSON stream (GET /stream/:channel) through the proxy with fetch, recording each line.
+import { createArrivals } from './arrivals.ts';
+
 export interface NdjsonRecorder {
   lines: unknown[];
   /** Resolves with the response status and headers once they arrived. */
@@ -8,8 +10,7 @@ export interface NdjsonRecorder {
 }
 
 export function recordNdjson(url: string, headers: Record<string, string> = {}): NdjsonRecorder {
-  const lines: unknown[] = [];
-  const waiters = new Set<() => void>();
+  const arrivals = createArrivals<unknown>('NDJSON lines');
   const abort = new AbortController();
   const opened = fetch(url, { headers, signal: abort.signal });
   void opened
@@ -23,32 +24,15 @@ export function recordNdjson(url: string, headers: Record<string, string> = {}):
         while ((newline = buffered.indexOf('\n')) !== -1) {
           const line = buffered.slice(0, newline).trim();
           buffered = buffered.slice(newline + 1);
-          if (line) lines.push(JSON.parse(line) as unknown);
+          if (line) arrivals.push(JSON.parse(line) as unknown);
         }
-        for (const wake of waiters) wake();
       }
     })
     .catch(() => {});
   return {
-    lines,
+    lines: arrivals.items,
     opened,
     close: () => abort.abort(),
-    waitFor(count, timeoutMs = 10_000) {
-      return new Promise((resolve, reject) => {
-        const check = (): void => {
-          if (lines.length >= count) {
-            waiters.delete(check);
-            clearTimeout(timer);
-            resolve(lines.slice(0, count));
-          }
-        };
-        const timer = setTimeout(() => {
-          waiters.delete(check);
-          reject(new Error(`expected ${count} NDJSON lines, got ${JSON.stringify(lines)}`));
-        }, timeoutMs);
-        waiters.add(check);
-        check();
-      });
-    },
+    waitFor: (count, timeoutMs) => arrivals.waitFor(count, { timeoutMs }),
   };
 }
