@@ -1,5 +1,6 @@
 // Reads an NDJSON stream (GET /stream/:channel) through the proxy with fetch, recording each line.
 import { createArrivals } from './arrivals.ts';
+import { streamLines } from './streamLines.ts';
 
 export interface NdjsonRecorder {
   lines: unknown[];
@@ -16,16 +17,8 @@ export function recordNdjson(url: string, headers: Record<string, string> = {}):
   void opened
     .then(async (response) => {
       if (!response.body) return;
-      const decoder = new TextDecoder();
-      let buffered = '';
-      for await (const chunk of response.body) {
-        buffered += decoder.decode(chunk as Uint8Array, { stream: true });
-        let newline: number;
-        while ((newline = buffered.indexOf('\n')) !== -1) {
-          const line = buffered.slice(0, newline).trim();
-          buffered = buffered.slice(newline + 1);
-          if (line) arrivals.push(JSON.parse(line) as unknown);
-        }
+      for await (const line of streamLines(response.body)) {
+        if (line.trim()) arrivals.push(JSON.parse(line) as unknown);
       }
     })
     .catch(() => {});

@@ -2,6 +2,7 @@
 // request and a WebSocket client, each recording what arrives, for end-to-end tests of publishing.
 import WebSocket from 'ws';
 import { createArrivals } from './arrivals.ts';
+import { streamLines } from './streamLines.ts';
 
 export interface Recorder<T> {
   received: T[];
@@ -30,16 +31,7 @@ export function recordLines(url: string, headers: Record<string, string>): Recor
     const response = await fetch(url, { headers, signal: abort.signal });
     if (!response.ok || !response.body) throw new Error(`stream answered ${response.status}`);
     markOpened();
-    const decoder = new TextDecoder();
-    let pending = '';
-    for await (const chunk of response.body) {
-      pending += decoder.decode(chunk as Uint8Array, { stream: true });
-      let newline: number;
-      while ((newline = pending.indexOf('\n')) !== -1) {
-        push(pending.slice(0, newline));
-        pending = pending.slice(newline + 1);
-      }
-    }
+    for await (const line of streamLines(response.body)) push(line);
   })().catch((error: unknown) => {
     if (!abort.signal.aborted) throw error;
   });
