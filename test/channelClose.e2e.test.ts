@@ -6,9 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findFreePort } from '../scripts/stack/ports.ts';
-import { recordNdjson } from './harness/ndjsonClient.ts';
+import { subscribeEveryTransport } from './harness/channelSubscribers.ts';
 import { startExtraOrigin } from './harness/originProcess.ts';
-import { recordSse } from './harness/sseClient.ts';
 import { startTestStack, type TestStack } from './harness/testStack.ts';
 import { recordLines } from './harness/transportSubscribers.ts';
 import { recordWs, untilLive, type WsRecorder } from './harness/wsClient.ts';
@@ -71,13 +70,9 @@ async function closeUntilEnded(channel: string, expectedLastId: string, subscrib
 
 /** After a close the channel is usable: new subscribers connect and receive the next message. */
 async function expectChannelWorks(channel: string, nextId: string): Promise<void> {
-  const sse = recordSse(`${stack.urls.pushpinProxy}/events/${channel}`, ROUTE);
-  const ndjson = recordNdjson(`${stack.urls.pushpinProxy}/stream/${channel}`, ROUTE);
-  const ws = recordWs(stack.urls.pushpinProxy);
+  const subscribers = await subscribeEveryTransport(stack.urls.pushpinProxy, channel);
+  const { sse, ndjson, ws } = subscribers;
   try {
-    await Promise.all([sse.opened, ndjson.opened, ws.opened]);
-    ws.send({ type: 'subscribe', channel });
-    await ws.waitFor(1, (f) => f.type === 'subscribed');
     // The holds carry prev-id: a message that overtakes their subscription is recovered, not lost.
     await publishOk({ channel, data: 'after close' });
     const [event] = await sse.waitFor(1);
@@ -86,9 +81,7 @@ async function expectChannelWorks(channel: string, nextId: string): Promise<void
     // The WebSocket subscription is not sequenced: probe until it is live, then it gets messages again.
     await untilLive(ws, channel, stack.publish);
   } finally {
-    sse.close();
-    ndjson.close();
-    ws.close();
+    subscribers.close();
   }
 }
 

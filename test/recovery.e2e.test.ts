@@ -71,6 +71,22 @@ async function publishIds(channel: string, values: unknown[]): Promise<string[]>
   return ((await response.json()) as { messages: Array<{ id: string }> }).messages.map((m) => m.id);
 }
 
+/**
+ * The replayed messages arrive, then a message published live follows them: the client's ids are
+ * exactly `replayed` and the live one, once each, in order.
+ */
+async function expectReplayThenLive(
+  channel: string,
+  replayed: string[],
+  client: { waitFor(count: number, timeoutMs?: number): Promise<unknown>; ids(): string[] },
+  replayTimeoutMs?: number,
+): Promise<void> {
+  await client.waitFor(replayed.length, replayTimeoutMs);
+  const [live] = await publishIds(channel, ['live']);
+  await client.waitFor(replayed.length + 1);
+  expect(client.ids()).toEqual([...replayed, live]);
+}
+
 describe('reconnect with the last id: the three missed messages arrive once, in order', () => {
   it('SSE (Last-Event-ID)', async () => {
     const channel = 'rec-sse';
@@ -83,10 +99,7 @@ describe('reconnect with the last id: the three missed messages arrive once, in 
 
     const second = recordSse(`${stack.urls.pushpinProxy}/events/${channel}`, { ...ROUTE, 'Last-Event-ID': seen!.id });
     try {
-      await second.waitFor(3);
-      const [live] = await publishIds(channel, ['live']);
-      await second.waitFor(4);
-      expect(second.events.map((e) => e.id)).toEqual([...missed, live]);
+      await expectReplayThenLive(channel, missed, { waitFor: second.waitFor, ids: () => second.events.map((e) => e.id) });
       expect(second.events.map((e) => (e.data as { data: unknown }).data)).toEqual(['m1', 'm2', 'm3', 'live']);
     } finally {
       second.close();
@@ -99,10 +112,7 @@ describe('reconnect with the last id: the three missed messages arrive once, in 
     const missed = await publishIds(channel, ['m1', 'm2', 'm3']);
     const client = recordNdjson(`${stack.urls.pushpinProxy}/stream/${channel}?since=${seen}`, ROUTE);
     try {
-      await client.waitFor(3);
-      const [live] = await publishIds(channel, ['live']);
-      await client.waitFor(4);
-      expect(client.lines.map((l) => (l as { id: string }).id)).toEqual([...missed, live]);
+      await expectReplayThenLive(channel, missed, { waitFor: client.waitFor, ids: () => client.lines.map((l) => (l as { id: string }).id) });
     } finally {
       client.close();
     }
@@ -169,10 +179,7 @@ describe('a backlog longer than one replay page', () => {
     const ids = await publishIds(channel, Array.from({ length: 250 }, (_, n) => ({ n, pad: 'x'.repeat(1000) })));
     const client = recordSse(`${stack.urls.pushpinProxy}/events/${channel}`, { ...ROUTE, 'Last-Event-ID': '0' });
     try {
-      await client.waitFor(250, 20_000);
-      const [live] = await publishIds(channel, ['live']);
-      await client.waitFor(251);
-      expect(client.events.map((e) => e.id)).toEqual([...ids, live]);
+      await expectReplayThenLive(channel, ids, { waitFor: client.waitFor, ids: () => client.events.map((e) => e.id) }, 20_000);
     } finally {
       client.close();
     }

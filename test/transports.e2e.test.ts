@@ -2,8 +2,8 @@
 // WebSocket JSON protocol, one logical message in every framing, the history API and /metrics.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { closeItemsForChannel } from '../origin/publishing/gripItems.ts';
+import { subscribeEveryTransport } from './harness/channelSubscribers.ts';
 import { recordNdjson } from './harness/ndjsonClient.ts';
-import { recordSse } from './harness/sseClient.ts';
 import { startTestStack, type TestStack } from './harness/testStack.ts';
 import { isProbe, recordWs, untilLive, type WsFrame } from './harness/wsClient.ts';
 
@@ -195,13 +195,9 @@ describe('one logical message', () => {
   it('reaches SSE, NDJSON, long-poll and WebSocket subscribers in their framing, with one id', async () => {
     const channel = 'everywhere';
     const [seed] = await publishOk({ channel, data: 'seed' });
-    const sse = recordSse(`${stack.urls.pushpinProxy}/events/${channel}`, ROUTE);
-    const ndjson = recordNdjson(`${stack.urls.pushpinProxy}/stream/${channel}`, ROUTE);
-    const ws = recordWs(stack.urls.pushpinProxy);
+    const subscribers = await subscribeEveryTransport(stack.urls.pushpinProxy, channel);
+    const { sse, ndjson, ws } = subscribers;
     try {
-      await Promise.all([sse.opened, ndjson.opened, ws.opened]);
-      ws.send({ type: 'subscribe', channel });
-      await ws.waitFor(1, (f) => f.type === 'subscribed');
       await untilLive(ws, channel, stack.publish);
       const lastId = ((await (await fetch(`${stack.urls.origin}/api/channels/${channel}/messages?limit=1`)).json()) as {
         lastId: string;
@@ -222,9 +218,7 @@ describe('one logical message', () => {
       const polled = (await (await longPoll).json()) as { messages: unknown[] };
       expect(polled.messages).toEqual([expected]);
     } finally {
-      sse.close();
-      ndjson.close();
-      ws.close();
+      subscribers.close();
     }
   });
 });

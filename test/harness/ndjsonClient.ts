@@ -1,4 +1,7 @@
 // Reads an NDJSON stream (GET /stream/:channel) through the proxy with fetch, recording each line.
+import { createArrivals } from './arrivals.ts';
+import { streamLines } from './streamLines.ts';
+
 export interface NdjsonRecorder {
   lines: unknown[];
   /** Resolves with the response status and headers once they arrived. */
@@ -8,47 +11,21 @@ export interface NdjsonRecorder {
 }
 
 export function recordNdjson(url: string, headers: Record<string, string> = {}): NdjsonRecorder {
-  const lines: unknown[] = [];
-  const waiters = new Set<() => void>();
+  const arrivals = createArrivals<unknown>('NDJSON lines');
   const abort = new AbortController();
   const opened = fetch(url, { headers, signal: abort.signal });
   void opened
     .then(async (response) => {
       if (!response.body) return;
-      const decoder = new TextDecoder();
-      let buffered = '';
-      for await (const chunk of response.body) {
-        buffered += decoder.decode(chunk as Uint8Array, { stream: true });
-        let newline: number;
-        while ((newline = buffered.indexOf('\n')) !== -1) {
-          const line = buffered.slice(0, newline).trim();
-          buffered = buffered.slice(newline + 1);
-          if (line) lines.push(JSON.parse(line) as unknown);
-        }
-        for (const wake of waiters) wake();
+      for await (const line of streamLines(response.body)) {
+        if (line.trim()) arrivals.push(JSON.parse(line) as unknown);
       }
     })
     .catch(() => {});
   return {
-    lines,
+    lines: arrivals.items,
     opened,
     close: () => abort.abort(),
-    waitFor(count, timeoutMs = 10_000) {
-      return new Promise((resolve, reject) => {
-        const check = (): void => {
-          if (lines.length >= count) {
-            waiters.delete(check);
-            clearTimeout(timer);
-            resolve(lines.slice(0, count));
-          }
-        };
-        const timer = setTimeout(() => {
-          waiters.delete(check);
-          reject(new Error(`expected ${count} NDJSON lines, got ${JSON.stringify(lines)}`));
-        }, timeoutMs);
-        waiters.add(check);
-        check();
-      });
-    },
+    waitFor: (count, timeoutMs) => arrivals.waitFor(count, { timeoutMs }),
   };
 }

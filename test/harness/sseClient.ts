@@ -1,5 +1,6 @@
 // A real EventSource client (the `eventsource` package) that records events, for end-to-end tests.
 import { EventSource } from 'eventsource';
+import { createArrivals } from './arrivals.ts';
 
 export interface RecordedEvent {
   id: string;
@@ -16,40 +17,22 @@ export interface SseRecorder {
 }
 
 export function recordSse(url: string, headers: Record<string, string> = {}): SseRecorder {
-  const events: RecordedEvent[] = [];
-  const waiters = new Set<() => void>();
+  const arrivals = createArrivals<RecordedEvent>('SSE events');
   const source = new EventSource(url, {
     fetch: (input, init) => fetch(input, { ...init, headers: { ...(init?.headers as Record<string, string>), ...headers } }),
   });
   source.onmessage = (event) => {
-    events.push({ id: event.lastEventId, data: JSON.parse(event.data) as unknown });
-    for (const wake of waiters) wake();
+    arrivals.push({ id: event.lastEventId, data: JSON.parse(event.data) as unknown });
   };
   const opened = new Promise<void>((resolve, reject) => {
     source.onopen = () => resolve();
     source.onerror = (error) => reject(new Error(`SSE error: ${String((error as { message?: string }).message)}`));
   });
   return {
-    events,
+    events: arrivals.items,
     source,
     opened,
     close: () => source.close(),
-    waitFor(count, timeoutMs = 10_000) {
-      return new Promise((resolve, reject) => {
-        const check = (): void => {
-          if (events.length >= count) {
-            waiters.delete(check);
-            clearTimeout(timer);
-            resolve(events.slice(0, count));
-          }
-        };
-        const timer = setTimeout(() => {
-          waiters.delete(check);
-          reject(new Error(`expected ${count} SSE events, got ${events.length}: ${JSON.stringify(events)}`));
-        }, timeoutMs);
-        waiters.add(check);
-        check();
-      });
-    },
+    waitFor: (count, timeoutMs) => arrivals.waitFor(count, { timeoutMs }),
   };
 }

@@ -1,6 +1,8 @@
 // Real subscribers for the non-SSE transports, through Pushpin: an NDJSON stream reader, a long-poll
 // request and a WebSocket client, each recording what arrives, for end-to-end tests of publishing.
 import WebSocket from 'ws';
+import { createArrivals } from './arrivals.ts';
+import { streamLines } from './streamLines.ts';
 
 export interface Recorder<T> {
   received: T[];
@@ -12,33 +14,10 @@ export interface Recorder<T> {
 }
 
 function recorder<T>(): { rec: Omit<Recorder<T>, 'ended' | 'close'>; push(item: T): void } {
-  const received: T[] = [];
-  const waiters = new Set<() => void>();
+  const arrivals = createArrivals<T>('items');
   return {
-    push(item) {
-      received.push(item);
-      for (const wake of waiters) wake();
-    },
-    rec: {
-      received,
-      waitFor(count, timeoutMs = 10_000) {
-        return new Promise((resolve, reject) => {
-          const check = (): void => {
-            if (received.length >= count) {
-              waiters.delete(check);
-              clearTimeout(timer);
-              resolve(received.slice(0, count));
-            }
-          };
-          const timer = setTimeout(() => {
-            waiters.delete(check);
-            reject(new Error(`expected ${count} items, got ${received.length}: ${JSON.stringify(received)}`));
-          }, timeoutMs);
-          waiters.add(check);
-          check();
-        });
-      },
-    },
+    push: (item) => arrivals.push(item),
+    rec: { received: arrivals.items, waitFor: (count, timeoutMs) => arrivals.waitFor(count, { timeoutMs }) },
   };
 }
 
@@ -52,16 +31,7 @@ export function recordLines(url: string, headers: Record<string, string>): Recor
     const response = await fetch(url, { headers, signal: abort.signal });
     if (!response.ok || !response.body) throw new Error(`stream answered ${response.status}`);
     markOpened();
-    const decoder = new TextDecoder();
-    let pending = '';
-    for await (const chunk of response.body) {
-      pending += decoder.decode(chunk as Uint8Array, { stream: true });
-      let newline: number;
-      while ((newline = pending.indexOf('\n')) !== -1) {
-        push(pending.slice(0, newline));
-        pending = pending.slice(newline + 1);
-      }
-    }
+    for await (const line of streamLines(response.body)) push(line);
   })().catch((error: unknown) => {
     if (!abort.signal.aborted) throw error;
   });

@@ -1,5 +1,6 @@
 // A real WebSocket client (the `ws` package) through the Pushpin proxy, recording JSON frames.
 import WebSocket from 'ws';
+import { createArrivals } from './arrivals.ts';
 
 export interface WsFrame {
   type: string;
@@ -20,11 +21,9 @@ export interface WsRecorder {
 
 export function recordWs(proxyUrl: string, path = '/ws'): WsRecorder {
   const socket = new WebSocket(`${proxyUrl.replace(/^http/, 'ws')}${path}`, { headers: { 'pushpin-route': 'origin' } });
-  const frames: WsFrame[] = [];
-  const waiters = new Set<() => void>();
+  const arrivals = createArrivals<WsFrame>('WebSocket frames');
   socket.on('message', (data, isBinary) => {
-    frames.push(isBinary ? { type: '(binary)' } : (JSON.parse(data.toString()) as WsFrame));
-    for (const wake of waiters) wake();
+    arrivals.push(isBinary ? { type: '(binary)' } : (JSON.parse(data.toString()) as WsFrame));
   });
   const opened = new Promise<void>((resolve, reject) => {
     socket.once('open', () => resolve());
@@ -32,37 +31,17 @@ export function recordWs(proxyUrl: string, path = '/ws'): WsRecorder {
     socket.once('unexpected-response', (_req, res) => reject(new Error(`WebSocket refused: HTTP ${res.statusCode}`)));
   });
   const closed = new Promise<{ code: number; reason: string }>((resolve) => {
-    socket.once('close', (code, reason) => {
-      resolve({ code, reason: reason.toString() });
-      for (const wake of waiters) wake();
-    });
+    socket.once('close', (code, reason) => resolve({ code, reason: reason.toString() }));
   });
   opened.catch(() => {});
   return {
     socket,
-    frames,
+    frames: arrivals.items,
     opened,
     closed,
     send: (frame) => socket.send(typeof frame === 'string' ? frame : JSON.stringify(frame)),
     close: (code, reason) => socket.close(code, reason),
-    waitFor(count, match = () => true, timeoutMs = 10_000) {
-      return new Promise((resolve, reject) => {
-        const check = (): void => {
-          const matching = frames.filter(match);
-          if (matching.length >= count) {
-            waiters.delete(check);
-            clearTimeout(timer);
-            resolve(matching.slice(0, count));
-          }
-        };
-        const timer = setTimeout(() => {
-          waiters.delete(check);
-          reject(new Error(`expected ${count} matching WebSocket frames, got: ${JSON.stringify(frames)}`));
-        }, timeoutMs);
-        waiters.add(check);
-        check();
-      });
-    },
+    waitFor: (count, match, timeoutMs) => arrivals.waitFor(count, { match, timeoutMs }),
   };
 }
 
