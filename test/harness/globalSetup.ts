@@ -4,13 +4,16 @@ import { ensurePushpin } from '../../scripts/pushpin/ensurePushpin.ts';
 import { ensureCommand } from '../../scripts/stack/aptPackages.ts';
 import { ensureEdgeBuilt } from '../../scripts/compute-host/edgeBuild.ts';
 import { CHROMIUM_HINT } from './browser.ts';
+import { killLeftovers, markTestRun } from './leftoverProcesses.ts';
 import { redisServerPath } from './redisServer.ts';
 
-export default function setup(): void {
+export default function setup(): () => void {
   const log = (line: string): void => console.log(line);
+  const runId = markTestRun();
   ensurePushpin(undefined, log);
   redisServerPath(log);
   ensureCommand('chromium', 'chromium', CHROMIUM_HINT, log);
   // Once for all test files: tests with `startTestStack({ edge: true })` run bin/main.wasm.
   ensureEdgeBuilt(log);
+  return () => killLeftovers(runId, log);
 }
