@@ -13,7 +13,16 @@ export function markTestRun(): string {
   return id;
 }
 
-/** Live processes (other than this one) whose environment carries the run id. */
+function parentOf(pid: number): number {
+  // /proc/PID/stat: "pid (comm) state ppid ..."; comm may contain spaces, so read after the last ')'.
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+}
+
+/**
+ * Live processes whose environment carries the run id, except this one and its direct children (the
+ * test runner's own workers, which it is still shutting down).
+ */
 export function processesOfRun(id: string): Array<{ pid: number; command: string }> {
   const marker = `${TEST_RUN_VARIABLE}=${id}`;
   const found: Array<{ pid: number; command: string }> = [];
@@ -22,7 +31,7 @@ export function processesOfRun(id: string): Array<{ pid: number; command: string
     if (!Number.isInteger(pid) || pid === process.pid) continue;
     try {
       const environ = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
-      if (!environ.includes(marker)) continue;
+      if (!environ.includes(marker) || parentOf(pid) === process.pid) continue;
       const command = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ').trim();
       found.push({ pid, command });
     } catch {
