@@ -1,10 +1,13 @@
 // Fan-out delivery: N SSE subscribers held by the real Pushpin, M messages published through the
 // origin's /api/publish at a steady rate; prints latency quantiles (publish call -> event parsed at the
-// subscriber), loss and duplicates. Knobs: BENCH_SUBSCRIBERS, BENCH_MESSAGES, BENCH_RATE (msg/s).
+// subscriber), loss and duplicates. Knobs: BENCH_SUBSCRIBERS, BENCH_MESSAGES, BENCH_RATE (msg/s),
+// BENCH_VIA=pushpin|edge|both (default both: straight to Pushpin's proxy port, and through the edge on
+// the local Compute host, which hands the request off to Pushpin and pipes the stream back).
 import { request, Agent, type IncomingMessage } from 'node:http';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ensureEdgeBuilt } from '../compute-host/edgeBuild.ts';
 import { startLocalStack } from '../stack/localStack.ts';
 import { findFreePort, findFreePortRange } from '../stack/ports.ts';
 import { benchInteger, quantile } from './benchEnv.ts';
@@ -17,9 +20,20 @@ interface Subscriber {
   response: IncomingMessage;
 }
 
-function subscribe(url: URL, latencies: number[], agent: Agent): Promise<Subscriber> {
+type Via = 'pushpin' | 'edge';
+
+function viaList(): Via[] {
+  const raw = process.env.BENCH_VIA ?? 'both';
+  if (raw === 'both') return ['pushpin', 'edge'];
+  if (raw === 'pushpin' || raw === 'edge') return [raw];
+  throw new Error(`BENCH_VIA must be pushpin, edge or both, got "${raw}"`);
+}
+
+function subscribe(url: URL, latencies: number[], agent: Agent, via: Via): Promise<Subscriber> {
+  // Straight to Pushpin a client names the route itself; through the edge, the edge does.
+  const headers: Record<string, string> = { Accept: 'text/event-stream', ...(via === 'pushpin' ? { 'pushpin-route': 'origin' } : {}) };
   return new Promise((resolve, reject) => {
-    const req = request(url, { agent, headers: { 'pushpin-route': 'origin', Accept: 'text/event-stream' } }, (response) => {
+    const req = request(url, { agent, headers }, (response) => {
       if (response.statusCode !== 200) {
         reject(new Error(`subscriber got ${response.statusCode}`));
         response.resume();
@@ -53,8 +67,20 @@ export async function run(): Promise<void> {
   const subscribers = benchInteger('BENCH_SUBSCRIBERS', 500, 1, 5000);
   const messages = benchInteger('BENCH_MESSAGES', 200, 1, 100000);
   const rate = benchInteger('BENCH_RATE', 20, 1, 10000);
+  const vias = viaList();
+  if (vias.includes('edge')) ensureEdgeBuilt(() => {});
+  for (const via of vias) await measure(via, subscribers, messages, rate);
+}
+
+async function measure(via: Via, subscribers: number, messages: number, rate: number): Promise<void> {
   const stack = await startLocalStack({
-    ports: { origin: await findFreePort(), pushpinProxy: await findFreePort(), pushpinPublish: await findFreePortRange(4) },
+    ports: {
+      origin: await findFreePort(),
+      pushpinProxy: await findFreePort(),
+      pushpinPublish: await findFreePortRange(4),
+      ...(via === 'edge' ? { edge: await findFreePort() } : {}),
+    },
+    ...(via === 'edge' ? { edge: true } : {}),
     originEnv: { PUBLISH_TOKEN: TOKEN, LOG_LEVEL: 'warn' },
     logDir: mkdtempSync(join(tmpdir(), 'bench-delivery-')),
     log: () => {},
@@ -63,10 +89,10 @@ export async function run(): Promise<void> {
   const latencies: number[] = [];
   const clients: Subscriber[] = [];
   try {
-    const url = new URL('/events/bench', stack.urls.pushpinProxy);
+    const url = new URL('/events/bench', via === 'edge' ? stack.urls.edge! : stack.urls.pushpinProxy);
     // Ramp: Pushpin answers bursts of ~1000 simultaneous new GETs with some 502s.
     for (let i = 0; i < subscribers; i += 50) {
-      const batch = Array.from({ length: Math.min(50, subscribers - i) }, () => subscribe(url, latencies, agent));
+      const batch = Array.from({ length: Math.min(50, subscribers - i) }, () => subscribe(url, latencies, agent, via));
       clients.push(...(await Promise.all(batch)));
     }
     await new Promise((r) => setTimeout(r, 500));
@@ -90,7 +116,8 @@ export async function run(): Promise<void> {
     const sorted = [...latencies].sort((a, b) => a - b);
     const duplicates = clients.reduce((sum, c) => sum + c.duplicates, 0);
     const unique = clients.reduce((sum, c) => sum + c.seen.size, 0);
-    console.log(`subscribers=${subscribers} messages=${messages} rate=${rate}/s (SSE through Pushpin, publish via origin)`);
+    const path = via === 'edge' ? 'through the edge (local Compute host) and Pushpin' : 'straight to Pushpin';
+    console.log(`SSE ${path}: subscribers=${subscribers} messages=${messages} rate=${rate}/s, publish via the origin`);
     console.log(`deliveries: expected=${expected} received=${unique} lost=${expected - unique} duplicates=${duplicates}`);
     console.log(
       `latency ms: p50=${quantile(sorted, 0.5).toFixed(1)} p90=${quantile(sorted, 0.9).toFixed(1)} ` +
