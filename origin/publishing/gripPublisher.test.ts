@@ -207,4 +207,20 @@ describe('createGripPublisher', () => {
     ]);
     expect(published[0]!.bytes).toBe(Buffer.byteLength(requests[0]!.body));
   });
+
+  it('encode + publishEncoded sends the very bodies publish sends', async () => {
+    const items = Array.from({ length: 5 }, (_, i) => item(i));
+    const direct = recordingFetch();
+    await createGripPublisher([{ control_uri: 'http://127.0.0.1:5561' }], { fetchImpl: direct.fetchImpl, maxItemsPerRequest: 2 }).publish(items);
+    const encoded = recordingFetch();
+    const publisher = createGripPublisher([{ control_uri: 'http://127.0.0.1:5561' }], { fetchImpl: encoded.fetchImpl, maxItemsPerRequest: 2 });
+    const requests = publisher.encode(items);
+    expect(encoded.requests).toHaveLength(0);
+    await publisher.publishEncoded(requests);
+    expect(encoded.requests).toEqual(direct.requests);
+    expect(encoded.requests.map((r) => (JSON.parse(r.body) as { items: unknown[] }).items.length)).toEqual([2, 2, 1]);
+    expect(publisher.encode([])).toEqual([]);
+    expect(() => publisher.encode([item(1, PUBLISH_BODY_LIMIT_BYTES)])).toThrow(ItemTooLargeError);
+  });
 });
+

@@ -66,9 +66,19 @@ export class ItemTooLargeError extends Error {
   }
 }
 
+/** Request bodies serialised ahead of sending (see GripPublisher.encode). */
+export type EncodedPublish = ReadonlyArray<{ body: string; items: number }>;
+
 export interface GripPublisher {
   /** Publishes every item to every target; resolves when all targets accepted them. */
   publish(items: GripPublishItem[]): Promise<void>;
+  /**
+   * The request bodies publish(items) would send, serialised now: a caller that keeps a request in
+   * flight can encode the next one meanwhile. Throws ItemTooLargeError as publish would reject.
+   */
+  encode(items: GripPublishItem[]): EncodedPublish;
+  /** Sends bodies from encode() to every target, exactly as publish() sends them. */
+  publishEncoded(requests: EncodedPublish): Promise<void>;
   readonly targets: readonly string[];
 }
 
@@ -133,8 +143,11 @@ export function createGripPublisher(targets: GripTarget[], options: GripPublishe
   const timeoutMs = options.timeoutMs ?? 10000;
   const fetchImpl = options.fetchImpl ?? fetch;
 
+  // Described once: a URL parse per request is measurable in bulk publishing.
+  const described = new Map(clients.map((client) => [client, describeTarget(client)]));
+
   const postBatch = async (client: PublisherClient, body: string, itemCount: number): Promise<void> => {
-    const target = describeTarget(client);
+    const target = described.get(client)!;
     const headers: Record<string, string> = { 'Content-Type': 'application/json' };
     const auth = await client.getAuth()?.buildHeader();
     if (auth) headers.Authorization = auth;
@@ -182,16 +195,22 @@ export function createGripPublisher(targets: GripTarget[], options: GripPublishe
     throw lastError!;
   };
 
+  const publishEncoded = async (bodies: EncodedPublish): Promise<void> => {
+    if (bodies.length === 0) return;
+    await Promise.all(
+      clients.map(async (client) => {
+        for (const { body, items: count } of bodies) await postBatch(client, body, count);
+      }),
+    );
+  };
+
   return {
-    targets: clients.map(describeTarget),
+    targets: clients.map((client) => described.get(client)!),
     async publish(items) {
       if (items.length === 0) return;
-      const bodies = requestBodies(items, maxItems);
-      await Promise.all(
-        clients.map(async (client) => {
-          for (const { body, items: count } of bodies) await postBatch(client, body, count);
-        }),
-      );
+      await publishEncoded(requestBodies(items, maxItems));
     },
+    encode: (items) => (items.length === 0 ? [] : requestBodies(items, maxItems)),
+    publishEncoded,
   };
 }

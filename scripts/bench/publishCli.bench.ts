@@ -8,14 +8,14 @@
 // publishing, sets the pace. It is stopped at the end.
 import { spawn } from 'node:child_process';
 import { Agent, request } from 'node:http';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { itemsForMessage, type GripPublishItem } from '../../origin/publishing/gripItems.ts';
 import { ensurePushpin } from '../pushpin/ensurePushpin.ts';
 import { buildPushpinConfig } from '../pushpin/pushpinConfig.ts';
-import { startManagedProcess, type ManagedProcess } from '../stack/managedProcess.ts';
+import { descendantsOf, startManagedProcess, type ManagedProcess } from '../stack/managedProcess.ts';
 import { findFreePort, findFreePortRange } from '../stack/ports.ts';
 import { PROJECT_ROOT } from '../stack/projectRoot.ts';
 
@@ -95,6 +95,25 @@ function runCli(file: string, publishUrl: string): Promise<{ summary: CliSummary
   });
 }
 
+/**
+ * CPU seconds (user + system) Pushpin's processes (pushpin, condure, pushpin-proxy, pushpin-handler...)
+ * have used so far, from /proc: with 2 cores shared by Pushpin and the publisher, this shows how much
+ * of the machine each side of the comparison leaves the other. Undefined where /proc is missing.
+ */
+function pushpinCpuSeconds(pid: number): number | undefined {
+  let ticks = 0;
+  for (const p of [pid, ...descendantsOf(pid)]) {
+    try {
+      // Fields after the parenthesised command name: utime and stime are the 12th and 13th.
+      const fields = readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      ticks += Number(fields[11]) + Number(fields[12]);
+    } catch {
+      if (p === pid) return undefined;
+    }
+  }
+  return ticks / 100; // USER_HZ is 100 on Linux
+}
+
 const format = (n: number): string => Math.round(n).toLocaleString('en-US');
 
 /** Pushpin with no routes and warnings-only logging; ready when its publish endpoint answers. */
@@ -140,9 +159,12 @@ export async function run(): Promise<void> {
     const clis: number[] = [];
     const walls: number[] = [];
     for (let round = 1; round <= ROUNDS; round++) {
+      const cpu0 = pushpinCpuSeconds(pushpin.process.pid);
       const raw = await rawLoop(pushpin.publishUrl);
       const rawRate = raw.items / raw.seconds;
+      const cpu1 = pushpinCpuSeconds(pushpin.process.pid);
       const cli = await runCli(file, pushpin.publishUrl);
+      const cpu2 = pushpinCpuSeconds(pushpin.process.pid);
       if (cli.summary.sent !== MESSAGES) throw new Error(`the CLI sent ${cli.summary.sent} of ${MESSAGES}`);
       raws.push(rawRate);
       clis.push(cli.summary.itemsPerSecond);
@@ -152,6 +174,12 @@ export async function run(): Promise<void> {
           `CLI ${format(cli.summary.itemsPerSecond)} items/s (${(cli.summary.elapsedMs / 1000).toFixed(2)} s publishing, ` +
           `${cli.wallSeconds.toFixed(2)} s wall with start-up); ratio ${(cli.summary.itemsPerSecond / rawRate).toFixed(2)}`,
       );
+      if (cpu0 !== undefined && cpu1 !== undefined && cpu2 !== undefined) {
+        console.log(
+          `  Pushpin CPU: ${(cpu1 - cpu0).toFixed(2)} s during the raw loop, ${(cpu2 - cpu1).toFixed(2)} s during the CLI run ` +
+            `(${format(raw.items / Math.max(cpu1 - cpu0, 0.01))} and ${format(cli.summary.gripItems / Math.max(cpu2 - cpu1, 0.01))} items per Pushpin CPU second)`,
+        );
+      }
     }
     const median = (values: number[]): number => [...values].sort((x, y) => x - y)[Math.floor(values.length / 2)]!;
     const ratios = raws.map((raw, i) => clis[i]! / raw);

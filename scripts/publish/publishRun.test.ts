@@ -97,4 +97,61 @@ describe('runPublish', () => {
     expect(batches).toEqual([[5]]);
     expect(result.sent).toBe(1);
   });
+
+  it('encodes the next batch while the previous request is in flight, and sends in order', async () => {
+    const log: string[] = [];
+    let inFlight = 0;
+    const sink: PublishSink = {
+      prepare: (message) => ({ channel: message.channel, id: String(message.data), items: [] }),
+      prepareClose: (channel) => ({ channel, items: [] }),
+      send: () => Promise.reject(new Error('the run should use encode')),
+      encode(batch) {
+        const ids = batch.map((m) => m.id!);
+        log.push(`encode ${ids.join(',')} while ${inFlight} in flight`);
+        return async () => {
+          inFlight++;
+          log.push(`send ${ids.join(',')}`);
+          await new Promise((r) => setTimeout(r, 5));
+          inFlight--;
+          return { items: batch.length, ids };
+        };
+      },
+    };
+    const entries = [1, 2, 3, 4, 5, 6, 7].map((n) => line(n));
+    const result = await runPublish(entries, { sink, target: 'local', tuning, keepIds: true }, { requests: 0, retries: 0 });
+    expect(log).toEqual([
+      'encode 1,2,3 while 0 in flight',
+      'send 1,2,3',
+      'encode 4,5,6 while 1 in flight',
+      'send 4,5,6',
+      'encode 7 while 1 in flight',
+      'send 7',
+    ]);
+    expect(result).toMatchObject({ sent: 7, ids: ['1', '2', '3', '4', '5', '6', '7'] });
+  });
+
+  it('reports an encoding error at the batch\'s turn, as a failed send', async () => {
+    const error = new PublishError('answered 413', 'http://127.0.0.1:5561/publish/', 413, '');
+    const sent: string[] = [];
+    const sink: PublishSink = {
+      prepare: (message) => ({ channel: message.channel, id: String(message.data), items: [] }),
+      prepareClose: (channel) => ({ channel, items: [] }),
+      send: () => Promise.reject(new Error('the run should use encode')),
+      encode(batch) {
+        if (batch.some((m) => m.id === '5')) throw error;
+        return async () => {
+          await new Promise((r) => setTimeout(r, 5));
+          sent.push(...batch.map((m) => m.id!));
+          return { items: batch.length, ids: [] };
+        };
+      },
+    };
+    const entries = Array.from({ length: 9 }, (_, i) => line(i + 1));
+    const result = await runPublish(entries, { sink, target: 'local', tuning, keepIds: false }, { requests: 0, retries: 0 });
+    // The first batch still went out (its request was in flight when the second failed to encode).
+    expect(sent).toEqual(['1', '2', '3']);
+    // The third batch is never read: the run stops as after any failed request.
+    expect(result).toMatchObject({ sent: 3, failed: 3, stopped: true });
+    expect(result.failures).toEqual([expect.objectContaining({ kind: 'rejected', status: 413 })]);
+  });
 });

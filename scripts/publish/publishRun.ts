@@ -7,7 +7,7 @@ import { performance } from 'node:perf_hooks';
 import { describeSendFailure, type RunFailure } from './failureHints.ts';
 import type { ParsedLine } from './messageInput.ts';
 import type { PublishTuning } from './publishCommand.ts';
-import { InputRejected, type PreparedMessage, type PublishSink } from './publishSinks.ts';
+import { InputRejected, type PreparedMessage, type PublishSink, type SentBatch } from './publishSinks.ts';
 import type { TargetName } from './publishTargets.ts';
 
 export interface RunStats {
@@ -76,12 +76,24 @@ export async function runPublish(
   let stop = false;
 
   const dispatch = async (batch: PreparedMessage[]): Promise<void> => {
+    // Serialise the request while the previous one is still in flight, off the critical path; an
+    // encoding error is reported when the batch's turn comes, as if send had rejected.
+    let sendBatch: () => Promise<SentBatch>;
+    if (sink.encode && !stop) {
+      try {
+        sendBatch = sink.encode(batch);
+      } catch (error) {
+        sendBatch = () => Promise.reject(error);
+      }
+    } else {
+      sendBatch = () => sink.send(batch);
+    }
     while (inFlight.size >= tuning.concurrency) await Promise.race(inFlight);
     if (stop) {
       result.failed += batch.length;
       return;
     }
-    const request: Promise<void> = sink.send(batch).then(
+    const request: Promise<void> = sendBatch().then(
       (sent) => {
         result.sent += batch.length;
         result.gripItems += sent.items;

@@ -48,6 +48,11 @@ export interface PublishSink {
   /** `prevId` (direct targets): the sequenced holds' position, so they end too. */
   prepareClose(channel: string, prevId?: string): PreparedMessage;
   send(batch: PreparedMessage[]): Promise<SentBatch>;
+  /**
+   * Optional: does send's CPU work (serialising the request) now and returns the rest of send, so
+   * it can run while an earlier request is still in flight. May throw what send would reject with.
+   */
+  encode?(batch: PreparedMessage[]): () => Promise<SentBatch>;
 }
 
 /** A message that cannot be sent as given (too large, invalid); the target was never asked. */
@@ -108,18 +113,25 @@ function createGripSink(target: Extract<ResolvedTarget, { kind: 'grip' }>, tunin
     ...(events.onRetry ? { onRetry: events.onRetry } : {}),
     ...(events.onRequest ? { onBatchPublished: events.onRequest } : {}),
   });
+  const encode = (batch: PreparedMessage[]): (() => Promise<SentBatch>) => {
+    const items: GripPublishItem[] = [];
+    const sentIds: string[] = [];
+    for (const message of batch) {
+      for (const item of message.items) items.push(item);
+      if (message.id !== undefined) sentIds.push(message.id);
+    }
+    const requests = publisher.encode(items);
+    return async () => {
+      await publisher.publishEncoded(requests);
+      return { items: items.length, ids: sentIds };
+    };
+  };
   return {
     prepare: (message) => frameForProxy(message, ids, Date.now()),
     prepareClose: (channel, prevId) => ({ channel, items: closeItemsForChannel(channel, prevId) }),
+    encode,
     async send(batch) {
-      const items: GripPublishItem[] = [];
-      const sentIds: string[] = [];
-      for (const message of batch) {
-        for (const item of message.items) items.push(item);
-        if (message.id !== undefined) sentIds.push(message.id);
-      }
-      await publisher.publish(items);
-      return { items: items.length, ids: sentIds };
+      return encode(batch)();
     },
   };
 }
