@@ -30,20 +30,39 @@ function connectSse(channel) {
 
 function connectWs(channel) {
   const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
-  const socket = new WebSocket(`${scheme}://${location.host}/ws`);
-  let lastId;
-  socket.onopen = () => socket.send(JSON.stringify({ type: 'subscribe', channel, ...(lastId ? { since: lastId } : {}) }));
-  socket.onmessage = (event) => {
-    const frame = JSON.parse(event.data);
-    if (frame.type === 'subscribed') setStatus(`open (WebSocket, ${channel})`, 'open');
-    if (frame.type === 'message') {
-      lastId = frame.id;
-      show(frame);
-    }
-    if (frame.type === 'error') setStatus(`error: ${frame.message}`, 'error');
+  let lastId; // the newest id shown: a reconnect or a gap asks for everything after it
+  let socket;
+  let stopped = false;
+  const subscribe = () => socket.send(JSON.stringify({ type: 'subscribe', channel, ...(lastId ? { since: lastId } : {}) }));
+  const open = () => {
+    socket = new WebSocket(`${scheme}://${location.host}/ws`);
+    socket.onopen = subscribe;
+    socket.onmessage = (event) => {
+      const frame = JSON.parse(event.data);
+      if (frame.type === 'subscribed') {
+        setStatus(`open (WebSocket, ${channel})`, 'open');
+        lastId ??= frame.lastId;
+      }
+      if (frame.type === 'message') {
+        // Ids count up by one per channel: a jump means a message was missed (the proxy applies a new
+        // subscription a moment late), so subscribe again from the last id; duplicates are dropped by id.
+        if (lastId !== undefined && BigInt(frame.id) > BigInt(lastId) + 1n) subscribe();
+        show(frame);
+        if (lastId === undefined || BigInt(frame.id) > BigInt(lastId)) lastId = frame.id;
+      }
+      if (frame.type === 'error') setStatus(`error: ${frame.message}`, 'error');
+    };
+    socket.onclose = (event) => {
+      if (stopped) return;
+      setStatus(`closed (${event.code}); reconnecting...`, 'error');
+      setTimeout(() => !stopped && open(), 1000);
+    };
   };
-  socket.onclose = (event) => setStatus(`closed (${event.code})`, 'error');
-  return () => socket.close(1000, 'bye');
+  open();
+  return () => {
+    stopped = true;
+    socket.close(1000, 'bye');
+  };
 }
 
 $('subscribe-form').addEventListener('submit', (event) => {
