@@ -1,13 +1,17 @@
 // Runs Pushpin as a foreground child with a generated config in a private temporary rundir, waits for
 // its "started" line and stops it (and the services its runner spawned) cleanly.
 import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
-import { connect } from 'node:net';
+import { createServer, type Server } from 'node:http';
+import { connect, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { ManifestBackend } from '../stack/fastlyManifest.ts';
 import { startManagedProcess, type ManagedProcess } from '../stack/managedProcess.ts';
 import { ensurePushpin } from './ensurePushpin.ts';
-import { buildPushpinConfig } from './pushpinConfig.ts';
+import { buildPushpinConfig, buildRoutes } from './pushpinConfig.ts';
+
+/** A route that exists only while Pushpin starts, to prove the whole proxy path works. */
+const READINESS_ROUTE = '__readiness_probe';
 
 export interface PushpinOptions {
   backends: ManifestBackend[];
@@ -46,7 +50,13 @@ export async function startPushpin(options: PushpinOptions): Promise<RunningPush
   });
   const configFile = join(workDir, 'pushpin.conf');
   writeFileSync(configFile, files.config);
-  writeFileSync(join(workDir, 'routes'), files.routes);
+  const routesFile = join(workDir, 'routes');
+  // Until the proxy path is proven (below), the routes also hold one to a throwaway local backend.
+  const probe = await startProbeBackend();
+  writeFileSync(
+    routesFile,
+    files.routes + buildRoutes([{ name: READINESS_ROUTE, url: new URL(`http://127.0.0.1:${probe.port}`) }]),
+  );
   const logFile = join(logDir, 'pushpin.log');
 
   const child = await startManagedProcess({
@@ -64,12 +74,19 @@ export async function startPushpin(options: PushpinOptions): Promise<RunningPush
 
   // Pushpin prints "started" before condure and the handler listen (measured here: up to ~200 ms later
   // on a loaded machine), so wait until both ports accept connections.
+  // Listening is not enough either: the first requests after start can fail with 502/500 while the
+  // proxy's ZeroMQ links to zurl are still being made. So wait until a request through the proxy
+  // reaches the probe backend, then drop the probe route (Pushpin reloads the routes file itself).
   try {
     await waitUntilListening([options.proxyPort, options.publishPort], 10_000);
+    await waitUntilProxying(options.proxyPort, 15_000);
+    writeFileSync(routesFile, files.routes);
   } catch (error) {
     await child.stop();
     rmSync(workDir, { recursive: true, force: true });
     throw error;
+  } finally {
+    await probe.close();
   }
 
   return {
@@ -83,6 +100,35 @@ export async function startPushpin(options: PushpinOptions): Promise<RunningPush
       rmSync(workDir, { recursive: true, force: true });
     },
   };
+}
+
+async function startProbeBackend(): Promise<{ port: number; close(): Promise<void> }> {
+  const server: Server = createServer((_req, res) => res.writeHead(204).end());
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as AddressInfo).port,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
+
+async function waitUntilProxying(proxyPort: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last = 'no answer';
+  for (;;) {
+    try {
+      const response = await fetch(`http://127.0.0.1:${proxyPort}/`, {
+        headers: { 'pushpin-route': READINESS_ROUTE },
+        signal: AbortSignal.timeout(2000),
+      });
+      await response.arrayBuffer();
+      if (response.status === 204) return;
+      last = `HTTP ${response.status}`;
+    } catch (error) {
+      last = (error as Error).message;
+    }
+    if (Date.now() > deadline) throw new Error(`Pushpin started but does not proxy requests after ${timeoutMs} ms (${last})`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
 }
 
 function accepts(port: number): Promise<boolean> {
