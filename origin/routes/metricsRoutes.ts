@@ -3,21 +3,12 @@
 // sends with `authorization: { credentials: ... }` in its scrape config.
 import { Router, type Request, type Response } from 'express';
 import type { OriginMetrics } from '../observability/metrics.ts';
-import { tokenMatches } from './publishRoutes.ts';
+import { requireBearerToken } from './bearerToken.ts';
 
 export function metricsRoutes(deps: { metrics: OriginMetrics; metricsToken: string }): Router {
   const router = Router();
-  router.get('/metrics', async (req: Request, res: Response) => {
-    res.set('Cache-Control', 'no-store');
-    const match = /^Bearer\s+(.+)$/i.exec(req.get('authorization') ?? '');
-    if (!match || !tokenMatches(match[1]!.trim(), deps.metricsToken)) {
-      res
-        .status(401)
-        .set('WWW-Authenticate', 'Bearer realm="metrics"')
-        .json({ error: 'unauthorized', message: 'a valid "Authorization: Bearer <METRICS_TOKEN>" header is required' });
-      return;
-    }
-    res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
+  router.get('/metrics', requireBearerToken(deps.metricsToken, 'metrics', 'METRICS_TOKEN'), async (_req: Request, res: Response) => {
+    res.set('Cache-Control', 'no-store').type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
   });
   return router;
 }

@@ -1,8 +1,7 @@
 // POST /api/publish: bearer-token protected; stores each message for recovery, then publishes it to
 // every transport. Answers with the assigned ids. POST /api/channels/:channel/close (same token) ends
 // the channel's streams and WebSockets.
-import { timingSafeEqual, createHash } from 'node:crypto';
-import express, { type NextFunction, type Request, type RequestHandler, type Response, Router } from 'express';
+import express, { type Request, type Response, Router } from 'express';
 import { HistoryConflictError } from '../history/historyStore.ts';
 import { CloseDeliveryError, type ChannelCloser } from '../publishing/channelCloser.ts';
 import { ItemTooLargeError } from '../publishing/gripPublisher.ts';
@@ -14,31 +13,11 @@ import {
 } from '../publishing/messagePublisher.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { OriginMetrics } from '../observability/metrics.ts';
+import { requireBearerToken } from './bearerToken.ts';
 import { channelParam, RequestParamError, sendBadRequest } from './realtimeRequest.ts';
-
-/** Compares digests so neither the token's content nor its length leaks through timing. */
-export function tokenMatches(presented: string, expected: string): boolean {
-  const a = createHash('sha256').update(presented).digest();
-  const b = createHash('sha256').update(expected).digest();
-  return timingSafeEqual(a, b);
-}
 
 function sendError(res: Response, status: number, error: string, message: string, extra: object = {}): void {
   res.status(status).set('Cache-Control', 'no-store').json({ error, message, ...extra });
-}
-
-/** Lets a request on only with "Authorization: Bearer <PUBLISH_TOKEN>"; 401 otherwise. */
-function requirePublishToken(publishToken: string): RequestHandler {
-  return (req: Request, res: Response, next: NextFunction) => {
-    const header = req.get('authorization') ?? '';
-    const match = /^Bearer\s+(.+)$/i.exec(header);
-    if (!match || !tokenMatches(match[1]!.trim(), publishToken)) {
-      res.set('WWW-Authenticate', 'Bearer realm="publish"');
-      sendError(res, 401, 'unauthorized', 'a valid "Authorization: Bearer <PUBLISH_TOKEN>" header is required');
-      return;
-    }
-    next();
-  };
 }
 
 export function publishRoutes(deps: {
@@ -51,7 +30,7 @@ export function publishRoutes(deps: {
   const router = Router();
   // 1000 items of up to 64 KiB each would be 64 MiB; cap a request at 8 MiB.
   const jsonBody = express.json({ limit: '8mb', type: () => true });
-  const requireToken = requirePublishToken(deps.publishToken);
+  const requireToken = requireBearerToken(deps.publishToken, 'publish', 'PUBLISH_TOKEN');
 
   router.post('/api/publish', requireToken, (req: Request, res: Response, next) => {
     if (!req.is('application/json')) {
