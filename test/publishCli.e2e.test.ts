@@ -45,22 +45,7 @@ beforeAll(async () => {
   });
   proxy = pushpin.proxyUrl;
   publishUrl = pushpin.publishUrl;
-  // Pushpin prints "started" a moment before its proxy port accepts connections.
-  await waitForHttp(proxy);
 });
-
-async function waitForHttp(url: string): Promise<void> {
-  const deadline = Date.now() + 15_000;
-  for (;;) {
-    try {
-      await (await fetch(url)).arrayBuffer();
-      return;
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
-}
 
 afterAll(async () => {
   await pushpin?.stop();
