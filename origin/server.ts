@@ -5,7 +5,8 @@ import { ConfigError, loadOriginConfig, type OriginConfig } from './config/origi
 import { createGripSignatureVerifier } from './grip/gripSignature.ts';
 import type { HistoryStore } from './history/historyStore.ts';
 import { createMemoryHistoryStore } from './history/memoryHistoryStore.ts';
-import { createRedisHistoryStore, HistoryUnavailableError } from './history/redisHistoryStore.ts';
+import { HistoryUnavailableError } from './history/historyStore.ts';
+import { createRedisHistoryStore } from './history/redisHistoryStore.ts';
 import { createLogger } from './observability/logger.ts';
 import { createOriginMetrics } from './observability/metrics.ts';
 import { createGripPublisher } from './publishing/gripPublisher.ts';
@@ -49,7 +50,8 @@ const app = createOriginApp({
   verifyGripSig: await createGripSignatureVerifier(config.signatureKeys),
   history,
   publisher: createMessagePublisher(history, grip),
-  channelCloser: createChannelCloser(history, grip),
+  grip,
+  channelCloser: createChannelCloser(grip),
   log,
   metrics: createOriginMetrics(),
 });

@@ -25,9 +25,9 @@ function reportUsageError(json: boolean, failure: RunFailure, redact: Redactor):
 
 function entriesFor(command: PublishCommand): AsyncIterable<RunEntry> | Iterable<RunEntry> {
   const { input } = command;
-  if (input.kind === 'close') return [{ ok: 'close', channel: input.channel, ...(input.prevId ? { prevId: input.prevId } : {}) }];
+  if (input.kind === 'close') return [{ ok: 'close', channel: input.channel }];
   if (input.kind === 'single') {
-    const message = { channel: input.channel, data: input.data, ...(input.id ? { id: input.id } : {}), ...(input.prevId ? { prevId: input.prevId } : {}) };
+    const message = { channel: input.channel, data: input.data, ...(input.id ? { id: input.id } : {}) };
     return [{ ok: true, message }];
   }
   if (input.source === '-' && process.stdin.isTTY && !command.json) {

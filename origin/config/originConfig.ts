@@ -16,6 +16,12 @@ export type SignatureKeySpec =
 export interface HistoryConfig {
   maxMessagesPerChannel: number;
   maxAgeMs: number;
+  /**
+   * How long a channel's position (its last id and epoch) is kept after its last use. A channel
+   * forgotten after that starts a new epoch: its ids still never go backwards, but a client resuming
+   * from an id of the old epoch is told continuity was lost.
+   */
+  channelIdleMs: number;
 }
 
 export interface OriginConfig {
@@ -145,6 +151,19 @@ function readGrip(env: Env): Pick<OriginConfig, 'gripTargets' | 'signatureKeys'>
   return { gripTargets, signatureKeys };
 }
 
+function readHistory(env: Env): HistoryConfig {
+  const maxAgeSeconds = integer(env, 'HISTORY_MAX_AGE_SECONDS', 3600, 1, 30 * 24 * 3600);
+  const idleSeconds = integer(env, 'HISTORY_CHANNEL_IDLE_SECONDS', Math.max(7 * 24 * 3600, maxAgeSeconds), 60, 365 * 24 * 3600);
+  if (idleSeconds < maxAgeSeconds) {
+    throw new ConfigError('HISTORY_CHANNEL_IDLE_SECONDS', `must be at least HISTORY_MAX_AGE_SECONDS (${maxAgeSeconds})`);
+  }
+  return {
+    maxMessagesPerChannel: integer(env, 'HISTORY_MAX_MESSAGES', 1000, 1, 1_000_000),
+    maxAgeMs: maxAgeSeconds * 1000,
+    channelIdleMs: idleSeconds * 1000,
+  };
+}
+
 export function loadOriginConfig(env: Env = process.env): OriginConfig {
   const publishTokenEnv = nonEmpty(env, 'PUBLISH_TOKEN');
   if (publishTokenEnv !== undefined && publishTokenEnv.length < 8) {
@@ -168,10 +187,7 @@ export function loadOriginConfig(env: Env = process.env): OriginConfig {
     ...readGrip(env),
     publishToken: publishTokenEnv ?? DEV_PUBLISH_TOKEN,
     usingDevPublishToken: publishTokenEnv === undefined,
-    history: {
-      maxMessagesPerChannel: integer(env, 'HISTORY_MAX_MESSAGES', 1000, 1, 1_000_000),
-      maxAgeMs: integer(env, 'HISTORY_MAX_AGE_SECONDS', 3600, 1, 30 * 24 * 3600) * 1000,
-    },
+    history: readHistory(env),
     ...(redisUrl ? { redisUrl } : {}),
     allowClientPublish: boolean(env, 'ALLOW_CLIENT_PUBLISH', false),
     wsMaxSubscriptions: integer(env, 'WS_MAX_SUBSCRIPTIONS', 20, 1, 1000),

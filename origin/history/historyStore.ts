@@ -1,5 +1,11 @@
-// Message history: what lets a reconnecting client recover everything it missed. One interface, so the
-// bounded in-memory store (one instance) and a shared store (several origin instances) are swappable.
+// Message history: what lets a reconnecting client recover everything it missed, and what tells it
+// honestly when it cannot. One interface, so the bounded in-memory store (one origin instance) and
+// the Redis store (several instances) are swappable.
+//
+// Ids are positions: decimal, increasing per channel. Each channel's sequence starts at an *epoch
+// base* taken from the clock (milliseconds x 1000) when the channel's record is created, so after an
+// origin restart (memory store), a Redis flush or restore, or an idle channel forgotten, the new
+// sequence starts above every id issued before: ids never go backwards.
 
 /** The message envelope every transport carries. */
 export interface ChannelMessage {
@@ -10,39 +16,140 @@ export interface ChannelMessage {
   ts: number;
 }
 
-export interface AppendResult {
-  message: ChannelMessage;
-  /**
-   * The id of the message before this one on the channel, for GRIP `prev-id`: "0" for a channel's
-   * first message, so a subscriber that joined an empty channel (prev-id "0") can detect a gap too.
-   */
-  prevId: string | undefined;
+/** Where a channel stands, read in one consistent snapshot. */
+export interface ChannelPosition {
+  /** The newest id; the epoch base while the epoch has no message yet. */
+  lastId: string;
+  /** Every message with an id above this one is retained; ids at or below it may be gone. */
+  floorId: string;
+  /** The base of the current epoch: every id of an earlier epoch is at or below it. */
+  epochId: string;
 }
 
+export interface AppendInput {
+  data: unknown;
+  /** A requested id (idempotent retries): above the last id, or equal to a retained message's id with the same data. */
+  id?: string;
+}
+
+export interface AppendedMessage {
+  message: ChannelMessage;
+  /** The position before this message, for GRIP `prev-id`. */
+  prevId: string;
+  /**
+   * True when the requested id was already stored with the same data (a retry): it was not stored
+   * again and must not be published again.
+   */
+  duplicate: boolean;
+}
+
+export interface AppendResult {
+  messages: AppendedMessage[];
+  /** The channel's epoch base: a message whose prevId is this one is the first of its epoch. */
+  epochId: string;
+  /**
+   * WebSocket connections (their filter user names) still completing a subscribe on the channel:
+   * the live WebSocket items of these messages must skip them (they get them in their catch-up).
+   */
+  skipUsers: string[];
+}
+
+export interface ReadResult {
+  position: ChannelPosition;
+  /** Retained messages with an id above the requested one, oldest first, at most `limit`. */
+  messages: ChannelMessage[];
+}
+
+export type SubscribeStart =
+  | {
+      busy: false;
+      position: ChannelPosition;
+      /** Ids at or below position.lastId whose publish has not reached every proxy yet. */
+      inFlight: string[];
+    }
+  /** Too many subscribes in progress on the channel already; nothing was recorded. */
+  | { busy: true };
+
+export type SettleOutcome = 'settled' | 'behind' | 'lapsed';
+
+/** The request itself cannot be stored (a requested id that conflicts); nothing of it was stored. */
 export class HistoryConflictError extends Error {
   override name = 'HistoryConflictError';
+  constructor(
+    message: string,
+    /** Index of the offending input within its append call. */
+    readonly index: number,
+  ) {
+    super(message);
+  }
+}
+
+/** The store cannot be reached (Redis down): nothing was stored; the caller may retry. */
+export class HistoryUnavailableError extends Error {
+  override name = 'HistoryUnavailableError';
 }
 
 export interface HistoryStore {
-  /** Stores a message and assigns the next id (or checks that `requestedId` is above the last one). */
-  append(channel: string, data: unknown, requestedId?: string): Promise<AppendResult>;
-  /** Retained messages with an id above `afterId` (all retained ones when undefined), oldest first. */
-  readAfter(channel: string, afterId: string | undefined, limit?: number): Promise<ChannelMessage[]>;
-  /** The newest id on the channel, or undefined when nothing was ever published there. */
-  lastId(channel: string): Promise<string | undefined>;
+  /**
+   * Stores messages on one channel, all or none, assigning the next ids (or checking requested
+   * ones). Their publishes count as in flight until `landed` is called for them.
+   */
+  append(channel: string, inputs: AppendInput[]): Promise<AppendResult>;
+  /** The position and the retained messages above `afterId` (all retained ones when undefined). */
+  read(channel: string, afterId: string | undefined, limit: number): Promise<ReadResult>;
+  /** The publishes of these ids reached every proxy (or failed for good): no longer in flight. */
+  landed(channel: string, ids: string[]): Promise<void>;
+  /** Ids among `ids` still in flight. */
+  stillInFlight(channel: string, ids: string[]): Promise<string[]>;
+  /**
+   * A WebSocket connection (`user`) starts subscribing: from now until `settleSubscribe`, every
+   * append on the channel names it in `skipUsers`. Returns the position at this moment and the
+   * publishes still in flight up to it; `busy` when `maxConcurrent` subscribes are in progress already.
+   */
+  beginSubscribe(channel: string, user: string, ttlMs: number, maxConcurrent: number): Promise<SubscribeStart>;
+  /**
+   * Ends the skipping for `user` if the channel's last id is still `expectedLastId` (undefined: in
+   * any case), so no message appended since skipped it unnoticed: `settled`. `behind`: newer messages
+   * exist (catch up on them, then settle again). `lapsed`: the subscribe is no longer in progress (it
+   * timed out or was cancelled), so messages appended meanwhile may have reached the connection live.
+   * `lastId` is the channel's last id at that moment.
+   */
+  settleSubscribe(channel: string, user: string, expectedLastId: string | undefined): Promise<{ outcome: SettleOutcome; lastId: string }>;
+  /** Drops a subscribe in progress (unsubscribed or disconnected first). */
+  cancelSubscribe(channel: string, user: string): Promise<void>;
   close(): Promise<void>;
 }
 
-/** Ids are decimal sequence numbers per channel; this is the one place that knows. */
+/** Ids are decimal positions; this is the one place that compares them. */
 export function compareMessageIds(a: string, b: string): number {
-  const x = BigInt(a);
-  const y = BigInt(b);
-  return x < y ? -1 : x > y ? 1 : 0;
+  if (a.length !== b.length) return a.length < b.length ? -1 : 1;
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
-/** The position of a channel with no messages yet: ids start above it. */
-export const NO_MESSAGES_ID = '0';
+/** "0" is the position before anything: a client asking from it wants everything retained. */
+export const START_ID = '0';
 
+/** At most 18 digits: positions stay exact as decimal strings and below 10^18 in every store. */
 export function isMessageId(value: string): boolean {
   return /^(0|[1-9]\d{0,17})$/.test(value);
+}
+
+/** Ids per millisecond of clock the epoch base leaves room for before it could catch up. */
+export const IDS_PER_MS = 1000;
+
+/** The base of an epoch created at `nowMs`: above every id an earlier epoch can have issued. */
+export function epochBaseAt(nowMs: number): string {
+  return (BigInt(Math.floor(nowMs)) * BigInt(IDS_PER_MS)).toString();
+}
+
+/**
+ * The highest id a publisher may request at `nowMs`: requested ids stay within the clock-derived
+ * range, so the next epoch (created later) still starts above them.
+ */
+export function requestedIdCeilingAt(nowMs: number): string {
+  return (BigInt(Math.floor(nowMs)) * BigInt(IDS_PER_MS) + BigInt(IDS_PER_MS - 1)).toString();
+}
+
+export function nextId(id: string): string {
+  return (BigInt(id) + 1n).toString();
 }

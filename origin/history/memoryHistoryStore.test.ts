@@ -1,26 +1,31 @@
 import { describe, expect, it } from 'vitest';
-import { HistoryConflictError } from './historyStore.ts';
+import { describeHistoryStore } from './historyStoreContract.ts';
 import { createMemoryHistoryStore } from './memoryHistoryStore.ts';
 
+const IDLE = 7 * 24 * 3600 * 1000;
+
+describeHistoryStore('memory', {
+  create: async (limits) => createMemoryHistoryStore({ ...limits, channelIdleMs: IDLE }),
+});
+
 describe('in-memory history store', () => {
-  it('assigns ids from 1 with prev-id "0" first, and replays after an id', async () => {
-    const history = createMemoryHistoryStore({ maxMessagesPerChannel: 10, maxAgeMs: 60_000 });
-    expect(await history.append('c', 'a')).toMatchObject({ message: { id: '1' }, prevId: '0' });
-    expect(await history.append('c', 'b')).toMatchObject({ message: { id: '2' }, prevId: '1' });
-    await expect(history.append('c', 'x', '2')).rejects.toBeInstanceOf(HistoryConflictError);
-    expect((await history.append('c', 'c', '7')).prevId).toBe('2');
-    expect((await history.readAfter('c', '1')).map((m) => m.id)).toEqual(['2', '7']);
-    expect(await history.lastId('c')).toBe('7');
-    expect(await history.lastId('empty')).toBeUndefined();
+  it('bounds each channel by age, raising the floor past expired messages', async () => {
+    let clock = Date.now();
+    const history = createMemoryHistoryStore({ maxMessagesPerChannel: 10, maxAgeMs: 1000, channelIdleMs: IDLE }, () => clock);
+    const ids = (await history.append('c', [1, 2, 3].map((data) => ({ data })))).messages.map((m) => m.message.id);
+    clock += 5000;
+    const { position, messages } = await history.read('c', undefined, 10);
+    expect(messages).toEqual([]);
+    expect(position).toMatchObject({ lastId: ids[2], floorId: ids[2] });
   });
 
-  it('bounds each channel by count and by age', async () => {
-    let clock = 0;
-    const history = createMemoryHistoryStore({ maxMessagesPerChannel: 2, maxAgeMs: 1000 }, () => clock);
-    for (const n of [1, 2, 3]) await history.append('c', n);
-    expect((await history.readAfter('c', undefined)).map((m) => m.data)).toEqual([2, 3]);
-    clock = 5000;
-    expect(await history.readAfter('c', undefined)).toEqual([]);
-    expect(await history.lastId('c')).toBe('3');
+  it('starts a restarted store above every id the previous one issued', async () => {
+    const first = createMemoryHistoryStore({ maxMessagesPerChannel: 10, maxAgeMs: 60_000, channelIdleMs: IDLE });
+    const issued = (await first.append('c', [{ data: 'a' }, { data: 'b' }, { data: 'c' }])).messages.at(-1)!.message.id;
+    await new Promise((r) => setTimeout(r, 2));
+    const restarted = createMemoryHistoryStore({ maxMessagesPerChannel: 10, maxAgeMs: 60_000, channelIdleMs: IDLE });
+    const next = (await restarted.append('c', [{ data: 'd' }])).messages[0]!;
+    expect(BigInt(next.message.id) > BigInt(issued)).toBe(true);
+    expect(BigInt(next.prevId) >= BigInt(issued)).toBe(true);
   });
 });

@@ -1,16 +1,28 @@
 // The default history store: per channel, bounded by count and by age, in this process's memory.
+// Everything here is synchronous under the hood, so each operation is atomic with respect to the
+// others (the Redis store gets the same from Lua scripts).
 import type { HistoryConfig } from '../config/originConfig.ts';
 import {
   compareMessageIds,
+  epochBaseAt,
   HistoryConflictError,
-  type AppendResult,
+  nextId,
+  requestedIdCeilingAt,
+  type AppendedMessage,
   type ChannelMessage,
+  type ChannelPosition,
   type HistoryStore,
 } from './historyStore.ts';
 
 interface ChannelLog {
-  lastId: bigint;
+  epochId: string;
+  lastId: string;
+  floorId: string;
   messages: ChannelMessage[];
+  /** Filter user -> deadline (ms) of a WebSocket subscribe in progress. */
+  subscribing: Map<string, number>;
+  /** Ids whose publish has not reached every proxy yet. */
+  inFlight: Set<string>;
 }
 
 export function createMemoryHistoryStore(limits: HistoryConfig, now: () => number = Date.now): HistoryStore {
@@ -20,44 +32,115 @@ export function createMemoryHistoryStore(limits: HistoryConfig, now: () => numbe
     const oldestKept = now() - limits.maxAgeMs;
     let drop = Math.max(0, log.messages.length - limits.maxMessagesPerChannel);
     while (drop < log.messages.length && log.messages[drop]!.ts < oldestKept) drop++;
-    if (drop > 0) log.messages.splice(0, drop);
+    if (drop === 0) return;
+    const newestDropped = log.messages[drop - 1]!.id;
+    if (compareMessageIds(newestDropped, log.floorId) > 0) log.floorId = newestDropped;
+    log.messages.splice(0, drop);
+  };
+
+  /** The channel's record, created with a fresh epoch on first use (reads too: positions must be stable). */
+  const logOf = (channel: string): ChannelLog => {
+    let log = channels.get(channel);
+    if (!log) {
+      const epochId = epochBaseAt(now());
+      log = { epochId, lastId: epochId, floorId: epochId, messages: [], subscribing: new Map(), inFlight: new Set() };
+      channels.set(channel, log);
+    }
+    prune(log);
+    return log;
+  };
+
+  const positionOf = (log: ChannelLog): ChannelPosition => ({
+    lastId: log.lastId,
+    floorId: log.floorId,
+    epochId: log.epochId,
+  });
+
+  const activeSubscribers = (log: ChannelLog): string[] => {
+    const at = now();
+    for (const [user, deadline] of log.subscribing) if (deadline <= at) log.subscribing.delete(user);
+    return [...log.subscribing.keys()];
   };
 
   return {
-    async append(channel, data, requestedId): Promise<AppendResult> {
-      let log = channels.get(channel);
-      if (!log) {
-        log = { lastId: 0n, messages: [] };
-        channels.set(channel, log);
-      }
-      let id = log.lastId + 1n;
-      if (requestedId !== undefined) {
-        const requested = BigInt(requestedId);
-        if (requested <= log.lastId) {
+    async append(channel, inputs) {
+      const log = logOf(channel);
+      const ts = now();
+      const ceiling = requestedIdCeilingAt(ts);
+      const stored: ChannelMessage[] = [];
+      const results: AppendedMessage[] = [];
+      let last = log.lastId;
+      // Decide every input first: nothing is stored unless all of them can be.
+      inputs.forEach((input, index) => {
+        if (input.id !== undefined && compareMessageIds(input.id, last) <= 0) {
+          const earlier = [...log.messages, ...stored].find((m) => m.id === input.id);
+          if (earlier && JSON.stringify(earlier.data) === JSON.stringify(input.data ?? null)) {
+            results.push({ message: earlier, prevId: earlier.id, duplicate: true });
+            return;
+          }
           throw new HistoryConflictError(
-            `id ${requestedId} is not above the last id ${log.lastId} on channel ${channel}`,
+            earlier
+              ? `id ${input.id} on channel ${channel} is already stored with other data`
+              : `id ${input.id} is not above the last id ${last} on channel ${channel}`,
+            index,
           );
         }
-        id = requested;
+        if (input.id !== undefined && compareMessageIds(input.id, ceiling) > 0) {
+          throw new HistoryConflictError(`id ${input.id} is above the highest id a publisher may request now (${ceiling})`, index);
+        }
+        const id = input.id ?? nextId(last);
+        const message: ChannelMessage = { id, channel, data: input.data ?? null, ts };
+        results.push({ message, prevId: last, duplicate: false });
+        stored.push(message);
+        last = id;
+      });
+      log.messages.push(...stored);
+      log.lastId = last;
+      for (const message of stored) log.inFlight.add(message.id);
+      prune(log);
+      return { messages: results, epochId: log.epochId, skipUsers: stored.length > 0 ? activeSubscribers(log) : [] };
+    },
+
+    async read(channel, afterId, limit) {
+      const log = logOf(channel);
+      const after = afterId === undefined ? log.messages : log.messages.filter((m) => compareMessageIds(m.id, afterId) > 0);
+      return { position: positionOf(log), messages: after.slice(0, limit) };
+    },
+
+    async landed(channel, ids) {
+      const log = channels.get(channel);
+      if (log) for (const id of ids) log.inFlight.delete(id);
+    },
+
+    async stillInFlight(channel, ids) {
+      const log = channels.get(channel);
+      return log ? ids.filter((id) => log.inFlight.has(id)) : [];
+    },
+
+    async beginSubscribe(channel, user, ttlMs, maxConcurrent) {
+      const log = logOf(channel);
+      const others = activeSubscribers(log).filter((u) => u !== user);
+      if (others.length >= maxConcurrent) return { busy: true };
+      log.subscribing.set(user, now() + ttlMs);
+      return { busy: false, position: positionOf(log), inFlight: [...log.inFlight] };
+    },
+
+    async settleSubscribe(channel, user, expectedLastId) {
+      const log = logOf(channel);
+      const deadline = log.subscribing.get(user);
+      if (deadline === undefined || deadline <= now()) {
+        log.subscribing.delete(user);
+        return { outcome: 'lapsed', lastId: log.lastId };
       }
-      const prevId = log.lastId.toString();
-      const message: ChannelMessage = { id: id.toString(), channel, data, ts: now() };
-      log.lastId = id;
-      log.messages.push(message);
-      prune(log);
-      return { message, prevId };
+      if (expectedLastId !== undefined && log.lastId !== expectedLastId) return { outcome: 'behind', lastId: log.lastId };
+      log.subscribing.delete(user);
+      return { outcome: 'settled', lastId: log.lastId };
     },
-    async readAfter(channel, afterId, limit = Number.POSITIVE_INFINITY) {
-      const log = channels.get(channel);
-      if (!log) return [];
-      prune(log);
-      const after = afterId === undefined ? [...log.messages] : log.messages.filter((m) => compareMessageIds(m.id, afterId) > 0);
-      return after.slice(0, limit);
+
+    async cancelSubscribe(channel, user) {
+      channels.get(channel)?.subscribing.delete(user);
     },
-    async lastId(channel) {
-      const log = channels.get(channel);
-      return log && log.lastId > 0n ? log.lastId.toString() : undefined;
-    },
+
     async close() {
       channels.clear();
     },

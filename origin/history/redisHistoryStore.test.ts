@@ -1,20 +1,26 @@
-// The Redis store against a real redis-server: ids, conflicts, replay, retention, and two clients
-// (as two origin instances) sharing one sequence.
+// The Redis store against a real redis-server: the shared contract, plus what only Redis has: several
+// instances on one sequence, stale entries left by another clock, a flush, a restart that restored an
+// older snapshot, and an outage.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRedisServer, type RunningRedis } from '../../test/harness/redisServer.ts';
-import { HistoryConflictError, type HistoryStore } from './historyStore.ts';
-import { createRedisHistoryStore, HistoryUnavailableError } from './redisHistoryStore.ts';
+import { HistoryUnavailableError, type HistoryStore } from './historyStore.ts';
+import { describeHistoryStore } from './historyStoreContract.ts';
+import { createRedisHistoryStore } from './redisHistoryStore.ts';
 
 let redis: RunningRedis;
 const stores: HistoryStore[] = [];
 let prefixCounter = 0;
+const IDLE = 7 * 24 * 3600 * 1000;
 
-async function store(options: { maxMessages?: number; maxAgeMs?: number; now?: () => number; prefix?: string } = {}) {
+async function store(options: { maxMessages?: number; maxAgeMs?: number; prefix?: string; url?: string } = {}) {
   const created = await createRedisHistoryStore({
-    url: redis.url,
+    url: options.url ?? redis.url,
     keyPrefix: options.prefix ?? `t${++prefixCounter}:`,
-    limits: { maxMessagesPerChannel: options.maxMessages ?? 100, maxAgeMs: options.maxAgeMs ?? 3_600_000 },
-    ...(options.now ? { now: options.now } : {}),
+    limits: { maxMessagesPerChannel: options.maxMessages ?? 100, maxAgeMs: options.maxAgeMs ?? 3_600_000, channelIdleMs: IDLE },
   });
   stores.push(created);
   return created;
@@ -28,69 +34,110 @@ afterAll(async () => {
   await redis?.stop();
 });
 
+describeHistoryStore('redis', {
+  create: (limits) => store({ maxMessages: limits.maxMessagesPerChannel, maxAgeMs: limits.maxAgeMs }),
+});
+
 describe('Redis history store', () => {
-  it('assigns increasing ids with prev-id, and replays after an id', async () => {
-    const history = await store();
-    expect(await history.lastId('c')).toBeUndefined();
-    const first = await history.append('c', { n: 1 });
-    expect(first.message.id).toBe('1');
-    expect(first.prevId).toBe('0');
-    const second = await history.append('c', [2]);
-    expect(second).toMatchObject({ message: { id: '2', data: [2] }, prevId: '1' });
-    await history.append('c', 'three');
-    expect((await history.readAfter('c', '1')).map((m) => [m.id, m.data])).toEqual([
-      ['2', [2]],
-      ['3', 'three'],
-    ]);
-    expect((await history.readAfter('c', undefined, 2)).map((m) => m.id)).toEqual(['1', '2']);
-    expect(await history.lastId('c')).toBe('3');
-    expect(await history.readAfter('other', undefined)).toEqual([]);
-  });
-
-  it('accepts a requested id above the last and refuses one at or below it', async () => {
-    const history = await store();
-    await history.append('c', 1);
-    expect((await history.append('c', 2, '10')).prevId).toBe('1');
-    await expect(history.append('c', 3, '10')).rejects.toBeInstanceOf(HistoryConflictError);
-    await expect(history.append('c', 3, '9')).rejects.toThrow(/not above the last id 10/);
-    expect((await history.append('c', 4)).message.id).toBe('11');
-  });
-
-  it('keeps ids beyond 2^53 exact', async () => {
-    const history = await store();
-    await history.append('c', 1, '900000000000000001');
-    const next = await history.append('c', 2);
-    expect(next).toMatchObject({ message: { id: '900000000000000002' }, prevId: '900000000000000001' });
-    expect((await history.readAfter('c', '900000000000000001')).map((m) => m.id)).toEqual(['900000000000000002']);
-    // Longer decimal strings are larger, whatever their first digit.
-    await expect(history.append('c', 3, '99999999999999999')).rejects.toBeInstanceOf(HistoryConflictError);
-  });
-
-  it('bounds a channel by count and by age', async () => {
-    let clock = 1_000_000;
-    const history = await store({ maxMessages: 3, maxAgeMs: 10_000, now: () => clock });
-    for (let n = 1; n <= 5; n++) await history.append('c', n);
-    expect((await history.readAfter('c', undefined)).map((m) => m.id)).toEqual(['3', '4', '5']);
-    clock += 20_000;
-    expect(await history.readAfter('c', undefined)).toEqual([]);
-    await history.append('c', 6);
-    expect((await history.readAfter('c', undefined)).map((m) => m.id)).toEqual(['6']);
-    expect(await history.lastId('c')).toBe('6');
-  });
-
   it('shares one sequence between two instances', async () => {
     const a = await store({ prefix: 'shared:' });
     const b = await store({ prefix: 'shared:' });
-    const ids = await Promise.all(
-      Array.from({ length: 40 }, (_, n) => (n % 2 === 0 ? a : b).append('c', n).then((r) => Number(r.message.id))),
+    const results = await Promise.all(
+      Array.from({ length: 40 }, (_, n) => (n % 2 === 0 ? a : b).append('c', [{ data: n }]).then((r) => r.messages[0]!)),
     );
-    expect([...ids].sort((x, y) => x - y)).toEqual(Array.from({ length: 40 }, (_, n) => n + 1));
-    expect((await b.readAfter('c', '38')).map((m) => m.id)).toEqual(['39', '40']);
+    const ids = results.map((r) => BigInt(r.message.id)).sort((x, y) => (x < y ? -1 : 1));
+    for (let i = 1; i < ids.length; i++) expect(ids[i]! - ids[i - 1]!).toBe(1n);
+    const last = ids.at(-1)!.toString();
+    expect((await b.read('c', (ids.at(-3)!).toString(), 10)).messages.map((m) => m.id)).toEqual([ids.at(-2)!.toString(), last]);
   });
 
-  it('fails clearly when Redis is unreachable', async () => {
+  it('expires by age before counting, so stale entries never hide fresh ones', async () => {
+    const prefix = `stale${++prefixCounter}:`;
+    const history = await store({ prefix, maxAgeMs: 60_000 });
+    const { position } = await history.read('c', undefined, 1);
+    // Entries written with an old timestamp (another instance's clock, or an old origin version).
+    const raw = new Redis(redis.url);
+    try {
+      const log = `${prefix}{c}:log`;
+      const old = String(Date.now() - 3_600_000);
+      for (let n = 1; n <= 150; n++) await raw.xadd(log, `${BigInt(position.epochId) + BigInt(n)}-0`, 'ts', old, 'data', '"stale"');
+      await raw.hset(`${prefix}{c}:pos`, 'last', (BigInt(position.epochId) + 150n).toString());
+    } finally {
+      raw.disconnect();
+    }
+    const fresh = (await history.append('c', [{ data: 'fresh' }])).messages[0]!.message.id;
+    const read = await history.read('c', position.epochId, 100);
+    expect(read.messages.map((m) => m.data)).toEqual(['fresh']);
+    expect(read.position.floorId).toBe((BigInt(position.epochId) + 150n).toString());
+    expect(read.position.lastId).toBe(fresh);
+  });
+
+  it('starts a new epoch above every issued id after a flush', async () => {
+    const history = await store();
+    const before = (await history.append('c', [{ data: 1 }, { data: 2 }])).messages[1]!.message.id;
+    const raw = new Redis(redis.url);
+    await raw.flushall();
+    raw.disconnect();
+    const after = await history.append('c', [{ data: 3 }]);
+    expect(BigInt(after.messages[0]!.message.id) > BigInt(before)).toBe(true);
+    const { position } = await history.read('c', undefined, 10);
+    expect(BigInt(position.epochId) >= BigInt(before)).toBe(true);
+  });
+
+  it('starts a new epoch after a restart that restored an older snapshot', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'redis-persist-'));
+    let server = await startRedisServer({ dataDir });
+    const port = server.port;
+    try {
+      const history = await store({ url: server.url });
+      await history.append('c', [{ data: 'saved' }]);
+      const raw = new Redis(server.url);
+      await raw.save();
+      raw.disconnect();
+      // Issued after the snapshot: lost when the server crashes and restarts from it.
+      const lost = (await history.append('c', [{ data: 'unsaved-1' }, { data: 'unsaved-2' }])).messages[1]!.message.id;
+      await server.kill();
+      server = await startRedisServer({ dataDir, port });
+      let next: string | undefined;
+      for (let attempt = 0; attempt < 50 && next === undefined; attempt++) {
+        next = await history
+          .append('c', [{ data: 'after restart' }])
+          .then((r) => r.messages[0]!.message.id)
+          .catch(() => new Promise<undefined>((r) => setTimeout(() => r(undefined), 100)));
+      }
+      expect(next).toBeDefined();
+      expect(BigInt(next!) > BigInt(lost)).toBe(true);
+      const { position, messages } = await history.read('c', undefined, 10);
+      expect(messages.map((m) => m.data)).toEqual(['after restart']);
+      expect(BigInt(position.epochId) >= BigInt(lost)).toBe(true);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it('reports an outage as HistoryUnavailableError, and recovers when Redis is back', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'redis-outage-'));
+    let server = await startRedisServer({ dataDir });
+    try {
+      const history = await store({ url: server.url });
+      await history.append('c', [{ data: 1 }]);
+      await server.stop();
+      await expect(history.append('c', [{ data: 2 }])).rejects.toBeInstanceOf(HistoryUnavailableError);
+      await expect(history.read('c', undefined, 1)).rejects.toBeInstanceOf(HistoryUnavailableError);
+      server = await startRedisServer({ dataDir, port: server.port });
+      let ok = false;
+      for (let attempt = 0; attempt < 50 && !ok; attempt++) {
+        ok = await history.append('c', [{ data: 3 }]).then(() => true, () => new Promise<boolean>((r) => setTimeout(() => r(false), 100)));
+      }
+      expect(ok).toBe(true);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it('fails clearly when Redis is unreachable at start', async () => {
     await expect(
-      createRedisHistoryStore({ url: 'redis://127.0.0.1:1', limits: { maxMessagesPerChannel: 1, maxAgeMs: 1000 } }),
+      createRedisHistoryStore({ url: 'redis://127.0.0.1:1', limits: { maxMessagesPerChannel: 1, maxAgeMs: 1000, channelIdleMs: IDLE } }),
     ).rejects.toBeInstanceOf(HistoryUnavailableError);
   });
 });

@@ -1,73 +1,39 @@
-// History in Redis Streams, shared by several origin instances (REDIS_URL). Per channel, a sequence key
-// holds the last id and a stream holds the retained messages under the explicit entry id `<id>-0`, so
-// ids increase per channel whichever instance publishes, and replay is one XRANGE. Appending is one Lua
-// script (atomic: no two instances can take the same id). Retention: MAXLEN by count, then MINID by age.
-// Both keys of a channel share a hash tag, so this also works on Redis Cluster.
+// History in Redis, shared by several origin instances (REDIS_URL). Every operation that must be atomic
+// (assigning ids while naming the WebSocket subscribes in progress, reading a consistent position with
+// the replay, settling a subscribe) is one Lua script: see redisScripts.ts for the keys and rules.
 import { Redis } from 'ioredis';
 import type { HistoryConfig } from '../config/originConfig.ts';
-import { HistoryConflictError, NO_MESSAGES_ID, type AppendResult, type ChannelMessage, type HistoryStore } from './historyStore.ts';
+import {
+  HistoryConflictError,
+  HistoryUnavailableError,
+  type AppendedMessage,
+  type ChannelMessage,
+  type ChannelPosition,
+  type HistoryStore,
+  type SettleOutcome,
+} from './historyStore.ts';
+import {
+  APPEND_SCRIPT,
+  BEGIN_SUBSCRIBE_SCRIPT,
+  READ_SCRIPT,
+  SETTLE_SUBSCRIBE_SCRIPT,
+  STILL_IN_FLIGHT_SCRIPT,
+} from './redisScripts.ts';
 
-// Ids can exceed 2^53, which Lua numbers cannot hold: compare them as decimal strings and read the
-// INCR'd value back with GET.
-const APPEND_SCRIPT = `
-local function above(a, b)
-  if #a ~= #b then return #a > #b end
-  return a > b
-end
-local last = redis.call('GET', KEYS[1]) or '0'
-local id
-if ARGV[1] ~= '' then
-  if not above(ARGV[1], last) then return {'conflict', last} end
-  redis.call('SET', KEYS[1], ARGV[1])
-  id = ARGV[1]
-else
-  redis.call('INCR', KEYS[1])
-  id = redis.call('GET', KEYS[1])
-end
-redis.call('XADD', KEYS[2], 'MAXLEN', '=', ARGV[4], id .. '-0', 'ts', ARGV[3], 'data', ARGV[2])
--- Age: drop entries older than the cutoff (ts is per entry; stream ids are message ids, not times).
--- Usually the oldest entry is young enough and one XRANGE of one entry is all this costs.
-local function ts_of(entry)
-  local fields = entry[2]
-  for i = 1, #fields, 2 do if fields[i] == 'ts' then return tonumber(fields[i + 1]) end end
-  return nil
-end
-local cutoff = tonumber(ARGV[5])
-local oldest = redis.call('XRANGE', KEYS[2], '-', '+', 'COUNT', 1)[1]
-if oldest and (ts_of(oldest) or cutoff) < cutoff then
-  while true do
-    local head = redis.call('XRANGE', KEYS[2], '-', '+', 'COUNT', 64)
-    local keep = nil
-    for _, entry in ipairs(head) do
-      if (ts_of(entry) or cutoff) >= cutoff then keep = entry[1] break end
-    end
-    if keep then redis.call('XTRIM', KEYS[2], 'MINID', keep) break end
-    if #head < 64 then
-      if #head > 0 then redis.call('XTRIM', KEYS[2], 'MAXLEN', '=', 0) end
-      break
-    end
-    redis.call('XTRIM', KEYS[2], 'MINID', '(' .. head[#head][1])
-  end
-end
-redis.call('PEXPIRE', KEYS[2], ARGV[6])
-return {'ok', id, last}
-`;
+export { HistoryUnavailableError };
 
 export interface RedisHistoryOptions {
   url: string;
   limits: HistoryConfig;
   /** Prefix for every key, so several deployments (or tests) can share one Redis. */
   keyPrefix?: string;
-  now?: () => number;
-}
-
-export class HistoryUnavailableError extends Error {
-  override name = 'HistoryUnavailableError';
+  /** How long a publish may stay in flight before other instances stop waiting for it. */
+  inFlightTtlMs?: number;
 }
 
 type StreamEntry = [id: string, fields: string[]];
 
-function fieldsToMessage(channel: string, entry: StreamEntry): ChannelMessage {
+function messageOf(channel: string, entry: StreamEntry): ChannelMessage {
   const [entryId, fields] = entry;
   let ts = 0;
   let data: unknown = null;
@@ -78,11 +44,17 @@ function fieldsToMessage(channel: string, entry: StreamEntry): ChannelMessage {
   return { id: entryId.slice(0, entryId.indexOf('-')), channel, data, ts };
 }
 
+function positionOf(reply: unknown[]): ChannelPosition {
+  return { lastId: String(reply[0]), floorId: String(reply[1]), epochId: String(reply[2]) };
+}
+
+type ScriptRunner = (...args: Array<string | number>) => Promise<unknown>;
+
 /** Connects and checks the server answers; throws HistoryUnavailableError naming the URL's host otherwise. */
 export async function createRedisHistoryStore(options: RedisHistoryOptions): Promise<HistoryStore> {
-  const now = options.now ?? Date.now;
   const prefix = options.keyPrefix ?? 'fanout-forward:';
-  const { maxMessagesPerChannel, maxAgeMs } = options.limits;
+  const { maxMessagesPerChannel, maxAgeMs, channelIdleMs } = options.limits;
+  const inFlightTtlMs = options.inFlightTtlMs ?? 60_000;
   const redis = new Redis(options.url, {
     lazyConnect: true,
     maxRetriesPerRequest: 2,
@@ -102,46 +74,90 @@ export async function createRedisHistoryStore(options: RedisHistoryOptions): Pro
     throw new HistoryUnavailableError(`cannot reach Redis at ${where}: ${(error as Error).message}`);
   }
 
-  // defineCommand runs the script by its SHA (EVALSHA), loading it once.
-  redis.defineCommand('appendMessage', { numberOfKeys: 2, lua: APPEND_SCRIPT });
-  const appendMessage = (redis as unknown as { appendMessage: (...args: string[]) => Promise<unknown> }).appendMessage.bind(
-    redis,
-  );
+  // defineCommand runs each script by its SHA (EVALSHA), loading it once.
+  const scripts = { APPEND_SCRIPT, READ_SCRIPT, BEGIN_SUBSCRIBE_SCRIPT, SETTLE_SUBSCRIBE_SCRIPT, STILL_IN_FLIGHT_SCRIPT };
+  const runners = {} as Record<keyof typeof scripts, ScriptRunner>;
+  for (const [name, lua] of Object.entries(scripts) as Array<[keyof typeof scripts, string]>) {
+    redis.defineCommand(name, { lua });
+    const command = (redis as unknown as Record<string, (...args: Array<string | number>) => Promise<unknown>>)[name]!;
+    runners[name] = (...args) => command.apply(redis, args);
+  }
 
-  const keysOf = (channel: string): [string, string] => [`${prefix}{${channel}}:seq`, `${prefix}{${channel}}:log`];
+  /** Any failure to talk to Redis is reported as the store being unavailable (nothing was done). */
+  const call = async <T>(work: () => Promise<T>): Promise<T> => {
+    try {
+      return await work();
+    } catch (error) {
+      if (error instanceof HistoryConflictError) throw error;
+      throw new HistoryUnavailableError(`Redis at ${where}: ${(error as Error).message}`, { cause: error });
+    }
+  };
+
+  const keysOf = (channel: string) => {
+    const tag = `${prefix}{${channel}}`;
+    return { pos: `${tag}:pos`, log: `${tag}:log`, sub: `${tag}:sub`, fly: `${tag}:fly` };
+  };
 
   return {
-    async append(channel, data, requestedId): Promise<AppendResult> {
-      const ts = now();
-      const [seqKey, logKey] = keysOf(channel);
-      const reply = (await appendMessage(
-        seqKey,
-        logKey,
-        requestedId ?? '',
-        JSON.stringify(data ?? null),
-        String(ts),
-        String(maxMessagesPerChannel),
-        String(ts - maxAgeMs),
-        String(maxAgeMs),
-      )) as [string, string, string?];
-      if (reply[0] === 'conflict') {
-        throw new HistoryConflictError(`id ${requestedId} is not above the last id ${reply[1]} on channel ${channel}`);
+    async append(channel, inputs) {
+      const k = keysOf(channel);
+      const args = inputs.flatMap((input) => [input.id ?? '', JSON.stringify(input.data ?? null)]);
+      const reply = (await call(() =>
+        runners.APPEND_SCRIPT(4, k.pos, k.log, k.sub, k.fly, maxMessagesPerChannel, maxAgeMs, channelIdleMs, inFlightTtlMs, inputs.length, ...args),
+      )) as unknown[];
+      if (reply[0] === 'conflict') throw new HistoryConflictError(`${String(reply[2])} on channel ${channel}`, Number(reply[1]));
+      const count = Number(reply[1]);
+      const messages: AppendedMessage[] = [];
+      for (let i = 0; i < count; i++) {
+        const [id, prevId, duplicate, ts] = reply.slice(3 + 4 * i, 7 + 4 * i) as [string, string, number, string];
+        messages.push({
+          message: { id: String(id), channel, data: inputs[i]!.data ?? null, ts: Number(ts) },
+          prevId: String(prevId),
+          duplicate: Number(duplicate) === 1,
+        });
       }
-      return { message: { id: reply[1], channel, data, ts }, prevId: reply[2] ?? NO_MESSAGES_ID };
+      return { messages, epochId: String(reply[2]), skipUsers: reply.slice(3 + 4 * count).map(String) };
     },
-    async readAfter(channel, afterId, limit) {
-      const [, logKey] = keysOf(channel);
-      const start = afterId === undefined ? '-' : `(${afterId}-0`;
-      const entries = (limit === undefined
-        ? await redis.xrange(logKey, start, '+')
-        : await redis.xrange(logKey, start, '+', 'COUNT', limit)) as StreamEntry[];
-      const oldestKept = now() - maxAgeMs;
-      return entries.map((entry) => fieldsToMessage(channel, entry)).filter((m) => m.ts >= oldestKept);
+
+    async read(channel, afterId, limit) {
+      const k = keysOf(channel);
+      const reply = (await call(() => runners.READ_SCRIPT(3, k.pos, k.log, k.fly, maxAgeMs, channelIdleMs, afterId ?? '', limit))) as unknown[];
+      return { position: positionOf(reply), messages: (reply.slice(3) as StreamEntry[]).map((e) => messageOf(channel, e)) };
     },
-    async lastId(channel) {
-      const value = await redis.get(keysOf(channel)[0]);
-      return value === null || value === '0' ? undefined : value;
+
+    async landed(channel, ids) {
+      if (ids.length === 0) return;
+      await call(() => redis.zrem(keysOf(channel).fly, ...ids));
     },
+
+    async stillInFlight(channel, ids) {
+      if (ids.length === 0) return [];
+      const reply = (await call(() => runners.STILL_IN_FLIGHT_SCRIPT(1, keysOf(channel).fly, ...ids))) as unknown[];
+      return reply.map(String);
+    },
+
+    async beginSubscribe(channel, user, ttlMs, maxConcurrent) {
+      const k = keysOf(channel);
+      const reply = (await call(() =>
+        runners.BEGIN_SUBSCRIBE_SCRIPT(4, k.pos, k.log, k.sub, k.fly, user, ttlMs, maxAgeMs, channelIdleMs, maxConcurrent),
+      )) as unknown[];
+      if (reply[0] === 'busy') return { busy: true };
+      return { busy: false, position: positionOf(reply), inFlight: reply.slice(3).map(String) };
+    },
+
+    async settleSubscribe(channel, user, expectedLastId) {
+      const k = keysOf(channel);
+      const [outcome, lastId] = (await call(() => runners.SETTLE_SUBSCRIBE_SCRIPT(2, k.pos, k.sub, user, expectedLastId ?? ''))) as [
+        SettleOutcome,
+        string,
+      ];
+      return { outcome, lastId: String(lastId) };
+    },
+
+    async cancelSubscribe(channel, user) {
+      await call(() => redis.hdel(keysOf(channel).sub, user));
+    },
+
     async close() {
       await redis.quit().catch(() => redis.disconnect());
     },

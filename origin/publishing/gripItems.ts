@@ -1,8 +1,8 @@
-// Turns a stored message into the GRIP publish items for every transport, in Pushpin's wire format.
-// `id`/`prev-id` let Pushpin notice a gap and recover through the subscriber's Grip-Link.
+// Turns a message into GRIP publish items for every transport, in Pushpin's wire format (see
+// transports/gripChannels.ts for which channel is which).
 import type { ChannelMessage } from '../history/historyStore.ts';
-import { gripChannelFor } from '../transports/gripChannels.ts';
-import { envelopeJson, ndjsonLine, pollBody, sseEvent, wsMessageFrame } from '../transports/messageFraming.ts';
+import { connectionChannelFor, historyChannelFor, liveChannelFor } from '../transports/gripChannels.ts';
+import { envelopeJson, ndjsonLine, pollBody, sseEvent, wsMessageFrame, type Envelope } from '../transports/messageFraming.ts';
 
 export type GripFormats = {
   'http-stream'?: { content: string } | { action: 'close' };
@@ -14,64 +14,96 @@ export interface GripPublishItem {
   channel: string;
   id?: string;
   'prev-id'?: string;
+  /** Deliver at once instead of waiting in Pushpin's sequencer for a prev-id it has not seen. */
+  'no-seq'?: boolean;
+  /** Publish meta for Pushpin's filters (`skip_users` for the skip-users filter). */
+  meta?: Record<string, string>;
   formats: GripFormats;
 }
 
-function withIds(item: GripPublishItem, id: string, prevId: string | undefined): GripPublishItem {
-  return { ...item, id, ...(prevId !== undefined ? { 'prev-id': prevId } : {}) };
+const POLL_HEADERS = { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' };
+
+function pollResponse(body: string): GripFormats['http-response'] {
+  return { code: 200, reason: 'OK', headers: POLL_HEADERS, body };
 }
 
-export interface ItemOptions {
-  /** false: items without GRIP id/prev-id (for publishers with no history to sequence them). Default true. */
-  gripIds?: boolean;
+export interface StoredItemOptions {
+  /** WebSocket connections mid-subscribe (their filter users): they get this message in their catch-up. */
+  skipUsers?: string[];
+  /**
+   * The first message of an epoch: its prev-id (the epoch base) was never published, so Pushpin's
+   * sequencer would hold it for seconds waiting for it. Holds still check it and recover.
+   */
+  firstOfEpoch?: boolean;
 }
 
-export function itemsForMessage(
+/**
+ * The origin's items for a message it stored: the history channels of SSE, NDJSON and long-poll
+ * (sequenced with id/prev-id, recoverable) and the WebSocket channel.
+ */
+export function itemsForStoredMessage(
   message: ChannelMessage,
-  prevId: string | undefined,
-  options: ItemOptions = {},
+  prevId: string,
+  options: StoredItemOptions = {},
 ): GripPublishItem[] {
   const c = message.channel;
   const json = envelopeJson(message);
-  const items: GripPublishItem[] = [
-    { channel: gripChannelFor('sse', c), formats: { 'http-stream': { content: sseEvent(message, json) } } },
-    { channel: gripChannelFor('stream', c), formats: { 'http-stream': { content: ndjsonLine(message, json) } } },
+  const sequence = { id: message.id, 'prev-id': prevId, ...(options.firstOfEpoch ? { 'no-seq': true } : {}) };
+  const skip = options.skipUsers && options.skipUsers.length > 0 ? { meta: { skip_users: options.skipUsers.join(',') } } : {};
+  return [
+    { channel: historyChannelFor('sse', c), ...sequence, formats: { 'http-stream': { content: sseEvent(message, json) } } },
+    { channel: historyChannelFor('stream', c), ...sequence, formats: { 'http-stream': { content: ndjsonLine(message, json) } } },
     {
-      channel: gripChannelFor('poll', c),
-      formats: {
-        'http-response': {
-          code: 200,
-          reason: 'OK',
-          headers: { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' },
-          body: pollBody([message], [json]),
-        },
-      },
+      channel: historyChannelFor('poll', c),
+      ...sequence,
+      formats: { 'http-response': pollResponse(pollBody([message], [json], { lastId: message.id })) },
     },
-    { channel: gripChannelFor('ws', c), formats: { 'ws-message': { content: wsMessageFrame(message, json) } } },
+    { channel: liveChannelFor('ws', c), ...sequence, ...skip, formats: { 'ws-message': { content: wsMessageFrame(message, json) } } },
   ];
-  return options.gripIds === false ? items : items.map((item) => withIds(item, message.id, prevId));
+}
+
+/** A message published straight to the proxy: no id (it is not in the history), the live channels. */
+export type LiveMessage = Omit<Envelope, 'id'>;
+
+/**
+ * Items for a message that bypasses the history: every transport's live channel, no GRIP id. It reaches
+ * every current subscriber; a client that reconnects later does not get it again.
+ */
+export function liveItemsForMessage(message: LiveMessage): GripPublishItem[] {
+  const envelope: Envelope = { channel: message.channel, data: message.data, ts: message.ts };
+  const c = message.channel;
+  const json = envelopeJson(envelope);
+  return [
+    { channel: liveChannelFor('sse', c), formats: { 'http-stream': { content: sseEvent(envelope, json) } } },
+    { channel: liveChannelFor('stream', c), formats: { 'http-stream': { content: ndjsonLine(envelope, json) } } },
+    { channel: liveChannelFor('poll', c), formats: { 'http-response': pollResponse(pollBody([envelope], [json])) } },
+    { channel: liveChannelFor('ws', c), formats: { 'ws-message': { content: wsMessageFrame(envelope, json) } } },
+  ];
 }
 
 /** The WebSocket close code sent when a channel is closed: a real code, not the 1005 of a bare close. */
 export const CHANNEL_CLOSED_WS_CODE = 1000;
 
 /**
- * Items that end every stream and WebSocket subscribed to the channel. Pushpin drops an item whose
- * prev-id is not a sequenced hold's last id, a close included: give `prevId` (the channel's last id,
- * NO_MESSAGES_ID on a channel without messages) so this origin's SSE and NDJSON holds end too.
- * Without it only WebSockets and holds without prev-id end. The WebSocket subscription is not
- * sequenced, so its close item never carries prev-id.
+ * Items that end every SSE and NDJSON stream and every WebSocket subscribed to the channel, whatever
+ * their position: they go to the live channels, which carry no sequence check. A long-poll has no
+ * close; it answers at its timeout.
  */
-export function closeItemsForChannel(channel: string, prevId?: string): GripPublishItem[] {
-  const sequence = prevId !== undefined ? { 'prev-id': prevId } : {};
+export function closeItemsForChannel(channel: string): GripPublishItem[] {
   return [
-    { channel: gripChannelFor('sse', channel), ...sequence, formats: { 'http-stream': { action: 'close' } } },
-    { channel: gripChannelFor('stream', channel), ...sequence, formats: { 'http-stream': { action: 'close' } } },
+    { channel: liveChannelFor('sse', channel), formats: { 'http-stream': { action: 'close' } } },
+    { channel: liveChannelFor('stream', channel), formats: { 'http-stream': { action: 'close' } } },
     {
-      channel: gripChannelFor('ws', channel),
+      channel: liveChannelFor('ws', channel),
       formats: { 'ws-message': { action: 'close', code: CHANNEL_CLOSED_WS_CODE, reason: 'channel closed' } },
     },
   ];
+}
+
+/** Text frames for one WebSocket connection only, on its own channel, in order. */
+export function connectionFrameItems(user: string, frames: string[]): GripPublishItem[] {
+  const channel = connectionChannelFor(user);
+  return frames.map((content) => ({ channel, formats: { 'ws-message': { content } } }));
 }
 
 /** Bytes one item takes inside a publish request body, to keep every request under the proxy's limit. */

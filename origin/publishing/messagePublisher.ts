@@ -1,74 +1,45 @@
-// The publish path: validate, store in history (so reconnecting clients recover it), then publish to
-// every transport on every GRIP target. Used by POST /api/publish and by WebSocket client publishes.
-import { isValidChannelName, CHANNEL_NAME_RULE } from '../transports/gripChannels.ts';
-import { isMessageId, type ChannelMessage, type HistoryStore } from '../history/historyStore.ts';
-import { itemsForMessage, publishedItemBytes, type GripPublishItem } from './gripItems.ts';
-import { PUBLISH_BODY_LIMIT_BYTES, type GripPublisher } from './gripPublisher.ts';
+// The publish path through the origin: store each message in the history (so reconnecting clients
+// recover it), then publish it to every transport on every GRIP target. Used by POST /api/publish and
+// by WebSocket client publishes.
+//
+// A batch is stored per channel, all or nothing for each channel (one atomic append). When a later
+// channel of the batch cannot be stored, what was stored for the earlier ones is still published,
+// and the error names exactly those messages, so a caller never has stored-but-unpublished messages
+// it does not know about.
+import {
+  HistoryConflictError,
+  HistoryUnavailableError,
+  type AppendResult,
+  type ChannelMessage,
+  type HistoryStore,
+} from '../history/historyStore.ts';
+import { itemsForStoredMessage, type GripPublishItem } from './gripItems.ts';
+import type { GripPublisher } from './gripPublisher.ts';
+import type { PublishInput } from './publishInput.ts';
 
-export interface PublishInput {
-  channel: string;
-  data: unknown;
-  id?: string;
+export interface PublishedMessage extends ChannelMessage {
+  /** A retry of a requested id already stored with the same data: not stored or published again. */
+  duplicate: boolean;
 }
 
-export class PublishInputError extends Error {
-  override name = 'PublishInputError';
+/** Part of a batch could not be stored; `stored` lists what was stored and published before that. */
+export class PartialPublishError extends Error {
+  override name = 'PartialPublishError';
   constructor(
-    message: string,
-    readonly status: 400 | 413 = 400,
+    override readonly cause: HistoryConflictError | HistoryUnavailableError,
+    /** Index (in the whole batch) of the input that could not be stored. */
+    readonly index: number,
+    readonly stored: PublishedMessage[],
   ) {
-    super(message);
+    super(cause.message, { cause });
   }
-}
-
-export const MAX_ITEMS_PER_PUBLISH = 1000;
-
-/** Checks shape and limits of one item; `where` names it in the error ("items[3]"). */
-export function validatePublishInput(raw: unknown, where: string): PublishInput {
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
-    throw new PublishInputError(`${where} must be an object with "channel" and "data"`);
-  }
-  const { channel, data, id } = raw as Record<string, unknown>;
-  if (typeof channel !== 'string' || !isValidChannelName(channel)) {
-    throw new PublishInputError(`${where}.channel must be ${CHANNEL_NAME_RULE}`);
-  }
-  if (data === undefined) throw new PublishInputError(`${where}.data is required (any JSON value)`);
-  if (id !== undefined && (typeof id !== 'string' || !isMessageId(id))) {
-    throw new PublishInputError(`${where}.id must be a decimal string such as "42"`);
-  }
-  // Measure the largest framing with the widest id and a timestamp, before anything is stored.
-  const probe: ChannelMessage = { id: '999999999999999999', channel, data, ts: Date.now() };
-  for (const item of itemsForMessage(probe, '999999999999999998')) {
-    const bytes = publishedItemBytes(item) + '{"items":[]}'.length;
-    if (bytes > PUBLISH_BODY_LIMIT_BYTES) {
-      throw new PublishInputError(
-        `${where} is too large: ${bytes} bytes once framed for ${item.channel.split(':')[0]}, ` +
-          `over Fanout's ${PUBLISH_BODY_LIMIT_BYTES}-byte publish limit`,
-        413,
-      );
-    }
-  }
-  return id === undefined ? { channel, data } : { channel, data, id };
-}
-
-/** Accepts `{channel, data, id?}` or `{items: [...]}`. */
-export function parsePublishBody(body: unknown): PublishInput[] {
-  if (typeof body === 'object' && body !== null && 'items' in body) {
-    const items = (body as { items: unknown }).items;
-    if (!Array.isArray(items) || items.length === 0) throw new PublishInputError('items must be a non-empty array');
-    if (items.length > MAX_ITEMS_PER_PUBLISH) {
-      throw new PublishInputError(`items has ${items.length} entries; at most ${MAX_ITEMS_PER_PUBLISH} per request`);
-    }
-    return items.map((item, index) => validatePublishInput(item, `items[${index}]`));
-  }
-  return [validatePublishInput(body, 'body')];
 }
 
 /** The messages were stored (and stay recoverable from history) but the proxy did not take them. */
 export class DeliveryError extends Error {
   override name = 'DeliveryError';
   constructor(
-    readonly stored: ChannelMessage[],
+    readonly stored: PublishedMessage[],
     cause: unknown,
   ) {
     super(`stored ${stored.length} message(s) but publishing failed: ${(cause as Error).message ?? String(cause)}`, {
@@ -78,26 +49,70 @@ export class DeliveryError extends Error {
 }
 
 export interface MessagePublisher {
-  /** Stores then publishes; returns the stored messages in input order. */
-  publish(inputs: PublishInput[]): Promise<ChannelMessage[]>;
+  /** Stores then publishes; returns the messages in input order. */
+  publish(inputs: PublishInput[]): Promise<PublishedMessage[]>;
+}
+
+/** Inputs grouped by channel in order of first appearance, each with its index in the batch. */
+function byChannel(inputs: PublishInput[]): Map<string, Array<{ input: PublishInput; index: number }>> {
+  const groups = new Map<string, Array<{ input: PublishInput; index: number }>>();
+  inputs.forEach((input, index) => {
+    const group = groups.get(input.channel) ?? [];
+    group.push({ input, index });
+    groups.set(input.channel, group);
+  });
+  return groups;
+}
+
+function itemsOf(result: AppendResult): GripPublishItem[] {
+  return result.messages.flatMap((m) =>
+    m.duplicate ? [] : itemsForStoredMessage(m.message, m.prevId, { skipUsers: result.skipUsers, firstOfEpoch: m.prevId === result.epochId }),
+  );
 }
 
 export function createMessagePublisher(history: HistoryStore, grip: GripPublisher): MessagePublisher {
+  const publishStored = async (appended: Map<string, AppendResult>): Promise<void> => {
+    const items = [...appended.values()].flatMap(itemsOf);
+    try {
+      await grip.publish(items);
+    } finally {
+      // Landed or failed for good: either way no longer in flight (a failure is recovered from history).
+      await Promise.all(
+        [...appended].map(([channel, result]) =>
+          history.landed(channel, result.messages.filter((m) => !m.duplicate).map((m) => m.message.id)).catch(() => {}),
+        ),
+      );
+    }
+  };
+
   return {
     async publish(inputs) {
-      const stored: ChannelMessage[] = [];
-      const items: GripPublishItem[] = [];
-      for (const input of inputs) {
-        const { message, prevId } = await history.append(input.channel, input.data, input.id);
-        stored.push(message);
-        items.push(...itemsForMessage(message, prevId));
+      const results: PublishedMessage[] = new Array(inputs.length);
+      const appended = new Map<string, AppendResult>();
+      const inOrder = (): PublishedMessage[] => results.filter((r) => r !== undefined);
+      let failure: PartialPublishError | undefined;
+      for (const [channel, group] of byChannel(inputs)) {
+        let result: AppendResult;
+        try {
+          result = await history.append(channel, group.map((g) => g.input));
+        } catch (error) {
+          if (!(error instanceof HistoryConflictError || error instanceof HistoryUnavailableError)) throw error;
+          const index = error instanceof HistoryConflictError ? group[error.index]!.index : group[0]!.index;
+          failure = new PartialPublishError(error, index, []);
+          break;
+        }
+        appended.set(channel, result);
+        result.messages.forEach((m, i) => (results[group[i]!.index] = { ...m.message, duplicate: m.duplicate }));
       }
-      try {
-        await grip.publish(items);
-      } catch (error) {
-        throw new DeliveryError(stored, error);
+      if (appended.size > 0) {
+        try {
+          await publishStored(appended);
+        } catch (error) {
+          throw new DeliveryError(inOrder(), error);
+        }
       }
-      return stored;
+      if (failure) throw new PartialPublishError(failure.cause, failure.index, inOrder());
+      return inOrder();
     },
   };
 }

@@ -1,7 +1,10 @@
 // GET /api/channels/:channel/messages?since=<id>&limit=<n>: the retained history of a channel as
-// JSON, oldest first. Served through the cache path, so it says how long it may be kept.
+// JSON, oldest first, with the channel's position (`lastId`), `next` (the `since` of the next page)
+// when more are retained, and `reset` when `since` cannot be continued. Served through the cache
+// path, so it says how long it may be kept.
 import { Router, type Request, type Response } from 'express';
-import type { HistoryStore } from '../history/historyStore.ts';
+import { START_ID, type HistoryStore } from '../history/historyStore.ts';
+import { readReplay } from '../history/replay.ts';
 import { envelopeOf } from '../transports/messageFraming.ts';
 import { channelParam, RequestParamError, resumeIdOf, sendBadRequest } from './realtimeRequest.ts';
 
@@ -31,13 +34,18 @@ export function historyRoutes(deps: { history: HistoryStore }): Router {
       if (error instanceof RequestParamError) return sendBadRequest(res, error.message);
       throw error;
     }
-    const lastId = await deps.history.lastId(channel);
-    const messages = await deps.history.readAfter(channel, since, limit);
+    const replay = await readReplay(deps.history, channel, since ?? START_ID, limit);
     // History changes with every publish; a second of caching absorbs bursts of identical reads.
     res
       .status(200)
       .set('Cache-Control', 'public, max-age=1')
-      .json({ channel, lastId: lastId ?? null, messages: messages.map(envelopeOf) });
+      .json({
+        channel,
+        lastId: replay.position.lastId,
+        messages: replay.messages.map(envelopeOf),
+        ...(replay.more ? { next: replay.upTo } : {}),
+        ...(replay.plan.reset ? { reset: replay.plan.reset } : {}),
+      });
   });
   return router;
 }

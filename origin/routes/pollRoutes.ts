@@ -1,14 +1,18 @@
 // GET /poll/:channel?since=<id>: long-poll. Answers at once with the retained messages after `since`
-// when there are any; otherwise the GRIP proxy holds the request until a message is published (the
-// published http-response item is the answer) or the timeout passes (this body: no messages).
+// when there are any (or when `since` cannot be continued: with a `reset`); otherwise the GRIP proxy
+// holds the request until a message is published (the published http-response item is the answer) or
+// the timeout passes (this body: no messages). Every body the origin builds says where to poll from next.
 import { Channel, GripInstruct } from '@fanoutio/grip';
 import { Router, type Request, type RequestHandler, type Response } from 'express';
 import type { HistoryStore } from '../history/historyStore.ts';
+import { readReplay } from '../history/replay.ts';
 import type { OriginMetrics } from '../observability/metrics.ts';
-import { gripChannelFor } from '../transports/gripChannels.ts';
+import { historyChannelFor, liveChannelFor } from '../transports/gripChannels.ts';
 import { pollBody } from '../transports/messageFraming.ts';
 import { channelParam, RequestParamError, resumeIdOf, sendBadRequest } from './realtimeRequest.ts';
-import { replayPosition } from './replayPosition.ts';
+
+/** Messages in one long-poll answer; the client polls again from its `lastId` for more. */
+export const POLL_PAGE_SIZE = 100;
 
 export function pollRoutes(deps: {
   history: HistoryStore;
@@ -22,24 +26,29 @@ export function pollRoutes(deps: {
     let since: string | undefined;
     try {
       channel = channelParam(req);
-      since = resumeIdOf(req, gripChannelFor('poll', channel), { query: ['since'] });
+      since = resumeIdOf(req, historyChannelFor('poll', channel), { query: ['since'] });
     } catch (error) {
       if (error instanceof RequestParamError) return sendBadRequest(res, error.message);
       throw error;
     }
-    const { replay, seenUpTo } = await replayPosition(deps.history, channel, since);
+    const replay = await readReplay(deps.history, channel, since, POLL_PAGE_SIZE);
+    const extras = { lastId: replay.upTo, ...(replay.plan.reset ? { reset: replay.plan.reset } : {}) };
     res.set({ 'Content-Type': 'application/json', 'Cache-Control': 'no-store' });
-    if (replay.length > 0) {
-      deps.metrics.messagesReplayed.inc({ transport: 'poll' }, replay.length);
-      res.status(200).send(pollBody(replay));
+    if (replay.messages.length > 0 || replay.plan.reset) {
+      deps.metrics.messagesReplayed.inc({ transport: 'poll' }, replay.messages.length);
+      res.status(200).send(pollBody(replay.messages, undefined, extras));
       return;
     }
-    // prev-id: if Pushpin already saw a newer message on the channel than the one we read, it retries
-    // this request at once instead of holding, so a message published meanwhile is not missed.
-    const instruct = new GripInstruct(new Channel(gripChannelFor('poll', channel), seenUpTo));
+    // prev-id: a message published between this read and the hold reaching the proxy is not lost: the
+    // next one does not follow the hold's prev-id, so Pushpin fetches again and gets both; without a
+    // next message, the poll after the timeout gets it.
+    const instruct = new GripInstruct([
+      new Channel(historyChannelFor('poll', channel), replay.upTo),
+      new Channel(liveChannelFor('poll', channel)),
+    ]);
     instruct.setHoldLongPoll(deps.timeoutSeconds);
     deps.metrics.holdsOpened.inc({ transport: 'poll' });
-    res.status(200).set(instruct.toHeaders()).send(pollBody([]));
+    res.status(200).set(instruct.toHeaders()).send(pollBody([], [], extras));
   });
   return router;
 }

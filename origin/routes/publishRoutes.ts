@@ -2,15 +2,10 @@
 // every transport. Answers with the assigned ids. POST /api/channels/:channel/close (same token) ends
 // the channel's streams and WebSockets.
 import express, { type Request, type Response, Router } from 'express';
-import { HistoryConflictError } from '../history/historyStore.ts';
 import { CloseDeliveryError, type ChannelCloser } from '../publishing/channelCloser.ts';
-import { ItemTooLargeError } from '../publishing/gripPublisher.ts';
-import {
-  DeliveryError,
-  parsePublishBody,
-  PublishInputError,
-  type MessagePublisher,
-} from '../publishing/messagePublisher.ts';
+import type { MessagePublisher } from '../publishing/messagePublisher.ts';
+import { describePublishFailure } from '../publishing/publishFailure.ts';
+import { parsePublishBody } from '../publishing/publishInput.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { OriginMetrics } from '../observability/metrics.ts';
 import { requireBearerToken } from './bearerToken.ts';
@@ -41,40 +36,25 @@ export function publishRoutes(deps: {
   });
 
   router.post('/api/publish', jsonBody, async (req: Request, res: Response) => {
-    let inputs;
     try {
-      inputs = parsePublishBody(req.body);
-    } catch (error) {
-      if (error instanceof PublishInputError) {
-        deps.metrics.publishErrors.inc({ kind: 'invalid' });
-        return sendError(res, error.status, 'invalid_message', error.message);
-      }
-      throw error;
-    }
-    try {
+      const inputs = parsePublishBody(req.body);
       const messages = await deps.publisher.publish(inputs);
-      deps.metrics.messagesPublished.inc({ source: 'api' }, messages.length);
-      deps.log.info({ count: messages.length, channels: [...new Set(inputs.map((i) => i.channel))] }, 'published');
+      const fresh = messages.filter((m) => !m.duplicate).length;
+      deps.metrics.messagesPublished.inc({ source: 'api' }, fresh);
+      deps.log.info({ count: fresh, duplicates: messages.length - fresh, channels: [...new Set(inputs.map((i) => i.channel))] }, 'published');
       res.set('Cache-Control', 'no-store').json({
-        messages: messages.map((m) => ({ id: m.id, channel: m.channel, ts: m.ts })),
+        messages: messages.map((m) => ({ id: m.id, channel: m.channel, ts: m.ts, ...(m.duplicate ? { duplicate: true } : {}) })),
       });
     } catch (error) {
-      if (error instanceof HistoryConflictError) {
-        deps.metrics.publishErrors.inc({ kind: 'conflict' });
-        return sendError(res, 409, 'id_conflict', error.message);
-      }
-      if (error instanceof ItemTooLargeError) {
-        deps.metrics.publishErrors.inc({ kind: 'invalid' });
-        return sendError(res, 413, 'too_large', error.message);
-      }
-      if (error instanceof DeliveryError) {
-        deps.metrics.publishErrors.inc({ kind: 'delivery' });
-        deps.log.error({ err: error.cause }, 'publish to GRIP proxy failed');
-        return sendError(res, 502, 'publish_failed', error.message, {
-          stored: error.stored.map((m) => ({ id: m.id, channel: m.channel })),
-        });
-      }
-      throw error;
+      const failure = describePublishFailure(error);
+      if (!failure) throw error;
+      deps.metrics.publishErrors.inc({ kind: failure.kind });
+      if (failure.status >= 500) deps.log.error({ err: error, code: failure.code }, 'publish failed');
+      if (failure.retryAfterSeconds !== undefined) res.set('Retry-After', String(failure.retryAfterSeconds));
+      return sendError(res, failure.status, failure.code, failure.message, {
+        ...(failure.status === 400 || failure.status === 413 ? {} : { stored: failure.stored }),
+        ...(failure.index !== undefined ? { index: failure.index } : {}),
+      });
     }
   });
 
@@ -87,10 +67,10 @@ export function publishRoutes(deps: {
       throw error;
     }
     try {
-      const closed = await deps.channelCloser.close(channel);
+      await deps.channelCloser.close(channel);
       deps.metrics.channelsClosed.inc();
-      deps.log.info(closed, 'channel closed');
-      res.set('Cache-Control', 'no-store').json({ channel: closed.channel, lastId: closed.lastId });
+      deps.log.info({ channel }, 'channel closed');
+      res.set('Cache-Control', 'no-store').json({ channel, closed: true });
     } catch (error) {
       if (error instanceof CloseDeliveryError) {
         deps.metrics.publishErrors.inc({ kind: 'delivery' });

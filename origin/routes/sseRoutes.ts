@@ -1,9 +1,10 @@
 // GET /events/:channel: Server-Sent Events held open by the GRIP proxy. A reconnect with Last-Event-ID
 // (or ?lastEventId=) first gets every retained message after that id; then Pushpin streams live ones.
+// A position the history cannot continue from gets an `event: reset` first, then everything retained.
 import { Router, type RequestHandler } from 'express';
 import type { HistoryStore } from '../history/historyStore.ts';
 import type { OriginMetrics } from '../observability/metrics.ts';
-import { sseEvent } from '../transports/messageFraming.ts';
+import { sseEvent, ssePosition, sseReset } from '../transports/messageFraming.ts';
 import { streamHoldHandler } from './streamHold.ts';
 
 export function sseRoutes(deps: { history: HistoryStore; requireGrip: RequestHandler; metrics: OriginMetrics }): Router {
@@ -17,6 +18,8 @@ export function sseRoutes(deps: { history: HistoryStore; requireGrip: RequestHan
         contentType: 'text/event-stream',
         keepAlive: ':\n\n',
         frame: sseEvent,
+        resetNotice: sseReset,
+        positionNotice: ssePosition,
         resumeLink: (channel, id) => `/events/${encodeURIComponent(channel)}?lastEventId=${id}`,
         resumeSources: { headers: ['last-event-id'], query: ['lastEventId'] },
       },

@@ -1,17 +1,21 @@
 // A GRIP stream hold (SSE and NDJSON): replay what the client missed in the body, then let the proxy
-// keep the response open on the transport's channel. The subscription carries prev-id and a Grip-Link
-// next, so when Pushpin sees a published item whose prev-id is not the last id it delivered (a gap),
-// it fetches the link and appends what is missing itself.
+// keep the response open on the transport's channels. The history channel carries prev-id and a
+// Grip-Link next, so when Pushpin sees one of the origin's items whose prev-id is not the last id it
+// delivered (a gap), it fetches the link and appends what is missing itself. The live channel carries
+// no prev-id, so anything published straight to the proxy reaches the client too.
 import { Channel, GripInstruct } from '@fanoutio/grip';
 import type { Request, Response } from 'express';
 import type { ChannelMessage, HistoryStore } from '../history/historyStore.ts';
+import { readReplay, replayPage } from '../history/replay.ts';
+import type { ContinuityReset } from '../history/resumePlan.ts';
 import type { OriginMetrics } from '../observability/metrics.ts';
-import { gripChannelFor, type Transport } from '../transports/gripChannels.ts';
+import { historyChannelFor, liveChannelFor, type Transport } from '../transports/gripChannels.ts';
 import { channelParam, RequestParamError, resumeIdOf, sendBadRequest } from './realtimeRequest.ts';
-import { replayPage, replayPosition } from './replayPosition.ts';
 
 /** Pushpin accepts at most 100000 bytes of body with GRIP instructions; replay pages stay below it. */
 export const STREAM_REPLAY_BUDGET_BYTES = 90_000;
+/** Messages read per page (a page may hold fewer when they are large). */
+export const STREAM_REPLAY_PAGE_SIZE = 100;
 
 /** Pushpin sends the keep-alive after this many idle seconds; below common 30-60 s proxy timeouts. */
 export const STREAM_KEEP_ALIVE_SECONDS = 20;
@@ -21,6 +25,10 @@ export interface StreamHoldSpec {
   contentType: string;
   keepAlive: string;
   frame: (message: ChannelMessage) => string;
+  /** The notice that the client's position could not be continued. */
+  resetNotice: (channel: string, reset: ContinuityReset) => string;
+  /** Something to send when no message is, so the client learns its position (SSE: an id-only block). */
+  positionNotice?: (id: string) => string;
   /** Where the client can resume from after `id` (the Grip-Link next). */
   resumeLink: (channel: string, id: string) => string;
   resumeSources: { headers?: string[]; query: string[] };
@@ -32,24 +40,31 @@ export function streamHoldHandler(spec: StreamHoldSpec, deps: { history: History
     let resumeId: string | undefined;
     try {
       channel = channelParam(req);
-      resumeId = resumeIdOf(req, gripChannelFor(spec.transport, channel), spec.resumeSources);
+      resumeId = resumeIdOf(req, historyChannelFor(spec.transport, channel), spec.resumeSources);
     } catch (error) {
       if (error instanceof RequestParamError) return sendBadRequest(res, error.message);
       throw error;
     }
-    const position = await replayPosition(deps.history, channel, resumeId);
-    const frames = new Map(position.replay.map((m) => [m.id, spec.frame(m)]));
-    const { page, upTo, behind } = replayPage(position, (m) => Buffer.byteLength(frames.get(m.id)!), STREAM_REPLAY_BUDGET_BYTES);
-    const body = page.map((m) => frames.get(m.id)!).join('');
+    const replay = await readReplay(deps.history, channel, resumeId, STREAM_REPLAY_PAGE_SIZE);
+    const frames = new Map(replay.messages.map((m) => [m.id, spec.frame(m)]));
+    const { page, complete } = replayPage(replay.messages, (m) => Buffer.byteLength(frames.get(m.id)!), STREAM_REPLAY_BUDGET_BYTES);
+    const upTo = complete ? replay.upTo : page.at(-1)!.id;
+    const parts = page.map((m) => frames.get(m.id)!);
+    if (replay.plan.reset) parts.unshift(spec.resetNotice(channel, replay.plan.reset));
+    if (page.length === 0 && spec.positionNotice) parts.push(spec.positionNotice(upTo));
+    const body = parts.join('');
     if (page.length > 0) deps.metrics.messagesReplayed.inc({ transport: spec.transport }, page.length);
     res.status(200).set({ 'Content-Type': spec.contentType, 'Cache-Control': 'no-cache, no-store' });
-    if (behind) {
+    if (!complete || replay.more) {
       // More retained than one page: no hold yet, only the next link, which Pushpin follows at once
       // and appends to this same response, until a page reaches the channel's position and holds.
       res.set('Grip-Link', `<${spec.resumeLink(channel, upTo)}>; rel=next`).send(body);
       return;
     }
-    const instruct = new GripInstruct(new Channel(gripChannelFor(spec.transport, channel), upTo));
+    const instruct = new GripInstruct([
+      new Channel(historyChannelFor(spec.transport, channel), upTo),
+      new Channel(liveChannelFor(spec.transport, channel)),
+    ]);
     instruct.setHoldStream();
     instruct.setKeepAlive(spec.keepAlive, STREAM_KEEP_ALIVE_SECONDS);
     instruct.setNextLink(spec.resumeLink(channel, upTo));

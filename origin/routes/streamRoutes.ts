@@ -3,7 +3,7 @@
 import { Router, type RequestHandler } from 'express';
 import type { HistoryStore } from '../history/historyStore.ts';
 import type { OriginMetrics } from '../observability/metrics.ts';
-import { ndjsonLine } from '../transports/messageFraming.ts';
+import { ndjsonLine, ndjsonReset } from '../transports/messageFraming.ts';
 import { streamHoldHandler } from './streamHold.ts';
 
 export function streamRoutes(deps: {
@@ -22,6 +22,7 @@ export function streamRoutes(deps: {
         // A blank line: NDJSON readers skip it.
         keepAlive: '\n',
         frame: ndjsonLine,
+        resetNotice: ndjsonReset,
         resumeLink: (channel, id) => `/stream/${encodeURIComponent(channel)}?since=${id}`,
         resumeSources: { query: ['since'] },
       },

@@ -1,31 +1,72 @@
 // One logical message in each transport's framing. Every path that delivers a message (live publish,
-// history replay on connect) goes through these, so the bytes a client sees never depend on the path.
-// The envelope is serialised once per message and spliced into each framing (publishing is hot).
-import type { ChannelMessage } from '../history/historyStore.ts';
+// history replay, a publish straight to the proxy) goes through these, so the bytes a client sees
+// never depend on the path. The envelope is serialised once per message and spliced into each framing
+// (publishing is hot).
+//
+// A message published straight to the proxy has no id: it is not in the history, so it is not a
+// position a client could resume from. Its SSE event carries no `id:` line (EventSource keeps its
+// Last-Event-ID), and its envelope has no "id".
+import type { ContinuityReset } from '../history/resumePlan.ts';
 
-export function envelopeOf(message: ChannelMessage): ChannelMessage {
-  return { id: message.id, channel: message.channel, data: message.data, ts: message.ts };
+/** The envelope every transport carries: `{ "id", "channel", "data", "ts" }` ("id" absent when live-only). */
+export interface Envelope {
+  id?: string;
+  channel: string;
+  data: unknown;
+  /** Milliseconds since the epoch, when the message was accepted. */
+  ts: number;
 }
 
-/** The envelope's JSON: `{"id","channel","data","ts"}`. */
-export function envelopeJson(message: ChannelMessage): string {
+export function envelopeOf(message: Envelope): Envelope {
+  return message.id === undefined
+    ? { channel: message.channel, data: message.data, ts: message.ts }
+    : { id: message.id, channel: message.channel, data: message.data, ts: message.ts };
+}
+
+export function envelopeJson(message: Envelope): string {
   return JSON.stringify(envelopeOf(message));
 }
 
 /** An SSE event whose id is the message id, so EventSource's Last-Event-ID resumes from it. */
-export function sseEvent(message: ChannelMessage, json = envelopeJson(message)): string {
-  return `id: ${message.id}\ndata: ${json}\n\n`;
+export function sseEvent(message: Envelope, json = envelopeJson(message)): string {
+  return message.id === undefined ? `data: ${json}\n\n` : `id: ${message.id}\ndata: ${json}\n\n`;
 }
 
-export function ndjsonLine(message: ChannelMessage, json = envelopeJson(message)): string {
+/**
+ * An SSE block with only an id: EventSource records it as its Last-Event-ID without dispatching an
+ * event, so a subscriber that has received nothing yet still reconnects from the right position.
+ */
+export function ssePosition(id: string): string {
+  return `id: ${id}\n\n`;
+}
+
+/** The notice that continuity was lost: a named event, so `onmessage` handlers never see it. */
+export function sseReset(channel: string, reset: ContinuityReset): string {
+  return `event: reset\ndata: ${JSON.stringify({ channel, ...reset })}\n\n`;
+}
+
+export function ndjsonLine(message: Envelope, json = envelopeJson(message)): string {
   return `${json}\n`;
 }
 
-export function pollBody(messages: ChannelMessage[], jsons = messages.map(envelopeJson)): string {
-  return `{"messages":[${jsons.join(',')}]}\n`;
+/** A status line among the messages: it has a "type" (messages never do). */
+export function ndjsonReset(channel: string, reset: ContinuityReset): string {
+  return `${JSON.stringify({ type: 'reset', channel, ...reset })}\n`;
+}
+
+export interface PollExtras {
+  /** The position to poll from next (absent on a live-only message, whose publisher knows none). */
+  lastId?: string;
+  reset?: ContinuityReset;
+}
+
+export function pollBody(messages: Envelope[], jsons = messages.map(envelopeJson), extras: PollExtras = {}): string {
+  const lastId = extras.lastId === undefined ? '' : `,"lastId":${JSON.stringify(extras.lastId)}`;
+  const reset = extras.reset === undefined ? '' : `,"reset":${JSON.stringify(extras.reset)}`;
+  return `{"messages":[${jsons.join(',')}]${lastId}${reset}}\n`;
 }
 
 /** `{"type":"message", ...envelope}`, built by splicing the envelope's JSON after the type. */
-export function wsMessageFrame(message: ChannelMessage, json = envelopeJson(message)): string {
+export function wsMessageFrame(message: Envelope, json = envelopeJson(message)): string {
   return `{"type":"message",${json.slice(1)}`;
 }

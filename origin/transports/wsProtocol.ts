@@ -1,12 +1,13 @@
 // The JSON protocol spoken over /ws. Client frames are parsed and validated here, pure, so the route
 // only decides what to do; server frames are built here so their shapes live in one place.
 import { isMessageId } from '../history/historyStore.ts';
+import type { ContinuityReset } from '../history/resumePlan.ts';
 import { CHANNEL_NAME_RULE, isValidChannelName } from './gripChannels.ts';
 
 export type ClientCommand =
   | { type: 'subscribe'; channel: string; since?: string }
   | { type: 'unsubscribe'; channel: string }
-  | { type: 'publish'; channel: string; data: unknown; id?: string }
+  | { type: 'publish'; channel: string; data: unknown }
   | { type: 'ping' };
 
 export type WsErrorCode =
@@ -20,9 +21,11 @@ export type WsErrorCode =
   | 'invalid_message'
   | 'message_too_large'
   | 'id_conflict'
+  | 'history_unavailable'
   | 'publish_failed'
+  | 'subscribe_busy'
+  | 'subscribe_failed'
   | 'binary_unsupported'
-  | 'replay_truncated'
   | 'internal';
 
 export interface WsProtocolError {
@@ -80,12 +83,8 @@ export function parseClientFrame(text: string): ClientCommand | WsProtocolError 
       const channel = channelOf(frame);
       if (typeof channel !== 'string') return channel;
       if (frame.data === undefined) return fail('invalid_message', '"data" is required (any JSON value)', channel);
-      if (frame.id !== undefined && (typeof frame.id !== 'string' || !isMessageId(frame.id))) {
-        return fail('invalid_message', '"id" must be a decimal string such as "42"', channel);
-      }
-      return frame.id === undefined
-        ? { type: 'publish', channel, data: frame.data }
-        : { type: 'publish', channel, data: frame.data, id: frame.id };
+      if (frame.id !== undefined) return fail('invalid_message', 'clients may not choose ids: the origin assigns them', channel);
+      return { type: 'publish', channel, data: frame.data };
     }
     default:
       return fail(
@@ -100,8 +99,12 @@ export function isProtocolError(value: ClientCommand | WsProtocolError): value i
 }
 
 export const serverFrames = {
-  /** `lastId`: the channel's position once the replay (if any) is delivered; a later `since`. */
-  subscribed: (channel: string, lastId: string) => JSON.stringify({ type: 'subscribed', channel, lastId }),
+  /**
+   * `lastId`: the client's position; every message after it follows, exactly once, in order. `reset`:
+   * the `since` asked for could not be continued (see ContinuityReset).
+   */
+  subscribed: (channel: string, lastId: string, reset?: ContinuityReset) =>
+    JSON.stringify({ type: 'subscribed', channel, lastId, ...(reset ? { reset } : {}) }),
   unsubscribed: (channel: string) => JSON.stringify({ type: 'unsubscribed', channel }),
   published: (channel: string, id: string) => JSON.stringify({ type: 'published', channel, id }),
   pong: () => JSON.stringify({ type: 'pong' }),
@@ -113,16 +116,6 @@ export const serverFrames = {
       ...(problem.channel !== undefined ? { channel: problem.channel } : {}),
     }),
 };
-
-/** The channels a connection is subscribed to, kept in Pushpin connection meta between requests. */
-export function parseSubscriptionList(header: string | undefined): string[] {
-  if (!header) return [];
-  return [...new Set(header.split(',').map((c) => c.trim()).filter(isValidChannelName))];
-}
-
-export function formatSubscriptionList(channels: Iterable<string>): string {
-  return [...channels].join(',');
-}
 
 /** WebSocket close codes this origin sends (RFC 6455 section 7.4 plus the private 4000 range). */
 export const CLOSE_CODES = {

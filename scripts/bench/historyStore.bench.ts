@@ -5,24 +5,26 @@ import { createRedisHistoryStore } from '../../origin/history/redisHistoryStore.
 import type { HistoryStore } from '../../origin/history/historyStore.ts';
 import { startRedisServer } from '../../test/harness/redisServer.ts';
 
-const limits = { maxMessagesPerChannel: 1000, maxAgeMs: 3_600_000 };
+const limits = { maxMessagesPerChannel: 1000, maxAgeMs: 3_600_000, channelIdleMs: 7 * 24 * 3_600_000 };
 const APPENDS = 3000;
 
 async function measure(name: string, store: HistoryStore): Promise<void> {
   const payload = { text: 'x'.repeat(200) };
   let start = performance.now();
-  for (let n = 0; n < APPENDS; n++) await store.append('seq', payload);
+  for (let n = 0; n < APPENDS; n++) await store.append('seq', [{ data: payload }]);
   const sequential = APPENDS / ((performance.now() - start) / 1000);
   start = performance.now();
   await Promise.all(
     Array.from({ length: 8 }, async () => {
-      for (let n = 0; n < APPENDS / 8; n++) await store.append('par', payload);
+      for (let n = 0; n < APPENDS / 8; n++) await store.append('par', [{ data: payload }]);
     }),
   );
   const concurrent = APPENDS / ((performance.now() - start) / 1000);
   start = performance.now();
   const reads = 200;
-  for (let n = 0; n < reads; n++) await store.readAfter('seq', String(APPENDS - 100), 100);
+  const { position } = await store.read('seq', undefined, 0);
+  const from = (BigInt(position.lastId) - 100n).toString();
+  for (let n = 0; n < reads; n++) await store.read('seq', from, 100);
   const replays = reads / ((performance.now() - start) / 1000);
   console.log(
     `${name.padEnd(6)} appends/s sequential=${sequential.toFixed(0)} 8-concurrent=${concurrent.toFixed(0)}  ` +

@@ -12,7 +12,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { itemsForMessage, type GripPublishItem } from '../../origin/publishing/gripItems.ts';
+import { liveItemsForMessage, type GripPublishItem } from '../../origin/publishing/gripItems.ts';
 import { ensurePushpin } from '../pushpin/ensurePushpin.ts';
 import { buildPushpinConfig } from '../pushpin/pushpinConfig.ts';
 import { descendantsOf, startManagedProcess, type ManagedProcess } from '../stack/managedProcess.ts';
@@ -28,10 +28,9 @@ function messageData(n: number): unknown {
   return { n, text: `update number ${n} for the dashboard`, ok: true };
 }
 
-/** The items the CLI sends for message n, built the same way (no GRIP id without --id). */
+/** The items the CLI sends for message n, built the same way (live channels, no id). */
 function itemsFor(n: number, channel: string): GripPublishItem[] {
-  const id = String(Date.now() * 1000 + n);
-  return itemsForMessage({ id, channel, data: messageData(n), ts: Date.now() }, undefined, { gripIds: false });
+  return liveItemsForMessage({ channel, data: messageData(n), ts: Date.now() });
 }
 
 async function rawLoop(publishUrl: string, messages = MESSAGES): Promise<{ items: number; seconds: number }> {

@@ -20,8 +20,8 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
     value: 'local|fastly|origin',
     description:
       'where to publish (default local): local = Pushpin at http://127.0.0.1:5561; fastly = the Fastly publish API ' +
-      '(FASTLY_SERVICE_ID, FASTLY_API_TOKEN); origin = the origin POST /api/publish (ORIGIN_URL, PUBLISH_TOKEN), ' +
-      'which also keeps history and assigns ids',
+      '(FASTLY_SERVICE_ID, FASTLY_API_TOKEN); both reach every subscriber live. origin = the origin POST ' +
+      '/api/publish (ORIGIN_URL, PUBLISH_TOKEN), which also stores the message, so reconnecting clients get it',
   },
   {
     name: 'grip-url',
@@ -32,22 +32,20 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
       'publish to this GRIP control URL instead (repeat for several, e.g. several Pushpins); key=/iss= in the ' +
       'query authenticate. Also read from GRIP_URL (comma or space separated) when no --target is given',
   },
-  { name: 'id', kind: 'value', value: 'ID', description: 'the message id (decimal), sent as the envelope id and the GRIP item id' },
   {
-    name: 'prev-id',
+    name: 'id',
     kind: 'value',
     value: 'ID',
     description:
-      "the previous message's id on this channel (GRIP prev-id, lets Pushpin detect gaps); needs --id. With --close: " +
-      "the channel's last id (0 when it has none), so holds sequenced at it (this origin's SSE/NDJSON) end too",
+      'with --target origin: request this id (decimal; above the channel\'s last id), so a retry of the same id and ' +
+      'data is recognised and not stored twice. Straight to a proxy a message has no id (it is not in the history)',
   },
   {
     name: 'close',
     kind: 'flag',
     description:
-      'end every SSE and NDJSON stream and WebSocket on the channel (no message). With --target origin the origin ' +
-      "closes at its channel's last id, so all of them end. Straight to a proxy only WebSockets and streams held " +
-      "without prev-id end, unless --prev-id gives the channel's last id (this origin's streams are sequenced)",
+      'end every SSE and NDJSON stream and WebSocket on the channel (no message), whatever their position; ' +
+      'with --target origin through POST /api/channels/<channel>/close',
   },
   { name: 'raw', kind: 'flag', description: 'send the message (or each line) as a JSON string, even if it parses as JSON' },
   { name: 'json-data', kind: 'flag', description: 'the message (or each line) must be valid JSON; fail otherwise' },

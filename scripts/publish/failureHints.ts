@@ -78,10 +78,18 @@ function statusHint(target: TargetName, status: number, retried: boolean): strin
     }
     return 'nothing publishes at that path: a GRIP URL is the control URL without /publish/ (e.g. http://127.0.0.1:5561)';
   }
-  if (status === 409) return 'the id is not above the last id on that channel; drop --id to let the origin number it';
+  if (status === 409) {
+    return 'the id is not above the last id on that channel (or is already stored with other data); drop --id to let the origin number it';
+  }
+  if (status === 503 && target === 'origin') {
+    return "the origin's history store (Redis) is unavailable; nothing was stored. Check REDIS_URL and that Redis runs, then publish again";
+  }
   if (status === 400) return 'the target did not accept the request body; the message above says why';
   if (status === 502 && target === 'origin') {
-    return "the origin's GRIP proxy did not take the items (published messages stay stored): check the origin's GRIP_URL and that Pushpin runs";
+    return (
+      "the origin stored the messages but its GRIP proxy did not take them (do not publish them again: streams " +
+      "recover them with the next message, reconnecting clients get them): check the origin's GRIP_URL and that Pushpin runs"
+    );
   }
   if (status === 429 || status >= 500) {
     return retried ? 'the target kept failing after every retry; try again later or raise --retries' : 'try again later';

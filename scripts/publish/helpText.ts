@@ -35,24 +35,21 @@ Usage:
 The message is JSON when it parses as JSON ('{"a":1}', 42, true, "\\"quoted\\""), otherwise the text
 itself, sent as a JSON string (hello). --raw always sends the text; --json-data insists on JSON.
 It goes out exactly as the origin frames it: an SSE event, an NDJSON line, a long-poll response and a
-WebSocket frame, each on its GRIP channel (sse:<channel>, stream:, poll:, ws:). Envelope:
-{"id","channel","data","ts"}. Channel names: 1-128 letters, digits, '_', '-', '.', not starting with '.'.
+WebSocket frame. Envelope: {"id","channel","data","ts"}. Channel names: 1-128 letters, digits, '_', '-',
+'.', not starting with '.'.
 
-Message ids: with --target origin the origin numbers messages (1, 2, 3... per channel), keeps them for
-recovery and sets prev-id. Its SSE, NDJSON and long-poll holds carry prev-id, and Pushpin/Fanout deliver
-an item to them only when the item's prev-id matches (otherwise they recover from the origin's history).
-Straight to a proxy there is no history: without --id the id is time-based (milliseconds x 1000 plus a
-counter) and the items carry no GRIP id, so the message reaches WebSockets and holds without prev-id
-(other GRIP origins) but not this origin's SSE/NDJSON/long-poll subscribers; --id N --prev-id M reach
-holds at position M (e.g. --id 1 --prev-id 0 on a new channel) but are not in the origin's history.
-Publish through the origin for channels its clients subscribe to.
+Every target reaches every current subscriber of every transport. The difference is the history:
+  --target origin   the origin stores the message and numbers it (ids increase per channel, across
+                    restarts), so a client that reconnects with its last id gets it. Use this for
+                    anything a client must not miss.
+  local, fastly,    straight to the proxy: live only. The message has no id and is not stored, so a
+  --grip-url        client that was disconnected when it was sent never gets it. The items go to each
+                    transport's live channel (sse:<channel>, stream:, poll:, ws:), which every
+                    subscriber of this origin holds beside the origin's own sequenced channel.
 
-Closing (--close) ends the channel's SSE and NDJSON streams and WebSockets (code 1000). The origin's
-streams are sequenced: Pushpin/Fanout drop a close whose prev-id is not the stream's last id. With
---target origin the origin (POST /api/channels/<channel>/close) closes at its history's last id, so
-everything ends. Straight to a proxy, without --prev-id only WebSockets and streams held without prev-id
-(other GRIP origins) end; --prev-id N (the channel's last id, 0 for a channel without messages) ends
-the streams held at N too.
+Closing (--close) ends the channel's SSE and NDJSON streams and WebSockets (code 1000) wherever they
+are in the sequence; clients may reconnect and resume. Through the origin (POST
+/api/channels/<channel>/close) or straight to a proxy: the same items.
 
 Options:
 ${options}
@@ -69,7 +66,7 @@ Tokens are never printed, also not in errors or --json output.
 Bulk input (--file PATH, --file -, or '-' as the message): one message a line, blank lines skipped,
 sent in batches of --batch messages per request (each request under the 64 KiB publish limit).
 With a channel argument each line is that channel's data; without one each line is an NDJSON item
-{"channel":"news","data":{...},"id":"7"}. Invalid lines are reported by number and skipped; the run
+{"channel":"news","data":{...}} ("id" only with --target origin). Invalid lines are reported by number and skipped; the run
 stops at the first request that fails after its retries. On a terminal a progress line is shown;
 at the end a summary (sent, failed, msg/s, items/s), or with --json one JSON object on stdout
 (use \`npm run --silent publish -- ... --json\` so npm adds nothing to stdout).
@@ -85,9 +82,7 @@ Exit codes:
 Examples (with \`npm start\` running):
   npm run publish -- news '{"text":"hello"}' --target origin
   npm run publish -- news '{"text":"hello"}'
-  npm run publish -- fresh '{"text":"first"}' --id 1 --prev-id 0
-  npm run publish -- news --close --target origin            end every subscriber of news
-  npm run publish -- news --close --prev-id 42                straight to Pushpin, news's last id is 42
+  npm run publish -- news --close                           end every subscriber of news
   printf '%s\\n' one two three | npm run publish -- news - --target origin
   npm run publish -- --file items.ndjson --target origin    lines like {"channel":"news","data":1}
   npm run --silent publish -- news hello --target origin --json

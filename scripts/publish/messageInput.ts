@@ -11,8 +11,8 @@ export type DataMode = 'auto' | 'raw' | 'json';
 export interface OutgoingMessage {
   channel: string;
   data: unknown;
+  /** A requested id (through the origin only). */
   id?: string;
-  prevId?: string;
   line?: number;
 }
 

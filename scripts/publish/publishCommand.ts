@@ -9,9 +9,9 @@ import { interpretData, MessageDataError, type DataMode } from './messageInput.t
 import { resolveTarget, type ResolvedTarget } from './publishTargets.ts';
 
 export type PublishInput =
-  | { kind: 'single'; channel: string; data: unknown; id?: string; prevId?: string }
-  /** `prevId`: the channel's last id, so holds sequenced at it end too (direct targets only). */
-  | { kind: 'close'; channel: string; prevId?: string }
+  /** `id`: a requested id, through the origin only. */
+  | { kind: 'single'; channel: string; data: unknown; id?: string }
+  | { kind: 'close'; channel: string }
   /** `source` is a path or '-' for standard input. */
   | { kind: 'bulk'; source: string; channel?: string; dataMode: DataMode };
 
@@ -57,8 +57,8 @@ function checkChannel(channel: string): string {
 }
 
 function checkId(value: string | undefined, option: string): string | undefined {
-  if (value !== undefined && !isMessageId(value)) {
-    throw new UsageError(`${option} must be a decimal id such as 42 (up to 18 digits), not ${JSON.stringify(value)}`);
+  if (value !== undefined && (!isMessageId(value) || value === '0')) {
+    throw new UsageError(`${option} must be a decimal id such as 1796000000000042 (up to 18 digits), not ${JSON.stringify(value)}`);
   }
   return value;
 }
@@ -82,7 +82,6 @@ function buildInput(args: ParsedArguments, target: ResolvedTarget): PublishInput
   const [channelArg, messageArg, ...extra] = args.positionals;
   const flag = (name: string): boolean => args.flags.has(name);
   const id = checkId(args.values.get('id'), '--id');
-  const prevId = checkId(args.values.get('prev-id'), '--prev-id');
   const file = args.values.get('file');
   refuse(flag('raw') && flag('json-data'), '--raw and --json-data cannot be combined', 'pick one');
   refuse(
@@ -93,14 +92,9 @@ function buildInput(args: ParsedArguments, target: ResolvedTarget): PublishInput
       : "quote a message that contains spaces: npm run publish -- news 'hello world'",
   );
   refuse(
-    prevId !== undefined && id === undefined && !flag('close'),
-    '--prev-id needs --id',
-    'give both: --id 42 --prev-id 41 (or --close --prev-id 41 to end holds at 41)',
-  );
-  refuse(
-    prevId !== undefined && target.kind === 'origin',
-    '--prev-id cannot be used with --target origin',
-    'the origin sets prev-id from its history',
+    id !== undefined && target.kind !== 'origin',
+    '--id needs --target origin',
+    'a message published straight to the proxy is not in the history, so it has no id; the origin numbers and stores messages',
   );
   const dataMode: DataMode = flag('raw') ? 'raw' : flag('json-data') ? 'json' : 'auto';
 
@@ -111,9 +105,7 @@ function buildInput(args: ParsedArguments, target: ResolvedTarget): PublishInput
       '--close takes only a channel',
       'it sends no message: npm run publish -- news --close',
     );
-    const input: PublishInput = { kind: 'close', channel: checkChannel(channelArg!) };
-    if (prevId !== undefined) input.prevId = prevId;
-    return input;
+    return { kind: 'close', channel: checkChannel(channelArg!) };
   }
 
   const bulkSource = file ?? (messageArg === '-' ? '-' : undefined);
@@ -152,7 +144,6 @@ function buildInput(args: ParsedArguments, target: ResolvedTarget): PublishInput
   }
   const input: PublishInput = { kind: 'single', channel, data };
   if (id !== undefined) input.id = id;
-  if (prevId !== undefined) input.prevId = prevId;
   return input;
 }
 

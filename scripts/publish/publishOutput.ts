@@ -71,7 +71,9 @@ export function formatFailures(failures: readonly RunFailure[]): string[] {
 }
 
 function transportsNote(target: ResolvedTarget): string {
-  return target.kind === 'origin' ? 'stored and published by the origin' : 'sse, stream, poll and ws';
+  return target.kind === 'origin'
+    ? 'stored and published by the origin to sse, stream, poll and ws'
+    : "sse, stream, poll and ws, live only (not in the origin's history: a client that reconnects later will not get it)";
 }
 
 /** The origin's close endpoint for a channel (what a close is sent to instead of /api/publish). */
@@ -82,11 +84,8 @@ export function closeEndpoint(target: Extract<ResolvedTarget, { kind: 'origin' }
 export function formatSummary(result: RunResult, input: PublishInput, target: ResolvedTarget): string {
   const to = target.endpoints.join(', ');
   if (input.kind === 'close' && result.sent === 1) {
-    if (target.kind === 'origin') {
-      return `sent a close for sse, stream and ws on ${input.channel} at the origin's last id → ${closeEndpoint(target, input.channel)}`;
-    }
-    const at = input.prevId !== undefined ? ` (prev-id ${input.prevId})` : '';
-    return `sent a close for sse, stream and ws on ${input.channel}${at} → ${to}`;
+    const where = target.kind === 'origin' ? closeEndpoint(target, input.channel) : to;
+    return `sent a close for sse, stream and ws on ${input.channel} → ${where}`;
   }
   if (input.kind === 'single' && result.sent === 1) {
     const id = result.ids[0] !== undefined ? ` (id ${result.ids[0]})` : '';
@@ -125,6 +124,8 @@ export interface JsonResult {
   messagesPerSecond?: number;
   itemsPerSecond?: number;
   ids?: string[];
+  /** Whether the messages were stored in the origin's history (recoverable by reconnecting clients). */
+  stored?: boolean;
   stopped?: boolean;
   errors: RunFailure[];
   errorsOmitted?: number;
@@ -148,6 +149,7 @@ export function jsonResult(result: RunResult, input: PublishInput, target: Resol
     elapsedMs: Math.round(result.elapsedMs * 10) / 10,
     messagesPerSecond: Math.round(perSecond(result.sent, result.elapsedMs)),
     itemsPerSecond: Math.round(perSecond(result.gripItems, result.elapsedMs)),
+    stored: target.kind === 'origin',
     stopped: result.stopped,
     errors: result.failures.slice(0, MAX_JSON_ERRORS),
   };

@@ -32,7 +32,7 @@ export interface RunResult extends RunStats {
   stopped: boolean;
 }
 
-export type RunEntry = ParsedLine | { ok: 'close'; channel: string; prevId?: string };
+export type RunEntry = ParsedLine | { ok: 'close'; channel: string };
 
 export interface RunOptions {
   sink: PublishSink;
@@ -121,7 +121,7 @@ export async function runPublish(
     }
     let prepared: PreparedMessage;
     try {
-      if (entry.ok === 'close') prepared = sink.prepareClose(entry.channel, entry.prevId);
+      if (entry.ok === 'close') prepared = sink.prepareClose(entry.channel);
       else if (entry.ok) prepared = sink.prepare(entry.message);
       else throw new InputRejected(entry.error);
     } catch (error) {

@@ -1,11 +1,11 @@
 // The two ways a batch of messages leaves the CLI. To a GRIP proxy (local Pushpin, Fastly, GRIP URLs):
-// framed here for every transport with the origin's own itemsForMessage, then sent by the shared
-// createGripPublisher. To the origin: POST /api/publish, which stores, numbers and frames them itself,
-// and POST /api/channels/:channel/close, which closes at the channel's last id from its history.
-import type { ChannelMessage } from '../../origin/history/historyStore.ts';
+// framed here for every transport's live channel with the origin's own liveItemsForMessage (no id:
+// the message is not in the history), then sent by the shared createGripPublisher. To the origin:
+// POST /api/publish, which stores, numbers and frames them itself, and POST
+// /api/channels/:channel/close.
 import {
   closeItemsForChannel,
-  itemsForMessage,
+  liveItemsForMessage,
   publishedItemBytes,
   type GripPublishItem,
 } from '../../origin/publishing/gripItems.ts';
@@ -15,9 +15,8 @@ import {
   PublishError,
   type PublishRetryReport,
 } from '../../origin/publishing/gripPublisher.ts';
-import { PublishInputError, validatePublishInput } from '../../origin/publishing/messagePublisher.ts';
+import { PublishInputError, validatePublishInput } from '../../origin/publishing/publishInput.ts';
 import { createHttpFetch } from './httpFetch.ts';
-import { createTimeIdSource, type MessageIdSource } from './messageIds.ts';
 import type { OutgoingMessage } from './messageInput.ts';
 import type { PublishTuning } from './publishCommand.ts';
 import { closeEndpoint } from './publishOutput.ts';
@@ -38,15 +37,14 @@ export interface PreparedMessage {
 export interface SentBatch {
   /** GRIP items the proxy accepted (per target). */
   items: number;
-  /** Ids in message order, as assigned (the origin's) or sent. */
+  /** Ids in message order, as the origin assigned them (none straight to a proxy). */
   ids: string[];
 }
 
 export interface PublishSink {
   /** Frames and checks one message; throws InputRejected when it can never be sent. */
   prepare(message: OutgoingMessage): PreparedMessage;
-  /** `prevId` (direct targets): the sequenced holds' position, so they end too. */
-  prepareClose(channel: string, prevId?: string): PreparedMessage;
+  prepareClose(channel: string): PreparedMessage;
   send(batch: PreparedMessage[]): Promise<SentBatch>;
   /**
    * Optional: does send's CPU work (serialising the request) now and returns the rest of send, so
@@ -80,14 +78,12 @@ function itemBytesBound(item: GripPublishItem): number {
   return 6 * (stream + ws + response + item.channel.length + 400);
 }
 
-/**
- * Without an explicit --id the items carry no GRIP id/prev-id: a time-based id cannot name the
- * previous message, and an id Pushpin has not seen in sequence would make it hold back messages.
- */
-export function frameForProxy(message: OutgoingMessage, ids: MessageIdSource, now: number): PreparedMessage {
-  const id = message.id ?? ids.next();
-  const channelMessage: ChannelMessage = { id, channel: message.channel, data: message.data, ts: now };
-  const items = itemsForMessage(channelMessage, message.prevId, { gripIds: message.id !== undefined });
+/** A message for a proxy: every transport's live channel, checked against the 64 KiB publish limit. */
+export function frameForProxy(message: OutgoingMessage, now: number): PreparedMessage {
+  if (message.id !== undefined) {
+    throw new InputRejected('a message published straight to the proxy has no id (it is not in the history); publish it with --target origin');
+  }
+  const items = liveItemsForMessage({ channel: message.channel, data: message.data, ts: now });
   for (const item of items) {
     // Small messages (the usual case) are far under the limit; measure exactly only near it.
     if (itemBytesBound(item) + ENVELOPE_BYTES <= PUBLISH_BODY_LIMIT_BYTES) continue;
@@ -99,11 +95,10 @@ export function frameForProxy(message: OutgoingMessage, ids: MessageIdSource, no
       );
     }
   }
-  return { channel: message.channel, id, items };
+  return { channel: message.channel, items };
 }
 
 function createGripSink(target: Extract<ResolvedTarget, { kind: 'grip' }>, tuning: PublishTuning, events: SinkEvents): PublishSink {
-  const ids = createTimeIdSource();
   const publisher = createGripPublisher(target.targets, {
     // Messages carry 4 items each; let a batch of --batch messages go in one request when it fits.
     maxItemsPerRequest: tuning.batchSize * 4,
@@ -115,20 +110,16 @@ function createGripSink(target: Extract<ResolvedTarget, { kind: 'grip' }>, tunin
   });
   const encode = (batch: PreparedMessage[]): (() => Promise<SentBatch>) => {
     const items: GripPublishItem[] = [];
-    const sentIds: string[] = [];
-    for (const message of batch) {
-      for (const item of message.items) items.push(item);
-      if (message.id !== undefined) sentIds.push(message.id);
-    }
+    for (const message of batch) for (const item of message.items) items.push(item);
     const requests = publisher.encode(items);
     return async () => {
       await publisher.publishEncoded(requests);
-      return { items: items.length, ids: sentIds };
+      return { items: items.length, ids: [] };
     };
   };
   return {
-    prepare: (message) => frameForProxy(message, ids, Date.now()),
-    prepareClose: (channel, prevId) => ({ channel, items: closeItemsForChannel(channel, prevId) }),
+    prepare: (message) => frameForProxy(message, Date.now()),
+    prepareClose: (channel) => ({ channel, items: closeItemsForChannel(channel) }),
     encode,
     async send(batch) {
       return encode(batch)();
@@ -157,8 +148,7 @@ function createOriginSink(target: Extract<ResolvedTarget, { kind: 'origin' }>, t
         throw error;
       }
     },
-    prepareClose(channel, prevId) {
-      if (prevId !== undefined) throw new InputRejected('the origin closes at the last id of its history; drop --prev-id');
+    prepareClose(channel) {
       return { channel, items: [], closeChannel: channel };
     },
     async send(batch) {
@@ -178,13 +168,19 @@ function createOriginSink(target: Extract<ResolvedTarget, { kind: 'origin' }>, t
     },
   };
 
-  /** POSTs to the origin with the publish token; resolves with the response text of a 2xx. */
+  /**
+   * POSTs to the origin with the publish token; resolves with the response text of a 2xx. Retried only
+   * when nothing can have been stored: a refused connection, or a 503 saying the history was
+   * unavailable and nothing was stored (after its Retry-After). Anything else may have been stored.
+   */
   async function postToOrigin(url: string, endpoint: string, body: string | undefined): Promise<string> {
-    let response: Response | undefined;
-    let lastError: unknown;
-    // Only a refused connection is retried: anything else may have been stored already.
-    for (let attempt = 1; attempt <= tuning.attempts && !response; attempt++) {
-      if (attempt > 1) await new Promise((r) => setTimeout(r, 100 * 2 ** (attempt - 2)));
+    let lastError: PublishError | undefined;
+    for (let attempt = 1; attempt <= tuning.attempts; attempt++) {
+      if (attempt > 1) {
+        events.onRetry?.({ target: endpoint, attempt, attempts: tuning.attempts, error: lastError! });
+        await new Promise((r) => setTimeout(r, retryDelayMs(lastError!, attempt)));
+      }
+      let response: Response;
       try {
         response = await fetch(url, {
           method: 'POST',
@@ -196,37 +192,40 @@ function createOriginSink(target: Extract<ResolvedTarget, { kind: 'origin' }>, t
           signal: AbortSignal.timeout(tuning.timeoutMs),
         });
       } catch (error) {
-        lastError = error;
-        if (!isConnectionRefused(error)) break;
-        if (attempt < tuning.attempts) {
-          const code = 'ECONNREFUSED';
-          events.onRetry?.({
-            target: endpoint,
-            attempt: attempt + 1,
-            attempts: tuning.attempts,
-            error: new PublishError(`cannot reach ${endpoint}: ${code}`, endpoint, undefined, undefined),
-          });
-        }
+        const code = (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).message;
+        lastError = new PublishError(`cannot reach ${endpoint}: ${code}`, endpoint, undefined, undefined, { cause: error });
+        if (isConnectionRefused(error)) continue;
+        throw lastError;
       }
-    }
-    if (!response) {
-      const code = (lastError as { cause?: { code?: string } }).cause?.code ?? (lastError as Error).message;
-      throw new PublishError(`cannot reach ${endpoint}: ${code}`, endpoint, undefined, undefined, { cause: lastError });
-    }
-    const text = await response.text();
-    if (!response.ok) {
+      const text = await response.text();
+      if (response.ok) {
+        events.onRequest?.();
+        return text;
+      }
       let detail = text.slice(0, 500).trim();
+      let nothingStored = false;
       try {
-        const parsed = JSON.parse(text) as { message?: string };
+        const parsed = JSON.parse(text) as { message?: string; error?: string; stored?: unknown[] };
         if (typeof parsed.message === 'string') detail = parsed.message;
+        nothingStored = parsed.error === 'history_unavailable' && Array.isArray(parsed.stored) && parsed.stored.length === 0;
       } catch {
         // not JSON: keep the text
       }
-      throw new PublishError(`${endpoint} answered ${response.status} ${response.statusText}: ${detail}`, endpoint, response.status, text.slice(0, 500));
+      lastError = new PublishError(`${endpoint} answered ${response.status} ${response.statusText}: ${detail}`, endpoint, response.status, text.slice(0, 500));
+      const retryAfter = Number(response.headers.get('retry-after'));
+      if (Number.isFinite(retryAfter) && retryAfter > 0) retryAfterMs.set(lastError, Math.min(retryAfter, 30) * 1000);
+      if (response.status === 503 && nothingStored) continue;
+      throw lastError;
     }
-    events.onRequest?.();
-    return text;
+    throw lastError!;
   }
+}
+
+const retryAfterMs = new WeakMap<PublishError, number>();
+
+/** Exponential backoff with full jitter, or the server's Retry-After when it gave one. */
+function retryDelayMs(error: PublishError, attempt: number): number {
+  return retryAfterMs.get(error) ?? Math.random() * 100 * 2 ** (attempt - 1);
 }
 
 export function createPublishSink(target: ResolvedTarget, tuning: PublishTuning, events: SinkEvents = {}): PublishSink {

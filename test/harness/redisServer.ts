@@ -10,6 +10,8 @@ export interface RunningRedis {
   url: string;
   port: number;
   stop(): Promise<void>;
+  /** SIGKILL: no shutdown save, as a crash would leave it. */
+  kill(): Promise<void>;
 }
 
 export const REDIS_HINT = 'Install Redis: sudo apt-get install -y redis-server';
@@ -19,18 +21,26 @@ export function redisServerPath(log?: (line: string) => void): string {
   return ensureCommand('redis-server', 'redis-server', REDIS_HINT, log);
 }
 
-export async function startRedisServer(): Promise<RunningRedis> {
-  const port = await findFreePort();
-  const dir = mkdtempSync(join(tmpdir(), 'redis-'));
+export interface RedisServerOptions {
+  /** Reuse a port (to restart a server where clients expect it). */
+  port?: number;
+  /** Keep the data here (RDB snapshots on SAVE) instead of a fresh temporary directory; kept on stop. */
+  dataDir?: string;
+}
+
+export async function startRedisServer(options: RedisServerOptions = {}): Promise<RunningRedis> {
+  const port = options.port ?? (await findFreePort());
+  const dir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'redis-'));
+  const persistence = options.dataDir ? ['--save', '', '--dbfilename', 'dump.rdb'] : ['--save', ''];
   const child = await startManagedProcess({
     name: 'redis',
     command: redisServerPath(),
-    args: ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir],
+    args: ['--port', String(port), '--bind', '127.0.0.1', ...persistence, '--appendonly', 'no', '--dir', dir],
     cwd: dir,
     ready: /Ready to accept connections/,
     logFile: join(dir, 'redis.log'),
   }).catch((error: unknown) => {
-    rmSync(dir, { recursive: true, force: true });
+    if (!options.dataDir) rmSync(dir, { recursive: true, force: true });
     throw error;
   });
   return {
@@ -38,7 +48,11 @@ export async function startRedisServer(): Promise<RunningRedis> {
     port,
     async stop() {
       await child.stop();
-      rmSync(dir, { recursive: true, force: true });
+      if (!options.dataDir) rmSync(dir, { recursive: true, force: true });
+    },
+    async kill() {
+      process.kill(child.pid, 'SIGKILL');
+      await child.exited;
     },
   };
 }

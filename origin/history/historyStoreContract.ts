@@ -1,0 +1,153 @@
+// The behaviour every HistoryStore must have, as one vitest suite run against each store
+// (memoryHistoryStore.test.ts, redisHistoryStore.test.ts), so the two can never drift apart.
+import { describe, expect, it } from 'vitest';
+import { compareMessageIds, HistoryConflictError, nextId, type HistoryStore } from './historyStore.ts';
+
+export interface StoreFactory {
+  /** A store with its own empty keyspace and these limits. */
+  create(limits: { maxMessagesPerChannel: number; maxAgeMs: number }): Promise<HistoryStore>;
+}
+
+const LIMITS = { maxMessagesPerChannel: 100, maxAgeMs: 3_600_000 };
+const plus = (id: string, n: number): string => (BigInt(id) + BigInt(n)).toString();
+
+export function describeHistoryStore(name: string, factory: StoreFactory): void {
+  describe(`${name}: the history store contract`, () => {
+    it('gives a new channel a clock-based epoch and a stable position, before anything is published', async () => {
+      const store = await factory.create(LIMITS);
+      const before = BigInt(Date.now() - 5000) * 1000n;
+      const { position, messages } = await store.read('c', undefined, 10);
+      expect(messages).toEqual([]);
+      expect(position.lastId).toBe(position.epochId);
+      expect(position.floorId).toBe(position.epochId);
+      expect(BigInt(position.epochId) > before).toBe(true);
+      expect((await store.read('c', undefined, 10)).position).toEqual(position);
+    });
+
+    it('assigns the next ids with prev-id, atomically per call, and replays after an id', async () => {
+      const store = await factory.create(LIMITS);
+      const epoch = (await store.read('c', undefined, 1)).position.epochId;
+      const { messages, skipUsers } = await store.append('c', [{ data: { n: 1 } }, { data: [2] }, { data: 'three' }]);
+      expect(skipUsers).toEqual([]);
+      expect(messages.map((m) => [m.message.id, m.prevId, m.duplicate])).toEqual([
+        [plus(epoch, 1), epoch, false],
+        [plus(epoch, 2), plus(epoch, 1), false],
+        [plus(epoch, 3), plus(epoch, 2), false],
+      ]);
+      expect(messages[1]!.message).toMatchObject({ channel: 'c', data: [2], ts: expect.any(Number) });
+      const after = await store.read('c', plus(epoch, 1), 10);
+      expect(after.messages.map((m) => [m.id, m.data])).toEqual([
+        [plus(epoch, 2), [2]],
+        [plus(epoch, 3), 'three'],
+      ]);
+      expect(after.position).toEqual({ lastId: plus(epoch, 3), floorId: epoch, epochId: epoch });
+      expect((await store.read('c', undefined, 2)).messages.map((m) => m.id)).toEqual([plus(epoch, 1), plus(epoch, 2)]);
+      expect((await store.read('other', undefined, 10)).messages).toEqual([]);
+    });
+
+    it('stores nothing of a call that has one conflicting input, and names it', async () => {
+      const store = await factory.create(LIMITS);
+      const [first] = (await store.append('c', [{ data: 'a' }])).messages;
+      const error = await store.append('c', [{ data: 'b' }, { data: 'c', id: first!.message.id }]).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(HistoryConflictError);
+      expect(error).toMatchObject({ index: 1 });
+      expect((error as Error).message).toMatch(/already stored with other data/);
+      const { position, messages } = await store.read('c', undefined, 10);
+      expect(messages.map((m) => m.data)).toEqual(['a']);
+      expect(position.lastId).toBe(first!.message.id);
+    });
+
+    it('treats a requested id already stored with the same data as a retry: reported, not stored twice', async () => {
+      const store = await factory.create(LIMITS);
+      const epoch = (await store.read('c', undefined, 1)).position.epochId;
+      const a = plus(epoch, 10);
+      const b = plus(epoch, 11);
+      await store.append('c', [{ data: { v: 'a' }, id: a }]);
+      const retry = await store.append('c', [{ data: { v: 'a' }, id: a }, { data: { v: 'b' }, id: b }]);
+      expect(retry.messages.map((m) => [m.message.id, m.duplicate])).toEqual([
+        [a, true],
+        [b, false],
+      ]);
+      expect(retry.messages[1]!.prevId).toBe(a);
+      expect((await store.read('c', undefined, 10)).messages.map((m) => m.id)).toEqual([a, b]);
+      // A requested id below the last that was never stored is a conflict, as is one far in the future.
+      await expect(store.append('c', [{ data: 1, id: plus(epoch, 5) }])).rejects.toThrow(/not above the last id/);
+      await expect(store.append('c', [{ data: 1, id: plus(epoch, 10 ** 12) }])).rejects.toThrow(/highest id a publisher may request/);
+      expect((await store.append('c', [{ data: 'next' }])).messages[0]!.message.id).toBe(nextId(b));
+    });
+
+    it('bounds a channel by count, raising the floor past what it dropped', async () => {
+      const store = await factory.create({ maxMessagesPerChannel: 3, maxAgeMs: 3_600_000 });
+      const { messages } = await store.append('c', [1, 2, 3, 4, 5].map((data) => ({ data })));
+      const ids = messages.map((m) => m.message.id);
+      const read = await store.read('c', undefined, 10);
+      expect(read.messages.map((m) => m.id)).toEqual(ids.slice(2));
+      expect(read.position.floorId).toBe(ids[1]);
+      expect(read.position.lastId).toBe(ids[4]);
+      expect(compareMessageIds(read.position.epochId, read.position.floorId)).toBe(-1);
+    });
+
+    it('names the WebSocket subscribes in progress on every append until they settle', async () => {
+      const store = await factory.create(LIMITS);
+      const start = await store.beginSubscribe('c', 'u1', 30_000, 10);
+      if (start.busy) throw new Error('busy');
+      expect(start.inFlight).toEqual([]);
+      const during = await store.append('c', [{ data: 'during' }]);
+      expect(during.skipUsers).toEqual(['u1']);
+      // Settling at the position seen at the start fails: a message was appended since.
+      const duringId = during.messages[0]!.message.id;
+      expect(await store.settleSubscribe('c', 'u1', start.position.lastId)).toEqual({ outcome: 'behind', lastId: duringId });
+      expect(await store.settleSubscribe('c', 'u1', duringId)).toEqual({ outcome: 'settled', lastId: duringId });
+      expect((await store.append('c', [{ data: 'after' }])).skipUsers).toEqual([]);
+      expect((await store.settleSubscribe('c', 'u1', duringId)).outcome).toBe('lapsed');
+      // Settling without an expected id always ends the skipping.
+      await store.beginSubscribe('c', 'u3', 30_000, 10);
+      await store.append('c', [{ data: 'y' }]);
+      expect((await store.settleSubscribe('c', 'u3', undefined)).outcome).toBe('settled');
+      await store.beginSubscribe('c', 'u2', 30_000, 10);
+      await store.cancelSubscribe('c', 'u2');
+      expect((await store.append('c', [{ data: 'x' }])).skipUsers).toEqual([]);
+    });
+
+    it('refuses more concurrent subscribes on a channel than asked for', async () => {
+      const store = await factory.create(LIMITS);
+      expect((await store.beginSubscribe('c', 'a', 30_000, 2)).busy).toBe(false);
+      expect((await store.beginSubscribe('c', 'b', 30_000, 2)).busy).toBe(false);
+      expect(await store.beginSubscribe('c', 'c', 30_000, 2)).toEqual({ busy: true });
+      // The same user again is a renewal, not one more.
+      expect((await store.beginSubscribe('c', 'a', 30_000, 2)).busy).toBe(false);
+      expect((await store.append('c', [{ data: 1 }])).skipUsers.sort()).toEqual(['a', 'b']);
+    });
+
+    it('lets a subscribe lapse after its time', async () => {
+      const store = await factory.create(LIMITS);
+      const start = await store.beginSubscribe('c', 'u', 50, 10);
+      if (start.busy) throw new Error('busy');
+      await new Promise((r) => setTimeout(r, 120));
+      expect((await store.append('c', [{ data: 'late' }])).skipUsers).toEqual([]);
+      expect((await store.settleSubscribe('c', 'u', start.position.lastId)).outcome).toBe('lapsed');
+    });
+
+    it('tracks publishes in flight until they landed', async () => {
+      const store = await factory.create(LIMITS);
+      const [m1, m2] = (await store.append('c', [{ data: 1 }, { data: 2 }])).messages.map((m) => m.message.id);
+      const start = await store.beginSubscribe('c', 'u', 30_000, 10);
+      if (start.busy) throw new Error('busy');
+      expect([...start.inFlight].sort()).toEqual([m1, m2]);
+      await store.landed('c', [m1!]);
+      expect(await store.stillInFlight('c', [m1!, m2!])).toEqual([m2]);
+      await store.landed('c', [m2!]);
+      expect(await store.stillInFlight('c', [m1!, m2!])).toEqual([]);
+    });
+
+    it('carries digits exactly when incrementing (ids are decimal strings, not floats)', async () => {
+      const store = await factory.create(LIMITS);
+      const epoch = (await store.read('c', undefined, 1)).position.epochId;
+      const nines = plus(epoch, 999);
+      expect(nines.endsWith('999')).toBe(true);
+      await store.append('c', [{ data: 1, id: nines }]);
+      const next = await store.append('c', [{ data: 2 }]);
+      expect(next.messages[0]).toMatchObject({ message: { id: plus(epoch, 1000) }, prevId: nines });
+    });
+  });
+}

@@ -1,0 +1,227 @@
+// The Lua scripts of the Redis history store. Each runs atomically inside Redis, which is what makes
+// "assign ids, store, and name the WebSocket subscribes in progress" one step across origin instances.
+//
+// Keys of one channel (one hash slot: `{channel}` is a hash tag, so Redis Cluster works):
+//   pos  hash   last, floor, epoch (decimal ids) and run (the Redis run_id that wrote them)
+//   log  stream entries `<id>-0` with fields ts, data (the retained messages)
+//   sub  hash   filter user -> deadline (ms) of a WebSocket subscribe in progress
+//   fly  zset   id -> deadline (ms): publishes not yet acknowledged by every proxy
+// Ids can exceed 2^53, which Lua numbers cannot hold: they are compared as decimal strings, and
+// incremented digit by digit (next_id).
+
+const PRELUDE = `
+local function above(a, b)
+  if #a ~= #b then return #a > #b end
+  return a > b
+end
+local function now_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+local function ms_string(ms) return string.format('%d', ms) end
+local function next_id(id)
+  local digits = {}
+  for i = 1, #id do digits[i] = string.byte(id, i) - 48 end
+  local i = #digits
+  while i >= 1 and digits[i] == 9 do digits[i] = 0; i = i - 1 end
+  if i == 0 then table.insert(digits, 1, 1) else digits[i] = digits[i] + 1 end
+  return table.concat(digits)
+end
+local function id_of(entry_id) return string.sub(entry_id, 1, string.find(entry_id, '-', 1, true) - 1) end
+local function field(fields, name)
+  for i = 1, #fields, 2 do if fields[i] == name then return fields[i + 1] end end
+  return nil
+end
+local function run_id() return string.match(redis.call('INFO', 'server'), 'run_id:(%w+)') end
+
+-- The channel's position, creating a new epoch when there is none, or when Redis restarted since it
+-- was written (a restart may have restored an older snapshot that lost the newest ids): the epoch
+-- base comes from the clock, above every id issued before.
+local function ensure_position(pos, log, fly, now, idle_ms)
+  local p = redis.call('HMGET', pos, 'last', 'floor', 'epoch', 'run')
+  local run = run_id()
+  if p[1] and p[4] == run then
+    redis.call('PEXPIRE', pos, idle_ms)
+    return {last = p[1], floor = p[2], epoch = p[3]}
+  end
+  local base = ms_string(now) .. '000'
+  if p[1] and not above(base, p[1]) then base = p[1] end
+  redis.call('DEL', log, fly)
+  redis.call('HSET', pos, 'last', base, 'floor', base, 'epoch', base, 'run', run)
+  redis.call('PEXPIRE', pos, idle_ms)
+  return {last = base, floor = base, epoch = base}
+end
+
+-- Drops messages older than the age limit from the head of the log and raises the floor past them.
+local function trim_age(pos, log, p, cutoff)
+  while true do
+    local head = redis.call('XRANGE', log, '-', '+', 'COUNT', 64)
+    if #head == 0 then return end
+    local newest_expired = nil
+    for _, entry in ipairs(head) do
+      if (tonumber(field(entry[2], 'ts')) or 0) >= cutoff then break end
+      newest_expired = entry[1]
+    end
+    if not newest_expired then return end
+    local id = id_of(newest_expired)
+    -- MINID drops entries below the threshold: <id>-1 is just above the entry <id>-0
+    redis.call('XTRIM', log, 'MINID', id .. '-1')
+    if above(id, p.floor) then
+      p.floor = id
+      redis.call('HSET', pos, 'floor', id)
+    end
+    if newest_expired ~= head[#head][1] then return end
+  end
+end
+
+local function subscribing(sub, now)
+  local users = {}
+  local all = redis.call('HGETALL', sub)
+  for i = 1, #all, 2 do
+    if tonumber(all[i + 1]) > now then table.insert(users, all[i]) else redis.call('HDEL', sub, all[i]) end
+  end
+  return users
+end
+
+local function in_flight(fly, now)
+  redis.call('ZREMRANGEBYSCORE', fly, '-inf', now)
+  return redis.call('ZRANGE', fly, 0, -1)
+end
+`;
+
+/**
+ * KEYS pos log sub fly; ARGV max_messages max_age_ms idle_ms fly_ttl_ms count, then per input: id ('' for
+ * the next one) and data (JSON). Reply: {'ok', n, epoch, (id, prev, dup, ts) x n, users...} or
+ * {'conflict', index, why}. Duplicates (a requested id already stored with the same data) are
+ * reported, not stored again. All inputs are checked before anything is stored.
+ */
+export const APPEND_SCRIPT = `${PRELUDE}
+local pos, log, sub, fly = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local max_messages, max_age, idle, fly_ttl, count = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
+local now = now_ms()
+local p = ensure_position(pos, log, fly, now, idle)
+trim_age(pos, log, p, now - max_age)
+local ceiling = ms_string(now) .. '999'
+-- Plan every input first (nothing is written unless all of them can be stored).
+local last = p.last
+local plan = {}
+for i = 1, count do
+  local requested, data = ARGV[5 + 2 * i - 1], ARGV[5 + 2 * i]
+  if requested ~= '' and not above(requested, last) then
+    local earlier = nil
+    for _, step in ipairs(plan) do if step.id == requested and not step.dup then earlier = step.data end end
+    if not earlier and above(requested, p.floor) then
+      local found = redis.call('XRANGE', log, requested .. '-0', requested .. '-0')[1]
+      if found then earlier = field(found[2], 'data') end
+    end
+    if earlier == data then
+      table.insert(plan, {id = requested, dup = true})
+    elseif earlier then
+      return {'conflict', i - 1, 'id ' .. requested .. ' is already stored with other data'}
+    else
+      return {'conflict', i - 1, 'id ' .. requested .. ' is not above the last id ' .. last}
+    end
+  elseif requested ~= '' and above(requested, ceiling) then
+    return {'conflict', i - 1, 'id ' .. requested .. ' is above the highest id a publisher may request now (' .. ceiling .. ')'}
+  else
+    local id = requested
+    if id == '' then id = next_id(last) end
+    table.insert(plan, {id = id, data = data, prev = last})
+    last = id
+  end
+end
+local reply = {'ok', #plan, p.epoch}
+local stored = 0
+for _, step in ipairs(plan) do
+  if step.dup then
+    local found = redis.call('XRANGE', log, step.id .. '-0', step.id .. '-0')[1]
+    local ts = found and field(found[2], 'ts') or ms_string(now)
+    table.insert(reply, step.id); table.insert(reply, step.id); table.insert(reply, 1); table.insert(reply, ts)
+  else
+    redis.call('XADD', log, step.id .. '-0', 'ts', ms_string(now), 'data', step.data)
+    redis.call('ZADD', fly, now + fly_ttl, step.id)
+    stored = stored + 1
+    table.insert(reply, step.id); table.insert(reply, step.prev); table.insert(reply, 0); table.insert(reply, ms_string(now))
+  end
+end
+redis.call('HSET', pos, 'last', last)
+local excess = redis.call('XLEN', log) - max_messages
+if excess > 0 then
+  local dropped = redis.call('XRANGE', log, '-', '+', 'COUNT', excess)
+  local id = id_of(dropped[#dropped][1])
+  redis.call('XTRIM', log, 'MINID', id .. '-1')
+  if above(id, p.floor) then redis.call('HSET', pos, 'floor', id) end
+end
+if stored > 0 then
+  redis.call('PEXPIRE', log, max_age)
+  redis.call('PEXPIRE', fly, fly_ttl)
+  for _, user in ipairs(subscribing(sub, now)) do table.insert(reply, user) end
+end
+return reply
+`;
+
+/**
+ * KEYS pos log fly; ARGV max_age_ms idle_ms after ('' for all retained) limit.
+ * Reply: {last, floor, epoch, entry...} with the retained entries above max(after, floor).
+ */
+export const READ_SCRIPT = `${PRELUDE}
+local pos, log, fly = KEYS[1], KEYS[2], KEYS[3]
+local max_age, idle, after, limit = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[4])
+local now = now_ms()
+local p = ensure_position(pos, log, fly, now, idle)
+trim_age(pos, log, p, now - max_age)
+local from = p.floor
+if after ~= '' and above(after, from) then from = after end
+local reply = {p.last, p.floor, p.epoch}
+if limit > 0 then
+  for _, entry in ipairs(redis.call('XRANGE', log, '(' .. from .. '-0', '+', 'COUNT', limit)) do table.insert(reply, entry) end
+end
+return reply
+`;
+
+/**
+ * KEYS pos log sub fly; ARGV user ttl_ms max_age_ms idle_ms max_concurrent.
+ * Reply: {last, floor, epoch, in-flight id...}, or {'busy'}.
+ */
+export const BEGIN_SUBSCRIBE_SCRIPT = `${PRELUDE}
+local pos, log, sub, fly = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local user, ttl, max_age, idle, max_concurrent = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
+local now = now_ms()
+local others = 0
+for _, other in ipairs(subscribing(sub, now)) do if other ~= user then others = others + 1 end end
+if others >= max_concurrent then return {'busy'} end
+local p = ensure_position(pos, log, fly, now, idle)
+trim_age(pos, log, p, now - max_age)
+redis.call('HSET', sub, user, now + ttl)
+redis.call('PEXPIRE', sub, ttl)
+local reply = {p.last, p.floor, p.epoch}
+for _, id in ipairs(in_flight(fly, now)) do table.insert(reply, id) end
+return reply
+`;
+
+/** KEYS pos sub; ARGV user expected_last ('' for any). Reply: {'settled' | 'behind' | 'lapsed', last}. */
+export const SETTLE_SUBSCRIBE_SCRIPT = `${PRELUDE}
+local pos, sub = KEYS[1], KEYS[2]
+local user, expected = ARGV[1], ARGV[2]
+local last = redis.call('HGET', pos, 'last') or ''
+local deadline = redis.call('HGET', sub, user)
+if not deadline or tonumber(deadline) <= now_ms() then
+  redis.call('HDEL', sub, user)
+  return {'lapsed', last}
+end
+if expected ~= '' and last ~= expected then return {'behind', last} end
+redis.call('HDEL', sub, user)
+return {'settled', last}
+`;
+
+/** KEYS fly; ARGV id... Reply: the ids still in flight. */
+export const STILL_IN_FLIGHT_SCRIPT = `${PRELUDE}
+local fly = KEYS[1]
+local now = now_ms()
+local reply = {}
+for _, id in ipairs(ARGV) do
+  local deadline = redis.call('ZSCORE', fly, id)
+  if deadline and tonumber(deadline) > now then table.insert(reply, id) end
+end
+return reply
+`;

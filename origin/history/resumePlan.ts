@@ -1,0 +1,46 @@
+// Where a (re)connecting subscriber continues from, decided from the channel's position alone: pure,
+// so every transport answers a resume the same way. A position the history cannot continue from is
+// never served as a silent gap: the plan carries a reset that each transport reports to its client.
+import { compareMessageIds, START_ID, type ChannelPosition } from './historyStore.ts';
+
+/**
+ * Why continuity was lost: `expired` (older than what is retained), `restarted` (from before the
+ * current epoch: the history was reset, restarted or flushed), `ahead` (above the channel's last id).
+ */
+export type ResetReason = 'expired' | 'restarted' | 'ahead';
+
+/** Told to a client whose position could not be continued: it gets everything above `after`. */
+export interface ContinuityReset {
+  reason: ResetReason;
+  /** The position the client asked to resume from. */
+  since: string;
+  /** What the client gets instead: every retained message above this id. */
+  after: string;
+}
+
+export interface ResumePlan {
+  /** Replay the retained messages above this id, then go live. */
+  afterId: string;
+  reset?: ContinuityReset;
+}
+
+/**
+ * `requested` undefined: a new subscriber, live from the channel's position. "0": everything
+ * retained (a reset only if part of the current epoch has expired). Anything else resumes exactly
+ * when the history holds everything after it.
+ */
+export function resumePlan(position: ChannelPosition, requested: string | undefined): ResumePlan {
+  if (requested === undefined) return { afterId: position.lastId };
+  if (requested === START_ID) {
+    if (compareMessageIds(position.floorId, position.epochId) > 0) {
+      return { afterId: position.floorId, reset: { reason: 'expired', since: requested, after: position.floorId } };
+    }
+    return { afterId: position.floorId };
+  }
+  if (compareMessageIds(requested, position.lastId) > 0) {
+    return { afterId: position.floorId, reset: { reason: 'ahead', since: requested, after: position.floorId } };
+  }
+  if (compareMessageIds(requested, position.floorId) >= 0) return { afterId: requested };
+  const reason: ResetReason = compareMessageIds(requested, position.epochId) < 0 ? 'restarted' : 'expired';
+  return { afterId: position.floorId, reset: { reason, since: requested, after: position.floorId } };
+}

@@ -1,0 +1,78 @@
+// A WebSocket connection's state between WebSocket-over-HTTP requests. The origin keeps none itself:
+// it travels in the proxy's connection meta (response `Set-Meta-<name>`, request `Meta-<name>`).
+import { randomBytes } from 'node:crypto';
+import { isMessageId } from '../history/historyStore.ts';
+import { isValidChannelName } from './gripChannels.ts';
+
+/** A subscribe waiting for the proxy to confirm (the barrier ping's pong) before its catch-up. */
+export interface PendingSubscribe {
+  channel: string;
+  since?: string;
+  /** The barrier that proves the proxy applied this subscription. */
+  barrier: number;
+  startedMs: number;
+}
+
+export interface WsSessionState {
+  /** The connection's filter user (skip-users) and the name of its own channel; set at OPEN. */
+  user?: string;
+  /** Channels whose subscribe completed. */
+  subscriptions: string[];
+  pending: PendingSubscribe[];
+  /** The last barrier number used on this connection. */
+  barrier: number;
+}
+
+/** Connection meta names (Pushpin keeps them per connection and sends them back on every request). */
+export const META = { user: 'User', subscriptions: 'Subs', pending: 'Pend', barrier: 'Barrier' } as const;
+
+const USER = /^[A-Za-z0-9]{12}$/;
+const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+
+/** 12 random letters and digits (71 bits): the skip-users filter compares them, so they must not collide. */
+export function newFilterUser(): string {
+  let user = '';
+  for (const byte of randomBytes(24)) {
+    if (byte < 248) user += ALPHABET[byte % 62];
+    if (user.length === 12) return user;
+  }
+  return newFilterUser();
+}
+
+function parsePending(raw: string | undefined): PendingSubscribe[] {
+  if (!raw) return [];
+  const pending: PendingSubscribe[] = [];
+  for (const entry of raw.split(',')) {
+    const [channel, since, barrier, started] = entry.split(':');
+    if (!channel || !isValidChannelName(channel) || !/^\d{1,9}$/.test(barrier ?? '') || !/^\d{1,15}$/.test(started ?? '')) continue;
+    if (since && !isMessageId(since)) continue;
+    if (pending.some((p) => p.channel === channel)) continue;
+    pending.push({ channel, ...(since ? { since } : {}), barrier: Number(barrier), startedMs: Number(started) });
+  }
+  return pending;
+}
+
+/** Reads the state from request headers (`get` is Express's req.get); anything malformed is dropped. */
+export function readSessionState(get: (header: string) => string | undefined): WsSessionState {
+  const user = get(`meta-${META.user}`);
+  const barrier = get(`meta-${META.barrier}`);
+  const subscriptions = [
+    ...new Set((get(`meta-${META.subscriptions}`) ?? '').split(',').map((c) => c.trim()).filter(isValidChannelName)),
+  ];
+  return {
+    ...(user && USER.test(user) ? { user } : {}),
+    subscriptions,
+    pending: parsePending(get(`meta-${META.pending}`)),
+    barrier: barrier && /^\d{1,9}$/.test(barrier) ? Number(barrier) : 0,
+  };
+}
+
+/** The response headers that store the state in the proxy's connection meta. */
+export function sessionStateHeaders(state: WsSessionState): Record<string, string> {
+  return {
+    [`Set-Meta-${META.user}`]: state.user ?? '',
+    [`Set-Meta-${META.subscriptions}`]: state.subscriptions.join(','),
+    [`Set-Meta-${META.pending}`]: state.pending.map((p) => `${p.channel}:${p.since ?? ''}:${p.barrier}:${p.startedMs}`).join(','),
+    [`Set-Meta-${META.barrier}`]: String(state.barrier),
+  };
+}
