@@ -183,7 +183,7 @@ describe('every publish path reaches every transport through the edge, once', ()
   PATHS.forEach((path, index) => {
     it(path.name, async () => {
       const channel = `path-${index}`;
-      const subscribers = await subscribeEvery(stack.urls.edge!, channel, { origin: stack.urls.origin, token: stack.publishToken });
+      const subscribers = await subscribeEvery(stack.urls.edge!, channel, stack.logFiles.pushpin);
       try {
         const data = `message-${index}-${Date.now()}`;
         await path.publish(channel, data);

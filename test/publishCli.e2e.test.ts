@@ -1,8 +1,9 @@
 // The publish CLI as a real child process against real Pushpins: one message reaches SSE, NDJSON
 // stream, long-poll and WebSocket subscribers in the framing the origin uses (through a small GRIP test
-// origin whose holds carry no prev-id, and through the real origin with --id/--prev-id that continue
-// its sequence); --close (to the proxy, with --prev-id for sequenced holds, and through the origin's
-// close endpoint), bulk input, several targets at once, and --target origin with its history.
+// origin that holds only the live channels, and through the real origin, whose holds also track its
+// sequence); --close (to the proxy and through the origin's close endpoint), bulk input, several
+// targets at once, and --target origin with its history. (test/delivery.e2e.test.ts covers every
+// publish path against every transport through the edge.)
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,7 +17,7 @@ import { startTestStack, type TestStack } from './harness/testStack.ts';
 import { longPoll, recordLines, recordWebSocket } from './harness/transportSubscribers.ts';
 
 interface Envelope {
-  id: string;
+  id?: string;
   channel: string;
   data: unknown;
   ts: number;
@@ -73,11 +74,11 @@ describe('a message published with the CLI', () => {
       await Promise.all([sse.opened, stream.opened, ws.opened]);
       // A held long-poll gives no sign of being subscribed: publish again (a new round) until every
       // subscriber has a message, then check each message against the round it carries.
-      const rounds: string[] = [];
       for (let round = 0; round < 5; round++) {
         const run = await runPublishCli([channel, JSON.stringify({ round }), '--grip-url', publishUrl, '--json']);
         expect(run.code).toBe(0);
-        rounds.push(jsonOf(run).ids[0]!);
+        // Live only: no id, not stored.
+        expect(jsonOf(run)).toMatchObject({ ids: [], stored: false });
         const deadline = Date.now() + 1500;
         while (Date.now() < deadline && !(pollBody && sse.events.length && stream.received.length && ws.received.length)) {
           await new Promise((r) => setTimeout(r, 50));
@@ -86,10 +87,11 @@ describe('a message published with the CLI', () => {
       }
       const check = (envelope: Envelope): void => {
         const round = (envelope.data as { round: number }).round;
-        expect(envelope).toEqual({ id: rounds[round], channel, data: { round }, ts: expect.any(Number) });
+        expect(envelope).toEqual({ channel, data: { round }, ts: expect.any(Number) });
       };
       const [event] = await sse.waitFor(1);
-      expect(event!.id).toBe((event!.data as Envelope).id);
+      // No id: EventSource keeps its Last-Event-ID (none here).
+      expect(event!.id).toBe('');
       check(event!.data as Envelope);
       check(JSON.parse((await stream.waitFor(1))[0]!) as Envelope);
       const frame = JSON.parse((await ws.waitFor(1))[0]!) as Envelope & { type: string };
@@ -109,45 +111,6 @@ describe('a message published with the CLI', () => {
       stream.close();
       ws.close();
       poll.close();
-    }
-  });
-
-  it("reaches the origin's own SSE, NDJSON and WebSocket subscribers with --id/--prev-id continuing its sequence", async () => {
-    // The origin's holds carry prev-id (its last id, "0" on a new channel): Pushpin delivers an item
-    // to them only when the item's prev-id matches, so a direct publish must continue that sequence.
-    const channel = 'originseq';
-    const px = stack.urls.pushpinProxy;
-    const sse = recordSse(`${px}/events/${channel}`, viaOrigin);
-    const stream = recordLines(`${px}/stream/${channel}`, viaOrigin);
-    const ws = recordWebSocket(`${px.replace('http', 'ws')}/ws`, viaOrigin, JSON.stringify({ type: 'subscribe', channel }));
-    const wsMessages = (): Array<Envelope & { type: string }> =>
-      ws.received.map((f) => JSON.parse(f) as Envelope & { type: string }).filter((f) => f.type === 'message');
-    try {
-      await Promise.all([sse.opened, stream.opened, ws.opened]);
-      expect(JSON.parse((await ws.waitFor(1))[0]!)).toMatchObject({ type: 'subscribed', channel });
-      // The origin applies a WebSocket subscription a moment after "subscribed": publish the next id
-      // until the socket has one too.
-      let id = 0;
-      while (id < 5 && (id === 0 || wsMessages().length === 0)) {
-        id++;
-        const run = await runPublishCli([channel, JSON.stringify({ n: id }), '--grip-url', stack.urls.pushpinPublish, '--id', String(id), '--prev-id', String(id - 1)]);
-        expect(run.code).toBe(0);
-        const deadline = Date.now() + 1500;
-        while (Date.now() < deadline && wsMessages().length === 0) await new Promise((r) => setTimeout(r, 50));
-      }
-      const expected = (n: number): Envelope => ({ id: String(n), channel, data: { n }, ts: expect.any(Number) as number });
-      const events = await sse.waitFor(id);
-      expect(events.map((e) => e.id)).toEqual(Array.from({ length: id }, (_, i) => String(i + 1)));
-      expect(events.map((e) => e.data)).toEqual(Array.from({ length: id }, (_, i) => expected(i + 1)));
-      const lines = (await stream.waitFor(id)).map((l) => JSON.parse(l) as Envelope);
-      expect(lines).toEqual(Array.from({ length: id }, (_, i) => expected(i + 1)));
-      const { type, ...first } = wsMessages()[0]!;
-      expect(type).toBe('message');
-      expect(first).toEqual(expected(Number(first.id)));
-    } finally {
-      sse.close();
-      stream.close();
-      ws.close();
     }
   });
 
@@ -190,7 +153,7 @@ describe('a message published with the CLI', () => {
     await Promise.all(holds.map((hold) => hold.ended));
   }
 
-  it("--close --target origin ends the origin's sequenced SSE and NDJSON streams", async () => {
+  it("--close --target origin ends the origin's SSE and NDJSON streams", async () => {
     const channel = 'close-via-origin';
     expect((await stack.publish({ channel, data: 'before' })).status).toBe(200);
     const sse = recordLines(`${stack.urls.pushpinProxy}/events/${channel}`, viaOrigin);
@@ -201,7 +164,7 @@ describe('a message published with the CLI', () => {
         [channel, '--close', '--target', 'origin'],
         { ORIGIN_URL: stack.urls.origin, PUBLISH_TOKEN: stack.publishToken },
         [sse, stream],
-        new RegExp(`^sent a close for sse, stream and ws on ${channel} at the origin's last id → ${stack.urls.origin}/api/channels/${channel}/close`),
+        new RegExp(`^sent a close for sse, stream and ws on ${channel} → ${stack.urls.origin}/api/channels/${channel}/close`),
       );
     } finally {
       sse.close();
@@ -219,37 +182,43 @@ describe('a message published with the CLI', () => {
     expect(run.stderr).not.toMatch(/not-the-token/);
   });
 
-  it('--close --prev-id straight to the proxy ends sequenced SSE streams held at that id', async () => {
+  it("--close straight to the proxy ends the origin's streams and WebSockets whatever their position", async () => {
     // --grip-url stands in for --target local (the same GRIP sink; local is the fixed port 5561).
     const channel = 'close-direct';
     expect((await stack.publish({ items: [1, 2, 3].map((data) => ({ channel, data })) })).status).toBe(200);
-    const sse = recordLines(`${stack.urls.pushpinProxy}/events/${channel}`, viaOrigin);
+    const px = stack.urls.pushpinProxy;
+    const sse = recordLines(`${px}/events/${channel}`, viaOrigin);
+    // Resumed from the start: this stream's position differs from the one above.
+    const stream = recordLines(`${px}/stream/${channel}?since=0`, viaOrigin);
+    const ws = recordWebSocket(`${px.replace('http', 'ws')}/ws`, viaOrigin, JSON.stringify({ type: 'subscribe', channel }));
     try {
-      await sse.opened;
-      await closeUntilEnded([channel, '--close', '--prev-id', '3', '--grip-url', stack.urls.pushpinPublish], {}, [sse], /^sent a close for sse, stream and ws on close-direct \(prev-id 3\)/);
+      await Promise.all([sse.opened, stream.opened, ws.opened]);
+      await ws.waitFor(1);
+      await closeUntilEnded([channel, '--close', '--grip-url', stack.urls.pushpinPublish], {}, [sse, stream, ws], /^sent a close for sse, stream and ws on close-direct →/);
     } finally {
       sse.close();
+      stream.close();
+      ws.close();
     }
   });
 
-  it('without --id a direct publish skips holds that track a sequence: they recover from the origin instead', async () => {
-    const channel = 'unsequenced';
-    // The origin publishes to the stack's Pushpin: its sequenced subscriber is there.
+  it("a direct publish reaches the origin's sequenced subscribers, and the origin's next message still follows", async () => {
+    const channel = 'mixed';
     const sequenced = recordSse(`${stack.urls.pushpinProxy}/events/${channel}`, viaOrigin);
-    const plain = recordSse(`${proxy}/events/${channel}`, viaGripcheck);
     try {
-      await Promise.all([sequenced.opened, plain.opened]);
-      const run = await runPublishCli([channel, 'direct', '--grip-url', publishUrl, '--grip-url', stack.urls.pushpinPublish]);
+      await sequenced.opened;
+      const run = await runPublishCli([channel, 'direct', '--grip-url', stack.urls.pushpinPublish]);
       expect(run.code).toBe(0);
-      await plain.waitFor(1);
-      // Then the origin publishes: its subscriber gets that one (id 1), never the direct one before it.
-      expect((await stack.publish({ channel, data: 'via origin' })).status).toBe(200);
-      const [event] = await sequenced.waitFor(1);
-      expect(event).toMatchObject({ id: '1', data: { data: 'via origin' } });
-      expect(sequenced.events).toHaveLength(1);
+      const [direct] = await sequenced.waitFor(1);
+      expect(direct!.data).toEqual({ channel, data: 'direct', ts: expect.any(Number) });
+      const response = await stack.publish({ channel, data: 'via origin' });
+      const { messages } = (await response.json()) as { messages: Array<{ id: string }> };
+      const [, stored] = await sequenced.waitFor(2);
+      expect(stored).toEqual({ id: messages[0]!.id, data: { id: messages[0]!.id, channel, data: 'via origin', ts: expect.any(Number) } });
+      await new Promise((r) => setTimeout(r, 300));
+      expect(sequenced.events).toHaveLength(2);
     } finally {
       sequenced.close();
-      plain.close();
     }
   });
 });
@@ -284,7 +253,8 @@ describe('bulk publishing', () => {
       [
         '{"channel":"bulk-a","data":{"x":1}}',
         '',
-        '{"channel":"bulk-b","data":"two","id":"77"}',
+        '{"channel":"bulk-b","data":"two"}',
+        '{"channel":"bulk-b","data":"has an id","id":"77"}',
         'not json',
         '{"channel":"bad:name","data":1}',
         `{"channel":"bulk-a","data":"${'x'.repeat(70_000)}"}`,
@@ -295,12 +265,13 @@ describe('bulk publishing', () => {
       await Promise.all([streamA.opened, streamB.opened]);
       const run = await runPublishCli(['--file', file, '--grip-url', publishUrl, '--json']);
       expect(run.code).toBe(5);
-      const result = jsonOf(run);
-      expect(result).toMatchObject({ ok: false, sent: 3, failed: 3 });
-      expect(result.errors.map((e) => e.line)).toEqual([4, 5, 6]);
+      const result = jsonOf(run) as ReturnType<typeof jsonOf> & { errors: Array<{ line?: number; message: string }> };
+      expect(result).toMatchObject({ ok: false, sent: 3, failed: 4 });
+      expect(result.errors.map((e) => e.line)).toEqual([4, 5, 6, 7]);
+      expect(result.errors[0]!.message).toMatch(/has no id .*--target origin/);
       expect((await streamA.waitFor(2)).map((l) => (JSON.parse(l) as Envelope).data)).toEqual([{ x: 1 }, 3]);
       const [b] = await streamB.waitFor(1);
-      expect(JSON.parse(b!)).toMatchObject({ id: '77', data: 'two' });
+      expect(JSON.parse(b!)).toEqual({ channel: 'bulk-b', data: 'two', ts: expect.any(Number) });
     } finally {
       streamA.close();
       streamB.close();
@@ -315,14 +286,14 @@ describe('targets', () => {
     const second = recordSse(`${proxy}/events/${channel}`, viaOrigin);
     try {
       await Promise.all([first.opened, second.opened]);
-      const run = await runPublishCli([channel, 'both', '--id', '1', '--prev-id', '0', '--json'], {
+      const run = await runPublishCli([channel, 'both', '--json'], {
         env: { GRIP_URL: `${stack.urls.pushpinPublish}, ${publishUrl}` },
       });
       expect(run.code).toBe(0);
-      expect(jsonOf(run).ids).toEqual(['1']);
+      expect(jsonOf(run).sent).toBe(1);
       for (const recorder of [first, second]) {
         const [event] = await recorder.waitFor(1);
-        expect(event).toMatchObject({ id: '1', data: { data: 'both' } });
+        expect(event!.data).toMatchObject({ channel, data: 'both' });
       }
     } finally {
       first.close();
@@ -332,22 +303,26 @@ describe('targets', () => {
 
   it('--target origin stores the message in history and publishes it', async () => {
     const channel = 'viaorigin';
+    let id = '';
     const live = recordSse(`${stack.urls.pushpinProxy}/events/${channel}`, viaOrigin);
     const env = { ORIGIN_URL: stack.urls.origin, PUBLISH_TOKEN: stack.publishToken };
     try {
       await live.opened;
       const run = await runPublishCli([channel, '{"text":"kept"}', '--target', 'origin', '--json'], { env });
       expect(run.code).toBe(0);
-      expect(jsonOf(run).ids).toEqual(['1']);
+      const result = jsonOf(run) as ReturnType<typeof jsonOf> & { stored: boolean };
+      expect(result.stored).toBe(true);
+      id = result.ids[0]!;
+      expect(id).toMatch(/^\d{16}$/);
       const [event] = await live.waitFor(1);
-      expect(event).toMatchObject({ id: '1', data: { id: '1', channel, data: { text: 'kept' } } });
+      expect(event).toMatchObject({ id, data: { id, channel, data: { text: 'kept' } } });
     } finally {
       live.close();
     }
-    // A client resuming from id 0 gets it replayed from the origin's history.
+    // A client resuming from "0" (the start) gets it replayed from the origin's history.
     const resumed = recordSse(`${stack.urls.pushpinProxy}/events/${channel}`, { ...viaOrigin, 'Last-Event-ID': '0' });
     try {
-      expect((await resumed.waitFor(1))[0]).toMatchObject({ id: '1', data: { data: { text: 'kept' } } });
+      expect((await resumed.waitFor(1))[0]).toMatchObject({ id, data: { data: { text: 'kept' } } });
     } finally {
       resumed.close();
     }

@@ -1,7 +1,7 @@
 // The publish CLI (a real child process) against a Fastly publish API stand-in on loopback: the exact
 // request it sends, and every error path with its exit code, hint, and no token in the output.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { closeItemsForChannel, itemsForMessage } from '../origin/publishing/gripItems.ts';
+import { closeItemsForChannel, liveItemsForMessage } from '../origin/publishing/gripItems.ts';
 import { findFreePort } from '../scripts/stack/ports.ts';
 import { startFastlyApiStandIn, type FastlyApiStandIn } from './harness/fastlyApiStandIn.ts';
 import { runPublishCli, type CliRun } from './harness/publishCli.ts';
@@ -35,10 +35,12 @@ function expectNoToken(run: CliRun): void {
 
 describe('the request to the Fastly publish API', () => {
   it('is POST /service/<id>/publish/ with Fastly-Key and the items of every transport', async () => {
-    const run = await fastly(['news', '{"text":"hello"}', '--id', '7', '--prev-id', '6']);
+    const run = await fastly(['news', '{"text":"hello"}']);
     expect(run.code).toBe(0);
     expectNoToken(run);
-    expect(run.stdout).toContain(`published to news (id 7): sse, stream, poll and ws → ${api.url}/service/${SERVICE_ID}/publish/`);
+    expect(run.stdout).toContain(
+      `published to news: sse, stream, poll and ws, live only (not in the origin's history: a client that reconnects later will not get it) → ${api.url}/service/${SERVICE_ID}/publish/`,
+    );
     expect(api.requests).toHaveLength(1);
     const [request] = api.requests;
     expect(request!.method).toBe('POST');
@@ -49,7 +51,7 @@ describe('the request to the Fastly publish API', () => {
     const body = JSON.parse(request!.body) as { items: Array<{ formats: Record<string, { content?: string }> }> };
     // The same items the origin builds for this message (ts is the CLI's clock, read back).
     const ts = (JSON.parse(body.items[1]!.formats['http-stream']!.content!) as { ts: number }).ts;
-    expect(body).toEqual({ items: itemsForMessage({ id: '7', channel: 'news', data: { text: 'hello' }, ts }, '6') });
+    expect(body).toEqual({ items: liveItemsForMessage({ channel: 'news', data: { text: 'hello' }, ts }) });
     expect(body.items.map((item) => (item as unknown as { channel: string }).channel)).toEqual([
       'sse:news',
       'stream:news',
@@ -58,17 +60,21 @@ describe('the request to the Fastly publish API', () => {
     ]);
   });
 
-  it('without --id carries a time-based envelope id and no GRIP id; --raw keeps JSON-looking text a string', async () => {
-    const before = Date.now();
+  it('carries no id anywhere (it is not in the history); --raw keeps JSON-looking text a string', async () => {
     const run = await fastly(['news', '42', '--raw', '--json']);
     expect(run.code).toBe(0);
-    const result = JSON.parse(run.stdout) as { ids: string[] };
-    const id = result.ids[0]!;
-    expect(Number(id)).toBeGreaterThanOrEqual(before * 1000);
+    expect(JSON.parse(run.stdout)).toMatchObject({ ids: [], stored: false, sent: 1 });
     const { items } = JSON.parse(api.requests[0]!.body) as { items: Array<Record<string, unknown>> };
     expect(items.every((item) => !('id' in item) && !('prev-id' in item))).toBe(true);
     const ws = JSON.parse((items[3]!.formats as { 'ws-message': { content: string } })['ws-message'].content) as object;
-    expect(ws).toMatchObject({ type: 'message', id, channel: 'news', data: '42' });
+    expect(ws).toEqual({ type: 'message', channel: 'news', data: '42', ts: expect.any(Number) });
+  });
+
+  it('refuses --id: a message published straight to the proxy has no id', async () => {
+    const run = await fastly(['news', 'hello', '--id', '1796000000000001']);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/--id needs --target origin/);
+    expect(api.requests).toHaveLength(0);
   });
 
   it('--close sends close actions for streams and WebSockets', async () => {
@@ -161,8 +167,8 @@ describe('bad arguments and environment exit 2 before anything is sent', () => {
     [['news'], /missing <message>/],
     [['bad:channel', 'hello'], /invalid channel name "bad:channel"[\s\S]*hint: a channel is 1-128/],
     [['news', 'hello', '--target', 'elsewhere'], /--target must be local, fastly or origin/],
-    [['news', 'hello', '--prev-id', '3'], /--prev-id needs --id/],
-    [['news', 'hello', '--id', 'abc'], /--id must be a decimal id/],
+    [['news', 'hello', '--prev-id', '3'], /unknown option --prev-id/],
+    [['news', 'hello', '--id', 'abc', '--target', 'origin'], /--id must be a decimal id/],
     [['news', '{oops', '--json-data'], /the message is not valid JSON/],
     [['news', 'a', 'b'], /too many arguments/],
     [['news', '--close', 'hello'], /--close takes only a channel/],
@@ -194,7 +200,7 @@ describe('bad arguments and environment exit 2 before anything is sent', () => {
   it('--help lists every option with an example', async () => {
     const run = await runPublishCli(['--help']);
     expect(run.code).toBe(0);
-    for (const option of ['--target', '--grip-url', '--id', '--prev-id', '--close', '--raw', '--json-data', '--file', '--json', '--batch', '--concurrency', '--timeout', '--retries', '--help']) {
+    for (const option of ['--target', '--grip-url', '--id', '--close', '--raw', '--json-data', '--file', '--json', '--batch', '--concurrency', '--timeout', '--retries', '--help']) {
       expect(run.stdout).toContain(option);
     }
     expect(run.stdout).toMatch(/Examples.*:\n {2}npm run publish -- news/);

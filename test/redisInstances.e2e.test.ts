@@ -45,7 +45,8 @@ describe('two origins, one Redis', () => {
     const [a] = await publishViaSecond('shared', ['a']);
     const first = (await (await stack.publish({ channel: 'shared', data: 'b' })).json()) as { messages: Array<{ id: string }> };
     const [c] = await publishViaSecond('shared', ['c']);
-    expect([a, first.messages[0]!.id, c]).toEqual(['1', '2', '3']);
+    const ids = [a!, first.messages[0]!.id, c!].map(BigInt);
+    expect([ids[1]! - ids[0]!, ids[2]! - ids[1]!]).toEqual([1n, 1n]);
     const history = (await (await fetch(`${stack.urls.origin}/api/channels/shared/messages`)).json()) as {
       messages: Array<{ data: unknown }>;
     };

@@ -29,14 +29,19 @@ describe('SSE through Pushpin', () => {
   });
 
   it('replays retained messages after Last-Event-ID, then goes live', async () => {
-    for (const n of [1, 2, 3]) expect((await stack.publish({ channel: 'replay', data: n })).status).toBe(200);
-    const client = recordSse(`${stack.urls.pushpinProxy}/events/replay`, { 'pushpin-route': 'origin', 'Last-Event-ID': '1' });
+    const publish = async (data: number): Promise<string> => {
+      const response = await stack.publish({ channel: 'replay', data });
+      expect(response.status).toBe(200);
+      return ((await response.json()) as { messages: Array<{ id: string }> }).messages[0]!.id;
+    };
+    const ids = [await publish(1), await publish(2), await publish(3)];
+    const client = recordSse(`${stack.urls.pushpinProxy}/events/replay`, { 'pushpin-route': 'origin', 'Last-Event-ID': ids[0]! });
     try {
       await client.waitFor(2);
-      await stack.publish({ channel: 'replay', data: 4 });
+      ids.push(await publish(4));
       const events = await client.waitFor(3);
       expect(events.map((e) => e.data)).toMatchObject([{ data: 2 }, { data: 3 }, { data: 4 }]);
-      expect(events.map((e) => e.id)).toEqual(['2', '3', '4']);
+      expect(events.map((e) => e.id)).toEqual(ids.slice(1));
     } finally {
       client.close();
     }

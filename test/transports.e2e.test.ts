@@ -30,18 +30,18 @@ const notProbe = (f: WsFrame) => !isProbe(f);
 
 describe('NDJSON stream', () => {
   it('streams one JSON line per message, replaying after ?since=', async () => {
-    await publishOk({ items: [1, 2, 3].map((n) => ({ channel: 'lines', data: n })) });
-    const client = recordNdjson(`${stack.urls.pushpinProxy}/stream/lines?since=1`, ROUTE);
+    const ids = (await publishOk({ items: [1, 2, 3].map((n) => ({ channel: 'lines', data: n })) })).map((m) => m.id);
+    const client = recordNdjson(`${stack.urls.pushpinProxy}/stream/lines?since=${ids[0]}`, ROUTE);
     try {
       const response = await client.opened;
       expect(response.status).toBe(200);
       expect(response.headers.get('content-type')).toMatch(/application\/x-ndjson/);
       await client.waitFor(2);
-      await publishOk({ channel: 'lines', data: 4 });
+      const [fourth] = await publishOk({ channel: 'lines', data: 4 });
       expect(await client.waitFor(3)).toMatchObject([
-        { id: '2', channel: 'lines', data: 2 },
-        { id: '3', data: 3 },
-        { id: '4', data: 4 },
+        { id: ids[1], channel: 'lines', data: 2 },
+        { id: ids[2], data: 3 },
+        { id: fourth!.id, data: 4 },
       ]);
     } finally {
       client.close();
@@ -50,18 +50,18 @@ describe('NDJSON stream', () => {
 });
 
 describe('long-poll', () => {
-  it('answers at once when messages after since are retained', async () => {
-    await publishOk({ items: ['a', 'b'].map((data) => ({ channel: 'lp-now', data })) });
+  it('answers at once when messages after since are retained, saying where to poll from next', async () => {
+    const ids = (await publishOk({ items: ['a', 'b'].map((data) => ({ channel: 'lp-now', data })) })).map((m) => m.id);
     const response = await poll('/poll/lp-now?since=0');
     expect(response.status).toBe(200);
     expect(response.headers.get('grip-hold')).toBeNull();
-    const body = (await response.json()) as { messages: unknown[] };
-    expect(body.messages).toMatchObject([{ id: '1', data: 'a' }, { id: '2', data: 'b' }]);
+    const body = (await response.json()) as { messages: unknown[]; lastId: string };
+    expect(body).toMatchObject({ messages: [{ id: ids[0], data: 'a' }, { id: ids[1], data: 'b' }], lastId: ids[1] });
   });
 
   it('holds until a message is published', async () => {
-    await publishOk({ channel: 'lp-wait', data: 'old' });
-    const pending = poll('/poll/lp-wait?since=1');
+    const [old] = await publishOk({ channel: 'lp-wait', data: 'old' });
+    const pending = poll(`/poll/lp-wait?since=${old!.id}`);
     // Whether this publish lands before the request, between the origin's read and the hold (prev-id
     // makes Pushpin retry) or during the hold, the poll answers with it.
     await new Promise((r) => setTimeout(r, 300));
@@ -69,14 +69,26 @@ describe('long-poll', () => {
     const response = await pending;
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toMatch(/application\/json/);
-    const body = (await response.json()) as { messages: Array<{ id: string; data: unknown }> };
-    expect(body.messages[0]).toMatchObject({ id: '2', channel: 'lp-wait', data: 'new-0' });
+    const body = (await response.json()) as { messages: Array<{ id: string; data: unknown }>; lastId: string };
+    expect(body.messages[0]).toMatchObject({ id: (BigInt(old!.id) + 1n).toString(), channel: 'lp-wait', data: 'new-0' });
+    expect(body.lastId).toBe(body.messages[0]!.id);
   });
 
-  it('answers with no messages when the timeout passes', async () => {
+  it('answers with no messages when the timeout passes, and the position to poll from', async () => {
     const response = await poll('/poll/lp-quiet');
     expect(response.status).toBe(200);
-    expect(await response.json()).toEqual({ messages: [] });
+    const body = (await response.json()) as { messages: unknown[]; lastId: string };
+    expect(body).toEqual({ messages: [], lastId: expect.stringMatching(/^\d{16}$/) });
+  });
+
+  it('reports a position the history cannot continue from, and answers with what is retained', async () => {
+    const ids = (await publishOk({ items: ['x', 'y'].map((data) => ({ channel: 'lp-reset', data })) })).map((m) => m.id);
+    // Ahead of the channel (a client of another deployment, or before a flush): everything retained.
+    const ahead = (await (await poll('/poll/lp-reset?since=999999999999999999')).json()) as Record<string, unknown>;
+    expect(ahead).toMatchObject({ messages: [{ id: ids[0] }, { id: ids[1] }], lastId: ids[1], reset: { reason: 'ahead', since: '999999999999999999' } });
+    // From before this channel's epoch (say, before an origin restart).
+    const earlier = (await (await poll('/poll/lp-reset?since=5')).json()) as Record<string, unknown>;
+    expect(earlier).toMatchObject({ messages: [{ id: ids[0] }, { id: ids[1] }], reset: { reason: 'restarted', since: '5' } });
   });
 
   it('refuses a malformed since', async () => {
@@ -225,13 +237,14 @@ describe('one logical message', () => {
 
 describe('history API and metrics on the origin', () => {
   it('serves retained history as JSON', async () => {
-    await publishOk({ items: [1, 2, 3].map((n) => ({ channel: 'hist', data: n })) });
-    const response = await fetch(`${stack.urls.origin}/api/channels/hist/messages?since=1&limit=1`);
+    const ids = (await publishOk({ items: [1, 2, 3].map((n) => ({ channel: 'hist', data: n })) })).map((m) => m.id);
+    const response = await fetch(`${stack.urls.origin}/api/channels/hist/messages?since=${ids[0]}&limit=1`);
     expect(response.status).toBe(200);
     expect(await response.json()).toEqual({
       channel: 'hist',
-      lastId: '3',
-      messages: [{ id: '2', channel: 'hist', data: 2, ts: expect.any(Number) }],
+      lastId: ids[2],
+      messages: [{ id: ids[1], channel: 'hist', data: 2, ts: expect.any(Number) }],
+      next: ids[1],
     });
     expect((await fetch(`${stack.urls.origin}/api/channels/bad:name/messages`)).status).toBe(400);
     expect((await fetch(`${stack.urls.origin}/api/channels/hist/messages?limit=0`)).status).toBe(400);

@@ -1,22 +1,61 @@
 import { describe, expect, it } from 'vitest';
-import { closeItemsForChannel } from './gripItems.ts';
+import { closeItemsForChannel, connectionFrameItems, itemsForStoredMessage, liveItemsForMessage } from './gripItems.ts';
+
+const message = (id: string, data: unknown = id) => ({ id, channel: 'c', data, ts: 1 });
+
+describe('items for a stored message', () => {
+  it('go to the history channels of sse, stream and poll and to ws, all with id and prev-id', () => {
+    const items = itemsForStoredMessage(message('2', { a: 1 }), '1');
+    expect(items.map((i) => i.channel)).toEqual(['history:sse:c', 'history:stream:c', 'history:poll:c', 'ws:c']);
+    for (const item of items) expect(item).toMatchObject({ id: '2', 'prev-id': '1' });
+    for (const item of items) expect(item).not.toHaveProperty('no-seq');
+    expect(items[0]!.formats['http-stream']).toEqual({ content: 'id: 2\ndata: {"id":"2","channel":"c","data":{"a":1},"ts":1}\n\n' });
+    expect(items[1]!.formats['http-stream']).toEqual({ content: '{"id":"2","channel":"c","data":{"a":1},"ts":1}\n' });
+    expect(JSON.parse(items[2]!.formats['http-response']!.body)).toEqual({ messages: [message('2', { a: 1 })], lastId: '2' });
+    expect(JSON.parse((items[3]!.formats['ws-message'] as { content: string }).content)).toEqual({ type: 'message', ...message('2', { a: 1 }) });
+  });
+
+  it('name the subscribes in progress on the WebSocket item only', () => {
+    const items = itemsForStoredMessage(message('5'), '4', { skipUsers: ['aaaaaaaaaaaa', 'bbbbbbbbbbbb'] });
+    expect(items.map((i) => i.meta)).toEqual([undefined, undefined, undefined, { skip_users: 'aaaaaaaaaaaa,bbbbbbbbbbbb' }]);
+    expect(itemsForStoredMessage(message('5'), '4', { skipUsers: [] })[3]).not.toHaveProperty('meta');
+  });
+
+  it('skip the sequencer for the first message of an epoch', () => {
+    for (const item of itemsForStoredMessage(message('1796000000000001'), '1796000000000000', { firstOfEpoch: true })) {
+      expect(item).toMatchObject({ 'prev-id': '1796000000000000', 'no-seq': true });
+    }
+  });
+});
+
+describe('items for a live-only message (straight to the proxy)', () => {
+  it('go to every live channel with no id, and the envelope has none', () => {
+    const items = liveItemsForMessage({ channel: 'c', data: 'hi', ts: 7 });
+    expect(items.map((i) => i.channel)).toEqual(['sse:c', 'stream:c', 'poll:c', 'ws:c']);
+    for (const item of items) {
+      expect(item).not.toHaveProperty('id');
+      expect(item).not.toHaveProperty('prev-id');
+    }
+    expect(items[0]!.formats['http-stream']).toEqual({ content: 'data: {"channel":"c","data":"hi","ts":7}\n\n' });
+    expect(JSON.parse(items[2]!.formats['http-response']!.body)).toEqual({ messages: [{ channel: 'c', data: 'hi', ts: 7 }] });
+  });
+});
 
 describe('closeItemsForChannel', () => {
-  it('closes sse, stream and ws without prev-id by default (the old signature)', () => {
+  it('closes sse, stream and ws on their live channels, whatever their position', () => {
     expect(closeItemsForChannel('news')).toEqual([
       { channel: 'sse:news', formats: { 'http-stream': { action: 'close' } } },
       { channel: 'stream:news', formats: { 'http-stream': { action: 'close' } } },
       { channel: 'ws:news', formats: { 'ws-message': { action: 'close', code: 1000, reason: 'channel closed' } } },
     ]);
   });
+});
 
-  it('puts prev-id on the stream items only: the WebSocket subscription is not sequenced', () => {
-    const items = closeItemsForChannel('news', '0');
-    expect(items.map((item) => [item.channel, item['prev-id'], item.id])).toEqual([
-      ['sse:news', '0', undefined],
-      ['stream:news', '0', undefined],
-      ['ws:news', undefined, undefined],
+describe('connectionFrameItems', () => {
+  it('sends text frames to one connection, in order', () => {
+    expect(connectionFrameItems('u1', ['a', 'b'])).toEqual([
+      { channel: 'wsconn:u1', formats: { 'ws-message': { content: 'a' } } },
+      { channel: 'wsconn:u1', formats: { 'ws-message': { content: 'b' } } },
     ]);
-    expect(JSON.stringify(items[0])).toBe('{"channel":"sse:news","prev-id":"0","formats":{"http-stream":{"action":"close"}}}');
   });
 });

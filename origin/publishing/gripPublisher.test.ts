@@ -3,7 +3,7 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { closeItemsForChannel, itemsForMessage, type GripPublishItem } from './gripItems.ts';
+import { closeItemsForChannel, itemsForStoredMessage, type GripPublishItem } from './gripItems.ts';
 import {
   batchItems,
   createGripPublisher,
@@ -48,28 +48,9 @@ async function fakeTarget(answers: number[] = []): Promise<FakeTarget> {
 
 const message = (id: number, data: unknown = id) => ({ id: String(id), channel: 'c', data, ts: 1 });
 
-describe('GRIP items', () => {
-  it('frame one message for every transport with id and prev-id', () => {
-    const items = itemsForMessage(message(2, { a: 1 }), '1');
-    expect(items.map((i) => i.channel)).toEqual(['sse:c', 'stream:c', 'poll:c', 'ws:c']);
-    for (const item of items) expect(item).toMatchObject({ id: '2', 'prev-id': '1' });
-    expect(items[0]!.formats['http-stream']).toEqual({ content: 'id: 2\ndata: {"id":"2","channel":"c","data":{"a":1},"ts":1}\n\n' });
-    expect(items[1]!.formats['http-stream']).toEqual({ content: '{"id":"2","channel":"c","data":{"a":1},"ts":1}\n' });
-    expect(JSON.parse(items[2]!.formats['http-response']!.body)).toEqual({ messages: [message(2, { a: 1 })] });
-    expect(JSON.parse((items[3]!.formats['ws-message'] as { content: string }).content)).toEqual({ type: 'message', ...message(2, { a: 1 }) });
-  });
-
-  it('close WebSockets with a real code', () => {
-    expect(closeItemsForChannel('c').find((i) => i.channel === 'ws:c')!.formats['ws-message']).toMatchObject({
-      action: 'close',
-      code: 1000,
-    });
-  });
-});
-
 describe('batching', () => {
   it('keeps every batch under the body limit and the item cap', () => {
-    const items = Array.from({ length: 50 }, (_, n) => itemsForMessage(message(n + 1, 'x'.repeat(5000)), String(n))).flat();
+    const items = Array.from({ length: 50 }, (_, n) => itemsForStoredMessage(message(n + 1, 'x'.repeat(5000)), String(n))).flat();
     const batches = batchItems(items, 30);
     expect(batches.flat()).toEqual(items);
     for (const batch of batches) {
@@ -79,7 +60,7 @@ describe('batching', () => {
   });
 
   it('refuses an item that can never fit', () => {
-    expect(() => batchItems(itemsForMessage(message(1, 'x'.repeat(70_000)), undefined), 10)).toThrow(ItemTooLargeError);
+    expect(() => batchItems(itemsForStoredMessage(message(1, 'x'.repeat(70_000)), '0'), 10)).toThrow(ItemTooLargeError);
   });
 });
 
@@ -87,11 +68,12 @@ describe('publishing', () => {
   it('sends every batch to every target at <control_uri>/publish/', async () => {
     const [a, b] = await Promise.all([fakeTarget(), fakeTarget()]);
     const publisher = createGripPublisher([{ control_uri: a!.url }, { control_uri: b!.url }], { maxItemsPerRequest: 4 });
-    await publisher.publish([...itemsForMessage(message(1), '0'), ...itemsForMessage(message(2), '1')]);
+    await publisher.publish([...itemsForStoredMessage(message(1), '0'), ...itemsForStoredMessage(message(2), '1')]);
     for (const target of [a!, b!]) {
       expect(target.paths).toEqual(['/publish/', '/publish/']);
       expect(target.bodies.flatMap((body) => body.items).map((i) => `${i.channel}#${i.id}`)).toEqual([
-        'sse:c#1', 'stream:c#1', 'poll:c#1', 'ws:c#1', 'sse:c#2', 'stream:c#2', 'poll:c#2', 'ws:c#2',
+        'history:sse:c#1', 'history:stream:c#1', 'history:poll:c#1', 'ws:c#1',
+        'history:sse:c#2', 'history:stream:c#2', 'history:poll:c#2', 'ws:c#2',
       ]);
     }
   });

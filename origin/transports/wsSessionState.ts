@@ -52,17 +52,16 @@ function parsePending(raw: string | undefined): PendingSubscribe[] {
   return pending;
 }
 
-/** Reads the state from request headers (`get` is Express's req.get); anything malformed is dropped. */
-export function readSessionState(get: (header: string) => string | undefined): WsSessionState {
-  const user = get(`meta-${META.user}`);
-  const barrier = get(`meta-${META.barrier}`);
-  const subscriptions = [
-    ...new Set((get(`meta-${META.subscriptions}`) ?? '').split(',').map((c) => c.trim()).filter(isValidChannelName)),
-  ];
+/** Reads the state from request headers (lower-case names, as Express's req.get takes); anything malformed is dropped. */
+export function readSessionState(getHeader: (header: string) => string | undefined): WsSessionState {
+  const get = (name: string): string | undefined => getHeader(`meta-${name}`.toLowerCase());
+  const user = get(META.user);
+  const barrier = get(META.barrier);
+  const subscriptions = [...new Set((get(META.subscriptions) ?? '').split(',').map((c) => c.trim()).filter(isValidChannelName))];
   return {
     ...(user && USER.test(user) ? { user } : {}),
     subscriptions,
-    pending: parsePending(get(`meta-${META.pending}`)),
+    pending: parsePending(get(META.pending)),
     barrier: barrier && /^\d{1,9}$/.test(barrier) ? Number(barrier) : 0,
   };
 }

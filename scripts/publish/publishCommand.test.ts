@@ -28,15 +28,14 @@ describe('buildPublishCommand', () => {
   });
 
   it('ids, raw data and tuning', () => {
-    const c = command(['news', '7', '--raw', '--id', '12', '--prev-id', '11', '--batch', '5', '--concurrency', '3', '--timeout', '500', '--retries', '0', '--json']);
-    expect(c.input).toEqual({ kind: 'single', channel: 'news', data: '7', id: '12', prevId: '11' });
+    const c = command(['news', '7', '--raw', '--id', '12', '--target', 'origin', '--batch', '5', '--concurrency', '3', '--timeout', '500', '--retries', '0', '--json']);
+    expect(c.input).toEqual({ kind: 'single', channel: 'news', data: '7', id: '12' });
     expect(c.tuning).toEqual({ batchSize: 5, concurrency: 3, timeoutMs: 500, attempts: 1 });
     expect(c.json).toBe(true);
   });
 
   it('--close, stdin and file bulk inputs', () => {
     expect(command(['news', '--close']).input).toEqual({ kind: 'close', channel: 'news' });
-    expect(command(['news', '--close', '--prev-id', '7']).input).toEqual({ kind: 'close', channel: 'news', prevId: '7' });
     const viaOrigin = command(['news', '--close', '--target', 'origin']);
     expect(viaOrigin.input).toEqual({ kind: 'close', channel: 'news' });
     expect(viaOrigin.target).toMatchObject({ kind: 'origin', baseUrl: 'http://127.0.0.1:3000' });
@@ -61,15 +60,16 @@ describe('buildPublishCommand', () => {
     [['x'.repeat(129), 'x'], /invalid channel name/],
     [['news', 'a', 'b'], /too many arguments/],
     [['news', 'x', '--raw', '--json-data'], /cannot be combined/],
-    [['news', 'x', '--prev-id', '1'], /--prev-id needs --id/],
-    [['news', 'x', '--id', '1.5'], /--id must be a decimal id/],
-    [['news', 'x', '--id', '1234567890123456789'], /--id must be a decimal id/],
-    [['news', '--close', '--id', '3'], /--close takes only a channel/],
+    [['news', 'x', '--prev-id', '1'], /unknown option --prev-id/],
+    [['news', 'x', '--id', '1.5', '--target', 'origin'], /--id must be a decimal id/],
+    [['news', 'x', '--id', '1234567890123456789', '--target', 'origin'], /--id must be a decimal id/],
+    [['news', 'x', '--id', '0', '--target', 'origin'], /--id must be a decimal id/],
+    // Straight to a proxy a message has no id: it is not in the history.
+    [['news', 'x', '--id', '12'], /--id needs --target origin/],
+    [['news', 'x', '--id', '12', '--grip-url', 'http://127.0.0.1:5561'], /--id needs --target origin/],
+    [['news', '--close', '--id', '3', '--target', 'origin'], /--close takes only a channel/],
     [['--close'], /missing <channel> for --close/],
-    [['news', '--close', '--prev-id', '3', '--target', 'origin'], /--prev-id cannot be used with --target origin/],
-    [['news', '--close', '--prev-id', 'x'], /--prev-id must be a decimal id/],
-    [['news', 'x', '--id', '2', '--prev-id', '1', '--target', 'origin'], /--prev-id cannot be used with --target origin/],
-    [['news', '-', '--id', '3'], /--id cannot be used with bulk input/],
+    [['news', '-', '--id', '3', '--target', 'origin'], /--id cannot be used with bulk input/],
     [['news', 'x', '--file', 'package.json'], /either a message or --file/],
     [['news', 'x', '--concurrency', '65'], /--concurrency must be a whole number from 1 to 64/],
     [['news', 'x', '--retries', '-1'], /--retries needs a value/],

@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { createTimeIdSource } from './messageIds.ts';
 import { createProgressLine, createRedactor, formatFailures, formatSummary } from './publishOutput.ts';
 import type { RunResult } from './publishRun.ts';
 import type { ResolvedTarget } from './publishTargets.ts';
@@ -26,12 +25,12 @@ describe('createRedactor', () => {
 
 describe('formatSummary', () => {
   it('single message, close and bulk', () => {
-    expect(formatSummary(result({ sent: 1, ids: ['9'] }), { kind: 'single', channel: 'c', data: 1 }, local)).toBe(
-      'published to c (id 9): sse, stream, poll and ws → http://127.0.0.1:5561/publish/',
+    expect(formatSummary(result({ sent: 1 }), { kind: 'single', channel: 'c', data: 1 }, local)).toBe(
+      "published to c: sse, stream, poll and ws, live only (not in the origin's history: a client that reconnects later " +
+        'will not get it) → http://127.0.0.1:5561/publish/',
     );
-    expect(formatSummary(result({ sent: 1 }), { kind: 'close', channel: 'c' }, local)).toMatch(/^sent a close for sse, stream and ws on c/);
-    expect(formatSummary(result({ sent: 1 }), { kind: 'close', channel: 'c', prevId: '4' }, local)).toBe(
-      'sent a close for sse, stream and ws on c (prev-id 4) → http://127.0.0.1:5561/publish/',
+    expect(formatSummary(result({ sent: 1 }), { kind: 'close', channel: 'c' }, local)).toBe(
+      'sent a close for sse, stream and ws on c → http://127.0.0.1:5561/publish/',
     );
     const origin: ResolvedTarget = {
       kind: 'origin',
@@ -43,7 +42,10 @@ describe('formatSummary', () => {
       secrets: ['t'],
     };
     expect(formatSummary(result({ sent: 1 }), { kind: 'close', channel: 'c' }, origin)).toBe(
-      "sent a close for sse, stream and ws on c at the origin's last id → http://o.example/api/channels/c/close",
+      'sent a close for sse, stream and ws on c → http://o.example/api/channels/c/close',
+    );
+    expect(formatSummary(result({ sent: 1, ids: ['1796000000000009'] }), { kind: 'single', channel: 'c', data: 1 }, origin)).toBe(
+      'published to c (id 1796000000000009): stored and published by the origin to sse, stream, poll and ws → http://o.example/api/publish',
     );
     expect(
       formatSummary(result({ sent: 2000, gripItems: 8000, requests: 40, failed: 1, invalid: 1 }), { kind: 'bulk', source: '-', dataMode: 'auto' }, local),
@@ -83,14 +85,3 @@ describe('createProgressLine', () => {
   });
 });
 
-describe('createTimeIdSource', () => {
-  it('ids are decimal, strictly increasing within a millisecond and across clock steps back', () => {
-    const clock = [1000, 1000, 1000, 999, 1001];
-    const ids = createTimeIdSource(() => clock.shift()!);
-    expect([ids.next(), ids.next(), ids.next(), ids.next(), ids.next()]).toEqual(['1000000', '1000001', '1000002', '1000003', '1001000']);
-    const real = createTimeIdSource();
-    const a = BigInt(real.next());
-    expect(BigInt(real.next())).toBeGreaterThan(a);
-    expect(real.next()).toMatch(/^[1-9]\d{15}$/);
-  });
-});

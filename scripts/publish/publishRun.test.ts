@@ -21,7 +21,7 @@ function fakeSink(options: { failOn?: number; error?: unknown; delayMs?: number 
       if (message.data === 'huge') throw new InputRejected('too large');
       return { channel: message.channel, id: String(message.data), items: [] };
     },
-    prepareClose: (channel, prevId) => ({ channel, id: prevId, items: [] }),
+    prepareClose: (channel) => ({ channel, id: '5', items: [] }),
     async send(batch: PreparedMessage[]) {
       inFlight++;
       maxInFlight = Math.max(maxInFlight, inFlight);
@@ -93,7 +93,7 @@ describe('runPublish', () => {
 
   it('sends a close entry', async () => {
     const { sink, batches } = fakeSink();
-    const result = await runPublish([{ ok: 'close', channel: 'c', prevId: '5' }], { sink, target: 'local', tuning, keepIds: true }, { requests: 0, retries: 0 });
+    const result = await runPublish([{ ok: 'close', channel: 'c' }], { sink, target: 'local', tuning, keepIds: true }, { requests: 0, retries: 0 });
     expect(batches).toEqual([[5]]);
     expect(result.sent).toBe(1);
   });

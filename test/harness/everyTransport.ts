@@ -1,6 +1,7 @@
 // One subscriber of every transport on a channel, through the edge (or the proxy) as a user would
 // connect: an EventSource, an NDJSON stream, a long-poll and a WebSocket that received `subscribed`.
 // Each records what arrives, so a test can check that one message reached all four exactly once.
+import { readFileSync } from 'node:fs';
 import { recordNdjson, type NdjsonRecorder } from './ndjsonClient.ts';
 import { recordSse, type SseRecorder } from './sseClient.ts';
 import { recordWs, type WsRecorder } from './wsClient.ts';
@@ -21,18 +22,23 @@ export interface EveryTransport {
   close(): void;
 }
 
-/** Reads a Prometheus counter with one label from the origin's /metrics. */
-export async function counterValue(originUrl: string, token: string, name: string, label: string): Promise<number> {
-  const text = await (await fetch(`${originUrl}/metrics`, { headers: { Authorization: `Bearer ${token}` } })).text();
-  const line = text.split('\n').find((l) => l.startsWith(`${name}{${label}}`));
-  return line ? Number(line.split(' ').at(-1)) : 0;
+/** Pushpin's handler logs `subscribe <uri> channel=<name>` once a hold's subscription is in place. */
+export function countSubscribes(pushpinLog: string, gripChannel: string): number {
+  let text = '';
+  try {
+    text = readFileSync(pushpinLog, 'utf8');
+  } catch {
+    return 0;
+  }
+  const marker = ` channel=${gripChannel}`;
+  return text.split('\n').filter((line) => line.includes('subscribe ') && (line.endsWith(marker) || line.includes(`${marker} `))).length;
 }
 
 /**
  * A long-poll client that polls again after every answer, from the answer's `lastId` when it has one
  * (a live-only message has none: keep the previous one), recording every message it is given.
  */
-function recordPolls(url: string, metrics: { origin: string; token: string }): PollRecorder {
+function recordPolls(url: string, channel: string, pushpinLog: string): PollRecorder {
   const messages: Array<Record<string, unknown>> = [];
   const abort = new AbortController();
   let since: string | undefined;
@@ -40,16 +46,13 @@ function recordPolls(url: string, metrics: { origin: string; token: string }): P
   const holdWaiters: Array<() => void> = [];
   const loop = async (): Promise<void> => {
     while (!abort.signal.aborted) {
-      const before = await counterValue(metrics.origin, metrics.token, 'origin_holds_opened_total', 'transport="poll"');
+      const before = countSubscribes(pushpinLog, `poll:${channel}`);
       const pending = fetch(since === undefined ? url : `${url}?since=${since}`, { signal: abort.signal });
-      // The hold exists once the origin answered with it; give the proxy a moment to set it up.
+      // Held once Pushpin logged the subscription of this poll to the live channel.
       void (async () => {
-        while (!abort.signal.aborted) {
-          const now = await counterValue(metrics.origin, metrics.token, 'origin_holds_opened_total', 'transport="poll"');
-          if (now > before) break;
+        while (!abort.signal.aborted && countSubscribes(pushpinLog, `poll:${channel}`) <= before) {
           await new Promise((r) => setTimeout(r, 20));
         }
-        await new Promise((r) => setTimeout(r, 150));
         holds++;
         for (const wake of holdWaiters.splice(0)) wake();
       })().catch(() => {});
@@ -72,16 +75,17 @@ function recordPolls(url: string, metrics: { origin: string; token: string }): P
   };
 }
 
+/** `pushpinLog`: the stack's Pushpin log, where the long-poll's subscription shows up. */
 export async function subscribeEvery(
   baseUrl: string,
   channel: string,
-  metrics: { origin: string; token: string },
+  pushpinLog: string,
   headers: Record<string, string> = {},
 ): Promise<EveryTransport> {
   const sse = recordSse(`${baseUrl}/events/${channel}`, headers);
   const ndjson = recordNdjson(`${baseUrl}/stream/${channel}`, headers);
   const ws = recordWs(baseUrl);
-  const poll = recordPolls(`${baseUrl}/poll/${channel}`, metrics);
+  const poll = recordPolls(`${baseUrl}/poll/${channel}`, channel, pushpinLog);
   const close = (): void => {
     sse.close();
     ndjson.close();

@@ -1,0 +1,55 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { newFilterUser, readSessionState, sessionStateHeaders, type WsSessionState } from './wsSessionState.ts';
+
+/** What the proxy does with the meta: Set-Meta-X on a response comes back as Meta-X on the next request. */
+function roundTrip(state: WsSessionState): WsSessionState {
+  const headers = sessionStateHeaders(state);
+  const meta = new Map(Object.entries(headers).map(([name, value]) => [name.replace(/^Set-Meta-/, 'meta-').toLowerCase(), value]));
+  return readSessionState((name) => meta.get(name.toLowerCase()) || undefined);
+}
+
+describe('WebSocket session state in connection meta', () => {
+  it('survives the round trip through the proxy', () => {
+    const state: WsSessionState = {
+      user: 'Ab3dEf6hIj9L',
+      subscriptions: ['news', 'a.b-c_d'],
+      pending: [
+        { channel: 'chat', since: '1796000000000042', barrier: 3, startedMs: 1796000000000 },
+        { channel: 'feed', barrier: 3, startedMs: 1796000000001 },
+      ],
+      barrier: 3,
+    };
+    expect(roundTrip(state)).toEqual(state);
+    expect(roundTrip({ subscriptions: [], pending: [], barrier: 0 })).toEqual({ subscriptions: [], pending: [], barrier: 0 });
+  });
+
+  it('drops anything malformed instead of trusting it', () => {
+    const state = readSessionState(
+      (name) =>
+        ({
+          'meta-user': 'short',
+          'meta-subs': 'a, b,a,,bad:name',
+          'meta-pend': 'ok::1:5,bad:name:x:1:2,dup::1:5,dup::2:6,x:abc:1:5,y::notanumber:5',
+          'meta-barrier': '-1',
+        })[name],
+    );
+    expect(state).toEqual({ subscriptions: ['a', 'b'], pending: [{ channel: 'ok', barrier: 1, startedMs: 5 }, { channel: 'dup', barrier: 1, startedMs: 5 }], barrier: 0 });
+  });
+
+  it('never lets a header value fail the parse (property)', () => {
+    fc.assert(
+      fc.property(fc.string(), fc.string(), fc.string(), fc.string(), (user, subs, pend, barrier) => {
+        const headers: Record<string, string> = { 'meta-user': user, 'meta-subs': subs, 'meta-pend': pend, 'meta-barrier': barrier };
+        const state = readSessionState((name) => headers[name]);
+        expect(roundTrip(state)).toEqual(state);
+      }),
+    );
+  });
+
+  it('makes distinct 12-character filter users', () => {
+    const users = new Set(Array.from({ length: 2000 }, newFilterUser));
+    expect(users.size).toBe(2000);
+    for (const user of users) expect(user).toMatch(/^[A-Za-z0-9]{12}$/);
+  });
+});
