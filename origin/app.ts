@@ -8,7 +8,6 @@ import type { HistoryStore } from './history/historyStore.ts';
 import type { Logger } from './observability/logger.ts';
 import type { OriginMetrics } from './observability/metrics.ts';
 import type { ChannelCloser } from './publishing/channelCloser.ts';
-import type { GripPublisher } from './publishing/gripPublisher.ts';
 import type { MessagePublisher } from './publishing/messagePublisher.ts';
 import { historyRoutes } from './routes/historyRoutes.ts';
 import { metricsRoutes } from './routes/metricsRoutes.ts';
@@ -24,8 +23,6 @@ export interface OriginDeps {
   verifyGripSig: GripSignatureVerifier;
   history: HistoryStore;
   publisher: MessagePublisher;
-  /** The GRIP targets themselves, for frames to one WebSocket connection. */
-  grip: GripPublisher;
   channelCloser: ChannelCloser;
   log: Logger;
   metrics: OriginMetrics;
@@ -51,7 +48,6 @@ export function createOriginApp(deps: OriginDeps): Express {
     wsRoutes({
       history,
       publisher: deps.publisher,
-      grip: deps.grip,
       requireGrip,
       metrics,
       log,

@@ -50,7 +50,6 @@ const app = createOriginApp({
   verifyGripSig: await createGripSignatureVerifier(config.signatureKeys),
   history,
   publisher: createMessagePublisher(history, grip),
-  grip,
   channelCloser: createChannelCloser(grip),
   log,
   metrics: createOriginMetrics(),

@@ -70,7 +70,13 @@ export type SubscribeStart =
   /** Too many subscribes in progress on the channel already; nothing was recorded. */
   | { busy: true };
 
-export type SettleOutcome = 'settled' | 'behind' | 'lapsed';
+export type SettleResult =
+  /** Skipping ended; every message up to `lastId` skipped the connection, every later one reaches it live. */
+  | { outcome: 'settled'; lastId: string }
+  /** Messages were appended since `expectedLastId` (catch up on them, then settle again); nothing changed. */
+  | { outcome: 'behind'; lastId: string }
+  /** The subscribe is no longer in progress (timed out or cancelled): later messages may have reached it live. */
+  | { outcome: 'lapsed' };
 
 /** The request itself cannot be stored (a requested id that conflicts); nothing of it was stored. */
 export class HistoryConflictError extends Error {
@@ -109,12 +115,15 @@ export interface HistoryStore {
   beginSubscribe(channel: string, user: string, ttlMs: number, maxConcurrent: number): Promise<SubscribeStart>;
   /**
    * Ends the skipping for `user` if the channel's last id is still `expectedLastId` (undefined: in
-   * any case), so no message appended since skipped it unnoticed: `settled`. `behind`: newer messages
-   * exist (catch up on them, then settle again). `lapsed`: the subscribe is no longer in progress (it
-   * timed out or was cancelled), so messages appended meanwhile may have reached the connection live.
-   * `lastId` is the channel's last id at that moment.
+   * any case), so no message appended since can have skipped it unnoticed (see SettleResult).
    */
-  settleSubscribe(channel: string, user: string, expectedLastId: string | undefined): Promise<{ outcome: SettleOutcome; lastId: string }>;
+  settleSubscribe(channel: string, user: string, expectedLastId: string | undefined): Promise<SettleResult>;
+  /**
+   * Holds every append on the channel (they wait, then proceed) until `ungateAppends` or `ttlMs`:
+   * a subscribe that cannot catch up with a busy channel makes room for one quiet round with it.
+   */
+  gateAppends(channel: string, ttlMs: number): Promise<void>;
+  ungateAppends(channel: string): Promise<void>;
   /** Drops a subscribe in progress (unsubscribed or disconnected first). */
   cancelSubscribe(channel: string, user: string): Promise<void>;
   close(): Promise<void>;

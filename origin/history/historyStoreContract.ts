@@ -94,12 +94,12 @@ export function describeHistoryStore(name: string, factory: StoreFactory): void 
       expect(start.inFlight).toEqual([]);
       const during = await store.append('c', [{ data: 'during' }]);
       expect(during.skipUsers).toEqual(['u1']);
-      // Settling at the position seen at the start fails: a message was appended since.
       const duringId = during.messages[0]!.message.id;
+      // Settling at the position seen at the start fails: a message was appended since.
       expect(await store.settleSubscribe('c', 'u1', start.position.lastId)).toEqual({ outcome: 'behind', lastId: duringId });
       expect(await store.settleSubscribe('c', 'u1', duringId)).toEqual({ outcome: 'settled', lastId: duringId });
       expect((await store.append('c', [{ data: 'after' }])).skipUsers).toEqual([]);
-      expect((await store.settleSubscribe('c', 'u1', duringId)).outcome).toBe('lapsed');
+      expect(await store.settleSubscribe('c', 'u1', duringId)).toEqual({ outcome: 'lapsed' });
       // Settling without an expected id always ends the skipping.
       await store.beginSubscribe('c', 'u3', 30_000, 10);
       await store.append('c', [{ data: 'y' }]);
@@ -107,6 +107,26 @@ export function describeHistoryStore(name: string, factory: StoreFactory): void 
       await store.beginSubscribe('c', 'u2', 30_000, 10);
       await store.cancelSubscribe('c', 'u2');
       expect((await store.append('c', [{ data: 'x' }])).skipUsers).toEqual([]);
+    });
+
+    it('holds appends while gated, until ungated or the gate times out', async () => {
+      const store = await factory.create(LIMITS);
+      await store.gateAppends('c', 5_000);
+      let done = false;
+      const held = store.append('c', [{ data: 'held' }]).then((r) => ((done = true), r));
+      await new Promise((r) => setTimeout(r, 100));
+      expect(done).toBe(false);
+      expect((await store.read('c', undefined, 10)).messages).toEqual([]);
+      await store.ungateAppends('c');
+      expect((await held).messages[0]!.message.data).toBe('held');
+      await store.gateAppends('c', 100);
+      const started = Date.now();
+      await store.append('c', [{ data: 'after the gate timed out' }]);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(50);
+      // Other channels are never held.
+      await store.gateAppends('c', 5_000);
+      await store.append('other', [{ data: 'free' }]);
+      await store.ungateAppends('c');
     });
 
     it('refuses more concurrent subscribes on a channel than asked for', async () => {

@@ -23,6 +23,10 @@ interface ChannelLog {
   subscribing: Map<string, number>;
   /** Ids whose publish has not reached every proxy yet. */
   inFlight: Set<string>;
+  /** Appends wait while this is in the future (see gateAppends), or until `opened` resolves. */
+  gatedUntil: number;
+  opened?: Promise<void>;
+  open?: () => void;
 }
 
 export function createMemoryHistoryStore(limits: HistoryConfig, now: () => number = Date.now): HistoryStore {
@@ -43,11 +47,19 @@ export function createMemoryHistoryStore(limits: HistoryConfig, now: () => numbe
     let log = channels.get(channel);
     if (!log) {
       const epochId = epochBaseAt(now());
-      log = { epochId, lastId: epochId, floorId: epochId, messages: [], subscribing: new Map(), inFlight: new Set() };
+      log = { epochId, lastId: epochId, floorId: epochId, messages: [], subscribing: new Map(), inFlight: new Set(), gatedUntil: 0 };
       channels.set(channel, log);
     }
     prune(log);
     return log;
+  };
+
+  /** Resolves once appends on the channel may proceed. */
+  const gate = async (log: ChannelLog): Promise<void> => {
+    while (log.gatedUntil > now() && log.opened) {
+      const wait = log.gatedUntil - now();
+      await Promise.race([log.opened, new Promise((r) => setTimeout(r, Math.max(1, wait)))]);
+    }
   };
 
   const positionOf = (log: ChannelLog): ChannelPosition => ({
@@ -64,6 +76,7 @@ export function createMemoryHistoryStore(limits: HistoryConfig, now: () => numbe
 
   return {
     async append(channel, inputs) {
+      await gate(logOf(channel));
       const log = logOf(channel);
       const ts = now();
       const ceiling = requestedIdCeilingAt(ts);
@@ -130,11 +143,26 @@ export function createMemoryHistoryStore(limits: HistoryConfig, now: () => numbe
       const deadline = log.subscribing.get(user);
       if (deadline === undefined || deadline <= now()) {
         log.subscribing.delete(user);
-        return { outcome: 'lapsed', lastId: log.lastId };
+        return { outcome: 'lapsed' };
       }
       if (expectedLastId !== undefined && log.lastId !== expectedLastId) return { outcome: 'behind', lastId: log.lastId };
       log.subscribing.delete(user);
       return { outcome: 'settled', lastId: log.lastId };
+    },
+
+    async gateAppends(channel, ttlMs) {
+      const log = logOf(channel);
+      log.gatedUntil = now() + ttlMs;
+      log.opened = new Promise<void>((resolve) => (log.open = resolve));
+    },
+
+    async ungateAppends(channel) {
+      const log = channels.get(channel);
+      if (!log) return;
+      log.gatedUntil = 0;
+      log.open?.();
+      delete log.opened;
+      delete log.open;
     },
 
     async cancelSubscribe(channel, user) {

@@ -10,7 +10,6 @@ import {
   type ChannelMessage,
   type ChannelPosition,
   type HistoryStore,
-  type SettleOutcome,
 } from './historyStore.ts';
 import {
   APPEND_SCRIPT,
@@ -32,6 +31,9 @@ export interface RedisHistoryOptions {
 }
 
 type StreamEntry = [id: string, fields: string[]];
+
+/** An append waits at most this long for a gate to open (gates last a catch-up round, milliseconds). */
+const GATE_WAIT_LIMIT_MS = 2000;
 
 function messageOf(channel: string, entry: StreamEntry): ChannelMessage {
   const [entryId, fields] = entry;
@@ -95,16 +97,22 @@ export async function createRedisHistoryStore(options: RedisHistoryOptions): Pro
 
   const keysOf = (channel: string) => {
     const tag = `${prefix}{${channel}}`;
-    return { pos: `${tag}:pos`, log: `${tag}:log`, sub: `${tag}:sub`, fly: `${tag}:fly` };
+    return { pos: `${tag}:pos`, log: `${tag}:log`, sub: `${tag}:sub`, fly: `${tag}:fly`, gate: `${tag}:gate` };
   };
 
   return {
     async append(channel, inputs) {
       const k = keysOf(channel);
       const args = inputs.flatMap((input) => [input.id ?? '', JSON.stringify(input.data ?? null)]);
-      const reply = (await call(() =>
-        runners.APPEND_SCRIPT(4, k.pos, k.log, k.sub, k.fly, maxMessagesPerChannel, maxAgeMs, channelIdleMs, inFlightTtlMs, inputs.length, ...args),
-      )) as unknown[];
+      const run = () =>
+        runners.APPEND_SCRIPT(5, k.pos, k.log, k.sub, k.fly, k.gate, maxMessagesPerChannel, maxAgeMs, channelIdleMs, inFlightTtlMs, inputs.length, ...args);
+      let reply = (await call(run)) as unknown[];
+      // A subscribe holds the channel's appends for one round (gateAppends): wait it out.
+      for (const giveUp = Date.now() + GATE_WAIT_LIMIT_MS; reply[0] === 'gated'; ) {
+        if (Date.now() > giveUp) throw new HistoryUnavailableError(`appends on ${channel} stayed held for over ${GATE_WAIT_LIMIT_MS} ms`);
+        await new Promise((r) => setTimeout(r, Math.min(Number(reply[1]), 5)));
+        reply = (await call(run)) as unknown[];
+      }
       if (reply[0] === 'conflict') throw new HistoryConflictError(`${String(reply[2])} on channel ${channel}`, Number(reply[1]));
       const count = Number(reply[1]);
       const messages: AppendedMessage[] = [];
@@ -147,11 +155,17 @@ export async function createRedisHistoryStore(options: RedisHistoryOptions): Pro
 
     async settleSubscribe(channel, user, expectedLastId) {
       const k = keysOf(channel);
-      const [outcome, lastId] = (await call(() => runners.SETTLE_SUBSCRIBE_SCRIPT(2, k.pos, k.sub, user, expectedLastId ?? ''))) as [
-        SettleOutcome,
-        string,
-      ];
-      return { outcome, lastId: String(lastId) };
+      const reply = (await call(() => runners.SETTLE_SUBSCRIBE_SCRIPT(2, k.pos, k.sub, user, expectedLastId ?? ''))) as unknown[];
+      if (reply[0] === 'lapsed') return { outcome: 'lapsed' };
+      return { outcome: reply[0] === 'settled' ? 'settled' : 'behind', lastId: String(reply[1]) };
+    },
+
+    async gateAppends(channel, ttlMs) {
+      await call(() => redis.set(keysOf(channel).gate, '1', 'PX', ttlMs));
+    },
+
+    async ungateAppends(channel) {
+      await call(() => redis.del(keysOf(channel).gate));
     },
 
     async cancelSubscribe(channel, user) {

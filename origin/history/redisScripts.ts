@@ -6,6 +6,7 @@
 //   log  stream entries `<id>-0` with fields ts, data (the retained messages)
 //   sub  hash   filter user -> deadline (ms) of a WebSocket subscribe in progress
 //   fly  zset   id -> deadline (ms): publishes not yet acknowledged by every proxy
+//   gate string  present (with a TTL) while appends must wait (see HistoryStore.gateAppends)
 // Ids can exceed 2^53, which Lua numbers cannot hold: they are compared as decimal strings, and
 // incremented digit by digit (next_id).
 
@@ -90,13 +91,15 @@ end
 `;
 
 /**
- * KEYS pos log sub fly; ARGV max_messages max_age_ms idle_ms fly_ttl_ms count, then per input: id ('' for
- * the next one) and data (JSON). Reply: {'ok', n, epoch, (id, prev, dup, ts) x n, users...} or
- * {'conflict', index, why}. Duplicates (a requested id already stored with the same data) are
+ * KEYS pos log sub fly gate; ARGV max_messages max_age_ms idle_ms fly_ttl_ms count, then per input: id ('' for
+ * the next one) and data (JSON). Reply: {'ok', n, epoch, (id, prev, dup, ts) x n, users...},
+ * {'conflict', index, why}, or {'gated', ms} (nothing done: try again after that long). Duplicates (a requested id already stored with the same data) are
  * reported, not stored again. All inputs are checked before anything is stored.
  */
 export const APPEND_SCRIPT = `${PRELUDE}
-local pos, log, sub, fly = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local pos, log, sub, fly, gate = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local gated = redis.call('PTTL', gate)
+if gated > 0 then return {'gated', gated} end
 local max_messages, max_age, idle, fly_ttl, count = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
 local now = now_ms()
 local p = ensure_position(pos, log, fly, now, idle)
@@ -136,12 +139,12 @@ for _, step in ipairs(plan) do
   if step.dup then
     local found = redis.call('XRANGE', log, step.id .. '-0', step.id .. '-0')[1]
     local ts = found and field(found[2], 'ts') or ms_string(now)
-    table.insert(reply, step.id); table.insert(reply, step.id); table.insert(reply, 1); table.insert(reply, ts)
+    for _, v in ipairs({step.id, step.id, 1, ts}) do table.insert(reply, v) end
   else
     redis.call('XADD', log, step.id .. '-0', 'ts', ms_string(now), 'data', step.data)
     redis.call('ZADD', fly, now + fly_ttl, step.id)
     stored = stored + 1
-    table.insert(reply, step.id); table.insert(reply, step.prev); table.insert(reply, 0); table.insert(reply, ms_string(now))
+    for _, v in ipairs({step.id, step.prev, 0, ms_string(now)}) do table.insert(reply, v) end
   end
 end
 redis.call('HSET', pos, 'last', last)
@@ -199,7 +202,10 @@ for _, id in ipairs(in_flight(fly, now)) do table.insert(reply, id) end
 return reply
 `;
 
-/** KEYS pos sub; ARGV user expected_last ('' for any). Reply: {'settled' | 'behind' | 'lapsed', last}. */
+/**
+ * KEYS pos sub; ARGV user expected_last ('' for any). Reply: {'settled', last}, {'behind', last} or
+ * {'lapsed'}.
+ */
 export const SETTLE_SUBSCRIBE_SCRIPT = `${PRELUDE}
 local pos, sub = KEYS[1], KEYS[2]
 local user, expected = ARGV[1], ARGV[2]
@@ -207,7 +213,7 @@ local last = redis.call('HGET', pos, 'last') or ''
 local deadline = redis.call('HGET', sub, user)
 if not deadline or tonumber(deadline) <= now_ms() then
   redis.call('HDEL', sub, user)
-  return {'lapsed', last}
+  return {'lapsed'}
 end
 if expected ~= '' and last ~= expected then return {'behind', last} end
 redis.call('HDEL', sub, user)

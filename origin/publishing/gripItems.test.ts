@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { closeItemsForChannel, connectionFrameItems, itemsForStoredMessage, liveItemsForMessage } from './gripItems.ts';
+import { closeItemsForChannel, itemsForStoredMessage, liveItemsForMessage } from './gripItems.ts';
 
 const message = (id: string, data: unknown = id) => ({ id, channel: 'c', data, ts: 1 });
 
@@ -21,11 +21,14 @@ describe('items for a stored message', () => {
     expect(itemsForStoredMessage(message('5'), '4', { skipUsers: [] })[3]).not.toHaveProperty('meta');
   });
 
-  it('skip the sequencer for the first message of an epoch', () => {
-    for (const item of itemsForStoredMessage(message('1796000000000001'), '1796000000000000', { firstOfEpoch: true })) {
-      expect(item).toMatchObject({ 'prev-id': '1796000000000000', 'no-seq': true });
-    }
+  it('skip the sequencer for the first item of an epoch', () => {
+    const epochId = '1796000000000000';
+    const first = itemsForStoredMessage(message('1796000000000001'), epochId, { epochId });
+    for (const item of first) expect(item).toMatchObject({ 'prev-id': epochId, 'no-seq': true });
+    const second = itemsForStoredMessage(message('1796000000000002'), '1796000000000001', { epochId });
+    for (const item of second) expect(item).not.toHaveProperty('no-seq');
   });
+
 });
 
 describe('items for a live-only message (straight to the proxy)', () => {
@@ -47,15 +50,6 @@ describe('closeItemsForChannel', () => {
       { channel: 'sse:news', formats: { 'http-stream': { action: 'close' } } },
       { channel: 'stream:news', formats: { 'http-stream': { action: 'close' } } },
       { channel: 'ws:news', formats: { 'ws-message': { action: 'close', code: 1000, reason: 'channel closed' } } },
-    ]);
-  });
-});
-
-describe('connectionFrameItems', () => {
-  it('sends text frames to one connection, in order', () => {
-    expect(connectionFrameItems('u1', ['a', 'b'])).toEqual([
-      { channel: 'wsconn:u1', formats: { 'ws-message': { content: 'a' } } },
-      { channel: 'wsconn:u1', formats: { 'ws-message': { content: 'b' } } },
     ]);
   });
 });

@@ -1,7 +1,7 @@
 // Turns a message into GRIP publish items for every transport, in Pushpin's wire format (see
 // transports/gripChannels.ts for which channel is which).
 import type { ChannelMessage } from '../history/historyStore.ts';
-import { connectionChannelFor, historyChannelFor, liveChannelFor } from '../transports/gripChannels.ts';
+import { historyChannelFor, liveChannelFor } from '../transports/gripChannels.ts';
 import { envelopeJson, ndjsonLine, pollBody, sseEvent, wsMessageFrame, type Envelope } from '../transports/messageFraming.ts';
 
 export type GripFormats = {
@@ -31,15 +31,17 @@ export interface StoredItemOptions {
   /** WebSocket connections mid-subscribe (their filter users): they get this message in their catch-up. */
   skipUsers?: string[];
   /**
-   * The first message of an epoch: its prev-id (the epoch base) was never published, so Pushpin's
-   * sequencer would hold it for seconds waiting for it. Holds still check it and recover.
+   * The channel's epoch base. An item whose prev-id is the base is the first of its epoch: that id was
+   * never published, so Pushpin's sequencer would hold the item for seconds waiting for it; it is sent
+   * with no-seq instead (holds still check its prev-id and recover).
    */
-  firstOfEpoch?: boolean;
+  epochId?: string;
 }
 
 /**
  * The origin's items for a message it stored: the history channels of SSE, NDJSON and long-poll
- * (sequenced with id/prev-id, recoverable) and the WebSocket channel.
+ * (sequenced with id/prev-id, recoverable) and the WebSocket channel (with id/prev-id too, which
+ * Pushpin's sequencer uses to order items that several origin instances publish at once).
  */
 export function itemsForStoredMessage(
   message: ChannelMessage,
@@ -48,7 +50,7 @@ export function itemsForStoredMessage(
 ): GripPublishItem[] {
   const c = message.channel;
   const json = envelopeJson(message);
-  const sequence = { id: message.id, 'prev-id': prevId, ...(options.firstOfEpoch ? { 'no-seq': true } : {}) };
+  const sequence = { id: message.id, 'prev-id': prevId, ...(prevId === options.epochId ? { 'no-seq': true } : {}) };
   const skip = options.skipUsers && options.skipUsers.length > 0 ? { meta: { skip_users: options.skipUsers.join(',') } } : {};
   return [
     { channel: historyChannelFor('sse', c), ...sequence, formats: { 'http-stream': { content: sseEvent(message, json) } } },
@@ -98,12 +100,6 @@ export function closeItemsForChannel(channel: string): GripPublishItem[] {
       formats: { 'ws-message': { action: 'close', code: CHANNEL_CLOSED_WS_CODE, reason: 'channel closed' } },
     },
   ];
-}
-
-/** Text frames for one WebSocket connection only, on its own channel, in order. */
-export function connectionFrameItems(user: string, frames: string[]): GripPublishItem[] {
-  const channel = connectionChannelFor(user);
-  return frames.map((content) => ({ channel, formats: { 'ws-message': { content } } }));
 }
 
 /** Bytes one item takes inside a publish request body, to keep every request under the proxy's limit. */

@@ -6,8 +6,6 @@ import express, { Router, type Request, type RequestHandler, type Response } fro
 import type { HistoryStore } from '../history/historyStore.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { OriginMetrics } from '../observability/metrics.ts';
-import { connectionFrameItems } from '../publishing/gripItems.ts';
-import type { GripPublisher } from '../publishing/gripPublisher.ts';
 import type { MessagePublisher } from '../publishing/messagePublisher.ts';
 import {
   decodeWebSocketEvents,
@@ -26,8 +24,6 @@ const WS_KEEP_ALIVE_SECONDS = 25;
 export interface WsRouteDeps {
   history: HistoryStore;
   publisher: MessagePublisher;
-  /** For frames to one connection (its subscribe catch-up). */
-  grip: GripPublisher;
   requireGrip: RequestHandler;
   metrics: OriginMetrics;
   log: Logger;
@@ -61,7 +57,6 @@ export function wsRoutes(deps: WsRouteDeps): Router {
     }
     const ports: WsSessionPorts = {
       history: deps.history,
-      sendToConnection: (user, frames) => deps.grip.publish(connectionFrameItems(user, frames)),
       publish: deps.allowClientPublish ? async (input) => (await deps.publisher.publish([input]))[0]! : undefined,
       newUser: newFilterUser,
       now: Date.now,
@@ -69,6 +64,7 @@ export function wsRoutes(deps: WsRouteDeps): Router {
         event: (name) => metrics.websocketEvents.inc({ event: name }),
         opened: () => metrics.holdsOpened.inc({ transport: 'ws' }),
         replayed: (count) => metrics.messagesReplayed.inc({ transport: 'ws' }, count),
+        caughtUp: (channel, rounds, gated) => log.debug({ connectionId, channel, rounds, gated }, 'websocket subscribe live'),
         published: () => metrics.messagesPublished.inc({ source: 'websocket' }),
         publishFailed: (kind, error) => {
           metrics.publishErrors.inc({ kind });

@@ -6,8 +6,8 @@
 //   publishes to, with `id`/`prev-id`: Pushpin checks prev-id per channel of a hold, so a gap in the
 //   origin's sequence is recovered from history through the hold's next link.
 // WebSocket items carry no prev-id check in Pushpin, so WebSockets hold just `ws:news` (the origin's
-// items on it carry ids for Pushpin's reordering) plus their connection's own channel, through which
-// the origin sends the catch-up of a subscribe in order with live messages.
+// items on it carry ids for Pushpin's reordering; see transports/wsSubscribe.ts for how a subscribe
+// closes the window in which a message could be missed).
 // Each transport has its own channels because SSE and NDJSON both use the http-stream format and one
 // item carries only one http-stream content. User channel names cannot contain ':'.
 export type Transport = 'sse' | 'stream' | 'poll' | 'ws';
@@ -23,11 +23,6 @@ export function liveChannelFor(transport: Transport, channel: string): string {
 /** The origin's own sequenced channel for a transport (prev-id checked, recovered from history). */
 export function historyChannelFor(transport: SequencedTransport, channel: string): string {
   return `history:${transport}:${channel}`;
-}
-
-/** A WebSocket connection's private channel, named by its filter user. */
-export function connectionChannelFor(user: string): string {
-  return `wsconn:${user}`;
 }
 
 /** Letters, digits, '_', '-', '.'; 1-128 characters; not starting with '.'. */

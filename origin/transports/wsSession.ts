@@ -4,14 +4,15 @@
 import type { PublishedMessage } from '../publishing/messagePublisher.ts';
 import { describePublishFailure } from '../publishing/publishFailure.ts';
 import { validatePublishInput, type PublishInput } from '../publishing/publishInput.ts';
-import { connectionChannelFor, liveChannelFor } from './gripChannels.ts';
+import { liveChannelFor } from './gripChannels.ts';
 import { closeEvent, closeStatusOf, clientTextEvent, gripControlEvent, type WebSocketEvent } from './websocketEvents.ts';
 import { CLOSE_CODES, isProtocolError, parseClientFrame, serverFrames, type WsProtocolError } from './wsProtocol.ts';
 import {
+  abandonSubscribe,
   barrierControls,
   barrierOfPong,
   beginSubscribe,
-  catchUp,
+  catchUpRound,
   subscribeControl,
   type SubscribeHistory,
   type SubscribeLimits,
@@ -22,6 +23,8 @@ export interface WsSessionObserver {
   event?(name: string): void;
   opened?(): void;
   replayed?(count: number): void;
+  /** A subscribe caught up and went live after `rounds` catch-up rounds (`gated`: appends were held). */
+  caughtUp?(channel: string, rounds: number, gated: boolean): void;
   published?(): void;
   publishFailed?(kind: string, error: unknown): void;
   failed?(error: unknown): void;
@@ -29,8 +32,6 @@ export interface WsSessionObserver {
 
 export interface WsSessionPorts {
   history: SubscribeHistory;
-  /** Publishes frames to one connection's own channel, in order. */
-  sendToConnection(user: string, frames: string[]): Promise<void>;
   /** Stores and publishes a client's message; undefined when clients may not publish. */
   publish: ((input: PublishInput) => Promise<PublishedMessage>) | undefined;
   newUser(): string;
@@ -53,7 +54,7 @@ export interface WsSessionResult {
 class Session {
   readonly out: WebSocketEvent[] = [];
   closed = false;
-  /** Set when this request subscribed: the barrier that ends the answer. */
+  /** Set when this answer needs a barrier (a subscribe began, or a catch-up round was sent). */
   barrier: number | undefined;
 
   constructor(
@@ -76,8 +77,14 @@ class Session {
     const user = this.ports.newUser();
     this.state = { ...this.state, user };
     this.out.push(gripControlEvent({ type: 'set-meta', name: 'user', value: user }));
-    this.out.push(gripControlEvent({ type: 'subscribe', channel: connectionChannelFor(user) }));
     return user;
+  }
+
+  /** The barrier this answer ends with (one for everything in it). */
+  private nextBarrier(): number {
+    this.barrier ??= this.state.barrier + 1;
+    this.state = { ...this.state, barrier: this.barrier };
+    return this.barrier;
   }
 
   async handle(event: WebSocketEvent): Promise<void> {
@@ -120,11 +127,11 @@ class Session {
     }
   }
 
-  /** The connection is going away: stop the subscribes in progress from skipping it. */
+  /** The connection is going away: undo what its subscribes in progress hold. */
   private async end(): Promise<void> {
     this.closed = true;
     const user = this.state.user;
-    if (user) for (const p of this.state.pending) await this.ports.history.cancelSubscribe(p.channel, user).catch(() => {});
+    if (user) for (const p of this.state.pending) await abandonSubscribe(this.ports.history, p, user);
     this.state = { ...this.state, pending: [] };
   }
 
@@ -158,45 +165,46 @@ class Session {
       });
     }
     const user = this.user();
+    const previous = pending.find((p) => p.channel === channel);
+    if (previous?.gated) await this.ports.history.ungateAppends(channel);
     const begun = await beginSubscribe(this.ports.history, channel, user, this.options.limits);
     if (!begun.ok) return this.error({ error: begun.code, message: begun.message, channel });
     this.out.push(subscribeControl(channel));
-    this.barrier ??= this.state.barrier + 1;
-    const entry: PendingSubscribe = { channel, ...(since ? { since } : {}), barrier: this.barrier, startedMs: this.ports.now() };
-    this.state = {
-      ...this.state,
-      barrier: this.barrier,
-      pending: [...pending.filter((p) => p.channel !== channel), entry],
+    const entry: PendingSubscribe = {
+      channel,
+      ...(since ? { since } : {}),
+      barrier: this.nextBarrier(),
+      startedMs: this.ports.now(),
+      rounds: 0,
+      gated: false,
     };
+    this.state = { ...this.state, pending: [...this.state.pending.filter((p) => p.channel !== channel), entry] };
   }
 
-  /** The barrier came back: every subscribe it covers is live; catch each one up. */
+  /** A barrier came back: each subscribe it covers takes its next step (see wsSubscribe.ts). */
   private async confirm(barrier: number): Promise<void> {
     const user = this.state.user;
     if (!user) return;
-    const confirmed = this.state.pending.filter((p) => p.barrier <= barrier);
-    for (const entry of confirmed) {
-      this.state = { ...this.state, pending: this.state.pending.filter((p) => p !== entry) };
-      const outcome = await catchUp(
-        {
-          history: this.ports.history,
-          sendToConnection: (frames) => this.ports.sendToConnection(user, frames),
-          subscribedFrame: serverFrames.subscribed,
-        },
+    for (const entry of this.state.pending.filter((p) => p.barrier <= barrier)) {
+      const outcome = await catchUpRound(
+        { history: this.ports.history, user, limits: this.options.limits, now: this.ports.now(), subscribedFrame: serverFrames.subscribed },
         entry,
-        user,
-        this.options.limits,
       ).catch((error: unknown) => {
         this.ports.observe?.failed?.(error);
-        return { ok: false as const, message: `the subscribe to ${entry.channel} failed; subscribe again` };
+        return { kind: 'failed' as const, message: `the subscribe to ${entry.channel} failed; subscribe again` };
       });
-      if (outcome.ok) {
+      const others = this.state.pending.filter((p) => p.channel !== entry.channel);
+      if (outcome.kind === 'live') {
+        this.ports.observe?.caughtUp?.(entry.channel, entry.rounds, entry.gated);
+        const subscriptions = this.state.subscriptions.includes(entry.channel) ? this.state.subscriptions : [...this.state.subscriptions, entry.channel];
+        this.state = { ...this.state, pending: others, subscriptions };
+      } else if (outcome.kind === 'frames') {
+        for (const frame of outcome.frames) this.send(frame);
         if (outcome.delivered > 0) this.ports.observe?.replayed?.(outcome.delivered);
-        if (!this.state.subscriptions.includes(entry.channel)) {
-          this.state = { ...this.state, subscriptions: [...this.state.subscriptions, entry.channel] };
-        }
+        this.state = { ...this.state, pending: [...others, { ...outcome.pending, barrier: this.nextBarrier() }] };
       } else {
-        await this.ports.history.cancelSubscribe(entry.channel, user).catch(() => {});
+        this.state = { ...this.state, pending: others };
+        await abandonSubscribe(this.ports.history, entry, user);
         this.failSubscribe(entry.channel, outcome.message);
       }
     }
@@ -217,15 +225,16 @@ class Session {
     if (expired.length === 0) return;
     this.state = { ...this.state, pending: this.state.pending.filter((p) => !expired.includes(p)) };
     for (const entry of expired) {
-      if (user) await this.ports.history.cancelSubscribe(entry.channel, user).catch(() => {});
+      if (user) await abandonSubscribe(this.ports.history, entry, user);
       this.failSubscribe(entry.channel, `the proxy did not confirm the subscribe to ${entry.channel} in time; subscribe again`);
     }
   }
 
   private async unsubscribe(channel: string): Promise<void> {
-    const wasPending = this.state.pending.some((p) => p.channel === channel);
+    const pending = this.state.pending.find((p) => p.channel === channel);
+    const wasPending = pending !== undefined;
     const wasActive = this.state.subscriptions.includes(channel);
-    if (wasPending && this.state.user) await this.ports.history.cancelSubscribe(channel, this.state.user);
+    if (pending && this.state.user) await abandonSubscribe(this.ports.history, pending, this.state.user);
     if (wasPending || wasActive) {
       this.state = {
         ...this.state,

@@ -4,17 +4,23 @@ import { randomBytes } from 'node:crypto';
 import { isMessageId } from '../history/historyStore.ts';
 import { isValidChannelName } from './gripChannels.ts';
 
-/** A subscribe waiting for the proxy to confirm (the barrier ping's pong) before its catch-up. */
+/** A subscribe in progress (see wsSubscribe.ts): waiting for the pong of its latest barrier. */
 export interface PendingSubscribe {
   channel: string;
   since?: string;
-  /** The barrier that proves the proxy applied this subscription. */
+  /** The barrier whose pong moves it on: the proxy applied the subscription and wrote what came before. */
   barrier: number;
+  /** When it last made progress. */
   startedMs: number;
+  /** The last id sent in its catch-up (undefined before the first round). */
+  cursor?: string;
+  rounds: number;
+  /** Whether it holds the channel's appends (gateAppends) until its next pong. */
+  gated: boolean;
 }
 
 export interface WsSessionState {
-  /** The connection's filter user (skip-users) and the name of its own channel; set at OPEN. */
+  /** The connection's filter user (for the skip-users filter); set at OPEN. */
   user?: string;
   /** Channels whose subscribe completed. */
   subscriptions: string[];
@@ -39,17 +45,33 @@ export function newFilterUser(): string {
   return newFilterUser();
 }
 
+const COUNT = /^\d{1,9}$/;
+
 function parsePending(raw: string | undefined): PendingSubscribe[] {
   if (!raw) return [];
   const pending: PendingSubscribe[] = [];
   for (const entry of raw.split(',')) {
-    const [channel, since, barrier, started] = entry.split(':');
-    if (!channel || !isValidChannelName(channel) || !/^\d{1,9}$/.test(barrier ?? '') || !/^\d{1,15}$/.test(started ?? '')) continue;
-    if (since && !isMessageId(since)) continue;
+    const [channel, since, barrier, started, cursor, rounds, gated] = entry.split(':');
+    if (!channel || !isValidChannelName(channel) || !COUNT.test(barrier ?? '') || !/^\d{1,15}$/.test(started ?? '')) continue;
+    if ((since && !isMessageId(since)) || (cursor && !isMessageId(cursor)) || !COUNT.test(rounds ?? '') || (gated !== '0' && gated !== '1')) {
+      continue;
+    }
     if (pending.some((p) => p.channel === channel)) continue;
-    pending.push({ channel, ...(since ? { since } : {}), barrier: Number(barrier), startedMs: Number(started) });
+    pending.push({
+      channel,
+      ...(since ? { since } : {}),
+      barrier: Number(barrier),
+      startedMs: Number(started),
+      ...(cursor ? { cursor } : {}),
+      rounds: Number(rounds),
+      gated: gated === '1',
+    });
   }
   return pending;
+}
+
+function formatPending(p: PendingSubscribe): string {
+  return [p.channel, p.since ?? '', p.barrier, p.startedMs, p.cursor ?? '', p.rounds, p.gated ? 1 : 0].join(':');
 }
 
 /** Reads the state from request headers (lower-case names, as Express's req.get takes); anything malformed is dropped. */
@@ -62,7 +84,7 @@ export function readSessionState(getHeader: (header: string) => string | undefin
     ...(user && USER.test(user) ? { user } : {}),
     subscriptions,
     pending: parsePending(get(META.pending)),
-    barrier: barrier && /^\d{1,9}$/.test(barrier) ? Number(barrier) : 0,
+    barrier: barrier && COUNT.test(barrier) ? Number(barrier) : 0,
   };
 }
 
@@ -71,7 +93,7 @@ export function sessionStateHeaders(state: WsSessionState): Record<string, strin
   return {
     [`Set-Meta-${META.user}`]: state.user ?? '',
     [`Set-Meta-${META.subscriptions}`]: state.subscriptions.join(','),
-    [`Set-Meta-${META.pending}`]: state.pending.map((p) => `${p.channel}:${p.since ?? ''}:${p.barrier}:${p.startedMs}`).join(','),
+    [`Set-Meta-${META.pending}`]: state.pending.map(formatPending).join(','),
     [`Set-Meta-${META.barrier}`]: String(state.barrier),
   };
 }

@@ -1,39 +1,57 @@
-// A WebSocket subscribe with no window in which a message can be missed or doubled.
+// A WebSocket subscribe with no window in which a message can be missed, doubled or reordered.
 //
 // Pushpin (and Fanout) apply a subscription a moment after relaying the frames of the response that
 // asked for it; messages published in that moment would be missed, and WebSocket items have no
-// prev-id check to notice. So a subscribe takes three steps:
+// prev-id check to notice. Pushpin also drops a published WebSocket message when the client's buffer
+// is full at that moment (a catch-up published as a burst loses frames), while frames of an answer
+// to a WebSocket-over-HTTP request wait for room. So a subscribe goes:
 // 1. begin: the history records the connection as subscribing (from now on every message appended on
-//    the channel names it in the skip-users meta of its WebSocket item, so it cannot reach it live);
+//    the channel names it in the skip-users meta of its WebSocket item, so it never reaches it live);
 //    publishes still in flight up to that position are awaited (they cannot name it, so they must be
 //    delivered before the subscription exists); the answer subscribes it, with the skip-users filter,
-//    and ends with a barrier: a ping the proxy sends only after it applied the subscription.
-// 2. the client's pong of the barrier comes back as a PONG event: the subscription is live.
-// 3. catch up: `subscribed` and every message after the client's position are published to the
-//    connection's own channel (in order with later live messages, since both pass the proxy's
-//    publish path); once the history confirms no message was appended since the last one sent, the
-//    skipping ends, and every later message arrives live, once.
-import { compareMessageIds, type HistoryStore } from '../history/historyStore.ts';
-import { readReplay } from '../history/replay.ts';
+//    and ends with a barrier: a ping the proxy sends only after it applied the subscription and wrote
+//    the frames before it; the client's pong comes back as a PONG event.
+// 2. catch-up rounds, one per barrier: the answer to the pong carries `subscribed` (the first time)
+//    and the next messages after the client's position, a few KB at a time, then a new barrier. Its
+//    pong proves the client has them all.
+// 3. at a pong, the skipping ends if no message was appended since the last one sent; otherwise
+//    another round. On a busy channel, after a few rounds its appends are held for one round (they
+//    wait, nothing is refused), so the catch-up always ends. From then on every message reaches the
+//    connection live, after everything it was sent.
+import type { HistoryStore } from '../history/historyStore.ts';
+import { readReplay, replayPage } from '../history/replay.ts';
 import type { ContinuityReset } from '../history/resumePlan.ts';
 import { liveChannelFor } from './gripChannels.ts';
 import { wsMessageFrame } from './messageFraming.ts';
 import { gripControlEvent, type WebSocketEvent } from './websocketEvents.ts';
 import type { PendingSubscribe } from './wsSessionState.ts';
 
-export type SubscribeHistory = Pick<HistoryStore, 'beginSubscribe' | 'settleSubscribe' | 'cancelSubscribe' | 'stillInFlight' | 'read'>;
+export type SubscribeHistory = Pick<
+  HistoryStore,
+  'beginSubscribe' | 'settleSubscribe' | 'cancelSubscribe' | 'stillInFlight' | 'read' | 'gateAppends' | 'ungateAppends'
+>;
 
 export interface SubscribeLimits {
-  /** A subscribe whose barrier has not come back by then fails (and stops skipping the connection). */
+  /** A subscribe with no progress (no pong of its barrier) for this long fails, and stops skipping the connection. */
   subscribeTimeoutMs: number;
   /** Subscribes in progress at once on one channel (each is named in every message's meta meanwhile). */
   maxConcurrentSubscribes: number;
   /** How long to wait for earlier publishes still on their way to the proxy. */
   inFlightWaitMs: number;
-  /** Messages per catch-up round. */
+  /** Messages read per catch-up round, at most. */
   replayPageSize: number;
-  /** Catch-up rounds before the skipping ends even though messages keep arriving (see catchUp). */
-  maxCatchUpRounds: number;
+  /**
+   * Bytes of messages per catch-up round (at least one message): small, so the frames never fill the
+   * client's buffer in the proxy (Pushpin's client_buffer_size, 8 KiB by default), where they would
+   * push out live messages of the connection's other channels.
+   */
+  roundBytes: number;
+  /** Rounds that found new messages before the channel's appends are held for one round. */
+  roundsBeforeGate: number;
+  /** How long appends may be held: a round takes one round trip to the client. */
+  gateTtlMs: number;
+  /** Rounds after which a catch-up gives up (the client may subscribe again). */
+  maxRounds: number;
 }
 
 export const DEFAULT_SUBSCRIBE_LIMITS: SubscribeLimits = {
@@ -41,11 +59,11 @@ export const DEFAULT_SUBSCRIBE_LIMITS: SubscribeLimits = {
   maxConcurrentSubscribes: 200,
   inFlightWaitMs: 5_000,
   replayPageSize: 100,
-  maxCatchUpRounds: 20,
+  roundBytes: 4096,
+  roundsBeforeGate: 3,
+  gateTtlMs: 1000,
+  maxRounds: 1000,
 };
-
-/** Messages read after a forced settle: what one round appended under a burst, with room to spare. */
-const FORCED_SETTLE_READ = 10_000;
 
 /** The prefix of the barrier ping's payload; the pong echoes it. */
 export const BARRIER_PREFIX = 'ffsub:';
@@ -68,7 +86,11 @@ export function subscribeControl(channel: string): WebSocketEvent {
   return gripControlEvent({ type: 'subscribe', channel: liveChannelFor('ws', channel), filters: WS_SUBSCRIPTION_FILTERS });
 }
 
-/** The proxy sends this ping after it processed everything before it (send-delayed, flushed at once). */
+/**
+ * The proxy sends this ping once it has processed everything before it in the answer (the frames are
+ * written to the client first; send-delayed, flushed at once, goes through Pushpin's handler after
+ * the subscription).
+ */
 export function barrierControls(barrier: number): WebSocketEvent[] {
   return [
     gripControlEvent({ type: 'send-delayed', 'message-type': 'ping', content: barrierPayload(barrier), timeout: 1 }),
@@ -103,54 +125,71 @@ export async function beginSubscribe(
   return { ok: true };
 }
 
-export type CatchUpOutcome =
-  | { ok: true; lastId: string; delivered: number; rounds: number }
-  | { ok: false; message: string };
+export type RoundOutcome =
+  /** The skipping ended: the subscription is live. */
+  | { kind: 'live'; lastId: string }
+  /** Send these frames, then a barrier; `pending` is the subscribe's state until its pong. */
+  | { kind: 'frames'; frames: string[]; pending: PendingSubscribe; delivered: number }
+  | { kind: 'failed'; message: string };
 
-export interface CatchUpPorts {
+export interface RoundContext {
   history: SubscribeHistory;
-  /** Publishes text frames to this connection only, in order; resolves when the proxy accepted them. */
-  sendToConnection(frames: string[]): Promise<void>;
+  user: string;
+  limits: SubscribeLimits;
+  now: number;
   subscribedFrame(channel: string, lastId: string, reset: ContinuityReset | undefined): string;
 }
 
 /**
- * Step 3. The `subscribed` frame names the position the client is at (its `since` when the history
- * continues from it); every message after it follows exactly once, in order, replayed or live.
- * Under a sustained burst on the channel (new messages during every round) the skipping ends after
- * `maxCatchUpRounds` anyway: nothing is lost or doubled then, but the first live messages may overtake
- * the last caught-up ones.
+ * Steps 2 and 3, at the pong of the subscribe's latest barrier: end the skipping if nothing was
+ * appended since the last message sent, else send the next round. `subscribed` names the position the
+ * client is at (its `since` when the history continues from it); every message after it follows
+ * exactly once, in order, caught up or live.
  */
-export async function catchUp(ports: CatchUpPorts, pending: PendingSubscribe, user: string, limits: SubscribeLimits): Promise<CatchUpOutcome> {
+export async function catchUpRound(context: RoundContext, pending: PendingSubscribe): Promise<RoundOutcome> {
+  const { history, user, limits } = context;
   const { channel } = pending;
-  let cursor: string | undefined;
-  let delivered = 0;
-  for (let round = 1; ; round++) {
-    const replay = await readReplay(ports.history, channel, cursor ?? pending.since, limits.replayPageSize);
-    if (cursor !== undefined && replay.plan.reset) {
-      await ports.history.cancelSubscribe(channel, user);
-      return { ok: false, message: `the history of ${channel} moved past this subscribe; subscribe again with "since"` };
-    }
-    const frames = replay.messages.map((m) => wsMessageFrame(m));
-    if (cursor === undefined) frames.unshift(ports.subscribedFrame(channel, replay.plan.afterId, replay.plan.reset));
-    if (frames.length > 0) await ports.sendToConnection(frames);
-    delivered += replay.messages.length;
-    cursor = replay.upTo;
-    if (replay.more) continue;
-    const last = round >= limits.maxCatchUpRounds;
-    const settle = await ports.history.settleSubscribe(channel, user, last ? undefined : cursor);
-    if (settle.outcome === 'lapsed') {
-      return { ok: false, message: `the subscribe to ${channel} timed out before the proxy confirmed it; subscribe again` };
-    }
-    if (settle.outcome === 'settled' && settle.lastId === cursor) return { ok: true, lastId: cursor, delivered, rounds: round };
+  let gated = pending.gated;
+  const fail = async (message: string): Promise<RoundOutcome> => {
+    if (gated) await history.ungateAppends(channel);
+    return { kind: 'failed', message };
+  };
+  if (pending.cursor !== undefined) {
+    const settle = await history.settleSubscribe(channel, user, pending.cursor);
     if (settle.outcome === 'settled') {
-      // Forced after too many rounds: send what was appended up to the settle; later ones arrive live.
-      const upToSettle = settle.lastId;
-      const rest = (await readReplay(ports.history, channel, cursor, FORCED_SETTLE_READ)).messages.filter(
-        (m) => compareMessageIds(m.id, upToSettle) <= 0,
-      );
-      if (rest.length > 0) await ports.sendToConnection(rest.map((m) => wsMessageFrame(m)));
-      return { ok: true, lastId: upToSettle, delivered: delivered + rest.length, rounds: round };
+      if (gated) await history.ungateAppends(channel);
+      return { kind: 'live', lastId: settle.lastId };
     }
+    if (settle.outcome === 'lapsed') return fail(`the subscribe to ${channel} timed out; subscribe again`);
   }
+  if (pending.rounds >= limits.maxRounds) return fail(`the subscribe to ${channel} could not catch up with its messages; subscribe again`);
+  if (!gated && pending.rounds >= limits.roundsBeforeGate && pending.cursor !== undefined) {
+    // New messages before every pong: hold the channel's appends, so the next pong finds none.
+    await history.gateAppends(channel, limits.gateTtlMs);
+    gated = true;
+  }
+  // Keep the skipping alive for the rounds to come.
+  const renewed = await history.beginSubscribe(channel, user, limits.subscribeTimeoutMs, Number.MAX_SAFE_INTEGER);
+  if (renewed.busy) return fail(`the subscribe to ${channel} could not be renewed; subscribe again`);
+  const replay = await readReplay(history, channel, pending.cursor ?? pending.since, limits.replayPageSize);
+  if (pending.cursor !== undefined && replay.plan.reset) {
+    return fail(`the history of ${channel} moved past this subscribe; subscribe again with "since"`);
+  }
+  const frames = new Map(replay.messages.map((m) => [m.id, wsMessageFrame(m)]));
+  const { page, complete } = replayPage(replay.messages, (m) => Buffer.byteLength(frames.get(m.id)!), limits.roundBytes);
+  const out = page.map((m) => frames.get(m.id)!);
+  if (pending.cursor === undefined) out.unshift(context.subscribedFrame(channel, replay.plan.afterId, replay.plan.reset));
+  const cursor = complete ? replay.upTo : page.at(-1)!.id;
+  return {
+    kind: 'frames',
+    frames: out,
+    delivered: page.length,
+    pending: { ...pending, cursor, rounds: pending.rounds + 1, gated, startedMs: context.now },
+  };
+}
+
+/** Undoes what a subscribe in progress holds in the history (the skipping, a gate). */
+export async function abandonSubscribe(history: SubscribeHistory, pending: PendingSubscribe, user: string): Promise<void> {
+  await history.cancelSubscribe(pending.channel, user).catch(() => {});
+  if (pending.gated) await history.ungateAppends(pending.channel).catch(() => {});
 }
