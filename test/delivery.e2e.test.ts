@@ -194,3 +194,36 @@ describe('every publish path reaches every transport through the edge, once', ()
     });
   });
 });
+
+describe('a large batch', () => {
+  // Two things broke it before: Pushpin drops WebSocket messages that find the client's buffer full
+  // (the generated config raises client_buffer_size), and Pushpin 1.36 crashed retrying the long-poll
+  // whose hold fell behind the burst (the generated config adds a catch-all route).
+  it('reaches every transport whole: 1000 messages of 1 KB in one publish, each once, in order', async () => {
+    const channel = 'big-batch';
+    const subscribers = await subscribeEvery(stack.urls.edge!, channel, stack.logFiles.pushpin);
+    try {
+      const response = await stack.publish({
+        items: Array.from({ length: 1000 }, (_, n) => ({ channel, data: { n, pad: 'x'.repeat(1000) } })),
+      });
+      expect(response.status, await response.clone().text()).toBe(200);
+      const ids = ((await response.json()) as { messages: Array<{ id: string }> }).messages.map((m) => m.id);
+      const idsOf = (values: unknown[]) => values.map((v) => (v as { id: string }).id);
+      const deadline = Date.now() + 20_000;
+      const done = () =>
+        subscribers.sse.events.length >= 1000 &&
+        subscribers.ndjson.lines.length >= 1000 &&
+        subscribers.ws.frames.filter((f) => f.type === 'message').length >= 1000 &&
+        subscribers.poll.messages.length >= 1000;
+      while (!done() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      await new Promise((r) => setTimeout(r, 300));
+      expect(subscribers.sse.events.map((e) => e.id), 'SSE').toEqual(ids);
+      expect(idsOf(subscribers.ndjson.lines), 'NDJSON').toEqual(ids);
+      expect(idsOf(subscribers.ws.frames.filter((f) => f.type === 'message')), 'WebSocket').toEqual(ids);
+      expect(idsOf(subscribers.poll.messages), 'long-poll').toEqual(ids);
+      expect(readFileSync(stack.logFiles.pushpin, 'utf8')).not.toMatch(/Exited unexpectedly/);
+    } finally {
+      subscribers.close();
+    }
+  }, 60_000);
+});

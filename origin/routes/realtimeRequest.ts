@@ -1,7 +1,7 @@
 // What a realtime request asks for: which channel, and from which message id on. Shared by the SSE,
 // NDJSON and long-poll routes so they all read resume positions the same way.
 import type { Request, Response } from 'express';
-import { isMessageId } from '../history/historyStore.ts';
+import { compareMessageIds, isMessageId } from '../history/historyStore.ts';
 import { CHANNEL_NAME_RULE, isValidChannelName } from '../transports/gripChannels.ts';
 
 export class RequestParamError extends Error {
@@ -20,7 +20,7 @@ export function channelParam(req: Request): string {
 
 /**
  * The last id Pushpin delivered on `gripChannel`, from the `Grip-Last: <channel>; last-id=<id>` header
- * it sends when it follows a Grip-Link to recover a gap. It is more recent than any id in the link.
+ * it sends when it follows a Grip-Link (to recover a gap, or to page through a replay).
  */
 export function gripLastId(req: Request, gripChannel: string): string | undefined {
   const header = req.get('grip-last');
@@ -37,8 +37,12 @@ export function gripLastId(req: Request, gripChannel: string): string | undefine
 }
 
 /**
- * The id the client has seen up to: Grip-Last (a gap recovery) first, then the named headers, then
- * the named query parameters. Undefined when none is given; RequestParamError when one is malformed.
+ * The id the client has seen up to: the named headers, then the named query parameters, and Grip-Last
+ * when Pushpin sends it, whichever is the later. Both are positions the client has: Grip-Last is the
+ * last id Pushpin delivered on the hold, the link's own position is where the origin's last page
+ * ended; recovering a gap, Grip-Last is the later one, paging through a long replay (no hold, so
+ * Pushpin repeats the Grip-Last of the last hold) the link's. Undefined when none is given;
+ * RequestParamError when one is malformed.
  */
 export function resumeIdOf(
   req: Request,
@@ -46,7 +50,12 @@ export function resumeIdOf(
   sources: { headers?: string[]; query: string[] },
 ): string | undefined {
   const recovered = gripLastId(req, gripChannel);
-  if (recovered !== undefined) return recovered;
+  const given = givenResumeId(req, sources);
+  if (recovered === undefined || given === undefined) return recovered ?? given;
+  return compareMessageIds(recovered, given) >= 0 ? recovered : given;
+}
+
+function givenResumeId(req: Request, sources: { headers?: string[]; query: string[] }): string | undefined {
   const candidates: Array<[string, string | undefined]> = [
     ...(sources.headers ?? []).map((name): [string, string | undefined] => [name, req.get(name)]),
     ...sources.query.map((name): [string, string | undefined] => [

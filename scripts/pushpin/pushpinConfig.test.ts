@@ -47,6 +47,17 @@ describe('Pushpin config from fastly.toml', () => {
     );
   });
 
+  it('adds a catch-all route to the origin backend for Pushpin 1.36 only (its long-poll retries lose the route id)', () => {
+    const routes = (version: string) => buildPushpinConfig({ ...base, version: parsePushpinVersion(version) }).routes;
+    expect(routes('pushpin 1.36.0')).toBe(
+      'id=origin 127.0.0.1:3000,over_http,host=example.internal\n' +
+        'id=api,replace_beg=/v1 api.example.com:8443,over_http,ssl\n' +
+        '* 127.0.0.1:3000,over_http,host=example.internal\n',
+    );
+    expect(routes('pushpin 1.37.0')).not.toMatch(/^\* /m);
+    expect(routes('pushpin 1.41.0')).not.toMatch(/^\* /m);
+  });
+
   it('targets Pushpin 1.36 with its service names and a private zurl', () => {
     const { config } = buildPushpinConfig({ ...base, version: parsePushpinVersion('pushpin 1.36.0') });
     const s = settings(config);

@@ -48,9 +48,23 @@ export function usesConnmgrServiceNames(version: PushpinVersion): boolean {
   return version.major > 1 || (version.major === 1 && version.minor >= 39);
 }
 
-export function buildRoutes(backends: ManifestBackend[]): string {
-  const lines = backends.map((backend) => {
-    const condition = [`id=${backend.name}`];
+/**
+ * Pushpin 1.36 loses a request's route id when it retries a long-poll whose hold conflicts with an id
+ * it already published (the handler's accept retry carries no route; fixed in 1.37), and the proxy
+ * then crashes on an assertion if no route matches by domain. Measured here: a long-poll held while a
+ * batch is published brought the whole Pushpin down.
+ */
+export function needsDefaultRoute(version: PushpinVersion): boolean {
+  return version.major === 1 && version.minor < 37;
+}
+
+/** The backend a retried request without a route id goes to: `origin` when there is one, else the first. */
+export function defaultRouteBackend(backends: ManifestBackend[]): ManifestBackend | undefined {
+  return backends.find((b) => b.name === 'origin') ?? backends[0];
+}
+
+export function buildRoutes(backends: ManifestBackend[], options: { defaultBackend?: ManifestBackend } = {}): string {
+  const line = (condition: string[], backend: ManifestBackend): string => {
     if (backend.url.pathname !== '/' && backend.url.pathname !== '') {
       condition.push(`replace_beg=${backend.url.pathname}`);
     }
@@ -59,7 +73,10 @@ export function buildRoutes(backends: ManifestBackend[]): string {
     if (https) target.push('ssl');
     if (backend.overrideHost) target.push(`host=${backend.overrideHost}`);
     return `${condition.join(',')} ${target.join(',')}`;
-  });
+  };
+  const lines = backends.map((backend) => line([`id=${backend.name}`], backend));
+  // After the id routes; matches any host (a request that carries `pushpin-route` uses its id route).
+  if (options.defaultBackend) lines.push(line(['*'], options.defaultBackend));
   return `${lines.join('\n')}\n`;
 }
 
@@ -94,7 +111,11 @@ export function buildPushpinConfig(input: PushpinConfigInput): PushpinConfigFile
     `http_port=${input.proxyPort}`,
     `logdir=${input.logdir}`,
     'log_level=2',
-    'client_buffer_size=8192',
+    // Pushpin drops a published WebSocket message when the client's buffer is full at that moment, so
+    // a burst (a batch publish) larger than the buffer loses messages: with the default 8 KiB, 613 of
+    // a 1000-message batch of 1 KB each arrived; with 256 KiB, all. Buffers are not allocated while
+    // idle (condure's RSS with 2000 connections was the same for 8 KiB and 256 KiB).
+    'client_buffer_size=262144',
     'client_maxconn=50000',
     '',
     '[proxy]',
@@ -119,7 +140,8 @@ export function buildPushpinConfig(input: PushpinConfigInput): PushpinConfigFile
     `message_hwm=${input.messageHwm ?? 200000}`,
     '',
   ].join('\n');
-  return { config, routes: buildRoutes(input.backends) };
+  const defaultBackend = needsDefaultRoute(input.version) ? defaultRouteBackend(input.backends) : undefined;
+  return { config, routes: buildRoutes(input.backends, defaultBackend ? { defaultBackend } : {}) };
 }
 
 /** Every TCP port the generated config listens on, for collision checks. */

@@ -38,7 +38,7 @@ export function countSubscribes(pushpinLog: string, gripChannel: string): number
  * A long-poll client that polls again after every answer, from the answer's `lastId` when it has one
  * (a live-only message has none: keep the previous one), recording every message it is given.
  */
-function recordPolls(url: string, channel: string, pushpinLog: string): PollRecorder {
+function recordPolls(url: string, channel: string, pushpinLog: string, headers: Record<string, string>): PollRecorder {
   const messages: Array<Record<string, unknown>> = [];
   const abort = new AbortController();
   let since: string | undefined;
@@ -47,7 +47,7 @@ function recordPolls(url: string, channel: string, pushpinLog: string): PollReco
   const loop = async (): Promise<void> => {
     while (!abort.signal.aborted) {
       const before = countSubscribes(pushpinLog, `poll:${channel}`);
-      const pending = fetch(since === undefined ? url : `${url}?since=${since}`, { signal: abort.signal });
+      const pending = fetch(since === undefined ? url : `${url}?since=${since}`, { headers, signal: abort.signal });
       // Held once Pushpin logged the subscription of this poll to the live channel.
       void (async () => {
         while (!abort.signal.aborted && countSubscribes(pushpinLog, `poll:${channel}`) <= before) {
@@ -85,7 +85,7 @@ export async function subscribeEvery(
   const sse = recordSse(`${baseUrl}/events/${channel}`, headers);
   const ndjson = recordNdjson(`${baseUrl}/stream/${channel}`, headers);
   const ws = recordWs(baseUrl);
-  const poll = recordPolls(`${baseUrl}/poll/${channel}`, channel, pushpinLog);
+  const poll = recordPolls(`${baseUrl}/poll/${channel}`, channel, pushpinLog, headers);
   const close = (): void => {
     sse.close();
     ndjson.close();
