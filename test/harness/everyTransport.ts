@@ -34,6 +34,11 @@ export function countSubscribes(pushpinLog: string, gripChannel: string): number
   return text.split('\n').filter((line) => line.includes('subscribe ') && (line.endsWith(marker) || line.includes(`${marker} `))).length;
 }
 
+interface PollBody {
+  messages: Array<Record<string, unknown>>;
+  lastId?: string;
+}
+
 /**
  * A long-poll client that polls again after every answer, from the answer's `lastId` when it has one
  * (a live-only message has none: keep the previous one), recording every message it is given.
@@ -56,7 +61,13 @@ function recordPolls(url: string, channel: string, pushpinLog: string, headers: 
         holds++;
         for (const wake of holdWaiters.splice(0)) wake();
       })().catch(() => {});
-      const body = (await (await pending).json()) as { messages: Array<Record<string, unknown>>; lastId?: string };
+      // Like a real client, an error (the origin restarting: the proxy answers 502) means: poll again soon.
+      const response = await pending.catch(() => undefined);
+      const body = response?.ok ? ((await response.json().catch(() => undefined)) as PollBody | undefined) : undefined;
+      if (!body) {
+        if (!abort.signal.aborted) await new Promise((r) => setTimeout(r, 200));
+        continue;
+      }
       messages.push(...body.messages);
       if (body.lastId !== undefined) since = body.lastId;
     }

@@ -17,8 +17,10 @@ export async function startExtraOrigin(options: {
   pushpinPublishUrl: string;
   logDir: string;
   env?: Record<string, string>;
+  /** Listen here (to stand in for an origin that was stopped); a free port by default. */
+  port?: number;
 }): Promise<ExtraOrigin> {
-  const port = await findFreePort();
+  const port = options.port ?? (await findFreePort());
   const url = `http://127.0.0.1:${port}`;
   const child = await startManagedProcess({
     name: options.name,

@@ -2,7 +2,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startLocalStack, type EdgeOptions, type LocalStack } from '../../scripts/stack/localStack.ts';
+import { startLocalStack, type EdgeOptions, type LocalStack, type StackPorts } from '../../scripts/stack/localStack.ts';
 import { findFreePort, findFreePortRange } from '../../scripts/stack/ports.ts';
 
 export const TEST_PUBLISH_TOKEN = 'test-publish-token-123';
@@ -21,6 +21,8 @@ export interface TestStackOptions {
   backends?: Record<string, string>;
   /** Shorthand for `edge.configStores.edge_settings`: entries over fastly.toml's edge settings. */
   edgeSettings?: Record<string, string>;
+  /** Reuse the ports of an earlier stack (to restart it where clients expect it); free ports by default. */
+  ports?: StackPorts;
 }
 
 function edgeOptionsFor(options: TestStackOptions): EdgeOptions | undefined {
@@ -37,13 +39,12 @@ function edgeOptionsFor(options: TestStackOptions): EdgeOptions | undefined {
 }
 
 export async function startTestStack(options: TestStackOptions = {}): Promise<TestStack> {
-  const pushpinPublish = await findFreePortRange(4);
   const edge = edgeOptionsFor(options);
   const stack = await startLocalStack({
-    ports: {
+    ports: options.ports ?? {
       origin: await findFreePort(),
       pushpinProxy: await findFreePort(),
-      pushpinPublish,
+      pushpinPublish: await findFreePortRange(4),
       ...(edge ? { edge: await findFreePort() } : {}),
     },
     ...(edge ? { edge } : {}),
