@@ -175,7 +175,9 @@ class Session {
       ...(since ? { since } : {}),
       barrier: this.nextBarrier(),
       startedMs: this.ports.now(),
+      more: false,
       rounds: 0,
+      behind: 0,
       gated: false,
     };
     this.state = { ...this.state, pending: [...this.state.pending.filter((p) => p.channel !== channel), entry] };

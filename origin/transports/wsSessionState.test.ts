@@ -15,8 +15,8 @@ describe('WebSocket session state in connection meta', () => {
       user: 'Ab3dEf6hIj9L',
       subscriptions: ['news', 'a.b-c_d'],
       pending: [
-        { channel: 'chat', since: '1796000000000042', barrier: 3, startedMs: 1796000000000, cursor: '1796000000000050', rounds: 2, gated: true },
-        { channel: 'feed', barrier: 3, startedMs: 1796000000001, rounds: 0, gated: false },
+        { channel: 'chat', since: '1796000000000042', barrier: 3, startedMs: 1796000000000, cursor: '1796000000000050', more: true, rounds: 2, behind: 1, gated: true },
+        { channel: 'feed', barrier: 3, startedMs: 1796000000001, more: false, rounds: 0, behind: 0, gated: false },
       ],
       barrier: 3,
     };
@@ -30,15 +30,15 @@ describe('WebSocket session state in connection meta', () => {
         ({
           'meta-user': 'short',
           'meta-subs': 'a, b,a,,bad:name',
-          'meta-pend': 'ok::1:5::0:0,bad:name:x:1:2,dup::1:5::0:0,dup::2:6::0:0,x:abc:1:5::0:0,y::notanumber:5::0:0,z::1:5::0:2',
+          'meta-pend': 'ok::1:5::0:0:0:0,bad:name:x:1:2,dup::1:5::0:0:0:0,dup::2:6::0:0:0:0,x:abc:1:5::0:0:0:0,y::notanumber:5::0:0:0:0,z::1:5::0:0:0:2',
           'meta-barrier': '-1',
         })[name],
     );
     expect(state).toEqual({
       subscriptions: ['a', 'b'],
       pending: [
-        { channel: 'ok', barrier: 1, startedMs: 5, rounds: 0, gated: false },
-        { channel: 'dup', barrier: 1, startedMs: 5, rounds: 0, gated: false },
+        { channel: 'ok', barrier: 1, startedMs: 5, more: false, rounds: 0, behind: 0, gated: false },
+        { channel: 'dup', barrier: 1, startedMs: 5, more: false, rounds: 0, behind: 0, gated: false },
       ],
       barrier: 0,
     });

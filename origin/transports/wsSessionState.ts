@@ -14,7 +14,11 @@ export interface PendingSubscribe {
   startedMs: number;
   /** The last id sent in its catch-up (undefined before the first round). */
   cursor?: string;
+  /** More retained messages follow the cursor (the last round was a full one). */
+  more: boolean;
   rounds: number;
+  /** Pongs in a row that found messages appended since the last round. */
+  behind: number;
   /** Whether it holds the channel's appends (gateAppends) until its next pong. */
   gated: boolean;
 }
@@ -46,16 +50,18 @@ export function newFilterUser(): string {
 }
 
 const COUNT = /^\d{1,9}$/;
+const FLAG = /^[01]$/;
 
 function parsePending(raw: string | undefined): PendingSubscribe[] {
   if (!raw) return [];
   const pending: PendingSubscribe[] = [];
   for (const entry of raw.split(',')) {
-    const [channel, since, barrier, started, cursor, rounds, gated] = entry.split(':');
+    const [channel, since, barrier, started, cursor, more, rounds, behind, gated] = entry.split(':');
     if (!channel || !isValidChannelName(channel) || !COUNT.test(barrier ?? '') || !/^\d{1,15}$/.test(started ?? '')) continue;
-    if ((since && !isMessageId(since)) || (cursor && !isMessageId(cursor)) || !COUNT.test(rounds ?? '') || (gated !== '0' && gated !== '1')) {
+    if ((since && !isMessageId(since)) || (cursor && !isMessageId(cursor)) || !COUNT.test(rounds ?? '') || !COUNT.test(behind ?? '')) {
       continue;
     }
+    if (!FLAG.test(gated ?? '') || !FLAG.test(more ?? '')) continue;
     if (pending.some((p) => p.channel === channel)) continue;
     pending.push({
       channel,
@@ -63,7 +69,9 @@ function parsePending(raw: string | undefined): PendingSubscribe[] {
       barrier: Number(barrier),
       startedMs: Number(started),
       ...(cursor ? { cursor } : {}),
+      more: more === '1',
       rounds: Number(rounds),
+      behind: Number(behind),
       gated: gated === '1',
     });
   }
@@ -71,7 +79,7 @@ function parsePending(raw: string | undefined): PendingSubscribe[] {
 }
 
 function formatPending(p: PendingSubscribe): string {
-  return [p.channel, p.since ?? '', p.barrier, p.startedMs, p.cursor ?? '', p.rounds, p.gated ? 1 : 0].join(':');
+  return [p.channel, p.since ?? '', p.barrier, p.startedMs, p.cursor ?? '', p.more ? 1 : 0, p.rounds, p.behind, p.gated ? 1 : 0].join(':');
 }
 
 /** Reads the state from request headers (lower-case names, as Express's req.get takes); anything malformed is dropped. */

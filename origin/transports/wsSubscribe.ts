@@ -14,10 +14,10 @@
 // 2. catch-up rounds, one per barrier: the answer to the pong carries `subscribed` (the first time)
 //    and the next messages after the client's position, a few KB at a time, then a new barrier. Its
 //    pong proves the client has them all.
-// 3. at a pong, the skipping ends if no message was appended since the last one sent; otherwise
-//    another round. On a busy channel, after a few rounds its appends are held for one round (they
-//    wait, nothing is refused), so the catch-up always ends. From then on every message reaches the
-//    connection live, after everything it was sent.
+// 3. at a pong, once the retained messages are all sent, the skipping ends if no message was
+//    appended since the last one sent; otherwise another round. On a busy channel, after a few such
+//    pongs its appends are held for one round (they wait, nothing is refused), so the catch-up always
+//    ends. From then on every message reaches the connection live, after everything it was sent.
 import type { HistoryStore } from '../history/historyStore.ts';
 import { readReplay, replayPage } from '../history/replay.ts';
 import type { ContinuityReset } from '../history/resumePlan.ts';
@@ -41,12 +41,14 @@ export interface SubscribeLimits {
   /** Messages read per catch-up round, at most. */
   replayPageSize: number;
   /**
-   * Bytes of messages per catch-up round (at least one message): small, so the frames never fill the
-   * client's buffer in the proxy (Pushpin's client_buffer_size, 8 KiB by default), where they would
-   * push out live messages of the connection's other channels.
+   * Bytes of messages in the first catch-up round (at least one message), doubling each round up to
+   * maxRoundBytes: a short catch-up stays small, so it never fills the client's buffer in the proxy
+   * (Pushpin's client_buffer_size, 8 KiB by default), where it would push out live messages of the
+   * connection's other channels; a long one still ends in a few round trips.
    */
   roundBytes: number;
-  /** Rounds that found new messages before the channel's appends are held for one round. */
+  maxRoundBytes: number;
+  /** Pongs that found new messages appended since the last round before the channel's appends are held. */
   roundsBeforeGate: number;
   /** How long appends may be held: a round takes one round trip to the client. */
   gateTtlMs: number;
@@ -60,6 +62,7 @@ export const DEFAULT_SUBSCRIBE_LIMITS: SubscribeLimits = {
   inFlightWaitMs: 5_000,
   replayPageSize: 100,
   roundBytes: 4096,
+  maxRoundBytes: 262_144,
   roundsBeforeGate: 3,
   gateTtlMs: 1000,
   maxRounds: 1000,
@@ -154,16 +157,18 @@ export async function catchUpRound(context: RoundContext, pending: PendingSubscr
     if (gated) await history.ungateAppends(channel);
     return { kind: 'failed', message };
   };
-  if (pending.cursor !== undefined) {
+  let behind = pending.behind;
+  if (pending.cursor !== undefined && !pending.more) {
     const settle = await history.settleSubscribe(channel, user, pending.cursor);
     if (settle.outcome === 'settled') {
       if (gated) await history.ungateAppends(channel);
       return { kind: 'live', lastId: settle.lastId };
     }
     if (settle.outcome === 'lapsed') return fail(`the subscribe to ${channel} timed out; subscribe again`);
+    behind++;
   }
   if (pending.rounds >= limits.maxRounds) return fail(`the subscribe to ${channel} could not catch up with its messages; subscribe again`);
-  if (!gated && pending.rounds >= limits.roundsBeforeGate && pending.cursor !== undefined) {
+  if (!gated && behind >= limits.roundsBeforeGate) {
     // New messages before every pong: hold the channel's appends, so the next pong finds none.
     await history.gateAppends(channel, limits.gateTtlMs);
     gated = true;
@@ -176,7 +181,8 @@ export async function catchUpRound(context: RoundContext, pending: PendingSubscr
     return fail(`the history of ${channel} moved past this subscribe; subscribe again with "since"`);
   }
   const frames = new Map(replay.messages.map((m) => [m.id, wsMessageFrame(m)]));
-  const { page, complete } = replayPage(replay.messages, (m) => Buffer.byteLength(frames.get(m.id)!), limits.roundBytes);
+  const budget = Math.min(limits.roundBytes * 2 ** Math.min(pending.rounds, 20), limits.maxRoundBytes);
+  const { page, complete } = replayPage(replay.messages, (m) => Buffer.byteLength(frames.get(m.id)!), budget);
   const out = page.map((m) => frames.get(m.id)!);
   if (pending.cursor === undefined) out.unshift(context.subscribedFrame(channel, replay.plan.afterId, replay.plan.reset));
   const cursor = complete ? replay.upTo : page.at(-1)!.id;
@@ -184,7 +190,7 @@ export async function catchUpRound(context: RoundContext, pending: PendingSubscr
     kind: 'frames',
     frames: out,
     delivered: page.length,
-    pending: { ...pending, cursor, rounds: pending.rounds + 1, gated, startedMs: context.now },
+    pending: { ...pending, cursor, more: !complete || replay.more, rounds: pending.rounds + 1, behind, gated, startedMs: context.now },
   };
 }
 
