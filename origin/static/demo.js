@@ -10,13 +10,27 @@ function setStatus(text, state) {
   status.dataset.state = state;
 }
 
+// A message has an id when the origin stored it (a reconnect resumes after it); one published
+// straight to the proxy has none (live only). The server sends each message once; the set only keeps
+// a page that resubscribed by hand from showing one twice.
 function show(message) {
-  const key = `${message.channel}/${message.id}`;
-  if (seen.has(key)) return;
-  seen.add(key);
+  if (message.id !== undefined) {
+    const key = `${message.channel}/${message.id}`;
+    if (seen.has(key)) return;
+    seen.add(key);
+  }
   const item = document.createElement('li');
-  item.dataset.id = message.id;
-  item.textContent = `#${message.id} ${new Date(message.ts).toLocaleTimeString()} ${JSON.stringify(message.data)}`;
+  const label = message.id === undefined ? '(live only)' : `#${message.id}`;
+  if (message.id !== undefined) item.dataset.id = message.id;
+  item.textContent = `${label} ${new Date(message.ts).toLocaleTimeString()} ${JSON.stringify(message.data)}`;
+  list.append(item);
+}
+
+/** The history could not continue from our position: say so, everything retained follows. */
+function showReset(reset) {
+  const item = document.createElement('li');
+  item.className = 'reset';
+  item.textContent = `history reset (${reset.reason}): messages after ${reset.since} may be missing; showing what is retained`;
   list.append(item);
 }
 
@@ -25,12 +39,13 @@ function connectSse(channel) {
   source.onopen = () => setStatus(`open (SSE, ${channel})`, 'open');
   source.onerror = () => setStatus('reconnecting (SSE resumes from the last id)...', 'error');
   source.onmessage = (event) => show(JSON.parse(event.data));
+  source.addEventListener('reset', (event) => showReset(JSON.parse(event.data)));
   return () => source.close();
 }
 
 function connectWs(channel) {
   const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
-  let lastId; // the newest id shown: a reconnect or a gap asks for everything after it
+  let lastId; // our position: the last stored message shown; a reconnect asks for everything after it
   let socket;
   let stopped = false;
   const subscribe = () => socket.send(JSON.stringify({ type: 'subscribe', channel, ...(lastId ? { since: lastId } : {}) }));
@@ -40,17 +55,20 @@ function connectWs(channel) {
     socket.onmessage = (event) => {
       const frame = JSON.parse(event.data);
       if (frame.type === 'subscribed') {
+        // Every message after frame.lastId follows, once and in order: replayed, then live.
         setStatus(`open (WebSocket, ${channel})`, 'open');
-        lastId ??= frame.lastId;
+        if (frame.reset) showReset(frame.reset);
+        lastId = frame.lastId;
       }
       if (frame.type === 'message') {
-        // Ids count up by one per channel: a jump means a message was missed (the proxy applies a new
-        // subscription a moment late), so subscribe again from the last id; duplicates are dropped by id.
-        if (lastId !== undefined && BigInt(frame.id) > BigInt(lastId) + 1n) subscribe();
         show(frame);
-        if (lastId === undefined || BigInt(frame.id) > BigInt(lastId)) lastId = frame.id;
+        if (frame.id !== undefined) lastId = frame.id;
       }
-      if (frame.type === 'error') setStatus(`error: ${frame.message}`, 'error');
+      if (frame.type === 'error') {
+        setStatus(`error: ${frame.message}`, 'error');
+        // The subscribe did not complete (it timed out, or the history moved on): try again from our position.
+        if (frame.code === 'subscribe_failed' || frame.code === 'subscribe_busy') setTimeout(() => !stopped && subscribe(), 1000);
+      }
     };
     socket.onclose = (event) => {
       if (stopped) return;
