@@ -8,7 +8,6 @@ describe('items for a stored message', () => {
     const items = itemsForStoredMessage(message('2', { a: 1 }), '1');
     expect(items.map((i) => i.channel)).toEqual(['history:sse:c', 'history:stream:c', 'history:poll:c', 'ws:c']);
     for (const item of items) expect(item).toMatchObject({ id: '2', 'prev-id': '1' });
-    for (const item of items) expect(item).not.toHaveProperty('no-seq');
     expect(items[0]!.formats['http-stream']).toEqual({ content: 'id: 2\ndata: {"id":"2","channel":"c","data":{"a":1},"ts":1}\n\n' });
     expect(items[1]!.formats['http-stream']).toEqual({ content: '{"id":"2","channel":"c","data":{"a":1},"ts":1}\n' });
     expect(JSON.parse(items[2]!.formats['http-response']!.body)).toEqual({ messages: [message('2', { a: 1 })], lastId: '2' });
@@ -21,12 +20,15 @@ describe('items for a stored message', () => {
     expect(itemsForStoredMessage(message('5'), '4', { skipUsers: [] })[3]).not.toHaveProperty('meta');
   });
 
-  it('skip the sequencer for the first item of an epoch', () => {
+  it('name no predecessor for the first message of an epoch (its prev-id, the base, was never published)', () => {
     const epochId = '1796000000000000';
-    const first = itemsForStoredMessage(message('1796000000000001'), epochId, { epochId });
-    for (const item of first) expect(item).toMatchObject({ 'prev-id': epochId, 'no-seq': true });
-    const second = itemsForStoredMessage(message('1796000000000002'), '1796000000000001', { epochId });
-    for (const item of second) expect(item).not.toHaveProperty('no-seq');
+    for (const item of itemsForStoredMessage(message('1796000000000001'), epochId, { epochId })) {
+      expect(item).toMatchObject({ id: '1796000000000001' });
+      expect(item).not.toHaveProperty('prev-id');
+    }
+    for (const item of itemsForStoredMessage(message('1796000000000002'), '1796000000000001', { epochId })) {
+      expect(item).toMatchObject({ id: '1796000000000002', 'prev-id': '1796000000000001' });
+    }
   });
 
 });

@@ -14,8 +14,6 @@ export interface GripPublishItem {
   channel: string;
   id?: string;
   'prev-id'?: string;
-  /** Deliver at once instead of waiting in Pushpin's sequencer for a prev-id it has not seen. */
-  'no-seq'?: boolean;
   /** Publish meta for Pushpin's filters (`skip_users` for the skip-users filter). */
   meta?: Record<string, string>;
   formats: GripFormats;
@@ -31,9 +29,10 @@ export interface StoredItemOptions {
   /** WebSocket connections mid-subscribe (their filter users): they get this message in their catch-up. */
   skipUsers?: string[];
   /**
-   * The channel's epoch base. An item whose prev-id is the base is the first of its epoch: that id was
-   * never published, so Pushpin's sequencer would hold the item for seconds waiting for it; it is sent
-   * with no-seq instead (holds still check its prev-id and recover).
+   * The channel's epoch base. The first message of an epoch would name the base as its predecessor,
+   * an id that was never published: Pushpin's sequencer would hold it for seconds waiting for it (and
+   * with no-seq it would not record its id, so the next items would wait). So it names none: Pushpin
+   * delivers it at once and records its id, and a hold whose last id differs recovers from history.
    */
   epochId?: string;
 }
@@ -50,7 +49,7 @@ export function itemsForStoredMessage(
 ): GripPublishItem[] {
   const c = message.channel;
   const json = envelopeJson(message);
-  const sequence = { id: message.id, 'prev-id': prevId, ...(prevId === options.epochId ? { 'no-seq': true } : {}) };
+  const sequence = prevId === options.epochId ? { id: message.id } : { id: message.id, 'prev-id': prevId };
   const skip = options.skipUsers && options.skipUsers.length > 0 ? { meta: { skip_users: options.skipUsers.join(',') } } : {};
   return [
     { channel: historyChannelFor('sse', c), ...sequence, formats: { 'http-stream': { content: sseEvent(message, json) } } },
