@@ -1,7 +1,8 @@
 // A worker thread that runs guests: one fresh wasm instance per request, as Viceroy does. Hostcalls
 // are synchronous for the guest, so a call that needs the main thread posts a message and blocks on
 // Atomics.wait until the reply is posted on the reply port.
-import { parentPort, receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
+import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
+import { awaitReply, prepareForReply } from './workerReplies.ts';
 import { createFastlyImports, GuestSession, type HostLink } from './guestImports.ts';
 import { GuestMemory } from './guestMemory.ts';
 import { STUBBED_HOSTCALLS, WASI_MODULE } from './hostcallCatalog.ts';
@@ -36,26 +37,12 @@ const link: HostLink = {
       return { status: Status.OK };
     }
     const seq = ++callSeq;
-    Atomics.store(config.signal, 0, 0);
+    prepareForReply(config.signal);
     const waitStart = PROFILE ? performance.now() : 0;
     post({ kind: 'call', requestId, seq, call });
-    for (;;) {
-      Atomics.wait(config.signal, 0, 0, 1000);
-      const received = receiveMessageOnPort(replyPort);
-      if (!received) {
-        // A raised signal with nothing to read is left over from an earlier reply: lower it.
-        if (Atomics.compareExchange(config.signal, 0, 1, 0) === 1) process.stderr.write('compute-host: lowered a stale signal\n');
-        continue;
-      }
-      const reply = received.message as HostReply;
-      // Anything else is a late answer to a call that was given up on; skip it.
-      if (reply.seq !== seq) {
-        process.stderr.write(`compute-host: skipped a stale reply (call ${reply.seq ?? '?'}, waiting for ${seq})\n`);
-        continue;
-      }
-      if (PROFILE) profileWaitMs += performance.now() - waitStart;
-      return reply;
-    }
+    const reply = awaitReply(replyPort, config.signal, seq);
+    if (PROFILE) profileWaitMs += performance.now() - waitStart;
+    return reply;
   },
 };
 

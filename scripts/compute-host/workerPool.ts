@@ -5,6 +5,7 @@ import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import { FIRE_AND_FORGET, type DownstreamInfo, type GuestConfig, type HostReply, type WorkerEvent } from './hostProtocol.ts';
 import type { RequestContext } from './requestContext.ts';
 import { Status } from './hostcallAbi.ts';
+import { sendReply } from './workerReplies.ts';
 
 /** How long a request may wait for a busy pool before another worker is started. */
 const GROW_AFTER_MS = 50;
@@ -115,9 +116,7 @@ export class WorkerPool {
         const context = this.contexts.get(event.requestId);
         const reply = (message: HostReply): void => {
           if (FIRE_AND_FORGET.has(event.call.op)) return;
-          pooled.replyPort.postMessage({ ...message, seq: event.seq });
-          Atomics.store(pooled.signal, 0, 1);
-          Atomics.notify(pooled.signal, 0);
+          sendReply(pooled.replyPort, pooled.signal, { ...message, seq: event.seq });
         };
         if (!context) {
           reply({ status: Status.BADF });
