@@ -2,7 +2,7 @@
 // are synchronous for the guest, so a call that needs the main thread posts a message and blocks on
 // Atomics.wait until the reply is posted on the reply port.
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
-import { awaitReply, prepareForReply } from './workerReplies.ts';
+import { awaitReply } from './workerReplies.ts';
 import { createFastlyImports, GuestSession, type HostLink } from './guestImports.ts';
 import { GuestMemory } from './guestMemory.ts';
 import { STUBBED_HOSTCALLS, WASI_MODULE } from './hostcallCatalog.ts';
@@ -25,7 +25,6 @@ const mem = new GuestMemory();
 const PROFILE = process.env.COMPUTE_HOST_PROFILE === '1';
 let profileCalls = 0;
 let profileWaitMs = 0;
-let callSeq = 0;
 
 const link: HostLink = {
   call(call: WorkerCall): HostReply {
@@ -33,14 +32,12 @@ const link: HostLink = {
     const requestId = session?.downstream.requestId ?? -1;
     if (config.traceHostcalls) process.stderr.write(`[guest ${requestId}] -> ${call.op}\n`);
     if (FIRE_AND_FORGET.has(call.op)) {
-      post({ kind: 'call', requestId, seq: 0, call });
+      post({ kind: 'call', requestId, call });
       return { status: Status.OK };
     }
-    const seq = ++callSeq;
-    prepareForReply(config.signal);
     const waitStart = PROFILE ? performance.now() : 0;
-    post({ kind: 'call', requestId, seq, call });
-    const reply = awaitReply(replyPort, config.signal, seq);
+    post({ kind: 'call', requestId, call });
+    const reply = awaitReply(replyPort, config.signal);
     if (PROFILE) profileWaitMs += performance.now() - waitStart;
     return reply;
   },

@@ -39,7 +39,7 @@ export interface GuestConfig {
   dictionaries: Record<string, Record<string, string>>;
   /** WASI environment for every instance (FASTLY_POP, FASTLY_SERVICE_VERSION, ...). */
   env: Record<string, string>;
-  /** Reply channel: the main thread posts a reply here, then sets `signal[0]` and notifies. */
+  /** Shared with the main thread: the reply counter (workerReplies.ts) and the departed-client flag. */
   signal: Int32Array;
   /** Print hostcall traces (`-v -v`). */
   traceHostcalls: boolean;
@@ -82,8 +82,6 @@ export const FIRE_AND_FORGET: ReadonlySet<WorkerCall['op']> = new Set([
 ]);
 
 export interface HostReply {
-  /** Echoes the call's sequence number, so a worker never mistakes one reply for another. */
-  seq?: number;
   status: number;
   data?: Uint8Array;
   value?: number;
@@ -94,7 +92,7 @@ export interface HostReply {
 }
 
 export type WorkerEvent =
-  | { kind: 'call'; requestId: number; seq: number; call: WorkerCall }
+  | { kind: 'call'; requestId: number; call: WorkerCall }
   | { kind: 'ready' }
   | { kind: 'finished'; requestId: number; trap?: string }
   | { kind: 'unsupported'; name: string };

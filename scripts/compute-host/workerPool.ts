@@ -116,7 +116,7 @@ export class WorkerPool {
         const context = this.contexts.get(event.requestId);
         const reply = (message: HostReply): void => {
           if (FIRE_AND_FORGET.has(event.call.op)) return;
-          sendReply(pooled.replyPort, pooled.signal, { ...message, seq: event.seq });
+          sendReply(pooled.replyPort, pooled.signal, message);
         };
         if (!context) {
           reply({ status: Status.BADF });

@@ -1,23 +1,23 @@
 import { MessageChannel, receiveMessageOnPort, Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
-import { awaitReply, prepareForReply, sendReply } from './workerReplies.ts';
+import { awaitReply, sendReply } from './workerReplies.ts';
 
 describe('the worker reply handshake', () => {
   it('does not sleep when the reply lands between a failed read and the wait (the race)', () => {
     const { port1: main, port2: worker } = new MessageChannel();
     const signal = new Int32Array(new SharedArrayBuffer(8));
-    prepareForReply(signal);
-    // The worker woke (a timeout, or a signal from an earlier reply), found nothing to read, and
-    // before it decides what to do next the main thread posts the reply and raises the signal.
-    sendReply(main, signal, { seq: 0, status: 9 });
-    receiveMessageOnPort(worker); // ... consumed as an earlier call's reply (the leftover signal stays raised)
+    // An earlier call's reply was read as soon as it was posted, so its signal is still raised; then
+    // the worker looks for the next reply, finds nothing, and before it decides what to do next the
+    // main thread posts the reply and raises the signal.
+    sendReply(main, signal, { status: 9 });
+    receiveMessageOnPort(worker);
     let raced = false;
     const started = performance.now();
-    const reply = awaitReply(worker, signal, 1, (port) => {
+    const reply = awaitReply(worker, signal, (port) => {
       const found = receiveMessageOnPort(port);
       if (!found && !raced) {
         raced = true;
-        sendReply(main, signal, { seq: 1, status: 0 });
+        sendReply(main, signal, { status: 0 });
       }
       return found;
     });
@@ -34,13 +34,12 @@ describe('the worker reply handshake', () => {
     const thread = new Worker(
       `const { workerData } = require('node:worker_threads');
        require('tsx/cjs/api').register();
-       const { awaitReply, prepareForReply } = require(${JSON.stringify(new URL('./workerReplies.ts', import.meta.url).pathname)});
+       const { awaitReply } = require(${JSON.stringify(new URL('./workerReplies.ts', import.meta.url).pathname)});
        const { replies, calls, signal, count } = workerData;
        const out = [];
        for (let i = 1; i <= count; i++) {
-         prepareForReply(signal);
          calls.postMessage(i);
-         out.push(awaitReply(replies, signal, i).value === i * 2);
+         out.push(awaitReply(replies, signal).value === i * 2);
        }
        calls.postMessage({ done: out.every(Boolean) });`,
       { eval: true, workerData: { replies: worker, calls: calls.port2, signal, count: 2000 }, transferList: [worker, calls.port2] },
@@ -48,7 +47,7 @@ describe('the worker reply handshake', () => {
     const result = await new Promise<{ done: boolean }>((resolve) => {
       calls.port1.on('message', (message: number | { done: boolean }) => {
         if (typeof message !== 'number') return resolve(message);
-        const answer = (): void => sendReply(main, signal, { seq: message, status: 0, value: message * 2 });
+        const answer = (): void => sendReply(main, signal, { status: 0, value: message * 2 });
         // Replies come synchronously, after a microtask, after an I/O turn or after a timer.
         if (message % 4 === 0) answer();
         else if (message % 4 === 1) queueMicrotask(answer);
