@@ -6,7 +6,8 @@ import https from 'node:https';
 import { createGunzip } from 'node:zlib';
 import type { Readable } from 'node:stream';
 import { HostBody } from './hostBody.ts';
-import { SendErrorTag, Status } from './hostcallAbi.ts';
+import { Status } from './hostcallAbi.ts';
+import { HostSendFailure, sendErrorTagFor } from './sendErrorDetail.ts';
 import type { HeaderList, RequestHead, ResponseHead } from './hostProtocol.ts';
 
 export interface HostBackend {
@@ -59,26 +60,6 @@ export function rawHeaderList(raw: string[]): HeaderList {
   return out;
 }
 
-function errorTagFor(error: NodeJS.ErrnoException): number {
-  switch (error.code) {
-    case 'ECONNREFUSED':
-      return SendErrorTag.CONNECTION_REFUSED;
-    case 'ENOTFOUND':
-    case 'EAI_AGAIN':
-      return SendErrorTag.DNS_ERROR;
-    case 'ETIMEDOUT':
-      return SendErrorTag.CONNECTION_TIMEOUT;
-    case 'ECONNRESET':
-    case 'EPIPE':
-      return SendErrorTag.CONNECTION_TERMINATED;
-    case 'EHOSTUNREACH':
-    case 'ENETUNREACH':
-      return SendErrorTag.DESTINATION_IP_UNROUTABLE;
-    default:
-      return SendErrorTag.INTERNAL_ERROR;
-  }
-}
-
 const FIRST_BYTE_TIMEOUT_MS = 15_000;
 
 export function sendToBackend(head: RequestHead, body: HostBody, backend: HostBackend): Promise<BackendResponse> {
@@ -106,11 +87,14 @@ export function sendToBackend(head: RequestHead, body: HostBody, backend: HostBa
       agent: isHttps ? agents.https : agents.http,
       ...(isHttps ? { servername: host.replace(/:\d+$/, '') } : {}),
     });
-    const timer = setTimeout(() => request.destroy(Object.assign(new Error('first byte timeout'), { code: 'ETIMEDOUT' })), FIRST_BYTE_TIMEOUT_MS);
+    const timer = setTimeout(
+      () => request.destroy(Object.assign(new Error(`no response within the first-byte timeout (${FIRST_BYTE_TIMEOUT_MS / 1000} s)`), { code: HostSendFailure.FIRST_BYTE_TIMEOUT })),
+      FIRST_BYTE_TIMEOUT_MS,
+    );
     request.once('error', (error: NodeJS.ErrnoException) => {
       clearTimeout(timer);
       body.abandon();
-      reject(new SendError(`backend "${backend.name}" (${url.origin}): ${error.message}`, Status.ERROR, errorTagFor(error)));
+      reject(new SendError(`backend "${backend.name}" (${url.origin}): ${error.message}`, Status.ERROR, sendErrorTagFor(error.code)));
     });
     request.once('response', (response) => {
       clearTimeout(timer);

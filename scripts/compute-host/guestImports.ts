@@ -3,7 +3,7 @@
 // go to the main thread through `link.call` (blocking only where the guest needs an answer).
 import { writeSync } from 'node:fs';
 import { isIP } from 'node:net';
-import { BackendHealth, CacheOverrideFlag, HttpVersion, INVALID_HANDLE, SendErrorTag, Status } from './hostcallAbi.ts';
+import { BackendHealth, CacheOverrideFlag, HttpVersion, INVALID_HANDLE, SEND_ERROR_DETAIL_MASK_OFFSET, SendErrorTag, Status } from './hostcallAbi.ts';
 import type { GuestMemory } from './guestMemory.ts';
 import type { DownstreamInfo, GuestConfig, HeaderList, HostReply, RequestHead, ResponseHead, WorkerCall } from './hostProtocol.ts';
 
@@ -284,6 +284,8 @@ export function createFastlyImports(rt: GuestRuntime): Record<string, Record<str
         const reply = rt.link.call({ op: 'pendingWait', pending, bodyHandle });
         if (detailPtr) {
           mem.setU32(detailPtr, reply.status === Status.OK ? SendErrorTag.OK : (reply.errorTag ?? SendErrorTag.INTERNAL_ERROR));
+          // The mask says which optional fields the host filled in: none of them.
+          if (reply.status !== Status.OK) mem.setU32(detailPtr + SEND_ERROR_DETAIL_MASK_OFFSET, 0);
         }
         if (reply.status !== Status.OK || !reply.head) {
           mem.setU32(respOut, INVALID_HANDLE);
