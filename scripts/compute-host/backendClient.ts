@@ -118,8 +118,9 @@ export function sendToBackend(head: RequestHead, body: HostBody, backend: HostBa
         body: noBody ? (response.resume(), HostBody.fromBytes(new Uint8Array())) : HostBody.fromStream(stream, declared),
       });
     });
-    // A streamed body may take a while to produce its first byte: send the head now.
-    if (length === undefined) request.flushHeaders();
+    // A streamed body may take a while to produce its first byte: send the head now (an empty write,
+    // not flushHeaders(), which writes header bytes 0x80-0xff as UTF-8; see downstreamSink.ts).
+    if (length === undefined) request.write(Buffer.alloc(0));
     body.pipeTo(request).catch((error: Error) => request.destroy(error));
   });
 }

@@ -30,19 +30,22 @@ export function responseSink(request: IncomingMessage, response: ServerResponse)
     started: false,
     closed,
     start(status, headers, length) {
-      sink.started = true;
       const flat: string[] = [];
       // A HEAD response has no body but tells the length a GET would have: keep the given one.
       const isHead = request.method === 'HEAD';
       for (const [name, value] of headers) {
         if (!FRAMING.has(name) || (isHead && name === 'content-length')) flat.push(name, value);
       }
-      if (!isHead && length !== undefined && status !== 204 && status !== 304 && !(status >= 100 && status < 200)) {
-        flat.push('content-length', String(length));
-      }
+      const hasBody = !isHead && status !== 204 && status !== 304 && !(status >= 100 && status < 200);
+      if (hasBody && length !== undefined) flat.push('content-length', String(length));
+      // Throws (before anything is written) on a head Node refuses; the sink has not started then.
       response.writeHead(status, flat);
-      // Streamed responses (SSE) must reach the client as written.
-      response.flushHeaders();
+      sink.started = true;
+      // Streamed responses (SSE) must reach the client as written, so the head goes out now. Not with
+      // flushHeaders(): Node 20 writes the head it flushes as UTF-8, which turns each header byte
+      // 0x80-0xff into two; an empty write sends it as latin1, byte for byte. A response without a
+      // body sends its head when it ends.
+      if (hasBody) response.write(Buffer.alloc(0));
       return response;
     },
     fail(status, message) {
@@ -76,7 +79,8 @@ export function upgradeSink(request: IncomingMessage, socket: Duplex, head: Buff
       if (length !== undefined) text += `content-length: ${length}\r\n`;
       // No keep-alive on a connection Node gave up: the body ends with the connection.
       text += 'connection: close\r\n\r\n';
-      socket.write(text);
+      // Header values are byte strings (one char per byte).
+      socket.write(text, 'latin1');
       return socket;
     },
     fail(status, message) {

@@ -48,6 +48,8 @@ function headerNames(list: HeaderList): string[] {
 }
 
 const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9a-z]+$/;
+/** Any byte but controls (tab allowed) and DEL, as Viceroy's HeaderValue and Node's http accept. */
+const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 
 function ipBytes(address: string): Uint8Array {
   const plain = address.startsWith('::ffff:') && isIP(address.slice(7)) === 4 ? address.slice(7) : address;
@@ -120,15 +122,15 @@ export function createFastlyImports(rt: GuestRuntime): Record<string, Record<str
       const head = lookup(h);
       if (!head) return Status.BADF;
       const name = mem.string(namePtr, nameLen).toLowerCase();
-      return mem.writeValues(headerValues(head.headers, name), buf, bufLen, cursor, endOut, nwOut);
+      return mem.writeValues(headerValues(head.headers, name), buf, bufLen, cursor, endOut, nwOut, 'latin1');
     };
   const headerWrite = (lookup: (h: number) => { headers: HeaderList } | undefined, mode: 'insert' | 'append'): HostFn =>
     (h, namePtr, nameLen, valuePtr, valueLen) => {
       const head = lookup(h);
       if (!head) return Status.BADF;
       const name = mem.string(namePtr, nameLen).toLowerCase();
-      const value = mem.string(valuePtr, valueLen);
-      if (!HEADER_NAME.test(name) || /[\r\n\0]/.test(value)) return Status.INVAL;
+      const value = mem.byteString(valuePtr, valueLen);
+      if (!HEADER_NAME.test(name) || !HEADER_VALUE.test(value)) return Status.INVAL;
       if (mode === 'insert') head.headers = head.headers.filter(([n]) => n !== name);
       head.headers.push([name, value]);
       return Status.OK;

@@ -4,6 +4,7 @@
 import { HostBody, BodyError } from './hostBody.ts';
 import { SendError, type BackendResponse, type HostBackend } from './backendClient.ts';
 import { cachedSend } from './cachedSend.ts';
+import type { Writable } from 'node:stream';
 import type { DownstreamSink } from './downstreamSink.ts';
 import { performHandoff } from './fanoutHandoff.ts';
 import { SELECT_TIMED_OUT, SendErrorTag, Status } from './hostcallAbi.ts';
@@ -241,7 +242,18 @@ export class RequestContext {
     this.status = status;
     if (streaming) body.open = true;
     else this.bodies.delete(handle);
-    const out = this.sink.start(status, headers, body.knownLength());
+    let out: Writable;
+    try {
+      out = this.sink.start(status, headers, body.knownLength());
+    } catch (error) {
+      // Guest header values are checked when set, so this is a last resort: answer, never hang.
+      const message = (error as Error).message;
+      this.services.log(`request ${this.id}: the guest's response head cannot be sent: ${message}`);
+      this.status = 500;
+      this.sink.fail(500, `The edge app's response head cannot be sent: ${message}`);
+      body.abandon();
+      return { status: Status.ERROR };
+    }
     body.pipeTo(out).catch((error: Error) => {
       this.services.log(`request ${this.id}: response body failed: ${error.message}`);
       this.sink.abort();
