@@ -298,9 +298,11 @@ export class RequestContext {
       }
     }
     for (const [handle, body] of this.bodies) {
+      // A streaming body is complete only when the guest closes it (Viceroy's "finish"): one still
+      // open when the guest ended, by trap or not, is abandoned, so its reader sees it cut short.
+      if (body.open) this.services.log(`request ${this.id}: the guest ended without closing streaming body ${handle}; it is cut off`);
       // The downstream body is drained, not destroyed (that would close the client's socket).
-      if (body.open) body.close();
-      else body.abandon();
+      body.abandon();
       this.bodies.delete(handle);
     }
     for (const pending of this.pendings.values()) {
