@@ -62,7 +62,8 @@ export function rawHeaderList(raw: string[]): HeaderList {
 
 const FIRST_BYTE_TIMEOUT_MS = 15_000;
 
-export function sendToBackend(head: RequestHead, body: HostBody, backend: HostBackend): Promise<BackendResponse> {
+/** `signal` aborts the request (and a response body still arriving): its client went away. */
+export function sendToBackend(head: RequestHead, body: HostBody, backend: HostBackend, signal?: AbortSignal): Promise<BackendResponse> {
   const { url, host } = backendTarget(head, backend);
   const headers: string[] = [];
   for (const [name, value] of head.headers) {
@@ -86,6 +87,7 @@ export function sendToBackend(head: RequestHead, body: HostBody, backend: HostBa
       headers,
       agent: isHttps ? agents.https : agents.http,
       ...(isHttps ? { servername: host.replace(/:\d+$/, '') } : {}),
+      ...(signal ? { signal } : {}),
     });
     const timer = setTimeout(
       () => request.destroy(Object.assign(new Error(`no response within the first-byte timeout (${FIRST_BYTE_TIMEOUT_MS / 1000} s)`), { code: HostSendFailure.FIRST_BYTE_TIMEOUT })),
@@ -94,6 +96,11 @@ export function sendToBackend(head: RequestHead, body: HostBody, backend: HostBa
     request.once('error', (error: NodeJS.ErrnoException) => {
       clearTimeout(timer);
       body.abandon();
+      if (signal?.aborted) {
+        const tag = sendErrorTagFor(HostSendFailure.CLIENT_GONE);
+        reject(new SendError(`backend "${backend.name}" (${url.origin}): cancelled, the client went away`, Status.ERROR, tag));
+        return;
+      }
       reject(new SendError(`backend "${backend.name}" (${url.origin}): ${error.message}`, Status.ERROR, sendErrorTagFor(error.code)));
     });
     request.once('response', (response) => {

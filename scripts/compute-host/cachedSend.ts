@@ -68,6 +68,9 @@ function storeWhenComplete(cache: ReadthroughCache, key: string, response: Backe
   );
 }
 
+/** Makes the backend request for a guest (sendToBackend, with the host's limits around it). */
+export type Upstream = (head: RequestHead, body: HostBody) => Promise<BackendResponse>;
+
 export async function cachedSend(
   cache: ReadthroughCache,
   head: RequestHead,
@@ -75,10 +78,11 @@ export async function cachedSend(
   backend: HostBackend,
   useCache: boolean,
   log: (line: string) => void,
+  upstream: Upstream = (h, b) => sendToBackend(h, b, backend),
 ): Promise<BackendResponse> {
   const cacheable = useCache && (head.method === 'GET' || head.method === 'HEAD') && !head.cacheOverride?.pass;
   if (!cacheable) {
-    const response = await sendToBackend(head, body, backend);
+    const response = await upstream(head, body);
     response.head.headers = withHeader(response.head.headers, CACHE_STATUS_HEADER, 'PASS');
     return response;
   }
@@ -91,6 +95,7 @@ export async function cachedSend(
     if (hit.head.headers.some(([n, v]) => n === CACHE_STATUS_HEADER && v === 'HIT-STALE') && !cache.revalidating.has(variant)) {
       cache.revalidating.add(variant);
       const refresh = { ...head, method: 'GET' };
+      // In the background, for the cache: no guest waits on it, so no limit applies.
       sendToBackend(refresh, HostBody.fromBytes(new Uint8Array()), backend)
         .then(async (fresh) => {
           storeWhenComplete(cache, key, fresh, refresh, log);
@@ -102,7 +107,7 @@ export async function cachedSend(
     }
     return hit;
   }
-  const response = await sendToBackend(head, body, backend);
+  const response = await upstream(head, body);
   log(`cache: MISS ${key}`);
   response.head.headers = withHeader(response.head.headers, CACHE_STATUS_HEADER, 'MISS');
   storeWhenComplete(cache, key, response, head, log);

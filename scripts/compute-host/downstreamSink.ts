@@ -16,8 +16,10 @@ export interface DownstreamSink {
   start(status: number, headers: HeaderList, length: number | undefined): Writable;
   /** A plain-text answer, used for host errors; ignored once a response started. */
   fail(status: number, message: string): void;
-  /** Resolves when the client went away. */
+  /** Resolves when the connection closed (after the response, or before it was complete). */
   closed: Promise<void>;
+  /** Resolves when the client went away before its response was complete. */
+  departed: Promise<void>;
   /** The upgrade socket, when the client asked for one and nothing was written yet. */
   upgrade?: { socket: Duplex; head: Buffer };
   abort(): void;
@@ -25,10 +27,12 @@ export interface DownstreamSink {
 
 export function responseSink(request: IncomingMessage, response: ServerResponse): DownstreamSink {
   const closed = new Promise<void>((resolve) => response.once('close', () => resolve()));
+  const departed = closed.then(() => (response.writableFinished ? new Promise<void>(() => {}) : undefined));
   const sink: DownstreamSink = {
     request,
     started: false,
     closed,
+    departed,
     start(status, headers, length) {
       const flat: string[] = [];
       // A HEAD response has no body but tells the length a GET would have: keep the given one.
@@ -70,6 +74,8 @@ export function upgradeSink(request: IncomingMessage, socket: Duplex, head: Buff
     request,
     started: false,
     closed,
+    // A raw socket has no "response finished": a close is a departure for a guest still running.
+    departed: closed,
     upgrade: { socket, head },
     start(status, headers, length) {
       sink.started = true;

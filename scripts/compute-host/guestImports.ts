@@ -94,8 +94,10 @@ const LOCAL_GEO = {
 
 export interface GuestRuntime {
   mem: GuestMemory;
-  config: Omit<GuestConfig, 'wasmModule' | 'signal'>;
+  config: Omit<GuestConfig, 'wasmModule' | 'shared'>;
   link: HostLink;
+  /** The client of the current request went away (the main thread says so through shared memory). */
+  clientGone(): boolean;
   session(): GuestSession;
 }
 
@@ -331,9 +333,11 @@ export function createFastlyImports(rt: GuestRuntime): Record<string, Record<str
       write: (h, buf, bufLen, end, nwOut) => {
         const session = s();
         if (!session.bodies.has(h)) return Status.BADF;
+        const unacked = session.streamingUnacked.get(h);
+        // As in Viceroy, a write to a streaming body fails once its reader (the client) is gone.
+        if (unacked !== undefined && rt.clientGone()) return Status.ERROR;
         const data = mem.bytes(buf, bufLen);
         rt.link.call({ op: 'bodyWrite', handle: h, data, front: end === 1 });
-        const unacked = session.streamingUnacked.get(h);
         if (unacked !== undefined) {
           // Backpressure: a slow client or backend must not let a streaming guest fill memory.
           if (unacked + data.length > STREAMING_HIGH_WATER) {

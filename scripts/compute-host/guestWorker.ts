@@ -8,7 +8,7 @@ import { GuestMemory } from './guestMemory.ts';
 import { STUBBED_HOSTCALLS, WASI_MODULE } from './hostcallCatalog.ts';
 import { createWasiImports, WasiExit, WASI_NOT_SUPPORTED } from './wasiPreview1.ts';
 import { Status } from './hostcallAbi.ts';
-import { FIRE_AND_FORGET, type GuestConfig, type HostReply, type MainToWorker, type WorkerCall, type WorkerEvent } from './hostProtocol.ts';
+import { DEPARTED_REQUEST_SLOT, FIRE_AND_FORGET, type GuestConfig, type HostReply, type MainToWorker, type WorkerCall, type WorkerEvent } from './hostProtocol.ts';
 
 interface WorkerInput {
   config: GuestConfig;
@@ -37,7 +37,7 @@ const link: HostLink = {
     }
     const waitStart = PROFILE ? performance.now() : 0;
     post({ kind: 'call', requestId, call });
-    const reply = awaitReply(replyPort, config.signal);
+    const reply = awaitReply(replyPort, config.shared);
     if (PROFILE) profileWaitMs += performance.now() - waitStart;
     return reply;
   },
@@ -48,6 +48,7 @@ const fastly = createFastlyImports({
   mem,
   config,
   link,
+  clientGone: () => session !== undefined && Atomics.load(config.shared, DEPARTED_REQUEST_SLOT) === session.downstream.requestId,
   session: () => {
     if (!session) throw new Error('hostcall outside a request');
     return session;

@@ -39,11 +39,15 @@ export interface GuestConfig {
   dictionaries: Record<string, Record<string, string>>;
   /** WASI environment for every instance (FASTLY_POP, FASTLY_SERVICE_VERSION, ...). */
   env: Record<string, string>;
-  /** Shared with the main thread: the reply counter (workerReplies.ts) and the departed-client flag. */
-  signal: Int32Array;
+  /** Shared with the main thread: SHARED_SLOTS Int32 slots (the reply counter, the departed request). */
+  shared: Int32Array;
   /** Print hostcall traces (`-v -v`). */
   traceHostcalls: boolean;
 }
+
+/** Slots of `GuestConfig.shared`: 0 counts replies (workerReplies.ts); 1 holds the id of a request whose client went away. */
+export const SHARED_SLOTS = 2;
+export const DEPARTED_REQUEST_SLOT = 1;
 
 /** Per-request facts the worker hands to the guest. */
 export interface DownstreamInfo {

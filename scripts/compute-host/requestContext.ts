@@ -2,12 +2,14 @@
 // by handle, the answer to the client, and the hostcalls that need I/O (reads, sends, waits, select,
 // send_downstream, the Fanout handoff).
 import { HostBody, BodyError } from './hostBody.ts';
-import { SendError, type BackendResponse, type HostBackend } from './backendClient.ts';
+import { SendError, sendToBackend, type BackendResponse, type HostBackend } from './backendClient.ts';
+import type { BackendShare } from './backendShare.ts';
 import { cachedSend } from './cachedSend.ts';
 import type { Writable } from 'node:stream';
 import type { DownstreamSink } from './downstreamSink.ts';
 import { performHandoff } from './fanoutHandoff.ts';
 import { SELECT_TIMED_OUT, SendErrorTag, Status } from './hostcallAbi.ts';
+import { HostSendFailure, sendErrorTagFor } from './sendErrorDetail.ts';
 import type { HeaderList, HostReply, RequestHead, WorkerCall } from './hostProtocol.ts';
 import type { ReadthroughCache } from './readthroughCache.ts';
 
@@ -52,8 +54,13 @@ class PendingSend {
 export interface HostServices {
   backends: Map<string, HostBackend>;
   cache: ReadthroughCache;
+  /** How many guest workers each backend may hold (backendShare.ts). */
+  backendShare: BackendShare;
   pushpinPort: number | undefined;
+  /** Request-level detail, printed with -v. */
   log: (line: string) => void;
+  /** Overload and failures the host itself causes (503s, refused sends, stopped guests): always printed. */
+  warn: (line: string) => void;
 }
 
 export class RequestContext {
@@ -61,7 +68,11 @@ export class RequestContext {
   private readonly pendings = new Map<number, PendingSend>();
   responded = false;
   finished = false;
+  /** The client went away before its response was complete. */
+  departed = false;
   status: number | undefined;
+  /** Cancels this request's backend requests when its client goes away. */
+  private readonly cancel = new AbortController();
   readonly startedAt = performance.now();
 
   constructor(
@@ -181,9 +192,49 @@ export class RequestContext {
     else this.bodies.delete(call.body);
     this.pendings.set(
       call.pending,
-      new PendingSend(cachedSend(this.services.cache, call.head, body, backend, call.cache, this.services.log)),
+      new PendingSend(cachedSend(this.services.cache, call.head, body, backend, call.cache, this.services.log, (h, b) => this.upstream(h, b, backend))),
     );
     return { status: Status.OK };
+  }
+
+  /** A backend request for this guest: within the backend's share of workers, cancelled if the client goes. */
+  private upstream(head: RequestHead, body: HostBody, backend: HostBackend): Promise<BackendResponse> {
+    const share = this.services.backendShare;
+    if (this.departed) {
+      body.abandon();
+      return Promise.reject(new SendError(`backend "${backend.name}": not sent, the client went away`, Status.ERROR, sendErrorTagFor(HostSendFailure.CLIENT_GONE)));
+    }
+    if (!share.tryAcquire(backend.name)) {
+      body.abandon();
+      const message =
+        `backend "${backend.name}" already has ${share.count(backend.name)} requests in flight, its share of the ` +
+        `${share.maxWorkers} guest workers (the rest stay free for other requests); this one fails with connection_limit_reached`;
+      this.services.warn(`request ${this.id}: ${message}`);
+      return Promise.reject(new SendError(message, Status.ERROR, sendErrorTagFor(HostSendFailure.CONNECTION_LIMIT)));
+    }
+    const sent = sendToBackend(head, body, backend, this.cancel.signal);
+    const release = (): void => share.release(backend.name);
+    sent.then(release, release);
+    return sent;
+  }
+
+  /** The client went away before its response was complete: stop the work done for it. */
+  clientDeparted(): void {
+    if (this.finished || this.departed) return;
+    this.departed = true;
+    this.services.log(`request ${this.id}: the client went away; its backend requests are cancelled`);
+    this.cancel.abort();
+  }
+
+  /** Answers without running the guest (the host is overloaded); the request is then done. */
+  refuse(status: number, message: string): void {
+    this.services.warn(`request ${this.id}: answered ${status} without running the guest: ${message}`);
+    this.finished = true;
+    this.responded = true;
+    this.status = status;
+    this.sink.fail(status, message);
+    this.downstreamBody.abandon();
+    this.bodies.clear();
   }
 
   private async pendingWait(pending: number, bodyHandle: number): Promise<HostReply> {
