@@ -9,6 +9,7 @@ import { DEPARTED_REQUEST_SLOT, FIRE_AND_FORGET, SHARED_SLOTS, type DownstreamIn
 import type { RequestContext } from './requestContext.ts';
 import { Status } from './hostcallAbi.ts';
 import { sendReply } from './workerReplies.ts';
+import { guestWorkerModule } from './guestWorkerBundle.ts';
 
 /** Without a guest waiting on I/O, how long a request waits for a busy pool before it grows. */
 const GROW_AFTER_MS = 50;
@@ -18,8 +19,6 @@ const BACKLOG_AFTER_MS = 50;
 const DEPARTED_GRACE_MS = 5_000;
 /** Idle workers beyond the minimum are retired after this long. */
 const RETIRE_IDLE_AFTER_MS = 30_000;
-
-const WORKER_URL = new URL('./guestWorkerEntry.mjs', import.meta.url);
 
 interface PooledWorker {
   worker: Worker;
@@ -64,8 +63,10 @@ export class WorkerPool {
   private readonly maxSpawning = Math.max(1, availableParallelism());
   private spawning = 0;
   private stopping = false;
+  private readonly workerModule: URL;
 
   constructor(private readonly options: WorkerPoolOptions) {
+    this.workerModule = guestWorkerModule(options.log);
     this.retireTimer = setInterval(() => this.retireIdle(), RETIRE_IDLE_AFTER_MS / 3);
     this.retireTimer.unref();
   }
@@ -79,10 +80,13 @@ export class WorkerPool {
     const { port1, port2 } = new MessageChannel();
     const shared = new Int32Array(new SharedArrayBuffer(SHARED_SLOTS * 4));
     const config: GuestConfig = { ...this.options.config, shared };
-    const worker = new Worker(WORKER_URL, {
+    const worker = new Worker(this.workerModule, {
       workerData: { config, replyPort: port2 },
       transferList: [port2],
-      execArgv: process.env.COMPUTE_HOST_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.COMPUTE_HOST_CPU_PROF}`] : [],
+      execArgv: [
+        '--enable-source-maps',
+        ...(process.env.COMPUTE_HOST_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.COMPUTE_HOST_CPU_PROF}`] : []),
+      ],
       stdout: false,
       stderr: false,
     });
