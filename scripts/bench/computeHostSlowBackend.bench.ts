@@ -4,7 +4,7 @@
 // in flight, it times a Fanout handoff (GET /events/..., until Pushpin's response head) and a
 // readthrough-cache HIT, both idle and under that load. Prints numbers, asserts nothing.
 import http from 'node:http';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -90,6 +90,8 @@ export async function run(): Promise<void> {
       `slow requests:  statuses ${[...byStatus].map(([s, n]) => `${s}x${n}`).join(' ')}, ` +
         `first done ${times[0]!.toFixed(0)} ms, last ${times.at(-1)!.toFixed(0)} ms`,
     );
+    const peak = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${stack.pids.edge}/status`, 'utf8'))?.[1];
+    if (peak) console.log(`host peak RSS:  ${(Number(peak) / 1024).toFixed(0)} MB (all guest workers)`);
   } finally {
     await stack.stop();
     await new Promise<void>((resolve) => backend.close(() => resolve()));

@@ -7,6 +7,7 @@ import { availableParallelism } from 'node:os';
 import type { AddressInfo } from 'node:net';
 import { readManifest, type LocalManifest } from '../stack/fastlyManifest.ts';
 import { HostBody } from './hostBody.ts';
+import { initialMemoryImage } from './guestMemory.ts';
 import { rawHeaderList, type HostBackend } from './backendClient.ts';
 import { responseSink, upgradeSink, type DownstreamSink } from './downstreamSink.ts';
 import { toGuestBackends, type DownstreamInfo, type RequestHead } from './hostProtocol.ts';
@@ -123,6 +124,7 @@ export async function startComputeHost(options: ComputeHostOptions): Promise<Run
   const pool = new WorkerPool({
     config: {
       wasmModule,
+      pristineMemory: initialMemoryImage(wasmModule),
       backends: toGuestBackends(manifest.backends),
       configStores: manifest.configStores,
       dictionaries: manifest.dictionaries,

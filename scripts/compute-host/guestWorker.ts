@@ -115,7 +115,8 @@ function prepareInstance(): WebAssembly.Instance {
 
 // Instantiating takes a few milliseconds: do it while idle, before the request arrives.
 let next: WebAssembly.Instance = prepareInstance();
-const pristineMemory = new Uint8Array(memoryOf(next).buffer).slice();
+/** Shared by every worker of the host (guestMemory.ts initialMemoryImage); never written. */
+const pristineMemory = config.pristineMemory;
 
 /** A clean instance for the next request: the same one reset when it can be, else a new one. */
 function nextInstance(used: WebAssembly.Instance, endedCleanly: boolean): WebAssembly.Instance {

@@ -37,6 +37,8 @@ export interface GuestConfig {
   backends: Array<{ name: string; url: string; overrideHost?: string }>;
   configStores: Record<string, Record<string, string>>;
   dictionaries: Record<string, Record<string, string>>;
+  /** The module's memory right after instantiation, in a SharedArrayBuffer: what a reset restores. */
+  pristineMemory: Uint8Array;
   /** WASI environment for every instance (FASTLY_POP, FASTLY_SERVICE_VERSION, ...). */
   env: Record<string, string>;
   /** Shared with the main thread: SHARED_SLOTS Int32 slots (the reply counter, the departed request). */
