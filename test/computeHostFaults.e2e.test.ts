@@ -129,4 +129,22 @@ describe('the fault guest', () => {
     expect(lines).toContain('line 1');
     expect((await rawGet(`${host.url}/header`)).status).toBe(200);
   });
+
+  it('sees a request body cut off when its client leaves mid-upload, and frees the worker', async () => {
+    const { request } = await import('node:http');
+    const upload = request(`${host.url}/read-body`, { method: 'POST', agent: false, headers: { 'content-length': '100000' } });
+    upload.once('error', () => {});
+    upload.write('x'.repeat(1000));
+    await new Promise((r) => setTimeout(r, 300));
+    upload.destroy();
+    await host.waitForOutput(/read failed: /);
+    expect((await rawGet(`${host.url}/header`)).status).toBe(200);
+  });
+
+  it('stops the worker of a guest that keeps running after its client went away', async () => {
+    expect(await rawGet(`${host.url}/sleep`, {}, 500).catch(() => 'client gave up')).toBe('client gave up');
+    // The sleeping guest holds the only worker until the host stops it (5 s after the client left).
+    expect((await rawGet(`${host.url}/header`, {}, 25_000)).status).toBe(200);
+    await host.waitForOutput(/the guest still ran 5 s after its client went away; its worker is stopped/);
+  });
 });

@@ -178,7 +178,7 @@ export class RequestContext {
   private async drain(handle: number): Promise<HostReply> {
     const body = this.body(handle);
     if (!body) return { status: Status.BADF };
-    while (!body.aborted && body.bufferedBytes() >= STREAMING_LOW_WATER) {
+    while (!body.aborted && !this.finished && body.bufferedBytes() >= STREAMING_LOW_WATER) {
       await Promise.race([body.changed(), new Promise((r) => setTimeout(r, 20))]);
     }
     return { status: body.aborted ? Status.ERROR : Status.OK };
@@ -262,6 +262,8 @@ export class RequestContext {
   private async select(handles: number[], timeoutMs: number): Promise<HostReply> {
     const deadline = timeoutMs > 0 ? performance.now() + timeoutMs : undefined;
     for (;;) {
+      // A guest whose worker was stopped (its client went away) waits on nothing any more.
+      if (this.finished) return { status: Status.ERROR };
       const waits: Array<Promise<void>> = [];
       for (const [index, handle] of handles.entries()) {
         const ready = this.isReady(handle);
