@@ -3,18 +3,21 @@
 // queue for a worker is bounded and timed (a clear 503, never an endless wait).
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { buildGuest, startGuestHost, type GuestHost } from './fixtures/guestHost.ts';
 import { rawGet } from './fixtures/rawHttp.ts';
 import { startTestStack, type TestStack } from './harness/testStack.ts';
 
-/** A backend that holds every /slow/ request until the test releases it; the rest answers at once. */
+/** A backend that holds every /slow/ request until the test releases them (later ones then pass); the rest answers at once. */
 async function startHeldBackend(): Promise<{ url: string; held: () => number; release(): void; stop(): Promise<void> }> {
   const held = new Set<ServerResponse>();
+  let released = false;
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     req.resume();
     const path = req.url ?? '/';
-    if (path.startsWith('/slow/') || path.startsWith('/held')) {
+    if ((path.startsWith('/slow/') || path.startsWith('/held')) && released) {
+      res.writeHead(200, { 'cache-control': 'no-store' }).end('released');
+    } else if (path.startsWith('/slow/') || path.startsWith('/held')) {
       held.add(res);
       res.once('close', () => held.delete(res));
     } else if (path.startsWith('/events/')) {
@@ -26,6 +29,7 @@ async function startHeldBackend(): Promise<{ url: string; held: () => number; re
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
   const release = (): void => {
+    released = true;
     for (const res of held) res.writeHead(200, { 'cache-control': 'no-store' }).end('released');
   };
   return {
@@ -97,14 +101,16 @@ describe('the edge with 40 requests waiting on a slow backend', () => {
 });
 
 describe('a host with few workers', () => {
-  let backend: Awaited<ReturnType<typeof startHeldBackend>>;
   let wasm: string;
+  let backend: Awaited<ReturnType<typeof startHeldBackend>>;
   beforeAll(async () => {
-    backend = await startHeldBackend();
     wasm = await buildGuest('faultGuest.js');
   }, 60_000);
-  afterAll(async () => {
-    await backend?.stop();
+  beforeEach(async () => {
+    backend = await startHeldBackend();
+  });
+  afterEach(async () => {
+    await backend.stop();
   });
 
   it('keeps workers that a slow backend cannot take: its excess requests fail fast, others are served', async () => {

@@ -209,7 +209,6 @@ export class RequestContext {
       const message =
         `backend "${backend.name}" already has ${share.count(backend.name)} requests in flight, its share of the ` +
         `${share.maxWorkers} guest workers (the rest stay free for other requests); this one fails with connection_limit_reached`;
-      this.services.warn(`request ${this.id}: ${message}`);
       return Promise.reject(new SendError(message, Status.ERROR, sendErrorTagFor(HostSendFailure.CONNECTION_LIMIT)));
     }
     const sent = sendToBackend(head, body, backend, this.cancel.signal);
@@ -243,7 +242,9 @@ export class RequestContext {
     this.pendings.delete(pending);
     await send.done;
     if (send.error || !send.result) {
-      this.services.log(`request ${this.id}: ${send.error?.message ?? 'send failed'}`);
+      // A send the host refused (a backend over its share of workers) is worth a line without -v.
+      const report = send.error?.errorTag === SendErrorTag.CONNECTION_LIMIT_REACHED ? this.services.warn : this.services.log;
+      report(`request ${this.id}: ${send.error?.message ?? 'send failed'}`);
       return { status: send.error?.status ?? Status.ERROR, errorTag: send.error?.errorTag ?? SendErrorTag.INTERNAL_ERROR };
     }
     this.bodies.set(bodyHandle, send.result.body);

@@ -13,6 +13,8 @@ import { guestWorkerModule } from './guestWorkerBundle.ts';
 
 /** Without a guest waiting on I/O, how long a request waits for a busy pool before it grows. */
 const GROW_AFTER_MS = 50;
+/** A guest blocked on I/O this long counts as parked (a fast backend answers sooner). */
+const PARKED_AFTER_MS = 10;
 /** A queue whose oldest request waited this long is backed up: the newest request goes first. */
 const BACKLOG_AFTER_MS = 50;
 /** How long a guest may run on after its client went away before its worker is stopped. */
@@ -29,8 +31,8 @@ interface PooledWorker {
   available: boolean;
   /** When it became available (for retiring idle workers). */
   idleSince: number;
-  /** Its guest is blocked in a hostcall the main thread has not answered yet (waiting on I/O). */
-  waiting: boolean;
+  /** Since when its guest is blocked in a hostcall the main thread has not answered yet (I/O). */
+  waitingSince: number | undefined;
   ready: Promise<void>;
 }
 
@@ -99,7 +101,7 @@ export class WorkerPool {
       busyWith: undefined,
       available: false,
       idleSince: 0,
-      waiting: false,
+      waitingSince: undefined,
       ready: new Promise<void>((resolve, reject) => {
         markReady = resolve;
         markFailed = reject;
@@ -148,7 +150,7 @@ export class WorkerPool {
         context?.mark('finished');
         context?.finish(event.trap);
         pooled.busyWith = undefined;
-        pooled.waiting = false;
+        pooled.waitingSince = undefined;
         return;
       }
       case 'call': {
@@ -156,7 +158,7 @@ export class WorkerPool {
         const blocking = !FIRE_AND_FORGET.has(event.call.op);
         const reply = (message: HostReply): void => {
           if (!blocking) return;
-          pooled.waiting = false;
+          pooled.waitingSince = undefined;
           sendReply(pooled.replyPort, pooled.shared, message);
         };
         if (!context) {
@@ -174,8 +176,8 @@ export class WorkerPool {
         if (result instanceof Promise) {
           // The guest now waits on I/O: its worker holds no CPU, so the pool may grow past it.
           if (blocking) {
-            pooled.waiting = true;
-            this.pump();
+            pooled.waitingSince = performance.now();
+            this.grow();
           }
           result.then(reply, (error: unknown) => {
             this.options.log(`hostcall ${event.call.op} failed: ${(error as Error).stack ?? String(error)}`);
@@ -265,30 +267,31 @@ export class WorkerPool {
   }
 
   /**
-   * More workers while guests wait on I/O (a slow backend, a slow client): a waiting guest holds its
-   * thread but no CPU. One spare is booted ahead so the next request finds a worker ready. When every
-   * busy guest is computing, more threads would not help on a busy CPU: grow only once a request
-   * waited GROW_AFTER_MS.
+   * More workers while guests wait on I/O (a slow backend, a slow client): a guest parked in a
+   * hostcall holds its thread but no CPU, so then the pool boots what the queue needs plus one spare,
+   * so the next request finds a worker ready. A wait shorter than PARKED_AFTER_MS (a fast backend)
+   * does not count. When every busy guest is computing, more threads would not help on a busy CPU:
+   * then one worker at a time, once a request waited GROW_AFTER_MS.
    */
   private grow(): void {
+    if (this.stopping || this.workers.length >= this.options.maxWorkers) return;
+    const now = performance.now();
     const idle = this.workers.filter((w) => w.available).length;
-    const waitingOnIo = this.workers.some((w) => w.busyWith && w.waiting);
-    let wanted = this.queue.length - idle + (waitingOnIo ? 1 : 0) - this.spawning;
-    if (wanted <= 0 || this.stopping) return;
-    if (!waitingOnIo) {
-      const oldest = this.queue[0];
-      if (!oldest) return;
-      const waited = performance.now() - oldest.queuedAt;
-      if (waited < GROW_AFTER_MS) {
+    const busyWaiting = this.workers.filter((w) => w.busyWith && w.waitingSince !== undefined);
+    const parked = busyWaiting.some((w) => now - w.waitingSince! >= PARKED_AFTER_MS);
+    const oldestWait = this.queue[0] ? now - this.queue[0].queuedAt : 0;
+    let wanted = 0;
+    if (parked) wanted = this.queue.length - idle + 1 - this.spawning;
+    else if (this.queue.length > 0 && oldestWait >= GROW_AFTER_MS && this.spawning === 0) wanted = 1;
+    if (wanted <= 0) {
+      // Look again once a waiting guest counts as parked, or a queued request waited long enough.
+      if ((this.queue.length > 0 || busyWaiting.length > 0) && !parked && this.spawning === 0) {
         this.growTimer ??= setTimeout(() => {
           this.growTimer = undefined;
           this.pump();
-        }, GROW_AFTER_MS - waited);
-        return;
+        }, busyWaiting.length === 0 ? Math.max(1, GROW_AFTER_MS - oldestWait) : PARKED_AFTER_MS);
       }
-      // Still booting one while they all compute: wait for it.
-      if (this.spawning > 0) return;
-      wanted = 1;
+      return;
     }
     while (wanted-- > 0 && this.spawning < this.maxSpawning && this.workers.length < this.options.maxWorkers) {
       this.spawning++;
