@@ -13,8 +13,8 @@ import { guestWorkerModule } from './guestWorkerBundle.ts';
 
 /** Without a guest waiting on I/O, how long a request waits for a busy pool before it grows. */
 const GROW_AFTER_MS = 50;
-/** A guest blocked on I/O this long counts as parked (a fast backend answers sooner). */
-const PARKED_AFTER_MS = 10;
+/** A guest blocked on I/O this long counts as parked (a fast backend answers sooner, even on a busy CPU). */
+const PARKED_AFTER_MS = 50;
 /** A queue whose oldest request waited this long is backed up: the newest request goes first. */
 const BACKLOG_AFTER_MS = 50;
 /** How long a guest may run on after its client went away before its worker is stopped. */
