@@ -6,7 +6,8 @@ import https from 'node:https';
 import { createGunzip } from 'node:zlib';
 import type { Readable } from 'node:stream';
 import { HostBody } from './hostBody.ts';
-import { SendErrorTag, Status } from './hostcallAbi.ts';
+import { Status } from './hostcallAbi.ts';
+import { HostSendFailure, sendErrorTagFor } from './sendErrorDetail.ts';
 import type { HeaderList, RequestHead, ResponseHead } from './hostProtocol.ts';
 
 export interface HostBackend {
@@ -59,29 +60,10 @@ export function rawHeaderList(raw: string[]): HeaderList {
   return out;
 }
 
-function errorTagFor(error: NodeJS.ErrnoException): number {
-  switch (error.code) {
-    case 'ECONNREFUSED':
-      return SendErrorTag.CONNECTION_REFUSED;
-    case 'ENOTFOUND':
-    case 'EAI_AGAIN':
-      return SendErrorTag.DNS_ERROR;
-    case 'ETIMEDOUT':
-      return SendErrorTag.CONNECTION_TIMEOUT;
-    case 'ECONNRESET':
-    case 'EPIPE':
-      return SendErrorTag.CONNECTION_TERMINATED;
-    case 'EHOSTUNREACH':
-    case 'ENETUNREACH':
-      return SendErrorTag.DESTINATION_IP_UNROUTABLE;
-    default:
-      return SendErrorTag.INTERNAL_ERROR;
-  }
-}
-
 const FIRST_BYTE_TIMEOUT_MS = 15_000;
 
-export function sendToBackend(head: RequestHead, body: HostBody, backend: HostBackend): Promise<BackendResponse> {
+/** `signal` aborts the request (and a response body still arriving): its client went away. */
+export function sendToBackend(head: RequestHead, body: HostBody, backend: HostBackend, signal?: AbortSignal): Promise<BackendResponse> {
   const { url, host } = backendTarget(head, backend);
   const headers: string[] = [];
   for (const [name, value] of head.headers) {
@@ -105,12 +87,21 @@ export function sendToBackend(head: RequestHead, body: HostBody, backend: HostBa
       headers,
       agent: isHttps ? agents.https : agents.http,
       ...(isHttps ? { servername: host.replace(/:\d+$/, '') } : {}),
+      ...(signal ? { signal } : {}),
     });
-    const timer = setTimeout(() => request.destroy(Object.assign(new Error('first byte timeout'), { code: 'ETIMEDOUT' })), FIRST_BYTE_TIMEOUT_MS);
+    const timer = setTimeout(
+      () => request.destroy(Object.assign(new Error(`no response within the first-byte timeout (${FIRST_BYTE_TIMEOUT_MS / 1000} s)`), { code: HostSendFailure.FIRST_BYTE_TIMEOUT })),
+      FIRST_BYTE_TIMEOUT_MS,
+    );
     request.once('error', (error: NodeJS.ErrnoException) => {
       clearTimeout(timer);
       body.abandon();
-      reject(new SendError(`backend "${backend.name}" (${url.origin}): ${error.message}`, Status.ERROR, errorTagFor(error)));
+      if (signal?.aborted) {
+        const tag = sendErrorTagFor(HostSendFailure.CLIENT_GONE);
+        reject(new SendError(`backend "${backend.name}" (${url.origin}): cancelled, the client went away`, Status.ERROR, tag));
+        return;
+      }
+      reject(new SendError(`backend "${backend.name}" (${url.origin}): ${error.message}`, Status.ERROR, sendErrorTagFor(error.code)));
     });
     request.once('response', (response) => {
       clearTimeout(timer);
@@ -134,8 +125,9 @@ export function sendToBackend(head: RequestHead, body: HostBody, backend: HostBa
         body: noBody ? (response.resume(), HostBody.fromBytes(new Uint8Array())) : HostBody.fromStream(stream, declared),
       });
     });
-    // A streamed body may take a while to produce its first byte: send the head now.
-    if (length === undefined) request.flushHeaders();
+    // A streamed body may take a while to produce its first byte: send the head now (an empty write,
+    // not flushHeaders(), which writes header bytes 0x80-0xff as UTF-8; see downstreamSink.ts).
+    if (length === undefined) request.write(Buffer.alloc(0));
     body.pipeTo(request).catch((error: Error) => request.destroy(error));
   });
 }

@@ -1,6 +1,7 @@
 // fetch(req, {backend}) through the readthrough cache. A miss streams to the guest while a copy is
 // kept for the cache; a stale entry (within stale-while-revalidate) is served while one background
-// request refreshes it. Every response says what happened in `x-cache: HIT | MISS | PASS`.
+// request refreshes it. A response that Varies is stored per variant (readthroughCache.ts). Every
+// response says what happened in `x-cache: HIT | MISS | PASS`.
 import { HostBody } from './hostBody.ts';
 import { sendToBackend, type BackendResponse, type HostBackend } from './backendClient.ts';
 import { ReadthroughCache, responseFreshness } from './readthroughCache.ts';
@@ -24,17 +25,17 @@ function cacheKey(head: RequestHead, backend: HostBackend): string {
   return ReadthroughCache.key(backend.name, head.method, `${host}${url}`);
 }
 
-function fromEntry(cache: ReadthroughCache, key: string, method: string, state: 'HIT' | 'HIT-STALE'): BackendResponse | undefined {
-  const found = cache.lookup(key);
+function fromEntry(cache: ReadthroughCache, key: string, head: RequestHead): BackendResponse | undefined {
+  const found = cache.lookup(key, head.headers);
   if (found.state === 'miss') return undefined;
   const entry = found.entry;
   const age = Math.floor((Date.now() - entry.storedAt) / 1000);
   let headers = withHeader(entry.headers, 'age', String(age));
-  headers = withHeader(headers, CACHE_STATUS_HEADER, found.state === 'fresh' ? 'HIT' : state);
+  headers = withHeader(headers, CACHE_STATUS_HEADER, found.state === 'fresh' ? 'HIT' : 'HIT-STALE');
   headers = withHeader(headers, 'x-cache-hits', String(entry.hits));
   return {
     head: { status: entry.status, headers },
-    body: HostBody.fromBytes(method === 'HEAD' ? new Uint8Array() : entry.body),
+    body: HostBody.fromBytes(head.method === 'HEAD' ? new Uint8Array() : entry.body),
   };
 }
 
@@ -59,12 +60,16 @@ function storeWhenComplete(cache: ReadthroughCache, key: string, response: Backe
         'content-length',
         String(body.length),
       );
-      if (cache.store(key, response.head.status, headers, body, freshness)) {
+      // Stored as the variant for this request's values of the headers the response Varies on.
+      if (cache.store(key, head.headers, response.head.status, headers, body, freshness)) {
         log(`cache: stored ${key} for ${freshness.ttlSeconds}s (+${freshness.swrSeconds}s stale-while-revalidate)`);
       }
     },
   );
 }
+
+/** Makes the backend request for a guest (sendToBackend, with the host's limits around it). */
+export type Upstream = (head: RequestHead, body: HostBody) => Promise<BackendResponse>;
 
 export async function cachedSend(
   cache: ReadthroughCache,
@@ -73,21 +78,24 @@ export async function cachedSend(
   backend: HostBackend,
   useCache: boolean,
   log: (line: string) => void,
+  upstream: Upstream = (h, b) => sendToBackend(h, b, backend),
 ): Promise<BackendResponse> {
   const cacheable = useCache && (head.method === 'GET' || head.method === 'HEAD') && !head.cacheOverride?.pass;
   if (!cacheable) {
-    const response = await sendToBackend(head, body, backend);
+    const response = await upstream(head, body);
     response.head.headers = withHeader(response.head.headers, CACHE_STATUS_HEADER, 'PASS');
     return response;
   }
   const key = cacheKey(head, backend);
-  const hit = fromEntry(cache, key, head.method, 'HIT-STALE');
+  const hit = fromEntry(cache, key, head);
   if (hit) {
     body.abandon();
     log(`cache: ${hit.head.headers.find(([n]) => n === CACHE_STATUS_HEADER)?.[1]} ${key}`);
-    if (hit.head.headers.some(([n, v]) => n === CACHE_STATUS_HEADER && v === 'HIT-STALE') && !cache.revalidating.has(key)) {
-      cache.revalidating.add(key);
+    const variant = cache.variantKeyFor(key, head.headers);
+    if (hit.head.headers.some(([n, v]) => n === CACHE_STATUS_HEADER && v === 'HIT-STALE') && !cache.revalidating.has(variant)) {
+      cache.revalidating.add(variant);
       const refresh = { ...head, method: 'GET' };
+      // In the background, for the cache: no guest waits on it, so no limit applies.
       sendToBackend(refresh, HostBody.fromBytes(new Uint8Array()), backend)
         .then(async (fresh) => {
           storeWhenComplete(cache, key, fresh, refresh, log);
@@ -95,11 +103,11 @@ export async function cachedSend(
           while ((await fresh.body.read(64 * 1024)).length > 0);
         })
         .catch((error: Error) => log(`cache: revalidation of ${key} failed: ${error.message}`))
-        .finally(() => cache.revalidating.delete(key));
+        .finally(() => cache.revalidating.delete(variant));
     }
     return hit;
   }
-  const response = await sendToBackend(head, body, backend);
+  const response = await upstream(head, body);
   log(`cache: MISS ${key}`);
   response.head.headers = withHeader(response.head.headers, CACHE_STATUS_HEADER, 'MISS');
   storeWhenComplete(cache, key, response, head, log);

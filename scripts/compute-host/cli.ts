@@ -25,7 +25,9 @@ export const USAGE = `Usage: viceroy [serve] [-v...] [-C fastly.toml] [--addr 12
 
 Runs a Fastly Compute wasm (js-compute-runtime) locally, as Viceroy does, in Node.
 Environment: FASTLY_POP, FASTLY_SERVICE_VERSION, FASTLY_HOSTNAME, ... override the guest's values;
-COMPUTE_HOST_WORKERS / COMPUTE_HOST_MAX_WORKERS size the guest worker pool.`;
+COMPUTE_HOST_WORKERS / COMPUTE_HOST_MAX_WORKERS size the guest worker pool (default 4 / 64);
+COMPUTE_HOST_QUEUE_LIMIT (default 1024) and COMPUTE_HOST_QUEUE_TIMEOUT_MS (default 15000) bound the
+requests waiting for a worker: past either, a request is answered 503.`;
 
 function parsePort(value: string, what: string): number {
   const port = Number(value);
@@ -99,10 +101,14 @@ async function main(): Promise<void> {
   try {
     const minWorkers = positiveInt('COMPUTE_HOST_WORKERS');
     const maxWorkers = positiveInt('COMPUTE_HOST_MAX_WORKERS');
+    const queueLimit = positiveInt('COMPUTE_HOST_QUEUE_LIMIT');
+    const queueTimeoutMs = positiveInt('COMPUTE_HOST_QUEUE_TIMEOUT_MS');
     const host = await startComputeHost({
       ...parsed,
       ...(minWorkers ? { minWorkers } : {}),
       ...(maxWorkers ? { maxWorkers } : {}),
+      ...(queueLimit ? { queueLimit } : {}),
+      ...(queueTimeoutMs ? { queueTimeoutMs } : {}),
     });
     const pushpin = parsed.pushpinProxyPort ? `, Fanout handoffs to Pushpin on 127.0.0.1:${parsed.pushpinProxyPort}` : ', no Pushpin (handoffs answer 500)';
     console.log(`compute-host: running ${parsed.wasmPath} with ${parsed.manifestPath}${pushpin}`);

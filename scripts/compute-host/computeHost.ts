@@ -7,12 +7,14 @@ import { availableParallelism } from 'node:os';
 import type { AddressInfo } from 'node:net';
 import { readManifest, type LocalManifest } from '../stack/fastlyManifest.ts';
 import { HostBody } from './hostBody.ts';
+import { initialMemoryImage } from './guestMemory.ts';
 import { rawHeaderList, type HostBackend } from './backendClient.ts';
 import { responseSink, upgradeSink, type DownstreamSink } from './downstreamSink.ts';
 import { toGuestBackends, type DownstreamInfo, type RequestHead } from './hostProtocol.ts';
 import { RequestContext, type HostServices } from './requestContext.ts';
 import { ReadthroughCache, DEFAULT_CACHE_LIMITS, type CacheLimits } from './readthroughCache.ts';
 import { WorkerPool } from './workerPool.ts';
+import { BackendShare } from './backendShare.ts';
 
 export class ComputeHostError extends Error {
   override name = 'ComputeHostError';
@@ -29,10 +31,22 @@ export interface ComputeHostOptions {
   env?: Record<string, string>;
   minWorkers?: number;
   maxWorkers?: number;
+  /** Requests that may wait for a worker at once (default 1024); more are answered 503. */
+  queueLimit?: number;
+  /** How long a request may wait for a worker (default 15 s, a backend's first-byte timeout); then 503. */
+  queueTimeoutMs?: number;
   cacheLimits?: CacheLimits;
   verbose?: number;
   log?: (line: string) => void;
 }
+
+/**
+ * Guests waiting on a backend each hold a worker thread (~20 MB each), so the pool may grow this far
+ * before requests queue; one backend may hold all but an eighth of them (backendShare.ts).
+ */
+export const DEFAULT_MAX_WORKERS = 64;
+export const DEFAULT_QUEUE_LIMIT = 1024;
+export const DEFAULT_QUEUE_TIMEOUT_MS = 15_000;
 
 export interface RunningComputeHost {
   url: string;
@@ -96,24 +110,31 @@ export async function startComputeHost(options: ComputeHostOptions): Promise<Run
   const wasmModule = await compileGuest(options.wasmPath);
   const backends = new Map<string, HostBackend>(manifest.backends.map((b) => [b.name, b]));
   const cache = new ReadthroughCache(options.cacheLimits ?? DEFAULT_CACHE_LIMITS);
+  const cpus = availableParallelism();
+  const maxWorkers = options.maxWorkers ?? DEFAULT_MAX_WORKERS;
+  const minWorkers = Math.min(options.minWorkers ?? Math.max(4, cpus), maxWorkers);
   const services: HostServices = {
     backends,
     cache,
+    backendShare: new BackendShare(maxWorkers),
     pushpinPort: options.pushpinProxyPort,
     log: verbose > 0 ? log : () => {},
+    warn: log,
   };
-  const cpus = availableParallelism();
   const pool = new WorkerPool({
     config: {
       wasmModule,
+      pristineMemory: initialMemoryImage(wasmModule),
       backends: toGuestBackends(manifest.backends),
       configStores: manifest.configStores,
       dictionaries: manifest.dictionaries,
       env: guestEnvironment(options.env),
       traceHostcalls: verbose > 2,
     },
-    minWorkers: options.minWorkers ?? Math.max(4, cpus),
-    maxWorkers: options.maxWorkers ?? Math.max(16, cpus * 4),
+    minWorkers,
+    maxWorkers,
+    queueLimit: options.queueLimit ?? DEFAULT_QUEUE_LIMIT,
+    queueTimeoutMs: options.queueTimeoutMs ?? DEFAULT_QUEUE_TIMEOUT_MS,
     log,
   });
   await pool.start();
@@ -149,6 +170,7 @@ export async function startComputeHost(options: ComputeHostOptions): Promise<Run
         log(`${head.method} ${request.url} -> ${context.status ?? '-'} (${ms} ms)`);
       });
     }
+    void sink.departed.then(() => pool.clientDeparted(context));
     pool.run(context, downstream);
   };
 

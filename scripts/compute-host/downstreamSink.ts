@@ -16,8 +16,10 @@ export interface DownstreamSink {
   start(status: number, headers: HeaderList, length: number | undefined): Writable;
   /** A plain-text answer, used for host errors; ignored once a response started. */
   fail(status: number, message: string): void;
-  /** Resolves when the client went away. */
+  /** Resolves when the connection closed (after the response, or before it was complete). */
   closed: Promise<void>;
+  /** Resolves when the client went away before its response was complete. */
+  departed: Promise<void>;
   /** The upgrade socket, when the client asked for one and nothing was written yet. */
   upgrade?: { socket: Duplex; head: Buffer };
   abort(): void;
@@ -25,24 +27,29 @@ export interface DownstreamSink {
 
 export function responseSink(request: IncomingMessage, response: ServerResponse): DownstreamSink {
   const closed = new Promise<void>((resolve) => response.once('close', () => resolve()));
+  const departed = closed.then(() => (response.writableFinished ? new Promise<void>(() => {}) : undefined));
   const sink: DownstreamSink = {
     request,
     started: false,
     closed,
+    departed,
     start(status, headers, length) {
-      sink.started = true;
       const flat: string[] = [];
       // A HEAD response has no body but tells the length a GET would have: keep the given one.
       const isHead = request.method === 'HEAD';
       for (const [name, value] of headers) {
         if (!FRAMING.has(name) || (isHead && name === 'content-length')) flat.push(name, value);
       }
-      if (!isHead && length !== undefined && status !== 204 && status !== 304 && !(status >= 100 && status < 200)) {
-        flat.push('content-length', String(length));
-      }
+      const hasBody = !isHead && status !== 204 && status !== 304 && !(status >= 100 && status < 200);
+      if (hasBody && length !== undefined) flat.push('content-length', String(length));
+      // Throws (before anything is written) on a head Node refuses; the sink has not started then.
       response.writeHead(status, flat);
-      // Streamed responses (SSE) must reach the client as written.
-      response.flushHeaders();
+      sink.started = true;
+      // Streamed responses (SSE) must reach the client as written, so the head goes out now. Not with
+      // flushHeaders(): Node 20 writes the head it flushes as UTF-8, which turns each header byte
+      // 0x80-0xff into two; an empty write sends it as latin1, byte for byte. A response without a
+      // body sends its head when it ends.
+      if (hasBody) response.write(Buffer.alloc(0));
       return response;
     },
     fail(status, message) {
@@ -67,6 +74,8 @@ export function upgradeSink(request: IncomingMessage, socket: Duplex, head: Buff
     request,
     started: false,
     closed,
+    // A raw socket has no "response finished": a close is a departure for a guest still running.
+    departed: closed,
     upgrade: { socket, head },
     start(status, headers, length) {
       sink.started = true;
@@ -76,7 +85,8 @@ export function upgradeSink(request: IncomingMessage, socket: Duplex, head: Buff
       if (length !== undefined) text += `content-length: ${length}\r\n`;
       // No keep-alive on a connection Node gave up: the body ends with the connection.
       text += 'connection: close\r\n\r\n';
-      socket.write(text);
+      // Header values are byte strings (one char per byte).
+      socket.write(text, 'latin1');
       return socket;
     },
     fail(status, message) {

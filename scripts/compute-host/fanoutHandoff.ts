@@ -117,7 +117,8 @@ export function performHandoff(input: HandoffInput): void {
     let text = `HTTP/1.1 ${response.statusCode} ${response.statusMessage}\r\n`;
     const raw = response.rawHeaders;
     for (let i = 0; i + 1 < raw.length; i += 2) text += `${raw[i]}: ${raw[i + 1]}\r\n`;
-    upgrade.socket.write(`${text}\r\n`);
+    // Node reads header values as byte strings: write them back the same way.
+    upgrade.socket.write(`${text}\r\n`, 'latin1');
     if (proxyHead.length > 0) upgrade.socket.write(proxyHead);
     if (upgrade.head.length > 0) proxySocket.write(upgrade.head);
     pipeSockets(upgrade.socket, proxySocket);

@@ -3,7 +3,7 @@
 // go to the main thread through `link.call` (blocking only where the guest needs an answer).
 import { writeSync } from 'node:fs';
 import { isIP } from 'node:net';
-import { BackendHealth, CacheOverrideFlag, HttpVersion, INVALID_HANDLE, SendErrorTag, Status } from './hostcallAbi.ts';
+import { BackendHealth, CacheOverrideFlag, HttpVersion, INVALID_HANDLE, SEND_ERROR_DETAIL_MASK_OFFSET, SendErrorTag, Status } from './hostcallAbi.ts';
 import type { GuestMemory } from './guestMemory.ts';
 import type { DownstreamInfo, GuestConfig, HeaderList, HostReply, RequestHead, ResponseHead, WorkerCall } from './hostProtocol.ts';
 
@@ -48,6 +48,8 @@ function headerNames(list: HeaderList): string[] {
 }
 
 const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9a-z]+$/;
+/** Any byte but controls (tab allowed) and DEL, as Viceroy's HeaderValue and Node's http accept. */
+const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 
 function ipBytes(address: string): Uint8Array {
   const plain = address.startsWith('::ffff:') && isIP(address.slice(7)) === 4 ? address.slice(7) : address;
@@ -92,8 +94,10 @@ const LOCAL_GEO = {
 
 export interface GuestRuntime {
   mem: GuestMemory;
-  config: Omit<GuestConfig, 'wasmModule' | 'signal'>;
+  config: Omit<GuestConfig, 'wasmModule' | 'shared' | 'pristineMemory'>;
   link: HostLink;
+  /** The client of the current request went away (the main thread says so through shared memory). */
+  clientGone(): boolean;
   session(): GuestSession;
 }
 
@@ -120,15 +124,15 @@ export function createFastlyImports(rt: GuestRuntime): Record<string, Record<str
       const head = lookup(h);
       if (!head) return Status.BADF;
       const name = mem.string(namePtr, nameLen).toLowerCase();
-      return mem.writeValues(headerValues(head.headers, name), buf, bufLen, cursor, endOut, nwOut);
+      return mem.writeValues(headerValues(head.headers, name), buf, bufLen, cursor, endOut, nwOut, 'latin1');
     };
   const headerWrite = (lookup: (h: number) => { headers: HeaderList } | undefined, mode: 'insert' | 'append'): HostFn =>
     (h, namePtr, nameLen, valuePtr, valueLen) => {
       const head = lookup(h);
       if (!head) return Status.BADF;
       const name = mem.string(namePtr, nameLen).toLowerCase();
-      const value = mem.string(valuePtr, valueLen);
-      if (!HEADER_NAME.test(name) || /[\r\n\0]/.test(value)) return Status.INVAL;
+      const value = mem.byteString(valuePtr, valueLen);
+      if (!HEADER_NAME.test(name) || !HEADER_VALUE.test(value)) return Status.INVAL;
       if (mode === 'insert') head.headers = head.headers.filter(([n]) => n !== name);
       head.headers.push([name, value]);
       return Status.OK;
@@ -284,6 +288,8 @@ export function createFastlyImports(rt: GuestRuntime): Record<string, Record<str
         const reply = rt.link.call({ op: 'pendingWait', pending, bodyHandle });
         if (detailPtr) {
           mem.setU32(detailPtr, reply.status === Status.OK ? SendErrorTag.OK : (reply.errorTag ?? SendErrorTag.INTERNAL_ERROR));
+          // The mask says which optional fields the host filled in: none of them.
+          if (reply.status !== Status.OK) mem.setU32(detailPtr + SEND_ERROR_DETAIL_MASK_OFFSET, 0);
         }
         if (reply.status !== Status.OK || !reply.head) {
           mem.setU32(respOut, INVALID_HANDLE);
@@ -327,9 +333,11 @@ export function createFastlyImports(rt: GuestRuntime): Record<string, Record<str
       write: (h, buf, bufLen, end, nwOut) => {
         const session = s();
         if (!session.bodies.has(h)) return Status.BADF;
+        const unacked = session.streamingUnacked.get(h);
+        // As in Viceroy, a write to a streaming body fails once its reader (the client) is gone.
+        if (unacked !== undefined && rt.clientGone()) return Status.ERROR;
         const data = mem.bytes(buf, bufLen);
         rt.link.call({ op: 'bodyWrite', handle: h, data, front: end === 1 });
-        const unacked = session.streamingUnacked.get(h);
         if (unacked !== undefined) {
           // Backpressure: a slow client or backend must not let a streaming guest fill memory.
           if (unacked + data.length > STREAMING_HIGH_WATER) {

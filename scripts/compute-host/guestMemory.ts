@@ -6,6 +6,24 @@ import { Status } from './hostcallAbi.ts';
 const decoder = new TextDecoder();
 const encoder = new TextEncoder();
 
+/**
+ * A module's linear memory as instantiation leaves it (its data segments), in shared memory: every
+ * worker resets its instance to this one copy instead of keeping its own (~7 MiB each for the edge).
+ * Instantiating runs no guest code (the entry point is the exported _start), so no import is called.
+ */
+export function initialMemoryImage(module: WebAssembly.Module): Uint8Array {
+  const imports: Record<string, Record<string, () => never>> = {};
+  for (const { module: name, name: field } of WebAssembly.Module.imports(module)) {
+    (imports[name] ??= {})[field] = () => {
+      throw new Error('a guest import was called while reading the initial memory');
+    };
+  }
+  const memory = new WebAssembly.Instance(module, imports).exports.memory as WebAssembly.Memory;
+  const image = new Uint8Array(new SharedArrayBuffer(memory.buffer.byteLength));
+  image.set(new Uint8Array(memory.buffer));
+  return image;
+}
+
 export class GuestMemory {
   memory: WebAssembly.Memory | undefined;
 
@@ -21,6 +39,14 @@ export class GuestMemory {
 
   string(ptr: number, len: number): string {
     return decoder.decode(new Uint8Array(this.buffer, ptr >>> 0, len >>> 0));
+  }
+
+  /**
+   * Bytes as a "byte string" (latin1: one char per byte), how HTTP header values are held: Node
+   * parses and writes header values that way, so a guest's bytes reach the wire unchanged, as in Viceroy.
+   */
+  byteString(ptr: number, len: number): string {
+    return Buffer.from(this.buffer, ptr >>> 0, len >>> 0).toString('latin1');
   }
 
   u32s(ptr: number, count: number): number[] {
@@ -70,12 +96,20 @@ export class GuestMemory {
    * The multi-value protocol: NUL-terminated values from `cursor` on, as many as fit; the ending
    * cursor is -1 when all were written. Not even one fitting is BUFLEN with the size needed.
    */
-  writeValues(values: string[], buf: number, bufLen: number, cursor: number, endingCursorOut: number, nwrittenOut: number): number {
+  writeValues(
+    values: string[],
+    buf: number,
+    bufLen: number,
+    cursor: number,
+    endingCursorOut: number,
+    nwrittenOut: number,
+    encoding: 'utf8' | 'latin1' = 'utf8',
+  ): number {
     let offset = 0;
     let index = cursor >>> 0;
     const capacity = bufLen >>> 0;
     for (; index < values.length; index++) {
-      const bytes = encoder.encode(values[index]!);
+      const bytes = encoding === 'latin1' ? Buffer.from(values[index]!, 'latin1') : encoder.encode(values[index]!);
       if (offset + bytes.length + 1 > capacity) {
         if (offset === 0) {
           this.setU32(nwrittenOut, bytes.length + 1);

@@ -1,13 +1,14 @@
 // A worker thread that runs guests: one fresh wasm instance per request, as Viceroy does. Hostcalls
 // are synchronous for the guest, so a call that needs the main thread posts a message and blocks on
 // Atomics.wait until the reply is posted on the reply port.
-import { parentPort, receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
+import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
+import { awaitReply } from './workerReplies.ts';
 import { createFastlyImports, GuestSession, type HostLink } from './guestImports.ts';
 import { GuestMemory } from './guestMemory.ts';
 import { STUBBED_HOSTCALLS, WASI_MODULE } from './hostcallCatalog.ts';
 import { createWasiImports, WasiExit, WASI_NOT_SUPPORTED } from './wasiPreview1.ts';
 import { Status } from './hostcallAbi.ts';
-import { FIRE_AND_FORGET, type GuestConfig, type HostReply, type MainToWorker, type WorkerCall, type WorkerEvent } from './hostProtocol.ts';
+import { DEPARTED_REQUEST_SLOT, FIRE_AND_FORGET, type GuestConfig, type HostReply, type MainToWorker, type WorkerCall, type WorkerEvent } from './hostProtocol.ts';
 
 interface WorkerInput {
   config: GuestConfig;
@@ -24,7 +25,6 @@ const mem = new GuestMemory();
 const PROFILE = process.env.COMPUTE_HOST_PROFILE === '1';
 let profileCalls = 0;
 let profileWaitMs = 0;
-let callSeq = 0;
 
 const link: HostLink = {
   call(call: WorkerCall): HostReply {
@@ -32,30 +32,14 @@ const link: HostLink = {
     const requestId = session?.downstream.requestId ?? -1;
     if (config.traceHostcalls) process.stderr.write(`[guest ${requestId}] -> ${call.op}\n`);
     if (FIRE_AND_FORGET.has(call.op)) {
-      post({ kind: 'call', requestId, seq: 0, call });
+      post({ kind: 'call', requestId, call });
       return { status: Status.OK };
     }
-    const seq = ++callSeq;
-    Atomics.store(config.signal, 0, 0);
     const waitStart = PROFILE ? performance.now() : 0;
-    post({ kind: 'call', requestId, seq, call });
-    for (;;) {
-      Atomics.wait(config.signal, 0, 0, 1000);
-      const received = receiveMessageOnPort(replyPort);
-      if (!received) {
-        // A raised signal with nothing to read is left over from an earlier reply: lower it.
-        if (Atomics.compareExchange(config.signal, 0, 1, 0) === 1) process.stderr.write('compute-host: lowered a stale signal\n');
-        continue;
-      }
-      const reply = received.message as HostReply;
-      // Anything else is a late answer to a call that was given up on; skip it.
-      if (reply.seq !== seq) {
-        process.stderr.write(`compute-host: skipped a stale reply (call ${reply.seq ?? '?'}, waiting for ${seq})\n`);
-        continue;
-      }
-      if (PROFILE) profileWaitMs += performance.now() - waitStart;
-      return reply;
-    }
+    post({ kind: 'call', requestId, call });
+    const reply = awaitReply(replyPort, config.shared);
+    if (PROFILE) profileWaitMs += performance.now() - waitStart;
+    return reply;
   },
 };
 
@@ -64,6 +48,7 @@ const fastly = createFastlyImports({
   mem,
   config,
   link,
+  clientGone: () => session !== undefined && Atomics.load(config.shared, DEPARTED_REQUEST_SLOT) === session.downstream.requestId,
   session: () => {
     if (!session) throw new Error('hostcall outside a request');
     return session;
@@ -130,7 +115,8 @@ function prepareInstance(): WebAssembly.Instance {
 
 // Instantiating takes a few milliseconds: do it while idle, before the request arrives.
 let next: WebAssembly.Instance = prepareInstance();
-const pristineMemory = new Uint8Array(memoryOf(next).buffer).slice();
+/** Shared by every worker of the host (guestMemory.ts initialMemoryImage); never written. */
+const pristineMemory = config.pristineMemory;
 
 /** A clean instance for the next request: the same one reset when it can be, else a new one. */
 function nextInstance(used: WebAssembly.Instance, endedCleanly: boolean): WebAssembly.Instance {

@@ -241,7 +241,10 @@ export class HostBody {
     for (const wake of [...this.waiters]) wake();
   }
 
-  /** Streams the whole body into `sink` with backpressure; ends the sink unless told not to. */
+  /**
+   * Streams the whole body into `sink` with backpressure; ends the sink unless told not to. Rejects
+   * when the body fails or is abandoned before its end, so the caller can cut the sink instead.
+   */
   async pipeTo(sink: Writable, options: { end?: boolean; onChunk?: (chunk: Buffer) => void } = {}): Promise<void> {
     for (;;) {
       if (sink.destroyed) {
@@ -249,6 +252,8 @@ export class HostBody {
         return;
       }
       const chunk = await this.read(64 * 1024);
+      // Abandoned before its end (a streaming body the guest never closed): the sink must not look complete.
+      if (chunk.length === 0 && this.aborted) throw new BodyError('the body was abandoned before its end');
       if (chunk.length === 0) break;
       options.onChunk?.(chunk);
       if (!sink.write(chunk)) {

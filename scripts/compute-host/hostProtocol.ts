@@ -37,13 +37,19 @@ export interface GuestConfig {
   backends: Array<{ name: string; url: string; overrideHost?: string }>;
   configStores: Record<string, Record<string, string>>;
   dictionaries: Record<string, Record<string, string>>;
+  /** The module's memory right after instantiation, in a SharedArrayBuffer: what a reset restores. */
+  pristineMemory: Uint8Array;
   /** WASI environment for every instance (FASTLY_POP, FASTLY_SERVICE_VERSION, ...). */
   env: Record<string, string>;
-  /** Reply channel: the main thread posts a reply here, then sets `signal[0]` and notifies. */
-  signal: Int32Array;
+  /** Shared with the main thread: SHARED_SLOTS Int32 slots (the reply counter, the departed request). */
+  shared: Int32Array;
   /** Print hostcall traces (`-v -v`). */
   traceHostcalls: boolean;
 }
+
+/** Slots of `GuestConfig.shared`: 0 counts replies (workerReplies.ts); 1 holds the id of a request whose client went away. */
+export const SHARED_SLOTS = 2;
+export const DEPARTED_REQUEST_SLOT = 1;
 
 /** Per-request facts the worker hands to the guest. */
 export interface DownstreamInfo {
@@ -82,8 +88,6 @@ export const FIRE_AND_FORGET: ReadonlySet<WorkerCall['op']> = new Set([
 ]);
 
 export interface HostReply {
-  /** Echoes the call's sequence number, so a worker never mistakes one reply for another. */
-  seq?: number;
   status: number;
   data?: Uint8Array;
   value?: number;
@@ -94,7 +98,7 @@ export interface HostReply {
 }
 
 export type WorkerEvent =
-  | { kind: 'call'; requestId: number; seq: number; call: WorkerCall }
+  | { kind: 'call'; requestId: number; call: WorkerCall }
   | { kind: 'ready' }
   | { kind: 'finished'; requestId: number; trap?: string }
   | { kind: 'unsupported'; name: string };

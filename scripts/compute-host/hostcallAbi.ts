@@ -21,22 +21,48 @@ export const Status = {
 } as const;
 export type StatusCode = (typeof Status)[keyof typeof Status];
 
-/** `send_error_detail_tag` values the host reports. */
-export const SendErrorTag = {
-  UNINITIALIZED: 0,
-  OK: 1,
-  DNS_TIMEOUT: 2,
-  DNS_ERROR: 3,
-  DESTINATION_NOT_FOUND: 4,
-  DESTINATION_UNAVAILABLE: 5,
-  DESTINATION_IP_UNROUTABLE: 6,
-  CONNECTION_REFUSED: 7,
-  CONNECTION_TERMINATED: 8,
-  CONNECTION_TIMEOUT: 9,
-  HTTP_INCOMPLETE_RESPONSE: 13,
-  HTTP_PROTOCOL_ERROR: 20,
-  INTERNAL_ERROR: 23,
-} as const;
+/**
+ * `send_error_detail_tag`, in the order typenames.witx declares it (a witx enum numbers its cases
+ * from 0 in declaration order), so each value is its position here.
+ */
+const SEND_ERROR_DETAIL_TAGS = [
+  'UNINITIALIZED',
+  'OK',
+  'DNS_TIMEOUT',
+  'DNS_ERROR',
+  'DESTINATION_NOT_FOUND',
+  'DESTINATION_UNAVAILABLE',
+  'DESTINATION_IP_UNROUTABLE',
+  'CONNECTION_REFUSED',
+  'CONNECTION_TERMINATED',
+  'CONNECTION_TIMEOUT',
+  'CONNECTION_LIMIT_REACHED',
+  'TLS_CERTIFICATE_ERROR',
+  'TLS_CONFIGURATION_ERROR',
+  'HTTP_INCOMPLETE_RESPONSE',
+  'HTTP_RESPONSE_HEADER_SECTION_TOO_LARGE',
+  'HTTP_RESPONSE_BODY_TOO_LARGE',
+  'HTTP_RESPONSE_TIMEOUT',
+  'HTTP_RESPONSE_STATUS_INVALID',
+  'HTTP_UPGRADE_FAILED',
+  'HTTP_PROTOCOL_ERROR',
+  'HTTP_REQUEST_CACHE_KEY_INVALID',
+  'HTTP_REQUEST_URI_INVALID',
+  'INTERNAL_ERROR',
+  'TLS_ALERT_RECEIVED',
+  'TLS_PROTOCOL_ERROR',
+  'H2_ERROR',
+] as const;
+
+export type SendErrorTagName = (typeof SEND_ERROR_DETAIL_TAGS)[number];
+
+export const SendErrorTag = Object.fromEntries(SEND_ERROR_DETAIL_TAGS.map((name, index) => [name, index])) as Record<
+  SendErrorTagName,
+  number
+>;
+
+/** Byte offsets in `send_error_detail` (tag u32, mask u32, then the optional fields the mask names). */
+export const SEND_ERROR_DETAIL_MASK_OFFSET = 4;
 
 /** `cache_override_tag` flags. */
 export const CacheOverrideFlag = { PASS: 1, TTL: 2, SWR: 4, PCI: 8 } as const;

@@ -12,7 +12,8 @@ const implemented = createFastlyImports({
   mem: new GuestMemory(),
   config: { backends: [], configStores: {}, dictionaries: {}, env: {}, traceHostcalls: false },
   link: { call: () => ({ status: 0 }) },
-  session: () => {
+  clientGone: () => false,
+      session: () => {
     throw new Error('not in a request');
   },
 });

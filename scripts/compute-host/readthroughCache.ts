@@ -2,8 +2,9 @@
 // GET/HEAD only, in memory, bounded by entries and bytes (least recently used goes first).
 // Freshness: CacheOverride first (pass, ttl, swr), then Surrogate-Control, then Cache-Control
 // (s-maxage over max-age), then Expires, else Fastly's default TTL. private, no-store, no-cache and
-// Set-Cookie responses are not stored unless a CacheOverride TTL says so, nor are responses that Vary
-// on anything but Accept-Encoding (entries are keyed by URL).
+// Set-Cookie responses are not stored unless a CacheOverride TTL says so. A response with `Vary` is
+// stored as one variant among others: keyed by the URL and by the values the request had for the
+// headers Vary names (Accept-Encoding is the common case), as HTTP caches do; `Vary: *` is not stored.
 import type { CacheOverrideSetting, HeaderList } from './hostProtocol.ts';
 
 export const DEFAULT_TTL_SECONDS = 3600;
@@ -18,6 +19,8 @@ export interface CachedResponse {
   ttlMs: number;
   swrMs: number;
   hits: number;
+  /** The URL key this entry is a variant of. */
+  primaryKey: string;
 }
 
 export interface Freshness {
@@ -62,9 +65,7 @@ export function responseFreshness(
   if (override?.ttl !== undefined) return { ttlSeconds: override.ttl, swrSeconds };
   if (!CACHEABLE_STATUSES.has(status)) return undefined;
   if (header(headers, 'set-cookie') !== undefined) return undefined;
-  // Entries are keyed by URL only: a response that varies on request headers is not stored.
-  const vary = header(headers, 'vary')?.toLowerCase().split(',').map((v) => v.trim()).filter((v) => v && v !== 'accept-encoding');
-  if (vary && vary.length > 0) return undefined;
+  if (varyHeaderNames(headers) === '*') return undefined;
   if (cacheControl.has('private') || cacheControl.has('no-store') || cacheControl.has('no-cache')) return undefined;
   const ttlSeconds =
     seconds(surrogate.get('max-age')) ??
@@ -74,6 +75,27 @@ export function responseFreshness(
     DEFAULT_TTL_SECONDS;
   if (ttlSeconds <= 0 && swrSeconds <= 0) return undefined;
   return { ttlSeconds, swrSeconds };
+}
+
+/** The request headers a response varies on (lower-case, sorted, each once), or `*` for "any". */
+export function varyHeaderNames(headers: HeaderList): string[] | '*' {
+  const names = new Set<string>();
+  for (const name of (header(headers, 'vary') ?? '').split(',')) {
+    const trimmed = name.trim().toLowerCase();
+    if (trimmed === '*') return '*';
+    if (trimmed) names.add(trimmed);
+  }
+  return [...names].sort();
+}
+
+/** What identifies a variant: each named request header's value (absent is not the same as empty). */
+function variantKey(primaryKey: string, names: string[], requestHeaders: HeaderList): string {
+  if (names.length === 0) return primaryKey;
+  const values = names.map((name) => {
+    const value = header(requestHeaders, name);
+    return value === undefined ? `${name}\u0000` : `${name}:${value.replace(/\s+/g, ' ').trim()}`;
+  });
+  return `${primaryKey}\n${values.join('\n')}`;
 }
 
 function expiresTtl(expires: string | undefined, now: number): number | undefined {
@@ -97,9 +119,12 @@ export type Lookup =
   | { state: 'miss' };
 
 export class ReadthroughCache {
+  /** Every variant, by variant key, least recently used first. */
   private entries = new Map<string, CachedResponse>();
+  /** Per URL key: the headers its stored responses vary on, and the keys of its variants. */
+  private variants = new Map<string, { names: string[]; keys: Set<string> }>();
   private bytes = 0;
-  /** Keys being revalidated in the background (stale-while-revalidate), so only one refresh runs. */
+  /** Variant keys being revalidated in the background (stale-while-revalidate), so only one refresh runs. */
   readonly revalidating = new Set<string>();
 
   constructor(readonly limits: CacheLimits = DEFAULT_CACHE_LIMITS) {}
@@ -109,7 +134,13 @@ export class ReadthroughCache {
     return `${backend} ${method === 'HEAD' ? 'GET' : method} ${url}`;
   }
 
-  lookup(key: string, now = Date.now()): Lookup {
+  /** The key of the variant a request would get, given what is stored for its URL. */
+  variantKeyFor(primaryKey: string, requestHeaders: HeaderList): string {
+    return variantKey(primaryKey, this.variants.get(primaryKey)?.names ?? [], requestHeaders);
+  }
+
+  lookup(primaryKey: string, requestHeaders: HeaderList, now = Date.now()): Lookup {
+    const key = this.variantKeyFor(primaryKey, requestHeaders);
     const entry = this.entries.get(key);
     if (!entry) return { state: 'miss' };
     const age = now - entry.storedAt;
@@ -124,9 +155,31 @@ export class ReadthroughCache {
     return { state: age <= entry.ttlMs ? 'fresh' : 'stale', entry };
   }
 
-  store(key: string, status: number, headers: HeaderList, body: Buffer, freshness: Freshness, now = Date.now()): boolean {
-    if (body.length > this.limits.maxEntryBytes) return false;
+  /** Stores the response a request got, as the variant for that request's values of the headers it Varies on. */
+  store(
+    primaryKey: string,
+    requestHeaders: HeaderList,
+    status: number,
+    headers: HeaderList,
+    body: Buffer,
+    freshness: Freshness,
+    now = Date.now(),
+  ): boolean {
+    const names = varyHeaderNames(headers);
+    if (names === '*' || body.length > this.limits.maxEntryBytes) return false;
+    const key = variantKey(primaryKey, names, requestHeaders);
     this.remove(key);
+    const stored = this.variants.get(primaryKey);
+    if (stored && stored.names.join('\n') !== names.join('\n')) {
+      // The origin changed what it varies on: the old variants would be looked up by other headers.
+      for (const old of [...stored.keys]) this.remove(old);
+    }
+    let group = this.variants.get(primaryKey);
+    if (!group) {
+      group = { names, keys: new Set() };
+      this.variants.set(primaryKey, group);
+    }
+    group.keys.add(key);
     this.entries.set(key, {
       status,
       headers,
@@ -135,6 +188,7 @@ export class ReadthroughCache {
       ttlMs: freshness.ttlSeconds * 1000,
       swrMs: freshness.swrSeconds * 1000,
       hits: 0,
+      primaryKey,
     });
     this.bytes += body.length;
     for (const [oldest] of this.entries) {
@@ -144,13 +198,17 @@ export class ReadthroughCache {
     return true;
   }
 
-  remove(key: string): void {
+  private remove(key: string): void {
     const entry = this.entries.get(key);
     if (!entry) return;
     this.bytes -= entry.body.length;
     this.entries.delete(key);
+    const group = this.variants.get(entry.primaryKey);
+    group?.keys.delete(key);
+    if (group && group.keys.size === 0) this.variants.delete(entry.primaryKey);
   }
 
+  /** Entries count each variant. */
   get size(): { entries: number; bytes: number } {
     return { entries: this.entries.size, bytes: this.bytes };
   }

@@ -2,11 +2,14 @@
 // by handle, the answer to the client, and the hostcalls that need I/O (reads, sends, waits, select,
 // send_downstream, the Fanout handoff).
 import { HostBody, BodyError } from './hostBody.ts';
-import { SendError, type BackendResponse, type HostBackend } from './backendClient.ts';
+import { SendError, sendToBackend, type BackendResponse, type HostBackend } from './backendClient.ts';
+import type { BackendShare } from './backendShare.ts';
 import { cachedSend } from './cachedSend.ts';
+import type { Writable } from 'node:stream';
 import type { DownstreamSink } from './downstreamSink.ts';
 import { performHandoff } from './fanoutHandoff.ts';
 import { SELECT_TIMED_OUT, SendErrorTag, Status } from './hostcallAbi.ts';
+import { HostSendFailure, sendErrorTagFor } from './sendErrorDetail.ts';
 import type { HeaderList, HostReply, RequestHead, WorkerCall } from './hostProtocol.ts';
 import type { ReadthroughCache } from './readthroughCache.ts';
 
@@ -51,8 +54,13 @@ class PendingSend {
 export interface HostServices {
   backends: Map<string, HostBackend>;
   cache: ReadthroughCache;
+  /** How many guest workers each backend may hold (backendShare.ts). */
+  backendShare: BackendShare;
   pushpinPort: number | undefined;
+  /** Request-level detail, printed with -v. */
   log: (line: string) => void;
+  /** Overload and failures the host itself causes (503s, refused sends, stopped guests): always printed. */
+  warn: (line: string) => void;
 }
 
 export class RequestContext {
@@ -60,7 +68,11 @@ export class RequestContext {
   private readonly pendings = new Map<number, PendingSend>();
   responded = false;
   finished = false;
+  /** The client went away before its response was complete. */
+  departed = false;
   status: number | undefined;
+  /** Cancels this request's backend requests when its client goes away. */
+  private readonly cancel = new AbortController();
   readonly startedAt = performance.now();
 
   constructor(
@@ -166,7 +178,7 @@ export class RequestContext {
   private async drain(handle: number): Promise<HostReply> {
     const body = this.body(handle);
     if (!body) return { status: Status.BADF };
-    while (!body.aborted && body.bufferedBytes() >= STREAMING_LOW_WATER) {
+    while (!body.aborted && !this.finished && body.bufferedBytes() >= STREAMING_LOW_WATER) {
       await Promise.race([body.changed(), new Promise((r) => setTimeout(r, 20))]);
     }
     return { status: body.aborted ? Status.ERROR : Status.OK };
@@ -180,9 +192,48 @@ export class RequestContext {
     else this.bodies.delete(call.body);
     this.pendings.set(
       call.pending,
-      new PendingSend(cachedSend(this.services.cache, call.head, body, backend, call.cache, this.services.log)),
+      new PendingSend(cachedSend(this.services.cache, call.head, body, backend, call.cache, this.services.log, (h, b) => this.upstream(h, b, backend))),
     );
     return { status: Status.OK };
+  }
+
+  /** A backend request for this guest: within the backend's share of workers, cancelled if the client goes. */
+  private upstream(head: RequestHead, body: HostBody, backend: HostBackend): Promise<BackendResponse> {
+    const share = this.services.backendShare;
+    if (this.departed) {
+      body.abandon();
+      return Promise.reject(new SendError(`backend "${backend.name}": not sent, the client went away`, Status.ERROR, sendErrorTagFor(HostSendFailure.CLIENT_GONE)));
+    }
+    if (!share.tryAcquire(backend.name)) {
+      body.abandon();
+      const message =
+        `backend "${backend.name}" already has ${share.count(backend.name)} requests in flight, its share of the ` +
+        `${share.maxWorkers} guest workers (the rest stay free for other requests); this one fails with connection_limit_reached`;
+      return Promise.reject(new SendError(message, Status.ERROR, sendErrorTagFor(HostSendFailure.CONNECTION_LIMIT)));
+    }
+    const sent = sendToBackend(head, body, backend, this.cancel.signal);
+    const release = (): void => share.release(backend.name);
+    sent.then(release, release);
+    return sent;
+  }
+
+  /** The client went away before its response was complete: stop the work done for it. */
+  clientDeparted(): void {
+    if (this.finished || this.departed) return;
+    this.departed = true;
+    this.services.log(`request ${this.id}: the client went away; its backend requests are cancelled`);
+    this.cancel.abort();
+  }
+
+  /** Answers without running the guest (the host is overloaded); the request is then done. */
+  refuse(status: number, message: string): void {
+    this.services.warn(`request ${this.id}: answered ${status} without running the guest: ${message}`);
+    this.finished = true;
+    this.responded = true;
+    this.status = status;
+    this.sink.fail(status, message);
+    this.downstreamBody.abandon();
+    this.bodies.clear();
   }
 
   private async pendingWait(pending: number, bodyHandle: number): Promise<HostReply> {
@@ -191,7 +242,9 @@ export class RequestContext {
     this.pendings.delete(pending);
     await send.done;
     if (send.error || !send.result) {
-      this.services.log(`request ${this.id}: ${send.error?.message ?? 'send failed'}`);
+      // A send the host refused (a backend over its share of workers) is worth a line without -v.
+      const report = send.error?.errorTag === SendErrorTag.CONNECTION_LIMIT_REACHED ? this.services.warn : this.services.log;
+      report(`request ${this.id}: ${send.error?.message ?? 'send failed'}`);
       return { status: send.error?.status ?? Status.ERROR, errorTag: send.error?.errorTag ?? SendErrorTag.INTERNAL_ERROR };
     }
     this.bodies.set(bodyHandle, send.result.body);
@@ -210,6 +263,8 @@ export class RequestContext {
   private async select(handles: number[], timeoutMs: number): Promise<HostReply> {
     const deadline = timeoutMs > 0 ? performance.now() + timeoutMs : undefined;
     for (;;) {
+      // A guest whose worker was stopped (its client went away) waits on nothing any more.
+      if (this.finished) return { status: Status.ERROR };
       const waits: Array<Promise<void>> = [];
       for (const [index, handle] of handles.entries()) {
         const ready = this.isReady(handle);
@@ -241,7 +296,18 @@ export class RequestContext {
     this.status = status;
     if (streaming) body.open = true;
     else this.bodies.delete(handle);
-    const out = this.sink.start(status, headers, body.knownLength());
+    let out: Writable;
+    try {
+      out = this.sink.start(status, headers, body.knownLength());
+    } catch (error) {
+      // Guest header values are checked when set, so this is a last resort: answer, never hang.
+      const message = (error as Error).message;
+      this.services.log(`request ${this.id}: the guest's response head cannot be sent: ${message}`);
+      this.status = 500;
+      this.sink.fail(500, `The edge app's response head cannot be sent: ${message}`);
+      body.abandon();
+      return { status: Status.ERROR };
+    }
     body.pipeTo(out).catch((error: Error) => {
       this.services.log(`request ${this.id}: response body failed: ${error.message}`);
       this.sink.abort();
@@ -286,9 +352,11 @@ export class RequestContext {
       }
     }
     for (const [handle, body] of this.bodies) {
+      // A streaming body is complete only when the guest closes it (Viceroy's "finish"): one still
+      // open when the guest ended, by trap or not, is abandoned, so its reader sees it cut short.
+      if (body.open) this.services.log(`request ${this.id}: the guest ended without closing streaming body ${handle}; it is cut off`);
       // The downstream body is drained, not destroyed (that would close the client's socket).
-      if (body.open) body.close();
-      else body.abandon();
+      body.abandon();
       this.bodies.delete(handle);
     }
     for (const pending of this.pendings.values()) {
