@@ -1,27 +1,43 @@
 // `npm start`: the local stack in the foreground. Ctrl-C (or SIGTERM) stops every child.
+import { join } from 'node:path';
 import { startLocalStack } from './stack/localStack.ts';
+import { PROJECT_ROOT } from './stack/projectRoot.ts';
+import { parseStartOptions, START_USAGE, UsageError, type StartOptions } from './stack/startOptions.ts';
 import { ensureEdgeBuilt } from './compute-host/edgeBuild.ts';
 import { DEV_PUBLISH_TOKEN } from '../origin/config/originConfig.ts';
 
-if (process.argv.includes('--help') || process.argv.includes('-h')) {
-  console.log(`Usage: npm start [-- --quiet]
-
-Starts the local stack from fastly.toml: the edge (bin/main.wasm on the local Compute host, 7676),
-Pushpin (proxy 7677, publish 5561), the origin (3000). bin/main.wasm is rebuilt when edge/ is newer.
-Logs go to ./pushpin-logs/. Environment for the origin (PUBLISH_TOKEN, HISTORY_*, REDIS_URL, ...) is passed on.`);
-  process.exit(0);
+let options: StartOptions;
+try {
+  const parsed = parseStartOptions(process.argv.slice(2), {
+    cwd: process.env.INIT_CWD ?? process.cwd(),
+    manifestPath: join(PROJECT_ROOT, 'fastly.toml'),
+    logDir: join(PROJECT_ROOT, 'pushpin-logs'),
+  });
+  if (parsed === 'help') {
+    console.log(START_USAGE);
+    process.exit(0);
+  }
+  options = parsed;
+} catch (error) {
+  if (!(error instanceof UsageError)) throw error;
+  console.error(`npm start: ${error.message}\n(npm start -- --help shows the options)`);
+  process.exit(2);
 }
 
-const echo = !process.argv.includes('--quiet');
 let stack;
 try {
   ensureEdgeBuilt();
-  stack = await startLocalStack({ echo, edge: true });
+  stack = await startLocalStack({
+    manifestPath: options.manifestPath,
+    ports: { edge: options.edgePort },
+    logDir: options.logDir,
+    echo: !options.quiet,
+    edge: true,
+  });
 } catch (error) {
   console.error(`\nnpm start: ${(error as Error).message}`);
   process.exit(1);
 }
-
 const token = process.env.PUBLISH_TOKEN ?? DEV_PUBLISH_TOKEN;
 console.log(`
 Local stack is up.
