@@ -32,7 +32,11 @@ Pushpin and the origin, in the foreground. bin/main.wasm is rebuilt when edge/ i
   -q, --quiet           do not echo the children's output
   -h, --help            this text
 
-Environment for the origin (PUBLISH_TOKEN, HISTORY_*, REDIS_URL, ...) is passed on.`;
+Environment for the origin (PUBLISH_TOKEN, HISTORY_*, REDIS_URL, ...) is passed on.
+
+Stopping: Ctrl-C, SIGTERM or SIGHUP (a closed terminal) stop every process within 3 s, also during
+start-up. If npm or this process is killed outright (SIGKILL), every child stops by itself within 5 s.
+It also stops when its output can no longer be written (the terminal or the reading pipe is gone).`;
 
 function port(value: string, option: string): number {
   const n = Number(value);
