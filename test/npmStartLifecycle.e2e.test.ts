@@ -5,7 +5,7 @@ import { connect, type Socket } from 'node:net';
 import { Agent, request } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { descendantsOf } from '../scripts/stack/managedProcess.ts';
-import { allPorts, commandOf, cpuSeconds, startNpmStart, waitUntilGone, type NpmStart } from './harness/npmStart.ts';
+import { allPorts, commandOf, cpuSeconds, outcome, startNpmStart, waitUntilGone, type NpmStart } from './harness/npmStart.ts';
 import { recordSse, type SseRecorder } from './harness/sseClient.ts';
 import { recordWs, type WsRecorder } from './harness/wsClient.ts';
 
@@ -109,7 +109,7 @@ describe('npm start process lifecycle', () => {
     if (target === 'group') npm.signalGroup(signal);
     else process.kill(npm.pid, signal);
     const gone = await waitUntilGone([npm.pid, ...members], allPorts(npm.ports), STOP_BOUND_MS + 5000);
-    console.log(`${signal} to ${target} (${condition}): all ${members.length + 1} processes gone and ports free after ${Date.now() - sent} ms`);
+    console.log(`${signal} to ${target} (${condition}): ${outcome(gone)} (${members.length + 1} processes) ${Date.now() - sent} ms after the signal`);
     expect(gone.alive, `still running ${gone.elapsedMs} ms after ${signal}:\n${describeTree(gone.alive)}`).toEqual([]);
     expect(gone.busyPorts).toEqual([]);
     expect(gone.elapsedMs).toBeLessThanOrEqual(STOP_BOUND_MS);
@@ -127,7 +127,7 @@ describe('npm start process lifecycle', () => {
       const sent = Date.now();
       process.kill(killed, 'SIGKILL');
       const gone = await waitUntilGone([npm.pid, ...members], allPorts(npm.ports), ORPHAN_BOUND_MS + 5000);
-      console.log(`SIGKILL of ${victim}: all processes gone and ports free after ${Date.now() - sent} ms`);
+      console.log(`SIGKILL of ${victim}: ${outcome(gone)} ${Date.now() - sent} ms after the SIGKILL`);
       expect(gone.alive, `still running ${gone.elapsedMs} ms after SIGKILL of ${victim}:\n${describeTree(gone.alive)}`).toEqual([]);
       expect(gone.busyPorts).toEqual([]);
       expect(gone.elapsedMs).toBeLessThanOrEqual(ORPHAN_BOUND_MS);
@@ -161,7 +161,7 @@ describe('npm start process lifecycle', () => {
       const gone = await waitUntilGone([npm.pid, ...seen], allPorts(npm.ports), STOP_BOUND_MS + 5000);
       // Anything spawned after the first check is in `seen` now; check once more.
       const again = await waitUntilGone([...seen], allPorts(npm.ports), 0);
-      console.log(`Ctrl-C ${_when}: ${seen.size} processes gone after ${Date.now() - sent} ms`);
+      console.log(`Ctrl-C ${_when}: ${outcome(gone)} (${seen.size} processes) ${Date.now() - sent} ms after the signal`);
       expect([...gone.alive, ...again.alive], describeTree([...gone.alive, ...again.alive])).toEqual([]);
       expect(gone.busyPorts).toEqual([]);
       expect(gone.elapsedMs).toBeLessThanOrEqual(STOP_BOUND_MS);
@@ -192,7 +192,7 @@ describe('npm start process lifecycle', () => {
     } catch {
       used = 0; // exited
     }
-    console.log(`start.ts with a closed stdout: CPU ${used.toFixed(2)} s; stack gone after ${gone.elapsedMs} ms`);
+    console.log(`start.ts with a closed stdout: CPU ${used.toFixed(2)} s; ${outcome(gone)} after ${gone.elapsedMs} ms`);
     expect(gone.alive, describeTree(gone.alive)).toEqual([]);
     expect(gone.busyPorts).toEqual([]);
   }, 120_000);

@@ -11,7 +11,7 @@ import { descendantsOf, isAlive } from '../scripts/stack/managedProcess.ts';
 import { findFreePort, findFreePortRange } from '../scripts/stack/ports.ts';
 import { PROJECT_ROOT } from '../scripts/stack/projectRoot.ts';
 import { EDGE_WASM } from '../scripts/compute-host/edgeBuild.ts';
-import { commandOf, cpuSeconds, isAliveNotZombie, waitUntilGone } from './harness/npmStart.ts';
+import { commandOf, cpuSeconds, isAliveNotZombie, outcome, waitUntilGone } from './harness/npmStart.ts';
 import { startTestStack } from './harness/testStack.ts';
 
 const ORPHAN_BOUND_MS = 5000;
@@ -86,7 +86,7 @@ describe('local stack lifecycle', () => {
       const sent = Date.now();
       process.kill(worker, 'SIGKILL');
       const gone = await waitUntilGone(members, ports, ORPHAN_BOUND_MS + 5000);
-      console.log(`SIGKILL of a vitest worker: its ${members.length} processes gone and ports free after ${Date.now() - sent} ms`);
+      console.log(`SIGKILL of a vitest worker: ${outcome(gone)} (${members.length} processes) ${Date.now() - sent} ms after the SIGKILL`);
       expect(gone.alive, `still running ${gone.elapsedMs} ms later:\n${describeTree(gone.alive)}`).toEqual([]);
       expect(gone.busyPorts).toEqual([]);
       expect(gone.elapsedMs).toBeLessThanOrEqual(ORPHAN_BOUND_MS);

@@ -13,8 +13,11 @@ export interface LauncherWatch {
   stop(): void;
 }
 
+/** Polling is a read of /proc on Linux, a `ps` run elsewhere (macOS), hence the slower default there. */
+const DEFAULT_INTERVAL_MS = process.platform === 'linux' ? 200 : 1000;
+
 /** Calls `onGone` once, naming the pid, when one of the launchers exits. Polls every `intervalMs`. */
-export function watchLaunchers(onGone: (pid: number) => void, intervalMs = 200): LauncherWatch {
+export function watchLaunchers(onGone: (pid: number) => void, intervalMs = DEFAULT_INTERVAL_MS): LauncherWatch {
   // Pairs [process, its parent] whose link must hold.
   const links: Array<[number, number]> = [];
   const self = parentAndGroup(process.pid);

@@ -159,6 +159,13 @@ export async function waitUntilGone(pids: number[], ports: number[], timeoutMs: 
   }
 }
 
+/** For test logs: "all gone, ports free" or what is left. */
+export function outcome(report: GoneReport): string {
+  if (report.alive.length > 0) return `${report.alive.length} still running`;
+  if (report.busyPorts.length > 0) return `ports ${report.busyPorts.join(', ')} still bound`;
+  return 'all gone, ports free';
+}
+
 /** A zombie has exited (it only waits for its parent to read its status), so it counts as gone. */
 export function isAliveNotZombie(pid: number): boolean {
   if (!isAlive(pid)) return false;
