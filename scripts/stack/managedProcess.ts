@@ -66,7 +66,7 @@ let shuttingDown = false;
  */
 export async function stopEveryManagedProcess(graceMs = DEFAULT_STOP_GRACE_MS): Promise<void> {
   shuttingDown = true;
-  await Promise.all([...running].map((process) => process.stop(graceMs)));
+  await Promise.all([...running].map((child) => child.stop(graceMs)));
 }
 
 /** The keeper itself must not load what NODE_OPTIONS asks for (a TypeScript loader, say). */
