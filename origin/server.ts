@@ -73,7 +73,12 @@ const stop = (signal: string): void => {
   log.info({ signal }, 'stopping');
   server.close(() => void history.close().then(() => process.exit(0)));
   server.closeAllConnections();
-  setTimeout(() => process.exit(0), 3000).unref();
+  // Bounded, below the local stack's 1.5 s before SIGKILL: a slow history store must not hold the exit.
+  setTimeout(() => process.exit(0), 1000).unref();
 };
 process.on('SIGINT', () => stop('SIGINT'));
 process.on('SIGTERM', () => stop('SIGTERM'));
+process.on('SIGHUP', () => stop('SIGHUP'));
+// Whoever read our output is gone (EPIPE, or EIO for a closed terminal): stop rather than fail every
+// write. (pino drops its own writes on EPIPE; this is for console output.)
+for (const stream of [process.stdout, process.stderr]) stream.on('error', () => stop('output closed'));

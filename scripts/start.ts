@@ -1,29 +1,99 @@
-// `npm start`: the local stack in the foreground. Ctrl-C (or SIGTERM) stops every child.
-import { startLocalStack } from './stack/localStack.ts';
-import { ensureEdgeBuilt } from './compute-host/edgeBuild.ts';
+// `npm start`: the local stack in the foreground, until Ctrl-C, SIGTERM or SIGHUP, until nobody reads
+// its output any more, or until npm (whatever launched it) is gone. Every child runs under a process
+// keeper, so it also stops when this process is SIGKILLed. See "Process lifecycle" in README.md.
+import { join } from 'node:path';
+import { onBrokenOutput, outputIsOpen } from './stack/brokenOutput.ts';
+import { watchLaunchers } from './stack/launcherWatch.ts';
+import { startLocalStack, type LocalStack } from './stack/localStack.ts';
+import { DEFAULT_STOP_GRACE_MS, startManagedProcess, stopEveryManagedProcess } from './stack/managedProcess.ts';
+import { PROJECT_ROOT } from './stack/projectRoot.ts';
+import { parseStartOptions, START_USAGE, UsageError, type StartOptions } from './stack/startOptions.ts';
+import { edgeBuildIsStale } from './compute-host/edgeBuild.ts';
 import { DEV_PUBLISH_TOKEN } from '../origin/config/originConfig.ts';
 
-if (process.argv.includes('--help') || process.argv.includes('-h')) {
-  console.log(`Usage: npm start [-- --quiet]
+/** Past this, exit whatever is left: the keepers see us gone and finish stopping the children. */
+const HARD_EXIT_MS = DEFAULT_STOP_GRACE_MS + 1000;
 
-Starts the local stack from fastly.toml: the edge (bin/main.wasm on the local Compute host, 7676),
-Pushpin (proxy 7677, publish 5561), the origin (3000). bin/main.wasm is rebuilt when edge/ is newer.
-Logs go to ./pushpin-logs/. Environment for the origin (PUBLISH_TOKEN, HISTORY_*, REDIS_URL, ...) is passed on.`);
-  process.exit(0);
+function say(text: string): void {
+  if (outputIsOpen()) console.log(text);
 }
 
-const echo = !process.argv.includes('--quiet');
-let stack;
-try {
-  ensureEdgeBuilt();
-  stack = await startLocalStack({ echo, edge: true });
-} catch (error) {
-  console.error(`\nnpm start: ${(error as Error).message}`);
-  process.exit(1);
+function complain(text: string): void {
+  if (outputIsOpen()) console.error(text);
 }
 
-const token = process.env.PUBLISH_TOKEN ?? DEV_PUBLISH_TOKEN;
-console.log(`
+let stopping = false;
+async function shutdown(reason: string, code: number): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  say(`\n${reason}; stopping the stack...`);
+  setTimeout(() => process.exit(code), HARD_EXIT_MS);
+  await stopEveryManagedProcess();
+  say('stopped.');
+  process.exit(code);
+}
+
+// Before anything is started, so that Ctrl-C during start-up stops what was started so far.
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => void shutdown(signal, 0));
+onBrokenOutput((error) => void shutdown(`output closed (${error.code ?? error.message})`, 0));
+watchLaunchers((pid) => void shutdown(`process ${pid}, which launched this one, is gone`, 0));
+
+function readOptions(): StartOptions {
+  try {
+    const parsed = parseStartOptions(process.argv.slice(2), {
+      cwd: process.env.INIT_CWD ?? process.cwd(),
+      manifestPath: join(PROJECT_ROOT, 'fastly.toml'),
+      logDir: join(PROJECT_ROOT, 'pushpin-logs'),
+    });
+    if (parsed === 'help') {
+      say(START_USAGE);
+      process.exit(0);
+    }
+    return parsed;
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    complain(`npm start: ${error.message}\n(npm start -- --help shows the options)`);
+    process.exit(2);
+  }
+}
+
+/** `npm run build` when bin/main.wasm is older than edge/, as a managed process (a shutdown stops it). */
+async function buildEdgeIfStale(): Promise<void> {
+  if (!edgeBuildIsStale()) return;
+  say('building bin/main.wasm (npm run build)...');
+  const build = await startManagedProcess({
+    name: 'build',
+    command: 'npm',
+    args: ['run', '--silent', 'build'],
+    cwd: PROJECT_ROOT,
+    ready: async () => true,
+  });
+  const result = await build.exited;
+  if (result !== 0) throw new Error(`npm run build failed (${result}):\n${build.recentOutput()}`);
+}
+
+async function main(): Promise<void> {
+  const options = readOptions();
+  let stack: LocalStack;
+  try {
+    await buildEdgeIfStale();
+    stack = await startLocalStack({
+      manifestPath: options.manifestPath,
+      ports: { edge: options.edgePort },
+      logDir: options.logDir,
+      echo: !options.quiet,
+      edge: true,
+    });
+  } catch (error) {
+    if (stopping) return; // interrupted: shutdown() exits once everything is stopped
+    complain(`\nnpm start: ${(error as Error).message}`);
+    await stopEveryManagedProcess();
+    process.exit(1);
+  }
+  if (stopping) return;
+
+  const token = process.env.PUBLISH_TOKEN ?? DEV_PUBLISH_TOKEN;
+  say(`
 Local stack is up.
   Edge (bin/main.wasm):  ${stack.urls.edge}   (the local Compute host, as \`fastly compute serve\`)
   Origin (direct):       ${stack.urls.origin}
@@ -37,17 +107,7 @@ Try it:
        -d '{"channel":"demo","data":{"text":"hello"}}' ${stack.urls.origin}/api/publish
 
 Ctrl-C stops everything.`);
+  void stack.childExited.then((name) => shutdown(`${name} exited unexpectedly (see its log)`, 1));
+}
 
-let stopping = false;
-const shutdown = async (reason: string, code: number): Promise<void> => {
-  if (stopping) return;
-  stopping = true;
-  console.log(`\n${reason}; stopping the stack...`);
-  await stack.stop();
-  console.log('stopped.');
-  process.exit(code);
-};
-process.on('SIGINT', () => void shutdown('SIGINT', 0));
-process.on('SIGTERM', () => void shutdown('SIGTERM', 0));
-process.on('SIGHUP', () => void shutdown('SIGHUP', 0));
-void stack.childExited.then((name) => shutdown(`${name} exited unexpectedly (see its log)`, 1));
+await main();

@@ -3,6 +3,7 @@
 //   <host> [-v...] -C fastly.toml --addr 127.0.0.1:7676 bin/main.wasm [--local-pushpin-proxy-port=7677]
 import { resolve } from 'node:path';
 import { ComputeHostError, startComputeHost } from './computeHost.ts';
+import { onBrokenOutput, outputIsOpen } from '../stack/brokenOutput.ts';
 
 /** What `--version` prints; the Fastly CLI only shows it. */
 export const HOST_VERSION = 'viceroy 0.14.0 (fanout-forward Node compute host, js-compute-runtime 3.46 ABI)';
@@ -114,12 +115,22 @@ async function main(): Promise<void> {
     console.log(`compute-host: running ${parsed.wasmPath} with ${parsed.manifestPath}${pushpin}`);
     console.log(`Listening on ${host.url}`);
     // One broken connection must not take the host down, as it does not take Viceroy down.
-    process.on('uncaughtException', (error) => console.error(`compute-host: unexpected error (still serving): ${error.stack ?? error.message}`));
+    process.on('uncaughtException', (error) => {
+      if (outputIsOpen()) console.error(`compute-host: unexpected error (still serving): ${error.stack ?? error.message}`);
+    });
+    let stopping = false;
     const stop = (): void => {
+      if (stopping) return;
+      stopping = true;
+      // Bounded: open connections or a busy guest must not hold the process (the stack SIGKILLs at 1.5 s).
+      setTimeout(() => process.exit(0), 1000).unref();
       void host.stop().then(() => process.exit(0));
     };
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
+    process.on('SIGHUP', stop);
+    // Whoever read our log is gone (EPIPE; EIO for a closed terminal): stop instead of failing every write.
+    onBrokenOutput(stop);
   } catch (error) {
     if (error instanceof ComputeHostError || error instanceof UsageError) {
       console.error(`compute-host: ${error.message}`);

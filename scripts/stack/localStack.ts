@@ -51,10 +51,11 @@ export interface LocalStack {
   ports: StackPorts;
   urls: { origin: string; pushpinProxy: string; pushpinPublish: string; edge?: string };
   logFiles: { origin: string; pushpin: string; edge?: string };
-  /** Process-group leaders: each child runs in its own group with whatever it spawned. */
+  /** The children (each the leader of its own process group, under a process keeper: managedProcess.ts). */
   pids: { origin: number; pushpin: number; edge?: number };
   /** Resolves when any child exits on its own, with its name. */
   childExited: Promise<string>;
+  /** Stops every child in parallel (SIGTERM, SIGKILL after 1.5 s); resolves when all are gone. */
   stop(): Promise<void>;
 }
 
@@ -104,9 +105,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   ];
 
   const started: Array<{ stop(): Promise<void> }> = [];
+  // In parallel: each child gets the same short grace period, so the whole stack is down within it
+  // (plus a moment), never one grace period per child.
   const stopAll = async (): Promise<void> => {
-    for (const child of started.reverse()) await child.stop();
-    started.length = 0;
+    await Promise.all(started.splice(0).map((child) => child.stop()));
   };
   try {
     const pushpin: RunningPushpin = await startPushpin({

@@ -1,8 +1,14 @@
-// A child process the local stack owns: started in its own process group so stopping it also stops
-// everything it spawned (Pushpin's runner starts four more), logged to a file, and awaited until ready.
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+// A child process the local stack owns: run under a process keeper (processKeeper.mjs) that puts it in a
+// process group of its own and stops it, and everything it spawned (Pushpin's runner starts four more),
+// when asked or when this process is gone, however it ended (SIGKILL included). Output is logged to a
+// file and kept for error messages; startManagedProcess waits until the child is ready.
+import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import { dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { descendantsOf, isAlive, signal } from './processTree.mjs';
+
+export { descendantsOf, isAlive };
 
 export interface ManagedProcessOptions {
   name: string;
@@ -17,78 +23,74 @@ export interface ManagedProcessOptions {
   logFile?: string;
   /** Also copy output to this process's stdout, prefixed with the name. */
   echo?: boolean;
+  /** How long the child gets between SIGTERM and SIGKILL (default DEFAULT_STOP_GRACE_MS). */
+  stopGraceMs?: number;
 }
 
 export interface ManagedProcess {
   name: string;
+  /** The child itself (the leader of its process group). */
   pid: number;
+  /** The keeper between this process and the child. */
+  keeperPid: number;
   logFile: string | undefined;
   /** Resolves with the exit code (or signal name) when the process ends. */
   exited: Promise<number | string>;
   /** The last lines of output, for error messages. */
   recentOutput(): string;
-  stop(timeoutMs?: number): Promise<void>;
+  /** SIGTERM, then SIGKILL after `graceMs`, to the child and all its descendants; resolves when all are gone. */
+  stop(graceMs?: number): Promise<void>;
 }
 
+/** SIGTERM to SIGKILL: short, so a whole stack stops within 3 s even when a child hangs. */
+export const DEFAULT_STOP_GRACE_MS = 1500;
 const TAIL_LINES = 60;
-
-/** Every live descendant of `pid` (children may sit in process groups of their own, as Pushpin's do). */
-export function descendantsOf(pid: number): number[] {
-  let table: string;
-  try {
-    table = execFileSync('ps', ['-eo', 'pid=,ppid='], { encoding: 'utf8' });
-  } catch {
-    return [];
-  }
-  const children = new Map<number, number[]>();
-  for (const line of table.split('\n')) {
-    const [child, parent] = line.trim().split(/\s+/).map(Number);
-    if (!child || parent === undefined) continue;
-    children.set(parent, [...(children.get(parent) ?? []), child]);
-  }
-  const found: number[] = [];
-  const queue = [pid];
-  while (queue.length > 0) {
-    for (const child of children.get(queue.shift()!) ?? []) {
-      found.push(child);
-      queue.push(child);
-    }
-  }
-  return found;
-}
-
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function signal(pid: number, name: NodeJS.Signals): void {
-  try {
-    process.kill(pid, name);
-  } catch {
-    // already gone
-  }
-}
+const KEEPER = fileURLToPath(new URL('./processKeeper.mjs', import.meta.url));
 
 export class ProcessStartError extends Error {
   override name = 'ProcessStartError';
 }
 
+type KeeperMessage =
+  | { type: 'spawned'; pid: number }
+  | { type: 'spawn-error'; message: string }
+  | { type: 'exited'; code: number | null; signal: NodeJS.Signals | null };
+
+// Every managed process this process runs, so that one call can stop them all when it exits.
+const running = new Set<{ stop(graceMs?: number): Promise<void> }>();
+let shuttingDown = false;
+
+/**
+ * This process is exiting: stops every managed process in parallel (resolves when all are gone) and
+ * refuses to start more, including those a start-up still under way would start next.
+ */
+export async function stopEveryManagedProcess(graceMs = DEFAULT_STOP_GRACE_MS): Promise<void> {
+  shuttingDown = true;
+  await Promise.all([...running].map((child) => child.stop(graceMs)));
+}
+
+/** The keeper itself must not load what NODE_OPTIONS asks for (a TypeScript loader, say). */
+function keeperEnvironment(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const { NODE_OPTIONS: _options, NODE_CHANNEL_FD: _fd, NODE_CHANNEL_SERIALIZATION_MODE: _mode, ...rest } = env;
+  return rest;
+}
+
 export async function startManagedProcess(options: ManagedProcessOptions): Promise<ManagedProcess> {
+  if (shuttingDown) throw new ProcessStartError(`${options.name} not started: shutting down`);
+  const graceMs = options.stopGraceMs ?? DEFAULT_STOP_GRACE_MS;
   let log: WriteStream | undefined;
   if (options.logFile) {
     mkdirSync(dirname(options.logFile), { recursive: true });
     log = createWriteStream(options.logFile, { flags: 'a' });
   }
-  const child: ChildProcess = spawn(options.command, options.args, {
+  const env = options.env ?? process.env;
+  const keeper: ChildProcess = spawn(process.execPath, [KEEPER, options.name], {
     cwd: options.cwd,
-    env: options.env ?? process.env,
-    stdio: ['ignore', 'pipe', 'pipe'],
+    env: keeperEnvironment(env),
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+    // Its own session: a terminal's SIGINT or SIGHUP to our group does not reach it or the child.
     detached: true,
+    serialization: 'json',
   });
   const tail: string[] = [];
   let outputSoFar = '';
@@ -96,7 +98,8 @@ export async function startManagedProcess(options: ManagedProcessOptions): Promi
   const onData = (chunk: Buffer): void => {
     const text = chunk.toString('utf8');
     if (log && !log.writableEnded) log.write(text);
-    if (options.echo) {
+    // Not into a stdout whose reader is gone (see brokenOutput.ts).
+    if (options.echo && process.stdout.writable) {
       for (const line of text.split('\n')) if (line) process.stdout.write(`[${options.name}] ${line}\n`);
     }
     outputSoFar = (outputSoFar + text).slice(-65536);
@@ -104,53 +107,75 @@ export async function startManagedProcess(options: ManagedProcessOptions): Promi
     if (tail.length > TAIL_LINES) tail.splice(0, tail.length - TAIL_LINES);
     for (const wake of lineWaiters) wake();
   };
-  child.stdout?.on('data', onData);
-  child.stderr?.on('data', onData);
+  keeper.stdout?.on('data', onData);
+  keeper.stderr?.on('data', onData);
 
+  let childPid: number | undefined;
+  let childStatus: number | string | undefined;
+  const spawned = new Promise<void>((resolvePromise) => {
+    keeper.on('message', (message: KeeperMessage) => {
+      if (message.type === 'spawned') {
+        childPid = message.pid;
+        resolvePromise();
+      } else if (message.type === 'spawn-error') {
+        onData(Buffer.from(`${message.message}\n`));
+        childStatus = `spawn error: ${message.message}`;
+      } else if (message.type === 'exited') {
+        childStatus = message.code ?? message.signal ?? 'unknown';
+      }
+    });
+    keeper.once('exit', () => resolvePromise());
+    keeper.once('error', () => resolvePromise());
+  });
+  // The channel must not keep this process alive by itself (its stdout pipes do while it runs).
+  keeper.channel?.unref();
   const exited = new Promise<number | string>((resolvePromise) => {
-    child.once('exit', (code, signal) => resolvePromise(code ?? signal ?? 'unknown'));
-    child.once('error', (error) => {
+    keeper.once('exit', (code, exitSignal) => resolvePromise(childStatus ?? code ?? exitSignal ?? 'unknown'));
+    keeper.once('error', (error) => {
       onData(Buffer.from(`${error.message}\n`));
       resolvePromise(`spawn error: ${error.message}`);
     });
   });
+  let hasExited = false;
   void exited.then(() => {
+    hasExited = true;
+    running.delete(handle);
     for (const wake of lineWaiters) wake();
   });
   // 'exit' can come before the last output is read; the log ends once every stdio stream closed.
-  child.once('close', () => log?.end());
-  let hasExited = false;
-  void exited.then(() => (hasExited = true));
+  keeper.once('close', () => log?.end());
 
-  const recentOutput = (): string => tail.join('\n');
-  const stop = async (timeoutMs = 5000): Promise<void> => {
-    if (hasExited || child.pid === undefined) return;
-    const leader = child.pid;
-    // Snapshot the tree first: once the leader is gone its children are re-parented and lost to us.
-    const descendants = descendantsOf(leader);
-    signal(-leader, 'SIGTERM');
-    const timer = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), timeoutMs).unref());
-    if ((await Promise.race([exited, timer])) === 'timeout') signal(-leader, 'SIGKILL');
+  const stop = async (stopGraceMs = graceMs): Promise<void> => {
+    if (hasExited || keeper.pid === undefined) return;
+    // Kept in case the keeper itself fails us (it was SIGKILLed, say): then we finish its job.
+    const tree = [...(childPid !== undefined ? [childPid] : []), ...descendantsOf(keeper.pid)];
+    if (keeper.connected) keeper.send({ type: 'stop', graceMs: stopGraceMs }, (error) => error && signal(keeper.pid!, 'SIGTERM'));
+    else signal(keeper.pid, 'SIGTERM');
+    const timer = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), stopGraceMs + 1000).unref());
+    if ((await Promise.race([exited, timer])) !== 'timeout') return;
+    if (childPid !== undefined) signal(-childPid, 'SIGKILL');
+    for (const pid of [keeper.pid, ...tree]) if (isAlive(pid)) signal(pid, 'SIGKILL');
     await exited;
-    // A well-behaved leader (Pushpin's runner) stops its children itself; give them a moment, then
-    // make sure none remains.
-    const deadline = Date.now() + 2000;
-    let alive = descendants.filter(isAlive);
-    while (alive.length > 0 && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 50));
-      alive = alive.filter(isAlive);
-    }
-    for (const pid of alive) signal(pid, 'SIGKILL');
-    signal(-leader, 'SIGKILL');
   };
+  const handle = { stop };
+  running.add(handle);
 
   const timeoutMs = options.readyTimeoutMs ?? 15000;
   const deadline = Date.now() + timeoutMs;
+  const recentOutput = (): string => tail.join('\n');
   const fail = async (why: string): Promise<never> => {
     await stop(1000);
     const where = options.logFile ? ` (log: ${options.logFile})` : '';
     throw new ProcessStartError(`${options.name} ${why}${where}\n${recentOutput()}`);
   };
+
+  keeper.send(
+    { type: 'start', command: options.command, args: options.args, cwd: options.cwd, env, graceMs },
+    (error) => error && onData(Buffer.from(`cannot start the process keeper: ${error.message}\n`)),
+  );
+  await spawned;
+  if (childPid === undefined || keeper.pid === undefined) return fail(`did not start (${await exited})`);
+  if (shuttingDown) return fail('not started: shutting down');
 
   if (options.ready instanceof RegExp) {
     const pattern = options.ready;
@@ -174,6 +199,5 @@ export async function startManagedProcess(options: ManagedProcessOptions): Promi
       await new Promise((r) => setTimeout(r, 50));
     }
   }
-  if (child.pid === undefined) return fail('did not start');
-  return { name: options.name, pid: child.pid, logFile: options.logFile, exited, recentOutput, stop };
+  return { name: options.name, pid: childPid, keeperPid: keeper.pid, logFile: options.logFile, exited, recentOutput, stop };
 }

@@ -1,0 +1,109 @@
+// The process keeper with real processes: what it stops, when, and what it reports.
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { ProcessStartError, startManagedProcess, stopEveryManagedProcess } from './managedProcess.ts';
+import { descendantsOf, isAlive, parentAndGroup, signal } from './processTree.mjs';
+
+const KEEPER = fileURLToPath(new URL('./processKeeper.mjs', import.meta.url));
+const settle = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function until(condition: () => boolean, timeoutMs: number): Promise<number> {
+  const start = Date.now();
+  while (!condition()) {
+    if (Date.now() - start > timeoutMs) throw new Error(`not within ${timeoutMs} ms`);
+    await settle(20);
+  }
+  return Date.now() - start;
+}
+
+describe('process keeper', () => {
+  it('runs the child in a group of its own under the keeper, and stops it with SIGTERM', async () => {
+    const child = await startManagedProcess({ name: 'sleeper', command: 'sh', args: ['-c', 'echo up; exec sleep 30'], ready: /up/ });
+    expect(parentAndGroup(child.pid)).toEqual({ ppid: child.keeperPid, pgid: child.pid });
+    expect(parentAndGroup(child.keeperPid)?.ppid).toBe(process.pid);
+    await child.stop();
+    expect(await child.exited).toBe('SIGTERM');
+    expect(isAlive(child.pid)).toBe(false);
+    expect(isAlive(child.keeperPid)).toBe(false);
+  });
+
+  it('SIGKILLs a child that ignores SIGTERM once the grace period is over', async () => {
+    const child = await startManagedProcess({
+      name: 'stubborn',
+      command: 'sh',
+      args: ['-c', 'trap "" TERM; echo up; while :; do sleep 0.1; done'],
+      ready: /up/,
+    });
+    const started = Date.now();
+    await child.stop(400);
+    const took = Date.now() - started;
+    expect(await child.exited).toBe('SIGKILL');
+    expect(took).toBeGreaterThanOrEqual(350);
+    expect(took).toBeLessThan(5000);
+    expect(descendantsOf(child.pid)).toEqual([]);
+  });
+
+  it('stops what the child left in other groups when the child dies by itself, and reports its exit code', async () => {
+    // The grandchild leaves the group (as Pushpin's services do); the child exits after the keeper's
+    // periodic look at its descendants has seen it.
+    const child = await startManagedProcess({
+      name: 'leaver',
+      command: 'sh',
+      args: ['-c', 'setsid sleep 30 & echo "grandchild $!"; sleep 1.5; exit 3'],
+      ready: /grandchild \d+/,
+    });
+    const grandchild = Number(/grandchild (\d+)/.exec(child.recentOutput())![1]);
+    expect(isAlive(grandchild)).toBe(true);
+    expect(await child.exited).toBe(3);
+    expect(isAlive(grandchild)).toBe(false);
+  });
+
+  it('reports a command that cannot be started', async () => {
+    await expect(startManagedProcess({ name: 'missing', command: '/nonexistent/command', args: [], ready: /never/ })).rejects.toThrow(
+      /missing did not start \(spawn error: spawn \/nonexistent\/command ENOENT\)/,
+    );
+  });
+
+  it('stops the child within the grace period when its owner is SIGKILLed', async () => {
+    // An owner speaking the keeper's protocol directly, so that it can be SIGKILLed without killing us.
+    const owner = spawn(
+      process.execPath,
+      [
+        '-e',
+        `const { spawn } = require('node:child_process');
+         const keeper = spawn(process.execPath, [process.argv[1], 'owned'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], detached: true });
+         keeper.on('message', (m) => { if (m.type === 'spawned') console.log('CHILD ' + m.pid + ' KEEPER ' + keeper.pid); });
+         keeper.send({ type: 'start', command: 'sh', args: ['-c', 'trap "" TERM; while :; do sleep 0.1; done'], graceMs: 300 });`,
+        KEEPER,
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    let text = '';
+    owner.stdout?.on('data', (chunk: Buffer) => (text += chunk.toString()));
+    let pids: number[] = [];
+    try {
+      await until(() => /CHILD \d+ KEEPER \d+/.test(text), 10_000);
+      const [, childPid, keeperPid] = /CHILD (\d+) KEEPER (\d+)/.exec(text)!.map(Number) as [number, number, number];
+      pids = [childPid, keeperPid];
+      owner.kill('SIGKILL');
+      const took = await until(() => !isAlive(childPid) && !isAlive(keeperPid), 5000);
+      expect(took).toBeGreaterThanOrEqual(250); // it had its grace period (it ignores SIGTERM)
+    } finally {
+      owner.kill('SIGKILL');
+      for (const pid of pids) signal(pid, 'SIGKILL');
+    }
+  });
+
+  it('stopEveryManagedProcess stops them all in parallel and refuses to start more', async () => {
+    const stubborn = (name: string) =>
+      startManagedProcess({ name, command: 'sh', args: ['-c', 'trap "" TERM; echo up; while :; do sleep 0.1; done'], ready: /up/ });
+    const children = await Promise.all([stubborn('a'), stubborn('b'), stubborn('c')]);
+    const started = Date.now();
+    await stopEveryManagedProcess(1500);
+    // One grace period in all (1.5 s), not one per child (4.5 s); the rest is slack for a busy machine.
+    expect(Date.now() - started).toBeLessThan(4000);
+    for (const child of children) expect(isAlive(child.pid)).toBe(false);
+    await expect(stubborn('late')).rejects.toThrow(ProcessStartError);
+  });
+});

@@ -1,0 +1,10 @@
+// Types for processTree.mjs (plain JavaScript so the process keeper runs on bare node).
+
+/** Whether `pid` is running; a zombie is not. */
+export function isAlive(pid: number): boolean;
+/** Sends `name` to `pid` (negative: its process group); false when nothing was there to signal. */
+export function signal(pid: number, name: NodeJS.Signals): boolean;
+/** Parent and process group of `pid`, or undefined when it is gone. */
+export function parentAndGroup(pid: number): { ppid: number; pgid: number } | undefined;
+/** Every live descendant of `pid`, children first. */
+export function descendantsOf(pid: number): number[];

@@ -1,0 +1,41 @@
+import { spawn } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { descendantsOf, isAlive, parentAndGroup, signal } from './processTree.mjs';
+
+const settle = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('process tree', () => {
+  it('finds descendants across process groups, and tells the living from the dead and the zombies', async () => {
+    // sh -> (sleep in a session of its own, as Pushpin's services sit in groups of their own) + sleep
+    const shell = spawn('sh', ['-c', 'setsid sleep 30 & sleep 30 & wait'], { stdio: 'ignore', detached: true });
+    try {
+      await settle(300);
+      const found = descendantsOf(shell.pid!);
+      expect(found).toHaveLength(2);
+      for (const pid of found) expect(isAlive(pid)).toBe(true);
+      expect(parentAndGroup(found[0]!)?.ppid).toBe(shell.pid);
+      expect(parentAndGroup(shell.pid!)).toEqual({ ppid: process.pid, pgid: shell.pid });
+      const groups = found.map((pid) => parentAndGroup(pid)!.pgid);
+      expect(new Set(groups).size).toBe(2);
+      for (const pid of found) expect(signal(pid, 'SIGKILL')).toBe(true);
+      await new Promise((resolve) => shell.once('exit', resolve));
+      for (const pid of found) expect(isAlive(pid)).toBe(false);
+      expect(signal(found[0]!, 'SIGTERM')).toBe(false);
+      expect(parentAndGroup(found[0]!)).toBeUndefined();
+    } finally {
+      signal(-shell.pid!, 'SIGKILL');
+    }
+  });
+
+  it('counts a zombie as gone', async () => {
+    // The child exits at once; its status is not collected while this test blocks the event loop.
+    const child = spawn('true', [], { stdio: 'ignore' });
+    const until = Date.now() + 300;
+    while (Date.now() < until) {
+      // busy on purpose: no libuv turn, so the child stays a zombie
+    }
+    expect(() => process.kill(child.pid!, 0)).not.toThrow(); // still in the process table
+    expect(isAlive(child.pid!)).toBe(false);
+    await new Promise((resolve) => child.once('exit', resolve));
+  });
+});

@@ -1,0 +1,47 @@
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_EDGE_PORT } from './localStack.ts';
+import { parseStartOptions, UsageError } from './startOptions.ts';
+
+const defaults = { cwd: '/home/me/work', manifestPath: '/repo/fastly.toml', logDir: '/repo/pushpin-logs' };
+
+describe('npm start options', () => {
+  it('defaults to the repository manifest, the edge on 7676 and ./pushpin-logs', () => {
+    expect(parseStartOptions([], defaults)).toEqual({
+      manifestPath: '/repo/fastly.toml',
+      edgePort: DEFAULT_EDGE_PORT,
+      logDir: '/repo/pushpin-logs',
+      quiet: false,
+    });
+  });
+
+  it('resolves relative paths against the directory the user typed the command in', () => {
+    expect(parseStartOptions(['--config', 'other.toml', '--log-dir', '../logs', '--edge-port', '17676', '-q'], defaults)).toEqual({
+      manifestPath: '/home/me/work/other.toml',
+      edgePort: 17676,
+      logDir: '/home/me/logs',
+      quiet: true,
+    });
+    expect(parseStartOptions(['-C', '/abs/fastly.toml', '--edge-port=8080'], defaults)).toMatchObject({
+      manifestPath: '/abs/fastly.toml',
+      edgePort: 8080,
+    });
+  });
+
+  it('answers help', () => {
+    expect(parseStartOptions(['--help'], defaults)).toBe('help');
+    expect(parseStartOptions(['-h', '--edge-port', 'x'], defaults)).toBe('help');
+  });
+
+  it.each([
+    [['--edge-port', '0'], /--edge-port must be a port number \(1-65535\), got "0"/],
+    [['--edge-port', '65536'], /--edge-port must be a port number/],
+    [['--edge-port', '12ab'], /--edge-port must be a port number/],
+    [['--edge-port'], /--edge-port/],
+    [['--config', ''], /--config needs a non-empty value/],
+    [['--bogus'], /Unknown option '--bogus'/],
+    [['stray'], /unexpected argument "stray"/],
+  ])('rejects %j with a usage error naming the problem', (argv, message) => {
+    expect(() => parseStartOptions(argv, defaults)).toThrow(UsageError);
+    expect(() => parseStartOptions(argv, defaults)).toThrow(message);
+  });
+});

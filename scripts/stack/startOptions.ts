@@ -1,0 +1,91 @@
+// The command line of `npm start` (scripts/start.ts): which manifest, which edge port, where the logs
+// go. Parsed with node:util parseArgs; every bad value is a UsageError naming the option.
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { DEFAULT_EDGE_PORT } from './localStack.ts';
+
+export interface StartOptions {
+  /** Absolute path of the fastly.toml the stack is started from. */
+  manifestPath: string;
+  /** The edge's port (the local Compute host), as `fastly compute serve --addr 127.0.0.1:PORT`. */
+  edgePort: number;
+  /** Absolute path of the directory for the logs and generated files. */
+  logDir: string;
+  quiet: boolean;
+}
+
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+export const START_USAGE = `Usage: npm start [-- [--config fastly.toml] [--edge-port 7676] [--log-dir pushpin-logs] [--quiet]]
+
+Starts the local stack from a Fastly manifest: the edge (bin/main.wasm on the local Compute host),
+Pushpin and the origin, in the foreground. bin/main.wasm is rebuilt when edge/ is newer.
+
+  -C, --config FILE     the manifest (default ./fastly.toml). Its [local_server.backends.origin] url
+                        gives the origin's port (3000), [local_server.pushpin] proxy_port and
+                        publish_port (7677, 5561; 5562-5564 follow the publish port) Pushpin's.
+                        Copy fastly.toml and change those to run a second stack beside the first.
+      --edge-port PORT  the edge's port (default 7676)
+      --log-dir DIR     logs and generated files (default ./pushpin-logs)
+  -q, --quiet           do not echo the children's output
+  -h, --help            this text
+
+Environment for the origin (PUBLISH_TOKEN, HISTORY_*, REDIS_URL, ...) is passed on.
+
+Stopping: Ctrl-C, SIGTERM or SIGHUP (a closed terminal) stop every process within 3 s, also during
+start-up. If npm or this process is killed outright (SIGKILL), every child stops by itself within 5 s.
+It also stops when its output can no longer be written (the terminal or the reading pipe is gone).`;
+
+function port(value: string, option: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < 1 || n > 65535) throw new UsageError(`${option} must be a port number (1-65535), got "${value}"`);
+  return n;
+}
+
+export interface StartDefaults {
+  /** Relative paths given on the command line resolve here (npm runs scripts in the package root and
+   * names the directory the user typed in as INIT_CWD). */
+  cwd: string;
+  manifestPath: string;
+  logDir: string;
+}
+
+/** Parses the arguments after `npm start --`; 'help' when help was asked for. */
+export function parseStartOptions(argv: string[], defaults: StartDefaults): StartOptions | 'help' {
+  let parsed: ReturnType<typeof parseStartArgs>;
+  try {
+    parsed = parseStartArgs(argv);
+  } catch (error) {
+    // parseArgs' own errors (unknown option, missing value) are usage errors too.
+    throw new UsageError((error as Error).message);
+  }
+  const { values, positionals } = parsed;
+  if (values.help) return 'help';
+  if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
+  for (const name of ['config', 'log-dir'] as const) {
+    if (values[name] === '') throw new UsageError(`--${name} needs a non-empty value`);
+  }
+  return {
+    manifestPath: values.config === undefined ? defaults.manifestPath : resolve(defaults.cwd, values.config),
+    edgePort: values['edge-port'] === undefined ? DEFAULT_EDGE_PORT : port(values['edge-port'], '--edge-port'),
+    logDir: values['log-dir'] === undefined ? defaults.logDir : resolve(defaults.cwd, values['log-dir']),
+    quiet: values.quiet ?? false,
+  };
+}
+
+function parseStartArgs(argv: string[]) {
+  return parseArgs({
+    args: argv,
+    allowPositionals: true,
+    strict: true,
+    options: {
+      config: { type: 'string', short: 'C' },
+      'edge-port': { type: 'string' },
+      'log-dir': { type: 'string' },
+      quiet: { type: 'boolean', short: 'q' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+}
