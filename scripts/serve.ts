@@ -11,6 +11,7 @@ import { join, resolve } from 'node:path';
 import fastlyCli from '@fastly/cli';
 import { LOCAL_GRIP_SIG_ISS, LOCAL_GRIP_SIG_KEY } from './pushpin/pushpinConfig.ts';
 import { endGroups, startGroupWatchdog } from './serve/groupWatchdog.ts';
+import { watchParents } from './serve/parentWatch.ts';
 import { edgeAddress, parseServeArguments, ServeUsageError, type ServeArguments } from './serve/serveArguments.ts';
 import { chooseViceroy } from './serve/viceroyChoice.ts';
 import { readManifest, ManifestError, type LocalManifest } from './stack/fastlyManifest.ts';
@@ -160,6 +161,14 @@ async function main(argv: string[]): Promise<number> {
     }, CLI_STOP_TIMEOUT_MS).unref();
   };
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => forward(signal));
+  // Killed npm (or its `sh -c`) with SIGKILL: nobody is there to signal us, so stop as on SIGTERM.
+  watchParents(
+    (why) => {
+      say(`stopping: ${why}`);
+      forward('SIGTERM');
+    },
+    { grandparent: process.env.npm_lifecycle_event !== undefined },
+  );
 
   let originProcess: ManagedProcess | undefined;
   const originStarted =
