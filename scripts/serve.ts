@@ -24,6 +24,15 @@ const LOCAL_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]', '::1']);
 /** How long the CLI gets to stop Pushpin and Viceroy after a forwarded signal before its group is killed. */
 const CLI_STOP_TIMEOUT_MS = 10_000;
 
+const HELP_ADDITIONS = `
+npm run serve runs the above with these flags passed through, and also:
+  - gives it --viceroy-path=scripts/compute-host/viceroy (the local Compute host) when no Viceroy is
+    installed (none in the Fastly CLI's config directory, none on PATH) and none was chosen;
+  - starts the origin on the port of the manifest's "origin" backend, publishing to the CLI's Pushpin;
+  - stops it all when the CLI exits or is killed, and when npm run serve is.
+Pushpin is fastly.toml's pushpin_path, scripts/pushpin/pushpin-wrapper (any Pushpin version).
+`;
+
 const say = (line: string): void => void process.stderr.write(`npm run serve: ${line}\n`);
 
 /** The manifest the CLI will read: fastly[.<env>].toml in --dir or the working directory. */
@@ -49,7 +58,7 @@ function originPlan(manifest: LocalManifest, args: ServeArguments): OriginPlan |
 }
 
 async function checkPorts(manifest: LocalManifest, args: ServeArguments, origin: OriginPlan | string): Promise<void> {
-  const wanted: Record<string, number> = { 'edge (--addr)': edgeAddress(args).port };
+  const wanted: Record<string, number> = { edge: edgeAddress(args).port };
   if (typeof origin !== 'string') wanted.origin = origin.port;
   if (manifest.pushpin.enable || args.experimentalEnablePushpin) {
     const publish = args.pushpinPublishPort ?? manifest.pushpin.publishPort;
@@ -101,7 +110,9 @@ async function main(argv: string[]): Promise<number> {
   const cliArgs = ['compute', 'serve', ...argv];
   if (args.help) {
     const help = spawn(fastlyCli, cliArgs, { stdio: 'inherit' });
-    return new Promise((resolvePromise) => help.once('exit', (code, signal) => resolvePromise(exitCodeOf(code, signal))));
+    const code = await new Promise<number>((resolvePromise) => help.once('exit', (c, signal) => resolvePromise(exitCodeOf(c, signal))));
+    process.stdout.write(HELP_ADDITIONS);
+    return code;
   }
 
   let manifest: LocalManifest;

@@ -22,7 +22,8 @@ interface ComposeService {
   image: string;
   command?: string;
   environment?: Record<string, string | null>;
-  ports?: Array<{ published: number; target: number }>;
+  /** docker-compose 1.29 prints `127.0.0.1:3000:3000/tcp` for a port with a host address, an object otherwise. */
+  ports?: Array<string | { published: number | string; target: number; host_ip?: string }>;
   volumes?: string[];
   profiles?: string[];
 }
@@ -38,6 +39,21 @@ function composeConfig(args: string[] = [], env: Record<string, string> = {}): C
   const yaml = execFileSync('docker-compose', [...args, 'config'], { cwd: PROJECT_ROOT, env: environment, encoding: 'utf8' });
   const json = execFileSync('python3', ['-c', 'import json, sys, yaml; json.dump(yaml.safe_load(sys.stdin), sys.stdout)'], { input: yaml, encoding: 'utf8' });
   return JSON.parse(json) as Compose;
+}
+
+interface PublishedPort {
+  host: string | undefined;
+  published: number;
+  target: number;
+}
+
+function portsOf(service: ComposeService): PublishedPort[] {
+  return (service.ports ?? []).map((port) => {
+    if (typeof port !== 'string') return { host: port.host_ip, published: Number(port.published), target: port.target };
+    const match = /^(?:([\d.]+):)?(\d+):(\d+)(?:\/tcp)?$/.exec(port);
+    if (!match) throw new Error(`unexpected port entry ${port}`);
+    return { host: match[1], published: Number(match[2]), target: Number(match[3]) };
+  });
 }
 
 const manifest = readManifest(join(PROJECT_ROOT, 'fastly.toml'));
@@ -61,11 +77,17 @@ describe('docker-compose.yml', () => {
   });
 
   it('publishes the ports of npm start: Pushpin 7677 and 5561-5564 from fastly.toml, the origin backend port', () => {
-    const published = (service: string): number[] => compose.services[service]!.ports!.map((p) => p.published).sort((a, b) => a - b);
+    const published = (service: string): number[] => portsOf(compose.services[service]!).map((p) => p.published).sort((a, b) => a - b);
     const { proxyPort, publishPort } = manifest.pushpin;
     expect(published('pushpin')).toEqual([publishPort, publishPort + 1, publishPort + 2, publishPort + 3, proxyPort].sort((a, b) => a - b));
-    expect(compose.services.pushpin!.ports!.every((p) => p.published === p.target)).toBe(true);
     expect(published('origin')).toEqual([Number(origin.url.port)]);
+    for (const service of ['pushpin', 'origin', 'redis']) {
+      for (const port of portsOf(compose.services[service]!)) {
+        expect(port.target, service).toBe(port.published);
+        // Loopback only, as npm start: Pushpin's publish port takes publishes without authentication.
+        expect(port.host, service).toBe('127.0.0.1');
+      }
+    }
     expect(compose.services.origin!.environment!.PORT).toBe(origin.url.port);
     expect(compose.services.origin!.environment!.HOST).toBe('0.0.0.0');
   });
