@@ -182,6 +182,7 @@ async function main(argv: string[]): Promise<number> {
   );
 
   let originProcess: ManagedProcess | undefined;
+  let originFailed = false;
   const originStarted =
     typeof origin === 'string'
       ? (say(origin), Promise.resolve())
@@ -189,11 +190,16 @@ async function main(argv: string[]): Promise<number> {
           (started) => {
             originProcess = started;
             say(`origin on http://127.0.0.1:${origin.port} (publishing to Pushpin on 127.0.0.1:${origin.publishPort}), log pushpin-logs/origin.log`);
-            void started.exited.then((code) => {
-              if (!stopRequested) say(`the origin exited (${code}); see pushpin-logs/origin.log`);
+            void started.exited.then((exit) => {
+              if (stopRequested) return;
+              // As npm start does: an edge without its origin is not the stack the user asked for.
+              originFailed = true;
+              say(`the origin exited (${exit}); stopping (see pushpin-logs/origin.log)`);
+              forward('SIGTERM');
             });
           },
           (error: unknown) => {
+            originFailed = true;
             say(`the origin did not start: ${(error as Error).message}`);
             forward('SIGTERM');
           },
@@ -206,7 +212,7 @@ async function main(argv: string[]): Promise<number> {
   await originStarted;
   await originProcess?.stop();
   watchdog.close();
-  return code;
+  return originFailed && code === 0 ? 1 : code;
 }
 
 process.exitCode = await main(process.argv.slice(2));

@@ -200,6 +200,15 @@ describe('npm run serve (fastly compute serve) with Debian Pushpin and the local
     await expect(fetch(`http://127.0.0.1:${serve.ports.origin}/healthz`)).rejects.toThrow();
   }, TEST_TIMEOUT_MS);
 
+  it('stops the CLI, its Pushpin and the edge when the origin dies, and says why', async () => {
+    const serve = await startServe();
+    await waitForEdge(serve);
+    process.kill(pidOf(serve, /origin\/server\.ts$/), 'SIGKILL');
+    await allGone(serve.marker, STOP_TIMEOUT_MS);
+    expect(serve.output()).toMatch(/npm run serve: the origin exited \(SIGKILL\); stopping/);
+    expect(await serve.exited).not.toBe(0);
+  }, TEST_TIMEOUT_MS);
+
   it('stops everything when npm run serve itself is killed: the launcher, or npm above it', async () => {
     for (const victim of ['launcher', 'npm'] as const) {
       const serve = await startServe();
