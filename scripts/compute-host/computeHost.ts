@@ -5,7 +5,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import type { AddressInfo } from 'node:net';
-import { readManifest, type LocalManifest } from '../stack/fastlyManifest.ts';
+import { readManifest, unsupportedSettingsWarning, type LocalManifest } from '../stack/fastlyManifest.ts';
 import { HostBody } from './hostBody.ts';
 import { initialMemoryImage } from './guestMemory.ts';
 import { rawHeaderList, type HostBackend } from './backendClient.ts';
@@ -107,6 +107,8 @@ export async function startComputeHost(options: ComputeHostOptions): Promise<Run
   } catch (error) {
     throw new ComputeHostError((error as Error).message);
   }
+  const unsupported = unsupportedSettingsWarning(manifest, options.manifestPath);
+  if (unsupported) log(`compute-host: ${unsupported}`);
   const wasmModule = await compileGuest(options.wasmPath);
   const backends = new Map<string, HostBackend>(manifest.backends.map((b) => [b.name, b]));
   const cache = new ReadthroughCache(options.cacheLimits ?? DEFAULT_CACHE_LIMITS);

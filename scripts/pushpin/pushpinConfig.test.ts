@@ -68,12 +68,24 @@ describe('Pushpin config from fastly.toml', () => {
     expect(s.get('global.include')).toBe('{libdir}/internal.conf');
   });
 
-  it('uses the 1.39+ service names and no zurl on newer Pushpin', () => {
-    for (const version of ['pushpin 1.39.1', 'Pushpin 1.41.0', 'pushpin 2.0.0']) {
+  it("uses each newer version's service names, and no zurl once Condure makes outgoing requests", () => {
+    const expected: Array<[string, string]> = [
+      ['pushpin 1.37.0', 'condure,zurl,pushpin-proxy,pushpin-handler'],
+      ['pushpin 1.38.0', 'condure,pushpin-proxy,pushpin-handler'],
+      ['pushpin 1.39.1', 'condure,pushpin-proxy,pushpin-handler'],
+      ['Pushpin 1.40.0', 'connmgr,proxy,handler'],
+      ['Pushpin 1.41.0', 'connmgr,proxy,handler'],
+      ['pushpin 2.0.0', 'connmgr,proxy,handler'],
+    ];
+    for (const [version, services] of expected) {
       const s = settings(buildPushpinConfig({ ...base, version: parsePushpinVersion(version) }).config);
-      expect(s.get('runner.services')).toBe('connmgr,proxy,handler');
-      expect(s.has('proxy.zurl_out_specs')).toBe(false);
+      expect(s.get('runner.services'), version).toBe(services);
+      expect(s.has('proxy.zurl_out_specs'), version).toBe(services.includes('zurl'));
     }
+  });
+
+  it('refuses a Pushpin older than 1.35 (no accept_pushpin_route)', () => {
+    expect(() => buildPushpinConfig({ ...base, version: parsePushpinVersion('1.34.0') })).toThrow(/1\.34\.0 is too old/);
   });
 
   it('matches what the Fastly CLI sets: ports, signing, route header, publish limit', () => {

@@ -25,6 +25,11 @@ export interface PushpinConfigInput {
   /** HTTP publish port; the ZeroMQ ports are the next three, as the Fastly CLI lays them out. */
   publishPort: number;
   backends: ManifestBackend[];
+  /**
+   * Where the publish port and the ZeroMQ ports listen: 127.0.0.1 (the default, as for the CLI's
+   * ZeroMQ ports), or 0.0.0.0 in a container whose ports other containers and the host must reach.
+   */
+  bindAddress?: string;
   /** Delivery shaping off (message_rate=0) unless set; the CLI keeps Pushpin's defaults. */
   messageRate?: number;
   messageHwm?: number;
@@ -43,10 +48,60 @@ export function parsePushpinVersion(output: string): PushpinVersion {
   return { major: Number(match[1]), minor: Number(match[2]), patch: Number(match[3]) };
 }
 
-/** Pushpin 1.39 renamed its services (condure -> connmgr, pushpin-proxy -> proxy, ...) and dropped zurl. */
-export function usesConnmgrServiceNames(version: PushpinVersion): boolean {
-  return version.major > 1 || (version.major === 1 && version.minor >= 39);
+/**
+ * What the runner of a given Pushpin version expects, from its example config and internal.conf
+ * (github fastly/pushpin, v1.36.0-v1.41.0). 1.38 moved Condure into Pushpin and made outgoing
+ * requests go through it (no zurl service); 1.40 renamed Condure to connmgr and the services with it,
+ * which is what the Fastly CLI writes. A runner given names it does not know starts nothing and never
+ * prints "started".
+ */
+export interface PushpinRunnerLayout {
+  /** `[runner] services`, in start order. */
+  services: readonly string[];
+  /** `[proxy]` settings the proxy needs on this version, beyond the package's internal.conf. */
+  proxySettings: Readonly<Record<string, string>>;
 }
+
+/** Oldest Pushpin that honours `accept_pushpin_route`, which the CLI's routing relies on. */
+export const OLDEST_SUPPORTED_PUSHPIN: PushpinVersion = { major: 1, minor: 35, patch: 0 };
+
+export function compareVersions(a: PushpinVersion, b: PushpinVersion): number {
+  return a.major - b.major || a.minor - b.minor || a.patch - b.patch;
+}
+
+export function formatVersion(version: PushpinVersion): string {
+  return `${version.major}.${version.minor}.${version.patch}`;
+}
+
+const atLeast = (version: PushpinVersion, major: number, minor: number): boolean =>
+  compareVersions(version, { major, minor, patch: 0 }) >= 0;
+
+export function pushpinRunnerLayout(version: PushpinVersion): PushpinRunnerLayout {
+  if (compareVersions(version, OLDEST_SUPPORTED_PUSHPIN) < 0) {
+    throw new Error(
+      `Pushpin ${formatVersion(version)} is too old: ${formatVersion(OLDEST_SUPPORTED_PUSHPIN)} or newer is needed (accept_pushpin_route)`,
+    );
+  }
+  if (atLeast(version, 1, 40)) return { services: ['connmgr', 'proxy', 'handler'], proxySettings: {} };
+  if (atLeast(version, 1, 38)) return { services: ['condure', 'pushpin-proxy', 'pushpin-handler'], proxySettings: {} };
+  return {
+    services: ['condure', 'zurl', 'pushpin-proxy', 'pushpin-handler'],
+    // Debian's 1.36 internal.conf points the proxy at a system-wide zurl (/var/run/zurl); point it at
+    // the zurl this runner starts instead (the specs upstream's internal.conf has).
+    proxySettings: {
+      zurl_out_specs: 'ipc://{rundir}/{ipc_prefix}zurl-in',
+      zurl_out_stream_specs: 'ipc://{rundir}/{ipc_prefix}zurl-in-stream',
+      zurl_in_specs: 'ipc://{rundir}/{ipc_prefix}zurl-out',
+    },
+  };
+}
+
+/** Service names across versions: 1.40 renamed the ones before it. */
+export const SERVICE_RENAMES_1_40: Readonly<Record<string, string>> = {
+  condure: 'connmgr',
+  'pushpin-proxy': 'proxy',
+  'pushpin-handler': 'handler',
+};
 
 /**
  * Pushpin 1.36 loses a request's route id when it retries a long-poll whose hold conflicts with an id
@@ -55,7 +110,7 @@ export function usesConnmgrServiceNames(version: PushpinVersion): boolean {
  * batch is published brought the whole Pushpin down.
  */
 export function needsDefaultRoute(version: PushpinVersion): boolean {
-  return version.major === 1 && version.minor < 37;
+  return compareVersions(version, { major: 1, minor: 37, patch: 0 }) < 0;
 }
 
 /** The backend a retried request without a route id goes to: `origin` when there is one, else the first. */
@@ -87,17 +142,10 @@ function assertAbsolute(path: string, what: string): void {
 export function buildPushpinConfig(input: PushpinConfigInput): PushpinConfigFiles {
   assertAbsolute(input.rundir, 'rundir');
   assertAbsolute(input.logdir, 'logdir');
-  const modern = usesConnmgrServiceNames(input.version);
-  const services = modern ? 'connmgr,proxy,handler' : 'condure,zurl,pushpin-proxy,pushpin-handler';
-  // 1.36's internal.conf points the proxy at a system-wide zurl; run our own and point at it instead.
-  const zurlSpecs = modern
-    ? []
-    : [
-        'zurl_out_specs=ipc://{rundir}/{ipc_prefix}zurl-in',
-        'zurl_out_stream_specs=ipc://{rundir}/{ipc_prefix}zurl-in-stream',
-        'zurl_in_specs=ipc://{rundir}/{ipc_prefix}zurl-out',
-      ];
+  const layout = pushpinRunnerLayout(input.version);
   const p = input.publishPort;
+  const bind = input.bindAddress ?? '127.0.0.1';
+  if (!/^\d{1,3}(\.\d{1,3}){3}$/.test(bind)) throw new Error(`bindAddress must be an IPv4 address, got ${bind}`);
   const config = [
     '# Generated from fastly.toml by scripts/pushpin; equivalent to what `fastly compute serve` writes.',
     '[global]',
@@ -107,7 +155,7 @@ export function buildPushpinConfig(input: PushpinConfigInput): PushpinConfigFile
     'port_offset=0',
     '',
     '[runner]',
-    `services=${services}`,
+    `services=${layout.services.join(',')}`,
     `http_port=${input.proxyPort}`,
     `logdir=${input.logdir}`,
     'log_level=2',
@@ -124,15 +172,15 @@ export function buildPushpinConfig(input: PushpinConfigInput): PushpinConfigFile
     `sig_iss=${LOCAL_GRIP_SIG_ISS}`,
     `sig_key=${LOCAL_GRIP_SIG_KEY}`,
     'updates_check=off',
-    ...zurlSpecs,
+    ...Object.entries(layout.proxySettings).map(([key, value]) => `${key}=${value}`),
     '',
     '[handler]',
-    'push_in_http_addr=127.0.0.1',
+    `push_in_http_addr=${bind}`,
     `push_in_http_port=${p}`,
     `push_in_http_max_body_size=${PUBLISH_MAX_BODY_BYTES}`,
-    `push_in_spec=tcp://127.0.0.1:${p + 1}`,
-    `push_in_sub_specs=tcp://127.0.0.1:${p + 2}`,
-    `command_spec=tcp://127.0.0.1:${p + 3}`,
+    `push_in_spec=tcp://${bind}:${p + 1}`,
+    `push_in_sub_specs=tcp://${bind}:${p + 2}`,
+    `command_spec=tcp://${bind}:${p + 3}`,
     'connection_subscription_max=20',
     // The CLI keeps Pushpin's shaping (2500 msg/s, hwm 25000); off by default here so tests and
     // benchmarks measure the system, not the shaper.

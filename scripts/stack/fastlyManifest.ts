@@ -25,6 +25,12 @@ export interface LocalManifest {
   /** Store name -> key -> value, for both config stores and (legacy) dictionaries. */
   configStores: Record<string, Record<string, string>>;
   dictionaries: Record<string, Record<string, string>>;
+  /**
+   * Settings under [local_server] that Viceroy or the Fastly CLI know and the local harness and Compute
+   * host ignore (or that nothing knows, a typo say), as dotted names: `local_server.kv_stores`,
+   * `local_server.backends.origin.cert_host`. See unsupportedSettingsWarning.
+   */
+  unsupported: string[];
 }
 
 export const DEFAULT_PUSHPIN_PROXY_PORT = 7677;
@@ -81,7 +87,44 @@ function parseBackends(localServer: Table): ManifestBackend[] {
   });
 }
 
-function parsePushpin(localServer: Table): ManifestPushpin {
+/** What the local harness and Compute host read from [local_server]; the rest is reported. */
+const SUPPORTED_LOCAL_SERVER = new Set(['backends', 'pushpin', 'config_stores', 'dictionaries']);
+/** Read by the Fastly CLI itself, not by Viceroy: nothing for a local Viceroy to support. */
+const FASTLY_CLI_LOCAL_SERVER = new Set(['viceroy_version', 'websockets_passthrough']);
+const SUPPORTED_BACKEND_KEYS = new Set(['url', 'override_host']);
+
+function findUnsupported(localServer: Table): string[] {
+  const found: string[] = [];
+  for (const key of Object.keys(localServer)) {
+    if (!SUPPORTED_LOCAL_SERVER.has(key) && !FASTLY_CLI_LOCAL_SERVER.has(key)) found.push(`local_server.${key}`);
+  }
+  const backends = localServer.backends;
+  if (isTable(backends)) {
+    for (const [name, backend] of Object.entries(backends)) {
+      if (!isTable(backend)) continue;
+      for (const key of Object.keys(backend)) {
+        if (!SUPPORTED_BACKEND_KEYS.has(key)) found.push(`local_server.backends.${name}.${key}`);
+      }
+    }
+  }
+  return found;
+}
+
+/**
+ * One warning naming every setting in the manifest that the local harness and Compute host do not
+ * support, or undefined when there is none. For `npm start` and the local Compute host to print at
+ * start, so a KV store or an ACL the edge relies on is not silently missing locally.
+ */
+export function unsupportedSettingsWarning(manifest: Pick<LocalManifest, 'unsupported'>, manifestPath = 'fastly.toml'): string | undefined {
+  if (manifest.unsupported.length === 0) return undefined;
+  return (
+    `warning: ${manifestPath} has settings the local stack does not support and ignores: ${manifest.unsupported.join(', ')}. ` +
+    'Locally supported: [local_server.backends] (url, override_host), [local_server.config_stores], ' +
+    '[local_server.dictionaries], [local_server.pushpin]. Use `fastly compute serve` with a real Viceroy for the rest.'
+  );
+}
+
+function parsePushpin(localServer: Table, baseDir: string): ManifestPushpin {
   const raw = table(localServer, 'pushpin', 'local_server');
   const where = 'local_server.pushpin';
   if (raw.enable !== undefined && typeof raw.enable !== 'boolean') {
@@ -92,7 +135,9 @@ function parsePushpin(localServer: Table): ManifestPushpin {
   }
   return {
     enable: raw.enable === true,
-    ...(typeof raw.pushpin_path === 'string' ? { pushpinPath: raw.pushpin_path } : {}),
+    // Relative to the manifest's directory, which is where the Fastly CLI runs from (it resolves it
+    // against its working directory, after changing into the project directory).
+    ...(typeof raw.pushpin_path === 'string' && raw.pushpin_path !== '' ? { pushpinPath: resolve(baseDir, raw.pushpin_path) } : {}),
     proxyPort: port(raw.proxy_port, `${where}.proxy_port`, DEFAULT_PUSHPIN_PROXY_PORT),
     publishPort: port(raw.publish_port, `${where}.publish_port`, DEFAULT_PUSHPIN_PUBLISH_PORT),
   };
@@ -145,9 +190,10 @@ export function parseManifest(text: string, baseDir = '.'): LocalManifest {
   return {
     name: typeof doc.name === 'string' ? doc.name : 'compute-app',
     backends: parseBackends(localServer),
-    pushpin: parsePushpin(localServer),
+    pushpin: parsePushpin(localServer, baseDir),
     configStores: parseStores(localServer, 'config_stores', baseDir),
     dictionaries: parseStores(localServer, 'dictionaries', baseDir),
+    unsupported: findUnsupported(localServer),
   };
 }
 

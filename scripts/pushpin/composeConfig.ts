@@ -1,0 +1,67 @@
+// The Pushpin config that docker-compose.yml mounts into the official fanout/pushpin image, generated
+// from fastly.toml by the same generator as the local harness: the CLI's ports, signing key and issuer,
+// one route per backend, with the `origin` backend pointed at the compose service of that name.
+// The files are committed (scripts/pushpin/compose/), so `docker compose up` needs no build step;
+// `npm run compose:config` rewrites them and a test fails when they are stale.
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { readManifest, type LocalManifest, type ManifestBackend } from '../stack/fastlyManifest.ts';
+import { PROJECT_ROOT } from '../stack/projectRoot.ts';
+import { buildPushpinConfig, parsePushpinVersion, type PushpinConfigFiles } from './pushpinConfig.ts';
+
+/** The image docker-compose.yml runs; its version decides the service names in the config. */
+export const COMPOSE_PUSHPIN_IMAGE = 'fanout/pushpin:1.41.0-1';
+/** The compose service the origin runs as, and its port (the origin's default, as in fastly.toml). */
+export const COMPOSE_ORIGIN_SERVICE = 'origin';
+export const COMPOSE_ORIGIN_PORT = 3000;
+/** Where the image looks for pushpin.conf and routes. */
+export const COMPOSE_CONFIG_DIR = join(PROJECT_ROOT, 'scripts/pushpin/compose');
+
+/** The backends as the Pushpin container reaches them: `origin` is the compose service. */
+export function composeBackends(manifest: LocalManifest): ManifestBackend[] {
+  return manifest.backends.map((backend) =>
+    backend.name === COMPOSE_ORIGIN_SERVICE
+      ? { name: backend.name, url: new URL(`http://${COMPOSE_ORIGIN_SERVICE}:${COMPOSE_ORIGIN_PORT}`) }
+      : backend,
+  );
+}
+
+export function buildComposePushpinFiles(manifest: LocalManifest): PushpinConfigFiles {
+  const files = buildPushpinConfig({
+    version: parsePushpinVersion(COMPOSE_PUSHPIN_IMAGE.split(':')[1]!),
+    // The image creates /var/run/pushpin for its user; logs go to the container's output (--merge-output).
+    rundir: '/var/run/pushpin',
+    logdir: '/var/run/pushpin',
+    proxyPort: manifest.pushpin.proxyPort,
+    publishPort: manifest.pushpin.publishPort,
+    // Published to the host and reached by the origin container: listen on every interface.
+    bindAddress: '0.0.0.0',
+    backends: composeBackends(manifest),
+  });
+  const header = `# For ${COMPOSE_PUSHPIN_IMAGE} in docker-compose.yml. Do not edit: \`npm run compose:config\` regenerates it.\n`;
+  return { config: header + files.config, routes: files.routes };
+}
+
+export function composeConfigFiles(dir = COMPOSE_CONFIG_DIR): { config: string; routes: string } {
+  return { config: join(dir, 'pushpin.conf'), routes: join(dir, 'routes') };
+}
+
+function main(): void {
+  const manifestPath = join(PROJECT_ROOT, 'fastly.toml');
+  const files = buildComposePushpinFiles(readManifest(manifestPath));
+  const paths = composeConfigFiles();
+  mkdirSync(COMPOSE_CONFIG_DIR, { recursive: true });
+  for (const [path, text] of [[paths.config, files.config], [paths.routes, files.routes]] as const) {
+    let before = '';
+    try {
+      before = readFileSync(path, 'utf8');
+    } catch {
+      // new file
+    }
+    writeFileSync(path, text);
+    console.log(`${before === text ? 'unchanged' : 'wrote'} ${path}`);
+  }
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) main();

@@ -1,0 +1,136 @@
+import { describe, expect, it } from 'vitest';
+import { buildPushpinConfig, parsePushpinVersion } from './pushpinConfig.ts';
+import { adaptPushpinConfig, anchorRoutesFile, readPushpinSetting } from './pushpinConfigAdapter.ts';
+
+// Shaped like the config `fastly compute serve` writes (commented sections, 1.40+ service names, no
+// zurl specs, absolute routes file); written for this test, not taken from the CLI.
+const cliStyleConfig = [
+  '[global]',
+  'include={libdir}/internal.conf',
+  '',
+  '# where runtime files go',
+  'rundir=/tmp/pushpin-0000abcd',
+  'ipc_prefix=',
+  '',
+  '[runner]',
+  '# services to start',
+  'services=connmgr,proxy,handler',
+  'http_port=7677',
+  'logdir=/work/app/pushpin-logs',
+  '',
+  '[proxy]',
+  '# routes config file',
+  'routesfile=/tmp/pushpin-routes-0000abcd',
+  'accept_pushpin_route=true',
+  'sig_iss=viceroy',
+  'sig_key=viceroy_dev_signing_key_dont_use_in_production',
+  '',
+  '[handler]',
+  'push_in_http_addr=0.0.0.0',
+  'push_in_http_port=5561',
+  '',
+].join('\n');
+
+const v = parsePushpinVersion;
+
+/** Lines of `after` that are not in `before` (order kept), and the other way round. */
+function lineDiff(before: string, after: string): { added: string[]; removed: string[] } {
+  const a = before.split('\n');
+  const b = after.split('\n');
+  return { added: b.filter((line) => !a.includes(line)), removed: a.filter((line) => !b.includes(line)) };
+}
+
+function settingsOf(text: string): Record<string, string | undefined> {
+  return Object.fromEntries(
+    ['runner.services', 'proxy.zurl_out_specs', 'proxy.zurl_out_stream_specs', 'proxy.zurl_in_specs'].map((name) => {
+      const [section, key] = name.split('.') as [string, string];
+      return [name, readPushpinSetting(text, section, key)];
+    }),
+  );
+}
+
+describe('adapting the Fastly CLI\'s Pushpin config to the installed version', () => {
+  it('passes a config through byte for byte on Pushpin 1.40 and newer', () => {
+    for (const version of ['1.40.0', '1.40.1', '1.41.0', '2.0.0']) {
+      const adapted = adaptPushpinConfig(cliStyleConfig, v(version));
+      expect(adapted.text).toBe(cliStyleConfig);
+      expect(adapted.changes).toEqual([]);
+    }
+    const anything = 'not even\r\n[an ini] file = ';
+    expect(adaptPushpinConfig(anything, v('1.40.0')).text).toBe(anything);
+  });
+
+  it('gives 1.36 its service names and its own zurl, touching no other line', () => {
+    const adapted = adaptPushpinConfig(cliStyleConfig, v('1.36.0'));
+    expect(lineDiff(cliStyleConfig, adapted.text)).toEqual({
+      removed: ['services=connmgr,proxy,handler'],
+      added: [
+        'services=condure,zurl,pushpin-proxy,pushpin-handler',
+        'zurl_out_specs=ipc://{rundir}/{ipc_prefix}zurl-in',
+        'zurl_out_stream_specs=ipc://{rundir}/{ipc_prefix}zurl-in-stream',
+        'zurl_in_specs=ipc://{rundir}/{ipc_prefix}zurl-out',
+      ],
+    });
+    // The specs go in [proxy], after its last setting.
+    const lines = adapted.text.split('\n');
+    expect(lines.indexOf('zurl_out_specs=ipc://{rundir}/{ipc_prefix}zurl-in')).toBe(lines.indexOf('sig_key=viceroy_dev_signing_key_dont_use_in_production') + 1);
+    expect(adapted.changes).toHaveLength(4);
+  });
+
+  it('gives 1.38 and 1.39 the Condure-era names and no zurl', () => {
+    for (const version of ['1.38.0', '1.39.1']) {
+      const adapted = adaptPushpinConfig(cliStyleConfig, v(version));
+      expect(lineDiff(cliStyleConfig, adapted.text)).toEqual({
+        removed: ['services=connmgr,proxy,handler'],
+        added: ['services=condure,pushpin-proxy,pushpin-handler'],
+      });
+    }
+  });
+
+  it('ends up where the generator starts for every older version', () => {
+    const fromCli = buildPushpinConfig({
+      version: v('1.41.0'),
+      rundir: '/tmp/run',
+      logdir: '/tmp/log',
+      proxyPort: 7677,
+      publishPort: 5561,
+      backends: [],
+    }).config;
+    for (const version of ['1.35.0', '1.36.0', '1.37.0', '1.38.0', '1.39.1']) {
+      const generated = buildPushpinConfig({ version: v(version), rundir: '/tmp/run', logdir: '/tmp/log', proxyPort: 7677, publishPort: 5561, backends: [] }).config;
+      expect(settingsOf(adaptPushpinConfig(fromCli, v(version)).text), version).toEqual(settingsOf(generated));
+      // A config already right for the version comes back as it was (the wrapper can run on its own output).
+      expect(adaptPushpinConfig(generated, v(version)).text, version).toBe(generated);
+    }
+  });
+
+  it("keeps the config's own zurl specs and adds a missing [proxy] or services line", () => {
+    const ownSpecs = cliStyleConfig.replace('accept_pushpin_route=true', 'accept_pushpin_route=true\nzurl_out_specs=ipc:///elsewhere/zurl-in');
+    expect(readPushpinSetting(adaptPushpinConfig(ownSpecs, v('1.36.0')).text, 'proxy', 'zurl_out_specs')).toBe('ipc:///elsewhere/zurl-in');
+
+    const bare = '[runner]\nhttp_port=7677\n';
+    const adapted = adaptPushpinConfig(bare, v('1.36.0')).text;
+    expect(adapted).toBe(
+      '[runner]\nhttp_port=7677\nservices=condure,zurl,pushpin-proxy,pushpin-handler\n\n[proxy]\n' +
+        'zurl_out_specs=ipc://{rundir}/{ipc_prefix}zurl-in\nzurl_out_stream_specs=ipc://{rundir}/{ipc_prefix}zurl-in-stream\n' +
+        'zurl_in_specs=ipc://{rundir}/{ipc_prefix}zurl-out\n',
+    );
+  });
+
+  it('maps each service it knows and keeps the others, adding zurl only where a proxy needs it', () => {
+    const handlerOnly = cliStyleConfig.replace('services=connmgr,proxy,handler', 'services=handler');
+    expect(readPushpinSetting(adaptPushpinConfig(handlerOnly, v('1.36.0')).text, 'runner', 'services')).toBe('pushpin-handler');
+    const spaced = cliStyleConfig.replace('services=connmgr,proxy,handler', 'services = connmgr, proxy ,handler');
+    expect(readPushpinSetting(adaptPushpinConfig(spaced, v('1.36.0')).text, 'runner', 'services')).toBe('condure,zurl,pushpin-proxy,pushpin-handler');
+  });
+
+  it('refuses a Pushpin too old for the CLI\'s routing', () => {
+    expect(() => adaptPushpinConfig(cliStyleConfig, v('1.34.0'))).toThrow(/too old/);
+  });
+
+  it('anchors a relative routes file for a copy that lives elsewhere', () => {
+    expect(readPushpinSetting(anchorRoutesFile('[proxy]\nroutesfile=routes\n', '/etc/app/'), 'proxy', 'routesfile')).toBe('/etc/app/routes');
+    expect(readPushpinSetting(anchorRoutesFile('[proxy]\ndebug=false\n', '/etc/app'), 'proxy', 'routesfile')).toBe('/etc/app/routes');
+    expect(anchorRoutesFile(cliStyleConfig, '/elsewhere')).toBe(cliStyleConfig);
+  });
+});

@@ -1,0 +1,126 @@
+// Adapts a pushpin.conf written for Pushpin 1.40+ (what `fastly compute serve` writes, whatever Pushpin
+// is installed) to the installed version, using the generator's version rules (pushpinRunnerLayout).
+// Only the lines that must change are touched: everything else, comments and order included, is kept
+// byte for byte, and a config already right for the version comes back unchanged (so 1.40+ always does).
+// Hand-written instead of an INI library: those re-serialise the whole file and lose exactly that.
+import { compareVersions, pushpinRunnerLayout, SERVICE_RENAMES_1_40, type PushpinVersion } from './pushpinConfig.ts';
+
+export interface AdaptedPushpinConfig {
+  text: string;
+  /** What was changed, one line each, for the log; empty when `text` is the input. */
+  changes: string[];
+}
+
+interface IniLine {
+  text: string;
+  section: string;
+  key?: string;
+  value?: string;
+}
+
+const SECTION = /^\s*\[([^\]]+)\]\s*$/;
+const SETTING = /^\s*([^#;=\s][^=]*?)\s*=(.*)$/;
+
+function parseLines(text: string): IniLine[] {
+  let section = '';
+  return text.split('\n').map((line) => {
+    const header = SECTION.exec(line);
+    if (header) {
+      section = header[1]!.trim();
+      return { text: line, section };
+    }
+    const setting = SETTING.exec(line);
+    return setting ? { text: line, section, key: setting[1]!, value: setting[2]!.replace(/\r$/, '').trim() } : { text: line, section };
+  });
+}
+
+function findSetting(lines: IniLine[], section: string, key: string): number {
+  return lines.findIndex((line) => line.section === section && line.key === key);
+}
+
+/** Index after which a new setting of `section` goes: its last setting, or its header; -1 if absent. */
+function insertionPoint(lines: IniLine[], section: string): number {
+  let at = -1;
+  lines.forEach((line, index) => {
+    if (line.section !== section) return;
+    if (line.key !== undefined || (at === -1 && SECTION.test(line.text))) at = index;
+  });
+  return at;
+}
+
+function setSetting(lines: IniLine[], section: string, key: string, value: string): void {
+  const line: IniLine = { text: `${key}=${value}`, section, key, value };
+  const existing = findSetting(lines, section, key);
+  if (existing !== -1) {
+    lines[existing] = line;
+    return;
+  }
+  const at = insertionPoint(lines, section);
+  if (at !== -1) {
+    lines.splice(at + 1, 0, line);
+    return;
+  }
+  // No such section: append one (after a blank line, keeping a trailing newline where there was one).
+  const endsWithNewline = lines.length > 0 && lines[lines.length - 1]!.text === '';
+  const added: IniLine[] = [{ text: '', section }, { text: `[${section}]`, section }, line];
+  if (endsWithNewline) lines.splice(lines.length - 1, 0, ...added);
+  else lines.push(...added);
+}
+
+/** The services list for `version`: 1.40 names mapped back, zurl added where the runner needs it. */
+function servicesFor(listed: string[], version: PushpinVersion): string[] {
+  const layout = pushpinRunnerLayout(version);
+  const oldName = Object.fromEntries(Object.entries(SERVICE_RENAMES_1_40).map(([before, after]) => [after, before]));
+  const mapped = listed.map((name) => oldName[name] ?? name);
+  // Before 1.38 outgoing requests go through zurl: a config with a proxy needs it running too.
+  if (layout.services.includes('zurl') && mapped.includes('pushpin-proxy') && !mapped.includes('zurl')) {
+    const afterCondure = mapped.indexOf('condure') + 1;
+    mapped.splice(afterCondure, 0, 'zurl');
+  }
+  return mapped;
+}
+
+export function adaptPushpinConfig(text: string, version: PushpinVersion): AdaptedPushpinConfig {
+  if (compareVersions(version, { major: 1, minor: 40, patch: 0 }) >= 0) return { text, changes: [] };
+  const layout = pushpinRunnerLayout(version);
+  const lines = parseLines(text);
+  const changes: string[] = [];
+
+  const servicesAt = findSetting(lines, 'runner', 'services');
+  const listed = servicesAt === -1 ? [] : lines[servicesAt]!.value!.split(',').map((name) => name.trim()).filter(Boolean);
+  const services = listed.length === 0 ? [...layout.services] : servicesFor(listed, version);
+  if (services.join(',') !== listed.join(',')) {
+    setSetting(lines, 'runner', 'services', services.join(','));
+    changes.push(`[runner] services: ${listed.join(',') || '(none)'} -> ${services.join(',')}`);
+  }
+
+  if (services.includes('zurl')) {
+    for (const [key, value] of Object.entries(layout.proxySettings)) {
+      // A value the config sets itself is the author's choice; only fill in what is missing.
+      if (findSetting(lines, 'proxy', key) !== -1) continue;
+      setSetting(lines, 'proxy', key, value);
+      changes.push(`[proxy] ${key}=${value} (added)`);
+    }
+  }
+  return changes.length === 0 ? { text, changes } : { text: lines.map((line) => line.text).join('\n'), changes };
+}
+
+/** A setting's value as Pushpin reads it (trimmed), or undefined. */
+export function readPushpinSetting(text: string, section: string, key: string): string | undefined {
+  const lines = parseLines(text);
+  const at = findSetting(lines, section, key);
+  return at === -1 ? undefined : lines[at]!.value;
+}
+
+/**
+ * The config with a relative `[proxy] routesfile` made absolute against `configDir`, for a copy that
+ * lives somewhere else (Pushpin reads the routes file relative to the config file).
+ */
+export function anchorRoutesFile(text: string, configDir: string): string {
+  const lines = parseLines(text);
+  const at = findSetting(lines, 'proxy', 'routesfile');
+  const routes = at === -1 ? 'routes' : lines[at]!.value!;
+  if (routes.startsWith('/')) return text;
+  setSetting(lines, 'proxy', 'routesfile', `${configDir.replace(/\/$/, '')}/${routes}`);
+  return lines.map((line) => line.text).join('\n');
+}

@@ -1,0 +1,162 @@
+// The wrapper as the Fastly CLI runs it (the real shell script and its Node half). No Pushpin 1.38-1.41
+// can be installed here, so the versions other than Debian's 1.36 are stand-in binaries that only record
+// how they were started; the 1.36 path with the real Pushpin and the real CLI is test/fastlyServe.e2e.test.ts.
+import { spawn } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ensurePushpin, PUSHPIN_WRAPPER_PATH } from './ensurePushpin.ts';
+import { readPushpinSetting } from './pushpinConfigAdapter.ts';
+
+const work = mkdtempSync(join(tmpdir(), 'pushpin-wrapper-test-'));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+/** A stand-in `pushpin` of the given version that writes its pid, arguments and config file to `record`. */
+function standInPushpin(version: string): { binary: string; record: string } {
+  const dir = mkdtempSync(join(work, 'bin-'));
+  const binary = join(dir, 'pushpin');
+  const record = join(dir, 'record');
+  writeFileSync(
+    binary,
+    [
+      '#!/bin/sh',
+      `if [ "$1" = "--version" ]; then echo "pushpin ${version}"; exit 0; fi`,
+      `{ echo "pid=$$"; for a do echo "arg=$a"; done; } > '${record}'`,
+      'next=',
+      'for a do',
+      `  if [ -n "$next" ]; then cat "$a" > '${record}.conf'; next=; fi`,
+      '  case $a in',
+      `    --config=*) cat "\${a#--config=}" > '${record}.conf' ;;`,
+      '    --config) next=1 ;;',
+      '  esac',
+      'done',
+      '',
+    ].join('\n'),
+  );
+  chmodSync(binary, 0o755);
+  return { binary, record };
+}
+
+interface Run {
+  code: number | null;
+  pid: number;
+  stderr: string;
+}
+
+function runWrapper(args: string[], env: NodeJS.ProcessEnv): Promise<Run> {
+  const child = spawn(PUSHPIN_WRAPPER_PATH, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  return new Promise((resolve, reject) => {
+    child.once('error', reject);
+    child.once('close', (code) => resolve({ code, pid: child.pid!, stderr }));
+  });
+}
+
+function recorded(record: string): { pid: number; args: string[]; config: string } {
+  const lines = readFileSync(record, 'utf8').trim().split('\n');
+  return {
+    pid: Number(lines[0]!.slice('pid='.length)),
+    args: lines.slice(1).map((line) => line.slice('arg='.length)),
+    config: readFileSync(`${record}.conf`, 'utf8'),
+  };
+}
+
+/** A config shaped like the Fastly CLI's, in its own temp dir, with an absolute rundir. */
+function cliStyleConfig(): { path: string; rundir: string; text: string } {
+  const dir = mkdtempSync(join(work, 'cli-'));
+  const rundir = join(dir, 'pushpin-1234abcd');
+  const path = join(dir, 'pushpin-1234abcd.conf');
+  const text = `[global]\ninclude={libdir}/internal.conf\nrundir=${rundir}\n\n[runner]\nservices=connmgr,proxy,handler\nhttp_port=7677\n\n[proxy]\nroutesfile=${join(dir, 'routes')}\naccept_pushpin_route=true\n`;
+  writeFileSync(path, text);
+  return { path, rundir, text };
+}
+
+describe('scripts/pushpin/pushpin-wrapper', () => {
+  it('execs a 1.40+ Pushpin with the same arguments and the config untouched', async () => {
+    const pushpin = standInPushpin('1.41.0');
+    const config = cliStyleConfig();
+    const run = await runWrapper([`--config=${config.path}`, '--verbose'], { PUSHPIN_PATH: pushpin.binary, RECORD: pushpin.record });
+    expect(run.code, run.stderr).toBe(0);
+    const seen = recorded(pushpin.record);
+    expect(seen.pid).toBe(run.pid); // exec: the CLI's child is Pushpin itself
+    expect(seen.args).toEqual([`--config=${config.path}`, '--verbose']);
+    expect(seen.config).toBe(config.text);
+    expect(existsSync(config.rundir)).toBe(false); // no adapted copy written
+    expect(run.stderr).toBe('');
+  });
+
+  it('execs 1.36 with an adapted copy in the rundir, the other arguments unchanged', async () => {
+    const pushpin = standInPushpin('1.36.0');
+    const config = cliStyleConfig();
+    for (const form of [[`--config=${config.path}`], ['--config', config.path]]) {
+      const run = await runWrapper([...form, '--verbose', '--port=1'], { PUSHPIN_PATH: pushpin.binary, RECORD: pushpin.record });
+      expect(run.code, run.stderr).toBe(0);
+      const copy = join(config.rundir, 'pushpin-1234abcd.pushpin-1.36.0.conf');
+      const seen = recorded(pushpin.record);
+      expect(seen.pid).toBe(run.pid);
+      expect(seen.args).toEqual(form.length === 1 ? [`--config=${copy}`, '--verbose', '--port=1'] : ['--config', copy, '--verbose', '--port=1']);
+      expect(readPushpinSetting(seen.config, 'runner', 'services')).toBe('condure,zurl,pushpin-proxy,pushpin-handler');
+      expect(readPushpinSetting(seen.config, 'proxy', 'zurl_in_specs')).toBe('ipc://{rundir}/{ipc_prefix}zurl-out');
+      expect(readFileSync(config.path, 'utf8')).toBe(config.text); // the CLI's file is left alone
+      expect(run.stderr).toMatch(/adapted the config for Pushpin 1\.36\.0 .*connmgr,proxy,handler -> condure,zurl,pushpin-proxy,pushpin-handler/);
+    }
+  });
+
+  it('writes the copy beside a config without an absolute rundir, with its routes file kept', async () => {
+    const pushpin = standInPushpin('1.39.1');
+    const dir = mkdtempSync(join(work, 'own-'));
+    writeFileSync(join(dir, 'pushpin.conf'), '[runner]\nservices=connmgr,proxy,handler\n[proxy]\nroutesfile=routes\n');
+    const run = await runWrapper([`--config=${join(dir, 'pushpin.conf')}`], { PUSHPIN_PATH: pushpin.binary, RECORD: pushpin.record });
+    expect(run.code, run.stderr).toBe(0);
+    expect(recorded(pushpin.record).args).toEqual([`--config=${join(dir, '.pushpin.pushpin-1.39.1.conf')}`]);
+    expect(readPushpinSetting(recorded(pushpin.record).config, 'proxy', 'routesfile')).toBe('routes');
+    expect(readdirSync(dir).sort()).toEqual(['.pushpin.pushpin-1.39.1.conf', 'pushpin.conf']);
+  });
+
+  it('passes --version and other config-less runs straight to the installed Pushpin', async () => {
+    const pushpin = standInPushpin('1.36.0');
+    const run = await runWrapper(['--merge-output'], { PUSHPIN_PATH: pushpin.binary, RECORD: pushpin.record });
+    expect(run.code).toBe(0);
+    expect(readFileSync(pushpin.record, 'utf8')).toContain('arg=--merge-output');
+    expect(existsSync(`${pushpin.record}.conf`)).toBe(false);
+  });
+
+  it('says clearly when there is no Pushpin to run, and never runs itself', async () => {
+    const empty = mkdtempSync(join(work, 'empty-'));
+    const missing = await runWrapper(['--version'], { PUSHPIN_PATH: join(empty, 'nope') });
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/Pushpin not found at PUSHPIN_PATH=.*nope/);
+
+    // A PATH with what the wrapper itself needs, and no pushpin.
+    const tools = mkdtempSync(join(work, 'tools-'));
+    for (const [name, target] of [['node', process.execPath], ['sh', '/bin/sh'], ['sed', '/usr/bin/sed'], ['dirname', '/usr/bin/dirname']] as const) {
+      symlinkSync(target, join(tools, name));
+    }
+    const noPath = await runWrapper(['--version'], { PUSHPIN_PATH: '', PATH: tools });
+    expect(noPath.code).toBe(1);
+    expect(noPath.stderr).toMatch(/no Pushpin installed .*apt-get install -y pushpin/s);
+
+    // PUSHPIN_PATH naming the wrapper itself falls back to the installed Pushpin instead of looping.
+    const self = spawn(PUSHPIN_WRAPPER_PATH, ['--version'], { env: { ...process.env, PUSHPIN_PATH: PUSHPIN_WRAPPER_PATH } });
+    let out = '';
+    self.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    await new Promise((resolve) => self.once('close', resolve));
+    expect(out).toMatch(/^pushpin \d+\.\d+\.\d+/);
+  });
+
+  it('reports an unreadable config instead of starting Pushpin', async () => {
+    const pushpin = standInPushpin('1.36.0');
+    const run = await runWrapper(['--config=/nonexistent/pushpin.conf'], { PUSHPIN_PATH: pushpin.binary, RECORD: pushpin.record });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/cannot read the Pushpin config \/nonexistent\/pushpin.conf/);
+    expect(existsSync(pushpin.record)).toBe(false);
+  });
+
+  it('is skipped by the local harness, which runs the installed Pushpin itself', () => {
+    const binary = ensurePushpin(PUSHPIN_WRAPPER_PATH, () => {});
+    expect(binary.path).not.toBe(PUSHPIN_WRAPPER_PATH);
+    expect(binary.path).toMatch(/pushpin$/);
+  });
+});
