@@ -162,6 +162,23 @@ describe('client-sent proxy headers are removed', () => {
     expect(logged.some((line) => line.includes('removed client-sent proxy headers'))).toBe(true);
   });
 
+  it.each<[string, Request, () => Request]>([
+    ['on a handoff', request('GET', '/events/private-a?lastEventId=3&token=a.b.c'), () => handoffs[0]!.request],
+    ['on a forwarded history read', request('GET', '/api/channels/private-a/messages?token=a.b.c'), () => forwarded[0]!.request],
+  ])('moves a ?token= subscribe token into Authorization %s', async (_name, req, sent) => {
+    await handleRequest(req);
+    expect(new URL(sent().url).searchParams.has('token')).toBe(false);
+    expect(sent().headers.get('authorization')).toBe('Bearer a.b.c');
+    expect(sent().url).not.toContain('a.b.c');
+  });
+
+  it('answers two different tokens with a 400 itself: no URL with a token goes on', async () => {
+    const response = await handleRequest(request('GET', '/events/private-a?token=a.b.c', { authorization: 'Bearer x.y.z' }));
+    expect(response.status).toBe(400);
+    expect(handoffs).toHaveLength(0);
+    expect(forwarded).toHaveLength(0);
+  });
+
   it('logs nothing for a clean request', async () => {
     await handleRequest(request('GET', '/'));
     expect(logged).toEqual([]);

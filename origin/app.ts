@@ -1,6 +1,8 @@
 // Assembles the origin from its parts. Routes stay thin; the work lives in history/, publishing/,
 // transports/ and grip/.
 import express, { type ErrorRequestHandler, type Express } from 'express';
+import type { ChannelAccess } from './access/channelAccess.ts';
+import type { ExpiryCloser } from './access/expiryCloser.ts';
 import type { OriginConfig } from './config/originConfig.ts';
 import { requireGripSignature } from './grip/requireGripSignature.ts';
 import type { GripSignatureVerifier } from './grip/gripSignature.ts';
@@ -26,13 +28,15 @@ export interface OriginDeps {
   channelCloser: ChannelCloser;
   log: Logger;
   metrics: OriginMetrics;
+  access: ChannelAccess;
+  expiryCloser: ExpiryCloser;
 }
 
 export function createOriginApp(deps: OriginDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', 'loopback');
-  const { config, history, metrics, log } = deps;
+  const { config, history, metrics, log, access } = deps;
   const requireGrip = requireGripSignature(deps.verifyGripSig, log, (reason) =>
     metrics.signatureFailures.inc({ reason }),
   );
@@ -41,9 +45,9 @@ export function createOriginApp(deps: OriginDeps): Express {
     res.set('Cache-Control', 'no-store').json({ status: 'ok' });
   });
   // Realtime: every route checks Grip-Sig before anything else (body included).
-  app.use(sseRoutes({ history, requireGrip, metrics }));
-  app.use(streamRoutes({ history, requireGrip, metrics }));
-  app.use(pollRoutes({ history, requireGrip, metrics, timeoutSeconds: config.longPollTimeoutSeconds }));
+  app.use(sseRoutes({ history, requireGrip, metrics, access }));
+  app.use(streamRoutes({ history, requireGrip, metrics, access }));
+  app.use(pollRoutes({ history, requireGrip, metrics, access, timeoutSeconds: config.longPollTimeoutSeconds }));
   app.use(
     wsRoutes({
       history,
@@ -53,12 +57,14 @@ export function createOriginApp(deps: OriginDeps): Express {
       log,
       allowClientPublish: config.allowClientPublish,
       maxSubscriptions: config.wsMaxSubscriptions,
+      access,
+      expiryCloser: deps.expiryCloser,
     }),
   );
   // Through the cache.
   app.use(staticRoutes());
   app.use(publishRoutes({ publisher: deps.publisher, channelCloser: deps.channelCloser, publishToken: config.publishToken, log, metrics }));
-  app.use(historyRoutes({ history }));
+  app.use(historyRoutes({ history, access, metrics }));
   app.use(metricsRoutes({ metrics, metricsToken: config.metricsToken }));
 
   app.use((_req, res) => {

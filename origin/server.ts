@@ -1,5 +1,7 @@
 // Origin entry point: read and validate the environment, build the parts, listen, stop cleanly.
 import type { AddressInfo } from 'node:net';
+import { createChannelAccess } from './access/channelAccess.ts';
+import { createExpiryCloser } from './access/expiryCloser.ts';
 import { createOriginApp } from './app.ts';
 import { ConfigError, loadOriginConfig, type OriginConfig } from './config/originConfig.ts';
 import { createGripSignatureVerifier } from './grip/gripSignature.ts';
@@ -30,6 +32,11 @@ const log = createLogger(config.logLevel);
 if (config.usingDevPublishToken) {
   log.warn('PUBLISH_TOKEN is not set; using the development token "dev-publish-token". Set it in production.');
 }
+if (config.subscribeTokenSecretSource === 'dev') {
+  log.warn('SUBSCRIBE_TOKEN_SECRET is not set; private channels take tokens signed with the local development secret (npm run token).');
+} else if (config.subscribeTokenSecretSource === 'none') {
+  log.warn(`SUBSCRIBE_TOKEN_SECRET is not set: every subscribe to a private channel (${config.access.privatePrefix}*) is refused.`);
+}
 async function openHistory(): Promise<HistoryStore> {
   if (!config.redisUrl) return createMemoryHistoryStore(config.history);
   try {
@@ -45,6 +52,10 @@ async function openHistory(): Promise<HistoryStore> {
 const history = await openHistory();
 log.info({ store: config.redisUrl ? 'redis' : 'memory' }, 'history store ready');
 const grip = createGripPublisher(config.gripTargets);
+const expiryCloser = createExpiryCloser({
+  publish: (items) => grip.publish(items).then(() => undefined),
+  onError: (exp, error) => log.error({ err: error, exp }, 'closing the WebSockets of expired tokens failed; their keep-alive will'),
+});
 const app = createOriginApp({
   config,
   verifyGripSig: await createGripSignatureVerifier(config.signatureKeys),
@@ -53,6 +64,8 @@ const app = createOriginApp({
   channelCloser: createChannelCloser(grip),
   log,
   metrics: createOriginMetrics(),
+  access: createChannelAccess(config.access),
+  expiryCloser,
 });
 
 const server = app.listen(config.port, config.host);
@@ -71,6 +84,7 @@ const stop = (signal: string): void => {
   if (stopping) return;
   stopping = true;
   log.info({ signal }, 'stopping');
+  expiryCloser.stop();
   server.close(() => void history.close().then(() => process.exit(0)));
   server.closeAllConnections();
   // Bounded, below the local stack's 1.5 s before SIGKILL: a slow history store must not hold the exit.

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, DEV_PUBLISH_TOKEN, LOCAL_GRIP_VERIFY_KEY, loadOriginConfig } from './originConfig.ts';
+import { ConfigError, DEV_PUBLISH_TOKEN, DEV_SUBSCRIBE_TOKEN_SECRET, LOCAL_GRIP_VERIFY_KEY, loadOriginConfig } from './originConfig.ts';
 
 function errorOf(env: Record<string, string>): ConfigError {
   try {
@@ -63,10 +63,29 @@ describe('origin configuration', () => {
     [{ WS_MAX_SUBSCRIPTIONS: '0' }, 'WS_MAX_SUBSCRIPTIONS', /between/],
     [{ LONG_POLL_TIMEOUT_SECONDS: '2' }, 'LONG_POLL_TIMEOUT_SECONDS', /between 5/],
     [{ METRICS_TOKEN: 'short' }, 'METRICS_TOKEN', /at least 8/],
+    [{ SUBSCRIBE_TOKEN_SECRET: 'x'.repeat(31) }, 'SUBSCRIBE_TOKEN_SECRET', /at least 32 bytes/],
+    [{ SUBSCRIBE_TOKEN_SECRET: '' }, 'SUBSCRIBE_TOKEN_SECRET', /at least 32 bytes/],
+    [{ PRIVATE_CHANNEL_PREFIX: 'has space' }, 'PRIVATE_CHANNEL_PREFIX', /channel-name characters/],
+    [{ PRIVATE_CHANNEL_PREFIX: 'a:b' }, 'PRIVATE_CHANNEL_PREFIX', /channel-name characters/],
   ])('rejects %j naming %s', (env, variable, message) => {
     const error = errorOf(env as Record<string, string>);
     expect(error.variable).toBe(variable);
     expect(error.message).toMatch(message);
     expect(error.message.startsWith(`${variable}:`)).toBe(true);
+  });
+
+  it('private channels: the secret as given, the dev secret only on a local origin, else none (refused)', () => {
+    const secret = 's'.repeat(32);
+    expect(loadOriginConfig({ SUBSCRIBE_TOKEN_SECRET: secret })).toMatchObject({
+      access: { privatePrefix: 'private-', tokenSecret: secret },
+      subscribeTokenSecretSource: 'env',
+    });
+    // 32 bytes, not 32 characters: 16 two-byte characters are enough.
+    expect(loadOriginConfig({ SUBSCRIBE_TOKEN_SECRET: 'é'.repeat(16) }).subscribeTokenSecretSource).toBe('env');
+    expect(loadOriginConfig({})).toMatchObject({ access: { tokenSecret: DEV_SUBSCRIBE_TOKEN_SECRET }, subscribeTokenSecretSource: 'dev' });
+    expect(loadOriginConfig({ HOST: '0.0.0.0' })).toMatchObject({ access: { privatePrefix: 'private-' }, subscribeTokenSecretSource: 'none' });
+    expect(loadOriginConfig({ HOST: '0.0.0.0' }).access.tokenSecret).toBeUndefined();
+    expect(loadOriginConfig({ FASTLY_SERVICE_ID: 'SU1Z0isxPaozGVKXdv0eY', FASTLY_API_TOKEN: 'tok' }).subscribeTokenSecretSource).toBe('none');
+    expect(loadOriginConfig({ PRIVATE_CHANNEL_PREFIX: 'secret.' }).access.privatePrefix).toBe('secret.');
   });
 });

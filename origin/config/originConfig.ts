@@ -2,11 +2,16 @@
 // stops the process with a message naming the variable, not a stack trace at the first request.
 import type { IGripConfig } from '@fanoutio/grip';
 import type { JWK } from 'jose';
+import type { AccessConfig } from '../access/channelAccess.ts';
+import { MIN_SECRET_BYTES } from '../access/subscribeToken.ts';
 import { buildFanoutGripConfig, PUBLIC_KEY_FASTLY_FANOUT_JWK } from '@fanoutio/grip/fastly-fanout';
 
 export const LOCAL_GRIP_URL = 'http://127.0.0.1:5561/?verify-iss=viceroy';
 export const LOCAL_GRIP_VERIFY_KEY = 'viceroy_dev_signing_key_dont_use_in_production';
 export const DEV_PUBLISH_TOKEN = 'dev-publish-token';
+/** Verifies subscribe tokens when SUBSCRIBE_TOKEN_SECRET is not set, on a local origin only (npm run token uses it too). */
+export const DEV_SUBSCRIBE_TOKEN_SECRET = 'dev-subscribe-token-secret-not-for-production';
+export const DEFAULT_PRIVATE_CHANNEL_PREFIX = 'private-';
 
 /** A key the origin accepts `Grip-Sig` from: HS256 with a shared secret, or ES256 with a public JWK. */
 export type SignatureKeySpec =
@@ -42,6 +47,10 @@ export interface OriginConfig {
   wsMaxSubscriptions: number;
   /** How long a long-poll is held before it answers with no messages. */
   longPollTimeoutSeconds: number;
+  /** Private channels: their prefix and the secret subscribe tokens are verified with. */
+  access: AccessConfig;
+  /** How the token secret was chosen: set, the local dev secret, or none (private channels refused). */
+  subscribeTokenSecretSource: 'env' | 'dev' | 'none';
   /** Bearer token for GET /metrics; PUBLISH_TOKEN unless METRICS_TOKEN is set. */
   metricsToken: string;
   logLevel: string;
@@ -164,6 +173,29 @@ function readHistory(env: Env): HistoryConfig {
   };
 }
 
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', '::1', 'localhost']);
+
+function readAccess(env: Env, host: string): Pick<OriginConfig, 'access' | 'subscribeTokenSecretSource'> {
+  const privatePrefix = nonEmpty(env, 'PRIVATE_CHANNEL_PREFIX') ?? DEFAULT_PRIVATE_CHANNEL_PREFIX;
+  if (!/^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,63}$/.test(privatePrefix)) {
+    throw new ConfigError('PRIVATE_CHANNEL_PREFIX', `must be 1-64 channel-name characters (letters, digits, '_', '-', '.'), got "${privatePrefix}"`);
+  }
+  const secret = env.SUBSCRIBE_TOKEN_SECRET;
+  if (secret !== undefined) {
+    if (Buffer.byteLength(secret) < MIN_SECRET_BYTES) {
+      throw new ConfigError(
+        'SUBSCRIBE_TOKEN_SECRET',
+        `must be at least ${MIN_SECRET_BYTES} bytes (HS256 keys shorter than the hash are weak); for example: openssl rand -base64 48`,
+      );
+    }
+    return { access: { privatePrefix, tokenSecret: secret }, subscribeTokenSecretSource: 'env' };
+  }
+  const local = !env.FASTLY_SERVICE_ID && LOOPBACK_HOSTS.has(host);
+  return local
+    ? { access: { privatePrefix, tokenSecret: DEV_SUBSCRIBE_TOKEN_SECRET }, subscribeTokenSecretSource: 'dev' }
+    : { access: { privatePrefix }, subscribeTokenSecretSource: 'none' };
+}
+
 export function loadOriginConfig(env: Env = process.env): OriginConfig {
   const publishTokenEnv = nonEmpty(env, 'PUBLISH_TOKEN');
   if (publishTokenEnv !== undefined && publishTokenEnv.length < 8) {
@@ -181,8 +213,9 @@ export function loadOriginConfig(env: Env = process.env): OriginConfig {
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) {
     throw new ConfigError('LOG_LEVEL', `must be one of fatal, error, warn, info, debug, trace, silent; got "${logLevel}"`);
   }
+  const host = nonEmpty(env, 'HOST') ?? '127.0.0.1';
   return {
-    host: nonEmpty(env, 'HOST') ?? '127.0.0.1',
+    host,
     port: integer(env, 'PORT', 3000, 0, 65535),
     ...readGrip(env),
     publishToken: publishTokenEnv ?? DEV_PUBLISH_TOKEN,
@@ -193,6 +226,7 @@ export function loadOriginConfig(env: Env = process.env): OriginConfig {
     wsMaxSubscriptions: integer(env, 'WS_MAX_SUBSCRIPTIONS', 20, 1, 1000),
     // Pushpin raises anything under 5 s to 5 s.
     longPollTimeoutSeconds: integer(env, 'LONG_POLL_TIMEOUT_SECONDS', 55, 5, 3600),
+    ...readAccess(env, host),
     metricsToken: metricsToken ?? publishTokenEnv ?? DEV_PUBLISH_TOKEN,
     logLevel,
   };

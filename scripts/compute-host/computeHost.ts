@@ -15,6 +15,7 @@ import { RequestContext, type HostServices } from './requestContext.ts';
 import { ReadthroughCache, DEFAULT_CACHE_LIMITS, type CacheLimits } from './readthroughCache.ts';
 import { WorkerPool } from './workerPool.ts';
 import { BackendShare } from './backendShare.ts';
+import { redactedUrl } from './redactedUrl.ts';
 
 export class ComputeHostError extends Error {
   override name = 'ComputeHostError';
@@ -163,13 +164,13 @@ export async function startComputeHost(options: ComputeHostOptions): Promise<Run
     if (process.env.COMPUTE_HOST_PROFILE === '1') {
       void sink.closed.then(() => {
         context.mark('closed');
-        log(`[profile] ${head.method} ${request.url}: ${context.marks.map(([w, t]) => `${w}@${t.toFixed(1)}`).join(' ')}`);
+        log(`[profile] ${head.method} ${redactedUrl(request.url ?? '')}: ${context.marks.map(([w, t]) => `${w}@${t.toFixed(1)}`).join(' ')}`);
       });
     }
     if (verbose > 0) {
       void sink.closed.then(() => {
         const ms = (performance.now() - context.startedAt).toFixed(1);
-        log(`${head.method} ${request.url} -> ${context.status ?? '-'} (${ms} ms)`);
+        log(`${head.method} ${redactedUrl(request.url ?? '')} -> ${context.status ?? '-'} (${ms} ms)`);
       });
     }
     void sink.departed.then(() => pool.clientDeparted(context));
