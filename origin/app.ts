@@ -59,6 +59,7 @@ export function createOriginApp(deps: OriginDeps): Express {
       maxSubscriptions: config.wsMaxSubscriptions,
       access,
       expiryCloser: deps.expiryCloser,
+      grantKeepAliveSeconds: config.wsGrantKeepAliveSeconds,
     }),
   );
   // Through the cache.

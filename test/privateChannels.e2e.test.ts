@@ -7,8 +7,11 @@ import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { createHmac } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { dirname } from 'node:path';
 import { signSubscribeToken } from '../origin/access/subscribeToken.ts';
-import { recordWs, type WsFrame } from './harness/wsClient.ts';
+import { isAlive } from '../scripts/stack/managedProcess.ts';
+import { startExtraOrigin } from './harness/originProcess.ts';
+import { recordWs, untilLive, type WsFrame } from './harness/wsClient.ts';
 import { startTestStack, type TestStack } from './harness/testStack.ts';
 
 const SECRET = 'e2e-subscribe-token-secret-0123456789abcdef';
@@ -306,6 +309,42 @@ describe('expiry and recovery across a token refresh', () => {
     expect(ws.socket.readyState).toBe(ws.socket.OPEN);
     ws.close();
   }, 30_000);
+
+  it('WebSocket: when the origin that would close it at exp is gone, the keep-alive call closes it', async () => {
+    const env = { SUBSCRIBE_TOKEN_SECRET: SECRET, WS_TOKEN_KEEP_ALIVE_SECONDS: '20' };
+    const own = await startTestStack({ originEnv: env });
+    try {
+      const channel = 'private-backstop';
+      const ws = recordWs(own.urls.pushpinProxy);
+      await ws.opened;
+      const ttl = 6;
+      const exp = Math.floor(Date.now() / 1000) + ttl;
+      ws.send({ type: 'subscribe', channel, token: await token([channel], exp - Math.floor(Date.now() / 1000)) });
+      await ws.waitFor(1, (f) => f.type === 'subscribed');
+      await untilLive(ws, channel, own.publish);
+      // The origin that scheduled the close goes away; another takes its port.
+      process.kill(own.pids.origin, 'SIGTERM');
+      for (let waited = 0; isAlive(own.pids.origin) && waited < 5000; waited += 50) await new Promise((r) => setTimeout(r, 50));
+      const replacement = await startExtraOrigin({
+        name: 'origin-replacement',
+        pushpinPublishUrl: own.urls.pushpinPublish,
+        logDir: dirname(own.logFiles.origin),
+        port: own.ports.origin,
+        env: { PUBLISH_TOKEN: own.publishToken, ...env },
+      });
+      try {
+        const closed = await Promise.race([ws.closed, new Promise<undefined>((r) => setTimeout(() => r(undefined), 40_000))]);
+        const lateBy = Date.now() - exp * 1000;
+        console.log(`WebSocket closed by the keep-alive backstop ${lateBy} ms after exp (interval 20 s)`);
+        expect(closed?.code).toBe(4001);
+        expect(lateBy).toBeLessThan(25_000);
+      } finally {
+        await replacement.stop();
+      }
+    } finally {
+      await own.stop();
+    }
+  }, 90_000);
 
   it('long-poll: a hold ends by exp (Pushpin holds at least 5 s); a poll after that with the expired token is refused', async () => {
     const channel = 'private-exp-poll';

@@ -65,6 +65,7 @@ describe('origin configuration', () => {
     [{ METRICS_TOKEN: 'short' }, 'METRICS_TOKEN', /at least 8/],
     [{ SUBSCRIBE_TOKEN_SECRET: 'x'.repeat(31) }, 'SUBSCRIBE_TOKEN_SECRET', /at least 32 bytes/],
     [{ SUBSCRIBE_TOKEN_SECRET: '' }, 'SUBSCRIBE_TOKEN_SECRET', /at least 32 bytes/],
+    [{ WS_TOKEN_KEEP_ALIVE_SECONDS: '10' }, 'WS_TOKEN_KEEP_ALIVE_SECONDS', /between 20/],
     [{ PRIVATE_CHANNEL_PREFIX: 'has space' }, 'PRIVATE_CHANNEL_PREFIX', /channel-name characters/],
     [{ PRIVATE_CHANNEL_PREFIX: 'a:b' }, 'PRIVATE_CHANNEL_PREFIX', /channel-name characters/],
   ])('rejects %j naming %s', (env, variable, message) => {

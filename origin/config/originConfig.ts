@@ -45,6 +45,11 @@ export interface OriginConfig {
   allowClientPublish: boolean;
   /** Channels one WebSocket connection may subscribe to at once. */
   wsMaxSubscriptions: number;
+  /**
+   * How often an idle WebSocket holding token subscriptions calls the origin (Keep-Alive-Interval), so
+   * an expiry whose close was lost with an origin instance is caught that much later at most.
+   */
+  wsGrantKeepAliveSeconds: number;
   /** How long a long-poll is held before it answers with no messages. */
   longPollTimeoutSeconds: number;
   /** Private channels: their prefix and the secret subscribe tokens are verified with. */
@@ -224,6 +229,8 @@ export function loadOriginConfig(env: Env = process.env): OriginConfig {
     ...(redisUrl ? { redisUrl } : {}),
     allowClientPublish: boolean(env, 'ALLOW_CLIENT_PUBLISH', false),
     wsMaxSubscriptions: integer(env, 'WS_MAX_SUBSCRIPTIONS', 20, 1, 1000),
+    // Pushpin raises anything under 20 s to 20 s.
+    wsGrantKeepAliveSeconds: integer(env, 'WS_TOKEN_KEEP_ALIVE_SECONDS', 120, 20, 3600),
     // Pushpin raises anything under 5 s to 5 s.
     longPollTimeoutSeconds: integer(env, 'LONG_POLL_TIMEOUT_SECONDS', 55, 5, 3600),
     ...readAccess(env, host),

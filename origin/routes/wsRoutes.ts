@@ -34,6 +34,7 @@ export interface WsRouteDeps {
   subscribeLimits?: SubscribeLimits;
   access: ChannelAccess;
   expiryCloser: ExpiryCloser;
+  grantKeepAliveSeconds: number;
 }
 
 export function wsRoutes(deps: WsRouteDeps): Router {
@@ -85,6 +86,7 @@ export function wsRoutes(deps: WsRouteDeps): Router {
       maxSubscriptions: deps.maxSubscriptions,
       limits: deps.subscribeLimits ?? DEFAULT_SUBSCRIBE_LIMITS,
       keepAliveSeconds: WS_KEEP_ALIVE_SECONDS,
+      grantKeepAliveSeconds: deps.grantKeepAliveSeconds,
     });
     res
       .status(200)

@@ -53,6 +53,8 @@ export interface WsSessionOptions {
   limits: SubscribeLimits;
   /** Pushpin sends an unsolicited pong after this many idle seconds (clients answer nothing). */
   keepAliveSeconds: number;
+  /** How often a connection holding token grants calls the origin when idle (default GRANT_KEEP_ALIVE_SECONDS). */
+  grantKeepAliveSeconds?: number;
 }
 
 export interface WsSessionResult {
@@ -66,7 +68,7 @@ export interface WsSessionResult {
   keepAliveIntervalSeconds?: number;
 }
 
-/** How often a connection with token grants calls the origin when idle (Pushpin's minimum is 20 s). */
+/** How often a connection with token grants calls the origin when idle, by default (Pushpin's minimum is 20 s). */
 export const GRANT_KEEP_ALIVE_SECONDS = 120;
 
 class Session {
@@ -373,7 +375,8 @@ export async function runWsSession(
   session.out.push(...expiryControls(state.grants, session.state.grants));
   for (const exp of new Set(session.state.grants.map((g) => g.exp))) ports.scheduleExpiry?.(exp);
   if (session.barrier !== undefined) session.out.push(...barrierControls(session.barrier));
-  const keepAlive = session.state.grants.length > 0 ? GRANT_KEEP_ALIVE_SECONDS : state.grants.length > 0 ? 0 : undefined;
+  const interval = options.grantKeepAliveSeconds ?? GRANT_KEEP_ALIVE_SECONDS;
+  const keepAlive = session.state.grants.length > 0 ? interval : state.grants.length > 0 ? 0 : undefined;
   return { out: session.out, state: session.state, ...(keepAlive !== undefined ? { keepAliveIntervalSeconds: keepAlive } : {}) };
 }
 
