@@ -4,7 +4,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { isAbsolute, join } from 'node:path';
 import { parse as parseToml, stringify as stringifyToml } from 'smol-toml';
 import { descendantsOf, isAlive } from '../../scripts/stack/managedProcess.ts';
 import { findFreePort, findFreePortRange, isPortFree } from '../../scripts/stack/ports.ts';
@@ -41,6 +41,8 @@ export async function writeFreePortManifest(dir: string): Promise<{ manifestPath
   const pushpin = localServer.pushpin as Table;
   pushpin.proxy_port = ports.pushpinProxy;
   pushpin.publish_port = ports.pushpinPublish;
+  // Relative to the manifest's directory, as the Fastly CLI reads it: absolute for a copy elsewhere.
+  if (typeof pushpin.pushpin_path === 'string' && !isAbsolute(pushpin.pushpin_path)) pushpin.pushpin_path = join(PROJECT_ROOT, pushpin.pushpin_path);
   const manifestPath = join(dir, 'fastly.toml');
   writeFileSync(manifestPath, stringifyToml(manifest));
   return { manifestPath, ports };
