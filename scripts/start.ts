@@ -119,6 +119,7 @@ Ctrl-C stops everything.`);
   // Watch mode: an origin or edge that crashed is started again by the next change; without Pushpin
   // nothing works, so its exit still stops the stack.
   stack.onChildExit((name, status) => {
+    if (stopping) return;
     if (name === 'pushpin') void shutdown(`pushpin exited unexpectedly (see its log)`, 1);
     else complain(`watch: the ${name} exited (${status}); it starts again on the next change to ${name}/ (see its log)`);
   });

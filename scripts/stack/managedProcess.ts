@@ -95,20 +95,30 @@ export async function startManagedProcess(options: ManagedProcessOptions): Promi
   const tail: string[] = [];
   let outputSoFar = '';
   const lineWaiters = new Set<() => void>();
-  const onData = (chunk: Buffer): void => {
+  const onLine = (line: string): void => {
+    // Not into a stdout whose reader is gone (see brokenOutput.ts).
+    if (options.echo && process.stdout.writable) process.stdout.write(`[${options.name}] ${line}\n`);
+    tail.push(line);
+    if (tail.length > TAIL_LINES) tail.splice(0, tail.length - TAIL_LINES);
+  };
+  // Output comes in chunks that may end mid-line: per stream, an unfinished line waits for the rest.
+  const partialLines = new Map<string, string>();
+  const onOutput = (stream: string) => (chunk: Buffer): void => {
     const text = chunk.toString('utf8');
     if (log && !log.writableEnded) log.write(text);
-    // Not into a stdout whose reader is gone (see brokenOutput.ts).
-    if (options.echo && process.stdout.writable) {
-      for (const line of text.split('\n')) if (line) process.stdout.write(`[${options.name}] ${line}\n`);
-    }
     outputSoFar = (outputSoFar + text).slice(-65536);
-    tail.push(...text.split('\n').filter(Boolean));
-    if (tail.length > TAIL_LINES) tail.splice(0, tail.length - TAIL_LINES);
+    const lines = ((partialLines.get(stream) ?? '') + text).split('\n');
+    partialLines.set(stream, (lines.pop() ?? '').slice(-4096));
+    for (const line of lines) if (line) onLine(line);
     for (const wake of lineWaiters) wake();
   };
-  keeper.stdout?.on('data', onData);
-  keeper.stderr?.on('data', onData);
+  const flushPartialLines = (): void => {
+    for (const line of partialLines.values()) if (line) onLine(line);
+    partialLines.clear();
+  };
+  const onData = onOutput('note');
+  keeper.stdout?.on('data', onOutput('stdout'));
+  keeper.stderr?.on('data', onOutput('stderr'));
 
   let childPid: number | undefined;
   let childStatus: number | string | undefined;
@@ -143,7 +153,10 @@ export async function startManagedProcess(options: ManagedProcessOptions): Promi
     for (const wake of lineWaiters) wake();
   });
   // 'exit' can come before the last output is read; the log ends once every stdio stream closed.
-  keeper.once('close', () => log?.end());
+  keeper.once('close', () => {
+    flushPartialLines();
+    log?.end();
+  });
 
   const stop = async (stopGraceMs = graceMs): Promise<void> => {
     if (hasExited || keeper.pid === undefined) return;
@@ -162,7 +175,7 @@ export async function startManagedProcess(options: ManagedProcessOptions): Promi
 
   const timeoutMs = options.readyTimeoutMs ?? 15000;
   const deadline = Date.now() + timeoutMs;
-  const recentOutput = (): string => tail.join('\n');
+  const recentOutput = (): string => [...tail, ...[...partialLines.values()].filter(Boolean)].join('\n');
   const fail = async (why: string): Promise<never> => {
     await stop(1000);
     const where = options.logFile ? ` (log: ${options.logFile})` : '';

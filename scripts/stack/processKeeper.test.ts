@@ -106,4 +106,15 @@ describe('process keeper', () => {
     for (const child of children) expect(isAlive(child.pid)).toBe(false);
     await expect(stubborn('late')).rejects.toThrow(ProcessStartError);
   });
+
+  it('keeps lines whole in recentOutput when they come in pieces, per stream, the last unfinished one too', async () => {
+    const child = await startManagedProcess({
+      name: 'pieces',
+      command: 'sh',
+      args: ['-c', "printf 'first ha'; printf 'err ' >&2; sleep 0.3; printf 'lf\\n'; printf 'line\\n' >&2; printf 'no newline'"],
+      ready: async () => true,
+    });
+    await child.exited;
+    expect(child.recentOutput().split('\n').sort()).toEqual(['err line', 'first half', 'no newline']);
+  });
 });

@@ -62,9 +62,10 @@ export function watchStack(options: StackWatchOptions): StackWatch {
   let closed = false;
 
   const restart = async (name: RestartableChild, what: string): Promise<boolean> => {
+    const started = Date.now();
     try {
       const pid = await stack.restart(name);
-      say(`watch: ${name} restarted (pid ${pid})${what}`);
+      say(`watch: ${name} restarted (pid ${pid}) in ${seconds(Date.now() - started)}${what}`);
       return true;
     } catch (error) {
       if (closed) return false;
