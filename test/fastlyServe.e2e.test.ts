@@ -227,6 +227,15 @@ describe('npm run serve (fastly compute serve) with Debian Pushpin and the local
     await allGone(serve.marker, STOP_TIMEOUT_MS);
   }, TEST_TIMEOUT_MS);
 
+  it('stops it all on kill -INT to npm alone (the script is exec\'d, so npm passes it to the launcher)', async () => {
+    const serve = await startServe();
+    await waitForEdge(serve);
+    process.kill(serve.child.pid!, 'SIGINT');
+    const stopMs = await allGone(serve.marker, STOP_TIMEOUT_MS);
+    console.log(`npm run serve: every process gone ${(stopMs / 1000).toFixed(1)} s after SIGINT to npm`);
+    expect(serve.output()).toContain('Local server stopped');
+  }, TEST_TIMEOUT_MS);
+
   it('stops Pushpin, the edge and the origin when the CLI is killed', async () => {
     const serve = await startServe();
     await waitForEdge(serve);

@@ -25,6 +25,19 @@ export interface ManagedProcessOptions {
   echo?: boolean;
   /** How long the child gets between SIGTERM and SIGKILL (default DEFAULT_STOP_GRACE_MS). */
   stopGraceMs?: number;
+  /**
+   * What stopping sends first (default SIGTERM, to the child's process group). With
+   * `stopLeaderOnly`, to the child alone, for a launcher that stops its own children in order (the
+   * Fastly CLI on SIGINT); after the grace period everything left is SIGKILLed as usual.
+   */
+  stopSignal?: NodeJS.Signals;
+  stopLeaderOnly?: boolean;
+  /**
+   * 'inherit': the child writes straight to this process's stdout and stderr (a tool whose own
+   * output is the user interface, such as the Fastly CLI): no log file, no echo, no recentOutput,
+   * and `ready` must be a probe. Default 'pipe'.
+   */
+  output?: 'pipe' | 'inherit';
 }
 
 export interface ManagedProcess {
@@ -84,10 +97,14 @@ export async function startManagedProcess(options: ManagedProcessOptions): Promi
     log = createWriteStream(options.logFile, { flags: 'a' });
   }
   const env = options.env ?? process.env;
+  const inherit = options.output === 'inherit';
+  if (inherit && options.ready instanceof RegExp) {
+    throw new ProcessStartError(`${options.name}: with output 'inherit', readiness must be a probe, not an output pattern`);
+  }
   const keeper: ChildProcess = spawn(process.execPath, [KEEPER, options.name], {
     cwd: options.cwd,
     env: keeperEnvironment(env),
-    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+    stdio: ['ignore', inherit ? 'inherit' : 'pipe', inherit ? 'inherit' : 'pipe', 'ipc'],
     // Its own session: a terminal's SIGINT or SIGHUP to our group does not reach it or the child.
     detached: true,
     serialization: 'json',
@@ -183,7 +200,16 @@ export async function startManagedProcess(options: ManagedProcessOptions): Promi
   };
 
   keeper.send(
-    { type: 'start', command: options.command, args: options.args, cwd: options.cwd, env, graceMs },
+    {
+      type: 'start',
+      command: options.command,
+      args: options.args,
+      cwd: options.cwd,
+      env,
+      graceMs,
+      ...(options.stopSignal ? { stopSignal: options.stopSignal } : {}),
+      ...(options.stopLeaderOnly ? { stopLeaderOnly: true } : {}),
+    },
     (error) => error && onData(Buffer.from(`cannot start the process keeper: ${error.message}\n`)),
   );
   await spawned;
