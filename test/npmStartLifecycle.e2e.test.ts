@@ -1,4 +1,4 @@
-// `npm start` as a user runs it (npm -> sh -> tsx -> start.ts -> the stack), on free ports from a
+// `npm start` as a user runs it (npm -> start.ts, exec'd -> the stack), on free ports from a
 // temporary manifest: every process it started is gone within 3 s of SIGINT/SIGTERM/SIGHUP (also during
 // start-up and with clients connected), and within 5 s when its top process is SIGKILLed.
 import { connect, type Socket } from 'node:net';
