@@ -172,7 +172,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     pids[slot.name] = child.process.pid;
     void child.process.exited.then((status) => {
       if (slot.current === child) slot.current = undefined;
-      if (stopping.has(child.process) || stopped) return;
+      if (stopping.delete(child.process) || stopped) return;
       for (const listener of listeners) listener(slot.name, status);
     });
     if (stopped) await stopChild(slot); // stop() came while it was starting
