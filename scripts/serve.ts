@@ -9,11 +9,11 @@
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import fastlyCli from '@fastly/cli';
-import { LOCAL_GRIP_SIG_ISS, LOCAL_GRIP_SIG_KEY } from './pushpin/pushpinConfig.ts';
 import { edgeAddress, parseServeArguments, ServeUsageError, type ServeArguments } from './serve/serveArguments.ts';
 import { chooseViceroy } from './serve/viceroyChoice.ts';
 import { readManifest, ManifestError, type LocalManifest } from './stack/fastlyManifest.ts';
 import { watchLaunchers } from './stack/launcherWatch.ts';
+import { startLocalOrigin } from './stack/localOrigin.ts';
 import { startManagedProcess, type ManagedProcess } from './stack/managedProcess.ts';
 import { assertPortsFree, PortInUseError } from './stack/ports.ts';
 import { PROJECT_ROOT } from './stack/projectRoot.ts';
@@ -69,24 +69,7 @@ async function checkPorts(manifest: LocalManifest, args: ServeArguments, origin:
 }
 
 function startOrigin(plan: OriginPlan): Promise<ManagedProcess> {
-  const url = `http://127.0.0.1:${plan.port}`;
-  return startManagedProcess({
-    name: 'origin',
-    command: process.execPath,
-    args: ['--import', 'tsx', join(PROJECT_ROOT, 'origin/server.ts')],
-    cwd: PROJECT_ROOT,
-    env: {
-      ...process.env,
-      PORT: String(plan.port),
-      HOST: '127.0.0.1',
-      GRIP_URL: `http://127.0.0.1:${plan.publishPort}/?verify-iss=${LOCAL_GRIP_SIG_ISS}`,
-      GRIP_VERIFY_KEY: LOCAL_GRIP_SIG_KEY,
-    },
-    ready: async () => (await fetch(`${url}/healthz`)).ok,
-    readyTimeoutMs: 30_000,
-    logFile: join(PROJECT_ROOT, 'pushpin-logs', 'origin.log'),
-    echo: true,
-  });
+  return startLocalOrigin({ port: plan.port, publishPort: plan.publishPort, logFile: join(PROJECT_ROOT, 'pushpin-logs', 'origin.log'), echo: true });
 }
 
 /** The CLI's exit as a shell would report it: its code, or 128 + the signal that ended it. */

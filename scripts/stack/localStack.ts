@@ -6,9 +6,9 @@ import { join } from 'node:path';
 import { readManifest, unsupportedSettingsWarning, type ManifestBackend } from './fastlyManifest.ts';
 import { startManagedProcess, type ManagedProcess } from './managedProcess.ts';
 import { assertPortsFree } from './ports.ts';
+import { startLocalOrigin } from './localOrigin.ts';
 import { PROJECT_ROOT } from './projectRoot.ts';
 import { startPushpin, type RunningPushpin } from '../pushpin/pushpinProcess.ts';
-import { LOCAL_GRIP_SIG_ISS, LOCAL_GRIP_SIG_KEY } from '../pushpin/pushpinConfig.ts';
 import { writeEdgeManifest, type EdgeBackendOverride } from '../compute-host/edgeManifest.ts';
 import { EDGE_WASM } from '../compute-host/edgeBuild.ts';
 
@@ -214,21 +214,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     name: 'origin',
     queue: Promise.resolve(),
     start: async () => {
-      const origin = await startManagedProcess({
-        name: 'origin',
-        command: process.execPath,
-        args: ['--import', 'tsx', join(PROJECT_ROOT, 'origin/server.ts')],
-        cwd: PROJECT_ROOT,
-        env: {
-          ...process.env,
-          PORT: String(ports.origin),
-          HOST: '127.0.0.1',
-          GRIP_URL: `http://127.0.0.1:${ports.pushpinPublish}/?verify-iss=${LOCAL_GRIP_SIG_ISS}`,
-          GRIP_VERIFY_KEY: LOCAL_GRIP_SIG_KEY,
-          ...options.originEnv,
-        },
-        ready: async () => (await fetch(`${originUrl}/healthz`)).ok,
-        readyTimeoutMs: 30000,
+      const origin = await startLocalOrigin({
+        port: ports.origin,
+        publishPort: ports.pushpinPublish,
+        ...(options.originEnv ? { env: options.originEnv } : {}),
         logFile: originLog,
         ...echo,
       });
