@@ -7,6 +7,8 @@ import { buildFanoutGripConfig, PUBLIC_KEY_FASTLY_FANOUT_JWK } from '@fanoutio/g
 export const LOCAL_GRIP_URL = 'http://127.0.0.1:5561/?verify-iss=viceroy';
 export const LOCAL_GRIP_VERIFY_KEY = 'viceroy_dev_signing_key_dont_use_in_production';
 export const DEV_PUBLISH_TOKEN = 'dev-publish-token';
+/** 64 MiB: the in-memory history's default bound (HISTORY_MAX_BYTES). */
+export const DEFAULT_HISTORY_MAX_BYTES = 64 * 1024 * 1024;
 
 /** A key the origin accepts `Grip-Sig` from: HS256 with a shared secret, or ES256 with a public JWK. */
 export type SignatureKeySpec =
@@ -22,6 +24,12 @@ export interface HistoryConfig {
    * from an id of the old epoch is told continuity was lost.
    */
   channelIdleMs: number;
+  /**
+   * The in-memory store's bound on everything it keeps, all channels together (each message counted
+   * as its JSON's UTF-8 size plus a fixed overhead). Past it the oldest messages go first, as a
+   * retention trim would drop them. The Redis store leaves this to Redis's own `maxmemory`.
+   */
+  maxBytes: number;
 }
 
 export interface OriginConfig {
@@ -161,6 +169,7 @@ function readHistory(env: Env): HistoryConfig {
     maxMessagesPerChannel: integer(env, 'HISTORY_MAX_MESSAGES', 1000, 1, 1_000_000),
     maxAgeMs: maxAgeSeconds * 1000,
     channelIdleMs: idleSeconds * 1000,
+    maxBytes: integer(env, 'HISTORY_MAX_BYTES', DEFAULT_HISTORY_MAX_BYTES, 1024 * 1024, 2 ** 40),
   };
 }
 
