@@ -1,5 +1,6 @@
 // The origin's configuration, read from the environment once at start and validated so a bad value
 // stops the process with a message naming the variable, not a stack trace at the first request.
+import { isIPv4 } from 'node:net';
 import type { IGripConfig } from '@fanoutio/grip';
 import type { JWK } from 'jose';
 import { buildFanoutGripConfig, PUBLIC_KEY_FASTLY_FANOUT_JWK } from '@fanoutio/grip/fastly-fanout';
@@ -42,6 +43,12 @@ export interface OriginConfig {
   publishToken: string;
   /** True when PUBLISH_TOKEN was not set and the documented dev token is in use. */
   usingDevPublishToken: boolean;
+  /**
+   * Local use: listening on loopback only and not configured for Fastly. Anything else is reachable by
+   * others (with FASTLY_SERVICE_ID, every non-realtime request reaches the origin through the service),
+   * so the public dev token is refused and /metrics needs its own token.
+   */
+  localOnly: boolean;
   history: HistoryConfig;
   redisUrl?: string;
   /** Whether WebSocket clients may publish with {"type":"publish"}. */
@@ -50,8 +57,13 @@ export interface OriginConfig {
   wsMaxSubscriptions: number;
   /** How long a long-poll is held before it answers with no messages. */
   longPollTimeoutSeconds: number;
-  /** Bearer token for GET /metrics; PUBLISH_TOKEN unless METRICS_TOKEN is set. */
-  metricsToken: string;
+  /**
+   * Bearer token for GET /metrics: METRICS_TOKEN; in local use PUBLISH_TOKEN when it is not set.
+   * Undefined: /metrics is disabled (not local, and no METRICS_TOKEN).
+   */
+  metricsToken: string | undefined;
+  /** How long a request may take to arrive whole (headers and body), before it is answered 408. */
+  requestTimeoutMs: number;
   logLevel: string;
 }
 
@@ -173,11 +185,49 @@ function readHistory(env: Env): HistoryConfig {
   };
 }
 
-export function loadOriginConfig(env: Env = process.env): OriginConfig {
-  const publishTokenEnv = nonEmpty(env, 'PUBLISH_TOKEN');
-  if (publishTokenEnv !== undefined && publishTokenEnv.length < 8) {
-    throw new ConfigError('PUBLISH_TOKEN', 'must be at least 8 characters');
+/** Loopback addresses: 127.0.0.0/8, ::1 (also bracketed, or IPv4-mapped) and localhost. */
+export function isLoopbackHost(host: string): boolean {
+  const bare = host.replace(/^\[(.*)\]$/, '$1').toLowerCase();
+  if (bare === 'localhost' || bare === '::1') return true;
+  const v4 = bare.replace(/^::ffff:/, '');
+  return isIPv4(v4) && v4.startsWith('127.');
+}
+
+/** Why the origin is not for local use only, for the messages that refuse an unsafe default. */
+function exposureOf(host: string, fastlyServiceId: string | undefined): string | undefined {
+  if (fastlyServiceId) {
+    return `it is configured for Fastly (FASTLY_SERVICE_ID), so /api/publish is reachable through the Fastly service`;
   }
+  if (!isLoopbackHost(host)) return `it listens on ${host} (HOST), beyond loopback`;
+  return undefined;
+}
+
+/** PUBLISH_TOKEN, refusing the public dev token where others can reach the origin. */
+function readPublishToken(env: Env, exposure: string | undefined, fastly: boolean): { token: string; usingDev: boolean } {
+  const given = nonEmpty(env, 'PUBLISH_TOKEN');
+  if (given !== undefined && given.length < 8) throw new ConfigError('PUBLISH_TOKEN', 'must be at least 8 characters');
+  const token = given ?? DEV_PUBLISH_TOKEN;
+  const allowDev = boolean(env, 'ALLOW_DEV_PUBLISH_TOKEN', false);
+  if (exposure && token === DEV_PUBLISH_TOKEN && !(allowDev && !fastly)) {
+    const what = given === undefined ? 'is not set, so the public development token "dev-publish-token" would be used' : 'is the public development token';
+    const optOut = fastly
+      ? ' (ALLOW_DEV_PUBLISH_TOKEN does not apply to a Fastly configuration)'
+      : '; or, on a network only you reach (a container published on the host\'s loopback), set ALLOW_DEV_PUBLISH_TOKEN=true';
+    throw new ConfigError(
+      'PUBLISH_TOKEN',
+      `${what}, and anyone could publish: ${exposure}. Set PUBLISH_TOKEN to a secret of at least 8 characters ` +
+        `(e.g. \`openssl rand -hex 24\`)${optOut}`,
+    );
+  }
+  return { token, usingDev: token === DEV_PUBLISH_TOKEN };
+}
+
+export function loadOriginConfig(env: Env = process.env): OriginConfig {
+  const host = nonEmpty(env, 'HOST') ?? '127.0.0.1';
+  const grip = readGrip(env);
+  const fastly = nonEmpty(env, 'FASTLY_SERVICE_ID') !== undefined;
+  const exposure = exposureOf(host, nonEmpty(env, 'FASTLY_SERVICE_ID'));
+  const publish = readPublishToken(env, exposure, fastly);
   const redisUrl = nonEmpty(env, 'REDIS_URL');
   if (redisUrl !== undefined && !/^rediss?:\/\//.test(redisUrl)) {
     throw new ConfigError('REDIS_URL', `must start with redis:// or rediss://, got "${redisUrl}"`);
@@ -186,23 +236,29 @@ export function loadOriginConfig(env: Env = process.env): OriginConfig {
   if (metricsToken !== undefined && metricsToken.length < 8) {
     throw new ConfigError('METRICS_TOKEN', 'must be at least 8 characters');
   }
+  if (exposure && metricsToken === DEV_PUBLISH_TOKEN) {
+    throw new ConfigError('METRICS_TOKEN', `is the public development token, and ${exposure}; set a secret of at least 8 characters`);
+  }
   const logLevel = nonEmpty(env, 'LOG_LEVEL') ?? 'info';
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) {
     throw new ConfigError('LOG_LEVEL', `must be one of fatal, error, warn, info, debug, trace, silent; got "${logLevel}"`);
   }
   return {
-    host: nonEmpty(env, 'HOST') ?? '127.0.0.1',
+    host,
     port: integer(env, 'PORT', 3000, 0, 65535),
-    ...readGrip(env),
-    publishToken: publishTokenEnv ?? DEV_PUBLISH_TOKEN,
-    usingDevPublishToken: publishTokenEnv === undefined,
+    ...grip,
+    publishToken: publish.token,
+    usingDevPublishToken: publish.usingDev,
+    localOnly: exposure === undefined,
     history: readHistory(env),
     ...(redisUrl ? { redisUrl } : {}),
     allowClientPublish: boolean(env, 'ALLOW_CLIENT_PUBLISH', false),
     wsMaxSubscriptions: integer(env, 'WS_MAX_SUBSCRIPTIONS', 20, 1, 1000),
     // Pushpin raises anything under 5 s to 5 s.
     longPollTimeoutSeconds: integer(env, 'LONG_POLL_TIMEOUT_SECONDS', 55, 5, 3600),
-    metricsToken: metricsToken ?? publishTokenEnv ?? DEV_PUBLISH_TOKEN,
+    // Outside local use the publish token would be one leaked scrape config away from publishing.
+    metricsToken: metricsToken ?? (exposure ? undefined : publish.token),
+    requestTimeoutMs: integer(env, 'REQUEST_TIMEOUT_SECONDS', 30, 1, 3600) * 1000,
     logLevel,
   };
 }

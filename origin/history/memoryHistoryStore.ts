@@ -322,6 +322,8 @@ export function createMemoryHistoryStore(limits: MemoryHistoryLimits, now: () =>
       channels.get(channel)?.subscribing.delete(user);
     },
 
+    async ping() {},
+
     async close() {
       channels.clear();
       empty.clear();

@@ -53,6 +53,7 @@ function unavailableHistory(): HistoryStore {
     gateAppends: fail,
     ungateAppends: fail,
     cancelSubscribe: fail,
+    ping: fail,
     close: async () => {},
   };
 }
