@@ -13,6 +13,7 @@ import { responseSink, upgradeSink, type DownstreamSink } from './downstreamSink
 import { toGuestBackends, type DownstreamInfo, type RequestHead } from './hostProtocol.ts';
 import { RequestContext, type HostServices } from './requestContext.ts';
 import { ReadthroughCache, DEFAULT_CACHE_LIMITS, type CacheLimits } from './readthroughCache.ts';
+import { refuseOversizedUrl } from './requestLimits.ts';
 import { WorkerPool } from './workerPool.ts';
 import { BackendShare } from './backendShare.ts';
 
@@ -142,12 +143,13 @@ export async function startComputeHost(options: ComputeHostOptions): Promise<Run
   await pool.start();
 
   let nextId = 1;
+  const guestUri = (request: http.IncomingMessage): string =>
+    `http://${request.headers.host ?? `${options.host ?? '127.0.0.1'}:${options.port}`}${request.url ?? '/'}`;
   const accept = (request: http.IncomingMessage, sink: DownstreamSink, body: HostBody): void => {
     const id = nextId++;
-    const host = request.headers.host ?? `${options.host ?? '127.0.0.1'}:${options.port}`;
     const head: RequestHead = {
       method: request.method ?? 'GET',
-      uri: `http://${host}${request.url ?? '/'}`,
+      uri: guestUri(request),
       headers: rawHeaderList(request.rawHeaders),
     };
     const bodyHandle = 1;
@@ -177,11 +179,23 @@ export async function startComputeHost(options: ComputeHostOptions): Promise<Run
   };
 
   const server = http.createServer({ keepAliveTimeout: 65_000, requestTimeout: 0 }, (request, response) => {
+    const refused = refuseOversizedUrl(guestUri(request));
+    if (refused) {
+      log(`${request.method} ${request.url?.slice(0, 80)}... -> ${refused.status} (the URL is longer than the guest can read)`);
+      response.writeHead(refused.status, refused.reason, { 'content-type': 'application/json', connection: 'close' }).end(refused.body);
+      return;
+    }
     const length = request.headers['content-length'];
     accept(request, responseSink(request, response), HostBody.fromStream(request, length !== undefined ? Number(length) : undefined, false));
   });
   const upgraded = new Set<import('node:stream').Duplex>();
   server.on('upgrade', (request: http.IncomingMessage, socket, head: Buffer) => {
+    const refused = refuseOversizedUrl(guestUri(request));
+    if (refused) {
+      const length = Buffer.byteLength(refused.body);
+      socket.end(`HTTP/1.1 ${refused.status} ${refused.reason}\r\ncontent-type: application/json\r\ncontent-length: ${length}\r\nconnection: close\r\n\r\n${refused.body}`);
+      return;
+    }
     upgraded.add(socket);
     socket.once('close', () => upgraded.delete(socket));
     accept(request, upgradeSink(request, socket, head), HostBody.fromBytes(new Uint8Array()));
