@@ -13,7 +13,7 @@ import { responseSink, upgradeSink, type DownstreamSink } from './downstreamSink
 import { toGuestBackends, type DownstreamInfo, type RequestHead } from './hostProtocol.ts';
 import { RequestContext, type HostServices } from './requestContext.ts';
 import { ReadthroughCache, DEFAULT_CACHE_LIMITS, type CacheLimits } from './readthroughCache.ts';
-import { refuseOversizedUrl } from './requestLimits.ts';
+import { clientErrorStatus, refuseOversizedUrl } from './requestLimits.ts';
 import { WorkerPool } from './workerPool.ts';
 import { BackendShare } from './backendShare.ts';
 
@@ -36,6 +36,8 @@ export interface ComputeHostOptions {
   queueLimit?: number;
   /** How long a request may wait for a worker (default 15 s, a backend's first-byte timeout); then 503. */
   queueTimeoutMs?: number;
+  /** How long a client may take to send a request head (default 30 s); then 408 and the connection closes. */
+  headTimeoutMs?: number;
   cacheLimits?: CacheLimits;
   verbose?: number;
   log?: (line: string) => void;
@@ -48,6 +50,11 @@ export interface ComputeHostOptions {
 export const DEFAULT_MAX_WORKERS = 64;
 export const DEFAULT_QUEUE_LIMIT = 1024;
 export const DEFAULT_QUEUE_TIMEOUT_MS = 15_000;
+/**
+ * A head trickled a header at a time would hold its connection forever: request bodies may stream for
+ * as long as they like (requestTimeout 0), and with that Node enforces no head timeout unless it is set.
+ */
+export const DEFAULT_HEAD_TIMEOUT_MS = 30_000;
 
 export interface RunningComputeHost {
   url: string;
@@ -178,7 +185,14 @@ export async function startComputeHost(options: ComputeHostOptions): Promise<Run
     pool.run(context, downstream);
   };
 
-  const server = http.createServer({ keepAliveTimeout: 65_000, requestTimeout: 0 }, (request, response) => {
+  const headTimeoutMs = options.headTimeoutMs ?? DEFAULT_HEAD_TIMEOUT_MS;
+  const serverOptions: http.ServerOptions = {
+    keepAliveTimeout: 65_000,
+    requestTimeout: 0,
+    headersTimeout: headTimeoutMs,
+    connectionsCheckingInterval: Math.min(1000, headTimeoutMs),
+  };
+  const server = http.createServer(serverOptions, (request, response) => {
     const refused = refuseOversizedUrl(guestUri(request));
     if (refused) {
       log(`${request.method} ${request.url?.slice(0, 80)}... -> ${refused.status} (the URL is longer than the guest can read)`);
@@ -200,8 +214,8 @@ export async function startComputeHost(options: ComputeHostOptions): Promise<Run
     socket.once('close', () => upgraded.delete(socket));
     accept(request, upgradeSink(request, socket, head), HostBody.fromBytes(new Uint8Array()));
   });
-  server.on('clientError', (_error, socket) => {
-    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n');
+  server.on('clientError', (error: NodeJS.ErrnoException, socket) => {
+    if (socket.writable) socket.end(`HTTP/1.1 ${clientErrorStatus(error.code)}\r\nconnection: close\r\n\r\n`);
   });
 
   await new Promise<void>((resolve, reject) => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { GUEST_MAX_URL_BYTES, refuseOversizedUrl } from './requestLimits.ts';
+import { clientErrorStatus, GUEST_MAX_URL_BYTES, refuseOversizedUrl } from './requestLimits.ts';
 
 describe('requests the guest cannot take', () => {
   it('lets a URL up to 8192 bytes through and refuses a longer one with 414, counting bytes', () => {
@@ -10,5 +10,12 @@ describe('requests the guest cannot take', () => {
     expect(JSON.parse(refused!.body)).toEqual({ error: 'uri_too_long', message: expect.stringMatching(/8193 bytes.*at most 8192/) });
     // Multi-byte characters count as their bytes.
     expect(refuseOversizedUrl(base + 'é'.repeat(4090))).toBeDefined();
+  });
+
+  it('answers heads Node cannot read as Node would: 431 too large, 408 too slow, else 400', () => {
+    expect(clientErrorStatus('HPE_HEADER_OVERFLOW')).toBe('431 Request Header Fields Too Large');
+    expect(clientErrorStatus('ERR_HTTP_REQUEST_TIMEOUT')).toBe('408 Request Timeout');
+    expect(clientErrorStatus('HPE_INVALID_METHOD')).toBe('400 Bad Request');
+    expect(clientErrorStatus(undefined)).toBe('400 Bad Request');
   });
 });
