@@ -69,6 +69,19 @@ describe('routing: Fanout handoff or the cache', () => {
     }
   });
 
+  it('refuses a realtime request too long for the proxy with a 414, handing nothing off; the cache path is not limited', async () => {
+    const long = 'c'.repeat(5000);
+    for (const req of [request('GET', `/events/${long}`), request('GET', `/ws?x=${long}`, { upgrade: 'websocket', connection: 'Upgrade' })]) {
+      const response = await handleRequest(req);
+      expect(response.status).toBe(414);
+      expect(response.headers.get('cache-control')).toBe('no-store');
+      expect(await response.json()).toEqual({ error: 'uri_too_long', message: expect.stringMatching(/limited to 4000/) });
+    }
+    expect(handoffs).toHaveLength(0);
+    expect((await handleRequest(request('GET', `/api/channels/${long}/messages`))).status).toBe(200);
+    expect(forwarded).toHaveLength(1);
+  });
+
   it('uses configured realtime paths', async () => {
     setConfigStore('edge_settings', { realtime_paths: '/live/' });
     await handleRequest(request('GET', '/live/x'));

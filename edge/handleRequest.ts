@@ -8,8 +8,9 @@ import { ConfigStore } from 'fastly:config-store';
 import { env } from 'fastly:env';
 import { createFanoutHandoff } from 'fastly:fanout';
 import { planCaching, type CacheDecision } from './caching/cachePolicy.ts';
-import { badGateway, handoffFailed, jsonError } from './errors/gatewayErrors.ts';
+import { badGateway, handoffFailed, handoffTargetTooLong, jsonError } from './errors/gatewayErrors.ts';
 import { selectBackend, type BackendHealth } from './routing/backendSelection.ts';
+import { MAX_HANDOFF_TARGET_BYTES, oversizedHandoffTarget } from './routing/handoffLimits.ts';
 import { decideHandoff } from './routing/handoffPolicy.ts';
 import { removeProxyOnlyHeaders } from './security/headerSanitizer.ts';
 import { placeSubscribeToken } from './security/subscribeTokenPlacement.ts';
@@ -108,6 +109,8 @@ export async function handleRequest(downstream: Request): Promise<Response> {
   }
 
   if (decideHandoff(request, settings).handoff) {
+    const oversized = oversizedHandoffTarget(request.url);
+    if (oversized !== undefined) return handoffTargetTooLong(oversized, MAX_HANDOFF_TARGET_BYTES);
     try {
       return createFanoutHandoff(handoffRequest(request), choice.backend);
     } catch (error) {

@@ -9,6 +9,7 @@ import type { GripSignatureVerifier } from './grip/gripSignature.ts';
 import type { HistoryStore } from './history/historyStore.ts';
 import type { Logger } from './observability/logger.ts';
 import type { OriginMetrics } from './observability/metrics.ts';
+import type { Readiness } from './observability/readiness.ts';
 import type { ChannelCloser } from './publishing/channelCloser.ts';
 import type { MessagePublisher } from './publishing/messagePublisher.ts';
 import { historyRoutes } from './routes/historyRoutes.ts';
@@ -30,6 +31,7 @@ export interface OriginDeps {
   metrics: OriginMetrics;
   access: ChannelAccess;
   expiryCloser: ExpiryCloser;
+  readiness: Readiness;
 }
 
 export function createOriginApp(deps: OriginDeps): Express {
@@ -41,8 +43,16 @@ export function createOriginApp(deps: OriginDeps): Express {
     metrics.signatureFailures.inc({ reason }),
   );
 
+  // Liveness: the process answers. Readiness: it can store and publish now (Redis, the proxy).
   app.get('/healthz', (_req, res) => {
     res.set('Cache-Control', 'no-store').json({ status: 'ok' });
+  });
+  app.get('/readyz', async (_req, res) => {
+    const report = await deps.readiness.report();
+    res
+      .status(report.ready ? 200 : 503)
+      .set('Cache-Control', 'no-store')
+      .json({ status: report.ready ? 'ready' : 'not_ready', checks: report.checks });
   });
   // Realtime: every route checks Grip-Sig before anything else (body included).
   app.use(sseRoutes({ history, requireGrip, metrics, access }));

@@ -1,4 +1,5 @@
 // Origin entry point: read and validate the environment, build the parts, listen, stop cleanly.
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createChannelAccess } from './access/channelAccess.ts';
 import { createExpiryCloser } from './access/expiryCloser.ts';
@@ -11,6 +12,8 @@ import { HistoryUnavailableError } from './history/historyStore.ts';
 import { createRedisHistoryStore } from './history/redisHistoryStore.ts';
 import { createLogger } from './observability/logger.ts';
 import { createOriginMetrics } from './observability/metrics.ts';
+import { createReadiness, publishTargetCheck } from './observability/readiness.ts';
+import { METRICS_DISABLED_MESSAGE } from './routes/metricsRoutes.ts';
 import { createGripPublisher } from './publishing/gripPublisher.ts';
 import { createChannelCloser } from './publishing/channelCloser.ts';
 import { createMessagePublisher } from './publishing/messagePublisher.ts';
@@ -30,13 +33,18 @@ function readConfig(): OriginConfig {
 const config = readConfig();
 const log = createLogger(config.logLevel);
 if (config.usingDevPublishToken) {
-  log.warn('PUBLISH_TOKEN is not set; using the development token "dev-publish-token". Set it in production.');
+  log.warn(
+    config.localOnly
+      ? 'PUBLISH_TOKEN is not set; using the development token "dev-publish-token" (accepted on loopback only). Set it in production.'
+      : 'using the development token "dev-publish-token" beyond loopback because ALLOW_DEV_PUBLISH_TOKEN=true; set PUBLISH_TOKEN unless only you can reach this origin',
+  );
 }
 if (config.subscribeTokenSecretSource === 'dev') {
   log.warn('SUBSCRIBE_TOKEN_SECRET is not set; private channels take tokens signed with the local development secret (npm run token).');
 } else if (config.subscribeTokenSecretSource === 'none') {
   log.warn(`SUBSCRIBE_TOKEN_SECRET is not set: every subscribe to a private channel (${config.access.privatePrefix}*) is refused.`);
 }
+if (config.metricsToken === undefined) log.warn(METRICS_DISABLED_MESSAGE);
 async function openHistory(): Promise<HistoryStore> {
   if (!config.redisUrl) return createMemoryHistoryStore(config.history);
   try {
@@ -56,6 +64,17 @@ const expiryCloser = createExpiryCloser({
   publish: (items) => grip.publish(items).then(() => undefined),
   onError: (exp, error) => log.error({ err: error, exp }, 'closing the WebSockets of expired tokens failed; their keep-alive will'),
 });
+const readiness = createReadiness(
+  [
+    {
+      name: 'history',
+      target: config.redisUrl ? new URL(config.redisUrl).host : 'memory',
+      run: () => history.ping(),
+    },
+    ...config.gripTargets.map((target) => publishTargetCheck(target.control_uri)),
+  ],
+  { showTargets: config.localOnly },
+);
 const app = createOriginApp({
   config,
   verifyGripSig: await createGripSignatureVerifier(config.signatureKeys),
@@ -66,9 +85,22 @@ const app = createOriginApp({
   metrics: createOriginMetrics(),
   access: createChannelAccess(config.access),
   expiryCloser,
+  readiness,
 });
 
-const server = app.listen(config.port, config.host);
+// A request must arrive whole within REQUEST_TIMEOUT_SECONDS (a body trickled byte by byte would
+// otherwise hold its connection for Node's default of 5 minutes): past it Node answers 408 and
+// closes. It bounds receiving only; every response here is quick (the proxy holds the streams).
+const server = createServer(
+  {
+    requestTimeout: config.requestTimeoutMs,
+    headersTimeout: Math.min(config.requestTimeoutMs, 60_000),
+    // How often Node checks those timeouts (default 30 s, which would add up to 30 s to each).
+    connectionsCheckingInterval: Math.min(1000, config.requestTimeoutMs),
+  },
+  app,
+);
+server.listen(config.port, config.host);
 server.on('error', (error: NodeJS.ErrnoException) => {
   const hint = error.code === 'EADDRINUSE' ? ` (port ${config.port} is in use; set PORT)` : '';
   log.fatal({ err: error }, `cannot listen on ${config.host}:${config.port}${hint}`);

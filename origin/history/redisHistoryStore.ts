@@ -172,6 +172,10 @@ export async function createRedisHistoryStore(options: RedisHistoryOptions): Pro
       await call(() => redis.hdel(keysOf(channel).sub, user));
     },
 
+    async ping() {
+      await call(() => redis.ping());
+    },
+
     async close() {
       await redis.quit().catch(() => redis.disconnect());
     },

@@ -54,10 +54,18 @@ local function ensure_position(pos, log, fly, now, idle_ms)
 end
 
 -- Drops messages older than the age limit from the head of the log and raises the floor past them.
+-- A log that is empty or gone (its key expired with the age limit, or Redis evicted it under
+-- maxmemory) retains nothing: the floor rises to the last id, so a resume from before it is told.
 local function trim_age(pos, log, p, cutoff)
   while true do
     local head = redis.call('XRANGE', log, '-', '+', 'COUNT', 64)
-    if #head == 0 then return end
+    if #head == 0 then
+      if above(p.last, p.floor) then
+        p.floor = p.last
+        redis.call('HSET', pos, 'floor', p.last)
+      end
+      return
+    end
     local newest_expired = nil
     for _, entry in ipairs(head) do
       if (tonumber(field(entry[2], 'ts')) or 0) >= cutoff then break end

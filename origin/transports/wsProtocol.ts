@@ -141,9 +141,21 @@ export const serverFrames = {
 export const CLOSE_CODES = {
   normal: 1000,
   goingAway: 1001,
+  protocolError: 1002,
   unsupportedData: 1003,
   policyViolation: 1008,
   internalError: 1011,
   /** A subscription's token expired and no fresh one came: reconnect with one, and `since`. */
   tokenExpired: 4001,
 } as const;
+
+/**
+ * The code to answer a client's close with: its own when an endpoint may send it (RFC 6455 7.4.1-2:
+ * 1000-1003, 1007-1014, 3000-4999), 1000 when it sent none (1005), else 1002: a code such as 0 or
+ * 1006 would reach the client as a protocol violation of ours.
+ */
+export function closeReplyCode(received: number): number {
+  if (received === 1005) return CLOSE_CODES.normal;
+  const sendable = (received >= 1000 && received <= 1014 && ![1004, 1005, 1006].includes(received)) || (received >= 3000 && received <= 4999);
+  return sendable ? received : CLOSE_CODES.protocolError;
+}

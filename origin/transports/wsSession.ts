@@ -2,12 +2,13 @@
 // the request's events and the connection's state (from proxy meta). The history and the proxy are
 // reached only through `ports`, so the route stays a thin binding and this is tested on its own.
 import type { ChannelAccess } from '../access/channelAccess.ts';
+import { HistoryUnavailableError } from '../history/historyStore.ts';
 import type { PublishedMessage } from '../publishing/messagePublisher.ts';
 import { describePublishFailure } from '../publishing/publishFailure.ts';
 import { validatePublishInput, type PublishInput } from '../publishing/publishInput.ts';
 import { expiryChannelFor, liveChannelFor } from './gripChannels.ts';
 import { closeEvent, closeStatusOf, clientTextEvent, gripControlEvent, type WebSocketEvent } from './websocketEvents.ts';
-import { CLOSE_CODES, isProtocolError, parseClientFrame, serverFrames, type WsProtocolError } from './wsProtocol.ts';
+import { CLOSE_CODES, closeReplyCode, isProtocolError, parseClientFrame, serverFrames, type WsProtocolError } from './wsProtocol.ts';
 import {
   abandonSubscribe,
   barrierControls,
@@ -135,10 +136,10 @@ class Session {
         return;
       }
       case 'CLOSE': {
-        // Answer a close with a close carrying a real code (1005 means the client sent none).
+        // Answer a close with a close carrying a real code.
         const { code } = closeStatusOf(event);
         await this.end();
-        this.out.push(closeEvent(code === 1005 ? CLOSE_CODES.normal : code));
+        this.out.push(closeEvent(closeReplyCode(code)));
         return;
       }
       case 'DISCONNECT':
@@ -196,8 +197,19 @@ class Session {
     }
     const user = this.user();
     const previous = pending.find((p) => p.channel === channel);
-    if (previous?.gated) await this.ports.history.ungateAppends(channel);
-    const begun = await beginSubscribe(this.ports.history, channel, user, this.options.limits);
+    let begun: Awaited<ReturnType<typeof beginSubscribe>>;
+    try {
+      if (previous?.gated) await this.ports.history.ungateAppends(channel);
+      begun = await beginSubscribe(this.ports.history, channel, user, this.options.limits);
+    } catch (error) {
+      // Named, so the client knows which subscribe to repeat (a bare "internal" names no channel).
+      this.ports.observe?.failed?.(error);
+      this.dropGrantUnlessSubscribed(channel);
+      if (error instanceof HistoryUnavailableError) {
+        return this.error({ error: 'history_unavailable', message: `the history is unavailable; subscribe to ${channel} again in a moment`, channel });
+      }
+      return this.error({ error: 'subscribe_failed', message: `the subscribe to ${channel} failed; subscribe again`, channel });
+    }
     if (!begun.ok) {
       this.dropGrantUnlessSubscribed(channel);
       return this.error({ error: begun.code, message: begun.message, channel });
@@ -236,7 +248,7 @@ class Session {
       } else if (outcome.kind === 'frames') {
         for (const frame of outcome.frames) this.send(frame);
         if (outcome.delivered > 0) this.ports.observe?.replayed?.(outcome.delivered);
-        // The barrier first: nextBarrier() updates this.state, which the spread below must include.
+        // The barrier first: nextBarrier() records it in the state, which the spread below must include.
         const barrier = this.nextBarrier();
         this.state = { ...this.state, pending: [...others, { ...outcome.pending, barrier }] };
       } else {
