@@ -22,7 +22,7 @@ export interface PublishRetryPolicy {
  * that stays down is reported after 10 s (502 publish_failed, with the messages that were stored).
  */
 export const DEFAULT_PUBLISH_RETRY_POLICY: PublishRetryPolicy = {
-  maxAttempts: 12,
+  maxAttempts: 30,
   baseDelayMs: 100,
   maxDelayMs: 2000,
   deadlineMs: 10_000,

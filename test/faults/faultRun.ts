@@ -47,6 +47,8 @@ export interface PublisherRun {
   answers: Map<string, number>;
   /** Bodies and headers of the non-200 answers, for checking what a caller was told. */
   failures: Array<{ status: number; body: Record<string, unknown>; retryAfter: string | null; ms: number }>;
+  /** The longest any answer took (a publish riding out a fault takes long). */
+  slowestMs: number;
   stop(): Promise<void>;
 }
 
@@ -61,7 +63,7 @@ export function startPublisher(options: {
   intervalMs: number;
   batch?: number;
 }): PublisherRun {
-  const run: PublisherRun = { acked: new Set(), answers: new Map(), failures: [], stop: async () => {} };
+  const run: PublisherRun = { acked: new Set(), answers: new Map(), failures: [], slowestMs: 0, stop: async () => {} };
   let stopped = false;
   let n = 0;
   const count = (key: string): void => void run.answers.set(key, (run.answers.get(key) ?? 0) + 1);
@@ -78,6 +80,7 @@ export function startPublisher(options: {
       }
       const body = (await response.json().catch(() => ({}))) as Record<string, unknown>;
       count(String(response.status));
+      run.slowestMs = Math.max(run.slowestMs, Date.now() - started);
       const stored = response.ok ? (body.messages as Array<{ id: string }>) : ((body.stored as Array<{ id: string }> | undefined) ?? []);
       for (const m of stored) run.acked.add(Number(m.id));
       if (!response.ok) run.failures.push({ status: response.status, body, retryAfter: response.headers.get('retry-after'), ms: Date.now() - started });
