@@ -17,7 +17,15 @@ export interface ClientTarget {
   headers?: Record<string, string>;
   /** The position to start from ("0": everything retained). */
   since: string;
+  /**
+   * Reconnect when nothing at all arrived for this long (SSE and NDJSON carry a keep-alive every
+   * 20 s; a WebSocket client pings every third of it). Pushpin 1.36 can leave a session open but
+   * silent for good after it overflowed a slow consumer's buffer: only this notices. Default 45 s.
+   */
+  idleTimeoutMs?: number;
 }
+
+export const DEFAULT_IDLE_TIMEOUT_MS = 45_000;
 
 export interface ResumingClient {
   readonly transport: TransportName;
@@ -38,6 +46,11 @@ export interface ResumingClient {
   readonly history: readonly string[];
   /** Drops the connection as a network would; the client comes back by itself with its position. */
   cut(): void;
+  /**
+   * Stops reading from its connection (a slow consumer: the proxy's buffer for it fills) for `ms` at
+   * most; the returned function resumes at once.
+   */
+  stall(ms: number): () => void;
   close(): void;
 }
 
@@ -105,26 +118,61 @@ function reconnecting(connect: (done: (failed: boolean) => void) => () => void) 
   };
 }
 
+/** What a client reads from now, so that it can stop reading for a while (stall). */
+interface Pausable {
+  current?: { pause(): unknown; resume(): unknown };
+}
+
+function stallFor(reading: Pausable, ms: number): () => void {
+  const target = reading.current;
+  if (!target) return () => {};
+  target.pause();
+  const timer = setTimeout(() => target.resume(), ms);
+  timer.unref();
+  return () => {
+    clearTimeout(timer);
+    target.resume();
+  };
+}
+
 /** A GET whose body is read as lines; `onLine` for each complete line, `done(failed)` once at the end. */
 function getLines(
   url: URL,
   headers: Record<string, string>,
   onOpen: (response: IncomingMessage) => boolean,
+  reading: Pausable,
   onLine: (line: string) => void,
   done: (failed: boolean) => void,
+  idle?: { timeoutMs: number; onIdle: () => void },
 ): () => void {
   let req: ClientRequest | undefined;
   let received = false;
+  let idleTimer: NodeJS.Timeout | undefined;
+  const watch = (): void => {
+    if (!idle) return;
+    if (idleTimer) clearTimeout(idleTimer);
+    idleTimer = setTimeout(() => {
+      idle.onIdle();
+      req?.destroy();
+    }, idle.timeoutMs);
+  };
+  const finish = (failed: boolean): void => {
+    if (idleTimer) clearTimeout(idleTimer);
+    done(failed);
+  };
+  watch();
   req = request(url, { headers, agent: false }, (response) => {
+    reading.current = response;
     if (!onOpen(response)) {
       response.resume();
-      response.once('end', () => done(true));
+      response.once('end', () => finish(true));
       return;
     }
     response.setEncoding('utf8');
     let pending = '';
     response.on('data', (chunk: string) => {
       received = true;
+      watch();
       pending += chunk;
       let newline: number;
       while ((newline = pending.indexOf('\n')) !== -1) {
@@ -133,19 +181,21 @@ function getLines(
       }
     });
     // A held stream that ends was cut (a proxy restart, a cancelled session): come back.
-    response.once('end', () => done(!received));
-    response.once('error', () => done(true));
-    response.once('aborted', () => done(true));
+    response.once('end', () => finish(!received));
+    response.once('error', () => finish(true));
+    response.once('aborted', () => finish(true));
   });
-  req.once('error', () => done(true));
+  req.once('error', () => finish(true));
   req.end();
   return () => {
+    if (idleTimer) clearTimeout(idleTimer);
     req?.destroy();
     req = undefined;
   };
 }
 
 export function sseClient(target: ClientTarget): ResumingClient {
+  const reading: Pausable = {};
   const rec = counters();
   let lastEventId = target.since;
   let live = false;
@@ -154,16 +204,24 @@ export function sseClient(target: ClientTarget): ResumingClient {
     let blockId: string | undefined;
     let event = 'message';
     let hasData = false;
+    let first = true;
+    note(rec, `connect Last-Event-ID ${lastEventId}`);
     return getLines(
       url,
       { ...target.headers, Accept: 'text/event-stream', 'Last-Event-ID': lastEventId },
       (response) => (live = response.statusCode === 200),
+      reading,
       (line) => {
         if (line === '') {
           // Dispatch, as EventSource does: the id becomes the Last-Event-ID (also of an id-only block).
+          const previous = lastEventId;
           if (blockId !== undefined) lastEventId = blockId;
           if (event === 'reset') rec.resets++;
-          else if (hasData && blockId !== undefined) record(rec, blockId);
+          else if (hasData && blockId !== undefined) {
+            if (first || Number(blockId) !== Number(previous) + 1) note(rec, `${first ? 'first' : 'jump to'} ${blockId} after ${previous}`);
+            first = false;
+            record(rec, blockId);
+          }
           blockId = undefined;
           event = 'message';
           hasData = false;
@@ -175,13 +233,15 @@ export function sseClient(target: ClientTarget): ResumingClient {
         live = false;
         done(failed);
       },
+      { timeoutMs: target.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS, onIdle: () => note(rec, 'silent too long, reconnect') },
     );
   });
   loop.start();
-  return client('sse', target.channel, rec, loop, () => live, () => lastEventId);
+  return client('sse', target.channel, rec, loop, () => live, () => lastEventId, reading);
 }
 
 export function ndjsonClient(target: ClientTarget): ResumingClient {
+  const reading: Pausable = {};
   const rec = counters();
   let since = target.since;
   let live = false;
@@ -191,6 +251,7 @@ export function ndjsonClient(target: ClientTarget): ResumingClient {
       url,
       { ...target.headers },
       (response) => (live = response.statusCode === 200),
+      reading,
       (line) => {
         if (!line.trim()) return;
         const parsed = JSON.parse(line) as { id?: string; type?: string; after?: string };
@@ -206,10 +267,11 @@ export function ndjsonClient(target: ClientTarget): ResumingClient {
         live = false;
         done(failed);
       },
+      { timeoutMs: target.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS, onIdle: () => note(rec, 'silent too long, reconnect') },
     );
   });
   loop.start();
-  return client('stream', target.channel, rec, loop, () => live, () => since);
+  return client('stream', target.channel, rec, loop, () => live, () => since, reading);
 }
 
 interface PollAnswer {
@@ -219,6 +281,7 @@ interface PollAnswer {
 }
 
 export function pollClient(target: ClientTarget): ResumingClient {
+  const reading: Pausable = {};
   const rec = counters();
   let since = target.since;
   let live = false;
@@ -234,6 +297,7 @@ export function pollClient(target: ClientTarget): ResumingClient {
         status = response.statusCode ?? 0;
         return status === 200;
       },
+      reading,
       (line) => (body += line),
       (failed) => {
         live = false;
@@ -258,7 +322,7 @@ export function pollClient(target: ClientTarget): ResumingClient {
   });
   loop.start();
   // Every answer starts the next poll: only failed polls count as reconnects.
-  return client('poll', target.channel, rec, loop, () => live, () => since);
+  return client('poll', target.channel, rec, loop, () => live, () => since, reading);
 }
 
 interface WsServerFrame {
@@ -270,23 +334,34 @@ interface WsServerFrame {
 }
 
 export function wsClient(target: ClientTarget): ResumingClient {
+  const reading: Pausable = {};
   const rec = counters();
   let position = target.since;
   let live = false;
   const loop = reconnecting((done) => {
     const url = `${target.baseUrl.replace(/^http/, 'ws')}/ws`;
     const socket = new WebSocket(url, { headers: { ...target.headers }, perMessageDeflate: false });
+    reading.current = socket;
     let opened = false;
     let resubscribe: NodeJS.Timeout | undefined;
     const subscribe = (): void => {
       if (socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify({ type: 'subscribe', channel: target.channel, since: position }));
     };
+    const idleMs = target.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
+    let lastFrameAt = Date.now();
+    const liveness = setInterval(() => {
+      if (Date.now() - lastFrameAt > idleMs) {
+        note(rec, 'silent too long, reconnect');
+        socket.terminate();
+      } else if (socket.readyState === WebSocket.OPEN) socket.send('{"type":"ping"}');
+    }, Math.max(50, Math.floor(idleMs / 3)));
     socket.on('open', () => {
       opened = true;
       note(rec, `open, subscribe since ${position}`);
       subscribe();
     });
     socket.on('message', (data: WebSocket.RawData) => {
+      lastFrameAt = Date.now();
       const frame = JSON.parse(data.toString()) as WsServerFrame;
       if (frame.type === 'message') {
         record(rec, frame.id);
@@ -304,6 +379,7 @@ export function wsClient(target: ClientTarget): ResumingClient {
       }
     });
     const end = (code?: number): void => {
+      clearInterval(liveness);
       note(rec, `closed ${code ?? ''} at ${position}`);
       live = false;
       if (resubscribe) clearTimeout(resubscribe);
@@ -314,7 +390,7 @@ export function wsClient(target: ClientTarget): ResumingClient {
     return () => socket.terminate();
   });
   loop.start();
-  return client('ws', target.channel, rec, loop, () => live, () => position);
+  return client('ws', target.channel, rec, loop, () => live, () => position, reading);
 }
 
 function client(
@@ -324,6 +400,7 @@ function client(
   loop: ReturnType<typeof reconnecting>,
   live: () => boolean,
   position: () => string,
+  reading: Pausable,
 ): ResumingClient {
   return {
     transport,
@@ -346,6 +423,7 @@ function client(
     },
     history: rec.history,
     cut: loop.cut,
+    stall: (ms) => stallFor(reading, ms),
     close: loop.close,
   };
 }

@@ -12,14 +12,22 @@ export async function startClients(
   proxyUrl: string,
   channel: string,
   perTransport: number,
-  options: { since?: string; transports?: readonly TransportName[]; liveTimeoutMs?: number } = {},
+  options: { since?: string; transports?: readonly TransportName[]; liveTimeoutMs?: number; idleTimeoutMs?: number } = {},
 ): Promise<ResumingClient[]> {
   const clients: ResumingClient[] = [];
   const transports = options.transports ?? TRANSPORT_NAMES;
   for (let i = 0; i < perTransport; i += 50) {
     for (const transport of transports) {
       for (let j = i; j < Math.min(perTransport, i + 50); j++) {
-        clients.push(CLIENT_FACTORIES[transport]({ baseUrl: proxyUrl, channel, headers: ROUTE, since: options.since ?? '0' }));
+        clients.push(
+          CLIENT_FACTORIES[transport]({
+            baseUrl: proxyUrl,
+            channel,
+            headers: ROUTE,
+            since: options.since ?? '0',
+            ...(options.idleTimeoutMs !== undefined ? { idleTimeoutMs: options.idleTimeoutMs } : {}),
+          }),
+        );
       }
     }
     await new Promise((r) => setTimeout(r, 40));
@@ -167,7 +175,10 @@ export function describeMisses(clients: readonly ResumingClient[], expected: Rea
     const positions = clients.filter((c) => c.transport === transport && [...byId.keys()].some((id) => !c.ids.has(id))).slice(0, 5).map((c) => `${c.position}${c.live ? '' : '(down)'}`);
     lines.push(`${transport} missed: ${list.join(' ')}; positions of some that missed: ${positions.join(' ')}`);
     const one = clients.find((c) => c.transport === transport && [...byId.keys()].some((id) => !c.ids.has(id)));
-    if (one) lines.push(`  one of them: ids ${[...one.ids].sort((a, b) => a - b).map((id) => id % 1000).join(',')}; ${one.history.join('; ')}`);
+    if (one) {
+      const ids = [...one.ids].sort((a, b) => a - b);
+      lines.push(`  one of them: ${ids.length} ids, ${ids[0]}..${ids.at(-1)}, ${one.live ? 'connected' : 'not connected'}; ${one.history.join('; ')}`);
+    }
   }
   return lines.join('\n');
 }
