@@ -1,7 +1,7 @@
 // A stack whose parts can be broken one at a time: Redis, Pushpin (generated config, free ports) and
 // an origin routed by Pushpin, plus optionally a second origin on the same Redis for publishing while
 // the first is down. Each part restarts on its own ports, where clients and the others expect it.
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { descendantsOf, isAlive } from '../../scripts/stack/managedProcess.ts';
@@ -27,7 +27,8 @@ export interface FaultStack {
   startOrigin(): Promise<void>;
   stopPushpin(): Promise<void>;
   startPushpin(): Promise<void>;
-  stopRedis(): Promise<void>;
+  /** SIGTERM (`crash`: SIGKILL, as a crash would leave it). */
+  stopRedis(crash?: boolean): Promise<void>;
   startRedis(): Promise<void>;
   /** The pid of one of Pushpin's services (condure, pushpin-handler, pushpin-proxy, zurl). */
   pushpinServicePid(service: string): number;
@@ -37,6 +38,8 @@ export interface FaultStack {
 export interface FaultStackOptions {
   originEnv?: Record<string, string>;
   spareOrigin?: boolean;
+  /** Redis persists every write before acknowledging it (appendfsync always), so a restart loses nothing. */
+  durableRedis?: boolean;
 }
 
 function commandOf(pid: number): string {
@@ -51,7 +54,9 @@ export async function startFaultStack(options: FaultStackOptions = {}): Promise<
   const logDir = mkdtempSync(join(tmpdir(), 'fault-stack-'));
   const ports = { origin: await findFreePort(), proxy: await findFreePort(), publish: await findFreePortRange(4) };
   const publishUrl = `http://127.0.0.1:${ports.publish}`;
-  let redis = await startRedisServer();
+  const redisDataDir = options.durableRedis ? mkdtempSync(join(tmpdir(), 'fault-redis-')) : undefined;
+  const redisOptions = redisDataDir ? { dataDir: redisDataDir, durable: true } : {};
+  let redis = await startRedisServer(redisOptions);
   const originEnv = (): Record<string, string> => ({
     PUBLISH_TOKEN: TEST_PUBLISH_TOKEN,
     REDIS_URL: redis.url,
@@ -75,6 +80,7 @@ export async function startFaultStack(options: FaultStackOptions = {}): Promise<
   const stopAll = async (): Promise<void> => {
     await Promise.all([origin?.stop(), spare?.stop(), pushpin?.stop()]);
     await redis.stop();
+    if (redisDataDir) rmSync(redisDataDir, { recursive: true, force: true });
   };
   try {
     pushpin = await launchPushpin();
@@ -114,11 +120,12 @@ export async function startFaultStack(options: FaultStackOptions = {}): Promise<
     async startPushpin() {
       pushpin = await launchPushpin();
     },
-    async stopRedis() {
-      await redis.stop();
+    async stopRedis(crash) {
+      if (crash) await redis.kill();
+      else await redis.stop();
     },
     async startRedis() {
-      redis = await startRedisServer({ port: redis.port });
+      redis = await startRedisServer({ ...redisOptions, port: redis.port });
     },
     pushpinServicePid(service) {
       if (!pushpin) throw new Error('Pushpin is not running');
