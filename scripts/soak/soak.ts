@@ -113,10 +113,11 @@ const sample = (): Sample => {
   };
   samples.push(s);
   const live = clients.filter((c) => c.live).length;
+  const liveBy = TRANSPORT_NAMES.map((t) => `${t} ${clients.filter((c) => c.transport === t && c.live).length}`).join(', ');
   const delivered = clients.reduce((sum, c) => sum + c.ids.size, 0);
   console.log(
     `t=${s.atS}s rss: origin ${megabytes(s.origin)}, pushpin ${megabytes(s.pushpin)}${edge ? `, edge host ${megabytes(s.edge)}` : ''}, ` +
-      `soak clients ${megabytes(s.soak)} | connected ${live}/${clients.length} | published ${publishes} (failed ${publishFailures}) | ` +
+      `soak clients ${megabytes(s.soak)} | connected ${live}/${clients.length} (${liveBy}) | published ${publishes} (failed ${publishFailures}) | ` +
       `delivered ${delivered} | load ${load()}`,
   );
   return s;
@@ -142,13 +143,14 @@ let exitCode = 0;
 try {
   // Open the clients in steps (a burst of new connections makes Pushpin answer 502 for a moment).
   const perTransport = Math.floor(options.connections / TRANSPORT_NAMES.length);
-  for (let i = 0; i < perTransport; i += 25) {
+  // 40 new clients a second per transport: a faster ramp made Pushpin answer new WebSockets 502 here.
+  for (let i = 0; i < perTransport; i += 10) {
     for (const transport of TRANSPORT_NAMES) {
-      for (let j = i; j < Math.min(perTransport, i + 25); j++) {
+      for (let j = i; j < Math.min(perTransport, i + 10); j++) {
         clients.push(CLIENT_FACTORIES[transport]({ baseUrl, channel: channels[j % channels.length]!, headers, since: '0' }));
       }
     }
-    await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, 250));
   }
   for (let waited = 0; clients.some((c) => !c.live) && waited < 120; waited++) await new Promise((r) => setTimeout(r, 1000));
   console.log(`soak: ${clients.filter((c) => c.live).length}/${clients.length} clients connected after ${seconds()} s`);
