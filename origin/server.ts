@@ -117,9 +117,13 @@ const stop = (signal: string): void => {
   stopping = true;
   log.info({ signal }, 'stopping');
   expiryCloser.stop();
+  // Requests in flight finish first: a publish already stored in the history must still reach the
+  // proxy (a held WebSocket has no other way to get it; streams would recover it only with the next
+  // message). server.close() stops accepting and closes idle keep-alive connections.
   server.close(() => void history.close().then(() => process.exit(0)));
-  server.closeAllConnections();
-  // Bounded, below the local stack's 1.5 s before SIGKILL: a slow history store must not hold the exit.
+  // Bounded, below the local stack's 1.5 s before SIGKILL: a slow request or history store must not
+  // hold the exit.
+  setTimeout(() => server.closeAllConnections(), 800).unref();
   setTimeout(() => process.exit(0), 1000).unref();
 };
 process.on('SIGINT', () => stop('SIGINT'));
