@@ -87,6 +87,7 @@ const stack: LocalStack = await startLocalStack({
     ...(edge ? { edge: await findFreePort() } : {}),
   },
   ...(edge ? { edge: true } : {}),
+  pushpin: true, // whatever fastly.toml says: the soak measures the proxy
   originEnv: { PUBLISH_TOKEN: TOKEN, LOG_LEVEL: 'warn', HISTORY_MAX_MESSAGES: '1000000', LONG_POLL_TIMEOUT_SECONDS: '30' },
   logDir: mkdtempSync(join(tmpdir(), 'soak-logs-')),
   echo: false,
@@ -107,7 +108,7 @@ const sample = (): Sample => {
   const s: Sample = {
     atS: seconds(),
     origin: rssBytes(stack.pids.origin),
-    pushpin: treeRssBytes(stack.pids.pushpin),
+    pushpin: stack.pids.pushpin ? treeRssBytes(stack.pids.pushpin) : 0,
     edge: stack.pids.edge ? treeRssBytes(stack.pids.edge) : 0,
     soak: process.memoryUsage.rss(),
   };
