@@ -42,8 +42,8 @@ export function gripLastId(req: Request, gripChannel: string): string | undefine
 }
 
 /**
- * The id the client has seen up to: the named headers, then the named query parameters, and Grip-Last
- * when Pushpin sends it, whichever is the later. Both are positions the client has: Grip-Last is the
+ * The id the client has seen up to: the named path parameters (a next link's position), the named
+ * headers, then the named query parameters, and Grip-Last when Pushpin sends it, whichever is the later. Both are positions the client has: Grip-Last is the
  * last id Pushpin delivered on the hold, the link's own position is where the origin's last page
  * ended; recovering a gap, Grip-Last is the later one, paging through a long replay (no hold, so
  * Pushpin repeats the Grip-Last of the last hold) the link's. Undefined when none is given;
@@ -52,7 +52,7 @@ export function gripLastId(req: Request, gripChannel: string): string | undefine
 export function resumeIdOf(
   req: Request,
   gripChannel: string,
-  sources: { headers?: string[]; query: string[] },
+  sources: { params?: string[]; headers?: string[]; query: string[] },
 ): string | undefined {
   const recovered = gripLastId(req, gripChannel);
   const given = givenResumeId(req, sources);
@@ -60,8 +60,9 @@ export function resumeIdOf(
   return compareMessageIds(recovered, given) >= 0 ? recovered : given;
 }
 
-function givenResumeId(req: Request, sources: { headers?: string[]; query: string[] }): string | undefined {
+function givenResumeId(req: Request, sources: { params?: string[]; headers?: string[]; query: string[] }): string | undefined {
   const candidates: Array<[string, string | undefined]> = [
+    ...(sources.params ?? []).map((name): [string, string | undefined] => [name, req.params[name] as string | undefined]),
     ...(sources.headers ?? []).map((name): [string, string | undefined] => [name, req.get(name)]),
     ...sources.query.map((name): [string, string | undefined] => [
       name,

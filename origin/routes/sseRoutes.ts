@@ -6,12 +6,12 @@ import type { ChannelAccess } from '../access/channelAccess.ts';
 import type { HistoryStore } from '../history/historyStore.ts';
 import type { OriginMetrics } from '../observability/metrics.ts';
 import { sseEvent, sseExpired, ssePosition, sseReset } from '../transports/messageFraming.ts';
-import { streamHoldHandler } from './streamHold.ts';
+import { streamHoldHandler, streamHoldPaths } from './streamHold.ts';
 
 export function sseRoutes(deps: { history: HistoryStore; requireGrip: RequestHandler; metrics: OriginMetrics; access: ChannelAccess }): Router {
   const router = Router();
   router.get(
-    '/events/:channel',
+    streamHoldPaths('events'),
     deps.requireGrip,
     streamHoldHandler(
       {
@@ -22,7 +22,7 @@ export function sseRoutes(deps: { history: HistoryStore; requireGrip: RequestHan
         resetNotice: sseReset,
         expiredNotice: sseExpired,
         positionNotice: ssePosition,
-        resumeLink: (channel, id) => `/events/${encodeURIComponent(channel)}?lastEventId=${id}`,
+        pathPrefix: 'events',
         resumeSources: { headers: ['last-event-id'], query: ['lastEventId'] },
       },
       deps,

@@ -33,9 +33,25 @@ export interface StreamHoldSpec {
   positionNotice?: (id: string) => string;
   /** The last thing a stream on a private channel gets when its token expired (then it ends). */
   expiredNotice: (channel: string) => string;
-  /** Where the client can resume from after `id` (the Grip-Link next). */
-  resumeLink: (channel: string, id: string) => string;
+  /** The route's first path segment: `/<pathPrefix>/<channel>` (`events`, `stream`). */
+  pathPrefix: string;
+  /** Where a client gives its position (the link's own, in the path, always comes first). */
   resumeSources: { headers?: string[]; query: string[] };
+}
+
+/**
+ * The paths a stream hold answers: the client's, and the next links' forms. A next link carries its
+ * position (and on a private channel its grant) in the path, never in the query: Pushpin shares the
+ * next-link requests of sessions whose path and Grip-Last headers match ("auto-share" ignores the
+ * query, on 1.36 as on later versions), so with the position in the query a session paging through a
+ * replay could be handed another session's page, skipping or doubling messages.
+ */
+export function streamHoldPaths(pathPrefix: string): string[] {
+  return [`/${pathPrefix}/:channel`, `/${pathPrefix}/:channel/after/:after`, `/${pathPrefix}/:channel/after/:after/:grant`];
+}
+
+function resumeLink(spec: StreamHoldSpec, channel: string, id: string): string {
+  return `/${spec.pathPrefix}/${encodeURIComponent(channel)}/after/${id}`;
 }
 
 /**
@@ -43,10 +59,11 @@ export interface StreamHoldSpec {
  * when the token expires (a second later at most), and the origin then ends the stream.
  */
 function nextLinkOf(spec: StreamHoldSpec, access: ChannelAccess, admission: Admission, channel: string, id: string): { uri: string; timeout: number } {
-  const uri = spec.resumeLink(channel, id);
+  const uri = resumeLink(spec, channel, id);
   if (admission.kind === 'public' || !access.linkGrants) return { uri, timeout: 0 };
   const grant = access.linkGrants.sign({ transport: spec.transport, channel }, admission.exp);
-  return { uri: `${uri}&grant=${grant}`, timeout: Math.max(1, admission.exp - access.nowSeconds()) };
+  // In the path too (see streamHoldPaths): sessions sharing a link must share the grant.
+  return { uri: `${uri}/${grant}`, timeout: Math.max(1, admission.exp - access.nowSeconds()) };
 }
 
 export function streamHoldHandler(spec: StreamHoldSpec, deps: { history: HistoryStore; metrics: OriginMetrics; access: ChannelAccess }) {
@@ -55,7 +72,7 @@ export function streamHoldHandler(spec: StreamHoldSpec, deps: { history: History
     let resumeId: string | undefined;
     try {
       channel = channelParam(req);
-      resumeId = resumeIdOf(req, historyChannelFor(spec.transport, channel), spec.resumeSources);
+      resumeId = resumeIdOf(req, historyChannelFor(spec.transport, channel), { params: ['after'], ...spec.resumeSources });
     } catch (error) {
       if (error instanceof RequestParamError) return sendBadRequest(res, error.message);
       throw error;

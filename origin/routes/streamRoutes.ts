@@ -5,7 +5,7 @@ import type { ChannelAccess } from '../access/channelAccess.ts';
 import type { HistoryStore } from '../history/historyStore.ts';
 import type { OriginMetrics } from '../observability/metrics.ts';
 import { ndjsonExpired, ndjsonLine, ndjsonReset } from '../transports/messageFraming.ts';
-import { streamHoldHandler } from './streamHold.ts';
+import { streamHoldHandler, streamHoldPaths } from './streamHold.ts';
 
 export function streamRoutes(deps: {
   history: HistoryStore;
@@ -15,7 +15,7 @@ export function streamRoutes(deps: {
 }): Router {
   const router = Router();
   router.get(
-    '/stream/:channel',
+    streamHoldPaths('stream'),
     deps.requireGrip,
     streamHoldHandler(
       {
@@ -26,7 +26,7 @@ export function streamRoutes(deps: {
         frame: ndjsonLine,
         resetNotice: ndjsonReset,
         expiredNotice: ndjsonExpired,
-        resumeLink: (channel, id) => `/stream/${encodeURIComponent(channel)}?since=${id}`,
+        pathPrefix: 'stream',
         resumeSources: { query: ['since'] },
       },
       deps,

@@ -52,7 +52,8 @@ export async function admitStreamSubscriber(
   transport: string,
   deps: AdmissionDeps,
 ): Promise<LinkAdmission | undefined> {
-  const grant = req.query.grant;
+  // A next link's grant is in its path (see streamHoldPaths).
+  const grant = req.params.grant;
   const { access } = deps;
   const hasToken = req.query.token !== undefined || /^Bearer\s/i.test(req.get('authorization') ?? '');
   if (!access.isPrivate(channel) || grant === undefined || hasToken) return admitSubscriber(req, res, channel, transport, deps);
