@@ -1,7 +1,7 @@
 // One run of the fan-out benchmark: N subscribers of one kind (or the mix) on one channel of one system
 // (our stack: Pushpin + origin, optionally through the edge; or the Socket.IO server), a publisher at
 // R msg/s for S seconds, then the tally. Everything it starts is stopped before it returns or throws.
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startLocalStack, type LocalStack } from '../../stack/localStack.ts';
@@ -53,7 +53,7 @@ export interface CaseResult {
   composition: Partial<Record<ClientKind, number>>;
   loadAverageBefore: [number, number, number];
   loadAverageAfter: [number, number, number];
-  connect: { seconds: number; perSecond: number; notSubscribed: number; failures: number };
+  connect: { seconds: number; perSecond: number; notSubscribed: number; failures: number; cpuSeconds: Record<string, number> };
   published: number;
   publishFailures: number;
   expected: number;
@@ -102,11 +102,14 @@ interface SystemUnderTest {
   /** The process that holds the connections for the CPU-per-delivery figure. */
   server: string;
   originMetricsUrl?: string;
+  /** The stack's logs: removed after a run that worked, kept (and named) after one that failed. */
+  logDir?: string;
   stop(): Promise<void>;
 }
 
 async function startOurs(spec: CaseSpec): Promise<SystemUnderTest> {
   const edge = spec.via === 'edge';
+  const logDir = mkdtempSync(join(tmpdir(), 'bench-fanout-'));
   const stack: LocalStack = await startLocalStack({
     ports: {
       origin: await findFreePort(),
@@ -121,7 +124,7 @@ async function startOurs(spec: CaseSpec): Promise<SystemUnderTest> {
       // Everything a run publishes stays retained, so a client that reconnects late still recovers.
       HISTORY_MAX_MESSAGES: String(Math.max(1000, Math.ceil(spec.rate * spec.seconds) + 100)),
     },
-    logDir: mkdtempSync(join(tmpdir(), 'bench-fanout-')),
+    logDir,
     echo: false,
     log: () => {},
   });
@@ -136,6 +139,7 @@ async function startOurs(spec: CaseSpec): Promise<SystemUnderTest> {
     ],
     server: 'origin',
     originMetricsUrl: `${stack.urls.origin}/metrics`,
+    logDir,
     stop: () => stack.stop(),
   };
 }
@@ -192,11 +196,13 @@ export async function runCase(spec: CaseSpec): Promise<CaseResult> {
 
   const sut = spec.system === 'socketio' ? await startSocketIo() : await startOurs(spec);
   let load: LoadGenerator | undefined;
+  let failed = true;
   try {
     const publisher = startPublisher({ url: sut.publishUrl, token: BENCH_TOKEN, channel: BENCH_CHANNEL });
     // The position every subscriber starts from: a message published before any of them connects.
     const since = await publisher.publishOne({ warmup: true });
     spec.log(`  connecting ${spec.subscribers} subscribers (${describe(composition)}) with ${processes} load processes...`);
+    const connectUsage = startUsageWindow(sut.measured);
     load = startLoadGenerator(kinds, processes, {
       target: { baseUrl: sut.baseUrl, headers: sut.headers, channel: BENCH_CHANNEL, since },
       batchSize: 50,
@@ -204,9 +210,11 @@ export async function runCase(spec: CaseSpec): Promise<CaseResult> {
     });
     const connected = await load.connected;
     const connectSeconds = connected.connectMs / 1000;
+    const connectCpu = Object.fromEntries(sumByName(connectUsage()).map((u) => [u.name, u.cpuSeconds]));
     spec.log(
       `  ${connected.subscribed} subscribed in ${connectSeconds.toFixed(1)} s (${(connected.subscribed / connectSeconds).toFixed(0)}/s)` +
-        (connected.notSubscribed > 0 ? `, ${connected.notSubscribed} not subscribed within 30 s` : ''),
+        (connected.notSubscribed > 0 ? `, ${connected.notSubscribed} not subscribed within 30 s` : '') +
+        `; CPU s: ${Object.entries(connectCpu).map(([name, s]) => `${name} ${s}`).join(', ')}`,
     );
     await sleep(1000); // the last subscriptions settle
     const measured = [...sut.measured, ...load.pids.map((pid) => ({ name: 'load generator', pid }))];
@@ -222,6 +230,7 @@ export async function runCase(spec: CaseSpec): Promise<CaseResult> {
     const { count, latency } = result;
     const deliverySeconds = Math.max(0.001, (result.lastAt - run.startedAt) / 1000);
     const serverCpu = processUsage.find((p) => p.name === sut.server)?.cpuSeconds ?? Number.NaN;
+    failed = false;
     return {
       system: spec.system,
       transport: spec.transport,
@@ -237,6 +246,7 @@ export async function runCase(spec: CaseSpec): Promise<CaseResult> {
         perSecond: round(connected.subscribed / connectSeconds, 0),
         notSubscribed: connected.notSubscribed,
         failures: result.stats.connectFailures,
+        cpuSeconds: connectCpu,
       },
       published: run.ids.length,
       publishFailures: run.failures,
@@ -269,6 +279,8 @@ export async function runCase(spec: CaseSpec): Promise<CaseResult> {
   } finally {
     await load?.stop();
     await sut.stop();
+    if (sut.logDir && !failed) rmSync(sut.logDir, { recursive: true, force: true });
+    else if (sut.logDir) spec.log(`  logs of the failed run: ${sut.logDir}`);
   }
 }
 

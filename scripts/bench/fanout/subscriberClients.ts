@@ -1,12 +1,12 @@
-// The benchmark's subscribers, each behaving as a real client of its transport does: EventSource (the
-// `eventsource` package, reconnecting by itself with Last-Event-ID), a WebSocket that subscribes with
+// The benchmark's subscribers, each behaving as a real client of its transport does: an EventSource
+// (the WHATWG algorithm over node:http, see eventStreamParser.ts: reconnects with Last-Event-ID), a WebSocket that subscribes with
 // `since` (and again after a reconnect), an NDJSON stream and a long-poll loop that come back with
 // `?since=`, and a Socket.IO client (socket.io-client, reconnecting by itself, subscribing with `since`).
 // Every message is checked in by id (deliveryLedger.ts); nothing here decides what was lost.
 import { request, type Agent, type ClientRequest, type IncomingMessage } from 'node:http';
-import { EventSource } from 'eventsource';
 import WebSocket from 'ws';
 import { io as socketIo, type Socket } from 'socket.io-client';
+import { createEventStreamParser } from './eventStreamParser.ts';
 import { arrived, type DeliveryLedger, type DeliveryTally } from './deliveryLedger.ts';
 import type { SubscriberTransport } from './fanoutOptions.ts';
 import { wallClock } from './wallClock.ts';
@@ -81,36 +81,72 @@ export function startSubscriber(kind: ClientKind, target: ClientTarget, ledger: 
   }
 }
 
+/** EventSource's default reconnection delay when the server sets no `retry:` (as the eventsource package and browsers). */
+const SSE_DEFAULT_RETRY_MS = 3000;
+
 function sseSubscriber(target: ClientTarget, ledger: DeliveryLedger, tally: DeliveryTally): Subscriber {
   const stats: ClientStats = { reconnects: 0, connectFailures: 0, resets: 0 };
   const ready = readyLatch();
-  let source: EventSource | undefined;
+  let current: ClientRequest | undefined;
   let stopped = false;
   let retry: NodeJS.Timeout | undefined;
-  const open = (): void => {
-    // The first connection resumes from the run's start; EventSource sends Last-Event-ID itself on its
-    // own reconnects. Only when it gave up (an error status) does the page make a new one, from the last id.
-    const position = ledger.lastId ?? target.since;
-    const url = `${target.baseUrl}/events/${target.channel}?lastEventId=${encodeURIComponent(position)}`;
-    const es = new EventSource(url, {
-      fetch: (input, init) => fetch(input, { ...init, headers: { ...(init?.headers as Record<string, string>), ...target.headers } }),
-    });
-    source = es;
-    es.onopen = () => ready.resolve();
-    es.onmessage = (event) => deliver(ledger, tally, JSON.parse(event.data) as Envelope);
-    es.addEventListener('reset', () => stats.resets++);
-    es.onerror = () => {
-      if (stopped) return;
-      if (es.readyState === EventSource.CLOSED) {
-        // A status other than 200 (a 502 from the proxy, say): EventSource does not retry that itself.
-        stats.connectFailures++;
-        retry = setTimeout(open, jitter());
-      } else {
-        stats.reconnects++; // EventSource reconnects by itself, with Last-Event-ID
-      }
-    };
+  let connectedBefore = false;
+  // What an EventSource keeps across its own reconnects.
+  let lastEventId = '';
+  let retryMs = SSE_DEFAULT_RETRY_MS;
+  /** One reconnection at a time, whatever ended the connection (end, error and close all fire). */
+  const schedule = (ms: number): void => {
+    if (stopped || retry) return;
+    retry = setTimeout(() => {
+      retry = undefined;
+      connect();
+    }, ms);
   };
-  open();
+  const connect = (): void => {
+    // The page opens the EventSource at the run's start position (?lastEventId=, which the origin
+    // reads); EventSource itself then resumes with the Last-Event-ID header, which wins over the query.
+    const url = `${target.baseUrl}/events/${target.channel}?lastEventId=${encodeURIComponent(target.since)}`;
+    const headers: Record<string, string> = { ...target.headers, Accept: 'text/event-stream', 'Cache-Control': 'no-store' };
+    if (lastEventId !== '') headers['Last-Event-ID'] = lastEventId;
+    const req = request(url, { agent: target.streamAgent, headers }, (response) => {
+      const type = String(response.headers['content-type'] ?? '');
+      if (response.statusCode !== 200 || !type.startsWith('text/event-stream')) {
+        // EventSource fails the connection for good here; the page makes a new one (from its last id).
+        response.resume();
+        stats.connectFailures++;
+        schedule(jitter());
+        return;
+      }
+      if (connectedBefore) stats.reconnects++;
+      connectedBefore = true;
+      ready.resolve();
+      const parser = createEventStreamParser((event) => {
+        if (event.type === 'message') deliver(ledger, tally, JSON.parse(event.data) as Envelope);
+        else if (event.type === 'reset') stats.resets++;
+      }, lastEventId);
+      response.setEncoding('utf8');
+      response.on('data', (chunk: string) => {
+        parser.feed(chunk);
+        lastEventId = parser.lastEventId;
+        retryMs = parser.retryMs ?? retryMs;
+      });
+      const reconnect = (): void => schedule(retryMs);
+      response.on('end', reconnect);
+      response.on('error', reconnect);
+      response.on('close', reconnect);
+    });
+    current = req;
+    let answered = false;
+    req.on('response', () => (answered = true));
+    req.on('error', () => {
+      // A network error before any answer: EventSource retries after its reconnection delay.
+      if (answered || stopped) return;
+      stats.connectFailures++;
+      schedule(retryMs);
+    });
+    req.end();
+  };
+  connect();
   return {
     kind: 'sse',
     ledger,
@@ -119,7 +155,7 @@ function sseSubscriber(target: ClientTarget, ledger: DeliveryLedger, tally: Deli
     stop() {
       stopped = true;
       clearTimeout(retry);
-      source?.close();
+      current?.destroy();
     },
   };
 }
