@@ -22,7 +22,7 @@ describe('npm run bench -- fanout --quick', () => {
     const doc = JSON.parse(readFileSync(files.json, 'utf8')) as FanoutDocument;
     expect(doc.results.map((r) => `${r.system}:${r.transport}`)).toEqual(['pushpin:mix', 'socketio:socketio']);
     const mix = doc.results[0]!;
-    expect(mix.composition).toEqual({ sse: 9, ws: 7, stream: 3, poll: 1 });
+    expect(mix.composition).toEqual({ sse: 8, ws: 7, stream: 4, poll: 1 });
     for (const row of doc.results) {
       expect(row.subscribers).toBe(20);
       expect(row.published).toBe(20);
