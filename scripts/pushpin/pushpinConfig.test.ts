@@ -47,6 +47,14 @@ describe('Pushpin config from fastly.toml', () => {
     );
   });
 
+  it("sets Fanout's 64 KiB publish limit under both keys (handlers before 1.41 read push_in_max_body_size)", () => {
+    for (const version of ['pushpin 1.36.0', 'pushpin 1.41.0']) {
+      const s = settings(buildPushpinConfig({ ...base, version: parsePushpinVersion(version) }).config);
+      expect(s.get('handler.push_in_http_max_body_size')).toBe('65536');
+      expect(s.get('handler.push_in_max_body_size')).toBe('65536');
+    }
+  });
+
   it('adds a catch-all route to the origin backend for Pushpin 1.36 only (its long-poll retries lose the route id)', () => {
     const routes = (version: string) => buildPushpinConfig({ ...base, version: parsePushpinVersion(version) }).routes;
     expect(routes('pushpin 1.36.0')).toBe(

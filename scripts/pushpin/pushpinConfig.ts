@@ -8,6 +8,11 @@ export const LOCAL_GRIP_SIG_ISS = 'viceroy';
 export const LOCAL_GRIP_SIG_KEY = 'viceroy_dev_signing_key_dont_use_in_production';
 /** Fanout's publish body limit, which the CLI also sets locally. */
 export const PUBLISH_MAX_BODY_BYTES = 65536;
+/**
+ * `[handler]` key for that limit before Pushpin 1.41: handlers up to 1.40 read `push_in_max_body_size`,
+ * 1.41 reads the `push_in_http_max_body_size` the Fastly CLI writes (github fastly/pushpin, handlerapp.cpp).
+ */
+export const LEGACY_PUBLISH_BODY_LIMIT_KEY = 'push_in_max_body_size';
 
 export interface PushpinVersion {
   major: number;
@@ -178,6 +183,9 @@ export function buildPushpinConfig(input: PushpinConfigInput): PushpinConfigFile
     `push_in_http_addr=${bind}`,
     `push_in_http_port=${p}`,
     `push_in_http_max_body_size=${PUBLISH_MAX_BODY_BYTES}`,
+    // The same limit under the name handlers before 1.41 read (1.36-1.40 ignore the one above and
+    // accept 1 MB): a publish Fastly would refuse is refused here too ("Request body too large").
+    `${LEGACY_PUBLISH_BODY_LIMIT_KEY}=${PUBLISH_MAX_BODY_BYTES}`,
     `push_in_spec=tcp://${bind}:${p + 1}`,
     `push_in_sub_specs=tcp://${bind}:${p + 2}`,
     `command_spec=tcp://${bind}:${p + 3}`,

@@ -3,7 +3,7 @@
 // Only the lines that must change are touched: everything else, comments and order included, is kept
 // byte for byte, and a config already right for the version comes back unchanged (so 1.40+ always does).
 // Hand-written instead of an INI library: those re-serialise the whole file and lose exactly that.
-import { compareVersions, pushpinRunnerLayout, SERVICE_RENAMES_1_40, type PushpinVersion } from './pushpinConfig.ts';
+import { compareVersions, LEGACY_PUBLISH_BODY_LIMIT_KEY, pushpinRunnerLayout, SERVICE_RENAMES_1_40, type PushpinVersion } from './pushpinConfig.ts';
 
 export interface AdaptedPushpinConfig {
   text: string;
@@ -101,6 +101,14 @@ export function adaptPushpinConfig(text: string, version: PushpinVersion): Adapt
       setSetting(lines, 'proxy', key, value);
       changes.push(`[proxy] ${key}=${value} (added)`);
     }
+  }
+  // The CLI's publish body limit (Fanout's 64 KiB) under the key this handler reads, so a publish
+  // Fastly would refuse is refused locally too.
+  const limitAt = findSetting(lines, 'handler', 'push_in_http_max_body_size');
+  if (limitAt !== -1 && findSetting(lines, 'handler', LEGACY_PUBLISH_BODY_LIMIT_KEY) === -1) {
+    const limit = lines[limitAt]!.value!;
+    setSetting(lines, 'handler', LEGACY_PUBLISH_BODY_LIMIT_KEY, limit);
+    changes.push(`[handler] ${LEGACY_PUBLISH_BODY_LIMIT_KEY}=${limit} (added: this version ignores push_in_http_max_body_size)`);
   }
   return changes.length === 0 ? { text, changes } : { text: lines.map((line) => line.text).join('\n'), changes };
 }
