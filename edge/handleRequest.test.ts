@@ -69,6 +69,19 @@ describe('routing: Fanout handoff or the cache', () => {
     }
   });
 
+  it('refuses a realtime request too long for the proxy with a 414, handing nothing off; the cache path is not limited', async () => {
+    const long = 'c'.repeat(5000);
+    for (const req of [request('GET', `/events/${long}`), request('GET', `/ws?x=${long}`, { upgrade: 'websocket', connection: 'Upgrade' })]) {
+      const response = await handleRequest(req);
+      expect(response.status).toBe(414);
+      expect(response.headers.get('cache-control')).toBe('no-store');
+      expect(await response.json()).toEqual({ error: 'uri_too_long', message: expect.stringMatching(/limited to 4000/) });
+    }
+    expect(handoffs).toHaveLength(0);
+    expect((await handleRequest(request('GET', `/api/channels/${long}/messages`))).status).toBe(200);
+    expect(forwarded).toHaveLength(1);
+  });
+
   it('uses configured realtime paths', async () => {
     setConfigStore('edge_settings', { realtime_paths: '/live/' });
     await handleRequest(request('GET', '/live/x'));
@@ -160,6 +173,23 @@ describe('client-sent proxy headers are removed', () => {
     if (handoffs.length > 0) expect(sent()).not.toBe(req);
     expect(sent().headers.get('x-keep')).toBe('kept');
     expect(logged.some((line) => line.includes('removed client-sent proxy headers'))).toBe(true);
+  });
+
+  it.each<[string, Request, () => Request]>([
+    ['on a handoff', request('GET', '/events/private-a?lastEventId=3&token=a.b.c'), () => handoffs[0]!.request],
+    ['on a forwarded history read', request('GET', '/api/channels/private-a/messages?token=a.b.c'), () => forwarded[0]!.request],
+  ])('moves a ?token= subscribe token into Authorization %s', async (_name, req, sent) => {
+    await handleRequest(req);
+    expect(new URL(sent().url).searchParams.has('token')).toBe(false);
+    expect(sent().headers.get('authorization')).toBe('Bearer a.b.c');
+    expect(sent().url).not.toContain('a.b.c');
+  });
+
+  it('answers two different tokens with a 400 itself: no URL with a token goes on', async () => {
+    const response = await handleRequest(request('GET', '/events/private-a?token=a.b.c', { authorization: 'Bearer x.y.z' }));
+    expect(response.status).toBe(400);
+    expect(handoffs).toHaveLength(0);
+    expect(forwarded).toHaveLength(0);
   });
 
   it('logs nothing for a clean request', async () => {

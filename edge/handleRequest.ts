@@ -8,10 +8,12 @@ import { ConfigStore } from 'fastly:config-store';
 import { env } from 'fastly:env';
 import { createFanoutHandoff } from 'fastly:fanout';
 import { planCaching, type CacheDecision } from './caching/cachePolicy.ts';
-import { badGateway, handoffFailed } from './errors/gatewayErrors.ts';
+import { badGateway, handoffFailed, handoffTargetTooLong, jsonError } from './errors/gatewayErrors.ts';
 import { selectBackend, type BackendHealth } from './routing/backendSelection.ts';
+import { MAX_HANDOFF_TARGET_BYTES, oversizedHandoffTarget } from './routing/handoffLimits.ts';
 import { decideHandoff } from './routing/handoffPolicy.ts';
 import { removeProxyOnlyHeaders } from './security/headerSanitizer.ts';
+import { placeSubscribeToken } from './security/subscribeTokenPlacement.ts';
 import { EDGE_SETTINGS_STORE, parseEdgeSettings, type EdgeSettings, type SettingsReader } from './settings/edgeSettings.ts';
 
 /** Response header naming the backend that served a forwarded request. */
@@ -84,10 +86,22 @@ function handoffRequest(request: Request): Request {
   return new Request(request.url, { method: request.method, headers: request.headers });
 }
 
-export async function handleRequest(request: Request): Promise<Response> {
+/** The request with its `?token=` moved into Authorization (a GET/HEAD: no body to carry over), or a 400. */
+function withTokenInHeader(request: Request): Request | Response {
+  const placed = placeSubscribeToken(request.method, request.url, request.headers.get('authorization'));
+  if (placed.kind === 'none') return request;
+  if (placed.kind === 'ambiguous') return jsonError(400, 'bad_request', placed.message);
+  const headers = new Headers(request.headers);
+  headers.set('authorization', placed.authorization);
+  return new Request(placed.url, { method: request.method, headers });
+}
+
+export async function handleRequest(downstream: Request): Promise<Response> {
   const settings = loadEdgeSettings();
-  const removed = removeProxyOnlyHeaders(request.headers);
+  const removed = removeProxyOnlyHeaders(downstream.headers);
   if (removed.length > 0) console.log(`edge: removed client-sent proxy headers: ${removed.join(', ')}`);
+  const request = withTokenInHeader(downstream);
+  if (request instanceof Response) return request;
 
   const choice = selectBackend(env('FASTLY_POP'), settings.popBackends, backendHealth);
   if (choice.skipped) {
@@ -95,6 +109,8 @@ export async function handleRequest(request: Request): Promise<Response> {
   }
 
   if (decideHandoff(request, settings).handoff) {
+    const oversized = oversizedHandoffTarget(request.url);
+    if (oversized !== undefined) return handoffTargetTooLong(oversized, MAX_HANDOFF_TARGET_BYTES);
     try {
       return createFanoutHandoff(handoffRequest(request), choice.backend);
     } catch (error) {

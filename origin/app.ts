@@ -1,12 +1,15 @@
 // Assembles the origin from its parts. Routes stay thin; the work lives in history/, publishing/,
 // transports/ and grip/.
 import express, { type ErrorRequestHandler, type Express } from 'express';
+import type { ChannelAccess } from './access/channelAccess.ts';
+import type { ExpiryCloser } from './access/expiryCloser.ts';
 import type { OriginConfig } from './config/originConfig.ts';
 import { requireGripSignature } from './grip/requireGripSignature.ts';
 import type { GripSignatureVerifier } from './grip/gripSignature.ts';
 import type { HistoryStore } from './history/historyStore.ts';
 import type { Logger } from './observability/logger.ts';
 import type { OriginMetrics } from './observability/metrics.ts';
+import type { Readiness } from './observability/readiness.ts';
 import type { ChannelCloser } from './publishing/channelCloser.ts';
 import type { MessagePublisher } from './publishing/messagePublisher.ts';
 import { historyRoutes } from './routes/historyRoutes.ts';
@@ -26,24 +29,35 @@ export interface OriginDeps {
   channelCloser: ChannelCloser;
   log: Logger;
   metrics: OriginMetrics;
+  access: ChannelAccess;
+  expiryCloser: ExpiryCloser;
+  readiness: Readiness;
 }
 
 export function createOriginApp(deps: OriginDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', 'loopback');
-  const { config, history, metrics, log } = deps;
+  const { config, history, metrics, log, access } = deps;
   const requireGrip = requireGripSignature(deps.verifyGripSig, log, (reason) =>
     metrics.signatureFailures.inc({ reason }),
   );
 
+  // Liveness: the process answers. Readiness: it can store and publish now (Redis, the proxy).
   app.get('/healthz', (_req, res) => {
     res.set('Cache-Control', 'no-store').json({ status: 'ok' });
   });
+  app.get('/readyz', async (_req, res) => {
+    const report = await deps.readiness.report();
+    res
+      .status(report.ready ? 200 : 503)
+      .set('Cache-Control', 'no-store')
+      .json({ status: report.ready ? 'ready' : 'not_ready', checks: report.checks });
+  });
   // Realtime: every route checks Grip-Sig before anything else (body included).
-  app.use(sseRoutes({ history, requireGrip, metrics }));
-  app.use(streamRoutes({ history, requireGrip, metrics }));
-  app.use(pollRoutes({ history, requireGrip, metrics, timeoutSeconds: config.longPollTimeoutSeconds }));
+  app.use(sseRoutes({ history, requireGrip, metrics, access }));
+  app.use(streamRoutes({ history, requireGrip, metrics, access }));
+  app.use(pollRoutes({ history, requireGrip, metrics, access, timeoutSeconds: config.longPollTimeoutSeconds }));
   app.use(
     wsRoutes({
       history,
@@ -53,12 +67,15 @@ export function createOriginApp(deps: OriginDeps): Express {
       log,
       allowClientPublish: config.allowClientPublish,
       maxSubscriptions: config.wsMaxSubscriptions,
+      access,
+      expiryCloser: deps.expiryCloser,
+      grantKeepAliveSeconds: config.wsGrantKeepAliveSeconds,
     }),
   );
   // Through the cache.
   app.use(staticRoutes());
   app.use(publishRoutes({ publisher: deps.publisher, channelCloser: deps.channelCloser, publishToken: config.publishToken, log, metrics }));
-  app.use(historyRoutes({ history }));
+  app.use(historyRoutes({ history, access, metrics }));
   app.use(metricsRoutes({ metrics, metricsToken: config.metricsToken }));
 
   app.use((_req, res) => {

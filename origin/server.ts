@@ -1,5 +1,8 @@
 // Origin entry point: read and validate the environment, build the parts, listen, stop cleanly.
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { createChannelAccess } from './access/channelAccess.ts';
+import { createExpiryCloser } from './access/expiryCloser.ts';
 import { createOriginApp } from './app.ts';
 import { ConfigError, loadOriginConfig, type OriginConfig } from './config/originConfig.ts';
 import { createGripSignatureVerifier } from './grip/gripSignature.ts';
@@ -9,6 +12,8 @@ import { HistoryUnavailableError } from './history/historyStore.ts';
 import { createRedisHistoryStore } from './history/redisHistoryStore.ts';
 import { createLogger } from './observability/logger.ts';
 import { createOriginMetrics } from './observability/metrics.ts';
+import { createReadiness, publishTargetCheck } from './observability/readiness.ts';
+import { METRICS_DISABLED_MESSAGE } from './routes/metricsRoutes.ts';
 import { createGripPublisher } from './publishing/gripPublisher.ts';
 import { createChannelCloser } from './publishing/channelCloser.ts';
 import { createMessagePublisher } from './publishing/messagePublisher.ts';
@@ -28,8 +33,18 @@ function readConfig(): OriginConfig {
 const config = readConfig();
 const log = createLogger(config.logLevel);
 if (config.usingDevPublishToken) {
-  log.warn('PUBLISH_TOKEN is not set; using the development token "dev-publish-token". Set it in production.');
+  log.warn(
+    config.localOnly
+      ? 'PUBLISH_TOKEN is not set; using the development token "dev-publish-token" (accepted on loopback only). Set it in production.'
+      : 'using the development token "dev-publish-token" beyond loopback because ALLOW_DEV_PUBLISH_TOKEN=true; set PUBLISH_TOKEN unless only you can reach this origin',
+  );
 }
+if (config.subscribeTokenSecretSource === 'dev') {
+  log.warn('SUBSCRIBE_TOKEN_SECRET is not set; private channels take tokens signed with the local development secret (npm run token).');
+} else if (config.subscribeTokenSecretSource === 'none') {
+  log.warn(`SUBSCRIBE_TOKEN_SECRET is not set: every subscribe to a private channel (${config.access.privatePrefix}*) is refused.`);
+}
+if (config.metricsToken === undefined) log.warn(METRICS_DISABLED_MESSAGE);
 async function openHistory(): Promise<HistoryStore> {
   if (!config.redisUrl) return createMemoryHistoryStore(config.history);
   try {
@@ -45,6 +60,21 @@ async function openHistory(): Promise<HistoryStore> {
 const history = await openHistory();
 log.info({ store: config.redisUrl ? 'redis' : 'memory' }, 'history store ready');
 const grip = createGripPublisher(config.gripTargets);
+const expiryCloser = createExpiryCloser({
+  publish: (items) => grip.publish(items).then(() => undefined),
+  onError: (exp, error) => log.error({ err: error, exp }, 'closing the WebSockets of expired tokens failed; their keep-alive will'),
+});
+const readiness = createReadiness(
+  [
+    {
+      name: 'history',
+      target: config.redisUrl ? new URL(config.redisUrl).host : 'memory',
+      run: () => history.ping(),
+    },
+    ...config.gripTargets.map((target) => publishTargetCheck(target.control_uri)),
+  ],
+  { showTargets: config.localOnly },
+);
 const app = createOriginApp({
   config,
   verifyGripSig: await createGripSignatureVerifier(config.signatureKeys),
@@ -53,9 +83,24 @@ const app = createOriginApp({
   channelCloser: createChannelCloser(grip),
   log,
   metrics: createOriginMetrics(),
+  access: createChannelAccess(config.access),
+  expiryCloser,
+  readiness,
 });
 
-const server = app.listen(config.port, config.host);
+// A request must arrive whole within REQUEST_TIMEOUT_SECONDS (a body trickled byte by byte would
+// otherwise hold its connection for Node's default of 5 minutes): past it Node answers 408 and
+// closes. It bounds receiving only; every response here is quick (the proxy holds the streams).
+const server = createServer(
+  {
+    requestTimeout: config.requestTimeoutMs,
+    headersTimeout: Math.min(config.requestTimeoutMs, 60_000),
+    // How often Node checks those timeouts (default 30 s, which would add up to 30 s to each).
+    connectionsCheckingInterval: Math.min(1000, config.requestTimeoutMs),
+  },
+  app,
+);
+server.listen(config.port, config.host);
 server.on('error', (error: NodeJS.ErrnoException) => {
   const hint = error.code === 'EADDRINUSE' ? ` (port ${config.port} is in use; set PORT)` : '';
   log.fatal({ err: error }, `cannot listen on ${config.host}:${config.port}${hint}`);
@@ -71,9 +116,14 @@ const stop = (signal: string): void => {
   if (stopping) return;
   stopping = true;
   log.info({ signal }, 'stopping');
+  expiryCloser.stop();
+  // Requests in flight finish first: a publish already stored in the history must still reach the
+  // proxy (a held WebSocket has no other way to get it; streams would recover it only with the next
+  // message). server.close() stops accepting and closes idle keep-alive connections.
   server.close(() => void history.close().then(() => process.exit(0)));
-  server.closeAllConnections();
-  // Bounded, below the local stack's 1.5 s before SIGKILL: a slow history store must not hold the exit.
+  // Bounded, below the local stack's 1.5 s before SIGKILL: a slow request or history store must not
+  // hold the exit.
+  setTimeout(() => server.closeAllConnections(), 800).unref();
   setTimeout(() => process.exit(0), 1000).unref();
 };
 process.on('SIGINT', () => stop('SIGINT'));

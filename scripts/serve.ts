@@ -3,18 +3,17 @@
 // without Viceroy and to be a whole stack:
 // - when no Viceroy is installed, `--viceroy-path` to the local Compute host (see serve/viceroyChoice.ts);
 // - the origin, on the port of fastly.toml's `origin` backend, publishing to the CLI's Pushpin;
-// - everything stops with the CLI: when it exits, is killed, or this launcher is (serve/groupWatchdog.ts).
+// - everything stops with the CLI: when it exits, is killed, or this launcher is. The CLI and the origin
+//   run under the process keepers `npm start` uses (stack/managedProcess.ts): one mechanism for both.
 // The Pushpin side is fastly.toml's `pushpin_path`, scripts/pushpin/pushpin-wrapper.
-import { spawn } from 'node:child_process';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import fastlyCli from '@fastly/cli';
-import { LOCAL_GRIP_SIG_ISS, LOCAL_GRIP_SIG_KEY } from './pushpin/pushpinConfig.ts';
-import { endGroups, startGroupWatchdog } from './serve/groupWatchdog.ts';
-import { watchParents } from './serve/parentWatch.ts';
 import { edgeAddress, parseServeArguments, ServeUsageError, type ServeArguments } from './serve/serveArguments.ts';
 import { chooseViceroy } from './serve/viceroyChoice.ts';
 import { readManifest, ManifestError, type LocalManifest } from './stack/fastlyManifest.ts';
+import { watchLaunchers } from './stack/launcherWatch.ts';
+import { startLocalOrigin } from './stack/localOrigin.ts';
 import { startManagedProcess, type ManagedProcess } from './stack/managedProcess.ts';
 import { assertPortsFree, PortInUseError } from './stack/ports.ts';
 import { PROJECT_ROOT } from './stack/projectRoot.ts';
@@ -70,30 +69,33 @@ async function checkPorts(manifest: LocalManifest, args: ServeArguments, origin:
 }
 
 function startOrigin(plan: OriginPlan): Promise<ManagedProcess> {
-  const url = `http://127.0.0.1:${plan.port}`;
-  return startManagedProcess({
-    name: 'origin',
-    command: process.execPath,
-    args: ['--import', 'tsx', '--import', join(PROJECT_ROOT, 'scripts/serve/exitWithParent.ts'), join(PROJECT_ROOT, 'origin/server.ts')],
-    cwd: PROJECT_ROOT,
-    env: {
-      ...process.env,
-      PORT: String(plan.port),
-      HOST: '127.0.0.1',
-      GRIP_URL: `http://127.0.0.1:${plan.publishPort}/?verify-iss=${LOCAL_GRIP_SIG_ISS}`,
-      GRIP_VERIFY_KEY: LOCAL_GRIP_SIG_KEY,
-    },
-    ready: async () => (await fetch(`${url}/healthz`)).ok,
-    readyTimeoutMs: 30_000,
-    logFile: join(PROJECT_ROOT, 'pushpin-logs', 'origin.log'),
-    echo: true,
-  });
+  return startLocalOrigin({ port: plan.port, publishPort: plan.publishPort, logFile: join(PROJECT_ROOT, 'pushpin-logs', 'origin.log'), echo: true });
 }
 
-function exitCodeOf(code: number | null, signal: NodeJS.Signals | null): number {
-  if (code !== null) return code;
-  const numbers: Partial<Record<NodeJS.Signals, number>> = { SIGHUP: 1, SIGINT: 2, SIGKILL: 9, SIGTERM: 15 };
-  return 128 + (signal ? (numbers[signal] ?? 1) : 1);
+/** The CLI's exit as a shell would report it: its code, or 128 + the signal that ended it. */
+function exitCodeOf(status: number | string): number {
+  if (typeof status === 'number') return status;
+  const numbers: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGKILL: 9, SIGTERM: 15 };
+  return status in numbers ? 128 + numbers[status]! : 1;
+}
+
+/**
+ * The Fastly CLI under a process keeper, its output straight to the terminal. It stops its Pushpin
+ * and Viceroy itself on SIGINT (and says "Local server stopped"), so stopping sends SIGINT to it
+ * alone and gives it CLI_STOP_TIMEOUT_MS; whatever is left then (it hung, or it was SIGKILLed and left
+ * them) is SIGKILLed, its process group and every descendant the keeper saw.
+ */
+function runFastlyCli(args: string[]): Promise<ManagedProcess> {
+  return startManagedProcess({
+    name: 'fastly',
+    command: fastlyCli,
+    args,
+    output: 'inherit',
+    ready: async () => true,
+    stopSignal: 'SIGINT',
+    stopLeaderOnly: true,
+    stopGraceMs: CLI_STOP_TIMEOUT_MS,
+  });
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -109,8 +111,8 @@ async function main(argv: string[]): Promise<number> {
   }
   const cliArgs = ['compute', 'serve', ...argv];
   if (args.help) {
-    const help = spawn(fastlyCli, cliArgs, { stdio: 'inherit' });
-    const code = await new Promise<number>((resolvePromise) => help.once('exit', (c, signal) => resolvePromise(exitCodeOf(c, signal))));
+    const help = await runFastlyCli(cliArgs);
+    const code = exitCodeOf(await help.exited);
     process.stdout.write(HELP_ADDITIONS);
     return code;
   }
@@ -138,48 +140,28 @@ async function main(argv: string[]): Promise<number> {
   say(viceroy.reason);
   if (viceroy.viceroyPath) cliArgs.splice(2, 0, `--viceroy-path=${viceroy.viceroyPath}`);
 
-  const watchdog = startGroupWatchdog();
-  // The CLI in a process group of its own, with the Pushpin and Viceroy it starts: when it is gone,
-  // whatever it left behind is ended as a group. Signals for it are forwarded (below), and it gets no
-  // terminal input (a background group reading the terminal would be stopped by the kernel).
   say(`running ${['fastly', ...cliArgs].join(' ')}`);
-  const cli = spawn(fastlyCli, cliArgs, { stdio: ['ignore', 'inherit', 'inherit'], detached: true });
-  const cliGroup = cli.pid;
-  if (cliGroup !== undefined) watchdog.guard(cliGroup);
-  const cliExited = new Promise<number>((resolvePromise) => {
-    cli.once('exit', (code, signal) => resolvePromise(exitCodeOf(code, signal)));
-    cli.once('error', (error) => {
-      say(`cannot run the Fastly CLI (${fastlyCli}): ${error.message}`);
-      resolvePromise(1);
-    });
-  });
+  let cli: ManagedProcess;
+  try {
+    cli = await runFastlyCli(cliArgs);
+  } catch (error) {
+    say(`cannot run the Fastly CLI (${fastlyCli}): ${(error as Error).message}`);
+    return 1;
+  }
 
   let stopRequested = false;
-  const forward = (signal: NodeJS.Signals): void => {
-    // npm passes a terminal's Ctrl-C on as well: one forwarded signal is enough.
+  const stopAll = (): void => {
+    // npm passes a terminal's Ctrl-C on as well: one stop is enough.
     if (stopRequested) return;
     stopRequested = true;
-    if (cliGroup !== undefined) {
-      try {
-        process.kill(cliGroup, signal === 'SIGINT' ? 'SIGINT' : 'SIGTERM');
-      } catch {
-        // already gone
-      }
-    }
-    setTimeout(() => {
-      say(`the Fastly CLI did not stop within ${CLI_STOP_TIMEOUT_MS / 1000} s; killing it`);
-      if (cliGroup !== undefined) void endGroups([cliGroup], 0);
-    }, CLI_STOP_TIMEOUT_MS).unref();
+    void cli.stop();
   };
-  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => forward(signal));
-  // Killed npm (or its `sh -c`) with SIGKILL: nobody is there to signal us, so stop as on SIGTERM.
-  watchParents(
-    (why) => {
-      say(`stopping: ${why}`);
-      forward('SIGTERM');
-    },
-    { grandparent: process.env.npm_lifecycle_event !== undefined },
-  );
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, stopAll);
+  // npm killed outright (SIGKILL): nobody is there to signal us, so stop as on SIGTERM.
+  watchLaunchers((pid) => {
+    say(`stopping: process ${pid}, which launched this one, is gone`);
+    stopAll();
+  });
 
   let originProcess: ManagedProcess | undefined;
   let originFailed = false;
@@ -195,26 +177,24 @@ async function main(argv: string[]): Promise<number> {
               // As npm start does: an edge without its origin is not the stack the user asked for.
               originFailed = true;
               say(`the origin exited (${exit}); stopping (see pushpin-logs/origin.log)`);
-              forward('SIGTERM');
+              stopAll();
             });
           },
           (error: unknown) => {
             originFailed = true;
             say(`the origin did not start: ${(error as Error).message}`);
-            forward('SIGTERM');
+            stopAll();
           },
         );
 
-  const code = await cliExited;
+  // The keeper reports the CLI's exit once whatever it left behind (its Pushpin, its Viceroy) is gone.
+  const code = exitCodeOf(await cli.exited);
   stopRequested = true;
-  // Whatever the CLI did not stop itself (it was killed, say): its Pushpin, its Viceroy.
-  if (cliGroup !== undefined) await endGroups([cliGroup]);
   await originStarted;
   await originProcess?.stop();
-  watchdog.close();
   return originFailed && code === 0 ? 1 : code;
 }
 
 process.exitCode = await main(process.argv.slice(2));
-// Nothing else to wait for (a forwarded signal's timer, the watchdog's pipe).
+// Nothing else to wait for (the launcher watch's timer).
 process.exit();

@@ -5,9 +5,11 @@ import { join } from 'node:path';
 import { onBrokenOutput, outputIsOpen } from './stack/brokenOutput.ts';
 import { watchLaunchers } from './stack/launcherWatch.ts';
 import { startLocalStack, type LocalStack } from './stack/localStack.ts';
-import { DEFAULT_STOP_GRACE_MS, startManagedProcess, stopEveryManagedProcess } from './stack/managedProcess.ts';
+import { rebuildEdge } from './stack/edgeRebuild.ts';
+import { DEFAULT_STOP_GRACE_MS, stopEveryManagedProcess } from './stack/managedProcess.ts';
 import { PROJECT_ROOT } from './stack/projectRoot.ts';
 import { parseStartOptions, START_USAGE, UsageError, type StartOptions } from './stack/startOptions.ts';
+import { watchStack } from './stack/stackWatch.ts';
 import { edgeBuildIsStale } from './compute-host/edgeBuild.ts';
 import { DEV_PUBLISH_TOKEN } from '../origin/config/originConfig.ts';
 
@@ -23,12 +25,16 @@ function complain(text: string): void {
 }
 
 let stopping = false;
+const beforeStopping: Array<() => Promise<void>> = [];
+function onShutdown(hook: () => Promise<void>): void {
+  beforeStopping.push(hook);
+}
 async function shutdown(reason: string, code: number): Promise<void> {
   if (stopping) return;
   stopping = true;
   say(`\n${reason}; stopping the stack...`);
   setTimeout(() => process.exit(code), HARD_EXIT_MS);
-  await stopEveryManagedProcess();
+  await Promise.all([...beforeStopping.map((hook) => hook().catch(() => undefined)), stopEveryManagedProcess()]);
   say('stopped.');
   process.exit(code);
 }
@@ -57,32 +63,26 @@ function readOptions(): StartOptions {
   }
 }
 
-/** `npm run build` when bin/main.wasm is older than edge/, as a managed process (a shutdown stops it). */
-async function buildEdgeIfStale(): Promise<void> {
+/** `npm run build` when bin/main.wasm is older than edge/ (a failed build leaves the old file in place). */
+async function buildEdgeIfStale(logDir: string): Promise<void> {
   if (!edgeBuildIsStale()) return;
   say('building bin/main.wasm (npm run build)...');
-  const build = await startManagedProcess({
-    name: 'build',
-    command: 'npm',
-    args: ['run', '--silent', 'build'],
-    cwd: PROJECT_ROOT,
-    ready: async () => true,
-  });
-  const result = await build.exited;
-  if (result !== 0) throw new Error(`npm run build failed (${result}):\n${build.recentOutput()}`);
+  const build = await rebuildEdge({ keepDir: logDir });
+  if (!build.ok) throw new Error(`npm run build failed (${build.status}):\n${build.output}`);
 }
 
 async function main(): Promise<void> {
   const options = readOptions();
   let stack: LocalStack;
   try {
-    await buildEdgeIfStale();
+    await buildEdgeIfStale(options.logDir);
     stack = await startLocalStack({
       manifestPath: options.manifestPath,
       ports: { edge: options.edgePort },
       logDir: options.logDir,
       echo: !options.quiet,
       edge: true,
+      warn: (line) => complain(`npm start: ${line}`),
     });
   } catch (error) {
     if (stopping) return; // interrupted: shutdown() exits once everything is stopped
@@ -93,13 +93,17 @@ async function main(): Promise<void> {
   if (stopping) return;
 
   const token = process.env.PUBLISH_TOKEN ?? DEV_PUBLISH_TOKEN;
+  const logs = [stack.logFiles.edge, stack.logFiles.pushpin, stack.logFiles.origin].filter(Boolean).join(', ');
+  const pushpinLines = stack.pushpin
+    ? `  Pushpin proxy:         ${stack.urls.pushpinProxy}   (send "pushpin-route: origin")
+  Pushpin publish:       ${stack.urls.pushpinPublish}/publish/`
+    : `  Pushpin:               off ([local_server.pushpin] enable = true runs it)`;
   say(`
 Local stack is up.
   Edge (bin/main.wasm):  ${stack.urls.edge}   (the local Compute host, as \`fastly compute serve\`)
   Origin (direct):       ${stack.urls.origin}
-  Pushpin proxy:         ${stack.urls.pushpinProxy}   (send "pushpin-route: origin")
-  Pushpin publish:       ${stack.urls.pushpinPublish}/publish/
-  Logs:                  ${stack.logFiles.edge}, ${stack.logFiles.pushpin}, ${stack.logFiles.origin}
+${pushpinLines}
+  Logs:                  ${logs}
 
 Try it:
   curl -N ${stack.urls.edge}/events/demo
@@ -107,7 +111,29 @@ Try it:
        -d '{"channel":"demo","data":{"text":"hello"}}' ${stack.urls.origin}/api/publish
 
 Ctrl-C stops everything.`);
-  void stack.childExited.then((name) => shutdown(`${name} exited unexpectedly (see its log)`, 1));
+
+  if (!options.watch) {
+    stack.onChildExit((name) => void shutdown(`${name} exited unexpectedly (see its log)`, 1));
+    return;
+  }
+  // Watch mode: an origin or edge that crashed is started again by the next change; without Pushpin
+  // nothing works, so its exit still stops the stack.
+  stack.onChildExit((name, status) => {
+    if (stopping) return;
+    if (name === 'pushpin') void shutdown(`pushpin exited unexpectedly (see its log)`, 1);
+    else complain(`watch: the ${name} exited (${status}); it starts again on the next change to ${name}/ (see its log)`);
+  });
+  const watch = watchStack({
+    stack,
+    root: PROJECT_ROOT,
+    rebuildEdge: () => rebuildEdge({ keepDir: options.logDir }),
+    redisHistory: Boolean(process.env.REDIS_URL),
+    say,
+    complain,
+  });
+  onShutdown(() => watch.close());
+  await watch.ready;
+  if (!stopping) say('watch: watching edge/ (rebuild and restart the edge) and origin/ (restart the origin).');
 }
 
 await main();

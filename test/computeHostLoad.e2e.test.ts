@@ -64,7 +64,7 @@ describe('the edge with 40 requests waiting on a slow backend', () => {
     await stack?.stop();
   });
 
-  it('still hands off to Fanout and answers cache hits while they wait', { timeout: 90_000 }, async () => {
+  it('still hands off to Fanout and answers cache hits while they wait', { timeout: 120_000 }, async () => {
     const edge = stack.urls.edge!;
     expect((await rawGet(`${edge}/cached/page`)).status).toBe(200);
     let slowDone = 0;
@@ -93,7 +93,7 @@ describe('the edge with 40 requests waiting on a slow backend', () => {
     expect(hit.headerBytes('x-cache')?.toString()).toBe('HIT');
     // Both were served while every slow request was still waiting on the backend.
     expect(slowDone).toBe(0);
-    await until(() => backend.held() === 40, 'all 40 slow requests to reach the backend');
+    await until(() => backend.held() === 40, "all 40 slow requests to reach the backend", 50_000);
     backend.release();
     const results = await Promise.all(slow);
     expect(results.map((r) => r.status)).toEqual(results.map(() => 200));

@@ -3,6 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { signSubscribeToken } from '../origin/access/subscribeToken.ts';
+import { DEV_SUBSCRIBE_TOKEN_SECRET } from '../origin/config/originConfig.ts';
 import { liveItemsForMessage } from '../origin/publishing/gripItems.ts';
 import { launchBrowser } from './harness/browser.ts';
 import { startTestStack, type TestStack } from './harness/testStack.ts';
@@ -59,6 +61,47 @@ describe('demo page', () => {
         await context.close();
       }
     });
+  }
+
+  for (const transport of ['sse', 'ws'] as const) {
+    it(`subscribes to a private channel with a token, says when it expires, and resumes with a fresh one (${transport})`, async () => {
+      const context = await browser.newContext();
+      const page = await context.newPage();
+      const errors: string[] = [];
+      page.on('pageerror', (error) => errors.push(error.message));
+      const channel = `private-demo-${transport}`;
+      const publish = async (text: string) => {
+        const response = await stack.publish({ channel, data: { text } });
+        expect(response.status).toBe(200);
+      };
+      try {
+        await page.goto(`${stack.urls.edge}/`);
+        await page.fill('#channel', channel);
+        await page.selectOption('#transport', transport);
+        // Without a token: refused, and the page says so.
+        await page.click('#connect');
+        await page.waitForSelector('#status[data-state="error"]', { timeout: 10_000 });
+        expect(await page.textContent('#status')).toMatch(/refused|forbidden|private channel/);
+        // The local origin verifies with the development secret, as `npm run token` signs.
+        await page.fill('#subscribe-token', await signSubscribeToken({ channels: [channel], ttlSeconds: 4 }, DEV_SUBSCRIBE_TOKEN_SECRET));
+        await page.click('#connect');
+        await page.waitForSelector('#status[data-state="open"]', { timeout: 10_000 });
+        await new Promise((r) => setTimeout(r, 700));
+        await publish('before expiry');
+        await page.locator('#messages li', { hasText: 'before expiry' }).waitFor({ timeout: 10_000 });
+        await page.locator('#status', { hasText: 'token expired' }).waitFor({ timeout: 10_000 });
+        await publish('while expired');
+        await page.fill('#subscribe-token', await signSubscribeToken({ channels: [channel], ttlSeconds: 120 }, DEV_SUBSCRIBE_TOKEN_SECRET));
+        await page.click('#connect');
+        await page.locator('#messages li', { hasText: 'while expired' }).waitFor({ timeout: 10_000 });
+        const texts = await page.locator('#messages li').allTextContents();
+        expect(texts.filter((t) => t.includes('before expiry'))).toHaveLength(1);
+        expect(texts.filter((t) => t.includes('while expired'))).toHaveLength(1);
+        expect(errors).toEqual([]);
+      } finally {
+        await context.close();
+      }
+    }, 60_000);
   }
 
   it('tells the user when the publish token is wrong', async () => {

@@ -15,6 +15,7 @@ import {
 import { LOCAL_GRIP_SIG_ISS, LOCAL_GRIP_SIG_KEY, parsePushpinVersion, pushpinRunnerLayout } from '../scripts/pushpin/pushpinConfig.ts';
 import { readPushpinSetting } from '../scripts/pushpin/pushpinConfigAdapter.ts';
 import { ensureCommand } from '../scripts/stack/aptPackages.ts';
+import { loadOriginConfig } from '../origin/config/originConfig.ts';
 import { readManifest } from '../scripts/stack/fastlyManifest.ts';
 import { PROJECT_ROOT } from '../scripts/stack/projectRoot.ts';
 
@@ -33,9 +34,11 @@ interface Compose {
 
 /** `docker-compose config`, resolved, as JSON (its YAML read with the PyYAML that docker-compose ships with). */
 function composeConfig(args: string[] = [], env: Record<string, string> = {}): Compose {
-  const environment = { ...process.env, ...env };
+  const environment: NodeJS.ProcessEnv = { ...process.env };
+  // Only what the test passes: not the shell's.
   delete environment.PUBLISH_TOKEN;
-  if (!('REDIS_URL' in env)) delete environment.REDIS_URL;
+  delete environment.REDIS_URL;
+  Object.assign(environment, env);
   const yaml = execFileSync('docker-compose', [...args, 'config'], { cwd: PROJECT_ROOT, env: environment, encoding: 'utf8' });
   const json = execFileSync('python3', ['-c', 'import json, sys, yaml; json.dump(yaml.safe_load(sys.stdin), sys.stdout)'], { input: yaml, encoding: 'utf8' });
   return JSON.parse(json) as Compose;
@@ -129,5 +132,18 @@ describe('docker-compose.yml', () => {
     const withRedis = composeConfig(['--profile', 'redis'], { REDIS_URL: 'redis://redis:6379' });
     expect(withRedis.services.origin!.environment!.REDIS_URL).toBe('redis://redis:6379');
     expect(compose.services.origin!.environment!.PUBLISH_TOKEN).toBe('dev-publish-token');
+  });
+
+  it("gives the origin an environment its configuration accepts (0.0.0.0 in the container, the dev token by explicit opt-in)", () => {
+    const env = Object.fromEntries(
+      Object.entries(compose.services.origin!.environment!).filter((entry): entry is [string, string] => typeof entry[1] === 'string'),
+    );
+    expect(loadOriginConfig(env)).toMatchObject({ host: '0.0.0.0', localOnly: false, usingDevPublishToken: true, metricsToken: undefined });
+    // Without the opt-in it would refuse to start, naming PUBLISH_TOKEN; with a token from the shell it needs none.
+    const { ALLOW_DEV_PUBLISH_TOKEN: _optIn, ...withoutOptIn } = env;
+    expect(() => loadOriginConfig(withoutOptIn)).toThrow(/^PUBLISH_TOKEN: /);
+    const withToken = composeConfig([], { PUBLISH_TOKEN: 'my-compose-secret' }).services.origin!.environment!;
+    expect(withToken.PUBLISH_TOKEN).toBe('my-compose-secret');
+    expect(loadOriginConfig({ ...withoutOptIn, PUBLISH_TOKEN: 'my-compose-secret' }).usingDevPublishToken).toBe(false);
   });
 });

@@ -13,6 +13,7 @@ import { parse as parseToml, stringify as stringifyToml } from 'smol-toml';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { findFreePort, findFreePortRange } from '../scripts/stack/ports.ts';
 import { PROJECT_ROOT } from '../scripts/stack/projectRoot.ts';
+import { subscribeEvery } from './harness/everyTransport.ts';
 import { recordSse } from './harness/sseClient.ts';
 
 const MARKER = 'FANOUT_FORWARD_SERVE_TEST';
@@ -189,6 +190,52 @@ describe('npm run serve (fastly compute serve) with Debian Pushpin and the local
     expect(readFileSync(serve.manifestPath, 'utf8')).toBe(serve.manifestText);
   }, TEST_TIMEOUT_MS);
 
+  it("delivers a 1000-message burst whole to every transport through the CLI's Pushpin (the wrapper's client buffer and 1.36 catch-all route)", async () => {
+    const serve = await startServe();
+    await waitForEdge(serve);
+    expect(serve.output()).toMatch(/pushpin-wrapper: adapted the config for Pushpin 1\.36\.0 \(.*\[runner\] client_buffer_size: 8192 -> 262144; routes: added "\* 127\.0\.0\.1:\d+,over_http,host=127\.0\.0\.1:\d+"\)/);
+    // What Pushpin runs with: condure got the larger buffer.
+    expect(processesOf(serve.marker).find((p) => p.command.startsWith('/usr/bin/condure '))?.command).toMatch(/--buffer-size=262144\b/);
+
+    const channel = `serve-burst-${randomUUID().slice(0, 8)}`;
+    // The CLI's Pushpin logs into the project's pushpin-logs/ (the channel name is this run's own).
+    const subscribers = await subscribeEvery(`http://127.0.0.1:${serve.ports.edge}`, channel, join(PROJECT_ROOT, 'pushpin-logs', 'pushpin-handler.log'));
+    try {
+      const response = await fetch(`http://127.0.0.1:${serve.ports.origin}/api/publish`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${PUBLISH_TOKEN}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ items: Array.from({ length: 1000 }, (_, n) => ({ channel, data: { n, pad: 'x'.repeat(1000) } })) }),
+      });
+      expect(response.status, (await response.clone().text()).slice(0, 300)).toBe(200);
+      const ids = ((await response.json()) as { messages: Array<{ id: string }> }).messages.map((m) => m.id);
+      const idsOf = (values: unknown[]): string[] => values.map((v) => (v as { id: string }).id);
+      const wsMessages = (): unknown[] => subscribers.ws.frames.filter((f) => f.type === 'message');
+      const deadline = Date.now() + 30_000;
+      const done = (): boolean =>
+        subscribers.sse.events.length >= 1000 && subscribers.ndjson.lines.length >= 1000 && wsMessages().length >= 1000 && subscribers.poll.messages.length >= 1000;
+      while (!done() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      await new Promise((r) => setTimeout(r, 300));
+      expect(idsOf(wsMessages()), 'WebSocket').toEqual(ids);
+      expect(subscribers.sse.events.map((e) => e.id), 'SSE').toEqual(ids);
+      expect(idsOf(subscribers.ndjson.lines), 'NDJSON').toEqual(ids);
+      expect(idsOf(subscribers.poll.messages), 'long-poll').toEqual(ids);
+      expect(serve.output()).not.toMatch(/Exited unexpectedly/);
+    } finally {
+      subscribers.close();
+    }
+    process.kill(-serve.child.pid!, 'SIGINT');
+    await allGone(serve.marker, STOP_TIMEOUT_MS);
+  }, TEST_TIMEOUT_MS);
+
+  it('stops it all on kill -INT to npm alone (the script is exec\'d, so npm passes it to the launcher)', async () => {
+    const serve = await startServe();
+    await waitForEdge(serve);
+    process.kill(serve.child.pid!, 'SIGINT');
+    const stopMs = await allGone(serve.marker, STOP_TIMEOUT_MS);
+    console.log(`npm run serve: every process gone ${(stopMs / 1000).toFixed(1)} s after SIGINT to npm`);
+    expect(serve.output()).toContain('Local server stopped');
+  }, TEST_TIMEOUT_MS);
+
   it('stops Pushpin, the edge and the origin when the CLI is killed', async () => {
     const serve = await startServe();
     await waitForEdge(serve);
@@ -220,7 +267,7 @@ describe('npm run serve (fastly compute serve) with Debian Pushpin and the local
     }
   }, 2 * (READY_TIMEOUT_MS + STOP_TIMEOUT_MS));
 
-  it('hands a Pushpin 1.40+ the CLI\'s own config and arguments, untouched', async () => {
+  it("hands a Pushpin 1.40+ the CLI's config and arguments with only the larger client buffer", async () => {
     // A stand-in Pushpin 1.41: records how it was run, says "started" as Pushpin does, then waits.
     const binary = join(work, 'pushpin');
     const record = join(work, 'pushpin-1.41-record');
@@ -236,17 +283,20 @@ describe('npm run serve (fastly compute serve) with Debian Pushpin and the local
     await waitForEdge(serve);
     const args = readFileSync(record, 'utf8').trim().split('\n');
     expect(args).toHaveLength(2);
-    expect(args[0]).toMatch(new RegExp(`^--config=${tmpdir()}/pushpin-[0-9a-f]{8}\\.conf$`));
+    // The adapted copy, in the CLI's own run directory (which the CLI deletes when it stops).
+    const copy = new RegExp(`^--config=(${tmpdir()}/pushpin-([0-9a-f]{8}))/pushpin-\\2\\.pushpin-1\\.41\\.0\\.conf$`).exec(args[0]!);
+    expect(copy, args[0]).not.toBeNull();
     expect(args[1]).toBe('--verbose');
     const config = readFileSync(`${record}.conf`, 'utf8');
     expect(config).toMatch(/^services=connmgr,proxy,handler$/m);
     expect(config).not.toMatch(/zurl_out_specs/);
     expect(config).toMatch(new RegExp(`^http_port=${serve.ports.proxy}$`, 'm'));
-    expect(serve.output()).not.toContain('pushpin-wrapper: adapted');
-    // No adapted copy beside the CLI's rundir.
-    const rundir = args[0]!.slice('--config='.length).replace(/\.conf$/, '');
-    expect(existsSync(rundir) ? readdirSync(rundir).filter((f) => f.includes('.pushpin-')) : []).toEqual([]);
+    expect(config).toMatch(/^client_buffer_size=262144$/m);
+    // The CLI's own routes file: 1.41 needs no catch-all route.
+    expect(config).toMatch(new RegExp(`^routesfile=${tmpdir()}/pushpin-routes-${copy![2]}$`, 'm'));
+    expect(serve.output()).toMatch(/pushpin-wrapper: adapted the config for Pushpin 1\.41\.0 \(\[runner\] client_buffer_size: 8192 -> 262144\)/);
     process.kill(-serve.child.pid!, 'SIGINT');
     await allGone(serve.marker, STOP_TIMEOUT_MS);
+    expect(existsSync(copy![1]!)).toBe(false);
   }, TEST_TIMEOUT_MS);
 });

@@ -1,4 +1,4 @@
-// `npm start` as a user runs it (npm -> sh -> tsx -> start.ts -> the stack), on free ports from a
+// `npm start` as a user runs it (npm -> start.ts, exec'd -> the stack), on free ports from a
 // temporary manifest: every process it started is gone within 3 s of SIGINT/SIGTERM/SIGHUP (also during
 // start-up and with clients connected), and within 5 s when its top process is SIGKILLed.
 import { connect, type Socket } from 'node:net';
@@ -12,6 +12,8 @@ import { recordWs, type WsRecorder } from './harness/wsClient.ts';
 const TOKEN = 'lifecycle-test-token';
 const STOP_BOUND_MS = 3000;
 const ORPHAN_BOUND_MS = 5000;
+/** start.ts itself: `npm start` is `exec node --import tsx scripts/start.ts`. */
+const START_TS = /node --import tsx scripts\/start\.ts/;
 
 let running: NpmStart | undefined;
 let seen = new Set<number>();
@@ -85,8 +87,9 @@ async function connectClients(npm: NpmStart): Promise<void> {
 describe('npm start process lifecycle', () => {
   it.each([
     ['SIGTERM', 'npm', 'a process manager or an IDE stop button signals npm', 'clients'],
-    // (SIGINT to npm alone is not among them: npm passes it to sh, and dash waits for its child
-    // without passing it on, so it reaches nothing of ours. A terminal's Ctrl-C goes to the group.)
+    // npm passes SIGINT and SIGTERM on to the script's process, which `exec` in package.json makes
+    // start.ts itself (without it, sh got them and waited for its child without passing SIGINT on).
+    ['SIGINT', 'npm', 'kill -INT on npm alone', 'clients'],
     ['SIGHUP', 'npm', 'kill -HUP on npm: npm dies of it, the rest is left to notice', 'clients'],
     ['SIGINT', 'group', 'Ctrl-C in the terminal, while the edge ignores SIGTERM (stopped with SIGSTOP)', 'hung edge'],
     ['SIGHUP', 'group', 'the terminal closes: its end of the output pipes goes away too', 'output closed'],
@@ -94,7 +97,7 @@ describe('npm start process lifecycle', () => {
     const npm = await startAndWaitUp();
     await connectClients(npm);
     const members = stackMembers(npm);
-    // npm, sh, tsx, start.ts, the Pushpin runner with 4 services, the origin and the edge at least.
+    // npm, start.ts, the Pushpin runner with 4 services, the origin, the edge and their keepers at least.
     expect(members.length, describeTree(members)).toBeGreaterThanOrEqual(9);
     if (condition === 'hung edge') {
       const edge = members.find((pid) => /compute-host\/cli\.ts/.test(commandOf(pid)));
@@ -121,7 +124,7 @@ describe('npm start process lifecycle', () => {
       const npm = await startAndWaitUp();
       await connectClients(npm);
       const members = stackMembers(npm);
-      const startTs = members.find((pid) => /scripts\/start\.ts/.test(commandOf(pid)) && /preflight|loader/.test(commandOf(pid)));
+      const startTs = members.find((pid) => START_TS.test(commandOf(pid)));
       expect(startTs, describeTree(members)).toBeDefined();
       const killed = victim === 'npm' ? npm.pid : startTs!;
       const sent = Date.now();
@@ -174,7 +177,7 @@ describe('npm start process lifecycle', () => {
   it('start.ts whose output pipe was closed neither spins nor outlives it: the stack stops', async () => {
     const npm = await startAndWaitUp({ quiet: false });
     const members = stackMembers(npm);
-    const startTs = members.find((pid) => /scripts\/start\.ts/.test(commandOf(pid)) && /preflight|loader/.test(commandOf(pid)))!;
+    const startTs = members.find((pid) => START_TS.test(commandOf(pid)))!;
     // The reader goes away (an IDE closing its terminal pipe); npm itself stays.
     npm.child.stdout?.destroy();
     npm.child.stderr?.destroy();

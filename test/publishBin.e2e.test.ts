@@ -66,9 +66,13 @@ describe('fanout-publish, the package bin', () => {
     expect(result.code, result.stderr).toBe(0);
     expect(result.stdout.endsWith('\n')).toBe(true);
     expect(result.stdout.trimEnd().split('\n')).toHaveLength(1);
-    expect(JSON.parse(result.stdout)).toMatchObject({ ok: true, sent: 1, ids: ['1'] });
-    const history = (await (await fetch(`${stack.urls.origin}/api/channels/bin-channel/messages`)).json()) as { messages: Array<{ data: unknown }> };
-    expect(history.messages.map((m) => m.data)).toEqual([{ text: 'via the bin' }]);
+    // Ids are positions seeded from the clock (see README, Ids and positions), not counters from 1.
+    const printed = JSON.parse(result.stdout) as { ok: boolean; sent: number; ids: string[] };
+    expect(printed).toMatchObject({ ok: true, sent: 1, ids: [expect.stringMatching(/^\d+$/)] });
+    const history = (await (await fetch(`${stack.urls.origin}/api/channels/bin-channel/messages`)).json()) as {
+      messages: Array<{ id: string; data: unknown }>;
+    };
+    expect(history.messages.map((m) => [m.id, m.data])).toEqual([[printed.ids[0], { text: 'via the bin' }]]);
   });
 
   it('where `npm run publish` puts its banner first', async () => {

@@ -17,3 +17,8 @@ export function badGateway(backend: string): Response {
 export function handoffFailed(backend: string): Response {
   return jsonError(502, 'bad_gateway', `the realtime request could not be handed to Fanout for backend "${backend}"`);
 }
+
+/** A realtime request whose target is longer than the proxy takes (see routing/handoffLimits.ts). */
+export function handoffTargetTooLong(bytes: number, limit: number): Response {
+  return jsonError(414, 'uri_too_long', `the request's path and query are ${bytes} bytes; realtime requests are limited to ${limit}`);
+}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, DEV_PUBLISH_TOKEN, LOCAL_GRIP_VERIFY_KEY, loadOriginConfig } from './originConfig.ts';
+import { ConfigError, DEFAULT_HISTORY_MAX_BYTES, DEV_PUBLISH_TOKEN, DEV_SUBSCRIBE_TOKEN_SECRET, isLoopbackHost, LOCAL_GRIP_VERIFY_KEY, loadOriginConfig } from './originConfig.ts';
 
 function errorOf(env: Record<string, string>): ConfigError {
   try {
@@ -23,7 +23,56 @@ describe('origin configuration', () => {
     expect(config.metricsToken).toBe(DEV_PUBLISH_TOKEN);
   });
 
-  it('guards metrics with PUBLISH_TOKEN unless METRICS_TOKEN is set', () => {
+  it('bounds the in-memory history at 64 MiB and requests at 30 s by default', () => {
+    const config = loadOriginConfig({});
+    expect(config.history.maxBytes).toBe(DEFAULT_HISTORY_MAX_BYTES);
+    expect(DEFAULT_HISTORY_MAX_BYTES).toBe(64 * 1024 * 1024);
+    expect(loadOriginConfig({ HISTORY_MAX_BYTES: '2097152' }).history.maxBytes).toBe(2097152);
+    expect(config.requestTimeoutMs).toBe(30_000);
+    expect(loadOriginConfig({ REQUEST_TIMEOUT_SECONDS: '5' }).requestTimeoutMs).toBe(5000);
+  });
+
+  it.each(['127.0.0.1', '127.0.0.2', 'localhost', '::1', '[::1]', '::ffff:127.0.0.1'])('counts %s as loopback (local use)', (host) => {
+    expect(isLoopbackHost(host)).toBe(true);
+    expect(loadOriginConfig({ HOST: host })).toMatchObject({ localOnly: true, publishToken: DEV_PUBLISH_TOKEN });
+  });
+
+  it.each(['0.0.0.0', '::', '192.168.1.10', 'example.com', '10.0.0.1', '::ffff:10.0.0.1'])('refuses the dev publish token on %s, naming PUBLISH_TOKEN', (host) => {
+    expect(isLoopbackHost(host)).toBe(false);
+    for (const env of [{ HOST: host }, { HOST: host, PUBLISH_TOKEN: DEV_PUBLISH_TOKEN }] as Array<Record<string, string>>) {
+      const error = errorOf(env);
+      expect(error.variable).toBe('PUBLISH_TOKEN');
+      expect(error.message).toContain(`listens on ${host} (HOST), beyond loopback`);
+      expect(error.message).toMatch(/ALLOW_DEV_PUBLISH_TOKEN=true/);
+    }
+    expect(loadOriginConfig({ HOST: host, PUBLISH_TOKEN: 'a-real-secret' })).toMatchObject({ localOnly: false, usingDevPublishToken: false });
+  });
+
+  it('accepts the dev publish token beyond loopback only with ALLOW_DEV_PUBLISH_TOKEN=true (a container on the host loopback)', () => {
+    expect(loadOriginConfig({ HOST: '0.0.0.0', ALLOW_DEV_PUBLISH_TOKEN: 'true' })).toMatchObject({ publishToken: DEV_PUBLISH_TOKEN, usingDevPublishToken: true, localOnly: false });
+    expect(errorOf({ HOST: '0.0.0.0', ALLOW_DEV_PUBLISH_TOKEN: 'false' }).variable).toBe('PUBLISH_TOKEN');
+    expect(errorOf({ HOST: '0.0.0.0', ALLOW_DEV_PUBLISH_TOKEN: 'perhaps' }).variable).toBe('ALLOW_DEV_PUBLISH_TOKEN');
+  });
+
+  it('refuses the dev publish token when configured for Fastly, even with ALLOW_DEV_PUBLISH_TOKEN', () => {
+    const fastly = { FASTLY_SERVICE_ID: 'SU1Z0isxPaozGVKXdv0eY', FASTLY_API_TOKEN: 'tok' };
+    for (const env of [fastly, { ...fastly, ALLOW_DEV_PUBLISH_TOKEN: 'true' }, { ...fastly, PUBLISH_TOKEN: DEV_PUBLISH_TOKEN }]) {
+      const error = errorOf(env);
+      expect(error.variable).toBe('PUBLISH_TOKEN');
+      expect(error.message).toMatch(/configured for Fastly \(FASTLY_SERVICE_ID\)/);
+    }
+    expect(loadOriginConfig({ ...fastly, PUBLISH_TOKEN: 'a-real-secret' })).toMatchObject({ localOnly: false, metricsToken: undefined });
+  });
+
+  it('serves metrics outside local use only with their own METRICS_TOKEN (no fallback to PUBLISH_TOKEN)', () => {
+    const exposed = { HOST: '0.0.0.0', PUBLISH_TOKEN: 'publish-secret' };
+    expect(loadOriginConfig(exposed).metricsToken).toBeUndefined();
+    expect(loadOriginConfig({ ...exposed, METRICS_TOKEN: 'metrics-secret' }).metricsToken).toBe('metrics-secret');
+    expect(loadOriginConfig({ HOST: '0.0.0.0', ALLOW_DEV_PUBLISH_TOKEN: 'true' }).metricsToken).toBeUndefined();
+    expect(errorOf({ ...exposed, METRICS_TOKEN: DEV_PUBLISH_TOKEN }).variable).toBe('METRICS_TOKEN');
+  });
+
+  it('guards metrics with PUBLISH_TOKEN unless METRICS_TOKEN is set (local use)', () => {
     expect(loadOriginConfig({ PUBLISH_TOKEN: 'publish-secret' }).metricsToken).toBe('publish-secret');
     expect(loadOriginConfig({ PUBLISH_TOKEN: 'publish-secret', METRICS_TOKEN: 'metrics-secret' }).metricsToken).toBe(
       'metrics-secret',
@@ -40,7 +89,7 @@ describe('origin configuration', () => {
   });
 
   it('builds the Fastly target and its ES256 key', () => {
-    const config = loadOriginConfig({ FASTLY_SERVICE_ID: 'SU1Z0isxPaozGVKXdv0eY', FASTLY_API_TOKEN: 'tok' });
+    const config = loadOriginConfig({ FASTLY_SERVICE_ID: 'SU1Z0isxPaozGVKXdv0eY', FASTLY_API_TOKEN: 'tok', PUBLISH_TOKEN: 'a-real-secret' });
     expect(config.gripTargets).toHaveLength(1);
     expect(config.gripTargets[0]!.control_uri).toContain('/service/SU1Z0isxPaozGVKXdv0eY');
     expect(config.signatureKeys).toMatchObject([{ algorithm: 'ES256', issuer: 'fastly:SU1Z0isxPaozGVKXdv0eY' }]);
@@ -63,10 +112,35 @@ describe('origin configuration', () => {
     [{ WS_MAX_SUBSCRIPTIONS: '0' }, 'WS_MAX_SUBSCRIPTIONS', /between/],
     [{ LONG_POLL_TIMEOUT_SECONDS: '2' }, 'LONG_POLL_TIMEOUT_SECONDS', /between 5/],
     [{ METRICS_TOKEN: 'short' }, 'METRICS_TOKEN', /at least 8/],
+    [{ SUBSCRIBE_TOKEN_SECRET: 'x'.repeat(31) }, 'SUBSCRIBE_TOKEN_SECRET', /at least 32 bytes/],
+    [{ SUBSCRIBE_TOKEN_SECRET: '' }, 'SUBSCRIBE_TOKEN_SECRET', /at least 32 bytes/],
+    [{ WS_TOKEN_KEEP_ALIVE_SECONDS: '10' }, 'WS_TOKEN_KEEP_ALIVE_SECONDS', /between 20/],
+    [{ PRIVATE_CHANNEL_PREFIX: 'has space' }, 'PRIVATE_CHANNEL_PREFIX', /channel-name characters/],
+    [{ PRIVATE_CHANNEL_PREFIX: 'a:b' }, 'PRIVATE_CHANNEL_PREFIX', /channel-name characters/],
+    [{ HISTORY_MAX_BYTES: '1000' }, 'HISTORY_MAX_BYTES', /between 1048576/],
+    [{ HISTORY_MAX_BYTES: '64MB' }, 'HISTORY_MAX_BYTES', /whole number/],
+    [{ REQUEST_TIMEOUT_SECONDS: '0' }, 'REQUEST_TIMEOUT_SECONDS', /between 1/],
   ])('rejects %j naming %s', (env, variable, message) => {
     const error = errorOf(env as Record<string, string>);
     expect(error.variable).toBe(variable);
     expect(error.message).toMatch(message);
     expect(error.message.startsWith(`${variable}:`)).toBe(true);
+  });
+
+  it('private channels: the secret as given, the dev secret only on a local origin, else none (refused)', () => {
+    const secret = 's'.repeat(32);
+    expect(loadOriginConfig({ SUBSCRIBE_TOKEN_SECRET: secret })).toMatchObject({
+      access: { privatePrefix: 'private-', tokenSecret: secret },
+      subscribeTokenSecretSource: 'env',
+    });
+    // 32 bytes, not 32 characters: 16 two-byte characters are enough.
+    expect(loadOriginConfig({ SUBSCRIBE_TOKEN_SECRET: 'é'.repeat(16) }).subscribeTokenSecretSource).toBe('env');
+    expect(loadOriginConfig({})).toMatchObject({ access: { tokenSecret: DEV_SUBSCRIBE_TOKEN_SECRET }, subscribeTokenSecretSource: 'dev' });
+    const exposed = { HOST: '0.0.0.0', PUBLISH_TOKEN: 'a-real-publish-secret' };
+    expect(loadOriginConfig(exposed)).toMatchObject({ access: { privatePrefix: 'private-' }, subscribeTokenSecretSource: 'none' });
+    expect(loadOriginConfig(exposed).access.tokenSecret).toBeUndefined();
+    const fastly = { FASTLY_SERVICE_ID: 'SU1Z0isxPaozGVKXdv0eY', FASTLY_API_TOKEN: 'tok', PUBLISH_TOKEN: 'a-real-publish-secret' };
+    expect(loadOriginConfig(fastly).subscribeTokenSecretSource).toBe('none');
+    expect(loadOriginConfig({ PRIVATE_CHANNEL_PREFIX: 'secret.' }).access.privatePrefix).toBe('secret.');
   });
 });

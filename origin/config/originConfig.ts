@@ -1,12 +1,20 @@
 // The origin's configuration, read from the environment once at start and validated so a bad value
 // stops the process with a message naming the variable, not a stack trace at the first request.
+import { isIPv4 } from 'node:net';
 import type { IGripConfig } from '@fanoutio/grip';
 import type { JWK } from 'jose';
+import type { AccessConfig } from '../access/channelAccess.ts';
+import { MIN_SECRET_BYTES } from '../access/subscribeToken.ts';
 import { buildFanoutGripConfig, PUBLIC_KEY_FASTLY_FANOUT_JWK } from '@fanoutio/grip/fastly-fanout';
 
 export const LOCAL_GRIP_URL = 'http://127.0.0.1:5561/?verify-iss=viceroy';
 export const LOCAL_GRIP_VERIFY_KEY = 'viceroy_dev_signing_key_dont_use_in_production';
 export const DEV_PUBLISH_TOKEN = 'dev-publish-token';
+/** Verifies subscribe tokens when SUBSCRIBE_TOKEN_SECRET is not set, on a local origin only (npm run token uses it too). */
+export const DEV_SUBSCRIBE_TOKEN_SECRET = 'dev-subscribe-token-secret-not-for-production';
+export const DEFAULT_PRIVATE_CHANNEL_PREFIX = 'private-';
+/** 64 MiB: the in-memory history's default bound (HISTORY_MAX_BYTES). */
+export const DEFAULT_HISTORY_MAX_BYTES = 64 * 1024 * 1024;
 
 /** A key the origin accepts `Grip-Sig` from: HS256 with a shared secret, or ES256 with a public JWK. */
 export type SignatureKeySpec =
@@ -22,6 +30,12 @@ export interface HistoryConfig {
    * from an id of the old epoch is told continuity was lost.
    */
   channelIdleMs: number;
+  /**
+   * The in-memory store's bound on everything it keeps, all channels together (each message counted
+   * as its JSON's UTF-8 size plus a fixed overhead). Past it the oldest messages go first, as a
+   * retention trim would drop them. The Redis store leaves this to Redis's own `maxmemory`.
+   */
+  maxBytes: number;
 }
 
 export interface OriginConfig {
@@ -34,16 +48,36 @@ export interface OriginConfig {
   publishToken: string;
   /** True when PUBLISH_TOKEN was not set and the documented dev token is in use. */
   usingDevPublishToken: boolean;
+  /**
+   * Local use: listening on loopback only and not configured for Fastly. Anything else is reachable by
+   * others (with FASTLY_SERVICE_ID, every non-realtime request reaches the origin through the service),
+   * so the public dev token is refused and /metrics needs its own token.
+   */
+  localOnly: boolean;
   history: HistoryConfig;
   redisUrl?: string;
   /** Whether WebSocket clients may publish with {"type":"publish"}. */
   allowClientPublish: boolean;
   /** Channels one WebSocket connection may subscribe to at once. */
   wsMaxSubscriptions: number;
+  /**
+   * How often an idle WebSocket holding token subscriptions calls the origin (Keep-Alive-Interval), so
+   * an expiry whose close was lost with an origin instance is caught that much later at most.
+   */
+  wsGrantKeepAliveSeconds: number;
   /** How long a long-poll is held before it answers with no messages. */
   longPollTimeoutSeconds: number;
-  /** Bearer token for GET /metrics; PUBLISH_TOKEN unless METRICS_TOKEN is set. */
-  metricsToken: string;
+  /** Private channels: their prefix and the secret subscribe tokens are verified with. */
+  access: AccessConfig;
+  /** How the token secret was chosen: set, the local dev secret, or none (private channels refused). */
+  subscribeTokenSecretSource: 'env' | 'dev' | 'none';
+  /**
+   * Bearer token for GET /metrics: METRICS_TOKEN; in local use PUBLISH_TOKEN when it is not set.
+   * Undefined: /metrics is disabled (not local, and no METRICS_TOKEN).
+   */
+  metricsToken: string | undefined;
+  /** How long a request may take to arrive whole (headers and body), before it is answered 408. */
+  requestTimeoutMs: number;
   logLevel: string;
 }
 
@@ -161,14 +195,73 @@ function readHistory(env: Env): HistoryConfig {
     maxMessagesPerChannel: integer(env, 'HISTORY_MAX_MESSAGES', 1000, 1, 1_000_000),
     maxAgeMs: maxAgeSeconds * 1000,
     channelIdleMs: idleSeconds * 1000,
+    maxBytes: integer(env, 'HISTORY_MAX_BYTES', DEFAULT_HISTORY_MAX_BYTES, 1024 * 1024, 2 ** 40),
   };
 }
 
-export function loadOriginConfig(env: Env = process.env): OriginConfig {
-  const publishTokenEnv = nonEmpty(env, 'PUBLISH_TOKEN');
-  if (publishTokenEnv !== undefined && publishTokenEnv.length < 8) {
-    throw new ConfigError('PUBLISH_TOKEN', 'must be at least 8 characters');
+function readAccess(env: Env, localOnly: boolean): Pick<OriginConfig, 'access' | 'subscribeTokenSecretSource'> {
+  const privatePrefix = nonEmpty(env, 'PRIVATE_CHANNEL_PREFIX') ?? DEFAULT_PRIVATE_CHANNEL_PREFIX;
+  if (!/^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,63}$/.test(privatePrefix)) {
+    throw new ConfigError('PRIVATE_CHANNEL_PREFIX', `must be 1-64 channel-name characters (letters, digits, '_', '-', '.'), got "${privatePrefix}"`);
   }
+  const secret = env.SUBSCRIBE_TOKEN_SECRET;
+  if (secret !== undefined) {
+    if (Buffer.byteLength(secret) < MIN_SECRET_BYTES) {
+      throw new ConfigError(
+        'SUBSCRIBE_TOKEN_SECRET',
+        `must be at least ${MIN_SECRET_BYTES} bytes (HS256 keys shorter than the hash are weak); for example: openssl rand -base64 48`,
+      );
+    }
+    return { access: { privatePrefix, tokenSecret: secret }, subscribeTokenSecretSource: 'env' };
+  }
+  return localOnly
+    ? { access: { privatePrefix, tokenSecret: DEV_SUBSCRIBE_TOKEN_SECRET }, subscribeTokenSecretSource: 'dev' }
+    : { access: { privatePrefix }, subscribeTokenSecretSource: 'none' };
+}
+
+/** Loopback addresses: 127.0.0.0/8, ::1 (also bracketed, or IPv4-mapped) and localhost. */
+export function isLoopbackHost(host: string): boolean {
+  const bare = host.replace(/^\[(.*)\]$/, '$1').toLowerCase();
+  if (bare === 'localhost' || bare === '::1') return true;
+  const v4 = bare.replace(/^::ffff:/, '');
+  return isIPv4(v4) && v4.startsWith('127.');
+}
+
+/** Why the origin is not for local use only, for the messages that refuse an unsafe default. */
+function exposureOf(host: string, fastlyServiceId: string | undefined): string | undefined {
+  if (fastlyServiceId) {
+    return `it is configured for Fastly (FASTLY_SERVICE_ID), so /api/publish is reachable through the Fastly service`;
+  }
+  if (!isLoopbackHost(host)) return `it listens on ${host} (HOST), beyond loopback`;
+  return undefined;
+}
+
+/** PUBLISH_TOKEN, refusing the public dev token where others can reach the origin. */
+function readPublishToken(env: Env, exposure: string | undefined, fastly: boolean): { token: string; usingDev: boolean } {
+  const given = nonEmpty(env, 'PUBLISH_TOKEN');
+  if (given !== undefined && given.length < 8) throw new ConfigError('PUBLISH_TOKEN', 'must be at least 8 characters');
+  const token = given ?? DEV_PUBLISH_TOKEN;
+  const allowDev = boolean(env, 'ALLOW_DEV_PUBLISH_TOKEN', false);
+  if (exposure && token === DEV_PUBLISH_TOKEN && !(allowDev && !fastly)) {
+    const what = given === undefined ? 'is not set, so the public development token "dev-publish-token" would be used' : 'is the public development token';
+    const optOut = fastly
+      ? ' (ALLOW_DEV_PUBLISH_TOKEN does not apply to a Fastly configuration)'
+      : '; or, on a network only you reach (a container published on the host\'s loopback), set ALLOW_DEV_PUBLISH_TOKEN=true';
+    throw new ConfigError(
+      'PUBLISH_TOKEN',
+      `${what}, and anyone could publish: ${exposure}. Set PUBLISH_TOKEN to a secret of at least 8 characters ` +
+        `(e.g. \`openssl rand -hex 24\`)${optOut}`,
+    );
+  }
+  return { token, usingDev: token === DEV_PUBLISH_TOKEN };
+}
+
+export function loadOriginConfig(env: Env = process.env): OriginConfig {
+  const host = nonEmpty(env, 'HOST') ?? '127.0.0.1';
+  const grip = readGrip(env);
+  const fastly = nonEmpty(env, 'FASTLY_SERVICE_ID') !== undefined;
+  const exposure = exposureOf(host, nonEmpty(env, 'FASTLY_SERVICE_ID'));
+  const publish = readPublishToken(env, exposure, fastly);
   const redisUrl = nonEmpty(env, 'REDIS_URL');
   if (redisUrl !== undefined && !/^rediss?:\/\//.test(redisUrl)) {
     throw new ConfigError('REDIS_URL', `must start with redis:// or rediss://, got "${redisUrl}"`);
@@ -177,23 +270,32 @@ export function loadOriginConfig(env: Env = process.env): OriginConfig {
   if (metricsToken !== undefined && metricsToken.length < 8) {
     throw new ConfigError('METRICS_TOKEN', 'must be at least 8 characters');
   }
+  if (exposure && metricsToken === DEV_PUBLISH_TOKEN) {
+    throw new ConfigError('METRICS_TOKEN', `is the public development token, and ${exposure}; set a secret of at least 8 characters`);
+  }
   const logLevel = nonEmpty(env, 'LOG_LEVEL') ?? 'info';
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) {
     throw new ConfigError('LOG_LEVEL', `must be one of fatal, error, warn, info, debug, trace, silent; got "${logLevel}"`);
   }
   return {
-    host: nonEmpty(env, 'HOST') ?? '127.0.0.1',
+    host,
     port: integer(env, 'PORT', 3000, 0, 65535),
-    ...readGrip(env),
-    publishToken: publishTokenEnv ?? DEV_PUBLISH_TOKEN,
-    usingDevPublishToken: publishTokenEnv === undefined,
+    ...grip,
+    publishToken: publish.token,
+    usingDevPublishToken: publish.usingDev,
+    localOnly: exposure === undefined,
     history: readHistory(env),
     ...(redisUrl ? { redisUrl } : {}),
     allowClientPublish: boolean(env, 'ALLOW_CLIENT_PUBLISH', false),
     wsMaxSubscriptions: integer(env, 'WS_MAX_SUBSCRIPTIONS', 20, 1, 1000),
+    // Pushpin raises anything under 20 s to 20 s.
+    wsGrantKeepAliveSeconds: integer(env, 'WS_TOKEN_KEEP_ALIVE_SECONDS', 120, 20, 3600),
     // Pushpin raises anything under 5 s to 5 s.
     longPollTimeoutSeconds: integer(env, 'LONG_POLL_TIMEOUT_SECONDS', 55, 5, 3600),
-    metricsToken: metricsToken ?? publishTokenEnv ?? DEV_PUBLISH_TOKEN,
+    ...readAccess(env, exposure === undefined),
+    // Outside local use the publish token would be one leaked scrape config away from publishing.
+    metricsToken: metricsToken ?? (exposure ? undefined : publish.token),
+    requestTimeoutMs: integer(env, 'REQUEST_TIMEOUT_SECONDS', 30, 1, 3600) * 1000,
     logLevel,
   };
 }

@@ -126,6 +126,8 @@ export interface HistoryStore {
   ungateAppends(channel: string): Promise<void>;
   /** Drops a subscribe in progress (unsubscribed or disconnected first). */
   cancelSubscribe(channel: string, user: string): Promise<void>;
+  /** Resolves when the store can be used now (readiness); HistoryUnavailableError otherwise. */
+  ping(): Promise<void>;
   close(): Promise<void>;
 }
 

@@ -1,6 +1,16 @@
-// The default history store: per channel, bounded by count and by age, in this process's memory.
+// The default history store: in this process's memory, bounded per channel by count and age, in
+// total by bytes (HISTORY_MAX_BYTES), and forgetting channels idle for HISTORY_CHANNEL_IDLE_SECONDS.
 // Everything here is synchronous under the hood, so each operation is atomic with respect to the
 // others (the Redis store gets the same from Lua scripts).
+//
+// Every bound behaves like a retention trim, so a client never loses messages silently:
+// - messages dropped (count, age, or the byte bound, oldest first across all channels) raise their
+//   channel's floor: a client resuming from before it is told `expired`;
+// - a channel record dropped (idle, or the byte bound once no messages are left to drop) takes its
+//   position with it: the channel's next use starts a new epoch above every id issued before, and a
+//   client resuming from the old epoch is told `restarted`.
+// Under the byte bound, records that hold no message (created by reads of channels nobody publishes
+// to, which anyone can make) are dropped before any message, least recently used first.
 import type { HistoryConfig } from '../config/originConfig.ts';
 import {
   compareMessageIds,
@@ -14,11 +24,20 @@ import {
   type HistoryStore,
 } from './historyStore.ts';
 
+interface StoredMessage {
+  message: ChannelMessage;
+  bytes: number;
+}
+
 interface ChannelLog {
+  channel: string;
   epochId: string;
   lastId: string;
   floorId: string;
-  messages: ChannelMessage[];
+  messages: StoredMessage[];
+  /** Bytes of the retained messages. */
+  bytes: number;
+  lastUsedMs: number;
   /** Filter user -> deadline (ms) of a WebSocket subscribe in progress. */
   subscribing: Map<string, number>;
   /** Ids whose publish has not reached every proxy yet. */
@@ -29,27 +48,148 @@ interface ChannelLog {
   open?: () => void;
 }
 
-export function createMemoryHistoryStore(limits: HistoryConfig, now: () => number = Date.now): HistoryStore {
+/** What a message costs beyond its data's JSON (envelope, id, bookkeeping), as counted for the byte bound. */
+export const MESSAGE_OVERHEAD_BYTES = 96;
+/** What a channel record costs beyond its name. */
+export const CHANNEL_OVERHEAD_BYTES = 256;
+
+export type MemoryHistoryLimits = Pick<HistoryConfig, 'maxMessagesPerChannel' | 'maxAgeMs' | 'channelIdleMs'> &
+  Partial<Pick<HistoryConfig, 'maxBytes'>>;
+
+/** Byte use of the store, for tests and metrics. */
+export interface MemoryHistoryUsage {
+  bytes: number;
+  channels: number;
+  messages: number;
+}
+
+export interface MemoryHistoryStore extends HistoryStore {
+  usage(): MemoryHistoryUsage;
+}
+
+export function createMemoryHistoryStore(limits: MemoryHistoryLimits, now: () => number = Date.now): MemoryHistoryStore {
+  const maxBytes = limits.maxBytes ?? Number.POSITIVE_INFINITY;
+  /** Least recently used first (every use moves a channel to the end). */
   const channels = new Map<string, ChannelLog>();
+  /** The channels holding no message, least recently used first: the first to go under the byte bound. */
+  const empty = new Map<string, ChannelLog>();
+  /**
+   * Every retained message in append order across channels (plus entries for messages dropped since,
+   * skipped when reached): the byte bound drops from its head. `head` is the next entry to look at.
+   */
+  let appendOrder: Array<{ log: ChannelLog; id: string }> = [];
+  let head = 0;
+  let totalBytes = 0;
+  let totalMessages = 0;
+  /** The highest id this store issued: a new epoch starts at least here, so ids never go backwards. */
+  let highestIssued = '0';
+
+  const recordBytes = (channel: string) => CHANNEL_OVERHEAD_BYTES + channel.length;
+  const isCurrent = (log: ChannelLog) => channels.get(log.channel) === log;
+
+  /** Drops the first `count` retained messages of a channel, raising its floor past them. */
+  const dropOldest = (log: ChannelLog, count: number): void => {
+    if (count <= 0) return;
+    const dropped = log.messages.splice(0, count);
+    const newestDropped = dropped.at(-1)!.message.id;
+    if (compareMessageIds(newestDropped, log.floorId) > 0) log.floorId = newestDropped;
+    const bytes = dropped.reduce((sum, m) => sum + m.bytes, 0);
+    log.bytes -= bytes;
+    totalBytes -= bytes;
+    totalMessages -= dropped.length;
+    if (log.messages.length === 0) empty.set(log.channel, log);
+  };
 
   const prune = (log: ChannelLog): void => {
     const oldestKept = now() - limits.maxAgeMs;
     let drop = Math.max(0, log.messages.length - limits.maxMessagesPerChannel);
-    while (drop < log.messages.length && log.messages[drop]!.ts < oldestKept) drop++;
-    if (drop === 0) return;
-    const newestDropped = log.messages[drop - 1]!.id;
-    if (compareMessageIds(newestDropped, log.floorId) > 0) log.floorId = newestDropped;
-    log.messages.splice(0, drop);
+    while (drop < log.messages.length && log.messages[drop]!.message.ts < oldestKept) drop++;
+    dropOldest(log, drop);
+  };
+
+  /** Whether a record can go without breaking anything in progress on it (a subscribe, a publish, a gate). */
+  const removable = (log: ChannelLog, at: number): boolean => {
+    if (log.inFlight.size > 0 || log.gatedUntil > at) return false;
+    for (const deadline of log.subscribing.values()) if (deadline > at) return false;
+    return true;
+  };
+
+  const removeChannel = (log: ChannelLog): void => {
+    channels.delete(log.channel);
+    empty.delete(log.channel);
+    totalBytes -= log.bytes + recordBytes(log.channel);
+    totalMessages -= log.messages.length;
+  };
+
+  /**
+   * Channels unused for the idle time are forgotten (least recently used first, so this stops early).
+   * Subscribes, gates and publishes all use their channel, so nothing is in progress on an idle one.
+   */
+  const forgetIdle = (): void => {
+    const cutoff = now() - limits.channelIdleMs;
+    for (const log of channels.values()) {
+      if (log.lastUsedMs > cutoff) break;
+      removeChannel(log);
+    }
+  };
+
+  /** Entries for messages that are gone are skipped at the head, and swept out when they are most of the list. */
+  const compactAppendOrder = (): void => {
+    const entries = appendOrder.length - head;
+    if (entries < 1024 || entries < 2 * totalMessages) return;
+    appendOrder = appendOrder.slice(head).filter(({ log, id }) => isCurrent(log) && compareMessageIds(id, log.floorId) > 0);
+    head = 0;
+  };
+
+  /** Within the byte bound again: empty records first (least recently used), then the oldest messages. */
+  const enforceByteBound = (inUse: ChannelLog): void => {
+    if (totalBytes <= maxBytes) return;
+    const at = now();
+    for (const log of empty.values()) {
+      if (totalBytes <= maxBytes) return;
+      if (log !== inUse && removable(log, at)) removeChannel(log);
+    }
+    while (totalBytes > maxBytes && head < appendOrder.length) {
+      const { log, id } = appendOrder[head++]!;
+      if (isCurrent(log) && log.messages[0]?.message.id === id) dropOldest(log, 1);
+    }
+    if (head > 4096 && head * 2 > appendOrder.length) {
+      appendOrder = appendOrder.slice(head);
+      head = 0;
+    }
   };
 
   /** The channel's record, created with a fresh epoch on first use (reads too: positions must be stable). */
   const logOf = (channel: string): ChannelLog => {
+    forgetIdle();
+    const at = now();
     let log = channels.get(channel);
-    if (!log) {
-      const epochId = epochBaseAt(now());
-      log = { epochId, lastId: epochId, floorId: epochId, messages: [], subscribing: new Map(), inFlight: new Set(), gatedUntil: 0 };
+    if (log) {
+      // Most recently used goes last.
+      channels.delete(channel);
       channels.set(channel, log);
+      if (empty.delete(channel)) empty.set(channel, log);
+    } else {
+      const clockBase = epochBaseAt(at);
+      const epochId = compareMessageIds(highestIssued, clockBase) > 0 ? highestIssued : clockBase;
+      log = {
+        channel,
+        epochId,
+        lastId: epochId,
+        floorId: epochId,
+        messages: [],
+        bytes: 0,
+        lastUsedMs: at,
+        subscribing: new Map(),
+        inFlight: new Set(),
+        gatedUntil: 0,
+      };
+      channels.set(channel, log);
+      empty.set(channel, log);
+      totalBytes += recordBytes(channel);
+      enforceByteBound(log);
     }
+    log.lastUsedMs = at;
     prune(log);
     return log;
   };
@@ -74,20 +214,22 @@ export function createMemoryHistoryStore(limits: HistoryConfig, now: () => numbe
     return [...log.subscribing.keys()];
   };
 
+  const sameData = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b ?? null);
+
   return {
     async append(channel, inputs) {
       await gate(logOf(channel));
       const log = logOf(channel);
       const ts = now();
       const ceiling = requestedIdCeilingAt(ts);
-      const stored: ChannelMessage[] = [];
+      const stored: StoredMessage[] = [];
       const results: AppendedMessage[] = [];
       let last = log.lastId;
       // Decide every input first: nothing is stored unless all of them can be.
       inputs.forEach((input, index) => {
         if (input.id !== undefined && compareMessageIds(input.id, last) <= 0) {
-          const earlier = [...log.messages, ...stored].find((m) => m.id === input.id);
-          if (earlier && JSON.stringify(earlier.data) === JSON.stringify(input.data ?? null)) {
+          const earlier = [...log.messages, ...stored].find((m) => m.message.id === input.id)?.message;
+          if (earlier && sameData(earlier.data, input.data)) {
             results.push({ message: earlier, prevId: earlier.id, duplicate: true });
             return;
           }
@@ -103,21 +245,32 @@ export function createMemoryHistoryStore(limits: HistoryConfig, now: () => numbe
         }
         const id = input.id ?? nextId(last);
         const message: ChannelMessage = { id, channel, data: input.data ?? null, ts };
+        const bytes = Buffer.byteLength(JSON.stringify(message.data)) + id.length + MESSAGE_OVERHEAD_BYTES;
         results.push({ message, prevId: last, duplicate: false });
-        stored.push(message);
+        stored.push({ message, bytes });
         last = id;
       });
       log.messages.push(...stored);
       log.lastId = last;
-      for (const message of stored) log.inFlight.add(message.id);
+      if (compareMessageIds(last, highestIssued) > 0) highestIssued = last;
+      for (const { message, bytes } of stored) {
+        log.inFlight.add(message.id);
+        log.bytes += bytes;
+        totalBytes += bytes;
+        appendOrder.push({ log, id: message.id });
+      }
+      totalMessages += stored.length;
+      if (log.messages.length > 0) empty.delete(channel);
       prune(log);
+      enforceByteBound(log);
+      compactAppendOrder();
       return { messages: results, epochId: log.epochId, skipUsers: stored.length > 0 ? activeSubscribers(log) : [] };
     },
 
     async read(channel, afterId, limit) {
       const log = logOf(channel);
-      const after = afterId === undefined ? log.messages : log.messages.filter((m) => compareMessageIds(m.id, afterId) > 0);
-      return { position: positionOf(log), messages: after.slice(0, limit) };
+      const after = afterId === undefined ? log.messages : log.messages.filter((m) => compareMessageIds(m.message.id, afterId) > 0);
+      return { position: positionOf(log), messages: after.slice(0, limit).map((m) => m.message) };
     },
 
     async landed(channel, ids) {
@@ -169,8 +322,19 @@ export function createMemoryHistoryStore(limits: HistoryConfig, now: () => numbe
       channels.get(channel)?.subscribing.delete(user);
     },
 
+    async ping() {},
+
     async close() {
       channels.clear();
+      empty.clear();
+      appendOrder = [];
+      head = 0;
+      totalBytes = 0;
+      totalMessages = 0;
+    },
+
+    usage() {
+      return { bytes: totalBytes, channels: channels.size, messages: totalMessages };
     },
   };
 }

@@ -76,6 +76,35 @@ export async function createRedisHistoryStore(options: RedisHistoryOptions): Pro
     throw new HistoryUnavailableError(`cannot reach Redis at ${where}: ${(error as Error).message}`);
   }
 
+  // Which server this origin checked, and whether it persists every write before acknowledging it:
+  // then its restart lost nothing and the history is kept (see ensure_position in redisScripts.ts).
+  // A script that finds a server restarted since the origin's check answers 'unverified'; the origin
+  // checks again and retries. Where CONFIG is not allowed (some managed Redis), not durable.
+  let trust = '';
+  const checkServer = async (): Promise<void> => {
+    const runId = /run_id:(\w+)/.exec(await redis.info('server'))?.[1] ?? '';
+    let durable = false;
+    try {
+      const [, appendOnly] = (await redis.config('GET', 'appendonly')) as string[];
+      const [, fsync] = (await redis.config('GET', 'appendfsync')) as string[];
+      durable = appendOnly === 'yes' && fsync === 'always';
+    } catch {
+      durable = false;
+    }
+    trust = `${runId}:${durable ? 1 : 0}`;
+  };
+  await checkServer().catch(() => {});
+  /** Runs a script that checks the server; once more after checking it again when it says 'unverified'. */
+  const checked = async (run: () => Promise<unknown>): Promise<unknown[]> => {
+    let reply = (await run()) as unknown[];
+    if (reply[0] === 'unverified') {
+      await checkServer();
+      reply = (await run()) as unknown[];
+      if (reply[0] === 'unverified') throw new Error('Redis restarted again while it was being checked');
+    }
+    return reply;
+  };
+
   // defineCommand runs each script by its SHA (EVALSHA), loading it once.
   const scripts = { APPEND_SCRIPT, READ_SCRIPT, BEGIN_SUBSCRIBE_SCRIPT, SETTLE_SUBSCRIBE_SCRIPT, STILL_IN_FLIGHT_SCRIPT };
   const runners = {} as Record<keyof typeof scripts, ScriptRunner>;
@@ -105,13 +134,13 @@ export async function createRedisHistoryStore(options: RedisHistoryOptions): Pro
       const k = keysOf(channel);
       const args = inputs.flatMap((input) => [input.id ?? '', JSON.stringify(input.data ?? null)]);
       const run = () =>
-        runners.APPEND_SCRIPT(5, k.pos, k.log, k.sub, k.fly, k.gate, maxMessagesPerChannel, maxAgeMs, channelIdleMs, inFlightTtlMs, inputs.length, ...args);
-      let reply = (await call(run)) as unknown[];
+        runners.APPEND_SCRIPT(5, k.pos, k.log, k.sub, k.fly, k.gate, maxMessagesPerChannel, maxAgeMs, channelIdleMs, inFlightTtlMs, inputs.length, ...args, trust);
+      let reply = await call(() => checked(run));
       // A subscribe holds the channel's appends for one round (gateAppends): wait it out.
       for (const giveUp = Date.now() + GATE_WAIT_LIMIT_MS; reply[0] === 'gated'; ) {
         if (Date.now() > giveUp) throw new HistoryUnavailableError(`appends on ${channel} stayed held for over ${GATE_WAIT_LIMIT_MS} ms`);
         await new Promise((r) => setTimeout(r, Math.min(Number(reply[1]), 5)));
-        reply = (await call(run)) as unknown[];
+        reply = await call(() => checked(run));
       }
       if (reply[0] === 'conflict') throw new HistoryConflictError(`${String(reply[2])} on channel ${channel}`, Number(reply[1]));
       const count = Number(reply[1]);
@@ -129,7 +158,7 @@ export async function createRedisHistoryStore(options: RedisHistoryOptions): Pro
 
     async read(channel, afterId, limit) {
       const k = keysOf(channel);
-      const reply = (await call(() => runners.READ_SCRIPT(3, k.pos, k.log, k.fly, maxAgeMs, channelIdleMs, afterId ?? '', limit))) as unknown[];
+      const reply = await call(() => checked(() => runners.READ_SCRIPT(3, k.pos, k.log, k.fly, maxAgeMs, channelIdleMs, afterId ?? '', limit, trust)));
       return { position: positionOf(reply), messages: (reply.slice(3) as StreamEntry[]).map((e) => messageOf(channel, e)) };
     },
 
@@ -146,9 +175,9 @@ export async function createRedisHistoryStore(options: RedisHistoryOptions): Pro
 
     async beginSubscribe(channel, user, ttlMs, maxConcurrent) {
       const k = keysOf(channel);
-      const reply = (await call(() =>
-        runners.BEGIN_SUBSCRIBE_SCRIPT(4, k.pos, k.log, k.sub, k.fly, user, ttlMs, maxAgeMs, channelIdleMs, maxConcurrent),
-      )) as unknown[];
+      const reply = await call(() =>
+        checked(() => runners.BEGIN_SUBSCRIBE_SCRIPT(4, k.pos, k.log, k.sub, k.fly, user, ttlMs, maxAgeMs, channelIdleMs, maxConcurrent, trust)),
+      );
       if (reply[0] === 'busy') return { busy: true };
       return { busy: false, position: positionOf(reply), inFlight: reply.slice(3).map(String) };
     },
@@ -170,6 +199,10 @@ export async function createRedisHistoryStore(options: RedisHistoryOptions): Pro
 
     async cancelSubscribe(channel, user) {
       await call(() => redis.hdel(keysOf(channel).sub, user));
+    },
+
+    async ping() {
+      await call(() => redis.ping());
     },
 
     async close() {

@@ -37,13 +37,25 @@ local function run_id() return string.match(redis.call('INFO', 'server'), 'run_i
 
 -- The channel's position, creating a new epoch when there is none, or when Redis restarted since it
 -- was written (a restart may have restored an older snapshot that lost the newest ids): the epoch
--- base comes from the clock, above every id issued before.
-local function ensure_position(pos, log, fly, now, idle_ms)
+-- base comes from the clock, above every id issued before. trust is '<run_id>:1' when the origin
+-- checked that this server (that run_id) persists every write before acknowledging it (appendonly
+-- yes, appendfsync always): then its restart lost nothing, and the position and messages are kept.
+-- nil when the server restarted and the origin has not checked it yet (the caller checks, then retries).
+local function ensure_position(pos, log, fly, now, idle_ms, trust)
   local p = redis.call('HMGET', pos, 'last', 'floor', 'epoch', 'run')
   local run = run_id()
   if p[1] and p[4] == run then
     redis.call('PEXPIRE', pos, idle_ms)
     return {last = p[1], floor = p[2], epoch = p[3]}
+  end
+  if p[1] then
+    local trusted_run, durable = string.match(trust or '', '^(%w+):([01])$')
+    if trusted_run ~= run then return nil end
+    if durable == '1' then
+      redis.call('HSET', pos, 'run', run)
+      redis.call('PEXPIRE', pos, idle_ms)
+      return {last = p[1], floor = p[2], epoch = p[3]}
+    end
   end
   local base = ms_string(now) .. '000'
   if p[1] and not above(base, p[1]) then base = p[1] end
@@ -54,10 +66,18 @@ local function ensure_position(pos, log, fly, now, idle_ms)
 end
 
 -- Drops messages older than the age limit from the head of the log and raises the floor past them.
+-- A log that is empty or gone (its key expired with the age limit, or Redis evicted it under
+-- maxmemory) retains nothing: the floor rises to the last id, so a resume from before it is told.
 local function trim_age(pos, log, p, cutoff)
   while true do
     local head = redis.call('XRANGE', log, '-', '+', 'COUNT', 64)
-    if #head == 0 then return end
+    if #head == 0 then
+      if above(p.last, p.floor) then
+        p.floor = p.last
+        redis.call('HSET', pos, 'floor', p.last)
+      end
+      return
+    end
     local newest_expired = nil
     for _, entry in ipairs(head) do
       if (tonumber(field(entry[2], 'ts')) or 0) >= cutoff then break end
@@ -92,7 +112,7 @@ end
 
 /**
  * KEYS pos log sub fly gate; ARGV max_messages max_age_ms idle_ms fly_ttl_ms count, then per input: id ('' for
- * the next one) and data (JSON). Reply: {'ok', n, epoch, (id, prev, dup, ts) x n, users...},
+ * the next one) and data (JSON), then trust (see ensure_position). Reply: {'ok', n, epoch, (id, prev, dup, ts) x n, users...},
  * {'conflict', index, why}, or {'gated', ms} (nothing done: try again after that long). Duplicates (a requested id already stored with the same data) are
  * reported, not stored again. All inputs are checked before anything is stored.
  */
@@ -101,8 +121,10 @@ local pos, log, sub, fly, gate = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local gated = redis.call('PTTL', gate)
 if gated > 0 then return {'gated', gated} end
 local max_messages, max_age, idle, fly_ttl, count = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
+local trust = ARGV[6 + 2 * count]
 local now = now_ms()
-local p = ensure_position(pos, log, fly, now, idle)
+local p = ensure_position(pos, log, fly, now, idle, trust)
+if not p then return {'unverified'} end
 trim_age(pos, log, p, now - max_age)
 local ceiling = ms_string(now) .. '999'
 -- Plan every input first (nothing is written unless all of them can be stored).
@@ -164,14 +186,15 @@ return reply
 `;
 
 /**
- * KEYS pos log fly; ARGV max_age_ms idle_ms after ('' for all retained) limit.
+ * KEYS pos log fly; ARGV max_age_ms idle_ms after ('' for all retained) limit trust. Reply {'unverified'}: check the server (trust), then run again.
  * Reply: {last, floor, epoch, entry...} with the retained entries above max(after, floor).
  */
 export const READ_SCRIPT = `${PRELUDE}
 local pos, log, fly = KEYS[1], KEYS[2], KEYS[3]
-local max_age, idle, after, limit = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[4])
+local max_age, idle, after, limit, trust = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[4]), ARGV[5]
 local now = now_ms()
-local p = ensure_position(pos, log, fly, now, idle)
+local p = ensure_position(pos, log, fly, now, idle, trust)
+if not p then return {'unverified'} end
 trim_age(pos, log, p, now - max_age)
 local from = p.floor
 if after ~= '' and above(after, from) then from = after end
@@ -183,17 +206,18 @@ return reply
 `;
 
 /**
- * KEYS pos log sub fly; ARGV user ttl_ms max_age_ms idle_ms max_concurrent.
+ * KEYS pos log sub fly; ARGV user ttl_ms max_age_ms idle_ms max_concurrent trust.
  * Reply: {last, floor, epoch, in-flight id...}, or {'busy'}.
  */
 export const BEGIN_SUBSCRIBE_SCRIPT = `${PRELUDE}
 local pos, log, sub, fly = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
-local user, ttl, max_age, idle, max_concurrent = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
+local user, ttl, max_age, idle, max_concurrent, trust = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]), ARGV[6]
 local now = now_ms()
 local others = 0
 for _, other in ipairs(subscribing(sub, now)) do if other ~= user then others = others + 1 end end
 if others >= max_concurrent then return {'busy'} end
-local p = ensure_position(pos, log, fly, now, idle)
+local p = ensure_position(pos, log, fly, now, idle, trust)
+if not p then return {'unverified'} end
 trim_age(pos, log, p, now - max_age)
 redis.call('HSET', sub, user, now + ttl)
 redis.call('PEXPIRE', sub, ttl)

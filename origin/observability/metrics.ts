@@ -18,6 +18,10 @@ export interface OriginMetrics {
   signatureFailures: Counter<'reason'>;
   /** Channels closed through POST /api/channels/:channel/close (close items accepted by the proxy). */
   channelsClosed: Counter;
+  /** Subscribes (and history reads, transport "history") refused on private channels, by reason. */
+  subscribeRefusals: Counter<'transport' | 'reason'>;
+  /** Subscriptions ended because their token expired, by transport. */
+  subscriptionsExpired: Counter<'transport'>;
 }
 
 export function createOriginMetrics(options: { defaultMetrics?: boolean } = {}): OriginMetrics {
@@ -65,6 +69,18 @@ export function createOriginMetrics(options: { defaultMetrics?: boolean } = {}):
     channelsClosed: new Counter({
       name: 'origin_channels_closed_total',
       help: 'Channels closed (their streams and WebSockets ended) through the API',
+      registers,
+    }),
+    subscribeRefusals: new Counter({
+      name: 'origin_subscribe_refusals_total',
+      help: 'Subscribes and history reads refused on private channels, by transport and reason',
+      labelNames: ['transport', 'reason'],
+      registers,
+    }),
+    subscriptionsExpired: new Counter({
+      name: 'origin_subscriptions_expired_total',
+      help: 'Subscriptions ended because their subscribe token expired, by transport',
+      labelNames: ['transport'],
       registers,
     }),
   };

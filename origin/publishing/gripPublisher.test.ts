@@ -182,7 +182,7 @@ describe('createGripPublisher', () => {
     await publisher.publish([item(1), item(2), item(3)]);
     expect(requests).toHaveLength(3);
     expect(retries).toHaveLength(1);
-    expect(retries[0]).toMatchObject({ attempt: 2, attempts: 4, error: { status: 503 } });
+    expect(retries[0]).toMatchObject({ attempt: 2, attempts: 30, error: { status: 503 } });
     expect(published.map((p) => [p.items, p.attempts])).toEqual([
       [2, 2],
       [1, 1],

@@ -3,6 +3,14 @@
 // Shared by the origin and the publish CLI.
 import { PublisherClient, type IGripConfig } from '@fanoutio/grip';
 import { publishedItemBytes, type GripPublishItem } from './gripItems.ts';
+import {
+  DEFAULT_PUBLISH_RETRY_POLICY,
+  describeGiveUp,
+  firstAttemptTimeoutMs,
+  nextRetry,
+  parseRetryAfter,
+  type PublishRetryPolicy,
+} from './publishRetryPolicy.ts';
 
 /** Fanout's (and the local Pushpin's) publish body limit. */
 export const PUBLISH_BODY_LIMIT_BYTES = 65536;
@@ -26,16 +34,25 @@ export interface PublishRetryReport {
   target: string;
   attempt: number;
   attempts: number;
+  /** The wait before this attempt (backoff with jitter, at least the target's Retry-After). */
+  delayMs: number;
   error: PublishError;
 }
 
 export interface GripPublisherOptions {
   /** Upper bound on items in one request. */
   maxItemsPerRequest?: number;
-  /** Attempts per request for network errors, 429 and 5xx. */
+  /** Attempts per request for network errors, 408, 429 and 5xx (retryPolicy.maxAttempts). */
   attempts?: number;
+  /** retryPolicy.baseDelayMs */
   baseDelayMs?: number;
+  /** One request's timeout (retryPolicy.attemptTimeoutMs). */
   timeoutMs?: number;
+  /** Over DEFAULT_PUBLISH_RETRY_POLICY (and the three shorthands above). */
+  retryPolicy?: Partial<PublishRetryPolicy>;
+  /** For tests: the jitter's randomness and the clock. */
+  random?: () => number;
+  now?: () => number;
   fetchImpl?: typeof fetch;
   onBatchPublished?: (report: PublishedBatchReport) => void;
   onRetry?: (report: PublishRetryReport) => void;
@@ -49,6 +66,8 @@ export class PublishError extends Error {
     readonly status: number | undefined,
     readonly responseBody: string | undefined,
     options?: { cause?: unknown },
+    /** Set when retries stopped: how many attempts over how long, and why they stopped. */
+    readonly gaveUp?: string,
   ) {
     super(message, options);
   }
@@ -120,10 +139,6 @@ export function requestBodies(items: GripPublishItem[], maxItems: number): Array
   return bodies;
 }
 
-function isTransient(status: number): boolean {
-  return status === 408 || status === 429 || status >= 500;
-}
-
 /** The publish URL without credentials, for logs and errors: tokens are never printed. */
 function describeTarget(client: PublisherClient): string {
   const url = new URL(client.publishUri);
@@ -138,14 +153,21 @@ export function createGripPublisher(targets: GripTarget[], options: GripPublishe
   const clients = targets.map((target) => new PublisherClient(target));
   const fastlyKeys = new Map(clients.map((client, i) => [client, targets[i]!.fastlyKey]));
   const maxItems = options.maxItemsPerRequest ?? 100;
-  const attempts = options.attempts ?? 4;
-  const baseDelayMs = options.baseDelayMs ?? 100;
-  const timeoutMs = options.timeoutMs ?? 10000;
+  const policy: PublishRetryPolicy = {
+    ...DEFAULT_PUBLISH_RETRY_POLICY,
+    ...(options.attempts !== undefined ? { maxAttempts: options.attempts } : {}),
+    ...(options.baseDelayMs !== undefined ? { baseDelayMs: options.baseDelayMs } : {}),
+    ...(options.timeoutMs !== undefined ? { attemptTimeoutMs: options.timeoutMs } : {}),
+    ...options.retryPolicy,
+  };
+  const random = options.random ?? Math.random;
+  const now = options.now ?? Date.now;
   const fetchImpl = options.fetchImpl ?? fetch;
 
   // Described once: a URL parse per request is measurable in bulk publishing.
   const described = new Map(clients.map((client) => [client, describeTarget(client)]));
 
+  /** One request and its retries (nextRetry decides), bounded by the policy's deadline. */
   const postBatch = async (client: PublisherClient, body: string, itemCount: number): Promise<void> => {
     const target = described.get(client)!;
     const headers: Record<string, string> = { 'Content-Type': 'application/json' };
@@ -153,46 +175,56 @@ export function createGripPublisher(targets: GripTarget[], options: GripPublishe
     if (auth) headers.Authorization = auth;
     const fastlyKey = fastlyKeys.get(client);
     if (fastlyKey) headers['Fastly-Key'] = fastlyKey;
-    let lastError: PublishError | undefined;
-    for (let attempt = 1; attempt <= attempts; attempt++) {
-      if (attempt > 1) {
-        options.onRetry?.({ target, attempt, attempts, error: lastError! });
-        await new Promise((r) => setTimeout(r, baseDelayMs * 2 ** (attempt - 2)));
-      }
-      let response: Response;
+    const started = now();
+    let timeoutMs = firstAttemptTimeoutMs(policy);
+    for (let attempt = 1; ; attempt++) {
+      let error: PublishError;
+      let retryAfterMs: number | undefined;
       try {
-        response = await fetchImpl(client.publishUri, {
+        const response = await fetchImpl(client.publishUri, {
           method: 'POST',
           headers,
           body,
           signal: AbortSignal.timeout(timeoutMs),
         });
-      } catch (error) {
-        const cause = (error as { cause?: { code?: string } }).cause;
-        lastError = new PublishError(
-          `cannot reach ${target}: ${cause?.code ?? (error as Error).message}`,
+        if (response.ok) {
+          await response.arrayBuffer();
+          options.onBatchPublished?.({ target, items: itemCount, bytes: Buffer.byteLength(body), attempts: attempt });
+          return;
+        }
+        const text = (await response.text()).slice(0, 500);
+        retryAfterMs = parseRetryAfter(response.headers.get('retry-after'), now());
+        error = new PublishError(
+          `${target} answered ${response.status} ${response.statusText}: ${text.trim()}`,
+          target,
+          response.status,
+          text,
+        );
+      } catch (failure) {
+        const cause = (failure as { cause?: { code?: string } }).cause;
+        const timedOut = (failure as Error).name === 'TimeoutError';
+        error = new PublishError(
+          `cannot reach ${target}: ${timedOut ? `no answer within ${timeoutMs} ms` : (cause?.code ?? (failure as Error).message)}`,
           target,
           undefined,
           undefined,
-          { cause: error },
+          { cause: failure },
         );
-        continue;
       }
-      if (response.ok) {
-        await response.arrayBuffer();
-        options.onBatchPublished?.({ target, items: itemCount, bytes: Buffer.byteLength(body), attempts: attempt });
-        return;
-      }
-      const text = (await response.text()).slice(0, 500);
-      lastError = new PublishError(
-        `${target} answered ${response.status} ${response.statusText}: ${text.trim()}`,
-        target,
-        response.status,
-        text,
+      const elapsedMs = now() - started;
+      const decision = nextRetry(
+        policy,
+        { attempt, elapsedMs, ...(error.status !== undefined ? { status: error.status } : {}), ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) },
+        random,
       );
-      if (!isTransient(response.status)) break;
+      if (!decision.retry) {
+        if (decision.reason === 'permanent') throw error;
+        throw new PublishError(error.message, target, error.status, error.responseBody, { cause: error.cause }, describeGiveUp(decision.reason, attempt, elapsedMs));
+      }
+      options.onRetry?.({ target, attempt: attempt + 1, attempts: policy.maxAttempts, delayMs: decision.delayMs, error });
+      await new Promise((r) => setTimeout(r, decision.delayMs));
+      timeoutMs = decision.timeoutMs;
     }
-    throw lastError!;
   };
 
   const publishEncoded = async (bodies: EncodedPublish): Promise<void> => {

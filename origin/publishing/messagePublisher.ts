@@ -14,7 +14,7 @@ import {
   type HistoryStore,
 } from '../history/historyStore.ts';
 import { itemsForStoredMessage, type GripPublishItem } from './gripItems.ts';
-import type { GripPublisher } from './gripPublisher.ts';
+import { PublishError, type GripPublisher } from './gripPublisher.ts';
 import type { PublishInput } from './publishInput.ts';
 
 export interface PublishedMessage extends ChannelMessage {
@@ -42,7 +42,8 @@ export class DeliveryError extends Error {
     readonly stored: PublishedMessage[],
     cause: unknown,
   ) {
-    super(`stored ${stored.length} message(s) but publishing failed: ${(cause as Error).message ?? String(cause)}`, {
+    const gaveUp = cause instanceof PublishError && cause.gaveUp ? ` (${cause.gaveUp})` : '';
+    super(`stored ${stored.length} message(s) but publishing failed: ${(cause as Error).message ?? String(cause)}${gaveUp}`, {
       cause,
     });
   }

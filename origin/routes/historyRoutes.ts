@@ -3,10 +3,13 @@
 // when more are retained, and `reset` when `since` cannot be continued. Served through the cache
 // path, so it says how long it may be kept.
 import { Router, type Request, type Response } from 'express';
+import type { ChannelAccess } from '../access/channelAccess.ts';
 import { START_ID, type HistoryStore } from '../history/historyStore.ts';
+import type { OriginMetrics } from '../observability/metrics.ts';
 import { readReplay } from '../history/replay.ts';
 import { envelopeOf } from '../transports/messageFraming.ts';
 import { channelParam, RequestParamError, resumeIdOf, sendBadRequest } from './realtimeRequest.ts';
+import { admitSubscriber } from './subscriberAdmission.ts';
 
 export const HISTORY_PAGE_DEFAULT = 100;
 export const HISTORY_PAGE_MAX = 1000;
@@ -20,7 +23,7 @@ function limitOf(req: Request): number {
   return Number(raw);
 }
 
-export function historyRoutes(deps: { history: HistoryStore }): Router {
+export function historyRoutes(deps: { history: HistoryStore; access: ChannelAccess; metrics: OriginMetrics }): Router {
   const router = Router();
   router.get('/api/channels/:channel/messages', async (req: Request, res: Response) => {
     let channel: string;
@@ -34,11 +37,14 @@ export function historyRoutes(deps: { history: HistoryStore }): Router {
       if (error instanceof RequestParamError) return sendBadRequest(res, error.message);
       throw error;
     }
+    const admission = await admitSubscriber(req, res, channel, 'history', deps);
+    if (!admission) return;
     const replay = await readReplay(deps.history, channel, since ?? START_ID, limit);
-    // History changes with every publish; a second of caching absorbs bursts of identical reads.
+    // History changes with every publish; a second of caching absorbs bursts of identical reads. A
+    // private channel's is for its reader only.
     res
       .status(200)
-      .set('Cache-Control', 'public, max-age=1')
+      .set('Cache-Control', admission.kind === 'public' ? 'public, max-age=1' : 'private, no-store')
       .json({
         channel,
         lastId: replay.position.lastId,

@@ -4,12 +4,14 @@
 // the timeout passes (this body: no messages). Every body the origin builds says where to poll from next.
 import { Channel, GripInstruct } from '@fanoutio/grip';
 import { Router, type Request, type RequestHandler, type Response } from 'express';
+import type { ChannelAccess } from '../access/channelAccess.ts';
 import type { HistoryStore } from '../history/historyStore.ts';
 import { readReplay } from '../history/replay.ts';
 import type { OriginMetrics } from '../observability/metrics.ts';
 import { historyChannelFor, liveChannelFor } from '../transports/gripChannels.ts';
 import { pollBody } from '../transports/messageFraming.ts';
 import { channelParam, RequestParamError, resumeIdOf, sendBadRequest } from './realtimeRequest.ts';
+import { admitSubscriber } from './subscriberAdmission.ts';
 
 /** Messages in one long-poll answer; the client polls again from its `lastId` for more. */
 export const POLL_PAGE_SIZE = 100;
@@ -19,6 +21,7 @@ export function pollRoutes(deps: {
   requireGrip: RequestHandler;
   metrics: OriginMetrics;
   timeoutSeconds: number;
+  access: ChannelAccess;
 }): Router {
   const router = Router();
   router.get('/poll/:channel', deps.requireGrip, async (req: Request, res: Response) => {
@@ -31,6 +34,8 @@ export function pollRoutes(deps: {
       if (error instanceof RequestParamError) return sendBadRequest(res, error.message);
       throw error;
     }
+    const admission = await admitSubscriber(req, res, channel, 'poll', deps);
+    if (!admission) return;
     const replay = await readReplay(deps.history, channel, since, POLL_PAGE_SIZE);
     const extras = { lastId: replay.upTo, ...(replay.plan.reset ? { reset: replay.plan.reset } : {}) };
     res.set({ 'Content-Type': 'application/json', 'Cache-Control': 'no-store' });
@@ -46,7 +51,10 @@ export function pollRoutes(deps: {
       new Channel(historyChannelFor('poll', channel), replay.upTo),
       new Channel(liveChannelFor('poll', channel)),
     ]);
-    instruct.setHoldLongPoll(deps.timeoutSeconds);
+    // A hold on a private channel ends when its token does (Pushpin's 5 s minimum aside): a retry of
+    // the request after that carries the expired token and gets its 403.
+    const timeout = admission.kind === 'granted' ? Math.min(deps.timeoutSeconds, Math.max(1, admission.exp - deps.access.nowSeconds())) : deps.timeoutSeconds;
+    instruct.setHoldLongPoll(timeout);
     deps.metrics.holdsOpened.inc({ transport: 'poll' });
     res.status(200).set(instruct.toHeaders()).send(pollBody([], [], extras));
   });

@@ -12,6 +12,11 @@ export function sendBadRequest(res: Response, message: string): void {
   res.status(400).set('Cache-Control', 'no-store').json({ error: 'bad_request', message });
 }
 
+/** A private channel the request may not read: no hold, no replay, no history. */
+export function sendForbidden(res: Response, channel: string, reason: string, message: string): void {
+  res.status(403).set('Cache-Control', 'no-store').json({ error: 'forbidden', reason, message, channel });
+}
+
 export function channelParam(req: Request): string {
   const channel = String(req.params.channel ?? '');
   if (!isValidChannelName(channel)) throw new RequestParamError(`channel must be ${CHANNEL_NAME_RULE}`);

@@ -2,12 +2,13 @@
 // (or ?lastEventId=) first gets every retained message after that id; then Pushpin streams live ones.
 // A position the history cannot continue from gets an `event: reset` first, then everything retained.
 import { Router, type RequestHandler } from 'express';
+import type { ChannelAccess } from '../access/channelAccess.ts';
 import type { HistoryStore } from '../history/historyStore.ts';
 import type { OriginMetrics } from '../observability/metrics.ts';
-import { sseEvent, ssePosition, sseReset } from '../transports/messageFraming.ts';
+import { sseEvent, sseExpired, ssePosition, sseReset } from '../transports/messageFraming.ts';
 import { streamHoldHandler } from './streamHold.ts';
 
-export function sseRoutes(deps: { history: HistoryStore; requireGrip: RequestHandler; metrics: OriginMetrics }): Router {
+export function sseRoutes(deps: { history: HistoryStore; requireGrip: RequestHandler; metrics: OriginMetrics; access: ChannelAccess }): Router {
   const router = Router();
   router.get(
     '/events/:channel',
@@ -19,6 +20,7 @@ export function sseRoutes(deps: { history: HistoryStore; requireGrip: RequestHan
         keepAlive: ':\n\n',
         frame: sseEvent,
         resetNotice: sseReset,
+        expiredNotice: sseExpired,
         positionNotice: ssePosition,
         resumeLink: (channel, id) => `/events/${encodeURIComponent(channel)}?lastEventId=${id}`,
         resumeSources: { headers: ['last-event-id'], query: ['lastEventId'] },

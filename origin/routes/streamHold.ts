@@ -10,7 +10,9 @@ import { readReplay, replayPage } from '../history/replay.ts';
 import type { ContinuityReset } from '../history/resumePlan.ts';
 import type { OriginMetrics } from '../observability/metrics.ts';
 import { historyChannelFor, liveChannelFor, type Transport } from '../transports/gripChannels.ts';
+import type { ChannelAccess } from '../access/channelAccess.ts';
 import { channelParam, RequestParamError, resumeIdOf, sendBadRequest } from './realtimeRequest.ts';
+import { admitStreamSubscriber, type Admission } from './subscriberAdmission.ts';
 
 /** Pushpin accepts at most 100000 bytes of body with GRIP instructions; replay pages stay below it. */
 export const STREAM_REPLAY_BUDGET_BYTES = 90_000;
@@ -29,12 +31,25 @@ export interface StreamHoldSpec {
   resetNotice: (channel: string, reset: ContinuityReset) => string;
   /** Something to send when no message is, so the client learns its position (SSE: an id-only block). */
   positionNotice?: (id: string) => string;
+  /** The last thing a stream on a private channel gets when its token expired (then it ends). */
+  expiredNotice: (channel: string) => string;
   /** Where the client can resume from after `id` (the Grip-Link next). */
   resumeLink: (channel: string, id: string) => string;
   resumeSources: { headers?: string[]; query: string[] };
 }
 
-export function streamHoldHandler(spec: StreamHoldSpec, deps: { history: HistoryStore; metrics: OriginMetrics }) {
+/**
+ * The next link, with the hold's link grant on a private channel. Its timeout makes Pushpin fetch it
+ * when the token expires (a second later at most), and the origin then ends the stream.
+ */
+function nextLinkOf(spec: StreamHoldSpec, access: ChannelAccess, admission: Admission, channel: string, id: string): { uri: string; timeout: number } {
+  const uri = spec.resumeLink(channel, id);
+  if (admission.kind === 'public' || !access.linkGrants) return { uri, timeout: 0 };
+  const grant = access.linkGrants.sign({ transport: spec.transport, channel }, admission.exp);
+  return { uri: `${uri}&grant=${grant}`, timeout: Math.max(1, admission.exp - access.nowSeconds()) };
+}
+
+export function streamHoldHandler(spec: StreamHoldSpec, deps: { history: HistoryStore; metrics: OriginMetrics; access: ChannelAccess }) {
   return async (req: Request, res: Response): Promise<void> => {
     let channel: string;
     let resumeId: string | undefined;
@@ -45,6 +60,16 @@ export function streamHoldHandler(spec: StreamHoldSpec, deps: { history: History
       if (error instanceof RequestParamError) return sendBadRequest(res, error.message);
       throw error;
     }
+    const admission = await admitStreamSubscriber(req, res, channel, spec.transport, deps);
+    if (!admission) return;
+    res.set({ 'Content-Type': spec.contentType, 'Cache-Control': 'no-cache, no-store' });
+    if (admission.kind === 'expired') {
+      // Pushpin followed the link of a hold whose token has expired: a last notice, no hold, no link,
+      // so the stream ends; the client comes back with a fresh token and its last id.
+      deps.metrics.subscriptionsExpired.inc({ transport: spec.transport });
+      res.status(200).send(spec.expiredNotice(channel));
+      return;
+    }
     const replay = await readReplay(deps.history, channel, resumeId, STREAM_REPLAY_PAGE_SIZE);
     const frames = new Map(replay.messages.map((m) => [m.id, spec.frame(m)]));
     const { page, complete } = replayPage(replay.messages, (m) => Buffer.byteLength(frames.get(m.id)!), STREAM_REPLAY_BUDGET_BYTES);
@@ -54,11 +79,12 @@ export function streamHoldHandler(spec: StreamHoldSpec, deps: { history: History
     if (page.length === 0 && spec.positionNotice) parts.push(spec.positionNotice(upTo));
     const body = parts.join('');
     if (page.length > 0) deps.metrics.messagesReplayed.inc({ transport: spec.transport }, page.length);
-    res.status(200).set({ 'Content-Type': spec.contentType, 'Cache-Control': 'no-cache, no-store' });
+    res.status(200);
+    const next = nextLinkOf(spec, deps.access, admission, channel, upTo);
     if (!complete || replay.more) {
       // More retained than one page: no hold yet, only the next link, which Pushpin follows at once
       // and appends to this same response, until a page reaches the channel's position and holds.
-      res.set('Grip-Link', `<${spec.resumeLink(channel, upTo)}>; rel=next`).send(body);
+      res.set('Grip-Link', `<${next.uri}>; rel=next`).send(body);
       return;
     }
     const instruct = new GripInstruct([
@@ -67,7 +93,7 @@ export function streamHoldHandler(spec: StreamHoldSpec, deps: { history: History
     ]);
     instruct.setHoldStream();
     instruct.setKeepAlive(spec.keepAlive, STREAM_KEEP_ALIVE_SECONDS);
-    instruct.setNextLink(spec.resumeLink(channel, upTo));
+    instruct.setNextLink(next.uri, next.timeout);
     deps.metrics.holdsOpened.inc({ transport: spec.transport });
     res.set(instruct.toHeaders()).send(body);
   };

@@ -1,15 +1,17 @@
 // GET /stream/:channel: HTTP streaming, one JSON message per line (NDJSON), held open by the GRIP
 // proxy. `?since=<id>` first replays every retained message after that id.
 import { Router, type RequestHandler } from 'express';
+import type { ChannelAccess } from '../access/channelAccess.ts';
 import type { HistoryStore } from '../history/historyStore.ts';
 import type { OriginMetrics } from '../observability/metrics.ts';
-import { ndjsonLine, ndjsonReset } from '../transports/messageFraming.ts';
+import { ndjsonExpired, ndjsonLine, ndjsonReset } from '../transports/messageFraming.ts';
 import { streamHoldHandler } from './streamHold.ts';
 
 export function streamRoutes(deps: {
   history: HistoryStore;
   requireGrip: RequestHandler;
   metrics: OriginMetrics;
+  access: ChannelAccess;
 }): Router {
   const router = Router();
   router.get(
@@ -23,6 +25,7 @@ export function streamRoutes(deps: {
         keepAlive: '\n',
         frame: ndjsonLine,
         resetNotice: ndjsonReset,
+        expiredNotice: ndjsonExpired,
         resumeLink: (channel, id) => `/stream/${encodeURIComponent(channel)}?since=${id}`,
         resumeSources: { query: ['since'] },
       },

@@ -3,6 +3,8 @@
 // control messages (subscribe/unsubscribe) for the proxy itself. The origin keeps no connection state:
 // the channels a connection is subscribed to travel in proxy connection meta (Set-Meta-Subs).
 import express, { Router, type Request, type RequestHandler, type Response } from 'express';
+import type { ChannelAccess } from '../access/channelAccess.ts';
+import type { ExpiryCloser } from '../access/expiryCloser.ts';
 import type { HistoryStore } from '../history/historyStore.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { OriginMetrics } from '../observability/metrics.ts';
@@ -30,6 +32,9 @@ export interface WsRouteDeps {
   allowClientPublish: boolean;
   maxSubscriptions: number;
   subscribeLimits?: SubscribeLimits;
+  access: ChannelAccess;
+  expiryCloser: ExpiryCloser;
+  grantKeepAliveSeconds: number;
 }
 
 export function wsRoutes(deps: WsRouteDeps): Router {
@@ -57,6 +62,8 @@ export function wsRoutes(deps: WsRouteDeps): Router {
     }
     const ports: WsSessionPorts = {
       history: deps.history,
+      access: deps.access,
+      scheduleExpiry: (exp) => deps.expiryCloser.schedule(exp),
       publish: deps.allowClientPublish ? async (input) => (await deps.publisher.publish([input]))[0]! : undefined,
       newUser: newFilterUser,
       now: Date.now,
@@ -70,13 +77,16 @@ export function wsRoutes(deps: WsRouteDeps): Router {
           metrics.publishErrors.inc({ kind });
           if (kind === 'delivery' || kind === 'unavailable') log.error({ err: error, connectionId }, 'client publish failed');
         },
+        refused: (reason) => metrics.subscribeRefusals.inc({ transport: 'ws', reason }),
+        expired: () => metrics.subscriptionsExpired.inc({ transport: 'ws' }),
         failed: (error) => log.error({ err: error, connectionId }, 'websocket command failed'),
       },
     };
-    const { out, state } = await runWsSession(events, readSessionState((name) => req.get(name)), ports, {
+    const { out, state, keepAliveIntervalSeconds } = await runWsSession(events, readSessionState((name) => req.get(name)), ports, {
       maxSubscriptions: deps.maxSubscriptions,
       limits: deps.subscribeLimits ?? DEFAULT_SUBSCRIBE_LIMITS,
       keepAliveSeconds: WS_KEEP_ALIVE_SECONDS,
+      grantKeepAliveSeconds: deps.grantKeepAliveSeconds,
     });
     res
       .status(200)
@@ -84,6 +94,7 @@ export function wsRoutes(deps: WsRouteDeps): Router {
         'Content-Type': WEBSOCKET_EVENTS_CONTENT_TYPE,
         'Sec-WebSocket-Extensions': 'grip',
         ...sessionStateHeaders(state),
+        ...(keepAliveIntervalSeconds !== undefined ? { 'Keep-Alive-Interval': String(keepAliveIntervalSeconds) } : {}),
       })
       .send(encodeWebSocketEvents(out));
   });

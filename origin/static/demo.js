@@ -4,6 +4,8 @@ const status = $('status');
 const list = $('messages');
 let current = null;
 const seen = new Set();
+// The last stored message shown, per channel: connecting again (say with a fresh token) resumes after it.
+const positions = new Map();
 
 function setStatus(text, state) {
   status.textContent = text;
@@ -21,7 +23,10 @@ function show(message) {
   }
   const item = document.createElement('li');
   const label = message.id === undefined ? '(live only)' : `#${message.id}`;
-  if (message.id !== undefined) item.dataset.id = message.id;
+  if (message.id !== undefined) {
+    item.dataset.id = message.id;
+    positions.set(message.channel, message.id);
+  }
   item.textContent = `${label} ${new Date(message.ts).toLocaleTimeString()} ${JSON.stringify(message.data)}`;
   list.append(item);
 }
@@ -34,21 +39,40 @@ function showReset(reset) {
   list.append(item);
 }
 
-function connectSse(channel) {
-  const source = new EventSource(`/events/${encodeURIComponent(channel)}`);
+const TOKEN_EXPIRED = 'the subscribe token expired: paste a fresh one and connect again (nothing is lost)';
+
+function connectSse(channel, token) {
+  // EventSource cannot set headers, so the token goes in the query (the edge moves it into a header).
+  const query = new URLSearchParams();
+  if (token) query.set('token', token);
+  if (positions.has(channel)) query.set('lastEventId', positions.get(channel));
+  const source = new EventSource(`/events/${encodeURIComponent(channel)}${query.size ? `?${query}` : ''}`);
+  let expired = false;
   source.onopen = () => setStatus(`open (SSE, ${channel})`, 'open');
-  source.onerror = () => setStatus('reconnecting (SSE resumes from the last id)...', 'error');
+  source.onerror = () => {
+    // A refused reconnect (an expired or wrong token) closes the EventSource for good.
+    if (expired || source.readyState === EventSource.CLOSED) {
+      source.close();
+      setStatus(expired ? TOKEN_EXPIRED : 'refused: a private channel needs a valid subscribe token', 'error');
+    } else setStatus('reconnecting (SSE resumes from the last id)...', 'error');
+  };
   source.onmessage = (event) => show(JSON.parse(event.data));
   source.addEventListener('reset', (event) => showReset(JSON.parse(event.data)));
+  source.addEventListener('token-expired', () => {
+    expired = true;
+    source.close();
+    setStatus(TOKEN_EXPIRED, 'error');
+  });
   return () => source.close();
 }
 
-function connectWs(channel) {
+function connectWs(channel, token) {
   const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
-  let lastId; // our position: the last stored message shown; a reconnect asks for everything after it
+  let lastId = positions.get(channel); // our position: a reconnect asks for everything after it
   let socket;
   let stopped = false;
-  const subscribe = () => socket.send(JSON.stringify({ type: 'subscribe', channel, ...(lastId ? { since: lastId } : {}) }));
+  const subscribe = () =>
+    socket.send(JSON.stringify({ type: 'subscribe', channel, ...(lastId ? { since: lastId } : {}), ...(token ? { token } : {}) }));
   const open = () => {
     socket = new WebSocket(`${scheme}://${location.host}/ws`);
     socket.onopen = subscribe;
@@ -65,13 +89,15 @@ function connectWs(channel) {
         if (frame.id !== undefined) lastId = frame.id;
       }
       if (frame.type === 'error') {
-        setStatus(`error: ${frame.message}`, 'error');
+        setStatus(frame.code === 'token_expired' ? TOKEN_EXPIRED : `error: ${frame.message}`, 'error');
         // The subscribe did not complete (it timed out, or the history moved on): try again from our position.
         if (frame.code === 'subscribe_failed' || frame.code === 'subscribe_busy') setTimeout(() => !stopped && subscribe(), 1000);
       }
     };
     socket.onclose = (event) => {
       if (stopped) return;
+      // 4001: the token expired; the same token would be refused, so wait for a fresh one.
+      if (event.code === 4001) return setStatus(TOKEN_EXPIRED, 'error');
       setStatus(`closed (${event.code}); reconnecting...`, 'error');
       setTimeout(() => !stopped && open(), 1000);
     };
@@ -88,7 +114,8 @@ $('subscribe-form').addEventListener('submit', (event) => {
   current?.();
   const channel = $('channel').value.trim();
   setStatus('connecting...', 'idle');
-  current = $('transport').value === 'ws' ? connectWs(channel) : connectSse(channel);
+  const token = $('subscribe-token').value.trim();
+  current = $('transport').value === 'ws' ? connectWs(channel, token) : connectSse(channel, token);
   $('disconnect').disabled = false;
 });
 

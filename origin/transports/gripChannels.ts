@@ -25,6 +25,14 @@ export function historyChannelFor(transport: SequencedTransport, channel: string
   return `history:${transport}:${channel}`;
 }
 
+/**
+ * WebSocket connections holding a subscription whose token expires at `exp` (seconds) also hold this
+ * channel; at `exp` the origin publishes a close to it (see access/expiryCloser.ts).
+ */
+export function expiryChannelFor(exp: number): string {
+  return `expiry:ws:${exp}`;
+}
+
 /** Letters, digits, '_', '-', '.'; 1-128 characters; not starting with '.'. */
 const CHANNEL_NAME = /^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,127}$/;
 

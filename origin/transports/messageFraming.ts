@@ -45,6 +45,19 @@ export function sseReset(channel: string, reset: ContinuityReset): string {
   return `event: reset\ndata: ${JSON.stringify({ channel, ...reset })}\n\n`;
 }
 
+/**
+ * The last event of a stream on a private channel whose token expired. A named event, like `reset`; the
+ * stream ends after it, and EventSource's own reconnect (same URL, same token) gets a 403, so the page
+ * makes a new EventSource with a fresh token and `lastEventId`.
+ */
+export function sseExpired(channel: string): string {
+  return `event: token-expired\ndata: ${JSON.stringify({ channel })}\n\n`;
+}
+
+export function ndjsonExpired(channel: string): string {
+  return `${JSON.stringify({ type: 'token_expired', channel })}\n`;
+}
+
 export function ndjsonLine(message: Envelope, json = envelopeJson(message)): string {
   return `${json}\n`;
 }

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   clientTextEvent,
@@ -8,6 +9,7 @@ import {
   gripControlEvent,
   textEvent,
   WebSocketEventsDecodeError,
+  type WebSocketEvent,
 } from './websocketEvents.ts';
 
 const text = (events: ReturnType<typeof decodeWebSocketEvents>) =>
@@ -72,5 +74,99 @@ describe('WebSocket-over-HTTP events', () => {
   ])('refuses %j', (body, message) => {
     expect(() => decodeWebSocketEvents(Buffer.from(body))).toThrow(WebSocketEventsDecodeError);
     expect(() => decodeWebSocketEvents(Buffer.from(body))).toThrow(message);
+  });
+});
+
+describe('WebSocket-over-HTTP events: hostile bodies (property-based)', () => {
+  const eventType = fc.constantFrom(...(['OPEN', 'TEXT', 'BINARY', 'PING', 'PONG', 'CLOSE', 'DISCONNECT'] as const));
+  const bytes = (maxLength: number) => fc.uint8Array({ maxLength }).map((b) => Buffer.from(b));
+  const event: fc.Arbitrary<WebSocketEvent> = fc.oneof(
+    eventType.map((type) => ({ type })),
+    fc.record({ type: eventType, content: bytes(300) }),
+    fc.record({ type: eventType, content: fc.string({ unit: 'grapheme', maxLength: 100 }).map((s) => Buffer.from(s, 'utf8')) }),
+  );
+  /** Only the codec's own error may come out: anything else would be a 500 for the proxy's request. */
+  const decodeOrTypedError = (body: Buffer): WebSocketEvent[] | WebSocketEventsDecodeError => {
+    try {
+      return decodeWebSocketEvents(body);
+    } catch (error) {
+      if (error instanceof WebSocketEventsDecodeError) return error;
+      throw error;
+    }
+  };
+
+  /** Type lines that are nearly right (any case of hex, leading zeros, stray spaces) followed by arbitrary bytes. */
+  const validishBody = fc
+    .array(
+      fc.tuple(eventType, fc.stringMatching(/^ ?[0-9a-fA-F]{0,3} ?$/), bytes(20), fc.constantFrom('\r\n', '\n', '\r', '')),
+      { maxLength: 5 },
+    )
+    .map((parts) =>
+      Buffer.concat(parts.flatMap(([type, hex, content, end]) => [Buffer.from(`${type}${hex.length ? ' ' + hex : ''}\r\n`), content, Buffer.from(end)])),
+    );
+
+  it('decodes arbitrary bytes into events or refuses them with its typed error, nothing else', () => {
+    fc.assert(
+      fc.property(fc.oneof(bytes(2000), validishBody), (body) => {
+        const result = decodeOrTypedError(body);
+        if (!Array.isArray(result)) return;
+        // Whatever it accepted survives being encoded again (lengths may be re-spelled: "0A" -> "a").
+        expect(decodeWebSocketEvents(encodeWebSocketEvents(result))).toEqual(result);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('decodes almost-valid bodies (mutated encodings) without any other exception', () => {
+    const mutated = fc
+      .tuple(fc.array(event, { maxLength: 6 }), fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { maxLength: 4 }))
+      .map(([events, flips]) => {
+        const body = Buffer.from(encodeWebSocketEvents(events));
+        for (const [at, value] of flips) if (body.length > 0) body[at % body.length] = value;
+        return body;
+      });
+    fc.assert(fc.property(mutated, (body) => void decodeOrTypedError(body)), { numRuns: 2000 });
+  });
+
+  it('round-trips every sequence of events it encodes', () => {
+    fc.assert(
+      fc.property(fc.array(event, { maxLength: 10 }), (events) => {
+        expect(decodeWebSocketEvents(encodeWebSocketEvents(events))).toEqual(events);
+      }),
+    );
+  });
+
+  it('refuses every body cut inside an event (a truncated request), never returning part of it as whole', () => {
+    const cut = fc.array(event, { minLength: 1, maxLength: 5 }).chain((events) => {
+      const body = encodeWebSocketEvents(events);
+      const boundaries = new Set<number>([0]);
+      for (let i = 0, at = 0; i < events.length; i++) boundaries.add((at += encodeWebSocketEvents([events[i]!]).length));
+      return fc
+        .integer({ min: 1, max: body.length - 1 })
+        .filter((length) => !boundaries.has(length))
+        .map((length) => body.subarray(0, length));
+    });
+    fc.assert(
+      fc.property(cut, (body) => {
+        expect(decodeOrTypedError(body)).toBeInstanceOf(WebSocketEventsDecodeError);
+      }),
+    );
+  });
+
+  it('refuses a declared length that runs past the body, or one longer than 8 hex digits', () => {
+    fc.assert(
+      fc.property(eventType, bytes(50), fc.integer({ min: 1, max: 0xffffffff }), (type, content, extra) => {
+        const declared = Math.min(content.length + extra, 0xffffffff);
+        const body = Buffer.concat([Buffer.from(`${type} ${declared.toString(16)}\r\n`), content, Buffer.from('\r\n')]);
+        expect(decodeOrTypedError(body)).toBeInstanceOf(WebSocketEventsDecodeError);
+      }),
+    );
+    fc.assert(
+      fc.property(eventType, fc.stringMatching(/^[0-9a-f]{9,20}$/), (type, hex) => {
+        const error = decodeOrTypedError(Buffer.from(`${type} ${hex}\r\n\r\n`));
+        expect(error).toBeInstanceOf(WebSocketEventsDecodeError);
+        expect((error as Error).message).toMatch(/bad content length/);
+      }),
+    );
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MAX_CLIENT_FRAME_BYTES, parseClientFrame, serverFrames } from './wsProtocol.ts';
+import { closeReplyCode, MAX_CLIENT_FRAME_BYTES, parseClientFrame, serverFrames } from './wsProtocol.ts';
 
 describe('WebSocket JSON protocol', () => {
   it.each([
@@ -47,4 +47,21 @@ describe('WebSocket JSON protocol', () => {
     expect(JSON.parse(serverFrames.pong())).toEqual({ type: 'pong' });
   });
 
+  it.each([
+    [1000, 1000],
+    [1001, 1001],
+    [1005, 1000],
+    [4001, 4001],
+    [3000, 3000],
+    [0, 1002],
+    [999, 1002],
+    [1004, 1002],
+    [1006, 1002],
+    [1015, 1002],
+    [2999, 1002],
+    [5000, 1002],
+    [65535, 1002],
+  ])('answers a client close with code %i with %i', (received, answered) => {
+    expect(closeReplyCode(received)).toBe(answered);
+  });
 });

@@ -2,12 +2,13 @@
 // only decides what to do; server frames are built here so their shapes live in one place.
 import { isMessageId } from '../history/historyStore.ts';
 import type { ContinuityReset } from '../history/resumePlan.ts';
+import { MAX_TOKEN_LENGTH } from '../access/subscribeToken.ts';
 import { CHANNEL_NAME_RULE, isValidChannelName } from './gripChannels.ts';
 
 export type ClientCommand =
-  | { type: 'subscribe'; channel: string; since?: string }
+  | { type: 'subscribe'; channel: string; since?: string; token?: string }
   | { type: 'unsubscribe'; channel: string }
-  | { type: 'publish'; channel: string; data: unknown }
+  | { type: 'publish'; channel: string; data: unknown; token?: string }
   | { type: 'ping' };
 
 export type WsErrorCode =
@@ -26,6 +27,9 @@ export type WsErrorCode =
   | 'subscribe_busy'
   | 'subscribe_failed'
   | 'binary_unsupported'
+  | 'invalid_token'
+  | 'forbidden'
+  | 'token_expired'
   | 'internal';
 
 export interface WsProtocolError {
@@ -49,6 +53,16 @@ function channelOf(frame: Record<string, unknown>): string | WsProtocolError {
   return channel;
 }
 
+/** The frame's subscribe token: absent, or a string no longer than any token we accept. */
+function tokenOf(frame: Record<string, unknown>, channel: string): { token?: string } | WsProtocolError {
+  const { token } = frame;
+  if (token === undefined || token === null) return {};
+  if (typeof token !== 'string' || token === '' || token.length > MAX_TOKEN_LENGTH) {
+    return fail('invalid_token', `"token" must be a subscribe token string of at most ${MAX_TOKEN_LENGTH} characters`, channel);
+  }
+  return { token };
+}
+
 export function parseClientFrame(text: string): ClientCommand | WsProtocolError {
   if (Buffer.byteLength(text) > MAX_CLIENT_FRAME_BYTES) {
     return fail('invalid_frame', `frames are limited to ${MAX_CLIENT_FRAME_BYTES} bytes`);
@@ -69,11 +83,13 @@ export function parseClientFrame(text: string): ClientCommand | WsProtocolError 
     case 'subscribe': {
       const channel = channelOf(frame);
       if (typeof channel !== 'string') return channel;
-      if (frame.since === undefined || frame.since === null) return { type: 'subscribe', channel };
+      const token = tokenOf(frame, channel);
+      if ('error' in token) return token;
+      if (frame.since === undefined || frame.since === null) return { type: 'subscribe', channel, ...token };
       if (typeof frame.since !== 'string' || !isMessageId(frame.since)) {
         return fail('invalid_since', '"since" must be a message id string such as "42"', channel);
       }
-      return { type: 'subscribe', channel, since: frame.since };
+      return { type: 'subscribe', channel, since: frame.since, ...token };
     }
     case 'unsubscribe': {
       const channel = channelOf(frame);
@@ -84,7 +100,9 @@ export function parseClientFrame(text: string): ClientCommand | WsProtocolError 
       if (typeof channel !== 'string') return channel;
       if (frame.data === undefined) return fail('invalid_message', '"data" is required (any JSON value)', channel);
       if (frame.id !== undefined) return fail('invalid_message', 'clients may not choose ids: the origin assigns them', channel);
-      return { type: 'publish', channel, data: frame.data };
+      const token = tokenOf(frame, channel);
+      if ('error' in token) return token;
+      return { type: 'publish', channel, data: frame.data, ...token };
     }
     default:
       return fail(
@@ -106,6 +124,8 @@ export const serverFrames = {
   subscribed: (channel: string, lastId: string, reset?: ContinuityReset) =>
     JSON.stringify({ type: 'subscribed', channel, lastId, ...(reset ? { reset } : {}) }),
   unsubscribed: (channel: string) => JSON.stringify({ type: 'unsubscribed', channel }),
+  /** A subscribe with a fresh token on a channel already subscribed: the subscription now ends at `expiresAt`. */
+  refreshed: (channel: string, expiresAt: number) => JSON.stringify({ type: 'refreshed', channel, expiresAt }),
   published: (channel: string, id: string) => JSON.stringify({ type: 'published', channel, id }),
   pong: () => JSON.stringify({ type: 'pong' }),
   error: (problem: WsProtocolError) =>
@@ -121,7 +141,21 @@ export const serverFrames = {
 export const CLOSE_CODES = {
   normal: 1000,
   goingAway: 1001,
+  protocolError: 1002,
   unsupportedData: 1003,
   policyViolation: 1008,
   internalError: 1011,
+  /** A subscription's token expired and no fresh one came: reconnect with one, and `since`. */
+  tokenExpired: 4001,
 } as const;
+
+/**
+ * The code to answer a client's close with: its own when an endpoint may send it (RFC 6455 7.4.1-2:
+ * 1000-1003, 1007-1014, 3000-4999), 1000 when it sent none (1005), else 1002: a code such as 0 or
+ * 1006 would reach the client as a protocol violation of ours.
+ */
+export function closeReplyCode(received: number): number {
+  if (received === 1005) return CLOSE_CODES.normal;
+  const sendable = (received >= 1000 && received <= 1014 && ![1004, 1005, 1006].includes(received)) || (received >= 3000 && received <= 4999);
+  return sendable ? received : CLOSE_CODES.protocolError;
+}

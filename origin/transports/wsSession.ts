@@ -1,12 +1,14 @@
 // The WebSocket session: what the origin answers to one WebSocket-over-HTTP request, as a function of
 // the request's events and the connection's state (from proxy meta). The history and the proxy are
 // reached only through `ports`, so the route stays a thin binding and this is tested on its own.
+import type { ChannelAccess } from '../access/channelAccess.ts';
+import { HistoryUnavailableError } from '../history/historyStore.ts';
 import type { PublishedMessage } from '../publishing/messagePublisher.ts';
 import { describePublishFailure } from '../publishing/publishFailure.ts';
 import { validatePublishInput, type PublishInput } from '../publishing/publishInput.ts';
-import { liveChannelFor } from './gripChannels.ts';
+import { expiryChannelFor, liveChannelFor } from './gripChannels.ts';
 import { closeEvent, closeStatusOf, clientTextEvent, gripControlEvent, type WebSocketEvent } from './websocketEvents.ts';
-import { CLOSE_CODES, isProtocolError, parseClientFrame, serverFrames, type WsProtocolError } from './wsProtocol.ts';
+import { CLOSE_CODES, closeReplyCode, isProtocolError, parseClientFrame, serverFrames, type WsProtocolError } from './wsProtocol.ts';
 import {
   abandonSubscribe,
   barrierControls,
@@ -17,7 +19,7 @@ import {
   type SubscribeHistory,
   type SubscribeLimits,
 } from './wsSubscribe.ts';
-import type { PendingSubscribe, WsSessionState } from './wsSessionState.ts';
+import type { PendingSubscribe, WsGrant, WsSessionState } from './wsSessionState.ts';
 
 export interface WsSessionObserver {
   event?(name: string): void;
@@ -27,6 +29,10 @@ export interface WsSessionObserver {
   caughtUp?(channel: string, rounds: number, gated: boolean): void;
   published?(): void;
   publishFailed?(kind: string, error: unknown): void;
+  /** A subscribe or publish refused on a private channel. */
+  refused?(reason: string): void;
+  /** The connection was closed because a subscription's token expired. */
+  expired?(): void;
   failed?(error: unknown): void;
 }
 
@@ -34,6 +40,10 @@ export interface WsSessionPorts {
   history: SubscribeHistory;
   /** Stores and publishes a client's message; undefined when clients may not publish. */
   publish: ((input: PublishInput) => Promise<PublishedMessage>) | undefined;
+  /** Who may subscribe and publish to private channels. */
+  access: ChannelAccess;
+  /** Makes sure the connections holding a grant until `exp` are closed at `exp` (see access/expiryCloser.ts). */
+  scheduleExpiry?(exp: number): void;
   newUser(): string;
   now(): number;
   observe?: WsSessionObserver;
@@ -44,12 +54,23 @@ export interface WsSessionOptions {
   limits: SubscribeLimits;
   /** Pushpin sends an unsolicited pong after this many idle seconds (clients answer nothing). */
   keepAliveSeconds: number;
+  /** How often a connection holding token grants calls the origin when idle (default GRANT_KEEP_ALIVE_SECONDS). */
+  grantKeepAliveSeconds?: number;
 }
 
 export interface WsSessionResult {
   out: WebSocketEvent[];
   state: WsSessionState;
+  /**
+   * The Keep-Alive-Interval to ask of the proxy: while the connection holds grants, it calls the origin
+   * at least this often, so an expiry is caught even when the close at `exp` was lost (an origin
+   * restart); 0 turns that off again. Undefined: no change.
+   */
+  keepAliveIntervalSeconds?: number;
 }
+
+/** How often a connection with token grants calls the origin when idle, by default (Pushpin's minimum is 20 s). */
+export const GRANT_KEEP_ALIVE_SECONDS = 120;
 
 class Session {
   readonly out: WebSocketEvent[] = [];
@@ -115,10 +136,10 @@ class Session {
         return;
       }
       case 'CLOSE': {
-        // Answer a close with a close carrying a real code (1005 means the client sent none).
+        // Answer a close with a close carrying a real code.
         const { code } = closeStatusOf(event);
         await this.end();
-        this.out.push(closeEvent(code === 1005 ? CLOSE_CODES.normal : code));
+        this.out.push(closeEvent(closeReplyCode(code)));
         return;
       }
       case 'DISCONNECT':
@@ -146,15 +167,15 @@ class Session {
       case 'ping':
         return this.send(serverFrames.pong());
       case 'subscribe':
-        return this.subscribe(command.channel, command.since);
+        return this.subscribe(command.channel, command.since, command.token);
       case 'unsubscribe':
         return this.unsubscribe(command.channel);
       case 'publish':
-        return this.publish(command.channel, command.data);
+        return this.publish(command.channel, command.data, command.token);
     }
   }
 
-  private async subscribe(channel: string, since: string | undefined): Promise<void> {
+  private async subscribe(channel: string, since: string | undefined, token: string | undefined): Promise<void> {
     const { subscriptions, pending } = this.state;
     const held = new Set([...subscriptions, ...pending.map((p) => p.channel)]);
     if (!held.has(channel) && held.size >= this.options.maxSubscriptions) {
@@ -164,11 +185,35 @@ class Session {
         channel,
       });
     }
+    const decision = await this.ports.access.authorize(channel, token);
+    if (!decision.allowed) {
+      this.ports.observe?.refused?.(decision.reason);
+      return this.error({ error: 'forbidden', message: decision.message, channel });
+    }
+    if (decision.kind === 'granted') {
+      this.setGrant({ channel, exp: decision.exp, publish: decision.publish });
+      // Already held (live, or still catching up): a fresh token only moves the subscription's end.
+      if (held.has(channel)) return this.send(serverFrames.refreshed(channel, decision.exp));
+    }
     const user = this.user();
     const previous = pending.find((p) => p.channel === channel);
-    if (previous?.gated) await this.ports.history.ungateAppends(channel);
-    const begun = await beginSubscribe(this.ports.history, channel, user, this.options.limits);
-    if (!begun.ok) return this.error({ error: begun.code, message: begun.message, channel });
+    let begun: Awaited<ReturnType<typeof beginSubscribe>>;
+    try {
+      if (previous?.gated) await this.ports.history.ungateAppends(channel);
+      begun = await beginSubscribe(this.ports.history, channel, user, this.options.limits);
+    } catch (error) {
+      // Named, so the client knows which subscribe to repeat (a bare "internal" names no channel).
+      this.ports.observe?.failed?.(error);
+      this.dropGrantUnlessSubscribed(channel);
+      if (error instanceof HistoryUnavailableError) {
+        return this.error({ error: 'history_unavailable', message: `the history is unavailable; subscribe to ${channel} again in a moment`, channel });
+      }
+      return this.error({ error: 'subscribe_failed', message: `the subscribe to ${channel} failed; subscribe again`, channel });
+    }
+    if (!begun.ok) {
+      this.dropGrantUnlessSubscribed(channel);
+      return this.error({ error: begun.code, message: begun.message, channel });
+    }
     this.out.push(subscribeControl(channel));
     const entry: PendingSubscribe = {
       channel,
@@ -203,7 +248,9 @@ class Session {
       } else if (outcome.kind === 'frames') {
         for (const frame of outcome.frames) this.send(frame);
         if (outcome.delivered > 0) this.ports.observe?.replayed?.(outcome.delivered);
-        this.state = { ...this.state, pending: [...others, { ...outcome.pending, barrier: this.nextBarrier() }] };
+        // The barrier first: nextBarrier() records it in the state, which the spread below must include.
+        const barrier = this.nextBarrier();
+        this.state = { ...this.state, pending: [...others, { ...outcome.pending, barrier }] };
       } else {
         this.state = { ...this.state, pending: others };
         await abandonSubscribe(this.ports.history, entry, user);
@@ -212,8 +259,37 @@ class Session {
     }
   }
 
+  private setGrant(grant: WsGrant): void {
+    this.state = { ...this.state, grants: [...this.state.grants.filter((g) => g.channel !== grant.channel), grant] };
+  }
+
+  private dropGrant(channel: string): void {
+    this.state = { ...this.state, grants: this.state.grants.filter((g) => g.channel !== channel) };
+  }
+
+  private dropGrantUnlessSubscribed(channel: string): void {
+    if (!this.state.subscriptions.includes(channel)) this.dropGrant(channel);
+  }
+
+  /**
+   * A subscription whose token expired (its close at `exp` came too late or was lost): the client is
+   * told which, and the connection closes; it reconnects with a fresh token and `since`.
+   */
+  async closeExpiredGrants(): Promise<void> {
+    const nowSeconds = Math.floor(this.ports.now() / 1000);
+    const expired = this.state.grants.filter((g) => g.exp <= nowSeconds);
+    if (expired.length === 0) return;
+    for (const grant of expired) {
+      this.error({ error: 'token_expired', message: `the subscribe token for ${grant.channel} expired; reconnect with a fresh one and "since"`, channel: grant.channel });
+    }
+    this.ports.observe?.expired?.();
+    await this.end();
+    this.out.push(closeEvent(CLOSE_CODES.tokenExpired, 'subscribe token expired'));
+  }
+
   private failSubscribe(channel: string, message: string): void {
     this.error({ error: 'subscribe_failed', message, channel });
+    this.dropGrantUnlessSubscribed(channel);
     if (!this.state.subscriptions.includes(channel)) {
       this.out.push(gripControlEvent({ type: 'unsubscribe', channel: liveChannelFor('ws', channel) }));
     }
@@ -242,17 +318,37 @@ class Session {
         ...this.state,
         subscriptions: this.state.subscriptions.filter((c) => c !== channel),
         pending: this.state.pending.filter((p) => p.channel !== channel),
+        grants: this.state.grants.filter((g) => g.channel !== channel),
       };
       this.out.push(gripControlEvent({ type: 'unsubscribe', channel: liveChannelFor('ws', channel) }));
     }
     this.send(serverFrames.unsubscribed(channel));
   }
 
-  private async publish(channel: string, data: unknown): Promise<void> {
+  /** Publishing to a private channel takes a token with `"publish": true`: in the frame, or the subscription's. */
+  private async mayPublish(channel: string, token: string | undefined): Promise<boolean> {
+    if (!this.ports.access.isPrivate(channel)) return true;
+    if (token !== undefined) {
+      const decision = await this.ports.access.authorize(channel, token);
+      return decision.allowed && decision.kind === 'granted' && decision.publish;
+    }
+    const grant = this.state.grants.find((g) => g.channel === channel);
+    return grant !== undefined && grant.publish && grant.exp * 1000 > this.ports.now();
+  }
+
+  private async publish(channel: string, data: unknown, token: string | undefined): Promise<void> {
     if (!this.ports.publish) {
       return this.error({
         error: 'publish_forbidden',
         message: 'clients may not publish here (the origin runs with ALLOW_CLIENT_PUBLISH=false)',
+        channel,
+      });
+    }
+    if (!(await this.mayPublish(channel, token))) {
+      this.ports.observe?.refused?.('publish');
+      return this.error({
+        error: 'forbidden',
+        message: `${channel} is a private channel: publishing to it takes a subscribe token granting it with "publish": true`,
         channel,
       });
     }
@@ -276,7 +372,8 @@ export async function runWsSession(
   options: WsSessionOptions,
 ): Promise<WsSessionResult> {
   const session = new Session(state, ports, options);
-  await session.expire();
+  await session.closeExpiredGrants();
+  if (!session.closed) await session.expire();
   for (const event of events) {
     if (session.closed) break;
     try {
@@ -286,6 +383,21 @@ export async function runWsSession(
       session.error({ error: 'internal', message: 'the origin could not handle this frame; try again' });
     }
   }
-  if (session.barrier !== undefined && !session.closed) session.out.push(...barrierControls(session.barrier));
-  return { out: session.out, state: session.state };
+  if (session.closed) return { out: session.out, state: session.state };
+  session.out.push(...expiryControls(state.grants, session.state.grants));
+  for (const exp of new Set(session.state.grants.map((g) => g.exp))) ports.scheduleExpiry?.(exp);
+  if (session.barrier !== undefined) session.out.push(...barrierControls(session.barrier));
+  const interval = options.grantKeepAliveSeconds ?? GRANT_KEEP_ALIVE_SECONDS;
+  const keepAlive = session.state.grants.length > 0 ? interval : state.grants.length > 0 ? 0 : undefined;
+  return { out: session.out, state: session.state, ...(keepAlive !== undefined ? { keepAliveIntervalSeconds: keepAlive } : {}) };
+}
+
+/** The connection holds the expiry channel of every `exp` its grants end at, and no other. */
+function expiryControls(before: WsGrant[], after: WsGrant[]): WebSocketEvent[] {
+  const had = new Set(before.map((g) => g.exp));
+  const has = new Set(after.map((g) => g.exp));
+  return [
+    ...[...has].filter((exp) => !had.has(exp)).map((exp) => gripControlEvent({ type: 'subscribe', channel: expiryChannelFor(exp) })),
+    ...[...had].filter((exp) => !has.has(exp)).map((exp) => gripControlEvent({ type: 'unsubscribe', channel: expiryChannelFor(exp) })),
+  ];
 }

@@ -19,9 +19,14 @@ describe('WebSocket session state in connection meta', () => {
         { channel: 'feed', barrier: 3, startedMs: 1796000000001, more: false, rounds: 0, behind: 0, gated: false },
       ],
       barrier: 3,
+      grants: [
+        { channel: 'private-a', exp: 1796000100, publish: true },
+        { channel: 'private-b', exp: 1796000200, publish: false },
+      ],
     };
     expect(roundTrip(state)).toEqual(state);
-    expect(roundTrip({ subscriptions: [], pending: [], barrier: 0 })).toEqual({ subscriptions: [], pending: [], barrier: 0 });
+    const empty: WsSessionState = { subscriptions: [], pending: [], barrier: 0, grants: [] };
+    expect(roundTrip(empty)).toEqual(empty);
   });
 
   it('drops anything malformed instead of trusting it', () => {
@@ -32,6 +37,7 @@ describe('WebSocket session state in connection meta', () => {
           'meta-subs': 'a, b,a,,bad:name',
           'meta-pend': 'ok::1:5::0:0:0:0,bad:name:x:1:2,dup::1:5::0:0:0:0,dup::2:6::0:0:0:0,x:abc:1:5::0:0:0:0,y::notanumber:5::0:0:0:0,z::1:5::0:0:0:2',
           'meta-barrier': '-1',
+          'meta-grants': 'private-a:1796000100:1,private-a:1796000200:0,bad:name:1:1,private-b:soon:1,private-c:1796000100:yes,private-d:1796000300:0',
         })[name],
     );
     expect(state).toEqual({
@@ -41,13 +47,17 @@ describe('WebSocket session state in connection meta', () => {
         { channel: 'dup', barrier: 1, startedMs: 5, more: false, rounds: 0, behind: 0, gated: false },
       ],
       barrier: 0,
+      grants: [
+        { channel: 'private-a', exp: 1796000100, publish: true },
+        { channel: 'private-d', exp: 1796000300, publish: false },
+      ],
     });
   });
 
   it('never lets a header value fail the parse (property)', () => {
     fc.assert(
-      fc.property(fc.string(), fc.string(), fc.string(), fc.string(), (user, subs, pend, barrier) => {
-        const headers: Record<string, string> = { 'meta-user': user, 'meta-subs': subs, 'meta-pend': pend, 'meta-barrier': barrier };
+      fc.property(fc.string(), fc.string(), fc.string(), fc.string(), fc.string(), (user, subs, pend, barrier, grants) => {
+        const headers: Record<string, string> = { 'meta-user': user, 'meta-subs': subs, 'meta-pend': pend, 'meta-barrier': barrier, 'meta-grants': grants };
         const state = readSessionState((name) => headers[name]);
         expect(roundTrip(state)).toEqual(state);
       }),

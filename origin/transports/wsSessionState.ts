@@ -23,6 +23,15 @@ export interface PendingSubscribe {
   gated: boolean;
 }
 
+/** What a subscribe token granted a connection on one private channel. */
+export interface WsGrant {
+  channel: string;
+  /** When it ends, seconds since the epoch: the connection is closed then unless a fresh token came. */
+  exp: number;
+  /** The token also allowed publishing to the channel. */
+  publish: boolean;
+}
+
 export interface WsSessionState {
   /** The connection's filter user (for the skip-users filter); set at OPEN. */
   user?: string;
@@ -31,10 +40,12 @@ export interface WsSessionState {
   pending: PendingSubscribe[];
   /** The last barrier number used on this connection. */
   barrier: number;
+  /** Token grants of the private channels subscribed (or being subscribed) to. */
+  grants: WsGrant[];
 }
 
 /** Connection meta names (Pushpin keeps them per connection and sends them back on every request). */
-export const META = { user: 'User', subscriptions: 'Subs', pending: 'Pend', barrier: 'Barrier' } as const;
+export const META = { user: 'User', subscriptions: 'Subs', pending: 'Pend', barrier: 'Barrier', grants: 'Grants' } as const;
 
 const USER = /^[A-Za-z0-9]{12}$/;
 const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
@@ -82,6 +93,17 @@ function formatPending(p: PendingSubscribe): string {
   return [p.channel, p.since ?? '', p.barrier, p.startedMs, p.cursor ?? '', p.more ? 1 : 0, p.rounds, p.behind, p.gated ? 1 : 0].join(':');
 }
 
+function parseGrants(raw: string | undefined): WsGrant[] {
+  const grants: WsGrant[] = [];
+  for (const entry of (raw ?? '').split(',')) {
+    const [channel, exp, publish] = entry.split(':');
+    if (!channel || !isValidChannelName(channel) || !/^\d{1,12}$/.test(exp ?? '') || !FLAG.test(publish ?? '')) continue;
+    if (grants.some((g) => g.channel === channel)) continue;
+    grants.push({ channel, exp: Number(exp), publish: publish === '1' });
+  }
+  return grants;
+}
+
 /** Reads the state from request headers (lower-case names, as Express's req.get takes); anything malformed is dropped. */
 export function readSessionState(getHeader: (header: string) => string | undefined): WsSessionState {
   const get = (name: string): string | undefined => getHeader(`meta-${name}`.toLowerCase());
@@ -93,6 +115,7 @@ export function readSessionState(getHeader: (header: string) => string | undefin
     subscriptions,
     pending: parsePending(get(META.pending)),
     barrier: barrier && COUNT.test(barrier) ? Number(barrier) : 0,
+    grants: parseGrants(get(META.grants)),
   };
 }
 
@@ -103,5 +126,6 @@ export function sessionStateHeaders(state: WsSessionState): Record<string, strin
     [`Set-Meta-${META.subscriptions}`]: state.subscriptions.join(','),
     [`Set-Meta-${META.pending}`]: state.pending.map(formatPending).join(','),
     [`Set-Meta-${META.barrier}`]: String(state.barrier),
+    [`Set-Meta-${META.grants}`]: state.grants.map((g) => `${g.channel}:${g.exp}:${g.publish ? 1 : 0}`).join(','),
   };
 }

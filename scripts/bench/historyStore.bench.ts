@@ -5,7 +5,7 @@ import { createRedisHistoryStore } from '../../origin/history/redisHistoryStore.
 import type { HistoryStore } from '../../origin/history/historyStore.ts';
 import { startRedisServer } from '../../test/harness/redisServer.ts';
 
-const limits = { maxMessagesPerChannel: 1000, maxAgeMs: 3_600_000, channelIdleMs: 7 * 24 * 3_600_000 };
+const limits = { maxMessagesPerChannel: 1000, maxAgeMs: 3_600_000, channelIdleMs: 7 * 24 * 3_600_000, maxBytes: 1024 ** 3 };
 const APPENDS = 3000;
 
 async function measure(name: string, store: HistoryStore): Promise<void> {

@@ -28,7 +28,8 @@ Runs a Fastly Compute wasm (js-compute-runtime) locally, as Viceroy does, in Nod
 Environment: FASTLY_POP, FASTLY_SERVICE_VERSION, FASTLY_HOSTNAME, ... override the guest's values;
 COMPUTE_HOST_WORKERS / COMPUTE_HOST_MAX_WORKERS size the guest worker pool (default 4 / 64);
 COMPUTE_HOST_QUEUE_LIMIT (default 1024) and COMPUTE_HOST_QUEUE_TIMEOUT_MS (default 15000) bound the
-requests waiting for a worker: past either, a request is answered 503.`;
+requests waiting for a worker: past either, a request is answered 503; COMPUTE_HOST_HEAD_TIMEOUT_MS
+(default 30000) is how long a client may take to send a request head before it is answered 408.`;
 
 function parsePort(value: string, what: string): number {
   const port = Number(value);
@@ -104,12 +105,14 @@ async function main(): Promise<void> {
     const maxWorkers = positiveInt('COMPUTE_HOST_MAX_WORKERS');
     const queueLimit = positiveInt('COMPUTE_HOST_QUEUE_LIMIT');
     const queueTimeoutMs = positiveInt('COMPUTE_HOST_QUEUE_TIMEOUT_MS');
+    const headTimeoutMs = positiveInt('COMPUTE_HOST_HEAD_TIMEOUT_MS');
     const host = await startComputeHost({
       ...parsed,
       ...(minWorkers ? { minWorkers } : {}),
       ...(maxWorkers ? { maxWorkers } : {}),
       ...(queueLimit ? { queueLimit } : {}),
       ...(queueTimeoutMs ? { queueTimeoutMs } : {}),
+      ...(headTimeoutMs ? { headTimeoutMs } : {}),
     });
     const pushpin = parsed.pushpinProxyPort ? `, Fanout handoffs to Pushpin on 127.0.0.1:${parsed.pushpinProxyPort}` : ', no Pushpin (handoffs answer 500)';
     console.log(`compute-host: running ${parsed.wasmPath} with ${parsed.manifestPath}${pushpin}`);

@@ -13,8 +13,10 @@ import { responseSink, upgradeSink, type DownstreamSink } from './downstreamSink
 import { toGuestBackends, type DownstreamInfo, type RequestHead } from './hostProtocol.ts';
 import { RequestContext, type HostServices } from './requestContext.ts';
 import { ReadthroughCache, DEFAULT_CACHE_LIMITS, type CacheLimits } from './readthroughCache.ts';
+import { clientErrorStatus, refuseOversizedUrl } from './requestLimits.ts';
 import { WorkerPool } from './workerPool.ts';
 import { BackendShare } from './backendShare.ts';
+import { redactedUrl } from './redactedUrl.ts';
 
 export class ComputeHostError extends Error {
   override name = 'ComputeHostError';
@@ -35,6 +37,8 @@ export interface ComputeHostOptions {
   queueLimit?: number;
   /** How long a request may wait for a worker (default 15 s, a backend's first-byte timeout); then 503. */
   queueTimeoutMs?: number;
+  /** How long a client may take to send a request head (default 30 s); then 408 and the connection closes. */
+  headTimeoutMs?: number;
   cacheLimits?: CacheLimits;
   verbose?: number;
   log?: (line: string) => void;
@@ -47,6 +51,11 @@ export interface ComputeHostOptions {
 export const DEFAULT_MAX_WORKERS = 64;
 export const DEFAULT_QUEUE_LIMIT = 1024;
 export const DEFAULT_QUEUE_TIMEOUT_MS = 15_000;
+/**
+ * A head trickled a header at a time would hold its connection forever: request bodies may stream for
+ * as long as they like (requestTimeout 0), and with that Node enforces no head timeout unless it is set.
+ */
+export const DEFAULT_HEAD_TIMEOUT_MS = 30_000;
 
 export interface RunningComputeHost {
   url: string;
@@ -142,12 +151,13 @@ export async function startComputeHost(options: ComputeHostOptions): Promise<Run
   await pool.start();
 
   let nextId = 1;
+  const guestUri = (request: http.IncomingMessage): string =>
+    `http://${request.headers.host ?? `${options.host ?? '127.0.0.1'}:${options.port}`}${request.url ?? '/'}`;
   const accept = (request: http.IncomingMessage, sink: DownstreamSink, body: HostBody): void => {
     const id = nextId++;
-    const host = request.headers.host ?? `${options.host ?? '127.0.0.1'}:${options.port}`;
     const head: RequestHead = {
       method: request.method ?? 'GET',
-      uri: `http://${host}${request.url ?? '/'}`,
+      uri: guestUri(request),
       headers: rawHeaderList(request.rawHeaders),
     };
     const bodyHandle = 1;
@@ -163,31 +173,50 @@ export async function startComputeHost(options: ComputeHostOptions): Promise<Run
     if (process.env.COMPUTE_HOST_PROFILE === '1') {
       void sink.closed.then(() => {
         context.mark('closed');
-        log(`[profile] ${head.method} ${request.url}: ${context.marks.map(([w, t]) => `${w}@${t.toFixed(1)}`).join(' ')}`);
+        log(`[profile] ${head.method} ${redactedUrl(request.url ?? '')}: ${context.marks.map(([w, t]) => `${w}@${t.toFixed(1)}`).join(' ')}`);
       });
     }
     if (verbose > 0) {
       void sink.closed.then(() => {
         const ms = (performance.now() - context.startedAt).toFixed(1);
-        log(`${head.method} ${request.url} -> ${context.status ?? '-'} (${ms} ms)`);
+        log(`${head.method} ${redactedUrl(request.url ?? '')} -> ${context.status ?? '-'} (${ms} ms)`);
       });
     }
     void sink.departed.then(() => pool.clientDeparted(context));
     pool.run(context, downstream);
   };
 
-  const server = http.createServer({ keepAliveTimeout: 65_000, requestTimeout: 0 }, (request, response) => {
+  const headTimeoutMs = options.headTimeoutMs ?? DEFAULT_HEAD_TIMEOUT_MS;
+  const serverOptions: http.ServerOptions = {
+    keepAliveTimeout: 65_000,
+    requestTimeout: 0,
+    headersTimeout: headTimeoutMs,
+    connectionsCheckingInterval: Math.min(1000, headTimeoutMs),
+  };
+  const server = http.createServer(serverOptions, (request, response) => {
+    const refused = refuseOversizedUrl(guestUri(request));
+    if (refused) {
+      log(`${request.method} ${request.url?.slice(0, 80)}... -> ${refused.status} (the URL is longer than the guest can read)`);
+      response.writeHead(refused.status, refused.reason, { 'content-type': 'application/json', connection: 'close' }).end(refused.body);
+      return;
+    }
     const length = request.headers['content-length'];
     accept(request, responseSink(request, response), HostBody.fromStream(request, length !== undefined ? Number(length) : undefined, false));
   });
   const upgraded = new Set<import('node:stream').Duplex>();
   server.on('upgrade', (request: http.IncomingMessage, socket, head: Buffer) => {
+    const refused = refuseOversizedUrl(guestUri(request));
+    if (refused) {
+      const length = Buffer.byteLength(refused.body);
+      socket.end(`HTTP/1.1 ${refused.status} ${refused.reason}\r\ncontent-type: application/json\r\ncontent-length: ${length}\r\nconnection: close\r\n\r\n${refused.body}`);
+      return;
+    }
     upgraded.add(socket);
     socket.once('close', () => upgraded.delete(socket));
     accept(request, upgradeSink(request, socket, head), HostBody.fromBytes(new Uint8Array()));
   });
-  server.on('clientError', (_error, socket) => {
-    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n');
+  server.on('clientError', (error: NodeJS.ErrnoException, socket) => {
+    if (socket.writable) socket.end(`HTTP/1.1 ${clientErrorStatus(error.code)}\r\nconnection: close\r\n\r\n`);
   });
 
   await new Promise<void>((resolve, reject) => {

@@ -27,4 +27,15 @@ describe('rewriteManifest', () => {
     ]);
     expect(manifest.configStores.edge_settings).toEqual({ realtime_paths: '/events/', pop_backends: '{"default":"recorder"}' });
   });
+
+  it('leaves out the settings it is told to, and nothing else', () => {
+    const withExtras = `${SOURCE}\n[local_server.kv_stores]\nsessions = [{ key = "a", data = "1" }]\n[local_server.acls]\nblocklist = "acl.json"\n`;
+    const before = parseManifest(withExtras);
+    expect(before.unsupported).toEqual(['local_server.kv_stores', 'local_server.acls']);
+    const text = rewriteManifest(withExtras, '/base', { backends: {}, omit: [...before.unsupported, 'local_server.no.such.table'] });
+    const after = parseManifest(text);
+    expect(after.unsupported).toEqual([]);
+    expect(after.backends.map((b) => b.name)).toEqual(['origin']);
+    expect(after.configStores).toEqual(before.configStores);
+  });
 });

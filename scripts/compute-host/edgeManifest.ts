@@ -28,6 +28,20 @@ export interface ManifestOverrides {
   backends: Record<string, EdgeBackendOverride>;
   /** Config store entries set over the manifest's (store -> key -> value). */
   configStores?: Record<string, Record<string, string>>;
+  /**
+   * Settings to leave out, as dotted names (`local_server.kv_stores`): those the host ignores, which
+   * the caller has already warned about (LocalManifest.unsupported), so the host does not warn again
+   * naming this copy.
+   */
+  omit?: string[];
+}
+
+function omitSetting(doc: Table, dotted: string): void {
+  const path = dotted.split('.');
+  const last = path.pop();
+  let table: unknown = doc;
+  for (const key of path) table = isTable(table) ? table[key] : undefined;
+  if (isTable(table) && last !== undefined) delete table[last];
 }
 
 /** Returns the manifest text with the overrides applied; store file paths made absolute. */
@@ -38,6 +52,7 @@ export function rewriteManifest(text: string, baseDir: string, overrides: Manife
   } catch (error) {
     throw new ManifestError(`fastly.toml is not valid TOML: ${(error as Error).message}`);
   }
+  for (const dotted of overrides.omit ?? []) omitSetting(doc, dotted);
   const localServer = child(doc, 'local_server');
   const table = child(localServer, 'backends');
   for (const [name, backend] of Object.entries(overrides.backends)) {

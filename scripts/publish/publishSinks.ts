@@ -16,6 +16,7 @@ import {
   type PublishRetryReport,
 } from '../../origin/publishing/gripPublisher.ts';
 import { PublishInputError, validatePublishInput } from '../../origin/publishing/publishInput.ts';
+import { DEFAULT_PUBLISH_RETRY_POLICY } from '../../origin/publishing/publishRetryPolicy.ts';
 import { createHttpFetch } from './httpFetch.ts';
 import type { OutgoingMessage } from './messageInput.ts';
 import type { PublishTuning } from './publishCommand.ts';
@@ -104,6 +105,8 @@ function createGripSink(target: Extract<ResolvedTarget, { kind: 'grip' }>, tunin
     maxItemsPerRequest: tuning.batchSize * 4,
     attempts: tuning.attempts,
     timeoutMs: tuning.timeoutMs,
+    // --retries and --timeout bound the CLI's retries; the origin's 10 s deadline is for its HTTP callers.
+    retryPolicy: { deadlineMs: tuning.attempts * (tuning.timeoutMs + DEFAULT_PUBLISH_RETRY_POLICY.maxDelayMs) },
     fetchImpl: createHttpFetch(),
     ...(events.onRetry ? { onRetry: events.onRetry } : {}),
     ...(events.onRequest ? { onBatchPublished: events.onRequest } : {}),
@@ -177,8 +180,9 @@ function createOriginSink(target: Extract<ResolvedTarget, { kind: 'origin' }>, t
     let lastError: PublishError | undefined;
     for (let attempt = 1; attempt <= tuning.attempts; attempt++) {
       if (attempt > 1) {
-        events.onRetry?.({ target: endpoint, attempt, attempts: tuning.attempts, error: lastError! });
-        await new Promise((r) => setTimeout(r, retryDelayMs(lastError!, attempt)));
+        const delayMs = retryDelayMs(lastError!, attempt);
+        events.onRetry?.({ target: endpoint, attempt, attempts: tuning.attempts, delayMs, error: lastError! });
+        await new Promise((r) => setTimeout(r, delayMs));
       }
       let response: Response;
       try {

@@ -60,7 +60,11 @@ export function ensurePushpin(configuredPath?: string, log: (line: string) => vo
   // writes for that version, so run the installed one straight away.
   const explicit = [configuredPath, process.env.PUSHPIN_PATH].find((path) => path && !isPushpinWrapper(path));
   if (explicit) {
-    if (!existsSync(explicit)) throw new PushpinMissingError(`Pushpin not found at ${explicit}.\n${INSTALL_HINT}`);
+    const from =
+      explicit === configuredPath
+        ? " (local_server.pushpin.pushpin_path; a relative one is relative to the manifest's directory)"
+        : ' (PUSHPIN_PATH)';
+    if (!existsSync(explicit)) throw new PushpinMissingError(`Pushpin not found at ${explicit}${from}.\n${INSTALL_HINT}`);
     return { path: explicit, version: readVersion(explicit) };
   }
   try {

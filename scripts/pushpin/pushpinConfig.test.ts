@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseManifest } from '../stack/fastlyManifest.ts';
-import { buildPushpinConfig, buildRoutes, parsePushpinVersion, pushpinPorts } from './pushpinConfig.ts';
+import { buildPushpinConfig, buildRoutes, parsePushpinVersion, pushpinPorts, withDefaultRoute } from './pushpinConfig.ts';
 
 const manifest = parseManifest(`
 manifest_version = 3
@@ -146,5 +146,18 @@ format = "inline-toml"
 realtime_paths = "/events/"
 `);
     expect(m.configStores).toEqual({ edge_settings: { realtime_paths: '/events/' } });
+  });
+
+  it('adds the 1.36 catch-all to any routes text: the origin line (else the first) with its id condition replaced, once', () => {
+    const v136 = parsePushpinVersion('1.36.0');
+    const twoRoutes = 'id=api,replace_beg=/v1 api.internal:443,over_http,ssl\nid=origin 127.0.0.1:3000,over_http\n';
+    expect(withDefaultRoute(twoRoutes, v136)).toEqual({ routes: `${twoRoutes}* 127.0.0.1:3000,over_http\n`, added: '* 127.0.0.1:3000,over_http' });
+    const noOrigin = 'id=api,replace_beg=/v1 api.internal:443,over_http,ssl';
+    expect(withDefaultRoute(noOrigin, v136).routes).toBe(`${noOrigin}\n*,replace_beg=/v1 api.internal:443,over_http,ssl\n`);
+    // Already there (the wrapper run on its own output, or a hand-written catch-all): unchanged.
+    const once = withDefaultRoute(twoRoutes, v136).routes;
+    expect(withDefaultRoute(once, v136)).toEqual({ routes: once });
+    expect(withDefaultRoute('', v136)).toEqual({ routes: '' });
+    expect(withDefaultRoute(twoRoutes, parsePushpinVersion('1.37.0'))).toEqual({ routes: twoRoutes });
   });
 });

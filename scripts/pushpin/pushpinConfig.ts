@@ -109,6 +109,15 @@ export const SERVICE_RENAMES_1_40: Readonly<Record<string, string>> = {
 };
 
 /**
+ * Pushpin drops a published WebSocket message when the client's buffer is full at that moment, so a
+ * burst (a batch publish) larger than the buffer loses messages: with the default 8 KiB, 613 of a
+ * 1000-message batch of 1 KB each arrived; with 256 KiB, all. Buffers are not allocated while idle
+ * (condure's RSS with 2000 connections was the same for 8 KiB and 256 KiB). Every generated config
+ * sets at least this, and the Pushpin wrapper raises the Fastly CLI's 8192 to it (pushpinConfigAdapter.ts).
+ */
+export const MIN_CLIENT_BUFFER_SIZE = 262144;
+
+/**
  * Pushpin 1.36 loses a request's route id when it retries a long-poll whose hold conflicts with an id
  * it already published (the handler's accept retry carries no route; fixed in 1.37), and the proxy
  * then crashes on an assertion if no route matches by domain. Measured here: a long-poll held while a
@@ -119,25 +128,45 @@ export function needsDefaultRoute(version: PushpinVersion): boolean {
 }
 
 /** The backend a retried request without a route id goes to: `origin` when there is one, else the first. */
-export function defaultRouteBackend(backends: ManifestBackend[]): ManifestBackend | undefined {
-  return backends.find((b) => b.name === 'origin') ?? backends[0];
+export function defaultRouteName(names: string[]): string | undefined {
+  return names.includes('origin') ? 'origin' : names[0];
 }
 
-export function buildRoutes(backends: ManifestBackend[], options: { defaultBackend?: ManifestBackend } = {}): string {
-  const line = (condition: string[], backend: ManifestBackend): string => {
-    if (backend.url.pathname !== '/' && backend.url.pathname !== '') {
-      condition.push(`replace_beg=${backend.url.pathname}`);
-    }
+/** One `id=<name>` route line per backend, in the format the Fastly CLI writes. */
+export function buildRoutes(backends: ManifestBackend[]): string {
+  const lines = backends.map((backend) => {
+    const condition = [`id=${backend.name}`];
+    if (backend.url.pathname !== '/' && backend.url.pathname !== '') condition.push(`replace_beg=${backend.url.pathname}`);
     const https = backend.url.protocol === 'https:';
     const target = [`${backend.url.hostname}:${backend.url.port || (https ? '443' : '80')}`, 'over_http'];
     if (https) target.push('ssl');
     if (backend.overrideHost) target.push(`host=${backend.overrideHost}`);
     return `${condition.join(',')} ${target.join(',')}`;
-  };
-  const lines = backends.map((backend) => line([`id=${backend.name}`], backend));
-  // After the id routes; matches any host (a request that carries `pushpin-route` uses its id route).
-  if (options.defaultBackend) lines.push(line(['*'], options.defaultBackend));
+  });
   return `${lines.join('\n')}\n`;
+}
+
+const ROUTE_ID = /^id=([^,\s]+)/;
+
+/**
+ * The routes for `version`: on 1.36 a catch-all line (`*`, any host) is added after the id routes,
+ * the default backend's line with its `id=` condition replaced (see needsDefaultRoute). A request
+ * that carries `pushpin-route` still takes its id route. Routes written by us and by the Fastly CLI
+ * go through here, so both get the same rule. Unchanged when not needed, or when a catch-all exists.
+ */
+export function withDefaultRoute(routes: string, version: PushpinVersion): { routes: string; added?: string } {
+  if (!needsDefaultRoute(version)) return { routes };
+  const lines = routes.split('\n').map((line) => line.trim()).filter((line) => line !== '' && !line.startsWith('#'));
+  if (lines.some((line) => line.split(/\s+/)[0]!.split(',').includes('*'))) return { routes };
+  const named = new Map(lines.flatMap((line) => {
+    const id = ROUTE_ID.exec(line)?.[1];
+    return id ? [[id, line] as const] : [];
+  }));
+  const name = defaultRouteName([...named.keys()]);
+  if (name === undefined) return { routes };
+  const [conditions, ...target] = named.get(name)!.split(/\s+/);
+  const added = [['*', ...conditions!.split(',').filter((c) => !c.startsWith('id='))].join(','), ...target].join(' ');
+  return { routes: `${routes}${routes === '' || routes.endsWith('\n') ? '' : '\n'}${added}\n`, added };
 }
 
 function assertAbsolute(path: string, what: string): void {
@@ -164,11 +193,7 @@ export function buildPushpinConfig(input: PushpinConfigInput): PushpinConfigFile
     `http_port=${input.proxyPort}`,
     `logdir=${input.logdir}`,
     'log_level=2',
-    // Pushpin drops a published WebSocket message when the client's buffer is full at that moment, so
-    // a burst (a batch publish) larger than the buffer loses messages: with the default 8 KiB, 613 of
-    // a 1000-message batch of 1 KB each arrived; with 256 KiB, all. Buffers are not allocated while
-    // idle (condure's RSS with 2000 connections was the same for 8 KiB and 256 KiB).
-    'client_buffer_size=262144',
+    `client_buffer_size=${MIN_CLIENT_BUFFER_SIZE}`,
     'client_maxconn=50000',
     '',
     '[proxy]',
@@ -196,8 +221,7 @@ export function buildPushpinConfig(input: PushpinConfigInput): PushpinConfigFile
     `message_hwm=${input.messageHwm ?? 200000}`,
     '',
   ].join('\n');
-  const defaultBackend = needsDefaultRoute(input.version) ? defaultRouteBackend(input.backends) : undefined;
-  return { config, routes: buildRoutes(input.backends, defaultBackend ? { defaultBackend } : {}) };
+  return { config, routes: withDefaultRoute(buildRoutes(input.backends), input.version).routes };
 }
 
 /** Every TCP port the generated config listens on, for collision checks. */

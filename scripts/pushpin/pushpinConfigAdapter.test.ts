@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { buildPushpinConfig, parsePushpinVersion } from './pushpinConfig.ts';
-import { adaptPushpinConfig, anchorRoutesFile, readPushpinSetting } from './pushpinConfigAdapter.ts';
+import { adaptPushpinConfig, adaptPushpinRoutes, anchorRoutesFile, readPushpinSetting } from './pushpinConfigAdapter.ts';
 
 // Shaped like the config `fastly compute serve` writes (commented sections, 1.40+ service names, no
 // zurl specs, absolute routes file); written for this test, not taken from the CLI.
@@ -17,6 +17,8 @@ const cliStyleConfig = [
   'services=connmgr,proxy,handler',
   'http_port=7677',
   'logdir=/work/app/pushpin-logs',
+  '# client full request header must fit in this buffer',
+  'client_buffer_size=8192',
   '',
   '[proxy]',
   '# routes config file',
@@ -50,22 +52,29 @@ function settingsOf(text: string): Record<string, string | undefined> {
 }
 
 describe('adapting the Fastly CLI\'s Pushpin config to the installed version', () => {
-  it('passes a config through byte for byte on Pushpin 1.40 and newer', () => {
+  it("changes only the client buffer on Pushpin 1.40 and newer, and passes a config that has the generator's byte for byte", () => {
     for (const version of ['1.40.0', '1.40.1', '1.41.0', '2.0.0']) {
       const adapted = adaptPushpinConfig(cliStyleConfig, v(version));
-      expect(adapted.text).toBe(cliStyleConfig);
-      expect(adapted.changes).toEqual([]);
+      expect(lineDiff(cliStyleConfig, adapted.text)).toEqual({ removed: ['client_buffer_size=8192'], added: ['client_buffer_size=262144'] });
+      expect(adapted.changes).toEqual(['[runner] client_buffer_size: 8192 -> 262144']);
+      for (const buffer of ['262144', '1048576']) {
+        const enough = cliStyleConfig.replace('client_buffer_size=8192', `client_buffer_size=${buffer}`);
+        expect(adaptPushpinConfig(enough, v(version))).toEqual({ text: enough, changes: [] });
+      }
     }
-    const anything = 'not even\r\n[an ini] file = ';
-    expect(adaptPushpinConfig(anything, v('1.40.0')).text).toBe(anything);
+    // No setting means Pushpin's default, 8 KiB: the setting is added to [runner].
+    const unset = cliStyleConfig.replace('client_buffer_size=8192\n', '');
+    expect(lineDiff(unset, adaptPushpinConfig(unset, v('1.41.0')).text)).toEqual({ removed: [], added: ['client_buffer_size=262144'] });
+    expect(adaptPushpinConfig(unset, v('1.41.0')).changes).toEqual(['[runner] client_buffer_size: (default 8192) -> 262144']);
   });
 
   it('gives 1.36 its service names and its own zurl, touching no other line', () => {
     const adapted = adaptPushpinConfig(cliStyleConfig, v('1.36.0'));
     expect(lineDiff(cliStyleConfig, adapted.text)).toEqual({
-      removed: ['services=connmgr,proxy,handler'],
+      removed: ['services=connmgr,proxy,handler', 'client_buffer_size=8192'],
       added: [
         'services=condure,zurl,pushpin-proxy,pushpin-handler',
+        'client_buffer_size=262144',
         'zurl_out_specs=ipc://{rundir}/{ipc_prefix}zurl-in',
         'zurl_out_stream_specs=ipc://{rundir}/{ipc_prefix}zurl-in-stream',
         'zurl_in_specs=ipc://{rundir}/{ipc_prefix}zurl-out',
@@ -74,7 +83,7 @@ describe('adapting the Fastly CLI\'s Pushpin config to the installed version', (
     // The specs go in [proxy], after its last setting.
     const lines = adapted.text.split('\n');
     expect(lines.indexOf('zurl_out_specs=ipc://{rundir}/{ipc_prefix}zurl-in')).toBe(lines.indexOf('sig_key=viceroy_dev_signing_key_dont_use_in_production') + 1);
-    expect(adapted.changes).toHaveLength(4);
+    expect(adapted.changes).toHaveLength(5);
   });
 
   it("copies the CLI's publish body limit to the key handlers before 1.41 read", () => {
@@ -93,8 +102,8 @@ describe('adapting the Fastly CLI\'s Pushpin config to the installed version', (
     for (const version of ['1.38.0', '1.39.1']) {
       const adapted = adaptPushpinConfig(cliStyleConfig, v(version));
       expect(lineDiff(cliStyleConfig, adapted.text)).toEqual({
-        removed: ['services=connmgr,proxy,handler'],
-        added: ['services=condure,pushpin-proxy,pushpin-handler'],
+        removed: ['services=connmgr,proxy,handler', 'client_buffer_size=8192'],
+        added: ['services=condure,pushpin-proxy,pushpin-handler', 'client_buffer_size=262144'],
       });
     }
   });
@@ -123,7 +132,7 @@ describe('adapting the Fastly CLI\'s Pushpin config to the installed version', (
     const bare = '[runner]\nhttp_port=7677\n';
     const adapted = adaptPushpinConfig(bare, v('1.36.0')).text;
     expect(adapted).toBe(
-      '[runner]\nhttp_port=7677\nservices=condure,zurl,pushpin-proxy,pushpin-handler\n\n[proxy]\n' +
+      '[runner]\nhttp_port=7677\nservices=condure,zurl,pushpin-proxy,pushpin-handler\nclient_buffer_size=262144\n\n[proxy]\n' +
         'zurl_out_specs=ipc://{rundir}/{ipc_prefix}zurl-in\nzurl_out_stream_specs=ipc://{rundir}/{ipc_prefix}zurl-in-stream\n' +
         'zurl_in_specs=ipc://{rundir}/{ipc_prefix}zurl-out\n',
     );
@@ -138,6 +147,15 @@ describe('adapting the Fastly CLI\'s Pushpin config to the installed version', (
 
   it('refuses a Pushpin too old for the CLI\'s routing', () => {
     expect(() => adaptPushpinConfig(cliStyleConfig, v('1.34.0'))).toThrow(/too old/);
+  });
+
+  it('adds the catch-all route to the CLI\'s routes for 1.36 only, leaving its lines as they are', () => {
+    const routes = 'id=origin 127.0.0.1:3000,over_http,host=127.0.0.1:3000\nid=api,replace_beg=/v1 api.internal:443,over_http,ssl\n';
+    expect(adaptPushpinRoutes(routes, v('1.36.0'))).toEqual({
+      routes: `${routes}* 127.0.0.1:3000,over_http,host=127.0.0.1:3000\n`,
+      changes: ['routes: added "* 127.0.0.1:3000,over_http,host=127.0.0.1:3000"'],
+    });
+    for (const version of ['1.37.0', '1.41.0']) expect(adaptPushpinRoutes(routes, v(version))).toEqual({ routes, changes: [] });
   });
 
   it('anchors a relative routes file for a copy that lives elsewhere', () => {

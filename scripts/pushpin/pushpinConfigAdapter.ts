@@ -1,9 +1,22 @@
 // Adapts a pushpin.conf written for Pushpin 1.40+ (what `fastly compute serve` writes, whatever Pushpin
-// is installed) to the installed version, using the generator's version rules (pushpinRunnerLayout).
+// is installed) to the installed version, and its routes, with the generator's rules (pushpinConfig.ts):
+// - the runner's service names and zurl for the version (pushpinRunnerLayout; nothing on 1.40+);
+// - on every version, a client buffer of at least MIN_CLIENT_BUFFER_SIZE (the CLI writes Pushpin's
+//   8192, with which a burst of published WebSocket messages is partly dropped);
+// - on every version, the publish body limit under the key Pushpin 1.36-1.40 read (push_in_max_body_size);
+// - on 1.36, the catch-all route (withDefaultRoute) without which a retried long-poll crashes the proxy.
 // Only the lines that must change are touched: everything else, comments and order included, is kept
-// byte for byte, and a config already right for the version comes back unchanged (so 1.40+ always does).
+// byte for byte, and a config already right for the version comes back unchanged.
 // Hand-written instead of an INI library: those re-serialise the whole file and lose exactly that.
-import { compareVersions, LEGACY_PUBLISH_BODY_LIMIT_KEY, pushpinRunnerLayout, SERVICE_RENAMES_1_40, type PushpinVersion } from './pushpinConfig.ts';
+import {
+  compareVersions,
+  LEGACY_PUBLISH_BODY_LIMIT_KEY,
+  MIN_CLIENT_BUFFER_SIZE,
+  pushpinRunnerLayout,
+  SERVICE_RENAMES_1_40,
+  withDefaultRoute,
+  type PushpinVersion,
+} from './pushpinConfig.ts';
 
 export interface AdaptedPushpinConfig {
   text: string;
@@ -80,26 +93,29 @@ function servicesFor(listed: string[], version: PushpinVersion): string[] {
   return mapped;
 }
 
+/** Pushpin's own default when the config sets no client_buffer_size. */
+const PUSHPIN_DEFAULT_CLIENT_BUFFER_SIZE = 8192;
+
 export function adaptPushpinConfig(text: string, version: PushpinVersion): AdaptedPushpinConfig {
-  if (compareVersions(version, { major: 1, minor: 40, patch: 0 }) >= 0) return { text, changes: [] };
   const layout = pushpinRunnerLayout(version);
   const lines = parseLines(text);
   const changes: string[] = [];
 
-  const servicesAt = findSetting(lines, 'runner', 'services');
-  const listed = servicesAt === -1 ? [] : lines[servicesAt]!.value!.split(',').map((name) => name.trim()).filter(Boolean);
-  const services = listed.length === 0 ? [...layout.services] : servicesFor(listed, version);
-  if (services.join(',') !== listed.join(',')) {
-    setSetting(lines, 'runner', 'services', services.join(','));
-    changes.push(`[runner] services: ${listed.join(',') || '(none)'} -> ${services.join(',')}`);
-  }
-
-  if (services.includes('zurl')) {
-    for (const [key, value] of Object.entries(layout.proxySettings)) {
-      // A value the config sets itself is the author's choice; only fill in what is missing.
-      if (findSetting(lines, 'proxy', key) !== -1) continue;
-      setSetting(lines, 'proxy', key, value);
-      changes.push(`[proxy] ${key}=${value} (added)`);
+  if (compareVersions(version, { major: 1, minor: 40, patch: 0 }) < 0) {
+    const servicesAt = findSetting(lines, 'runner', 'services');
+    const listed = servicesAt === -1 ? [] : lines[servicesAt]!.value!.split(',').map((name) => name.trim()).filter(Boolean);
+    const services = listed.length === 0 ? [...layout.services] : servicesFor(listed, version);
+    if (services.join(',') !== listed.join(',')) {
+      setSetting(lines, 'runner', 'services', services.join(','));
+      changes.push(`[runner] services: ${listed.join(',') || '(none)'} -> ${services.join(',')}`);
+    }
+    if (services.includes('zurl')) {
+      for (const [key, value] of Object.entries(layout.proxySettings)) {
+        // A value the config sets itself is the author's choice; only fill in what is missing.
+        if (findSetting(lines, 'proxy', key) !== -1) continue;
+        setSetting(lines, 'proxy', key, value);
+        changes.push(`[proxy] ${key}=${value} (added)`);
+      }
     }
   }
   // The CLI's publish body limit (Fanout's 64 KiB) under the key this handler reads, so a publish
@@ -110,7 +126,28 @@ export function adaptPushpinConfig(text: string, version: PushpinVersion): Adapt
     setSetting(lines, 'handler', LEGACY_PUBLISH_BODY_LIMIT_KEY, limit);
     changes.push(`[handler] ${LEGACY_PUBLISH_BODY_LIMIT_KEY}=${limit} (added: this version ignores push_in_http_max_body_size)`);
   }
+
+  const bufferAt = findSetting(lines, 'runner', 'client_buffer_size');
+  const given = bufferAt === -1 ? undefined : lines[bufferAt]!.value!;
+  // A larger buffer the config asks for is kept; a smaller one (or none, or a value Pushpin could not
+  // read either) becomes the generator's.
+  if (!(Number(given ?? PUSHPIN_DEFAULT_CLIENT_BUFFER_SIZE) >= MIN_CLIENT_BUFFER_SIZE)) {
+    setSetting(lines, 'runner', 'client_buffer_size', String(MIN_CLIENT_BUFFER_SIZE));
+    changes.push(`[runner] client_buffer_size: ${given ?? `(default ${PUSHPIN_DEFAULT_CLIENT_BUFFER_SIZE})`} -> ${MIN_CLIENT_BUFFER_SIZE}`);
+  }
   return changes.length === 0 ? { text, changes } : { text: lines.map((line) => line.text).join('\n'), changes };
+}
+
+export interface AdaptedPushpinRoutes {
+  routes: string;
+  /** What was changed, for the log; empty when `routes` is the input. */
+  changes: string[];
+}
+
+/** The routes file for the installed version: on 1.36 with the generator's catch-all route. */
+export function adaptPushpinRoutes(routes: string, version: PushpinVersion): AdaptedPushpinRoutes {
+  const adapted = withDefaultRoute(routes, version);
+  return { routes: adapted.routes, changes: adapted.added ? [`routes: added "${adapted.added}"`] : [] };
 }
 
 /** A setting's value as Pushpin reads it (trimmed), or undefined. */
@@ -118,6 +155,13 @@ export function readPushpinSetting(text: string, section: string, key: string): 
   const lines = parseLines(text);
   const at = findSetting(lines, section, key);
   return at === -1 ? undefined : lines[at]!.value;
+}
+
+/** The config with `[proxy] routesfile` set to `path` (for an adapted copy of the routes). */
+export function withRoutesFile(text: string, path: string): string {
+  const lines = parseLines(text);
+  setSetting(lines, 'proxy', 'routesfile', path);
+  return lines.map((line) => line.text).join('\n');
 }
 
 /**

@@ -63,20 +63,24 @@ function recorded(record: string): { pid: number; args: string[]; config: string
   };
 }
 
-/** A config shaped like the Fastly CLI's, in its own temp dir, with an absolute rundir. */
-function cliStyleConfig(): { path: string; rundir: string; text: string } {
+const CLI_ROUTES = 'id=origin 127.0.0.1:3000,over_http,host=127.0.0.1:3000\n';
+
+/** A config shaped like the Fastly CLI's (Pushpin's 8 KiB client buffer), in its own temp dir, with an absolute rundir and a routes file. */
+function cliStyleConfig(buffer = 8192): { path: string; rundir: string; routes: string; text: string } {
   const dir = mkdtempSync(join(work, 'cli-'));
   const rundir = join(dir, 'pushpin-1234abcd');
   const path = join(dir, 'pushpin-1234abcd.conf');
-  const text = `[global]\ninclude={libdir}/internal.conf\nrundir=${rundir}\n\n[runner]\nservices=connmgr,proxy,handler\nhttp_port=7677\n\n[proxy]\nroutesfile=${join(dir, 'routes')}\naccept_pushpin_route=true\n`;
+  const routes = join(dir, 'pushpin-routes-1234abcd');
+  writeFileSync(routes, CLI_ROUTES);
+  const text = `[global]\ninclude={libdir}/internal.conf\nrundir=${rundir}\n\n[runner]\nservices=connmgr,proxy,handler\nhttp_port=7677\nclient_buffer_size=${buffer}\n\n[proxy]\nroutesfile=${routes}\naccept_pushpin_route=true\n`;
   writeFileSync(path, text);
-  return { path, rundir, text };
+  return { path, rundir, routes, text };
 }
 
 describe('scripts/pushpin/pushpin-wrapper', () => {
-  it('execs a 1.40+ Pushpin with the same arguments and the config untouched', async () => {
+  it('execs a 1.40+ Pushpin with the same arguments and the config untouched when it needs nothing', async () => {
     const pushpin = standInPushpin('1.41.0');
-    const config = cliStyleConfig();
+    const config = cliStyleConfig(1048576);
     const run = await runWrapper([`--config=${config.path}`, '--verbose'], { PUSHPIN_PATH: pushpin.binary, RECORD: pushpin.record });
     expect(run.code, run.stderr).toBe(0);
     const seen = recorded(pushpin.record);
@@ -85,6 +89,19 @@ describe('scripts/pushpin/pushpin-wrapper', () => {
     expect(seen.config).toBe(config.text);
     expect(existsSync(config.rundir)).toBe(false); // no adapted copy written
     expect(run.stderr).toBe('');
+  });
+
+  it("gives a 1.40+ Pushpin the generator's client buffer, and nothing else", async () => {
+    const pushpin = standInPushpin('1.41.0');
+    const config = cliStyleConfig();
+    const run = await runWrapper([`--config=${config.path}`, '--verbose'], { PUSHPIN_PATH: pushpin.binary, RECORD: pushpin.record });
+    expect(run.code, run.stderr).toBe(0);
+    const seen = recorded(pushpin.record);
+    expect(seen.pid).toBe(run.pid);
+    expect(seen.args).toEqual([`--config=${join(config.rundir, 'pushpin-1234abcd.pushpin-1.41.0.conf')}`, '--verbose']);
+    expect(seen.config).toBe(config.text.replace('client_buffer_size=8192', 'client_buffer_size=262144'));
+    expect(readPushpinSetting(seen.config, 'proxy', 'routesfile')).toBe(config.routes); // no catch-all route past 1.36
+    expect(run.stderr).toMatch(/adapted the config for Pushpin 1\.41\.0 \(\[runner\] client_buffer_size: 8192 -> 262144\)/);
   });
 
   it('execs 1.36 with an adapted copy in the rundir, the other arguments unchanged', async () => {
@@ -99,8 +116,16 @@ describe('scripts/pushpin/pushpin-wrapper', () => {
       expect(seen.args).toEqual(form.length === 1 ? [`--config=${copy}`, '--verbose', '--port=1'] : ['--config', copy, '--verbose', '--port=1']);
       expect(readPushpinSetting(seen.config, 'runner', 'services')).toBe('condure,zurl,pushpin-proxy,pushpin-handler');
       expect(readPushpinSetting(seen.config, 'proxy', 'zurl_in_specs')).toBe('ipc://{rundir}/{ipc_prefix}zurl-out');
-      expect(readFileSync(config.path, 'utf8')).toBe(config.text); // the CLI's file is left alone
+      expect(readPushpinSetting(seen.config, 'runner', 'client_buffer_size')).toBe('262144');
+      // The routes as the CLI wrote them, plus the catch-all 1.36 needs, in a copy beside the config.
+      const routesCopy = join(config.rundir, 'pushpin-1234abcd.pushpin-1.36.0.routes');
+      expect(readPushpinSetting(seen.config, 'proxy', 'routesfile')).toBe(routesCopy);
+      expect(readFileSync(routesCopy, 'utf8')).toBe(`${CLI_ROUTES}* 127.0.0.1:3000,over_http,host=127.0.0.1:3000\n`);
+      // The CLI's files are left alone.
+      expect(readFileSync(config.path, 'utf8')).toBe(config.text);
+      expect(readFileSync(config.routes, 'utf8')).toBe(CLI_ROUTES);
       expect(run.stderr).toMatch(/adapted the config for Pushpin 1\.36\.0 .*connmgr,proxy,handler -> condure,zurl,pushpin-proxy,pushpin-handler/);
+      expect(run.stderr).toMatch(/client_buffer_size: 8192 -> 262144; routes: added "\* 127\.0\.0\.1:3000,over_http,host=127\.0\.0\.1:3000"/);
     }
   });
 

@@ -1,7 +1,9 @@
 // The Node half of scripts/pushpin/pushpin-wrapper, the Pushpin that fastly.toml gives the Fastly CLI
 // (`pushpin_path`). The CLI always writes a config for Pushpin 1.40+ (`services=connmgr,proxy,handler`),
-// on which older runners start nothing and never print "started". Given the CLI's arguments, this finds
-// the installed Pushpin, reads its version and, when the config needs adapting, writes an adapted copy.
+// on which older runners start nothing and never print "started", with Pushpin's 8 KiB client buffer,
+// and routes without the catch-all Pushpin 1.36 needs. Given the CLI's arguments, this finds the
+// installed Pushpin, reads its version and, when the config or its routes need adapting (the rules of
+// the generator: pushpinConfigAdapter.ts), writes adapted copies.
 // It prints two lines for the shell half, which then execs the installed Pushpin itself (same pid, same
 // output, same signals, so the CLI sees a normal Pushpin):
 //   1. the installed Pushpin's path
@@ -12,7 +14,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { findInstalledPushpin, PUSHPIN_WRAPPER_PATH, PushpinMissingError, readVersion } from './ensurePushpin.ts';
 import { formatVersion, type PushpinVersion } from './pushpinConfig.ts';
-import { adaptPushpinConfig, anchorRoutesFile, readPushpinSetting } from './pushpinConfigAdapter.ts';
+import { adaptPushpinConfig, adaptPushpinRoutes, anchorRoutesFile, readPushpinSetting, withRoutesFile } from './pushpinConfigAdapter.ts';
 
 export class WrapperError extends Error {
   override name = 'WrapperError';
@@ -73,12 +75,29 @@ export function planPushpinRun(args: string[], env: NodeJS.ProcessEnv = process.
   }
   const version = readVersion(pushpin);
   const adapted = adaptPushpinConfig(text, version);
-  if (adapted.changes.length === 0) return { pushpin, changes: [], version };
+  // Pushpin reads the routes file relative to the config file.
+  const routesPath = resolve(dirname(configPath), readPushpinSetting(text, 'proxy', 'routesfile') ?? 'routes');
+  let routes: string | undefined;
+  try {
+    routes = readFileSync(routesPath, 'utf8');
+  } catch {
+    // None to adapt: Pushpin reports a missing routes file itself.
+  }
+  const adaptedRoutes = routes === undefined ? undefined : adaptPushpinRoutes(routes, version);
+  const changes = [...adapted.changes, ...(adaptedRoutes?.changes ?? [])];
+  if (changes.length === 0) return { pushpin, changes: [], version };
   const target = adaptedConfigPath(configPath, text, version);
-  const copy = dirname(target) === dirname(configPath) ? adapted.text : anchorRoutesFile(adapted.text, dirname(configPath));
+  let copy = dirname(target) === dirname(configPath) ? adapted.text : anchorRoutesFile(adapted.text, dirname(configPath));
   mkdirSync(dirname(target), { recursive: true });
+  if (adaptedRoutes && adaptedRoutes.changes.length > 0) {
+    // A copy beside the adapted config (Pushpin reloads the routes file when it changes; the CLI
+    // writes its own once, before it starts Pushpin).
+    const routesCopy = join(dirname(target), `${basename(target, '.conf')}.routes`);
+    writeFileSync(routesCopy, adaptedRoutes.routes, { mode: 0o600 });
+    copy = withRoutesFile(copy, routesCopy);
+  }
   writeFileSync(target, copy, { mode: 0o600 });
-  return { pushpin, adaptedConfig: target, changes: adapted.changes, version };
+  return { pushpin, adaptedConfig: target, changes, version };
 }
 
 function main(): number {

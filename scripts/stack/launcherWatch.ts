@@ -1,10 +1,10 @@
 // Notices when whatever launched this process is gone, though this process was not signalled: `npm start`
-// is npm -> sh -> node (tsx) -> node (start.ts), and SIGKILL of npm (an IDE stopping it) or SIGTERM to
-// npm alone (npm passes it to sh only, and sh dies without passing it on) leaves start.ts running with
-// nobody to stop it. So start.ts watches its ancestors up to the leader of its process group (the job a
-// shell made of the command: npm itself): when one of them exits, its child is re-parented, which a
-// poll of the parent pids sees. Ancestors outside the group (the shell) are not watched, so
-// `nohup npm start &` keeps running after the shell exits.
+// is npm -> node (start.ts, exec'd by npm's sh; `npm run serve` the same with serve.ts), and SIGKILL of
+// npm (an IDE stopping it) or a SIGHUP that kills npm alone leaves start.ts running with nobody to stop
+// it. So start.ts watches its ancestors up to the leader of its process group (the job a shell made of
+// the command: npm itself; a shell or tsx in between too): when one of them exits, its child is
+// re-parented, which a poll of the parent pids sees. Ancestors outside the group (the shell) are not
+// watched, so `nohup npm start &` keeps running after the shell exits.
 import { parentAndGroup } from './processTree.mjs';
 
 export interface LauncherWatch {

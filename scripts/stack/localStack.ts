@@ -1,13 +1,14 @@
 // The whole local stack as `fastly compute serve` would have it: Pushpin configured from fastly.toml,
 // the origin behind it, and (once built) the edge on 7676. `npm start` and the end-to-end tests both
 // use this; tests pass their own free ports so they never collide with a running stack.
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { readManifest, type ManifestBackend } from './fastlyManifest.ts';
+import { readManifest, unsupportedSettingsWarning, type ManifestBackend } from './fastlyManifest.ts';
 import { startManagedProcess, type ManagedProcess } from './managedProcess.ts';
 import { assertPortsFree } from './ports.ts';
+import { startLocalOrigin } from './localOrigin.ts';
 import { PROJECT_ROOT } from './projectRoot.ts';
 import { startPushpin, type RunningPushpin } from '../pushpin/pushpinProcess.ts';
-import { LOCAL_GRIP_SIG_ISS, LOCAL_GRIP_SIG_KEY } from '../pushpin/pushpinConfig.ts';
 import { writeEdgeManifest, type EdgeBackendOverride } from '../compute-host/edgeManifest.ts';
 import { EDGE_WASM } from '../compute-host/edgeBuild.ts';
 
@@ -42,19 +43,43 @@ export interface LocalStackOptions {
   originEnv?: Record<string, string>;
   /** Also start the edge, on `ports.edge` (default 7676). */
   edge?: boolean | EdgeOptions;
+  /**
+   * Run Pushpin. Default: the manifest's `[local_server.pushpin] enable`, as for `fastly compute
+   * serve` (which runs it only when that is true). Without it the edge's Fanout handoffs answer 500
+   * and the origin's publishes go to a Pushpin that is not there (unless one runs on those ports).
+   */
+  pushpin?: boolean;
   logDir?: string;
   echo?: boolean;
   log?: (line: string) => void;
+  /** Warnings at start (unsupported manifest settings, Pushpin off). Default `log`, else stderr. */
+  warn?: (line: string) => void;
 }
+
+/** The children of a stack; the origin and the edge can be restarted (`npm start -- --watch`). */
+export type StackChildName = 'pushpin' | 'origin' | 'edge';
+export type RestartableChild = 'origin' | 'edge';
 
 export interface LocalStack {
   ports: StackPorts;
+  /** Pushpin's URLs are where it listens, or with `pushpin: false` where the origin publishes to. */
   urls: { origin: string; pushpinProxy: string; pushpinPublish: string; edge?: string };
-  logFiles: { origin: string; pushpin: string; edge?: string };
-  /** The children (each the leader of its own process group, under a process keeper: managedProcess.ts). */
-  pids: { origin: number; pushpin: number; edge?: number };
-  /** Resolves when any child exits on its own, with its name. */
-  childExited: Promise<string>;
+  logFiles: { origin: string; pushpin?: string; edge?: string };
+  /**
+   * The children's pids (each the leader of its own process group, under a process keeper:
+   * managedProcess.ts). A restart updates them; after a failed one they name the process that ended.
+   */
+  pids: { origin: number; pushpin?: number; edge?: number };
+  /** Whether Pushpin runs (see LocalStackOptions.pushpin). */
+  pushpin: boolean;
+  /** Calls `listener` each time a child exits without being asked to (by stop() or restart()). */
+  onChildExit(listener: (name: StackChildName, status: number | string) => void): void;
+  /**
+   * Stops the origin or the edge and starts it again as before (the edge reads bin/main.wasm anew);
+   * resolves with the new pid. Restarts of one child run one after the other. Rejects when the new
+   * process does not start: that child is then down until the next restart.
+   */
+  restart(name: RestartableChild): Promise<number>;
   /** Stops every child in parallel (SIGTERM, SIGKILL after 1.5 s); resolves when all are gone. */
   stop(): Promise<void>;
 }
@@ -62,28 +87,52 @@ export interface LocalStack {
 /** The port `fastly compute serve` serves the edge on. */
 export const DEFAULT_EDGE_PORT = 7676;
 
+/** One child of the stack: how to start it, and the process running now. */
+interface ChildSlot {
+  name: StackChildName;
+  start(): Promise<{ process: ManagedProcess; stop(): Promise<void> }>;
+  current?: { process: ManagedProcess; stop(): Promise<void> };
+  /** Restarts of this child, one after the other. */
+  queue: Promise<unknown>;
+}
+
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
   const log = options.log ?? console.log;
+  const warn = options.warn ?? options.log ?? ((line: string) => console.error(line));
   const manifestPath = options.manifestPath ?? join(PROJECT_ROOT, 'fastly.toml');
   const manifest = readManifest(manifestPath);
+  const unsupported = unsupportedSettingsWarning(manifest, manifestPath);
+  if (unsupported) warn(unsupported);
   const originBackend = manifest.backends.find((b) => b.name === ORIGIN_BACKEND);
   if (!originBackend) throw new Error(`fastly.toml has no [local_server.backends.${ORIGIN_BACKEND}]`);
+  const withPushpin = options.pushpin ?? manifest.pushpin.enable;
   const ports: StackPorts = {
     origin: options.ports?.origin ?? Number(originBackend.url.port || 80),
     pushpinProxy: options.ports?.pushpinProxy ?? manifest.pushpin.proxyPort,
     pushpinPublish: options.ports?.pushpinPublish ?? manifest.pushpin.publishPort,
     ...(options.edge ? { edge: options.ports?.edge ?? DEFAULT_EDGE_PORT } : {}),
   };
+  if (!withPushpin) {
+    warn(
+      `Pushpin: off ([local_server.pushpin] enable is not true in ${manifestPath}; \`fastly compute serve\` runs none either): ` +
+        `the edge answers realtime requests with 500, and the origin's publishes to 127.0.0.1:${ports.pushpinPublish} reach no Pushpin of this stack.`,
+    );
+  }
   await assertPortsFree({
     ...(ports.edge !== undefined ? { edge: ports.edge } : {}),
     origin: ports.origin,
-    'Pushpin proxy': ports.pushpinProxy,
-    'Pushpin publish': ports.pushpinPublish,
-    'Pushpin ZeroMQ push': ports.pushpinPublish + 1,
-    'Pushpin ZeroMQ sub': ports.pushpinPublish + 2,
-    'Pushpin ZeroMQ command': ports.pushpinPublish + 3,
+    ...(withPushpin
+      ? {
+          'Pushpin proxy': ports.pushpinProxy,
+          'Pushpin publish': ports.pushpinPublish,
+          'Pushpin ZeroMQ push': ports.pushpinPublish + 1,
+          'Pushpin ZeroMQ sub': ports.pushpinPublish + 2,
+          'Pushpin ZeroMQ command': ports.pushpinPublish + 3,
+        }
+      : {}),
   });
   const logDir = options.logDir ?? join(PROJECT_ROOT, 'pushpin-logs');
+  mkdirSync(logDir, { recursive: true });
   const edgeOptions: EdgeOptions | undefined = options.edge ? (options.edge === true ? {} : options.edge) : undefined;
   const extraBackends: Record<string, EdgeBackendOverride> = Object.fromEntries(
     Object.entries(edgeOptions?.backends ?? {}).map(([name, b]) => [name, typeof b === 'string' ? { url: b } : b]),
@@ -103,90 +152,147 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       ...(b.overrideHost ? { overrideHost: b.overrideHost } : {}),
     })),
   ];
+  const echo = options.echo !== undefined ? { echo: options.echo } : {};
+  const originUrl = `http://127.0.0.1:${ports.origin}`;
+  const originLog = join(logDir, 'origin.log');
+  const edgeLog = join(logDir, 'edge.log');
+  let pushpinUrls = { proxyUrl: `http://127.0.0.1:${ports.pushpinProxy}`, publishUrl: `http://127.0.0.1:${ports.pushpinPublish}` };
+  let pushpinLog: string | undefined;
 
-  const started: Array<{ stop(): Promise<void> }> = [];
+  const slots: ChildSlot[] = [];
+  const pids: LocalStack['pids'] = { origin: 0 };
+  const listeners: Array<(name: StackChildName, status: number | string) => void> = [];
+  /** Processes being stopped on purpose: their exit is not reported. */
+  const stopping = new Set<ManagedProcess>();
+  let stopped = false;
+
+  const launch = async (slot: ChildSlot): Promise<number> => {
+    const child = await slot.start();
+    slot.current = child;
+    pids[slot.name] = child.process.pid;
+    void child.process.exited.then((status) => {
+      if (slot.current === child) slot.current = undefined;
+      if (stopping.delete(child.process) || stopped) return;
+      for (const listener of listeners) listener(slot.name, status);
+    });
+    if (stopped) await stopChild(slot); // stop() came while it was starting
+    return child.process.pid;
+  };
+  const stopChild = async (slot: ChildSlot): Promise<void> => {
+    const child = slot.current;
+    if (!child) return;
+    stopping.add(child.process);
+    await child.stop();
+  };
   // In parallel: each child gets the same short grace period, so the whole stack is down within it
   // (plus a moment), never one grace period per child.
   const stopAll = async (): Promise<void> => {
-    await Promise.all(started.splice(0).map((child) => child.stop()));
+    stopped = true;
+    await Promise.all(slots.map((slot) => stopChild(slot)));
+    await Promise.all(slots.map((slot) => slot.queue.catch(() => undefined)));
   };
-  try {
-    const pushpin: RunningPushpin = await startPushpin({
-      backends,
-      proxyPort: ports.pushpinProxy,
-      publishPort: ports.pushpinPublish,
-      logDir,
-      log,
-      ...(manifest.pushpin.pushpinPath ? { pushpinPath: manifest.pushpin.pushpinPath } : {}),
-      ...(options.echo !== undefined ? { echo: options.echo } : {}),
-    });
-    started.push(pushpin);
 
-    const originUrl = `http://127.0.0.1:${ports.origin}`;
-    const originLog = join(logDir, 'origin.log');
-    const origin: ManagedProcess = await startManagedProcess({
-      name: 'origin',
-      command: process.execPath,
-      args: ['--import', 'tsx', join(PROJECT_ROOT, 'origin/server.ts')],
-      cwd: PROJECT_ROOT,
-      env: {
-        ...process.env,
-        PORT: String(ports.origin),
-        HOST: '127.0.0.1',
-        GRIP_URL: `http://127.0.0.1:${ports.pushpinPublish}/?verify-iss=${LOCAL_GRIP_SIG_ISS}`,
-        GRIP_VERIFY_KEY: LOCAL_GRIP_SIG_KEY,
-        ...options.originEnv,
-      },
-      ready: async () => (await fetch(`${originUrl}/healthz`)).ok,
-      readyTimeoutMs: 30000,
-      logFile: originLog,
-      ...(options.echo !== undefined ? { echo: options.echo } : {}),
-    });
-    started.push(origin);
-
-    let edge: ManagedProcess | undefined;
-    let edgeLog: string | undefined;
-    if (edgeOptions && ports.edge !== undefined) {
-      edgeLog = join(logDir, 'edge.log');
-      const edgeManifest = writeEdgeManifest(manifestPath, join(logDir, 'fastly.edge.toml'), {
-        backends: { [ORIGIN_BACKEND]: { url: originUrl, overrideHost: `127.0.0.1:${ports.origin}` }, ...extraBackends },
-        ...(edgeOptions.configStores ? { configStores: edgeOptions.configStores } : {}),
+  const pushpinSlot: ChildSlot = {
+    name: 'pushpin',
+    queue: Promise.resolve(),
+    start: async () => {
+      const pushpin: RunningPushpin = await startPushpin({
+        backends,
+        proxyPort: ports.pushpinProxy,
+        publishPort: ports.pushpinPublish,
+        logDir,
+        log,
+        ...(manifest.pushpin.pushpinPath ? { pushpinPath: manifest.pushpin.pushpinPath } : {}),
+        ...echo,
       });
-      const edgeArgs = ['-v', '-C', edgeManifest, '--addr', `127.0.0.1:${ports.edge}`, edgeOptions.wasmPath ?? EDGE_WASM];
-      edge = await startManagedProcess({
-        name: 'edge',
-        command: join(PROJECT_ROOT, 'scripts/compute-host/viceroy'),
-        args: [...edgeArgs, `--local-pushpin-proxy-port=${ports.pushpinProxy}`],
-        cwd: PROJECT_ROOT,
-        env: { ...process.env, ...edgeOptions.env },
-        ready: /Listening on http/,
-        readyTimeoutMs: 30000,
-        logFile: edgeLog,
-        ...(options.echo !== undefined ? { echo: options.echo } : {}),
+      pushpinUrls = { proxyUrl: pushpin.proxyUrl, publishUrl: pushpin.publishUrl };
+      pushpinLog = pushpin.logFile;
+      return { process: pushpin.process, stop: () => pushpin.stop() };
+    },
+  };
+  const originSlot: ChildSlot = {
+    name: 'origin',
+    queue: Promise.resolve(),
+    start: async () => {
+      const origin = await startLocalOrigin({
+        port: ports.origin,
+        publishPort: ports.pushpinPublish,
+        ...(options.originEnv ? { env: options.originEnv } : {}),
+        logFile: originLog,
+        ...echo,
       });
-      started.push(edge);
-    }
-
-    const childExited = Promise.race([
-      pushpin.process.exited.then(() => 'pushpin'),
-      origin.exited.then(() => 'origin'),
-      ...(edge ? [edge.exited.then(() => 'edge')] : []),
-    ]);
-    return {
-      ports,
-      urls: {
-        origin: originUrl,
-        pushpinProxy: pushpin.proxyUrl,
-        pushpinPublish: pushpin.publishUrl,
-        ...(edge ? { edge: `http://127.0.0.1:${ports.edge}` } : {}),
+      return { process: origin, stop: () => origin.stop() };
+    },
+  };
+  let edgeSlot: ChildSlot | undefined;
+  if (edgeOptions && ports.edge !== undefined) {
+    const edgeManifest = writeEdgeManifest(manifestPath, join(logDir, 'fastly.edge.toml'), {
+      backends: { [ORIGIN_BACKEND]: { url: originUrl, overrideHost: `127.0.0.1:${ports.origin}` }, ...extraBackends },
+      ...(edgeOptions.configStores ? { configStores: edgeOptions.configStores } : {}),
+      // Warned about above, naming the user's manifest; the host would name this copy.
+      omit: manifest.unsupported,
+    });
+    const edgeArgs = [
+      '-v', '-C', edgeManifest,
+      '--addr', `127.0.0.1:${ports.edge}`,
+      edgeOptions.wasmPath ?? EDGE_WASM,
+      ...(withPushpin ? [`--local-pushpin-proxy-port=${ports.pushpinProxy}`] : []),
+    ];
+    edgeSlot = {
+      name: 'edge',
+      queue: Promise.resolve(),
+      start: async () => {
+        const edge = await startManagedProcess({
+          name: 'edge',
+          command: join(PROJECT_ROOT, 'scripts/compute-host/viceroy'),
+          args: edgeArgs,
+          cwd: PROJECT_ROOT,
+          env: { ...process.env, ...edgeOptions.env },
+          ready: /Listening on http/,
+          readyTimeoutMs: 30000,
+          logFile: edgeLog,
+          ...echo,
+        });
+        return { process: edge, stop: () => edge.stop() };
       },
-      logFiles: { origin: originLog, pushpin: pushpin.logFile, ...(edgeLog ? { edge: edgeLog } : {}) },
-      pids: { origin: origin.pid, pushpin: pushpin.process.pid, ...(edge ? { edge: edge.pid } : {}) },
-      childExited,
-      stop: stopAll,
     };
+  }
+
+  try {
+    for (const slot of [...(withPushpin ? [pushpinSlot] : []), originSlot, ...(edgeSlot ? [edgeSlot] : [])]) {
+      slots.push(slot);
+      await launch(slot);
+    }
   } catch (error) {
     await stopAll();
     throw error;
   }
+
+  const restart = (name: RestartableChild): Promise<number> => {
+    const slot = name === 'origin' ? originSlot : edgeSlot;
+    if (!slot) return Promise.reject(new Error(`this stack runs no ${name}`));
+    const next = slot.queue.catch(() => undefined).then(async () => {
+      if (stopped) throw new Error(`${name} not restarted: the stack is stopping`);
+      await stopChild(slot);
+      return launch(slot);
+    });
+    slot.queue = next;
+    return next;
+  };
+
+  return {
+    ports,
+    urls: {
+      origin: originUrl,
+      pushpinProxy: pushpinUrls.proxyUrl,
+      pushpinPublish: pushpinUrls.publishUrl,
+      ...(edgeSlot ? { edge: `http://127.0.0.1:${ports.edge}` } : {}),
+    },
+    logFiles: { origin: originLog, ...(pushpinLog ? { pushpin: pushpinLog } : {}), ...(edgeSlot ? { edge: edgeLog } : {}) },
+    pids,
+    pushpin: withPushpin,
+    onChildExit: (listener) => void listeners.push(listener),
+    restart,
+    stop: stopAll,
+  };
 }

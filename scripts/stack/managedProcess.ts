@@ -25,6 +25,19 @@ export interface ManagedProcessOptions {
   echo?: boolean;
   /** How long the child gets between SIGTERM and SIGKILL (default DEFAULT_STOP_GRACE_MS). */
   stopGraceMs?: number;
+  /**
+   * What stopping sends first (default SIGTERM, to the child's process group). With
+   * `stopLeaderOnly`, to the child alone, for a launcher that stops its own children in order (the
+   * Fastly CLI on SIGINT); after the grace period everything left is SIGKILLed as usual.
+   */
+  stopSignal?: NodeJS.Signals;
+  stopLeaderOnly?: boolean;
+  /**
+   * 'inherit': the child writes straight to this process's stdout and stderr (a tool whose own
+   * output is the user interface, such as the Fastly CLI): no log file, no echo, no recentOutput,
+   * and `ready` must be a probe. Default 'pipe'.
+   */
+  output?: 'pipe' | 'inherit';
 }
 
 export interface ManagedProcess {
@@ -84,10 +97,14 @@ export async function startManagedProcess(options: ManagedProcessOptions): Promi
     log = createWriteStream(options.logFile, { flags: 'a' });
   }
   const env = options.env ?? process.env;
+  const inherit = options.output === 'inherit';
+  if (inherit && options.ready instanceof RegExp) {
+    throw new ProcessStartError(`${options.name}: with output 'inherit', readiness must be a probe, not an output pattern`);
+  }
   const keeper: ChildProcess = spawn(process.execPath, [KEEPER, options.name], {
     cwd: options.cwd,
     env: keeperEnvironment(env),
-    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+    stdio: ['ignore', inherit ? 'inherit' : 'pipe', inherit ? 'inherit' : 'pipe', 'ipc'],
     // Its own session: a terminal's SIGINT or SIGHUP to our group does not reach it or the child.
     detached: true,
     serialization: 'json',
@@ -95,20 +112,30 @@ export async function startManagedProcess(options: ManagedProcessOptions): Promi
   const tail: string[] = [];
   let outputSoFar = '';
   const lineWaiters = new Set<() => void>();
-  const onData = (chunk: Buffer): void => {
+  const onLine = (line: string): void => {
+    // Not into a stdout whose reader is gone (see brokenOutput.ts).
+    if (options.echo && process.stdout.writable) process.stdout.write(`[${options.name}] ${line}\n`);
+    tail.push(line);
+    if (tail.length > TAIL_LINES) tail.splice(0, tail.length - TAIL_LINES);
+  };
+  // Output comes in chunks that may end mid-line: per stream, an unfinished line waits for the rest.
+  const partialLines = new Map<string, string>();
+  const onOutput = (stream: string) => (chunk: Buffer): void => {
     const text = chunk.toString('utf8');
     if (log && !log.writableEnded) log.write(text);
-    // Not into a stdout whose reader is gone (see brokenOutput.ts).
-    if (options.echo && process.stdout.writable) {
-      for (const line of text.split('\n')) if (line) process.stdout.write(`[${options.name}] ${line}\n`);
-    }
     outputSoFar = (outputSoFar + text).slice(-65536);
-    tail.push(...text.split('\n').filter(Boolean));
-    if (tail.length > TAIL_LINES) tail.splice(0, tail.length - TAIL_LINES);
+    const lines = ((partialLines.get(stream) ?? '') + text).split('\n');
+    partialLines.set(stream, (lines.pop() ?? '').slice(-4096));
+    for (const line of lines) if (line) onLine(line);
     for (const wake of lineWaiters) wake();
   };
-  keeper.stdout?.on('data', onData);
-  keeper.stderr?.on('data', onData);
+  const flushPartialLines = (): void => {
+    for (const line of partialLines.values()) if (line) onLine(line);
+    partialLines.clear();
+  };
+  const onData = onOutput('note');
+  keeper.stdout?.on('data', onOutput('stdout'));
+  keeper.stderr?.on('data', onOutput('stderr'));
 
   let childPid: number | undefined;
   let childStatus: number | string | undefined;
@@ -143,7 +170,10 @@ export async function startManagedProcess(options: ManagedProcessOptions): Promi
     for (const wake of lineWaiters) wake();
   });
   // 'exit' can come before the last output is read; the log ends once every stdio stream closed.
-  keeper.once('close', () => log?.end());
+  keeper.once('close', () => {
+    flushPartialLines();
+    log?.end();
+  });
 
   const stop = async (stopGraceMs = graceMs): Promise<void> => {
     if (hasExited || keeper.pid === undefined) return;
@@ -162,7 +192,7 @@ export async function startManagedProcess(options: ManagedProcessOptions): Promi
 
   const timeoutMs = options.readyTimeoutMs ?? 15000;
   const deadline = Date.now() + timeoutMs;
-  const recentOutput = (): string => tail.join('\n');
+  const recentOutput = (): string => [...tail, ...[...partialLines.values()].filter(Boolean)].join('\n');
   const fail = async (why: string): Promise<never> => {
     await stop(1000);
     const where = options.logFile ? ` (log: ${options.logFile})` : '';
@@ -170,7 +200,16 @@ export async function startManagedProcess(options: ManagedProcessOptions): Promi
   };
 
   keeper.send(
-    { type: 'start', command: options.command, args: options.args, cwd: options.cwd, env, graceMs },
+    {
+      type: 'start',
+      command: options.command,
+      args: options.args,
+      cwd: options.cwd,
+      env,
+      graceMs,
+      ...(options.stopSignal ? { stopSignal: options.stopSignal } : {}),
+      ...(options.stopLeaderOnly ? { stopLeaderOnly: true } : {}),
+    },
     (error) => error && onData(Buffer.from(`cannot start the process keeper: ${error.message}\n`)),
   );
   await spawned;

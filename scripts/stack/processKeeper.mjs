@@ -22,7 +22,10 @@ const SNAPSHOT_INTERVAL_MS = 1000;
 const POLL_MS = 25;
 
 /**
- * @typedef {{ type: 'start', command: string, args: string[], cwd?: string, env?: Record<string, string>, graceMs: number }} StartMessage
+ * `stopSignal` (default SIGTERM) goes to the child's group, or with `stopLeaderOnly` to the child
+ * alone: a launcher that stops its own children in order when signalled (the Fastly CLI on SIGINT)
+ * gets the grace period to do so; whatever is left after it is SIGKILLed all the same.
+ * @typedef {{ type: 'start', command: string, args: string[], cwd?: string, env?: Record<string, string>, graceMs: number, stopSignal?: NodeJS.Signals, stopLeaderOnly?: boolean }} StartMessage
  * @typedef {{ type: 'stop', graceMs?: number }} StopMessage
  */
 
@@ -31,6 +34,9 @@ let child;
 /** @type {{ code: number | null, signal: NodeJS.Signals | null } | undefined} */
 let childStatus;
 let graceMs = 1500;
+/** @type {NodeJS.Signals} */
+let stopSignal = 'SIGTERM';
+let stopLeaderOnly = false;
 /** Descendants seen so far (pids), kept after the child exits. */
 const known = new Set();
 /** @type {number | undefined} When set, everything still alive is SIGKILLed at this time. */
@@ -79,7 +85,7 @@ function stopEverything(grace) {
     snapshot();
     if (child?.pid !== undefined && !childStatus) {
       // The group: the child and whatever it spawned without a group of its own.
-      if (!signal(-child.pid, 'SIGTERM')) signal(child.pid, 'SIGTERM');
+      if (stopLeaderOnly || !signal(-child.pid, stopSignal)) signal(child.pid, stopSignal);
     } else {
       for (const pid of leftovers()) signal(pid, 'SIGTERM');
       if (child?.pid !== undefined) signal(-child.pid, 'SIGTERM');
@@ -121,6 +127,8 @@ async function finish() {
 /** @param {StartMessage} message */
 function start(message) {
   graceMs = message.graceMs;
+  stopSignal = message.stopSignal ?? 'SIGTERM';
+  stopLeaderOnly = message.stopLeaderOnly ?? false;
   const env = { ...message.env };
   // Our own IPC channel's variables must not make a Node child open a channel on fd 3.
   delete env.NODE_CHANNEL_FD;

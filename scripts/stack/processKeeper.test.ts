@@ -95,6 +95,51 @@ describe('process keeper', () => {
     }
   });
 
+  it('keeps lines whole in recentOutput when they come in pieces, per stream, the last unfinished one too', async () => {
+    const child = await startManagedProcess({
+      name: 'pieces',
+      command: 'sh',
+      args: ['-c', "printf 'first ha'; printf 'err ' >&2; sleep 0.3; printf 'lf\\n'; printf 'line\\n' >&2; printf 'no newline'"],
+      ready: async () => true,
+    });
+    await child.exited;
+    expect(child.recentOutput().split('\n').sort()).toEqual(['err line', 'first half', 'no newline']);
+  });
+
+  it('with stopLeaderOnly, sends the stop signal to the child alone and lets it stop its own children', async () => {
+    // A launcher (as the Fastly CLI is) whose child shares its group: on SIGINT it stops that child
+    // itself, with SIGTERM. The child would say so if the keeper had signalled the group with SIGINT.
+    const script = [
+      // node, not sh: a background job of a non-interactive sh ignores SIGINT and cannot trap it.
+      `'${process.execPath}' -e 'process.on("SIGINT", () => console.log("worker got INT")); process.on("SIGTERM", () => { console.log("worker got TERM"); process.exit(0); }); console.log("worker up"); setInterval(() => {}, 1000);' &`,
+      'worker=$!',
+      'trap \'echo launcher got INT; kill -TERM $worker; wait $worker; exit 0\' INT',
+      'while :; do sleep 0.05; done',
+    ].join('\n');
+    const child = await startManagedProcess({
+      name: 'launcher',
+      command: 'sh',
+      args: ['-c', script],
+      ready: /worker up/,
+      stopSignal: 'SIGINT',
+      stopLeaderOnly: true,
+    });
+    await child.stop();
+    expect(await child.exited).toBe(0);
+    expect(child.recentOutput()).toMatch(/launcher got INT/);
+    expect(child.recentOutput()).toMatch(/worker got TERM/);
+    expect(child.recentOutput()).not.toMatch(/worker got INT/);
+    expect(descendantsOf(child.pid)).toEqual([]);
+  });
+
+  it("with output 'inherit', needs a probe for readiness, and keeps no output of its own", async () => {
+    await expect(startManagedProcess({ name: 'x', command: 'true', args: [], ready: /never/, output: 'inherit' })).rejects.toThrow(/readiness must be a probe/);
+    const child = await startManagedProcess({ name: 'quiet', command: 'sh', args: ['-c', 'exit 4'], ready: async () => true, output: 'inherit' });
+    expect(await child.exited).toBe(4);
+    expect(child.recentOutput()).toBe('');
+  });
+
+  // Last: it leaves this process refusing to start more.
   it('stopEveryManagedProcess stops them all in parallel and refuses to start more', async () => {
     const stubborn = (name: string) =>
       startManagedProcess({ name, command: 'sh', args: ['-c', 'trap "" TERM; echo up; while :; do sleep 0.1; done'], ready: /up/ });

@@ -11,6 +11,7 @@ describe('npm start options', () => {
       edgePort: DEFAULT_EDGE_PORT,
       logDir: '/repo/pushpin-logs',
       quiet: false,
+      watch: false,
     });
   });
 
@@ -20,7 +21,10 @@ describe('npm start options', () => {
       edgePort: 17676,
       logDir: '/home/me/logs',
       quiet: true,
+      watch: false,
     });
+    expect(parseStartOptions(['--watch'], defaults)).toMatchObject({ watch: true });
+    expect(parseStartOptions(['-w', '-q'], defaults)).toMatchObject({ watch: true, quiet: true });
     expect(parseStartOptions(['-C', '/abs/fastly.toml', '--edge-port=8080'], defaults)).toMatchObject({
       manifestPath: '/abs/fastly.toml',
       edgePort: 8080,

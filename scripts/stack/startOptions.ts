@@ -12,16 +12,20 @@ export interface StartOptions {
   /** Absolute path of the directory for the logs and generated files. */
   logDir: string;
   quiet: boolean;
+  /** Rebuild and restart the edge when edge/ changes, restart the origin when origin/ changes. */
+  watch: boolean;
 }
 
 export class UsageError extends Error {
   override name = 'UsageError';
 }
 
-export const START_USAGE = `Usage: npm start [-- [--config fastly.toml] [--edge-port 7676] [--log-dir pushpin-logs] [--quiet]]
+export const START_USAGE = `Usage: npm start [-- [--config fastly.toml] [--edge-port 7676] [--log-dir pushpin-logs] [--watch] [--quiet]]
 
 Starts the local stack from a Fastly manifest: the edge (bin/main.wasm on the local Compute host),
-Pushpin and the origin, in the foreground. bin/main.wasm is rebuilt when edge/ is newer.
+Pushpin (unless [local_server.pushpin] enable is not true) and the origin, in the foreground.
+bin/main.wasm is rebuilt when edge/ is newer. Manifest settings the local stack does not support
+(KV stores, secret stores, ACLs, ...) are named in a warning.
 
   -C, --config FILE     the manifest (default ./fastly.toml). Its [local_server.backends.origin] url
                         gives the origin's port (3000), [local_server.pushpin] proxy_port and
@@ -29,6 +33,9 @@ Pushpin and the origin, in the foreground. bin/main.wasm is rebuilt when edge/ i
                         Copy fastly.toml and change those to run a second stack beside the first.
       --edge-port PORT  the edge's port (default 7676)
       --log-dir DIR     logs and generated files (default ./pushpin-logs)
+  -w, --watch           when edge/ changes, rebuild bin/main.wasm and restart the edge (a failed
+                        build keeps the running one); when origin/ changes, restart the origin.
+                        Pushpin keeps running and holding its clients; see README.md, Watch mode
   -q, --quiet           do not echo the children's output
   -h, --help            this text
 
@@ -72,6 +79,7 @@ export function parseStartOptions(argv: string[], defaults: StartDefaults): Star
     edgePort: values['edge-port'] === undefined ? DEFAULT_EDGE_PORT : port(values['edge-port'], '--edge-port'),
     logDir: values['log-dir'] === undefined ? defaults.logDir : resolve(defaults.cwd, values['log-dir']),
     quiet: values.quiet ?? false,
+    watch: values.watch ?? false,
   };
 }
 
@@ -85,6 +93,7 @@ function parseStartArgs(argv: string[]) {
       'edge-port': { type: 'string' },
       'log-dir': { type: 'string' },
       quiet: { type: 'boolean', short: 'q' },
+      watch: { type: 'boolean', short: 'w' },
       help: { type: 'boolean', short: 'h' },
     },
   });

@@ -103,9 +103,14 @@ export async function subscribeEvery(
     ws.close();
     poll.stop();
   };
+  const freshChannel = countSubscribes(pushpinLog, `poll:${channel}`) === 0;
   try {
     const firstHold = poll.held();
     await Promise.all([sse.opened, ndjson.opened, ws.opened, firstHold]);
+    // A channel's first subscription makes Pushpin update every hold on it a second later
+    // (SUBSCRIBED_DELAY): the long-poll is retried, and a live-only message published while the retry
+    // is on its way is not the poller's. Wait for that retry's hold (or 5 s, if it never comes).
+    if (freshChannel) await Promise.race([poll.held(), new Promise((r) => setTimeout(r, 5000))]);
     ws.send({ type: 'subscribe', channel });
     await ws.waitFor(1, (f) => f.type === 'subscribed' && f.channel === channel);
   } catch (error) {

@@ -4,7 +4,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { isAbsolute, join } from 'node:path';
 import { parse as parseToml, stringify as stringifyToml } from 'smol-toml';
 import { descendantsOf, isAlive } from '../../scripts/stack/managedProcess.ts';
 import { findFreePort, findFreePortRange, isPortFree } from '../../scripts/stack/ports.ts';
@@ -23,24 +23,34 @@ export function allPorts(ports: StackPortSet): number[] {
   return [ports.edge, ports.origin, ports.pushpinProxy, ports.pushpinPublish, ports.pushpinPublish + 1, ports.pushpinPublish + 2, ports.pushpinPublish + 3];
 }
 
-type Table = Record<string, unknown>;
+export type ManifestTable = Record<string, unknown>;
 
-/** Writes fastly.toml with the origin backend and Pushpin on free ports into `dir`; returns its path. */
-export async function writeFreePortManifest(dir: string): Promise<{ manifestPath: string; ports: StackPortSet }> {
+/**
+ * Writes fastly.toml with the origin backend and Pushpin on free ports into `dir`; returns its path.
+ * `edit` may change the parsed manifest before it is written (a test's own settings).
+ */
+export async function writeFreePortManifest(
+  dir: string,
+  edit?: (manifest: ManifestTable) => void,
+  root = PROJECT_ROOT,
+): Promise<{ manifestPath: string; ports: StackPortSet }> {
   const ports: StackPortSet = {
     origin: await findFreePort(),
     pushpinProxy: await findFreePort(),
     pushpinPublish: await findFreePortRange(4),
     edge: await findFreePort(),
   };
-  const manifest = parseToml(readFileSync(join(PROJECT_ROOT, 'fastly.toml'), 'utf8')) as Table;
-  const localServer = manifest.local_server as Table;
-  const origin = (localServer.backends as Table).origin as Table;
+  const manifest = parseToml(readFileSync(join(root, 'fastly.toml'), 'utf8')) as ManifestTable;
+  const localServer = manifest.local_server as ManifestTable;
+  const origin = (localServer.backends as ManifestTable).origin as ManifestTable;
   origin.url = `http://127.0.0.1:${ports.origin}`;
   origin.override_host = `127.0.0.1:${ports.origin}`;
-  const pushpin = localServer.pushpin as Table;
+  const pushpin = localServer.pushpin as ManifestTable;
   pushpin.proxy_port = ports.pushpinProxy;
   pushpin.publish_port = ports.pushpinPublish;
+  // Relative to the manifest's directory, as the Fastly CLI reads it: absolute for a copy elsewhere.
+  if (typeof pushpin.pushpin_path === 'string' && !isAbsolute(pushpin.pushpin_path)) pushpin.pushpin_path = join(root, pushpin.pushpin_path);
+  edit?.(manifest);
   const manifestPath = join(dir, 'fastly.toml');
   writeFileSync(manifestPath, stringifyToml(manifest));
   return { manifestPath, ports };
@@ -67,15 +77,34 @@ export interface NpmStart {
   killAll(pids: number[]): void;
 }
 
-export async function startNpmStart(options: { env?: Record<string, string>; quiet?: boolean } = {}): Promise<NpmStart> {
+export interface NpmStartOptions {
+  env?: Record<string, string>;
+  /** Echo the children's output (default: --quiet). */
+  quiet?: boolean;
+  /** More arguments for `npm start --` (e.g. --watch). */
+  args?: string[];
+  /** Changes to the manifest copy, before it is written. */
+  editManifest?: (manifest: ManifestTable) => void;
+  /** The checkout to run `npm start` in (default this repository; a temporary copy, say). */
+  root?: string;
+}
+
+export async function startNpmStart(options: NpmStartOptions = {}): Promise<NpmStart> {
   const dir = mkdtempSync(join(tmpdir(), 'npm-start-'));
-  const { manifestPath, ports } = await writeFreePortManifest(dir);
+  const { manifestPath, ports } = await writeFreePortManifest(dir, options.editManifest, options.root);
   const logDir = join(dir, 'logs');
   const child = spawn(
     'npm',
-    ['start', '--', '--config', manifestPath, '--edge-port', String(ports.edge), '--log-dir', logDir, ...(options.quiet === false ? [] : ['--quiet'])],
+    [
+      'start', '--',
+      '--config', manifestPath,
+      '--edge-port', String(ports.edge),
+      '--log-dir', logDir,
+      ...(options.quiet === false ? [] : ['--quiet']),
+      ...(options.args ?? []),
+    ],
     {
-      cwd: PROJECT_ROOT,
+      cwd: options.root ?? PROJECT_ROOT,
       env: { ...process.env, PUBLISH_TOKEN: 'lifecycle-test-token', ...options.env },
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,

@@ -28,6 +28,8 @@ export interface RedisServerOptions {
   port?: number;
   /** Keep the data here (RDB snapshots on SAVE) instead of a fresh temporary directory; kept on stop. */
   dataDir?: string;
+  /** Persist every write before acknowledging it (appendonly yes, appendfsync always), in dataDir. */
+  durable?: boolean;
 }
 
 export async function startRedisServer(options: RedisServerOptions = {}): Promise<RunningRedis> {
@@ -37,7 +39,11 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
   const child = await startManagedProcess({
     name: 'redis',
     command: redisServerPath(),
-    args: ['--port', String(port), '--bind', '127.0.0.1', ...persistence, '--appendonly', 'no', '--dir', dir],
+    args: [
+      '--port', String(port), '--bind', '127.0.0.1', ...persistence,
+      ...(options.durable ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no']),
+      '--dir', dir,
+    ],
     cwd: dir,
     ready: /Ready to accept connections/,
     logFile: join(dir, 'redis.log'),

@@ -7,7 +7,10 @@ import { findFreePort, findFreePortRange } from '../../scripts/stack/ports.ts';
 
 export const TEST_PUBLISH_TOKEN = 'test-publish-token-123';
 
-export interface TestStack extends LocalStack {
+/** A test stack always runs Pushpin, so its pid and log are there. */
+export interface TestStack extends Omit<LocalStack, 'pids' | 'logFiles'> {
+  pids: LocalStack['pids'] & { pushpin: number };
+  logFiles: LocalStack['logFiles'] & { pushpin: string };
   publishToken: string;
   /** POST /api/publish on the origin with the test token. */
   publish(body: unknown): Promise<Response>;
@@ -52,9 +55,15 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
     logDir: mkdtempSync(join(tmpdir(), 'stack-logs-')),
     echo: false,
     log: () => {},
+    pushpin: true,
   });
+  const { pids, logFiles } = stack;
+  if (pids.pushpin === undefined || logFiles.pushpin === undefined) throw new Error('the test stack started no Pushpin');
   return {
     ...stack,
+    // The same objects (a restart updates pids), typed with Pushpin present.
+    pids: pids as TestStack['pids'],
+    logFiles: logFiles as TestStack['logFiles'],
     publishToken: TEST_PUBLISH_TOKEN,
     publish: (body) =>
       fetch(`${stack.urls.origin}/api/publish`, {

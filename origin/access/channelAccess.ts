@@ -1,0 +1,70 @@
+// Who may subscribe to (and, over WebSocket, publish to) a channel. Channels whose name starts with the
+// private prefix need a subscribe token granting them; every other channel is public. One policy for
+// every transport and the history API, so they refuse the same things with the same words.
+import { patternsCover } from './channelPattern.ts';
+import { createLinkGrants, type LinkGrants } from './linkGrant.ts';
+import { createSubscribeTokenVerifier, isTokenRefusal, type SubscribeTokenVerifier, type TokenRefusalReason } from './subscribeToken.ts';
+
+export interface AccessConfig {
+  /** Channels starting with it are private. */
+  privatePrefix: string;
+  /** Undefined: private channels are refused to everyone (there is no secret to verify tokens with). */
+  tokenSecret?: string;
+}
+
+export type RefusalReason = TokenRefusalReason | 'missing' | 'channel' | 'publish' | 'disabled';
+
+export type AccessDecision =
+  | { allowed: true; kind: 'public' }
+  /** `exp`: when the grant ends (seconds since the epoch); `publish`: the token also allows publishing. */
+  | { allowed: true; kind: 'granted'; exp: number; publish: boolean }
+  | { allowed: false; reason: RefusalReason; message: string };
+
+export interface ChannelAccess {
+  readonly privatePrefix: string;
+  isPrivate(channel: string): boolean;
+  /** Whether `token` (undefined: none was given) lets its holder subscribe to `channel` now. */
+  authorize(channel: string, token: string | undefined): Promise<AccessDecision>;
+  /** Signs and checks the grants stream holds carry in their next links (undefined without a secret). */
+  readonly linkGrants: LinkGrants | undefined;
+  nowSeconds(): number;
+}
+
+export function createChannelAccess(config: AccessConfig, nowSeconds: () => number = () => Math.floor(Date.now() / 1000)): ChannelAccess {
+  const verifier: SubscribeTokenVerifier | undefined = config.tokenSecret ? createSubscribeTokenVerifier(config.tokenSecret) : undefined;
+  const isPrivate = (channel: string) => channel.startsWith(config.privatePrefix);
+  return {
+    privatePrefix: config.privatePrefix,
+    isPrivate,
+    linkGrants: config.tokenSecret ? createLinkGrants(config.tokenSecret) : undefined,
+    nowSeconds,
+    async authorize(channel, token) {
+      if (!isPrivate(channel)) return { allowed: true, kind: 'public' };
+      if (!verifier) {
+        return {
+          allowed: false,
+          reason: 'disabled',
+          message: `${channel} is a private channel and this origin has no SUBSCRIBE_TOKEN_SECRET to verify tokens with`,
+        };
+      }
+      if (token === undefined) {
+        return {
+          allowed: false,
+          reason: 'missing',
+          message: `${channel} is a private channel: give a subscribe token (?token=, "Authorization: Bearer", or "token" in a WebSocket subscribe)`,
+        };
+      }
+      const grant = await verifier.verify(token, nowSeconds());
+      if (isTokenRefusal(grant)) return { allowed: false, reason: grant.refused, message: grant.message };
+      if (!patternsCover(grant.channels, channel)) {
+        return { allowed: false, reason: 'channel', message: `the token does not grant ${channel}` };
+      }
+      return { allowed: true, kind: 'granted', exp: grant.exp, publish: grant.publish };
+    },
+  };
+}
+
+/** Whether a decision lets its holder publish too (public channels: whoever may publish at all). */
+export function allowsPublish(decision: AccessDecision): boolean {
+  return decision.allowed && (decision.kind === 'public' || decision.publish);
+}

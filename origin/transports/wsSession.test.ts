@@ -1,0 +1,181 @@
+// The WebSocket session on private channels, as a pure function of (events, state): the real
+// history store (in memory) and real tokens; the proxy is what these events and answers stand for.
+import { beforeEach, describe, expect, it } from 'vitest';
+import { createChannelAccess } from '../access/channelAccess.ts';
+import { signSubscribeToken } from '../access/subscribeToken.ts';
+import { createMemoryHistoryStore } from '../history/memoryHistoryStore.ts';
+import type { HistoryStore } from '../history/historyStore.ts';
+import type { WebSocketEvent } from './websocketEvents.ts';
+import { GRANT_KEEP_ALIVE_SECONDS, runWsSession, type WsSessionPorts, type WsSessionResult } from './wsSession.ts';
+import type { WsSessionState } from './wsSessionState.ts';
+import { DEFAULT_SUBSCRIBE_LIMITS } from './wsSubscribe.ts';
+
+const SECRET = 'a-test-secret-that-is-long-enough-0123456789';
+const T0 = 1_796_000_000;
+let nowMs = T0 * 1000;
+let history: HistoryStore;
+let scheduled: number[];
+let published: string[];
+
+const token = (channels: string[], ttlSeconds: number, publish = false) =>
+  signSubscribeToken({ channels, ttlSeconds, publish }, SECRET, Math.floor(nowMs / 1000));
+
+function ports(): WsSessionPorts {
+  return {
+    history,
+    access: createChannelAccess({ privatePrefix: 'private-', tokenSecret: SECRET }, () => Math.floor(nowMs / 1000)),
+    scheduleExpiry: (exp) => scheduled.push(exp),
+    publish: async (input) => {
+      published.push(input.channel);
+      return { id: String(published.length), channel: input.channel, data: input.data, ts: nowMs, duplicate: false };
+    },
+    newUser: () => 'User0000000A',
+    now: () => nowMs,
+  };
+}
+
+const text = (frame: unknown): WebSocketEvent => ({ type: 'TEXT', content: Buffer.from(JSON.stringify(frame)) });
+const EMPTY: WsSessionState = { subscriptions: [], pending: [], barrier: 0, grants: [] };
+const run = (events: WebSocketEvent[], state: WsSessionState = EMPTY) =>
+  runWsSession(events, state, ports(), { maxSubscriptions: 20, limits: DEFAULT_SUBSCRIBE_LIMITS, keepAliveSeconds: 25 });
+
+/** The client frames (JSON) and proxy controls (c:...) of an answer. */
+function framesOf(result: WsSessionResult): { client: Array<Record<string, unknown>>; controls: Array<Record<string, unknown>> } {
+  const client: Array<Record<string, unknown>> = [];
+  const controls: Array<Record<string, unknown>> = [];
+  for (const event of result.out) {
+    if (event.type !== 'TEXT') continue;
+    const body = event.content!.toString('utf8');
+    if (body.startsWith('c:')) controls.push(JSON.parse(body.slice(2)));
+    else if (body.startsWith('m:')) client.push(JSON.parse(body.slice(2)));
+  }
+  return { client, controls };
+}
+
+/** Subscribes and answers barriers until the subscription is live. */
+async function subscribeLive(frame: Record<string, unknown>, state: WsSessionState): Promise<{ state: WsSessionState; results: WsSessionResult[] }> {
+  const results = [await run([text({ type: 'subscribe', ...frame })], state)];
+  for (let i = 0; i < 5 && results.at(-1)!.state.pending.length > 0; i++) {
+    const barrier = results.at(-1)!.state.barrier;
+    results.push(await run([{ type: 'PONG', content: Buffer.from(`ffsub:${barrier}`) }], results.at(-1)!.state));
+  }
+  return { state: results.at(-1)!.state, results };
+}
+
+beforeEach(() => {
+  nowMs = T0 * 1000;
+  history = createMemoryHistoryStore({ maxMessagesPerChannel: 100, maxAgeMs: 3_600_000, channelIdleMs: 7 * 86_400_000 }, () => nowMs);
+  scheduled = [];
+  published = [];
+});
+
+describe('WebSocket session on private channels', () => {
+  it.each<[string, () => Promise<Record<string, unknown>>]>([
+    ['no token', async () => ({})],
+    ['a token for another channel', async () => ({ token: await token(['private-b'], 60) })],
+    ['an expired token', async () => ({ token: await signSubscribeToken({ channels: ['private-a'], ttlSeconds: 5 }, SECRET, T0 - 60) })],
+    ['a forged token', async () => ({ token: await signSubscribeToken({ channels: ['private-a'], ttlSeconds: 60 }, `${SECRET}!`, T0) })],
+  ])('refuses a subscribe with %s: an error frame and no subscription', async (_name, extra) => {
+    const opened = await run([{ type: 'OPEN' }]);
+    const result = await run([text({ type: 'subscribe', channel: 'private-a', ...(await extra()) })], opened.state);
+    const { client, controls } = framesOf(result);
+    expect(client).toEqual([expect.objectContaining({ type: 'error', code: 'forbidden', channel: 'private-a' })]);
+    expect(controls.filter((c) => c.type === 'subscribe')).toEqual([]);
+    expect(result.state).toMatchObject({ subscriptions: [], pending: [], grants: [] });
+    expect(result.keepAliveIntervalSeconds).toBeUndefined();
+  });
+
+  it('subscribes with a valid token, holds the expiry channel, asks for keep-alives and schedules the close', async () => {
+    const opened = await run([{ type: 'OPEN' }]);
+    const { state, results } = await subscribeLive({ channel: 'private-a', token: await token(['private-a'], 60) }, opened.state);
+    expect(state.subscriptions).toEqual(['private-a']);
+    expect(state.grants).toEqual([{ channel: 'private-a', exp: T0 + 60, publish: false }]);
+    const controls = framesOf(results[0]!).controls;
+    expect(controls).toContainEqual(expect.objectContaining({ type: 'subscribe', channel: 'ws:private-a' }));
+    expect(controls).toContainEqual({ type: 'subscribe', channel: `expiry:ws:${T0 + 60}` });
+    expect(results[0]!.keepAliveIntervalSeconds).toBe(GRANT_KEEP_ALIVE_SECONDS);
+    expect(scheduled).toContain(T0 + 60);
+    expect(framesOf(results.at(-1)!).client.concat(...results.map((r) => framesOf(r).client))).toContainEqual(
+      expect.objectContaining({ type: 'subscribed', channel: 'private-a' }),
+    );
+  });
+
+  it('a fresh token on a live subscription moves its end, without a new handshake', async () => {
+    const opened = await run([{ type: 'OPEN' }]);
+    const live = await subscribeLive({ channel: 'private-a', token: await token(['private-a'], 60) }, opened.state);
+    nowMs += 30_000;
+    const refreshed = await run([text({ type: 'subscribe', channel: 'private-a', token: await token(['private-*'], 300) })], live.state);
+    const { client, controls } = framesOf(refreshed);
+    expect(client).toEqual([{ type: 'refreshed', channel: 'private-a', expiresAt: T0 + 330 }]);
+    expect(controls).toEqual([
+      { type: 'subscribe', channel: `expiry:ws:${T0 + 330}` },
+      { type: 'unsubscribe', channel: `expiry:ws:${T0 + 60}` },
+    ]);
+    expect(refreshed.state.pending).toEqual([]);
+    expect(refreshed.state.grants).toEqual([{ channel: 'private-a', exp: T0 + 330, publish: false }]);
+  });
+
+  it('a bad token on a live subscription is refused and leaves the subscription as it was', async () => {
+    const opened = await run([{ type: 'OPEN' }]);
+    const live = await subscribeLive({ channel: 'private-a', token: await token(['private-a'], 60) }, opened.state);
+    const result = await run([text({ type: 'subscribe', channel: 'private-a', token: 'garbage.garbage.garbage' })], live.state);
+    expect(framesOf(result).client).toEqual([expect.objectContaining({ type: 'error', code: 'forbidden' })]);
+    expect(result.state.grants).toEqual(live.state.grants);
+    expect(result.state.subscriptions).toEqual(['private-a']);
+  });
+
+  it('closes the connection (4001) on any call after a grant expired', async () => {
+    const opened = await run([{ type: 'OPEN' }]);
+    const live = await subscribeLive({ channel: 'private-a', token: await token(['private-a'], 60) }, opened.state);
+    nowMs += 60_000;
+    const result = await run([], live.state);
+    expect(framesOf(result).client).toEqual([expect.objectContaining({ type: 'error', code: 'token_expired', channel: 'private-a' })]);
+    const close = result.out.find((e) => e.type === 'CLOSE');
+    expect(close?.content?.readUInt16BE(0)).toBe(4001);
+  });
+
+  it('unsubscribing drops the grant, the expiry channel and the keep-alives', async () => {
+    const opened = await run([{ type: 'OPEN' }]);
+    const live = await subscribeLive({ channel: 'private-a', token: await token(['private-a'], 60) }, opened.state);
+    const result = await run([text({ type: 'unsubscribe', channel: 'private-a' })], live.state);
+    expect(result.state.grants).toEqual([]);
+    expect(framesOf(result).controls).toContainEqual({ type: 'unsubscribe', channel: `expiry:ws:${T0 + 60}` });
+    expect(result.keepAliveIntervalSeconds).toBe(0);
+  });
+
+  it('publishing to a private channel takes a token with "publish": true, in the frame or the subscription', async () => {
+    const opened = await run([{ type: 'OPEN' }]);
+    const denied = await run([text({ type: 'publish', channel: 'private-a', data: 1 })], opened.state);
+    expect(framesOf(denied).client).toEqual([expect.objectContaining({ type: 'error', code: 'forbidden' })]);
+    const readOnly = await run([text({ type: 'publish', channel: 'private-a', data: 2, token: await token(['private-a'], 60) })], opened.state);
+    expect(framesOf(readOnly).client).toEqual([expect.objectContaining({ type: 'error', code: 'forbidden' })]);
+    expect(published).toEqual([]);
+    const withClaim = await run([text({ type: 'publish', channel: 'private-a', data: 3, token: await token(['private-a'], 60, true) })], opened.state);
+    expect(framesOf(withClaim).client).toEqual([expect.objectContaining({ type: 'published', channel: 'private-a' })]);
+    const live = await subscribeLive({ channel: 'private-a', token: await token(['private-a'], 60, true) }, opened.state);
+    const viaSubscription = await run([text({ type: 'publish', channel: 'private-a', data: 4 })], live.state);
+    expect(framesOf(viaSubscription).client).toEqual([expect.objectContaining({ type: 'published' })]);
+    expect(published).toEqual(['private-a', 'private-a']);
+  });
+
+  it('leaves public channels as they were: no token, no grant, no keep-alives', async () => {
+    const opened = await run([{ type: 'OPEN' }]);
+    const { state, results } = await subscribeLive({ channel: 'news' }, opened.state);
+    expect(state.subscriptions).toEqual(['news']);
+    expect(state.grants).toEqual([]);
+    expect(results.every((r) => r.keepAliveIntervalSeconds === undefined)).toBe(true);
+  });
+});
+
+describe('WebSocket session barriers', () => {
+  it('never reuses a barrier number: a pong of an older barrier cannot confirm a newer subscribe', async () => {
+    const opened = await run([{ type: 'OPEN' }]);
+    const a = await run([text({ type: 'subscribe', channel: 'a' })], opened.state);
+    const roundA = await run([{ type: 'PONG', content: Buffer.from(`ffsub:${a.state.barrier}`) }], a.state);
+    const waitingOn = roundA.state.pending.map((p) => p.barrier);
+    expect(roundA.state.barrier).toBe(Math.max(...waitingOn));
+    const b = await run([text({ type: 'subscribe', channel: 'b' })], roundA.state);
+    const barriers = b.state.pending.map((p) => p.barrier);
+    expect(new Set(barriers).size).toBe(barriers.length);
+  });
+});
