@@ -118,6 +118,8 @@ async function startOurs(spec: CaseSpec): Promise<SystemUnderTest> {
       ...(edge ? { edge: await findFreePort() } : {}),
     },
     ...(edge ? { edge: true } : {}),
+    // Whatever fastly.toml's [local_server.pushpin] enable says: this benchmark measures Pushpin.
+    pushpin: true,
     originEnv: {
       PUBLISH_TOKEN: BENCH_TOKEN,
       LOG_LEVEL: 'warn',
@@ -128,12 +130,19 @@ async function startOurs(spec: CaseSpec): Promise<SystemUnderTest> {
     echo: false,
     log: () => {},
   });
+  let measuredPushpin: MeasuredProcess[];
+  try {
+    measuredPushpin = pushpinProcesses(stack.pids.pushpin);
+  } catch (error) {
+    await stack.stop();
+    throw error;
+  }
   return {
     baseUrl: edge ? stack.urls.edge! : stack.urls.pushpinProxy,
     headers: edge ? {} : { 'pushpin-route': 'origin' },
     publishUrl: `${stack.urls.origin}/api/publish`,
     measured: [
-      ...pushpinProcesses(stack.pids.pushpin),
+      ...measuredPushpin,
       { name: 'origin', pid: stack.pids.origin },
       ...(stack.pids.edge !== undefined ? [{ name: 'edge (compute host)', pid: stack.pids.edge }] : []),
     ],

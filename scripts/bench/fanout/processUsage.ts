@@ -56,7 +56,12 @@ export interface MeasuredProcess {
 }
 
 /** Pushpin's runner and the services it started (condure, zurl, pushpin-proxy, pushpin-handler...), by name. */
-export function pushpinProcesses(runnerPid: number): MeasuredProcess[] {
+/**
+ * The Pushpin runner and its children (condure, zurl, proxy, handler). `runnerPid` is the stack's
+ * `pids.pushpin`, absent when the stack runs no Pushpin: a benchmark that measures Pushpin must start it.
+ */
+export function pushpinProcesses(runnerPid: number | undefined): MeasuredProcess[] {
+  if (runnerPid === undefined) throw new Error('this benchmark measures Pushpin, and the stack runs none (start it with `pushpin: true`)');
   return [{ name: 'pushpin runner', pid: runnerPid }, ...descendantsOf(runnerPid).map((pid) => ({ name: processName(pid), pid }))];
 }
 
