@@ -193,3 +193,15 @@ describe("zurl's limits (versions that run zurl)", () => {
     expect(() => buildPushpinConfig({ ...base, version: parsePushpinVersion('1.36.0'), libdirs: { own: 'lib', package: '/usr/lib/pushpin' } })).toThrow(/absolute/);
   });
 });
+
+describe('proxy workers', () => {
+  it('writes [proxy] workers from 1.39 on only, and validates it', () => {
+    const at = (version: string, proxyWorkers?: number) =>
+      settings(buildPushpinConfig({ ...base, version: parsePushpinVersion(version), ...(proxyWorkers ? { proxyWorkers } : {}) }).config);
+    expect(at('1.36.0').has('proxy.workers')).toBe(false);
+    expect(at('1.38.0').has('proxy.workers')).toBe(false);
+    expect(at('1.39.0').get('proxy.workers')).toBe('2');
+    expect(at('1.41.0', 4).get('proxy.workers')).toBe('4');
+    expect(() => at('1.41.0', 0.5)).toThrow(/proxyWorkers/);
+  });
+});

@@ -46,7 +46,14 @@ export interface PushpinConfigInput {
    * Without them zurl keeps the package's limits (see ZURL_LIMITS for why that matters).
    */
   libdirs?: { own: string; package: string };
+  /** `[proxy] workers` on 1.39+ (default DEFAULT_PROXY_WORKERS); older versions have one proxy thread. */
+  proxyWorkers?: number;
 }
+
+/** Connections Pushpin accepts at once (`[runner] client_maxconn`), as the package's default. */
+export const CLIENT_MAXCONN = 50000;
+/** Proxy threads on 1.39+: one per core of the 2-core box the benchmarks were measured on. */
+export const DEFAULT_PROXY_WORKERS = 2;
 
 export interface PushpinConfigFiles {
   /** Contents of pushpin.conf. */
@@ -240,6 +247,9 @@ export function buildPushpinConfig(input: PushpinConfigInput): PushpinConfigFile
   }
   const p = input.publishPort;
   const bind = input.bindAddress ?? '127.0.0.1';
+  if (input.proxyWorkers !== undefined && (!Number.isInteger(input.proxyWorkers) || input.proxyWorkers < 1 || input.proxyWorkers > 64)) {
+    throw new Error(`proxyWorkers must be a whole number from 1 to 64, got ${input.proxyWorkers}`);
+  }
   if (!/^\d{1,3}(\.\d{1,3}){3}$/.test(bind)) throw new Error(`bindAddress must be an IPv4 address, got ${bind}`);
   const config = [
     '# Generated from fastly.toml by scripts/pushpin; equivalent to what `fastly compute serve` writes.',
@@ -260,9 +270,13 @@ export function buildPushpinConfig(input: PushpinConfigInput): PushpinConfigFile
     `services=${layout.services.join(',')}`,
     `http_port=${input.proxyPort}`,
     `logdir=${input.logdir}`,
+    // INFO: one line per request and per published item (not per delivery), which the tests read.
     'log_level=2',
+    // Room for a burst of published messages per client (see MIN_CLIENT_BUFFER_SIZE).
     `client_buffer_size=${MIN_CLIENT_BUFFER_SIZE}`,
-    'client_maxconn=50000',
+    // Connections condure (and on 1.36 zurl, ZURL_LIMITS) hold at once; each needs a descriptor, so
+    // the shell's `ulimit -n` is the real limit (the fan-out benchmark checks it before a run).
+    `client_maxconn=${CLIENT_MAXCONN}`,
     '',
     '[proxy]',
     'routesfile=routes',
@@ -270,6 +284,9 @@ export function buildPushpinConfig(input: PushpinConfigInput): PushpinConfigFile
     `sig_iss=${LOCAL_GRIP_SIG_ISS}`,
     `sig_key=${LOCAL_GRIP_SIG_KEY}`,
     'updates_check=off',
+    // 1.39+: WebSocket deliveries and every proxied request pass the proxy, one thread per worker;
+    // 1.36-1.38 have one (the fan-out benchmark's WebSocket ceiling, README).
+    ...(atLeast(input.version, 1, 39) ? [`workers=${input.proxyWorkers ?? DEFAULT_PROXY_WORKERS}`] : []),
     ...Object.entries(layout.proxySettings).map(([key, value]) => `${key}=${value}`),
     '',
     '[handler]',
