@@ -2,14 +2,14 @@
 // the origin publishing) side by side with a Socket.IO 4 server, at the same subscribers and rate in
 // the same run. Writes latest.json, latest.md and latest.svg to the results folder. See
 // scripts/bench/fanout/ for the parts and `--help` for the options; prints numbers, asserts nothing.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { fanoutChartSvg } from './fanout/fanoutChart.ts';
 import { runCase, type CaseResult, type CaseSpec } from './fanout/fanoutCase.ts';
 import { FANOUT_HELP, FanoutOptionsError, parseFanoutOptions, type FanoutOptions } from './fanout/fanoutOptions.ts';
-import { markdownReport, ratioToSocketIo, systemLabel, type FanoutDocument } from './fanout/fanoutReport.ts';
+import { markdownReport, mergeDocuments, ratioToSocketIo, systemLabel, type FanoutDocument } from './fanout/fanoutReport.ts';
 import { loadAverage, openFilesLimit } from './fanout/processUsage.ts';
 import { ensurePushpin } from '../pushpin/ensurePushpin.ts';
 import { formatVersion } from '../pushpin/pushpinConfig.ts';
@@ -81,21 +81,22 @@ export async function runFanout(options: FanoutOptions, log: (line: string) => v
   }
   const { help: _help, outDir: _out, ...recorded } = options;
   const args = process.argv.slice(2).filter((a) => a !== 'fanout');
-  const document: FanoutDocument = {
+  const dir = resolve(PROJECT_ROOT, options.outDir);
+  const files = { json: join(dir, 'latest.json'), markdown: join(dir, 'latest.md'), svg: join(dir, 'latest.svg') };
+  const thisRun: FanoutDocument = {
     generatedAt: new Date().toISOString(),
     command: `npm run bench -- fanout${args.length > 0 ? ` ${args.join(' ')}` : ''}`,
     machine: machine(),
     options: recorded,
     results,
   };
-  const dir = resolve(PROJECT_ROOT, options.outDir);
+  const document = options.merge && existsSync(files.json) ? mergeDocuments(JSON.parse(readFileSync(files.json, 'utf8')) as FanoutDocument, thisRun) : thisRun;
   mkdirSync(dir, { recursive: true });
-  const files = { json: join(dir, 'latest.json'), markdown: join(dir, 'latest.md'), svg: join(dir, 'latest.svg') };
   writeFileSync(files.json, `${JSON.stringify(document, null, 2)}\n`);
   writeFileSync(files.markdown, markdownReport(document));
   writeFileSync(
     files.svg,
-    fanoutChartSvg(results, `Fan-out: ${options.rate} msg/s to N subscribers, Pushpin ${document.machine.pushpin} vs Socket.IO 4, ${document.machine.cpus} cores`),
+    fanoutChartSvg(document.results, `Fan-out: ${options.rate} msg/s to N subscribers, Pushpin ${document.machine.pushpin} vs Socket.IO 4, ${document.machine.cpus} cores`),
   );
   log(`results: ${files.json}, ${files.markdown}, ${files.svg}`);
   return { document, files };

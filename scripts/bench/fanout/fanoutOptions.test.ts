@@ -4,7 +4,8 @@ import { FanoutOptionsError, loadProcessesFor, MIX_SHARES, parseFanoutOptions, t
 describe('parseFanoutOptions', () => {
   it('defaults to 1k, 5k and 10k subscribers of every transport at 2 msg/s for 20 s, with Socket.IO', () => {
     const o = parseFanoutOptions([]);
-    expect(o).toMatchObject({ subscribers: [1000, 5000, 10000], transports: ['sse', 'ws', 'stream', 'poll', 'mix'], rate: 2, seconds: 20, via: 'pushpin', socketIo: true, quick: false });
+    expect(o).toMatchObject({ subscribers: [1000, 5000, 10000], transports: ['sse', 'ws', 'stream', 'poll', 'mix'], rate: 2, seconds: 20, via: 'pushpin', socketIo: true, quick: false, merge: false });
+    expect(parseFanoutOptions(['--merge']).merge).toBe(true);
   });
 
   it('reads every option', () => {

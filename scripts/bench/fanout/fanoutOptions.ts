@@ -28,6 +28,8 @@ export interface FanoutOptions {
   /** Where latest.json, latest.md and latest.svg go. */
   outDir: string;
   quick: boolean;
+  /** Keep the rows of <out>/latest.json this run does not measure again (a series in several runs). */
+  merge: boolean;
   help: boolean;
 }
 
@@ -53,6 +55,8 @@ Socket.IO 4 server (WebSocket clients) in the same run. Results: <out>/latest.js
   --load-processes K   load generator processes (default: one per 2,500 subscribers, 2 to 8)
   --drain S            seconds to wait for late deliveries after the last publish (default 10)
   --out DIR            results folder (default ${DEFAULT_OUT_DIR})
+  --merge              keep the rows of <out>/latest.json this run does not measure again
+                       (run 1k, 5k and 10k as separate runs into one table and chart)
   --quick              smoke run: 20 subscribers of the mix (every transport) and Socket.IO's, 10 msg/s for 2 s
   -h, --help           this text
 `;
@@ -105,6 +109,7 @@ export function parseFanoutOptions(args: string[]): FanoutOptions {
         drain: { type: 'string' },
         out: { type: 'string' },
         quick: { type: 'boolean' },
+        merge: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -145,6 +150,7 @@ export function parseFanoutOptions(args: string[]): FanoutOptions {
     drainSeconds: v.drain !== undefined ? positiveNumber('drain', v.drain, 600) : quick ? QUICK.drainSeconds : 10,
     outDir: v.out ?? DEFAULT_OUT_DIR,
     quick,
+    merge: v.merge === true,
     help: v.help === true,
   };
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { fanoutChartSvg, niceCeiling } from './fanoutChart.ts';
 import type { CaseResult } from './fanoutCase.ts';
-import { markdownReport, ratioToSocketIo, type FanoutDocument } from './fanoutReport.ts';
+import { markdownReport, mergeDocuments, ratioToSocketIo, type FanoutDocument } from './fanoutReport.ts';
 
 function row(over: Partial<CaseResult>): CaseResult {
   return {
@@ -49,7 +49,7 @@ const doc: FanoutDocument = {
   generatedAt: '2026-12-01T00:00:00.000Z',
   command: 'npm run bench -- fanout',
   machine: { cpus: 2, cpuModel: 'test cpu', memoryGb: 24, node: '20.20.2', pushpin: '1.36.0', openFilesLimit: 20000 },
-  options: { subscribers: [1000, 5000], transports: ['sse', 'ws'], rate: 2, seconds: 20, via: 'pushpin', socketIo: true, loadProcesses: undefined, drainSeconds: 10, quick: false },
+  options: { subscribers: [1000, 5000], transports: ['sse', 'ws'], rate: 2, seconds: 20, via: 'pushpin', socketIo: true, loadProcesses: undefined, drainSeconds: 10, quick: false, merge: false },
   results,
 };
 
@@ -86,5 +86,28 @@ describe('fanoutChart', () => {
 
   it('rounds axis maxima to 1, 2 or 5 times a power of ten', () => {
     expect([niceCeiling(0), niceCeiling(7), niceCeiling(13), niceCeiling(20001), niceCeiling(45000)]).toEqual([1, 10, 20, 50000, 50000]);
+  });
+
+  it('--merge keeps the rows a later run did not measure again, ordered by N, and lists both runs', () => {
+    const later: FanoutDocument = {
+      ...doc,
+      generatedAt: '2026-12-01T01:00:00.000Z',
+      command: 'npm run bench -- fanout --subscribers 1000,10000 --transports sse --merge',
+      results: [row({ deliveriesPerSecond: 2040 }), row({ subscribers: 10000, deliveriesPerSecond: 15000 }), row({ system: 'socketio', transport: 'socketio', via: 'direct', subscribers: 10000 })],
+    };
+    const merged = mergeDocuments(doc, later);
+    expect(merged.results.map((r) => [r.system, r.transport, r.subscribers, r.deliveriesPerSecond])).toEqual([
+      ['pushpin', 'ws', 1000, 1000],
+      ['pushpin', 'sse', 1000, 2040],
+      ['socketio', 'socketio', 1000, 2000],
+      ['pushpin', 'sse', 5000, 9000],
+      ['socketio', 'socketio', 5000, 10000],
+      ['pushpin', 'sse', 10000, 15000],
+      ['socketio', 'socketio', 10000, 2000],
+    ]);
+    expect(merged.runs!.map((r) => r.generatedAt)).toEqual([doc.generatedAt, later.generatedAt]);
+    expect(markdownReport(merged)).toContain('Merged from 2 runs');
+    // A third run adds to the list.
+    expect(mergeDocuments(merged, { ...later, generatedAt: 'third' }).runs).toHaveLength(3);
   });
 });

@@ -8,6 +8,24 @@ export interface FanoutDocument {
   machine: { cpus: number; cpuModel: string; memoryGb: number; node: string; pushpin: string; openFilesLimit: number | null };
   options: Omit<FanoutOptions, 'help' | 'outDir'>;
   results: CaseResult[];
+  /** With --merge: every run whose rows the document holds, oldest first (this one last). */
+  runs?: Array<{ command: string; generatedAt: string }>;
+}
+
+const rowKey = (r: CaseResult): string => [r.system, r.transport, r.via, r.subscribers, r.rate, r.seconds].join('|');
+
+/**
+ * --merge: the previous document's rows that this run did not measure again (same system, transport,
+ * via, N, R and S), then this run's; ordered by N, Pushpin's rows before Socket.IO's, as they ran.
+ * A long series (1k, 5k, 10k) can so be run in several short runs into one table and chart.
+ */
+export function mergeDocuments(previous: FanoutDocument, current: FanoutDocument): FanoutDocument {
+  const fresh = new Set(current.results.map(rowKey));
+  const kept = previous.results.filter((r) => !fresh.has(rowKey(r)));
+  const order = (r: CaseResult): number => r.subscribers * 10 + (r.system === 'socketio' ? 1 : 0);
+  const results = [...kept, ...current.results].map((r, i) => ({ r, i })).sort((a, b) => order(a.r) - order(b.r) || a.i - b.i).map(({ r }) => r);
+  const earlier = previous.runs ?? [{ command: previous.command, generatedAt: previous.generatedAt }];
+  return { ...current, results, runs: [...earlier, { command: current.command, generatedAt: current.generatedAt }] };
 }
 
 /** Our deliveries/s over Socket.IO's at the same N and R (same run); undefined without a Socket.IO row. */
@@ -57,6 +75,7 @@ export function markdownReport(doc: FanoutDocument): string {
       `one channel, ${doc.options.rate} msg/s for ${doc.options.seconds} s through the publish API; ` +
       `load generator on the same machine (${doc.generatedAt}).`,
     '',
+    ...(doc.runs && doc.runs.length > 1 ? [`Merged from ${doc.runs.length} runs: ${doc.runs.map((r) => `\`${r.command}\` (${r.generatedAt})`).join('; ')}.`, ''] : []),
     '| system | subscribers | deliveries/s | x Socket.IO | p50 ms | p99 ms | max ms | lost | duplicated | reconnects | connect s (per s) | load avg |',
     '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   );
