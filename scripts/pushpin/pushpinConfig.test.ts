@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseManifest } from '../stack/fastlyManifest.ts';
-import { buildPushpinConfig, buildRoutes, parsePushpinVersion, pushpinPorts, withDefaultRoute } from './pushpinConfig.ts';
+import { buildPushpinConfig, buildRoutes, parsePushpinVersion, pushpinPorts, withDefaultRoute, ZURL_LIMITS } from './pushpinConfig.ts';
 
 const manifest = parseManifest(`
 manifest_version = 3
@@ -45,6 +45,14 @@ describe('Pushpin config from fastly.toml', () => {
       'id=origin 127.0.0.1:3000,over_http,host=example.internal\n' +
         'id=api,replace_beg=/v1 api.example.com:8443,over_http,ssl\n',
     );
+  });
+
+  it("sets Fanout's 64 KiB publish limit under both keys (handlers before 1.41 read push_in_max_body_size)", () => {
+    for (const version of ['pushpin 1.36.0', 'pushpin 1.41.0']) {
+      const s = settings(buildPushpinConfig({ ...base, version: parsePushpinVersion(version) }).config);
+      expect(s.get('handler.push_in_http_max_body_size')).toBe('65536');
+      expect(s.get('handler.push_in_max_body_size')).toBe('65536');
+    }
   });
 
   it('adds a catch-all route to the origin backend for Pushpin 1.36 only (its long-poll retries lose the route id)', () => {
@@ -151,5 +159,49 @@ realtime_paths = "/events/"
     expect(withDefaultRoute(once, v136)).toEqual({ routes: once });
     expect(withDefaultRoute('', v136)).toEqual({ routes: '' });
     expect(withDefaultRoute(twoRoutes, parsePushpinVersion('1.37.0'))).toEqual({ routes: twoRoutes });
+  });
+});
+
+describe("zurl's limits (versions that run zurl)", () => {
+  const libdirs = { own: '/tmp/work/lib', package: '/usr/lib/pushpin' };
+
+  it('points libdir at our runner template and includes the package internal.conf by path', () => {
+    const files = buildPushpinConfig({ ...base, version: parsePushpinVersion('1.36.0'), libdirs });
+    const s = settings(files.config);
+    expect(s.get('global.include')).toBe('/usr/lib/pushpin/internal.conf');
+    expect(s.get('global.libdir')).toBe('/tmp/work/lib');
+    const zurl = settings(files.zurlTemplate!);
+    expect(zurl.get('General.in_spec')).toBe('ipc://{{ rundir }}/{{ ipc_prefix }}zurl-in');
+    expect(zurl.get('General.in_stream_spec')).toBe('ipc://{{ rundir }}/{{ ipc_prefix }}zurl-in-stream');
+    expect(zurl.get('General.out_spec')).toBe('ipc://{{ rundir }}/{{ ipc_prefix }}zurl-out');
+    expect(Number(zurl.get('General.max_open_requests'))).toBe(ZURL_LIMITS.maxOpenRequests);
+    expect(Number(zurl.get('General.in_hwm'))).toBe(ZURL_LIMITS.inHwm);
+    expect(zurl.get('General.defpolicy')).toBe('allow');
+  });
+
+  it('leaves libdir alone without libdirs, and on versions without zurl', () => {
+    const without = buildPushpinConfig({ ...base, version: parsePushpinVersion('1.36.0') });
+    expect(settings(without.config).get('global.include')).toBe('{libdir}/internal.conf');
+    expect(without.zurlTemplate).toBeUndefined();
+    const newer = buildPushpinConfig({ ...base, version: parsePushpinVersion('1.41.0'), libdirs });
+    expect(settings(newer.config).get('global.include')).toBe('{libdir}/internal.conf');
+    expect(settings(newer.config).has('global.libdir')).toBe(false);
+    expect(newer.zurlTemplate).toBeUndefined();
+  });
+
+  it('refuses relative library directories', () => {
+    expect(() => buildPushpinConfig({ ...base, version: parsePushpinVersion('1.36.0'), libdirs: { own: 'lib', package: '/usr/lib/pushpin' } })).toThrow(/absolute/);
+  });
+});
+
+describe('proxy workers', () => {
+  it('writes [proxy] workers from 1.39 on only, and validates it', () => {
+    const at = (version: string, proxyWorkers?: number) =>
+      settings(buildPushpinConfig({ ...base, version: parsePushpinVersion(version), ...(proxyWorkers ? { proxyWorkers } : {}) }).config);
+    expect(at('1.36.0').has('proxy.workers')).toBe(false);
+    expect(at('1.38.0').has('proxy.workers')).toBe(false);
+    expect(at('1.39.0').get('proxy.workers')).toBe('2');
+    expect(at('1.41.0', 4).get('proxy.workers')).toBe('4');
+    expect(() => at('1.41.0', 0.5)).toThrow(/proxyWorkers/);
   });
 });

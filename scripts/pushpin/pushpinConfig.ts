@@ -8,6 +8,11 @@ export const LOCAL_GRIP_SIG_ISS = 'viceroy';
 export const LOCAL_GRIP_SIG_KEY = 'viceroy_dev_signing_key_dont_use_in_production';
 /** Fanout's publish body limit, which the CLI also sets locally. */
 export const PUBLISH_MAX_BODY_BYTES = 65536;
+/**
+ * `[handler]` key for that limit before Pushpin 1.41: handlers up to 1.40 read `push_in_max_body_size`,
+ * 1.41 reads the `push_in_http_max_body_size` the Fastly CLI writes (github fastly/pushpin, handlerapp.cpp).
+ */
+export const LEGACY_PUBLISH_BODY_LIMIT_KEY = 'push_in_max_body_size';
 
 export interface PushpinVersion {
   major: number;
@@ -33,13 +38,30 @@ export interface PushpinConfigInput {
   /** Delivery shaping off (message_rate=0) unless set; the CLI keeps Pushpin's defaults. */
   messageRate?: number;
   messageHwm?: number;
+  /**
+   * Versions that run zurl (before 1.38): our own runner template directory (absolute) and the
+   * package's, the one that holds internal.conf (Debian: /usr/lib/pushpin). With both, the config
+   * points `[global] libdir` at `own`, where the caller writes `zurlTemplate` as
+   * `runner/zurl.conf.template`, and includes the package's internal.conf by its absolute path.
+   * Without them zurl keeps the package's limits (see ZURL_LIMITS for why that matters).
+   */
+  libdirs?: { own: string; package: string };
+  /** `[proxy] workers` on 1.39+ (default DEFAULT_PROXY_WORKERS); older versions have one proxy thread. */
+  proxyWorkers?: number;
 }
+
+/** Connections Pushpin accepts at once (`[runner] client_maxconn`), as the package's default. */
+export const CLIENT_MAXCONN = 50000;
+/** Proxy threads on 1.39+: one per core of the 2-core box the benchmarks were measured on. */
+export const DEFAULT_PROXY_WORKERS = 2;
 
 export interface PushpinConfigFiles {
   /** Contents of pushpin.conf. */
   config: string;
   /** Contents of the routes file that pushpin.conf names as `routes`. */
   routes: string;
+  /** With `libdirs` on a version that runs zurl: the text of `<own>/runner/zurl.conf.template`. */
+  zurlTemplate?: string;
 }
 
 export function parsePushpinVersion(output: string): PushpinVersion {
@@ -164,6 +186,52 @@ export function withDefaultRoute(routes: string, version: PushpinVersion): { rou
   return { routes: `${routes}${routes === '' || routes.endsWith('\n') ? '' : '\n'}${added}\n`, added };
 }
 
+/**
+ * zurl makes every request the 1.36-1.37 proxy sends to an origin, WebSocket-over-HTTP events
+ * included (an OPEN and a TEXT per new WebSocket). The proxy hands each to zurl over a ZeroMQ PUSH
+ * socket and, when that socket cannot take it at once, fails the request (zhttprequest.cpp,
+ * ErrorUnavailable), which the client sees as `502 Error while proxying to origin.`. The socket fills
+ * as soon as zurl reads slower than new connections arrive: its input queue (in_hwm) is 1000
+ * messages and it stops reading at max_open_requests=2000 requests in progress (the package's
+ * template). Measured here: WebSockets opened at 200/s got their first 502s after ~3,100 and 1,645
+ * of 6,000 failed; at 50/s a few dozen failed. Raised, a burst waits in zurl's queue instead of being
+ * refused (the proxy's own 60 s request expiry still bounds the wait).
+ */
+export const ZURL_LIMITS = {
+  /** Requests in progress before zurl stops reading: one per connection the proxy can hold. */
+  maxOpenRequests: 50000,
+  /** Messages queued for zurl before the proxy's socket fills: a burst of every connection at once. */
+  inHwm: 50000,
+  /** Responses queued for the proxy (the package's 1000 would drop them past that). */
+  outHwm: 50000,
+} as const;
+
+/**
+ * The zurl config template the runner renders into `{rundir}/{ipc_prefix}zurl.conf`: the sockets and
+ * the policy of the package's template (runner/zurl.conf.template, 1.36), with ZURL_LIMITS.
+ */
+export function buildZurlTemplate(): string {
+  return [
+    '# Written by scripts/pushpin (pushpinConfig.ts); the runner renders it for zurl.',
+    '[General]',
+    'instance_id=',
+    'in_spec=ipc://{{ rundir }}/{{ ipc_prefix }}zurl-in',
+    'in_stream_spec=ipc://{{ rundir }}/{{ ipc_prefix }}zurl-in-stream',
+    'out_spec=ipc://{{ rundir }}/{{ ipc_prefix }}zurl-out',
+    'in_req_spec=',
+    // As the package: the proxy marks its route targets as trusted, so local origins still work.
+    'defpolicy=allow',
+    'allow=',
+    'deny=127.*,10.*,192.168.*,*.local',
+    `max_open_requests=${ZURL_LIMITS.maxOpenRequests}`,
+    'buffer_size=200000',
+    'timeout=600',
+    `in_hwm=${ZURL_LIMITS.inHwm}`,
+    `out_hwm=${ZURL_LIMITS.outHwm}`,
+    '',
+  ].join('\n');
+}
+
 function assertAbsolute(path: string, what: string): void {
   if (!path.startsWith('/')) throw new Error(`${what} must be an absolute path, got ${path}`);
 }
@@ -172,13 +240,28 @@ export function buildPushpinConfig(input: PushpinConfigInput): PushpinConfigFile
   assertAbsolute(input.rundir, 'rundir');
   assertAbsolute(input.logdir, 'logdir');
   const layout = pushpinRunnerLayout(input.version);
+  const ownZurl = input.libdirs !== undefined && layout.services.includes('zurl');
+  if (ownZurl) {
+    assertAbsolute(input.libdirs!.own, 'libdirs.own');
+    assertAbsolute(input.libdirs!.package, 'libdirs.package');
+  }
   const p = input.publishPort;
   const bind = input.bindAddress ?? '127.0.0.1';
+  if (input.proxyWorkers !== undefined && (!Number.isInteger(input.proxyWorkers) || input.proxyWorkers < 1 || input.proxyWorkers > 64)) {
+    throw new Error(`proxyWorkers must be a whole number from 1 to 64, got ${input.proxyWorkers}`);
+  }
   if (!/^\d{1,3}(\.\d{1,3}){3}$/.test(bind)) throw new Error(`bindAddress must be an IPv4 address, got ${bind}`);
   const config = [
     '# Generated from fastly.toml by scripts/pushpin; equivalent to what `fastly compute serve` writes.',
     '[global]',
-    'include={libdir}/internal.conf',
+    ...(ownZurl
+      ? [
+          // The runner reads its zurl template from <libdir>/runner (zurl's limits: ZURL_LIMITS);
+          // internal.conf stays the package's.
+          `include=${input.libdirs!.package}/internal.conf`,
+          `libdir=${input.libdirs!.own}`,
+        ]
+      : ['include={libdir}/internal.conf']),
     `rundir=${input.rundir}`,
     'ipc_prefix=pushpin-',
     'port_offset=0',
@@ -187,9 +270,13 @@ export function buildPushpinConfig(input: PushpinConfigInput): PushpinConfigFile
     `services=${layout.services.join(',')}`,
     `http_port=${input.proxyPort}`,
     `logdir=${input.logdir}`,
+    // INFO: one line per request and per published item (not per delivery), which the tests read.
     'log_level=2',
+    // Room for a burst of published messages per client (see MIN_CLIENT_BUFFER_SIZE).
     `client_buffer_size=${MIN_CLIENT_BUFFER_SIZE}`,
-    'client_maxconn=50000',
+    // Connections condure (and on 1.36 zurl, ZURL_LIMITS) hold at once; each needs a descriptor, so
+    // the shell's `ulimit -n` is the real limit (the fan-out benchmark checks it before a run).
+    `client_maxconn=${CLIENT_MAXCONN}`,
     '',
     '[proxy]',
     'routesfile=routes',
@@ -197,12 +284,18 @@ export function buildPushpinConfig(input: PushpinConfigInput): PushpinConfigFile
     `sig_iss=${LOCAL_GRIP_SIG_ISS}`,
     `sig_key=${LOCAL_GRIP_SIG_KEY}`,
     'updates_check=off',
+    // 1.39+: WebSocket deliveries and every proxied request pass the proxy, one thread per worker;
+    // 1.36-1.38 have one (the fan-out benchmark's WebSocket ceiling, README).
+    ...(atLeast(input.version, 1, 39) ? [`workers=${input.proxyWorkers ?? DEFAULT_PROXY_WORKERS}`] : []),
     ...Object.entries(layout.proxySettings).map(([key, value]) => `${key}=${value}`),
     '',
     '[handler]',
     `push_in_http_addr=${bind}`,
     `push_in_http_port=${p}`,
     `push_in_http_max_body_size=${PUBLISH_MAX_BODY_BYTES}`,
+    // The same limit under the name handlers before 1.41 read (1.36-1.40 ignore the one above and
+    // accept 1 MB): a publish Fastly would refuse is refused here too ("Request body too large").
+    `${LEGACY_PUBLISH_BODY_LIMIT_KEY}=${PUBLISH_MAX_BODY_BYTES}`,
     `push_in_spec=tcp://${bind}:${p + 1}`,
     `push_in_sub_specs=tcp://${bind}:${p + 2}`,
     `command_spec=tcp://${bind}:${p + 3}`,
@@ -213,7 +306,11 @@ export function buildPushpinConfig(input: PushpinConfigInput): PushpinConfigFile
     `message_hwm=${input.messageHwm ?? 200000}`,
     '',
   ].join('\n');
-  return { config, routes: withDefaultRoute(buildRoutes(input.backends), input.version).routes };
+  return {
+    config,
+    routes: withDefaultRoute(buildRoutes(input.backends), input.version).routes,
+    ...(ownZurl ? { zurlTemplate: buildZurlTemplate() } : {}),
+  };
 }
 
 /** Every TCP port the generated config listens on, for collision checks. */

@@ -86,6 +86,18 @@ describe('adapting the Fastly CLI\'s Pushpin config to the installed version', (
     expect(adapted.changes).toHaveLength(5);
   });
 
+  it("copies the CLI's publish body limit to the key handlers before 1.41 read", () => {
+    const withLimit = cliStyleConfig.replace('push_in_http_port=5561', 'push_in_http_port=5561\npush_in_http_max_body_size=65536');
+    for (const version of ['1.36.0', '1.39.1']) {
+      const adapted = adaptPushpinConfig(withLimit, v(version));
+      expect(readPushpinSetting(adapted.text, 'handler', 'push_in_max_body_size'), version).toBe('65536');
+      expect(adapted.changes.some((c) => c.startsWith('[handler] push_in_max_body_size=65536')), version).toBe(true);
+    }
+    // Set by the config itself: left alone.
+    const own = withLimit.replace('push_in_http_max_body_size=65536', 'push_in_http_max_body_size=65536\npush_in_max_body_size=1000');
+    expect(readPushpinSetting(adaptPushpinConfig(own, v('1.36.0')).text, 'handler', 'push_in_max_body_size')).toBe('1000');
+  });
+
   it('gives 1.38 and 1.39 the Condure-era names and no zurl', () => {
     for (const version of ['1.38.0', '1.39.1']) {
       const adapted = adaptPushpinConfig(cliStyleConfig, v(version));

@@ -3,12 +3,14 @@
 // - the runner's service names and zurl for the version (pushpinRunnerLayout; nothing on 1.40+);
 // - on every version, a client buffer of at least MIN_CLIENT_BUFFER_SIZE (the CLI writes Pushpin's
 //   8192, with which a burst of published WebSocket messages is partly dropped);
+// - on every version, the publish body limit under the key Pushpin 1.36-1.40 read (push_in_max_body_size);
 // - on 1.36, the catch-all route (withDefaultRoute) without which a retried long-poll crashes the proxy.
 // Only the lines that must change are touched: everything else, comments and order included, is kept
 // byte for byte, and a config already right for the version comes back unchanged.
 // Hand-written instead of an INI library: those re-serialise the whole file and lose exactly that.
 import {
   compareVersions,
+  LEGACY_PUBLISH_BODY_LIMIT_KEY,
   MIN_CLIENT_BUFFER_SIZE,
   pushpinRunnerLayout,
   SERVICE_RENAMES_1_40,
@@ -115,6 +117,14 @@ export function adaptPushpinConfig(text: string, version: PushpinVersion): Adapt
         changes.push(`[proxy] ${key}=${value} (added)`);
       }
     }
+  }
+  // The CLI's publish body limit (Fanout's 64 KiB) under the key this handler reads, so a publish
+  // Fastly would refuse is refused locally too.
+  const limitAt = findSetting(lines, 'handler', 'push_in_http_max_body_size');
+  if (limitAt !== -1 && findSetting(lines, 'handler', LEGACY_PUBLISH_BODY_LIMIT_KEY) === -1) {
+    const limit = lines[limitAt]!.value!;
+    setSetting(lines, 'handler', LEGACY_PUBLISH_BODY_LIMIT_KEY, limit);
+    changes.push(`[handler] ${LEGACY_PUBLISH_BODY_LIMIT_KEY}=${limit} (added: this version ignores push_in_http_max_body_size)`);
   }
 
   const bufferAt = findSetting(lines, 'runner', 'client_buffer_size');

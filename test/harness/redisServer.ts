@@ -9,6 +9,8 @@ import { findFreePort } from '../../scripts/stack/ports.ts';
 export interface RunningRedis {
   url: string;
   port: number;
+  /** The redis-server process (for CPU and memory figures in benchmarks). */
+  pid: number;
   stop(): Promise<void>;
   /** SIGKILL: no shutdown save, as a crash would leave it. */
   kill(): Promise<void>;
@@ -52,6 +54,7 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
   return {
     url: `redis://127.0.0.1:${port}`,
     port,
+    pid: child.pid,
     async stop() {
       await child.stop();
       if (!options.dataDir) rmSync(dir, { recursive: true, force: true });
