@@ -17,10 +17,10 @@ import { findFreePort, findFreePortRange } from '../scripts/stack/ports.ts';
 /** Above what the package's zurl limits let through (2000 + 1000 + the proxy's 100). */
 const BURST = 3500;
 /** The burst arrives in small steps (new connections of a crowd, not one instant: see the test). */
-const STEP = 20;
+const STEP = 10;
 const STEP_MS = 20;
 /** Longer than the burst takes to arrive, so every request of it is in progress at once. */
-const HOLD_MS = 8000;
+const HOLD_MS = 12_000;
 
 let backend: Server;
 let pushpin: RunningPushpin;

@@ -54,6 +54,9 @@ function printRow(row: CaseResult, all: CaseResult[], log: (line: string) => voi
       `${ratio !== undefined ? ` (x${ratio.toFixed(2)} Socket.IO)` : ''}, p50 ${row.latencyMs.p50} ms, p99 ${row.latencyMs.p99} ms, max ${row.latencyMs.max} ms; ` +
       `received ${row.received}/${row.expected}, lost ${row.lost}, duplicated ${row.duplicates}, reconnects ${row.reconnects}`,
   );
+  if (row.publishFailures > 0) {
+    log(`  publishes failed: ${row.publishFailures} of ${row.published + row.publishFailures}: ${JSON.stringify(row.publishFailureReasons ?? {})}`);
+  }
   log(`  CPU s in window: ${row.processes.map((p) => `${p.name} ${p.cpuSeconds}`).join(', ')}`);
   log(`  peak RSS MB: ${row.processes.map((p) => `${p.name} ${p.peakRssMb}`).join(', ')}`);
   if (row.originDuringWindow) {

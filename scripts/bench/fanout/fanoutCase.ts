@@ -56,6 +56,9 @@ export interface CaseResult {
   connect: { seconds: number; perSecond: number; notSubscribed: number; failures: number; cpuSeconds: Record<string, number> };
   published: number;
   publishFailures: number;
+  /** Why publishes failed (see Publisher); absent in results recorded before it was kept. */
+  publishFailureReasons?: Record<string, number>;
+  /** Messages stored and answered times subscribers: what a failed publish is not counted in. */
   expected: number;
   received: number;
   lost: number;
@@ -259,6 +262,7 @@ export async function runCase(spec: CaseSpec): Promise<CaseResult> {
       },
       published: run.ids.length,
       publishFailures: run.failures,
+      ...(run.failures > 0 ? { publishFailureReasons: run.failureReasons } : {}),
       expected,
       received: count.received,
       lost: count.lost,

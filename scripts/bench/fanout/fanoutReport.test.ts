@@ -110,4 +110,10 @@ describe('fanoutChart', () => {
     // A third run adds to the list.
     expect(mergeDocuments(merged, { ...later, generatedAt: 'third' }).runs).toHaveLength(3);
   });
+
+  it('lists the publishes that failed, with their reasons', () => {
+    const md = markdownReport({ ...doc, results: [row({ transport: 'ws', published: 1, publishFailures: 39, publishFailureReasons: { 'publish answered 502: {"error"|x}': 39 } })] });
+    expect(md).toContain('- Pushpin: ws, 1,000: 39 of 40 (39 x publish answered 502: {"error"/x})');
+    expect(markdownReport(doc)).not.toContain('Publishes that failed');
+  });
 });

@@ -87,6 +87,14 @@ export function markdownReport(doc: FanoutDocument): string {
         `${n(row.reconnects)} | ${n(row.connect.seconds, 1)} (${n(row.connect.perSecond)}) | ${n(row.loadAverageBefore[0], 1)} |`,
     );
   }
+  const failed = rows.filter((row) => row.publishFailures > 0);
+  if (failed.length > 0) {
+    lines.push('', 'Publishes that failed (not stored, so not counted in expected or lost):', '');
+    for (const row of failed) {
+      const reasons = Object.entries(row.publishFailureReasons ?? {}).map(([why, count]) => `${count} x ${why.replace(/\|/g, '/')}`);
+      lines.push(`- ${systemLabel(row)}, ${n(row.subscribers)}: ${n(row.publishFailures)} of ${n(row.published + row.publishFailures)}${reasons.length > 0 ? ` (${reasons.join('; ')})` : ''}`);
+    }
+  }
   lines.push(
     '',
     'CPU seconds during the publish window and peak RSS (MB) per process; server CPU per 1,000 deliveries is the origin\'s (ours) or the Socket.IO server\'s:',

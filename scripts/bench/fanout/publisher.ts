@@ -9,6 +9,8 @@ export interface PublishRun {
   ids: string[];
   /** Publishes that failed (not stored: no subscriber is expected to have them). */
   failures: number;
+  /** Why they failed: each distinct reason (status and the start of the answer, or the error) and how often. */
+  failureReasons: Record<string, number>;
   /** Wall-clock ms of the first publish. */
   startedAt: number;
 }
@@ -39,6 +41,7 @@ export function startPublisher(options: { url: string; token: string; channel: s
       const count = Math.max(1, Math.round(rate * seconds));
       const ids: Array<string | undefined> = new Array(count);
       let failures = 0;
+      const failureReasons: Record<string, number> = {};
       const startedAt = wallClock();
       const start = performance.now();
       const inFlight: Array<Promise<void>> = [];
@@ -48,12 +51,16 @@ export function startPublisher(options: { url: string; token: string; channel: s
         inFlight.push(
           post({ seq, sentAt: wallClock() }).then(
             (id) => void (ids[seq] = id),
-            () => void failures++,
+            (error: unknown) => {
+              failures++;
+              const reason = (error instanceof Error ? error.message : String(error)).slice(0, 160);
+              failureReasons[reason] = (failureReasons[reason] ?? 0) + 1;
+            },
           ),
         );
       }
       await Promise.all(inFlight);
-      return { ids: ids.filter((id): id is string => id !== undefined), failures, startedAt };
+      return { ids: ids.filter((id): id is string => id !== undefined), failures, failureReasons, startedAt };
     },
   };
 }
