@@ -7,11 +7,12 @@
 // flight. Then the host in always-new-instance mode (COMPUTE_HOST_FRESH_INSTANCES=1) for comparison.
 // Prints numbers, asserts nothing. BENCH_CONCURRENCY, BENCH_THROUGHPUT_MS, BENCH_SEQUENTIAL tune it.
 import http from 'node:http';
-import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { ensureEdgeBuilt, EDGE_WASM } from '../compute-host/edgeBuild.ts';
+import { writeEdgeManifest } from '../compute-host/edgeManifest.ts';
 import { startManagedProcess, type ManagedProcess } from '../stack/managedProcess.ts';
 import { findFreePort } from '../stack/ports.ts';
 import { PROJECT_ROOT } from '../stack/projectRoot.ts';
@@ -166,7 +167,9 @@ export async function run(): Promise<void> {
   const pushpinPort = new URL(pushpinUrl).port;
   const dir = mkdtempSync(join(tmpdir(), 'bench-compute-host-'));
   const manifest = join(dir, 'fastly.toml');
-  writeFileSync(manifest, `[local_server.backends.origin]\nurl = "${backendUrl}"\n`);
+  // The project's manifest (its edge_settings config store included: without it the edge logs a
+  // warning on every request), with the origin pointed at the benchmark's backend.
+  writeEdgeManifest(join(PROJECT_ROOT, 'fastly.toml'), manifest, { backends: { origin: { url: backendUrl } } });
   const startHost = async (env: Record<string, string>): Promise<HostUnderTest> => {
     const port = await findFreePort();
     const process_ = await startManagedProcess({
