@@ -2,7 +2,7 @@
 // are synchronous for the guest, so a call that needs the main thread posts a message and blocks on
 // Atomics.wait until the reply is posted on the reply port.
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
-import { awaitReply } from './workerReplies.ts';
+import { ReplyReader } from './workerReplies.ts';
 import { createFastlyImports, GuestSession, type HostLink } from './guestImports.ts';
 import { GuestMemory, restoreMemory } from './guestMemory.ts';
 import { STUBBED_HOSTCALLS, WASI_MODULE } from './hostcallCatalog.ts';
@@ -18,6 +18,7 @@ interface WorkerInput {
 const { config, replyPort } = workerData as WorkerInput;
 const port = parentPort!;
 const post = (event: WorkerEvent): void => port.postMessage(event);
+const replies = new ReplyReader({ port: replyPort, signal: config.shared, buffer: config.replyBuffer });
 
 let session: GuestSession | undefined;
 const mem = new GuestMemory();
@@ -59,7 +60,7 @@ const link: HostLink = {
     }
     const waitStart = PROFILE ? performance.now() : 0;
     post({ kind: 'calls', requestId, calls: [...takeDeferred(), call] });
-    const reply = awaitReply(replyPort, config.shared);
+    const reply = replies.await();
     if (PROFILE) profileWaitMs += performance.now() - waitStart;
     return reply;
   },

@@ -42,14 +42,19 @@ export interface GuestConfig {
   pristineMemory: MemoryImage;
   /** WASI environment for every instance (FASTLY_POP, FASTLY_SERVICE_VERSION, ...). */
   env: Record<string, string>;
-  /** Shared with the main thread: SHARED_SLOTS Int32 slots (the reply counter, the departed request). */
+  /** Shared with the main thread: SHARED_SLOTS Int32 slots (the reply counter, the departed request, where the reply is). */
   shared: Int32Array;
+  /** Shared with the main thread: where hostcall replies are written (workerReplies.ts). */
+  replyBuffer: Uint8Array;
   /** Print hostcall traces (`-v -v`). */
   traceHostcalls: boolean;
 }
 
-/** Slots of `GuestConfig.shared`: 0 counts replies (workerReplies.ts); 1 holds the id of a request whose client went away. */
-export const SHARED_SLOTS = 2;
+/**
+ * Slots of `GuestConfig.shared`: 0 counts replies and 2 says where the last one is (workerReplies.ts);
+ * 1 holds the id of a request whose client went away.
+ */
+export const SHARED_SLOTS = 3;
 export const DEPARTED_REQUEST_SLOT = 1;
 
 /** Per-request facts the worker hands to the guest. */

@@ -4,11 +4,11 @@
 // worker that dies is replaced; its request gets a 500. Workers idle for a while beyond the minimum
 // are retired.
 import { availableParallelism } from 'node:os';
-import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
+import { MessageChannel, Worker } from 'node:worker_threads';
 import { DEPARTED_REQUEST_SLOT, FIRE_AND_FORGET, SHARED_SLOTS, type DownstreamInfo, type GuestConfig, type HostReply, type WorkerCall, type WorkerEvent } from './hostProtocol.ts';
 import type { RequestContext } from './requestContext.ts';
 import { Status } from './hostcallAbi.ts';
-import { sendReply } from './workerReplies.ts';
+import { replyBuffer, sendReply, type ReplyChannel } from './workerReplies.ts';
 import { guestWorkerModule } from './guestWorkerBundle.ts';
 import { CpuHeadroom } from './cpuHeadroom.ts';
 
@@ -31,7 +31,7 @@ const RETIRE_IDLE_AFTER_MS = 30_000;
 
 interface PooledWorker {
   worker: Worker;
-  replyPort: MessagePort;
+  replies: ReplyChannel;
   shared: Int32Array;
   busyWith: RequestContext | undefined;
   /** It has a fresh instance prepared and nothing to do: only such a worker gets a request. */
@@ -51,7 +51,7 @@ interface QueuedRequest {
 }
 
 export interface WorkerPoolOptions {
-  config: Omit<GuestConfig, 'shared'>;
+  config: Omit<GuestConfig, 'shared' | 'replyBuffer'>;
   minWorkers: number;
   maxWorkers: number;
   /** Requests that may wait for a worker at once; more are answered 503. */
@@ -89,7 +89,8 @@ export class WorkerPool {
   private spawn(): PooledWorker {
     const { port1, port2 } = new MessageChannel();
     const shared = new Int32Array(new SharedArrayBuffer(SHARED_SLOTS * 4));
-    const config: GuestConfig = { ...this.options.config, shared };
+    const replies: ReplyChannel = { port: port1, signal: shared, buffer: replyBuffer() };
+    const config: GuestConfig = { ...this.options.config, shared, replyBuffer: replies.buffer };
     const worker = new Worker(this.workerModule, {
       workerData: { config, replyPort: port2 },
       transferList: [port2],
@@ -104,7 +105,7 @@ export class WorkerPool {
     let markFailed!: (error: Error) => void;
     const pooled: PooledWorker = {
       worker,
-      replyPort: port1,
+      replies,
       shared,
       busyWith: undefined,
       available: false,
@@ -166,7 +167,7 @@ export class WorkerPool {
         const context = this.contexts.get(event.requestId);
         for (const call of event.calls) {
           if (context) this.apply(pooled, context, call);
-          else if (!FIRE_AND_FORGET.has(call.op)) sendReply(pooled.replyPort, pooled.shared, { status: Status.BADF });
+          else if (!FIRE_AND_FORGET.has(call.op)) sendReply(pooled.replies, { status: Status.BADF });
         }
         return;
       }
@@ -179,7 +180,7 @@ export class WorkerPool {
     const reply = (message: HostReply): void => {
       if (!blocking) return;
       pooled.waitingSince = undefined;
-      sendReply(pooled.replyPort, pooled.shared, message);
+      sendReply(pooled.replies, message);
     };
     let result: HostReply | Promise<HostReply>;
     try {
