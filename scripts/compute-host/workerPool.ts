@@ -17,11 +17,12 @@ const GROW_AFTER_MS = 50;
 /** A guest blocked on I/O this long counts as parked (a fast backend answers sooner, even on a busy CPU). */
 const PARKED_AFTER_MS = 50;
 /**
- * On a saturated machine a short wait is as likely a busy main thread (or a starved backend) as real
- * I/O, and more threads would only compete for the same cores: there, a guest counts as parked only
- * after this long (a slow backend still gets its spare workers, a second later).
+ * On a saturated machine a short wait is as likely a busy main thread (or a backend starved of CPU) as
+ * real I/O, and more threads would only compete for the same cores: there, a guest counts as parked
+ * only after this long. Fast backends on a busy machine answered in 80-150 ms here; a slow backend
+ * still gets its spare workers, a little later (booting them keeps the machine busy too).
  */
-const PARKED_WHEN_SATURATED_MS = 1000;
+const PARKED_WHEN_SATURATED_MS = 250;
 /** A queue whose oldest request waited this long is backed up: the newest request goes first. */
 const BACKLOG_AFTER_MS = 50;
 /** How long a guest may run on after its client went away before its worker is stopped. */
