@@ -94,7 +94,7 @@ const LOCAL_GEO = {
 
 export interface GuestRuntime {
   mem: GuestMemory;
-  config: Omit<GuestConfig, 'wasmModule' | 'shared' | 'pristineMemory'>;
+  config: Omit<GuestConfig, 'wasmModule' | 'shared' | 'replyBuffer' | 'pristineMemory'>;
   link: HostLink;
   /** The client of the current request went away (the main thread says so through shared memory). */
   clientGone(): boolean;

@@ -2,9 +2,9 @@
 // are synchronous for the guest, so a call that needs the main thread posts a message and blocks on
 // Atomics.wait until the reply is posted on the reply port.
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
-import { awaitReply } from './workerReplies.ts';
+import { ReplyReader } from './workerReplies.ts';
 import { createFastlyImports, GuestSession, type HostLink } from './guestImports.ts';
-import { GuestMemory } from './guestMemory.ts';
+import { GuestMemory, restoreMemory } from './guestMemory.ts';
 import { STUBBED_HOSTCALLS, WASI_MODULE } from './hostcallCatalog.ts';
 import { createWasiImports, WasiExit, WASI_NOT_SUPPORTED } from './wasiPreview1.ts';
 import { Status } from './hostcallAbi.ts';
@@ -18,6 +18,7 @@ interface WorkerInput {
 const { config, replyPort } = workerData as WorkerInput;
 const port = parentPort!;
 const post = (event: WorkerEvent): void => port.postMessage(event);
+const replies = new ReplyReader({ port: replyPort, signal: config.shared, buffer: config.replyBuffer });
 
 let session: GuestSession | undefined;
 const mem = new GuestMemory();
@@ -26,18 +27,40 @@ const PROFILE = process.env.COMPUTE_HOST_PROFILE === '1';
 let profileCalls = 0;
 let profileWaitMs = 0;
 
+/** Calls that wait for the next one that goes to the main thread (see WorkerEvent). */
+let deferred: WorkerCall[] = [];
+let deferredBytes = 0;
+/** Deferred body bytes beyond this go at once: the main thread holds bodies, not the worker. */
+const MAX_DEFERRED_BYTES = 1024 * 1024;
+
+/** No effect anyone can see until a later call: a new body, or a write to a body that is not streaming. */
+function deferrable(call: WorkerCall): boolean {
+  if (call.op === 'bodyNew') return true;
+  return call.op === 'bodyWrite' && session !== undefined && !session.streamingUnacked.has(call.handle) && deferredBytes + call.data.length <= MAX_DEFERRED_BYTES;
+}
+
+function takeDeferred(): WorkerCall[] {
+  const calls = deferred;
+  deferred = [];
+  deferredBytes = 0;
+  return calls;
+}
+
 const link: HostLink = {
   call(call: WorkerCall): HostReply {
     profileCalls++;
     const requestId = session?.downstream.requestId ?? -1;
     if (config.traceHostcalls) process.stderr.write(`[guest ${requestId}] -> ${call.op}\n`);
     if (FIRE_AND_FORGET.has(call.op)) {
-      post({ kind: 'call', requestId, call });
+      if (deferrable(call)) {
+        deferred.push(call);
+        if (call.op === 'bodyWrite') deferredBytes += call.data.length;
+      } else post({ kind: 'calls', requestId, calls: [...takeDeferred(), call] });
       return { status: Status.OK };
     }
     const waitStart = PROFILE ? performance.now() : 0;
-    post({ kind: 'call', requestId, call });
-    const reply = awaitReply(replyPort, config.shared);
+    post({ kind: 'calls', requestId, calls: [...takeDeferred(), call] });
+    const reply = replies.await();
     if (PROFILE) profileWaitMs += performance.now() - waitStart;
     return reply;
   },
@@ -121,8 +144,8 @@ const pristineMemory = config.pristineMemory;
 /** A clean instance for the next request: the same one reset when it can be, else a new one. */
 function nextInstance(used: WebAssembly.Instance, endedCleanly: boolean): WebAssembly.Instance {
   const memory = memoryOf(used);
-  if (ALWAYS_NEW_INSTANCE || !endedCleanly || memory.buffer.byteLength !== pristineMemory.length) return prepareInstance();
-  new Uint8Array(memory.buffer).set(pristineMemory);
+  if (ALWAYS_NEW_INSTANCE || !endedCleanly || memory.buffer.byteLength !== pristineMemory.bytes.length) return prepareInstance();
+  restoreMemory(new Uint8Array(memory.buffer), pristineMemory);
   return used;
 }
 
@@ -146,7 +169,8 @@ function run(message: Extract<MainToWorker, { kind: 'run' }>): void {
   const requestId = session.downstream.requestId;
   session = undefined;
   mem.memory = undefined;
-  post({ kind: 'finished', requestId, ...(trap ? { trap } : {}) });
+  const calls = takeDeferred();
+  post({ kind: 'finished', requestId, ...(trap ? { trap } : {}), ...(calls.length > 0 ? { calls } : {}) });
   const prepareStart = performance.now();
   next = nextInstance(instance, endedCleanly);
   if (PROFILE) {

@@ -2,6 +2,7 @@
 // bodies, pending requests and every socket). Request and response heads live in the worker, so only
 // hostcalls that touch I/O cross the thread boundary.
 import type { ManifestBackend } from '../stack/fastlyManifest.ts';
+import type { MemoryImage } from './guestMemory.ts';
 
 /** Header lists keep order and repeats; names are lower-case. */
 export type HeaderList = Array<[string, string]>;
@@ -37,18 +38,23 @@ export interface GuestConfig {
   backends: Array<{ name: string; url: string; overrideHost?: string }>;
   configStores: Record<string, Record<string, string>>;
   dictionaries: Record<string, Record<string, string>>;
-  /** The module's memory right after instantiation, in a SharedArrayBuffer: what a reset restores. */
-  pristineMemory: Uint8Array;
+  /** The module's memory right after instantiation (bytes in a SharedArrayBuffer): what a reset restores. */
+  pristineMemory: MemoryImage;
   /** WASI environment for every instance (FASTLY_POP, FASTLY_SERVICE_VERSION, ...). */
   env: Record<string, string>;
-  /** Shared with the main thread: SHARED_SLOTS Int32 slots (the reply counter, the departed request). */
+  /** Shared with the main thread: SHARED_SLOTS Int32 slots (the reply counter, the departed request, where the reply is). */
   shared: Int32Array;
+  /** Shared with the main thread: where hostcall replies are written (workerReplies.ts). */
+  replyBuffer: Uint8Array;
   /** Print hostcall traces (`-v -v`). */
   traceHostcalls: boolean;
 }
 
-/** Slots of `GuestConfig.shared`: 0 counts replies (workerReplies.ts); 1 holds the id of a request whose client went away. */
-export const SHARED_SLOTS = 2;
+/**
+ * Slots of `GuestConfig.shared`: 0 counts replies and 2 says where the last one is (workerReplies.ts);
+ * 1 holds the id of a request whose client went away.
+ */
+export const SHARED_SLOTS = 3;
 export const DEPARTED_REQUEST_SLOT = 1;
 
 /** Per-request facts the worker hands to the guest. */
@@ -97,10 +103,16 @@ export interface HostReply {
   errorTag?: number;
 }
 
+/**
+ * Calls of one guest, applied in order. Calls with no visible effect until a later one (a new body, a
+ * write to a body nothing reads yet) wait in the worker and travel with the next call that needs the
+ * main thread, so a request costs fewer messages; only the last call of a batch may be one the worker
+ * waits for.
+ */
 export type WorkerEvent =
-  | { kind: 'call'; requestId: number; call: WorkerCall }
+  | { kind: 'calls'; requestId: number; calls: WorkerCall[] }
   | { kind: 'ready' }
-  | { kind: 'finished'; requestId: number; trap?: string }
+  | { kind: 'finished'; requestId: number; trap?: string; calls?: WorkerCall[] }
   | { kind: 'unsupported'; name: string };
 
 export type MainToWorker = { kind: 'run'; downstream: DownstreamInfo } | { kind: 'stop' };

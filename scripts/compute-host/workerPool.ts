@@ -4,17 +4,25 @@
 // worker that dies is replaced; its request gets a 500. Workers idle for a while beyond the minimum
 // are retired.
 import { availableParallelism } from 'node:os';
-import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
-import { DEPARTED_REQUEST_SLOT, FIRE_AND_FORGET, SHARED_SLOTS, type DownstreamInfo, type GuestConfig, type HostReply, type WorkerEvent } from './hostProtocol.ts';
+import { MessageChannel, Worker } from 'node:worker_threads';
+import { DEPARTED_REQUEST_SLOT, FIRE_AND_FORGET, SHARED_SLOTS, type DownstreamInfo, type GuestConfig, type HostReply, type WorkerCall, type WorkerEvent } from './hostProtocol.ts';
 import type { RequestContext } from './requestContext.ts';
 import { Status } from './hostcallAbi.ts';
-import { sendReply } from './workerReplies.ts';
+import { replyBuffer, sendReply, type ReplyChannel } from './workerReplies.ts';
 import { guestWorkerModule } from './guestWorkerBundle.ts';
+import { CpuHeadroom } from './cpuHeadroom.ts';
 
 /** Without a guest waiting on I/O, how long a request waits for a busy pool before it grows. */
 const GROW_AFTER_MS = 50;
 /** A guest blocked on I/O this long counts as parked (a fast backend answers sooner, even on a busy CPU). */
 const PARKED_AFTER_MS = 50;
+/**
+ * On a saturated machine a short wait is as likely a busy main thread (or a backend starved of CPU) as
+ * real I/O, and more threads would only compete for the same cores: there, a guest counts as parked
+ * only after this long. Fast backends on a busy machine answered in 80-150 ms here; a slow backend
+ * still gets its spare workers, a little later (booting them keeps the machine busy too).
+ */
+const PARKED_WHEN_SATURATED_MS = 250;
 /** A queue whose oldest request waited this long is backed up: the newest request goes first. */
 const BACKLOG_AFTER_MS = 50;
 /** How long a guest may run on after its client went away before its worker is stopped. */
@@ -24,7 +32,7 @@ const RETIRE_IDLE_AFTER_MS = 30_000;
 
 interface PooledWorker {
   worker: Worker;
-  replyPort: MessagePort;
+  replies: ReplyChannel;
   shared: Int32Array;
   busyWith: RequestContext | undefined;
   /** It has a fresh instance prepared and nothing to do: only such a worker gets a request. */
@@ -44,7 +52,7 @@ interface QueuedRequest {
 }
 
 export interface WorkerPoolOptions {
-  config: Omit<GuestConfig, 'shared'>;
+  config: Omit<GuestConfig, 'shared' | 'replyBuffer'>;
   minWorkers: number;
   maxWorkers: number;
   /** Requests that may wait for a worker at once; more are answered 503. */
@@ -63,6 +71,7 @@ export class WorkerPool {
   private readonly unsupportedLogged = new Set<string>();
   /** Booting a worker takes a core for a while: at most one per core at once. */
   private readonly maxSpawning = Math.max(1, availableParallelism());
+  private readonly headroom = new CpuHeadroom();
   private spawning = 0;
   private stopping = false;
   private readonly workerModule: URL;
@@ -81,7 +90,8 @@ export class WorkerPool {
   private spawn(): PooledWorker {
     const { port1, port2 } = new MessageChannel();
     const shared = new Int32Array(new SharedArrayBuffer(SHARED_SLOTS * 4));
-    const config: GuestConfig = { ...this.options.config, shared };
+    const replies: ReplyChannel = { port: port1, signal: shared, buffer: replyBuffer() };
+    const config: GuestConfig = { ...this.options.config, shared, replyBuffer: replies.buffer };
     const worker = new Worker(this.workerModule, {
       workerData: { config, replyPort: port2 },
       transferList: [port2],
@@ -96,7 +106,7 @@ export class WorkerPool {
     let markFailed!: (error: Error) => void;
     const pooled: PooledWorker = {
       worker,
-      replyPort: port1,
+      replies,
       shared,
       busyWith: undefined,
       available: false,
@@ -147,46 +157,51 @@ export class WorkerPool {
       case 'finished': {
         const context = this.contexts.get(event.requestId);
         this.contexts.delete(event.requestId);
+        if (context && event.calls) for (const call of event.calls) this.apply(pooled, context, call);
         context?.mark('finished');
         context?.finish(event.trap);
         pooled.busyWith = undefined;
         pooled.waitingSince = undefined;
         return;
       }
-      case 'call': {
+      case 'calls': {
         const context = this.contexts.get(event.requestId);
-        const blocking = !FIRE_AND_FORGET.has(event.call.op);
-        const reply = (message: HostReply): void => {
-          if (!blocking) return;
-          pooled.waitingSince = undefined;
-          sendReply(pooled.replyPort, pooled.shared, message);
-        };
-        if (!context) {
-          reply({ status: Status.BADF });
-          return;
+        for (const call of event.calls) {
+          if (context) this.apply(pooled, context, call);
+          else if (!FIRE_AND_FORGET.has(call.op)) sendReply(pooled.replies, { status: Status.BADF });
         }
-        let result: HostReply | Promise<HostReply>;
-        try {
-          result = context.handle(event.call);
-        } catch (error) {
-          this.options.log(`hostcall ${event.call.op} failed: ${(error as Error).stack ?? String(error)}`);
-          reply({ status: Status.ERROR });
-          return;
-        }
-        if (result instanceof Promise) {
-          // The guest now waits on I/O: its worker holds no CPU, so the pool may grow past it.
-          if (blocking) {
-            pooled.waitingSince = performance.now();
-            this.grow();
-          }
-          result.then(reply, (error: unknown) => {
-            this.options.log(`hostcall ${event.call.op} failed: ${(error as Error).stack ?? String(error)}`);
-            reply({ status: Status.ERROR });
-          });
-        } else reply(result);
         return;
       }
     }
+  }
+
+  /** Runs one hostcall of a guest; answers it when the guest waits for it. */
+  private apply(pooled: PooledWorker, context: RequestContext, call: WorkerCall): void {
+    const blocking = !FIRE_AND_FORGET.has(call.op);
+    const reply = (message: HostReply): void => {
+      if (!blocking) return;
+      pooled.waitingSince = undefined;
+      sendReply(pooled.replies, message);
+    };
+    let result: HostReply | Promise<HostReply>;
+    try {
+      result = context.handle(call);
+    } catch (error) {
+      this.options.log(`hostcall ${call.op} failed: ${(error as Error).stack ?? String(error)}`);
+      reply({ status: Status.ERROR });
+      return;
+    }
+    if (result instanceof Promise) {
+      // The guest now waits on I/O: its worker holds no CPU, so the pool may grow past it.
+      if (blocking) {
+        pooled.waitingSince = performance.now();
+        this.grow();
+      }
+      result.then(reply, (error: unknown) => {
+        this.options.log(`hostcall ${call.op} failed: ${(error as Error).stack ?? String(error)}`);
+        reply({ status: Status.ERROR });
+      });
+    } else reply(result);
   }
 
   /** Runs the request on a worker now, or queues it (bounded, timed); a full queue answers 503. */
@@ -270,26 +285,32 @@ export class WorkerPool {
    * More workers while guests wait on I/O (a slow backend, a slow client): a guest parked in a
    * hostcall holds its thread but no CPU, so then the pool boots what the queue needs plus one spare,
    * so the next request finds a worker ready. A wait shorter than PARKED_AFTER_MS (a fast backend)
-   * does not count. When every busy guest is computing, more threads would not help on a busy CPU:
-   * then one worker at a time, once a request waited GROW_AFTER_MS.
+   * does not count, nor one shorter than PARKED_WHEN_SATURATED_MS while no core is idle. When every
+   * busy guest is computing, more threads would not help on a busy CPU: then one worker at a time,
+   * once a request waited GROW_AFTER_MS, and only while a core is idle (without that check a CPU-bound
+   * burst grew the pool to its maximum, each new worker slowing the others down).
    */
   private grow(): void {
     if (this.stopping || this.workers.length >= this.options.maxWorkers) return;
     const now = performance.now();
     const idle = this.workers.filter((w) => w.available).length;
     const busyWaiting = this.workers.filter((w) => w.busyWith && w.waitingSince !== undefined);
-    const parked = busyWaiting.some((w) => now - w.waitingSince! >= PARKED_AFTER_MS);
+    const longestWait = busyWaiting.reduce((longest, w) => Math.max(longest, now - w.waitingSince!), 0);
     const oldestWait = this.queue[0] ? now - this.queue[0].queuedAt : 0;
+    const wantsMore = longestWait >= PARKED_AFTER_MS || (this.queue.length > 0 && oldestWait >= GROW_AFTER_MS);
+    // Reading the CPU counters costs a little: only when growing is in question.
+    const spare = wantsMore ? this.headroom.hasSpare() : true;
+    const parked = longestWait >= (spare ? PARKED_AFTER_MS : PARKED_WHEN_SATURATED_MS);
     let wanted = 0;
     if (parked) wanted = this.queue.length - idle + 1 - this.spawning;
-    else if (this.queue.length > 0 && oldestWait >= GROW_AFTER_MS && this.spawning === 0) wanted = 1;
+    else if (spare && this.queue.length > 0 && oldestWait >= GROW_AFTER_MS && this.spawning === 0) wanted = 1;
     if (wanted <= 0) {
       // Look again once a waiting guest counts as parked, or a queued request waited long enough.
       if ((this.queue.length > 0 || busyWaiting.length > 0) && !parked && this.spawning === 0) {
         this.growTimer ??= setTimeout(() => {
           this.growTimer = undefined;
           this.pump();
-        }, busyWaiting.length === 0 ? Math.max(1, GROW_AFTER_MS - oldestWait) : PARKED_AFTER_MS);
+        }, busyWaiting.length > 0 || oldestWait >= GROW_AFTER_MS ? PARKED_AFTER_MS : Math.max(1, GROW_AFTER_MS - oldestWait));
       }
       return;
     }
