@@ -74,7 +74,7 @@ process.on('SIGTERM', () => stopOnSignal('SIGTERM'));
 
 const load = (): string => (execFileSync('cat', ['/proc/loadavg'], { encoding: 'utf8' }).split(' ').slice(0, 3).join(' '));
 console.log(
-  `soak: ${options.connections} connections via ${options.via}, ${options.channels} channels, one message per channel every ` +
+  `soak: ${options.connections} connections (${TRANSPORT_NAMES.map((t) => `${t} ${options.clientsPerTransport[t]}`).join(', ')}) via ${options.via}, ${options.channels} channels, one message per channel every ` +
     `${options.publishIntervalMs} ms for ${options.minutes} min, each client cut every ~${options.reconnectEverySeconds} s; load average ${load()}`,
 );
 
@@ -143,11 +143,11 @@ async function publishRound(): Promise<void> {
 let exitCode = 0;
 try {
   // Open the clients in steps (a burst of new connections makes Pushpin answer 502 for a moment).
-  const perTransport = Math.floor(options.connections / TRANSPORT_NAMES.length);
-  // 40 new clients a second per transport: a faster ramp made Pushpin answer new WebSockets 502 here.
-  for (let i = 0; i < perTransport; i += 10) {
+  const most = Math.max(...TRANSPORT_NAMES.map((t) => options.clientsPerTransport[t]));
+  // At most 40 new clients a second per transport: a faster ramp made Pushpin answer new WebSockets 502 here.
+  for (let i = 0; i < most; i += 10) {
     for (const transport of TRANSPORT_NAMES) {
-      for (let j = i; j < Math.min(perTransport, i + 10); j++) {
+      for (let j = i; j < Math.min(options.clientsPerTransport[transport], i + 10); j++) {
         clients.push(CLIENT_FACTORIES[transport]({ baseUrl, channel: channels[j % channels.length]!, headers, since: '0' }));
       }
     }

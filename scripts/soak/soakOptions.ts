@@ -1,6 +1,7 @@
 // `npm run soak` options, parsed with node:util parseArgs and validated: a bad value stops the run
 // with a message naming the option, before anything is started.
 import { parseArgs } from 'node:util';
+import { TRANSPORT_NAMES, type TransportName } from './resumingClients.ts';
 
 export interface SoakOptions {
   minutes: number;
@@ -11,6 +12,8 @@ export interface SoakOptions {
   sampleSeconds: number;
   /** Each client is cut (and comes back with its position) once per this many seconds on average. */
   reconnectEverySeconds: number;
+  /** Clients of each transport (they add up to `connections`). */
+  clientsPerTransport: Record<TransportName, number>;
 }
 
 export class SoakOptionsError extends Error {
@@ -26,7 +29,10 @@ Ends by itself; exit code 1 when any client lost or got a message twice.
 
 Options:
   --minutes N              how long to publish (default 5; 0.1-240)
-  --connections N          clients in all, split evenly over the four transports (default 5000; 4-20000)
+  --connections N          clients in all (default 5000; 4-20000)
+  --mix sse=W,stream=W,poll=W,ws=W
+                           how the clients split over the transports, by weight (default even:
+                           sse=1,stream=1,poll=1,ws=1; a transport left out gets none)
   --via pushpin|edge       connect straight to Pushpin (default) or through the edge on the local Compute host
   --channels N             channels the clients spread over (default 10; 1-1000)
   --publish-interval-ms N  one message to every channel this often (default 1000; 50-60000)
@@ -63,6 +69,7 @@ export function parseSoakOptions(argv: string[]): SoakOptions | undefined {
         'publish-interval-ms': { type: 'string' },
         'sample-seconds': { type: 'string' },
         'reconnect-every': { type: 'string' },
+        mix: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -73,13 +80,43 @@ export function parseSoakOptions(argv: string[]): SoakOptions | undefined {
   if (v.help) return undefined;
   const via = v.via ?? 'pushpin';
   if (via !== 'pushpin' && via !== 'edge') throw new SoakOptionsError(`--via must be pushpin or edge, got "${via}"`);
+  const connections = number(v.connections, 'connections', 5000, 4, 20_000, true);
   return {
     minutes: number(v.minutes, 'minutes', 5, 0.1, 240, false),
-    connections: number(v.connections, 'connections', 5000, 4, 20_000, true),
+    connections,
     via,
     channels: number(v.channels, 'channels', 10, 1, 1000, true),
     publishIntervalMs: number(v['publish-interval-ms'], 'publish-interval-ms', 1000, 50, 60_000, true),
     sampleSeconds: number(v['sample-seconds'], 'sample-seconds', 10, 1, 600, true),
     reconnectEverySeconds: number(v['reconnect-every'], 'reconnect-every', 120, 5, 100_000, true),
+    clientsPerTransport: splitClients(connections, parseMix(v.mix)),
   };
+}
+
+/** `sse=45,ws=35,...` as weights; undefined gives every transport the same. */
+export function parseMix(raw: string | undefined): Record<TransportName, number> {
+  const weights = Object.fromEntries(TRANSPORT_NAMES.map((t) => [t, raw === undefined ? 1 : 0])) as Record<TransportName, number>;
+  if (raw === undefined) return weights;
+  for (const part of raw.split(',')) {
+    const match = /^\s*([a-z]+)\s*=\s*(\d+(?:\.\d+)?)\s*$/.exec(part);
+    if (!match) throw new SoakOptionsError(`--mix must look like sse=45,ws=35,stream=18,poll=2, got "${raw}"`);
+    const transport = match[1] as TransportName;
+    if (!TRANSPORT_NAMES.includes(transport)) throw new SoakOptionsError(`--mix: unknown transport "${match[1]}" (${TRANSPORT_NAMES.join(', ')})`);
+    weights[transport] = Number(match[2]);
+  }
+  if (TRANSPORT_NAMES.every((t) => weights[t] === 0)) throw new SoakOptionsError('--mix gives every transport a weight of 0');
+  return weights;
+}
+
+/** `connections` split by weight, rounding so that the counts add up exactly (largest remainders first). */
+export function splitClients(connections: number, weights: Record<TransportName, number>): Record<TransportName, number> {
+  const total = TRANSPORT_NAMES.reduce((sum, t) => sum + weights[t], 0);
+  const exact = TRANSPORT_NAMES.map((t) => ({ t, share: (connections * weights[t]) / total }));
+  const counts = Object.fromEntries(exact.map(({ t, share }) => [t, Math.floor(share)])) as Record<TransportName, number>;
+  let left = connections - TRANSPORT_NAMES.reduce((sum, t) => sum + counts[t], 0);
+  for (const { t } of [...exact].sort((a, b) => (b.share % 1) - (a.share % 1))) {
+    if (left-- <= 0) break;
+    counts[t]++;
+  }
+  return counts;
 }
