@@ -88,11 +88,15 @@ describe('adapting the Fastly CLI\'s Pushpin config to the installed version', (
 
   it("copies the CLI's publish body limit to the key handlers before 1.41 read", () => {
     const withLimit = cliStyleConfig.replace('push_in_http_port=5561', 'push_in_http_port=5561\npush_in_http_max_body_size=65536');
-    for (const version of ['1.36.0', '1.39.1']) {
+    for (const version of ['1.36.0', '1.39.1', '1.40.1']) {
       const adapted = adaptPushpinConfig(withLimit, v(version));
       expect(readPushpinSetting(adapted.text, 'handler', 'push_in_max_body_size'), version).toBe('65536');
       expect(adapted.changes.some((c) => c.startsWith('[handler] push_in_max_body_size=65536')), version).toBe(true);
     }
+    // 1.41 reads the CLI's key itself: nothing added.
+    const newer = adaptPushpinConfig(withLimit, v('1.41.0'));
+    expect(readPushpinSetting(newer.text, 'handler', 'push_in_max_body_size')).toBeUndefined();
+    expect(newer.changes).toEqual(['[runner] client_buffer_size: 8192 -> 262144']);
     // Set by the config itself: left alone.
     const own = withLimit.replace('push_in_http_max_body_size=65536', 'push_in_http_max_body_size=65536\npush_in_max_body_size=1000');
     expect(readPushpinSetting(adaptPushpinConfig(own, v('1.36.0')).text, 'handler', 'push_in_max_body_size')).toBe('1000');

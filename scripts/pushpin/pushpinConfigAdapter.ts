@@ -3,7 +3,7 @@
 // - the runner's service names and zurl for the version (pushpinRunnerLayout; nothing on 1.40+);
 // - on every version, a client buffer of at least MIN_CLIENT_BUFFER_SIZE (the CLI writes Pushpin's
 //   8192, with which a burst of published WebSocket messages is partly dropped);
-// - on every version, the publish body limit under the key Pushpin 1.36-1.40 read (push_in_max_body_size);
+// - before 1.41, the publish body limit under the key those versions read (push_in_max_body_size);
 // - on 1.36, the catch-all route (withDefaultRoute) without which a retried long-poll crashes the proxy.
 // Only the lines that must change are touched: everything else, comments and order included, is kept
 // byte for byte, and a config already right for the version comes back unchanged.
@@ -118,10 +118,11 @@ export function adaptPushpinConfig(text: string, version: PushpinVersion): Adapt
       }
     }
   }
-  // The CLI's publish body limit (Fanout's 64 KiB) under the key this handler reads, so a publish
-  // Fastly would refuse is refused locally too.
+  // The CLI's publish body limit (Fanout's 64 KiB) under the key this handler reads (1.41 reads the
+  // CLI's own key), so a publish Fastly would refuse is refused locally too.
   const limitAt = findSetting(lines, 'handler', 'push_in_http_max_body_size');
-  if (limitAt !== -1 && findSetting(lines, 'handler', LEGACY_PUBLISH_BODY_LIMIT_KEY) === -1) {
+  const readsLegacyKey = compareVersions(version, { major: 1, minor: 41, patch: 0 }) < 0;
+  if (readsLegacyKey && limitAt !== -1 && findSetting(lines, 'handler', LEGACY_PUBLISH_BODY_LIMIT_KEY) === -1) {
     const limit = lines[limitAt]!.value!;
     setSetting(lines, 'handler', LEGACY_PUBLISH_BODY_LIMIT_KEY, limit);
     changes.push(`[handler] ${LEGACY_PUBLISH_BODY_LIMIT_KEY}=${limit} (added: this version ignores push_in_http_max_body_size)`);
