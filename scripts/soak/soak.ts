@@ -188,6 +188,14 @@ try {
   const bad = tallies.filter((t) => t.lost > 0 || t.duplicated > 0 || t.unexpected > 0);
   if (bad.length > 0) {
     console.error(`soak: FAILED: ${bad.map((t) => `${t.transport} lost ${t.lost}, duplicated ${t.duplicated}, unexpected ${t.unexpected}`).join('; ')}`);
+    // For whoever looks into it: how many clients lost something, which ids, and what happened to a few.
+    const losers = clients.filter((c) => [...(expected.get(c.channel) ?? [])].some((id) => !c.ids.has(id)) || c.duplicates > 0);
+    console.error(`soak: ${losers.length} client(s) lost or doubled something; the first few:`);
+    for (const c of losers.slice(0, 4)) {
+      const missing = [...(expected.get(c.channel) ?? [])].filter((id) => !c.ids.has(id)).sort((a, b) => a - b);
+      console.error(`  ${c.transport} on ${c.channel}: missing ${missing.length} (${missing.slice(0, 3).join(', ')}${missing.length > 3 ? ` ... ${missing.at(-1)}` : ''}), duplicated ${c.duplicates}, now at ${c.position}, live ${c.live}`);
+      for (const line of c.history.slice(-10)) console.error(`    ${line}`);
+    }
     exitCode = 1;
   } else {
     console.log('soak: nothing lost, nothing twice');
