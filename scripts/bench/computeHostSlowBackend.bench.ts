@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureEdgeBuilt } from '../compute-host/edgeBuild.ts';
 import { startLocalStack } from '../stack/localStack.ts';
-import { findFreePort, findFreePortRange } from '../stack/ports.ts';
+import { freeStackPorts } from '../stack/ports.ts';
 
 const SLOW_MS = Number(process.env.BENCH_SLOW_MS ?? 5000);
 const IN_FLIGHT = Number(process.env.BENCH_SLOW_IN_FLIGHT ?? 50);
@@ -61,7 +61,7 @@ export async function run(): Promise<void> {
   await new Promise<void>((resolve) => backend.listen(0, '127.0.0.1', resolve));
   const backendUrl = `http://127.0.0.1:${(backend.address() as AddressInfo).port}`;
   const stack = await startLocalStack({
-    ports: { origin: await findFreePort(), pushpinProxy: await findFreePort(), pushpinPublish: await findFreePortRange(4), edge: await findFreePort() },
+    ports: await freeStackPorts({ edge: true }),
     edge: { backends: { origin: backendUrl } },
     logDir: mkdtempSync(join(tmpdir(), 'bench-slow-backend-')),
     echo: false,

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureEdgeBuilt } from '../compute-host/edgeBuild.ts';
 import { startLocalStack } from '../stack/localStack.ts';
-import { findFreePort, findFreePortRange } from '../stack/ports.ts';
+import { freeStackPorts } from '../stack/ports.ts';
 import { benchInteger, quantile } from './benchEnv.ts';
 
 const TOKEN = 'bench-publish-token';
@@ -74,12 +74,7 @@ export async function run(): Promise<void> {
 
 async function measure(via: Via, subscribers: number, messages: number, rate: number): Promise<void> {
   const stack = await startLocalStack({
-    ports: {
-      origin: await findFreePort(),
-      pushpinProxy: await findFreePort(),
-      pushpinPublish: await findFreePortRange(4),
-      ...(via === 'edge' ? { edge: await findFreePort() } : {}),
-    },
+    ports: await freeStackPorts({ edge: via === 'edge' }),
     ...(via === 'edge' ? { edge: true } : {}),
     originEnv: { PUBLISH_TOKEN: TOKEN, LOG_LEVEL: 'warn' },
     logDir: mkdtempSync(join(tmpdir(), 'bench-delivery-')),

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { parseArgs } from 'node:util';
 import { startRedisServer, type RunningRedis } from '../../test/harness/redisServer.ts';
 import { startLocalStack } from '../stack/localStack.ts';
-import { findFreePort, findFreePortRange } from '../stack/ports.ts';
+import { freeStackPorts } from '../stack/ports.ts';
 import { PROJECT_ROOT } from '../stack/projectRoot.ts';
 import { emptyHistogram, quantileOf, record } from './fanout/latencyHistogram.ts';
 import { loadAverage, pushpinProcesses, round, startUsageWindow, type MeasuredProcess } from './fanout/processUsage.ts';
@@ -111,7 +111,7 @@ export async function run(args: string[] = []): Promise<void> {
     try {
       if (store === 'redis') redis = await startRedisServer();
       const stack = await startLocalStack({
-        ports: { origin: await findFreePort(), pushpinProxy: await findFreePort(), pushpinPublish: await findFreePortRange(4) },
+        ports: await freeStackPorts(),
         // Whatever fastly.toml says: the publishes go on to Pushpin's handler, which is measured too.
         pushpin: true,
         originEnv: { PUBLISH_TOKEN: TOKEN, LOG_LEVEL: 'warn', ...(redis ? { REDIS_URL: redis.url } : {}) },

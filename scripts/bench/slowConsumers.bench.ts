@@ -9,7 +9,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startLocalStack } from '../stack/localStack.ts';
-import { findFreePort, findFreePortRange } from '../stack/ports.ts';
+import { freeStackPorts } from '../stack/ports.ts';
 import { formatTally, historyIds, tallyDeliveries, waitForDeliveries } from '../soak/deliveryTally.ts';
 import { CLIENT_FACTORIES, TRANSPORT_NAMES, type ResumingClient } from '../soak/resumingClients.ts';
 import { benchInteger } from './benchEnv.ts';
@@ -21,7 +21,7 @@ export async function run(): Promise<void> {
   const messages = benchInteger('BENCH_SLOW_MESSAGES', 2000, 100, 100_000);
   const bytes = benchInteger('BENCH_SLOW_BYTES', 3000, 10, 60_000);
   const stack = await startLocalStack({
-    ports: { origin: await findFreePort(), pushpinProxy: await findFreePort(), pushpinPublish: await findFreePortRange(4) },
+    ports: await freeStackPorts(),
     originEnv: { PUBLISH_TOKEN: TOKEN, LOG_LEVEL: 'warn', HISTORY_MAX_MESSAGES: '1000000' },
     logDir: mkdtempSync(join(tmpdir(), 'bench-slow-')),
     echo: false,

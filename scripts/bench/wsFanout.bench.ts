@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import WebSocket from 'ws';
 import { startLocalStack } from '../stack/localStack.ts';
-import { findFreePort, findFreePortRange } from '../stack/ports.ts';
+import { freeStackPorts } from '../stack/ports.ts';
 
 const CLIENTS = Number(process.env.BENCH_WS_CLIENTS ?? 200);
 const MESSAGES = Number(process.env.BENCH_WS_MESSAGES ?? 50);
@@ -19,7 +19,7 @@ function percentile(sorted: number[], p: number): number {
 
 export async function run(): Promise<void> {
   const stack = await startLocalStack({
-    ports: { origin: await findFreePort(), pushpinProxy: await findFreePort(), pushpinPublish: await findFreePortRange(4) },
+    ports: await freeStackPorts(),
     originEnv: { PUBLISH_TOKEN: TOKEN, LOG_LEVEL: 'warn' },
     logDir: mkdtempSync(join(tmpdir(), 'bench-ws-')),
     echo: false,

@@ -9,7 +9,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startLocalStack, type LocalStack } from '../stack/localStack.ts';
-import { findFreePort, findFreePortRange } from '../stack/ports.ts';
+import { freeStackPorts } from '../stack/ports.ts';
 import { stopEveryManagedProcess } from '../stack/managedProcess.ts';
 import { formatTally, historyIds, tallyDeliveries, waitForDeliveries, type ExpectedIds } from './deliveryTally.ts';
 import { megabytes, rssBytes, treeRssBytes } from './processMemory.ts';
@@ -80,12 +80,7 @@ console.log(
 
 const edge = options.via === 'edge';
 const stack: LocalStack = await startLocalStack({
-  ports: {
-    origin: await findFreePort(),
-    pushpinProxy: await findFreePort(),
-    pushpinPublish: await findFreePortRange(4),
-    ...(edge ? { edge: await findFreePort() } : {}),
-  },
+  ports: await freeStackPorts({ edge }),
   ...(edge ? { edge: true } : {}),
   pushpin: true, // whatever fastly.toml says: the soak measures the proxy
   originEnv: { PUBLISH_TOKEN: TOKEN, LOG_LEVEL: 'warn', HISTORY_MAX_MESSAGES: '1000000', LONG_POLL_TIMEOUT_SECONDS: '30' },

@@ -44,3 +44,17 @@ export async function findFreePortRange(count: number): Promise<number> {
 export async function findFreePort(): Promise<number> {
   return findFreePortRange(1);
 }
+
+/**
+ * Free ports for a whole local stack: the origin, Pushpin's proxy and its 4 publish ports (a range),
+ * and the edge when asked. For tests and benchmarks that run beside `npm start` and each other.
+ */
+export async function freeStackPorts(options: { edge?: boolean } = {}): Promise<{ origin: number; pushpinProxy: number; pushpinPublish: number; edge?: number }> {
+  return {
+    origin: await findFreePort(),
+    pushpinProxy: await findFreePort(),
+    pushpinPublish: await findFreePortRange(4),
+    ...(options.edge ? { edge: await findFreePort() } : {}),
+  };
+}
+

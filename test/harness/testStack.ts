@@ -3,7 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startLocalStack, type EdgeOptions, type LocalStack, type StackPorts } from '../../scripts/stack/localStack.ts';
-import { findFreePort, findFreePortRange } from '../../scripts/stack/ports.ts';
+import { freeStackPorts } from '../../scripts/stack/ports.ts';
 
 export const TEST_PUBLISH_TOKEN = 'test-publish-token-123';
 
@@ -44,12 +44,7 @@ function edgeOptionsFor(options: TestStackOptions): EdgeOptions | undefined {
 export async function startTestStack(options: TestStackOptions = {}): Promise<TestStack> {
   const edge = edgeOptionsFor(options);
   const stack = await startLocalStack({
-    ports: options.ports ?? {
-      origin: await findFreePort(),
-      pushpinProxy: await findFreePort(),
-      pushpinPublish: await findFreePortRange(4),
-      ...(edge ? { edge: await findFreePort() } : {}),
-    },
+    ports: options.ports ?? (await freeStackPorts({ edge: edge !== undefined })),
     ...(edge ? { edge } : {}),
     originEnv: { PUBLISH_TOKEN: TEST_PUBLISH_TOKEN, LOG_LEVEL: 'warn', ...options.originEnv },
     logDir: mkdtempSync(join(tmpdir(), 'stack-logs-')),

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startLocalStack, type LocalStack } from '../../stack/localStack.ts';
 import { startManagedProcess, type ManagedProcess } from '../../stack/managedProcess.ts';
-import { findFreePort, findFreePortRange } from '../../stack/ports.ts';
+import { findFreePort, freeStackPorts } from '../../stack/ports.ts';
 import { PROJECT_ROOT } from '../../stack/projectRoot.ts';
 import { quantileOf } from './latencyHistogram.ts';
 import { loadProcessesFor, transportsFor, type TransportChoice, type Via } from './fanoutOptions.ts';
@@ -114,12 +114,7 @@ async function startOurs(spec: CaseSpec): Promise<SystemUnderTest> {
   const edge = spec.via === 'edge';
   const logDir = mkdtempSync(join(tmpdir(), 'bench-fanout-'));
   const stack: LocalStack = await startLocalStack({
-    ports: {
-      origin: await findFreePort(),
-      pushpinProxy: await findFreePort(),
-      pushpinPublish: await findFreePortRange(4),
-      ...(edge ? { edge: await findFreePort() } : {}),
-    },
+    ports: await freeStackPorts({ edge }),
     ...(edge ? { edge: true } : {}),
     // Whatever fastly.toml's [local_server.pushpin] enable says: this benchmark measures Pushpin.
     pushpin: true,
