@@ -46,6 +46,19 @@ describeHistoryStore('redis', {
   boundsBytes: false,
 });
 
+
+/** The id of an append made as soon as the restarted server takes one (tries for about 5 s). */
+async function appendOnceBack(history: HistoryStore): Promise<string | undefined> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const id = await history
+      .append('c', [{ data: 'after restart' }])
+      .then((r) => r.messages[0]!.message.id)
+      .catch(() => new Promise<undefined>((r) => setTimeout(() => r(undefined), 100)));
+    if (id !== undefined) return id;
+  }
+  return undefined;
+}
+
 describe('Redis history store', () => {
   it('shares one sequence between two instances', async () => {
     const a = await store({ prefix: 'shared:' });
@@ -122,13 +135,7 @@ describe('Redis history store', () => {
       const lost = (await history.append('c', [{ data: 'unsaved-1' }, { data: 'unsaved-2' }])).messages[1]!.message.id;
       await server.kill();
       server = await startRedisServer({ dataDir, port });
-      let next: string | undefined;
-      for (let attempt = 0; attempt < 50 && next === undefined; attempt++) {
-        next = await history
-          .append('c', [{ data: 'after restart' }])
-          .then((r) => r.messages[0]!.message.id)
-          .catch(() => new Promise<undefined>((r) => setTimeout(() => r(undefined), 100)));
-      }
+      const next = await appendOnceBack(history);
       expect(next).toBeDefined();
       expect(BigInt(next!) > BigInt(lost)).toBe(true);
       const { position, messages } = await history.read('c', undefined, 10);
@@ -148,13 +155,7 @@ describe('Redis history store', () => {
       const before = (await history.append('c', [{ data: 'one' }, { data: 'two' }])).messages.map((m) => m.message.id);
       await server.kill();
       server = await startRedisServer({ dataDir, port, durable: true });
-      let next: string | undefined;
-      for (let attempt = 0; attempt < 50 && next === undefined; attempt++) {
-        next = await history
-          .append('c', [{ data: 'after restart' }])
-          .then((r) => r.messages[0]!.message.id)
-          .catch(() => new Promise<undefined>((r) => setTimeout(() => r(undefined), 100)));
-      }
+      const next = await appendOnceBack(history);
       // The same sequence goes on: nothing was lost, so no new epoch and no reset for anyone.
       expect(next).toBe((BigInt(before[1]!) + 1n).toString());
       const { messages } = await history.read('c', undefined, 10);
