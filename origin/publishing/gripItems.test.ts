@@ -20,12 +20,13 @@ describe('items for a stored message', () => {
     expect(itemsForStoredMessage(message('5'), '4', { skipUsers: [] })[3]).not.toHaveProperty('meta');
   });
 
-  it('name no predecessor for the first message of an epoch (its prev-id, the base, was never published)', () => {
+  it('name the epoch base as the predecessor of its first message on the history channels, so holds at the base take it', () => {
     const epochId = '1796000000000000';
-    for (const item of itemsForStoredMessage(message('1796000000000001'), epochId, { epochId })) {
-      expect(item).toMatchObject({ id: '1796000000000001' });
-      expect(item).not.toHaveProperty('prev-id');
-    }
+    const first = itemsForStoredMessage(message('1796000000000001'), epochId, { epochId });
+    for (const item of first.slice(0, 3)) expect(item).toMatchObject({ id: '1796000000000001', 'prev-id': epochId });
+    // The WebSocket channel: none (nothing there matches prev-ids; the sequencer must not wait for the base).
+    expect(first[3]).toMatchObject({ channel: 'ws:c', id: '1796000000000001' });
+    expect(first[3]).not.toHaveProperty('prev-id');
     for (const item of itemsForStoredMessage(message('1796000000000002'), '1796000000000001', { epochId })) {
       expect(item).toMatchObject({ id: '1796000000000002', 'prev-id': '1796000000000001' });
     }
