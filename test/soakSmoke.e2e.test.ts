@@ -9,12 +9,12 @@ import { expect, it } from 'vitest';
 import { startManagedProcess } from '../scripts/stack/managedProcess.ts';
 import { PROJECT_ROOT } from '../scripts/stack/projectRoot.ts';
 
-it('npm run soak -- --minutes 0.2 --connections 200: every transport, nothing lost, memory sampled', async () => {
+it('npm run soak -- --minutes 0.2 --connections 200 (even split): every transport, nothing lost, memory sampled', async () => {
   const logFile = join(mkdtempSync(join(tmpdir(), 'soak-smoke-')), 'soak.log');
   const soak = await startManagedProcess({
     name: 'soak',
     command: process.execPath,
-    args: ['--import', 'tsx', join(PROJECT_ROOT, 'scripts/soak/soak.ts'), '--minutes', '0.2', '--connections', '200', '--sample-seconds', '5'],
+    args: ['--import', 'tsx', join(PROJECT_ROOT, 'scripts/soak/soak.ts'), '--minutes', '0.2', '--connections', '200', '--mix', 'sse=1,stream=1,poll=1,ws=1', '--sample-seconds', '5'],
     cwd: PROJECT_ROOT,
     ready: /clients connected/,
     readyTimeoutMs: 60_000,
