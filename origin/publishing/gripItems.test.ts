@@ -11,7 +11,7 @@ describe('items for a stored message', () => {
     expect(items[0]!.formats['http-stream']).toEqual({ content: 'id: 2\ndata: {"id":"2","channel":"c","data":{"a":1},"ts":1}\n\n' });
     expect(items[1]!.formats['http-stream']).toEqual({ content: '{"id":"2","channel":"c","data":{"a":1},"ts":1}\n' });
     expect(JSON.parse(items[2]!.formats['http-response']!.body)).toEqual({ messages: [message('2', { a: 1 })], lastId: '2' });
-    expect(JSON.parse((items[3]!.formats['ws-message'] as { content: string }).content)).toEqual({ type: 'message', ...message('2', { a: 1 }) });
+    expect(JSON.parse((items[3]!.formats['ws-message'] as { content: string }).content)).toEqual({ type: 'message', prev: '1', ...message('2', { a: 1 }) });
   });
 
   it('name the subscribes in progress on the WebSocket item only', () => {
@@ -27,6 +27,8 @@ describe('items for a stored message', () => {
     // The WebSocket channel: none (nothing there matches prev-ids; the sequencer must not wait for the base).
     expect(first[3]).toMatchObject({ channel: 'ws:c', id: '1796000000000001' });
     expect(first[3]).not.toHaveProperty('prev-id');
+    // Its frame still names the base as the position before it, for the client's gap check.
+    expect(JSON.parse((first[3]!.formats['ws-message'] as { content: string }).content)).toMatchObject({ prev: epochId, id: '1796000000000001' });
     for (const item of itemsForStoredMessage(message('1796000000000002'), '1796000000000001', { epochId })) {
       expect(item).toMatchObject({ id: '1796000000000002', 'prev-id': '1796000000000001' });
     }

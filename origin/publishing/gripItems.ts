@@ -65,7 +65,7 @@ export function itemsForStoredMessage(
       ...sequence,
       formats: { 'http-response': pollResponse(pollBody([message], [json], { lastId: message.id })) },
     },
-    { channel: liveChannelFor('ws', c), ...wsSequence, ...skip, formats: { 'ws-message': { content: wsMessageFrame(message, json) } } },
+    { channel: liveChannelFor('ws', c), ...wsSequence, ...skip, formats: { 'ws-message': { content: wsMessageFrame(message, json, prevId) } } },
   ];
 }
 

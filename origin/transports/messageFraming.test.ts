@@ -22,6 +22,7 @@ describe('message framing', () => {
   it('frames a WebSocket message exactly as serialising it whole would', () => {
     expect(wsMessageFrame(message)).toBe(JSON.stringify({ type: 'message', ...envelope }));
     expect(JSON.parse(wsMessageFrame({ ...message, data: null }))).toEqual({ type: 'message', ...envelope, data: null });
+    expect(JSON.parse(wsMessageFrame(message, undefined, '6'))).toEqual({ type: 'message', prev: '6', ...envelope });
   });
 
   it('drops fields that are not part of the envelope', () => {

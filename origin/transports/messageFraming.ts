@@ -79,7 +79,12 @@ export function pollBody(messages: Envelope[], jsons = messages.map(envelopeJson
   return `{"messages":[${jsons.join(',')}]${lastId}${reset}}\n`;
 }
 
-/** `{"type":"message", ...envelope}`, built by splicing the envelope's JSON after the type. */
-export function wsMessageFrame(message: Envelope, json = envelopeJson(message)): string {
-  return `{"type":"message",${json.slice(1)}`;
+/**
+ * `{"type":"message", "prev"?, ...envelope}`, built by splicing the envelope's JSON after the type.
+ * `prev` is the id the message follows on its channel (the position before it): a client whose last
+ * id is not `prev` missed something (Pushpin drops WebSocket messages it cannot buffer, silently) and
+ * subscribes again with `since`. A live-only message has neither id nor prev.
+ */
+export function wsMessageFrame(message: Envelope, json = envelopeJson(message), prev?: string): string {
+  return prev === undefined ? `{"type":"message",${json.slice(1)}` : `{"type":"message","prev":${JSON.stringify(prev)},${json.slice(1)}`;
 }

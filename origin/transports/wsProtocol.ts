@@ -127,7 +127,8 @@ export const serverFrames = {
   /** A subscribe with a fresh token on a channel already subscribed: the subscription now ends at `expiresAt`. */
   refreshed: (channel: string, expiresAt: number) => JSON.stringify({ type: 'refreshed', channel, expiresAt }),
   published: (channel: string, id: string) => JSON.stringify({ type: 'published', channel, id }),
-  pong: () => JSON.stringify({ type: 'pong' }),
+  /** `lastIds`: the last id of each channel the connection is subscribed to (the client's gap check). */
+  pong: (lastIds?: Record<string, string>) => JSON.stringify(lastIds ? { type: 'pong', lastIds } : { type: 'pong' }),
   error: (problem: WsProtocolError) =>
     JSON.stringify({
       type: 'error',

@@ -179,3 +179,20 @@ describe('WebSocket session barriers', () => {
     expect(new Set(barriers).size).toBe(barriers.length);
   });
 });
+
+describe('WebSocket message frames', () => {
+  it('name the position before each message, a chain from the subscribe position through paged catch-up rounds', async () => {
+    // 60 messages of ~200 bytes: more than the first 4 KB round, so the catch-up takes several rounds.
+    const appended = await history.append('c', Array.from({ length: 60 }, (_, n) => ({ data: { n, pad: 'x'.repeat(150) } })));
+    const ids = appended.messages.map((m) => m.message.id);
+    await history.landed('c', ids); // published: nothing in flight for the subscribe to wait on
+    const opened = await run([{ type: 'OPEN' }]);
+    const { results } = await subscribeLive({ channel: 'c', since: ids[9]! }, opened.state);
+    const frames = results.flatMap((r) => framesOf(r).client);
+    expect(frames[0]).toMatchObject({ type: 'subscribed', lastId: ids[9] });
+    const messages = frames.filter((f) => f.type === 'message');
+    expect(results.length).toBeGreaterThan(2); // paged: the chain crosses rounds
+    expect(messages.map((m) => m.id)).toEqual(ids.slice(10));
+    expect(messages.map((m) => m.prev)).toEqual(ids.slice(9, -1));
+  });
+});

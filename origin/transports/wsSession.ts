@@ -148,6 +148,22 @@ class Session {
     }
   }
 
+  /**
+   * The last id of every channel subscribed, for a pong: a client behind one of them while nothing
+   * arrives was left behind (Pushpin 1.36 can stop sending a connection's published messages after
+   * its buffer overflowed, while it keeps answering pings) and subscribes again with `since`. Nothing
+   * when the history cannot answer: the pong itself matters more.
+   */
+  private async lastIdsOfSubscriptions(): Promise<Record<string, string> | undefined> {
+    if (this.state.subscriptions.length === 0) return undefined;
+    try {
+      const reads = await Promise.all(this.state.subscriptions.map((c) => this.ports.history.read(c, undefined, 0)));
+      return Object.fromEntries(this.state.subscriptions.map((c, i) => [c, reads[i]!.position.lastId]));
+    } catch {
+      return undefined;
+    }
+  }
+
   /** The connection is going away: undo what its subscribes in progress hold. */
   private async end(): Promise<void> {
     this.closed = true;
@@ -165,7 +181,7 @@ class Session {
     this.ports.observe?.event?.(command.type);
     switch (command.type) {
       case 'ping':
-        return this.send(serverFrames.pong());
+        return this.send(serverFrames.pong(await this.lastIdsOfSubscriptions()));
       case 'subscribe':
         return this.subscribe(command.channel, command.since, command.token);
       case 'unsubscribe':

@@ -180,7 +180,8 @@ export async function catchUpRound(context: RoundContext, pending: PendingSubscr
   if (pending.cursor !== undefined && replay.plan.reset) {
     return fail(`the history of ${channel} moved past this subscribe; subscribe again with "since"`);
   }
-  const frames = new Map(replay.messages.map((m) => [m.id, wsMessageFrame(m)]));
+  // Each names the position before it: the read's for the first, so the chain continues the client's.
+  const frames = new Map(replay.messages.map((m, i) => [m.id, wsMessageFrame(m, undefined, i === 0 ? replay.plan.afterId : replay.messages[i - 1]!.id)]));
   const budget = Math.min(limits.roundBytes * 2 ** Math.min(pending.rounds, 20), limits.maxRoundBytes);
   const { page, complete } = replayPage(replay.messages, (m) => Buffer.byteLength(frames.get(m.id)!), budget);
   const out = page.map((m) => frames.get(m.id)!);

@@ -16,6 +16,8 @@ export interface TransportTally {
   unexpected: number;
   resets: number;
   reconnects: number;
+  /** Connections dropped by the client because messages stopped while the channel went on (a stranded session). */
+  unstuck: number;
 }
 
 /** Every id after `since` that a client starting there must get, per channel. */
@@ -23,7 +25,7 @@ export type ExpectedIds = Map<string, ReadonlySet<number>>;
 
 export function tallyDeliveries(clients: readonly ResumingClient[], expected: ExpectedIds): TransportTally[] {
   return TRANSPORT_NAMES.map((transport) => {
-    const tally: TransportTally = { transport, clients: 0, expected: 0, delivered: 0, lost: 0, duplicated: 0, unexpected: 0, resets: 0, reconnects: 0 };
+    const tally: TransportTally = { transport, clients: 0, expected: 0, delivered: 0, lost: 0, duplicated: 0, unexpected: 0, resets: 0, reconnects: 0, unstuck: 0 };
     for (const client of clients) {
       if (client.transport !== transport) continue;
       const want = expected.get(client.channel) ?? new Set<number>();
@@ -39,6 +41,7 @@ export function tallyDeliveries(clients: readonly ResumingClient[], expected: Ex
       tally.duplicated += client.duplicates;
       tally.resets += client.resets;
       tally.reconnects += client.reconnects;
+      tally.unstuck += client.unstuck;
     }
     return tally;
   }).filter((t) => t.clients > 0);
@@ -74,7 +77,7 @@ export function formatTally(caseName: string, tallies: readonly TransportTally[]
   const parts = tallies.map(
     (t) =>
       `${t.transport} ${t.clients} clients: delivered ${t.delivered}/${t.expected}, lost ${t.lost}, duplicated ${t.duplicated}` +
-      `${t.unexpected ? `, unexpected ${t.unexpected}` : ''}, reconnects ${t.reconnects}${t.resets ? `, resets ${t.resets}` : ''}`,
+      `${t.unexpected ? `, unexpected ${t.unexpected}` : ''}, reconnects ${t.reconnects}${t.unstuck ? ` (${t.unstuck} after its messages stopped or skipped)` : ''}${t.resets ? `, resets ${t.resets}` : ''}`,
   );
   return `[fault] ${caseName} | ${parts.join(' | ')}`;
 }

@@ -38,6 +38,8 @@ export interface ResumingClient {
   readonly resets: number;
   /** Connections (or failed polls, or subscribes) started again after a failure or a cut. */
   readonly reconnects: number;
+  /** Connections it dropped because no message came while the channel went on (a stranded session). */
+  readonly unstuck: number;
   /** Whether it is connected and subscribed right now (a poll: a request in flight). */
   readonly live: boolean;
   /** The position it would resume from. */
@@ -59,6 +61,7 @@ interface Counters {
   duplicates: number;
   resets: number;
   reconnects: number;
+  unstuck: number;
   history: string[];
 }
 
@@ -81,7 +84,7 @@ function record(counters: Counters, id: string | undefined): void {
 }
 
 function counters(): Counters {
-  return { ids: new Set(), duplicates: 0, resets: 0, reconnects: 0, history: [] };
+  return { ids: new Set(), duplicates: 0, resets: 0, reconnects: 0, unstuck: 0, history: [] };
 }
 
 /** Runs `connect` again after every end (with backoff after failures) until closed. */
@@ -194,6 +197,42 @@ function getLines(
   };
 }
 
+/**
+ * A stream's keep-alives say the connection lives, not that its messages flow: Pushpin 1.36 can leave
+ * a stream open, kept alive, with no message ever again (README: Known gaps). So when no message has
+ * come for two thirds of the idle time, the client asks the history API where the channel is, and
+ * reconnects from its own position when the channel is ahead. Only message-silent clients ask.
+ */
+function watchPosition(
+  target: ClientTarget,
+  position: () => string,
+  lastMessageAt: () => number,
+  onBehind: (channelLast: string) => void,
+): () => void {
+  const idleMs = target.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
+  let checkedAt = Date.now();
+  let checking = false;
+  const timer = setInterval(() => {
+    const now = Date.now();
+    if (checking || now - Math.max(lastMessageAt(), checkedAt) <= (idleMs * 2) / 3) return;
+    checking = true;
+    checkedAt = now;
+    const at = position();
+    const url = new URL(`/api/channels/${encodeURIComponent(target.channel)}/messages?since=${at}&limit=1`, target.baseUrl);
+    fetch(url, { headers: { ...target.headers } })
+      .then(async (response) => (response.ok ? ((await response.json()) as { lastId?: string }) : undefined))
+      .then((body) => {
+        if (body?.lastId !== undefined && Number(body.lastId) > Number(at) && position() === at) onBehind(body.lastId);
+      })
+      .catch(() => {})
+      .finally(() => {
+        checking = false;
+      });
+  }, Math.max(50, Math.floor(idleMs / 6)));
+  timer.unref();
+  return () => clearInterval(timer);
+}
+
 export function sseClient(target: ClientTarget): ResumingClient {
   const reading: Pausable = {};
   const rec = counters();
@@ -206,7 +245,9 @@ export function sseClient(target: ClientTarget): ResumingClient {
     let hasData = false;
     let first = true;
     note(rec, `connect Last-Event-ID ${lastEventId}`);
-    return getLines(
+    let lastMessageAt = Date.now();
+    let stopWatch = (): void => {};
+    const abort = getLines(
       url,
       { ...target.headers, Accept: 'text/event-stream', 'Last-Event-ID': lastEventId },
       (response) => (live = response.statusCode === 200),
@@ -220,6 +261,7 @@ export function sseClient(target: ClientTarget): ResumingClient {
           else if (hasData && blockId !== undefined) {
             if (first || Number(blockId) !== Number(previous) + 1) note(rec, `${first ? 'first' : 'jump to'} ${blockId} after ${previous}`);
             first = false;
+            lastMessageAt = Date.now();
             record(rec, blockId);
           }
           blockId = undefined;
@@ -231,10 +273,20 @@ export function sseClient(target: ClientTarget): ResumingClient {
       },
       (failed) => {
         live = false;
+        stopWatch();
         done(failed);
       },
       { timeoutMs: target.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS, onIdle: () => note(rec, 'silent too long, reconnect') },
     );
+    stopWatch = watchPosition(target, () => lastEventId, () => lastMessageAt, (channelLast) => {
+      note(rec, `no message while the channel went on to ${channelLast}; reconnect from ${lastEventId}`);
+      rec.unstuck++;
+      abort();
+    });
+    return () => {
+      stopWatch();
+      abort();
+    };
   });
   loop.start();
   return client('sse', target.channel, rec, loop, () => live, () => lastEventId, reading);
@@ -247,7 +299,10 @@ export function ndjsonClient(target: ClientTarget): ResumingClient {
   let live = false;
   const loop = reconnecting((done) => {
     const url = new URL(`/stream/${encodeURIComponent(target.channel)}?since=${since}`, target.baseUrl);
-    return getLines(
+    note(rec, `connect since ${since}`);
+    let lastMessageAt = Date.now();
+    let stopWatch = (): void => {};
+    const abort = getLines(
       url,
       { ...target.headers },
       (response) => (live = response.statusCode === 200),
@@ -259,16 +314,27 @@ export function ndjsonClient(target: ClientTarget): ResumingClient {
           rec.resets++;
           if (parsed.after !== undefined) since = parsed.after;
         } else if (parsed.id !== undefined) {
+          lastMessageAt = Date.now();
           record(rec, parsed.id);
           since = parsed.id;
         }
       },
       (failed) => {
         live = false;
+        stopWatch();
         done(failed);
       },
       { timeoutMs: target.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS, onIdle: () => note(rec, 'silent too long, reconnect') },
     );
+    stopWatch = watchPosition(target, () => since, () => lastMessageAt, (channelLast) => {
+      note(rec, `no message while the channel went on to ${channelLast}; reconnect from ${since}`);
+      rec.unstuck++;
+      abort();
+    });
+    return () => {
+      stopWatch();
+      abort();
+    };
   });
   loop.start();
   return client('stream', target.channel, rec, loop, () => live, () => since, reading);
@@ -328,6 +394,10 @@ export function pollClient(target: ClientTarget): ResumingClient {
 interface WsServerFrame {
   type?: string;
   id?: string;
+  /** The position before this message on the channel: not ours means something was dropped. */
+  prev?: string;
+  /** On a pong: the last id of each channel subscribed. */
+  lastIds?: Record<string, string>;
   code?: string;
   lastId?: string;
   reset?: unknown;
@@ -349,16 +419,24 @@ export function wsClient(target: ClientTarget): ResumingClient {
     };
     const idleMs = target.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
     let lastFrameAt = Date.now();
-    // Pushpin's keep-alive (an unsolicited pong every 25 s, see origin/routes/wsRoutes.ts) counts as a
-    // sign of life, so the client pings only when even that is late: every ping is a WebSocket-over-HTTP
-    // request to the origin (through zurl on Pushpin 1.36), and thousands of clients pinging every few
-    // seconds would be the load.
+    let lastAppFrameAt = Date.now();
+    // Pushpin's keep-alive (an unsolicited pong every 25 s, see origin/routes/wsRoutes.ts) is a sign that
+    // the connection lives, not that its messages flow: Pushpin 1.36 can stop sending a connection its
+    // published messages and go on answering. So the client pings the origin when no frame of the
+    // origin's has come for two thirds of its idle time (its pong names the channel's last id: see the
+    // pong case below), and reconnects when nothing at all has come for the whole of it. Only silent
+    // clients ping: each ping is a WebSocket-over-HTTP request (through zurl on Pushpin 1.36), and
+    // thousands of clients pinging every few seconds would be the load.
+    let pingedAt = 0;
     const liveness = setInterval(() => {
-      const silentMs = Date.now() - lastFrameAt;
-      if (silentMs > idleMs) {
+      const now = Date.now();
+      if (now - lastFrameAt > idleMs) {
         note(rec, 'silent too long, reconnect');
         socket.terminate();
-      } else if (silentMs > (idleMs * 2) / 3 && socket.readyState === WebSocket.OPEN) socket.send('{"type":"ping"}');
+      } else if (now - Math.max(lastAppFrameAt, pingedAt) > (idleMs * 2) / 3 && socket.readyState === WebSocket.OPEN) {
+        pingedAt = now;
+        socket.send('{"type":"ping"}');
+      }
     }, Math.max(50, Math.floor(idleMs / 6)));
     socket.on('pong', () => {
       lastFrameAt = Date.now();
@@ -369,11 +447,30 @@ export function wsClient(target: ClientTarget): ResumingClient {
       subscribe();
     });
     socket.on('message', (data: WebSocket.RawData) => {
-      lastFrameAt = Date.now();
+      lastFrameAt = lastAppFrameAt = Date.now();
       const frame = JSON.parse(data.toString()) as WsServerFrame;
       if (frame.type === 'message') {
+        if (frame.prev !== undefined && frame.id !== undefined && live && frame.prev !== position && Number(frame.id) > Number(position)) {
+          // A gap (Pushpin drops messages a slow connection cannot take, silently): the README's rule is to
+          // subscribe again from the last id. A new connection, so nothing of this one's backlog interleaves.
+          note(rec, `gap: ${frame.id} follows ${frame.prev}, at ${position}; resubscribe`);
+          rec.unstuck++;
+          live = false;
+          socket.terminate();
+          return;
+        }
         record(rec, frame.id);
         if (frame.id !== undefined) position = frame.id;
+      } else if (frame.type === 'pong') {
+        // We ping only when nothing has come for a while: a channel ahead of us then means Pushpin stopped
+        // sending this connection its messages (it keeps answering pings), so subscribe again from our id.
+        const channelLast = frame.lastIds?.[target.channel];
+        if (live && channelLast !== undefined && Number(channelLast) > Number(position)) {
+          note(rec, `pong: ${target.channel} is at ${channelLast}, we at ${position}; resubscribe`);
+          rec.unstuck++;
+          live = false;
+          socket.terminate();
+        }
       } else if (frame.type === 'subscribed') {
         live = true;
         note(rec, `subscribed lastId ${frame.lastId}${frame.reset ? ' reset' : ''}`);
@@ -419,6 +516,9 @@ function client(
     },
     get resets() {
       return rec.resets;
+    },
+    get unstuck() {
+      return rec.unstuck;
     },
     get reconnects() {
       return rec.reconnects + (transport === 'poll' ? 0 : loop.c.reconnects);
