@@ -108,9 +108,14 @@ describe('WebSocket', () => {
       ws.send({ type: 'ping' });
       await ws.waitFor(1, (f) => f.type === 'pong');
       await untilLive(ws, 'chat-2', stack.publish);
+      // Once live, a pong names where each subscribed channel is (a client's check that it is not behind).
+      ws.send({ type: 'ping' });
+      const pongs = await ws.waitFor(2, (f) => f.type === 'pong');
+      expect(pongs.at(-1)).toEqual({ type: 'pong', lastIds: { chat: expect.stringMatching(/^\d+$/), 'chat-2': expect.stringMatching(/^\d+$/) } });
       const [sent] = await publishOk({ channel: 'chat', data: { text: 'hi' } });
       const [message] = await ws.waitFor(1, (f) => f.type === 'message' && f.channel === 'chat' && notProbe(f));
-      expect(message).toEqual({ type: 'message', id: sent!.id, channel: 'chat', data: { text: 'hi' }, ts: expect.any(Number) });
+      expect(message).toEqual({ type: 'message', prev: expect.stringMatching(/^\d+$/), id: sent!.id, channel: 'chat', data: { text: 'hi' }, ts: expect.any(Number) });
+      expect(BigInt(message!.prev as string)).toBeLessThan(BigInt(sent!.id));
 
       ws.send({ type: 'unsubscribe', channel: 'chat' });
       await ws.waitFor(1, (f) => f.type === 'unsubscribed');
@@ -226,7 +231,7 @@ describe('one logical message', () => {
       const lines = await ndjson.waitFor(count);
       expect(lines.at(-1)).toEqual(expected);
       const [wsMessage] = await ws.waitFor(1, (f) => f.type === 'message' && notProbe(f));
-      expect(wsMessage).toEqual({ type: 'message', ...expected });
+      expect(wsMessage).toEqual({ type: 'message', prev: expect.stringMatching(/^\d+$/), ...expected });
       const polled = (await (await longPoll).json()) as { messages: unknown[] };
       expect(polled.messages).toEqual([expected]);
     } finally {
