@@ -200,8 +200,8 @@ function getLines(
 /**
  * A stream's keep-alives say the connection lives, not that its messages flow: Pushpin 1.36 can leave
  * a stream open, kept alive, with no message ever again (README: Known gaps). So when no message has
- * come for two thirds of the idle time, the client asks the history API where the channel is, and
- * reconnects from its own position when the channel is ahead. Only message-silent clients ask.
+ * come for two thirds of the idle time, the client asks the history API for a message after its
+ * position, and reconnects from that position when there is one. Only message-silent clients ask.
  */
 function watchPosition(
   target: ClientTarget,
@@ -220,9 +220,11 @@ function watchPosition(
     const at = position();
     const url = new URL(`/api/channels/${encodeURIComponent(target.channel)}/messages?since=${at}&limit=1`, target.baseUrl);
     fetch(url, { headers: { ...target.headers } })
-      .then(async (response) => (response.ok ? ((await response.json()) as { lastId?: string }) : undefined))
+      .then(async (response) => (response.ok ? ((await response.json()) as { lastId?: string; messages?: unknown[] }) : undefined))
       .then((body) => {
-        if (body?.lastId !== undefined && Number(body.lastId) > Number(at) && position() === at) onBehind(body.lastId);
+        // Behind when a message after our position exists (not merely an id above it: an empty channel
+        // is at its epoch base, above "0").
+        if (body?.lastId !== undefined && (body.messages?.length ?? 0) > 0 && position() === at) onBehind(body.lastId);
       })
       .catch(() => {})
       .finally(() => {

@@ -180,6 +180,12 @@ try {
     `${name} ${megabytes(first[name])} -> ${megabytes(last[name])} (${last[name] >= first[name] ? '+' : ''}${megabytes(last[name] - first[name])}), peak ${megabytes(Math.max(...samples.map((s) => s[name])))}`;
   console.log(`[soak] memory from the first sample (t=${first.atS}s) to the last (t=${last.atS}s): ${growth('origin')}; ${growth('pushpin')}${edge ? `; ${growth('edge')}` : ''}; ${growth('soak')}`);
   console.log(`[soak] publishes ${publishes} (failed ${publishFailures}), load average at the end ${load()}`);
+  // Connections the clients left because their messages stopped (see resumingClients.ts): what happened.
+  const unstuck = clients.filter((c) => c.unstuck > 0);
+  if (unstuck.length > 0) {
+    console.log(`[soak] ${unstuck.length} client(s) left a connection whose messages had stopped or skipped; the first few:`);
+    for (const c of unstuck.slice(0, 3)) console.log(`  ${c.transport} on ${c.channel}: ${c.history.slice(-6).join(' | ')}`);
+  }
   const bad = tallies.filter((t) => t.lost > 0 || t.duplicated > 0 || t.unexpected > 0);
   if (bad.length > 0) {
     console.error(`soak: FAILED: ${bad.map((t) => `${t.transport} lost ${t.lost}, duplicated ${t.duplicated}, unexpected ${t.unexpected}`).join('; ')}`);
