@@ -2,18 +2,21 @@
 // ports, with the local Compute host as Viceroy (none is installed here) and Debian's Pushpin 1.36
 // through fastly.toml's pushpin_path wrapper. A message published through the origin reaches an SSE
 // client through the edge; every process stops with it: on Ctrl-C, when the CLI is killed, when
-// `npm run serve` itself is killed. And with a Pushpin 1.40+ the wrapper hands the CLI's own config
-// over untouched (a stand-in binary plays that Pushpin: none can be installed here).
+// `npm run serve` itself is killed. The wrapper's rules hold for what the CLI runs: a 1000-message burst
+// reaches every transport whole, and zurl's raised limits take 3,500 requests in progress at once. And
+// with a Pushpin 1.40+ the wrapper hands the CLI's own config over untouched (a stand-in binary plays
+// that Pushpin: none can be installed here).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { parse as parseToml, stringify as stringifyToml } from 'smol-toml';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it, onTestFinished } from 'vitest';
 import { findFreePort, findFreePortRange } from '../scripts/stack/ports.ts';
 import { PROJECT_ROOT } from '../scripts/stack/projectRoot.ts';
 import { subscribeEvery } from './harness/everyTransport.ts';
+import { BURST, sendBurst, startHoldingBackend, waitUntilProxying } from './harness/requestBurst.ts';
 import { recordSse } from './harness/sseClient.ts';
 
 const MARKER = 'FANOUT_FORWARD_SERVE_TEST';
@@ -66,14 +69,16 @@ async function allGone(marker: string, timeoutMs: number): Promise<number> {
   return Date.now() - started;
 }
 
-async function startServe(env: Record<string, string> = {}): Promise<Serve> {
+/** `backends`: more [local_server.backends] beside the origin (the CLI writes a route for each). */
+async function startServe(env: Record<string, string> = {}, backends: Record<string, URL> = {}): Promise<Serve> {
   const ports = { edge: await findFreePort(), origin: await findFreePort(), proxy: await findFreePort(), publish: await findFreePortRange(4) };
   // The CLI's --env reads fastly.<env>.toml beside fastly.toml: the same manifest, the origin on a free port.
   const name = `serve-test-${randomUUID().slice(0, 8)}`;
   const manifest = parseToml(readFileSync(join(PROJECT_ROOT, 'fastly.toml'), 'utf8')) as {
-    local_server: { backends: { origin: { url: string; override_host: string } } };
+    local_server: { backends: Record<string, { url: string; override_host: string }> };
   };
   manifest.local_server.backends.origin = { url: `http://127.0.0.1:${ports.origin}`, override_host: `127.0.0.1:${ports.origin}` };
+  for (const [backend, url] of Object.entries(backends)) manifest.local_server.backends[backend] = { url: url.href, override_host: url.host };
   const manifestPath = join(PROJECT_ROOT, `fastly.${name}.toml`);
   const manifestText = stringifyToml(manifest);
   writeFileSync(manifestPath, manifestText);
@@ -120,6 +125,14 @@ async function waitForEdge(serve: Serve): Promise<number> {
     if (Date.now() - started > READY_TIMEOUT_MS) throw new Error(`the edge did not answer within ${READY_TIMEOUT_MS} ms:\n${serve.output()}`);
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
+}
+
+/** The zurl.conf the runner rendered for the CLI's Pushpin (from zurl's `--config`). */
+function renderedZurlConfig(serve: Serve): { path: string; text: string } {
+  const zurl = processesOf(serve.marker).find((p) => p.command.startsWith('/usr/bin/zurl '));
+  const path = /--config[= ](\S+)/.exec(zurl?.command ?? '')?.[1];
+  if (!path) throw new Error(`no zurl with a --config among:\n${processesOf(serve.marker).map((p) => p.command).join('\n')}`);
+  return { path, text: readFileSync(path, 'utf8') };
 }
 
 function pidOf(serve: Serve, pattern: RegExp): number {
@@ -190,8 +203,11 @@ describe('npm run serve (fastly compute serve) with Debian Pushpin and the local
     expect(readFileSync(serve.manifestPath, 'utf8')).toBe(serve.manifestText);
   }, TEST_TIMEOUT_MS);
 
-  it("delivers a 1000-message burst whole to every transport through the CLI's Pushpin (the wrapper's client buffer and 1.36 catch-all route)", async () => {
-    const serve = await startServe();
+  it("delivers a 1000-message burst whole to every transport through the CLI's Pushpin (the wrapper's client buffer and 1.36 catch-all route), and holds 3,500 requests in progress at once without a 502 (its zurl limits)", async () => {
+    // A backend that answers each request after 12 s, so a burst of new requests is in progress at once.
+    const hold = await startHoldingBackend();
+    onTestFinished(() => hold.close());
+    const serve = await startServe({}, { hold: hold.url });
     await waitForEdge(serve);
     expect(serve.output()).toMatch(/pushpin-wrapper: adapted the config for Pushpin 1\.36\.0 \(.*\[runner\] client_buffer_size: 8192 -> 262144; routes: added "\* 127\.0\.0\.1:\d+,over_http,host=127\.0\.0\.1:\d+"\)/);
     // What Pushpin runs with: condure got the larger buffer.
@@ -223,8 +239,26 @@ describe('npm run serve (fastly compute serve) with Debian Pushpin and the local
     } finally {
       subscribers.close();
     }
+
+    // 3,500 requests in progress at once (with the package's zurl limits, 250-350 of them got
+    // `502 Error while proxying to origin.`); printed first, to compare with a run without the rule.
+    const proxyUrl = `http://127.0.0.1:${serve.ports.proxy}`;
+    await waitUntilProxying(proxyUrl, 'hold');
+    const byStatus = await sendBurst(proxyUrl, 'hold');
+    console.log(`npm run serve: ${BURST} requests in progress at once through the CLI's Pushpin: ${JSON.stringify(byStatus)} (status -> count)`);
+    // zurl runs from our template, in a libdir inside the CLI's run directory, with the raised limits.
+    expect(serve.output()).toMatch(/\[global\] libdir=\/\S+\.pushpin-1\.36\.0\.lib \(added: zurl's own template, max_open_requests=50000, in_hwm=50000, out_hwm=50000\)/);
+    const libdir = /\[global\] libdir=(\S+)/.exec(serve.output())![1]!;
+    const zurl = renderedZurlConfig(serve);
+    for (const setting of ['max_open_requests=50000', 'in_hwm=50000', 'out_hwm=50000']) expect(zurl.text, zurl.path).toMatch(new RegExp(`^${setting}$`, 'm'));
+    expect(byStatus, 'status -> count').toEqual({ 200: BURST });
+    expect(hold.held()).toBe(BURST);
+
     process.kill(-serve.child.pid!, 'SIGINT');
     await allGone(serve.marker, STOP_TIMEOUT_MS);
+    // The CLI deletes its run directory when it stops Pushpin, our libdir with it.
+    expect(dirname(libdir)).toMatch(new RegExp(`^${tmpdir()}/pushpin-[0-9a-f]{8}$`));
+    expect(existsSync(dirname(libdir))).toBe(false);
   }, TEST_TIMEOUT_MS);
 
   it('stops it all on kill -INT to npm alone (the script is exec\'d, so npm passes it to the launcher)', async () => {

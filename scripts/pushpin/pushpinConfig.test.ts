@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseManifest } from '../stack/fastlyManifest.ts';
-import { buildPushpinConfig, buildRoutes, parsePushpinVersion, pushpinPorts, withDefaultRoute, ZURL_LIMITS } from './pushpinConfig.ts';
+import { buildPushpinConfig, buildRoutes, parsePushpinVersion, pushpinPorts, withDefaultRoute } from './pushpinConfig.ts';
+import { ZURL_LIMITS } from './zurlLibdir.ts';
 
 const manifest = parseManifest(`
 manifest_version = 3

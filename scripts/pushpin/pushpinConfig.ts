@@ -2,6 +2,7 @@
 // same signing key and issuer, one route per backend), adapted to the installed Pushpin version.
 // Pure: the caller supplies directories and ports, so it can be unit tested and run many times at once.
 import type { ManifestBackend } from '../stack/fastlyManifest.ts';
+import { buildZurlTemplate, type ZurlLibdirs } from './zurlLibdir.ts';
 
 /** The dev signing key and issuer Viceroy and the Fastly CLI use; the origin verifies Grip-Sig with them. */
 export const LOCAL_GRIP_SIG_ISS = 'viceroy';
@@ -43,9 +44,9 @@ export interface PushpinConfigInput {
    * package's, the one that holds internal.conf (Debian: /usr/lib/pushpin). With both, the config
    * points `[global] libdir` at `own`, where the caller writes `zurlTemplate` as
    * `runner/zurl.conf.template`, and includes the package's internal.conf by its absolute path.
-   * Without them zurl keeps the package's limits (see ZURL_LIMITS for why that matters).
+   * Without them zurl keeps the package's limits (see ZURL_LIMITS, zurlLibdir.ts, for why that matters).
    */
-  libdirs?: { own: string; package: string };
+  libdirs?: ZurlLibdirs;
   /** `[proxy] workers` on 1.39+ (default DEFAULT_PROXY_WORKERS); older versions have one proxy thread. */
   proxyWorkers?: number;
 }
@@ -184,52 +185,6 @@ export function withDefaultRoute(routes: string, version: PushpinVersion): { rou
   const [conditions, ...target] = named.get(name)!.split(/\s+/);
   const added = [['*', ...conditions!.split(',').filter((c) => !c.startsWith('id='))].join(','), ...target].join(' ');
   return { routes: `${routes}${routes === '' || routes.endsWith('\n') ? '' : '\n'}${added}\n`, added };
-}
-
-/**
- * zurl makes every request the 1.36-1.37 proxy sends to an origin, WebSocket-over-HTTP events
- * included (an OPEN and a TEXT per new WebSocket). The proxy hands each to zurl over a ZeroMQ PUSH
- * socket and, when that socket cannot take it at once, fails the request (zhttprequest.cpp,
- * ErrorUnavailable), which the client sees as `502 Error while proxying to origin.`. The socket fills
- * as soon as zurl reads slower than new connections arrive: its input queue (in_hwm) is 1000
- * messages and it stops reading at max_open_requests=2000 requests in progress (the package's
- * template). Measured here: WebSockets opened at 200/s got their first 502s after ~3,100 and 1,645
- * of 6,000 failed; at 50/s a few dozen failed. Raised, a burst waits in zurl's queue instead of being
- * refused (the proxy's own 60 s request expiry still bounds the wait).
- */
-export const ZURL_LIMITS = {
-  /** Requests in progress before zurl stops reading: one per connection the proxy can hold. */
-  maxOpenRequests: 50000,
-  /** Messages queued for zurl before the proxy's socket fills: a burst of every connection at once. */
-  inHwm: 50000,
-  /** Responses queued for the proxy (the package's 1000 would drop them past that). */
-  outHwm: 50000,
-} as const;
-
-/**
- * The zurl config template the runner renders into `{rundir}/{ipc_prefix}zurl.conf`: the sockets and
- * the policy of the package's template (runner/zurl.conf.template, 1.36), with ZURL_LIMITS.
- */
-export function buildZurlTemplate(): string {
-  return [
-    '# Written by scripts/pushpin (pushpinConfig.ts); the runner renders it for zurl.',
-    '[General]',
-    'instance_id=',
-    'in_spec=ipc://{{ rundir }}/{{ ipc_prefix }}zurl-in',
-    'in_stream_spec=ipc://{{ rundir }}/{{ ipc_prefix }}zurl-in-stream',
-    'out_spec=ipc://{{ rundir }}/{{ ipc_prefix }}zurl-out',
-    'in_req_spec=',
-    // As the package: the proxy marks its route targets as trusted, so local origins still work.
-    'defpolicy=allow',
-    'allow=',
-    'deny=127.*,10.*,192.168.*,*.local',
-    `max_open_requests=${ZURL_LIMITS.maxOpenRequests}`,
-    'buffer_size=200000',
-    'timeout=600',
-    `in_hwm=${ZURL_LIMITS.inHwm}`,
-    `out_hwm=${ZURL_LIMITS.outHwm}`,
-    '',
-  ].join('\n');
 }
 
 function assertAbsolute(path: string, what: string): void {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { buildPushpinConfig, parsePushpinVersion } from './pushpinConfig.ts';
 import { adaptPushpinConfig, adaptPushpinRoutes, anchorRoutesFile, readPushpinSetting } from './pushpinConfigAdapter.ts';
+import { buildZurlTemplate } from './zurlLibdir.ts';
 
 // Shaped like the config `fastly compute serve` writes (commented sections, 1.40+ service names, no
 // zurl specs, absolute routes file); written for this test, not taken from the CLI.
@@ -147,6 +148,60 @@ describe('adapting the Fastly CLI\'s Pushpin config to the installed version', (
     expect(readPushpinSetting(adaptPushpinConfig(handlerOnly, v('1.36.0')).text, 'runner', 'services')).toBe('pushpin-handler');
     const spaced = cliStyleConfig.replace('services=connmgr,proxy,handler', 'services = connmgr, proxy ,handler');
     expect(readPushpinSetting(adaptPushpinConfig(spaced, v('1.36.0')).text, 'runner', 'services')).toBe('condure,zurl,pushpin-proxy,pushpin-handler');
+  });
+
+  describe("zurl's limits, where zurl runs and the package's libdir is known", () => {
+    const libdirs = { own: '/tmp/pushpin-0000abcd/pushpin-0000abcd.pushpin-1.36.0.lib', package: '/usr/lib/pushpin' };
+
+    it("points libdir at our own zurl template on 1.36 and 1.37, and includes the package's internal.conf by path", () => {
+      for (const version of ['1.36.0', '1.37.0']) {
+        const adapted = adaptPushpinConfig(cliStyleConfig, v(version), libdirs);
+        const without = adaptPushpinConfig(cliStyleConfig, v(version));
+        // Only the two [global] lines differ from what the other rules do.
+        expect(lineDiff(without.text, adapted.text), version).toEqual({
+          removed: ['include={libdir}/internal.conf'],
+          added: ['include=/usr/lib/pushpin/internal.conf', `libdir=${libdirs.own}`],
+        });
+        // libdir goes in [global], after its last setting.
+        const lines = adapted.text.split('\n');
+        expect(lines.indexOf(`libdir=${libdirs.own}`)).toBe(lines.indexOf('ipc_prefix=') + 1);
+        expect(adapted.zurlTemplate, version).toBe(buildZurlTemplate());
+        expect(adapted.changes).toEqual([
+          ...without.changes.slice(0, 4),
+          '[global] include: {libdir}/internal.conf -> /usr/lib/pushpin/internal.conf',
+          `[global] libdir=${libdirs.own} (added: zurl's own template, max_open_requests=50000, in_hwm=50000, out_hwm=50000)`,
+          ...without.changes.slice(4),
+        ]);
+      }
+    });
+
+    it('leaves versions without zurl, a config with its own libdir, and one without a proxy as they were', () => {
+      for (const version of ['1.38.0', '1.39.1', '1.40.1', '1.41.0']) {
+        expect(adaptPushpinConfig(cliStyleConfig, v(version), libdirs), version).toEqual(adaptPushpinConfig(cliStyleConfig, v(version)));
+      }
+      const ownLibdir = cliStyleConfig.replace('ipc_prefix=', 'ipc_prefix=\nlibdir=/opt/pushpin/lib');
+      expect(adaptPushpinConfig(ownLibdir, v('1.36.0'), libdirs)).toEqual(adaptPushpinConfig(ownLibdir, v('1.36.0')));
+      const handlerOnly = cliStyleConfig.replace('services=connmgr,proxy,handler', 'services=handler');
+      expect(adaptPushpinConfig(handlerOnly, v('1.36.0'), libdirs)).toEqual(adaptPushpinConfig(handlerOnly, v('1.36.0')));
+    });
+
+    it("ends up where the generator starts with the same libdirs, and passes the generator's config byte for byte", () => {
+      const input = { rundir: '/tmp/run', logdir: '/tmp/log', proxyPort: 7677, publishPort: 5561, backends: [] };
+      const fromCli = buildPushpinConfig({ ...input, version: v('1.41.0') }).config;
+      for (const version of ['1.36.0', '1.37.0', '1.38.0']) {
+        const generated = buildPushpinConfig({ ...input, version: v(version), libdirs });
+        const adapted = adaptPushpinConfig(fromCli, v(version), libdirs);
+        for (const [section, key] of [['global', 'include'], ['global', 'libdir']] as const) {
+          expect(readPushpinSetting(adapted.text, section, key), `${version} ${key}`).toBe(readPushpinSetting(generated.config, section, key));
+        }
+        expect(adapted.zurlTemplate, version).toBe(generated.zurlTemplate);
+        expect(adaptPushpinConfig(generated.config, v(version), libdirs), version).toEqual({ text: generated.config, changes: [] });
+      }
+    });
+
+    it('refuses relative libdirs', () => {
+      expect(() => adaptPushpinConfig(cliStyleConfig, v('1.36.0'), { own: 'lib', package: '/usr/lib/pushpin' })).toThrow(/own libdir must be an absolute path/);
+    });
   });
 
   it('refuses a Pushpin too old for the CLI\'s routing', () => {

@@ -1,6 +1,8 @@
 // Adapts a pushpin.conf written for Pushpin 1.40+ (what `fastly compute serve` writes, whatever Pushpin
 // is installed) to the installed version, and its routes, with the generator's rules (pushpinConfig.ts):
 // - the runner's service names and zurl for the version (pushpinRunnerLayout; nothing on 1.40+);
+// - where zurl runs (before 1.38) and the package's libdir is known, zurl's raised limits: `[global]
+//   libdir` pointed at our own (zurlLibdir.ts, ZURL_LIMITS), `{libdir}` in the include made the package's;
 // - on every version, a client buffer of at least MIN_CLIENT_BUFFER_SIZE (the CLI writes Pushpin's
 //   8192, with which a burst of published WebSocket messages is partly dropped);
 // - before 1.41, the publish body limit under the key those versions read (push_in_max_body_size);
@@ -17,11 +19,14 @@ import {
   withDefaultRoute,
   type PushpinVersion,
 } from './pushpinConfig.ts';
+import { buildZurlTemplate, ZURL_LIMITS, type ZurlLibdirs } from './zurlLibdir.ts';
 
 export interface AdaptedPushpinConfig {
   text: string;
   /** What was changed, one line each, for the log; empty when `text` is the input. */
   changes: string[];
+  /** When the config now points `[global] libdir` at `libdirs.own`: write it there (writeOwnLibdir). */
+  zurlTemplate?: string;
 }
 
 interface IniLine {
@@ -96,10 +101,37 @@ function servicesFor(listed: string[], version: PushpinVersion): string[] {
 /** Pushpin's own default when the config sets no client_buffer_size. */
 const PUSHPIN_DEFAULT_CLIENT_BUFFER_SIZE = 8192;
 
-export function adaptPushpinConfig(text: string, version: PushpinVersion): AdaptedPushpinConfig {
+/**
+ * `[global] libdir` pointed at `libdirs.own`, whose runner template gives zurl ZURL_LIMITS, unless the
+ * config chooses its own libdir. What `{libdir}` meant (the package's directory: internal.conf) is
+ * written out, as the generator does. True when the config changed.
+ */
+function useOwnLibdir(lines: IniLine[], libdirs: ZurlLibdirs, changes: string[]): boolean {
+  for (const [what, path] of Object.entries(libdirs)) {
+    if (!path.startsWith('/')) throw new Error(`the ${what} libdir must be an absolute path, got ${path}`);
+  }
+  if (findSetting(lines, 'global', 'libdir') !== -1) return false;
+  lines.forEach((line, index) => {
+    if (line.key === undefined || !line.value!.includes('{libdir}')) return;
+    const value = line.value!.replaceAll('{libdir}', libdirs.package);
+    lines[index] = { ...line, text: `${line.key}=${value}`, value };
+    changes.push(`[${line.section}] ${line.key}: ${line.value} -> ${value}`);
+  });
+  setSetting(lines, 'global', 'libdir', libdirs.own);
+  const limits = `max_open_requests=${ZURL_LIMITS.maxOpenRequests}, in_hwm=${ZURL_LIMITS.inHwm}, out_hwm=${ZURL_LIMITS.outHwm}`;
+  changes.push(`[global] libdir=${libdirs.own} (added: zurl's own template, ${limits})`);
+  return true;
+}
+
+/**
+ * `libdirs`: our own libdir for zurl's template and the package's (zurlLibdir.ts); without them (the
+ * package's is not known) zurl keeps the package's limits.
+ */
+export function adaptPushpinConfig(text: string, version: PushpinVersion, libdirs?: ZurlLibdirs): AdaptedPushpinConfig {
   const layout = pushpinRunnerLayout(version);
   const lines = parseLines(text);
   const changes: string[] = [];
+  let zurlTemplate: string | undefined;
 
   if (compareVersions(version, { major: 1, minor: 40, patch: 0 }) < 0) {
     const servicesAt = findSetting(lines, 'runner', 'services');
@@ -116,6 +148,7 @@ export function adaptPushpinConfig(text: string, version: PushpinVersion): Adapt
         setSetting(lines, 'proxy', key, value);
         changes.push(`[proxy] ${key}=${value} (added)`);
       }
+      if (libdirs && useOwnLibdir(lines, libdirs, changes)) zurlTemplate = buildZurlTemplate();
     }
   }
   // The CLI's publish body limit (Fanout's 64 KiB) under the key this handler reads (1.41 reads the
@@ -136,7 +169,8 @@ export function adaptPushpinConfig(text: string, version: PushpinVersion): Adapt
     setSetting(lines, 'runner', 'client_buffer_size', String(MIN_CLIENT_BUFFER_SIZE));
     changes.push(`[runner] client_buffer_size: ${given ?? `(default ${PUSHPIN_DEFAULT_CLIENT_BUFFER_SIZE})`} -> ${MIN_CLIENT_BUFFER_SIZE}`);
   }
-  return changes.length === 0 ? { text, changes } : { text: lines.map((line) => line.text).join('\n'), changes };
+  if (changes.length === 0) return { text, changes };
+  return { text: lines.map((line) => line.text).join('\n'), changes, ...(zurlTemplate === undefined ? {} : { zurlTemplate }) };
 }
 
 export interface AdaptedPushpinRoutes {

@@ -1,14 +1,15 @@
 // Runs Pushpin as a foreground child with a generated config in a private temporary rundir, waits for
 // its "started" line and stops it (and the services its runner spawned) cleanly.
-import { existsSync, mkdtempSync, realpathSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { connect, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { ManifestBackend } from '../stack/fastlyManifest.ts';
 import { startManagedProcess, type ManagedProcess } from '../stack/managedProcess.ts';
 import { ensurePushpin } from './ensurePushpin.ts';
 import { buildPushpinConfig, buildRoutes } from './pushpinConfig.ts';
+import { packageLibdirOf, writeOwnLibdir } from './zurlLibdir.ts';
 
 /** A route that exists only while Pushpin starts, to prove the whole proxy path works. */
 const READINESS_ROUTE = '__readiness_probe';
@@ -51,10 +52,7 @@ export async function startPushpin(options: PushpinOptions): Promise<RunningPush
     backends: options.backends,
     ...(packageLibdir ? { libdirs: { own: ownLibdir, package: packageLibdir } } : {}),
   });
-  if (files.zurlTemplate !== undefined) {
-    mkdirSync(join(ownLibdir, 'runner'), { recursive: true });
-    writeFileSync(join(ownLibdir, 'runner', 'zurl.conf.template'), files.zurlTemplate);
-  }
+  if (files.zurlTemplate !== undefined) writeOwnLibdir(ownLibdir, files.zurlTemplate);
   const configFile = join(workDir, 'pushpin.conf');
   writeFileSync(configFile, files.config);
   const routesFile = join(workDir, 'routes');
@@ -107,22 +105,6 @@ export async function startPushpin(options: PushpinOptions): Promise<RunningPush
       rmSync(workDir, { recursive: true, force: true });
     },
   };
-}
-
-/**
- * The package's library directory, the one with internal.conf: <prefix>/lib/pushpin for a binary in
- * <prefix>/bin (Debian: /usr/lib/pushpin). Undefined when it is not there (a build run from its tree):
- * the config then keeps `{libdir}` and zurl the package's limits.
- */
-export function packageLibdirOf(binaryPath: string): string | undefined {
-  let real: string;
-  try {
-    real = realpathSync(binaryPath);
-  } catch {
-    return undefined;
-  }
-  const dir = resolve(dirname(real), '..', 'lib', 'pushpin');
-  return existsSync(join(dir, 'internal.conf')) ? dir : undefined;
 }
 
 async function startProbeBackend(): Promise<{ port: number; close(): Promise<void> }> {

@@ -2,19 +2,30 @@
 // can be installed here, so the versions other than Debian's 1.36 are stand-in binaries that only record
 // how they were started; the 1.36 path with the real Pushpin and the real CLI is test/fastlyServe.e2e.test.ts.
 import { spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ensurePushpin, PUSHPIN_WRAPPER_PATH } from './ensurePushpin.ts';
 import { readPushpinSetting } from './pushpinConfigAdapter.ts';
+import { buildZurlTemplate, ZURL_TEMPLATE_PATH } from './zurlLibdir.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'pushpin-wrapper-test-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-/** A stand-in `pushpin` of the given version that writes its pid, arguments and config file to `record`. */
-function standInPushpin(version: string): { binary: string; record: string } {
-  const dir = mkdtempSync(join(work, 'bin-'));
+/**
+ * A stand-in `pushpin` of the given version that writes its pid, arguments and config file to `record`.
+ * `installed`: laid out as a package, <prefix>/bin/pushpin beside <prefix>/lib/pushpin/internal.conf.
+ */
+function standInPushpin(version: string, layout: 'bare' | 'installed' = 'bare'): { binary: string; record: string; libdir: string } {
+  const prefix = realpathSync(mkdtempSync(join(work, 'prefix-')));
+  const dir = layout === 'installed' ? join(prefix, 'bin') : prefix;
+  const libdir = join(prefix, 'lib', 'pushpin');
+  if (layout === 'installed') {
+    mkdirSync(dir);
+    mkdirSync(libdir, { recursive: true });
+    writeFileSync(join(libdir, 'internal.conf'), '[proxy]\n');
+  }
   const binary = join(dir, 'pushpin');
   const record = join(dir, 'record');
   writeFileSync(
@@ -35,7 +46,7 @@ function standInPushpin(version: string): { binary: string; record: string } {
     ].join('\n'),
   );
   chmodSync(binary, 0o755);
-  return { binary, record };
+  return { binary, record, libdir };
 }
 
 interface Run {
@@ -127,6 +138,36 @@ describe('scripts/pushpin/pushpin-wrapper', () => {
       expect(run.stderr).toMatch(/adapted the config for Pushpin 1\.36\.0 .*connmgr,proxy,handler -> condure,zurl,pushpin-proxy,pushpin-handler/);
       expect(run.stderr).toMatch(/client_buffer_size: 8192 -> 262144; routes: added "\* 127\.0\.0\.1:3000,over_http,host=127\.0\.0\.1:3000"/);
     }
+  });
+
+  it("gives an installed 1.36 zurl's own template in a libdir beside the adapted copy", async () => {
+    const pushpin = standInPushpin('1.36.0', 'installed');
+    const config = cliStyleConfig();
+    const run = await runWrapper([`--config=${config.path}`, '--verbose'], { PUSHPIN_PATH: pushpin.binary, RECORD: pushpin.record });
+    expect(run.code, run.stderr).toBe(0);
+    const seen = recorded(pushpin.record);
+    // In the CLI's run directory, which the CLI deletes when it stops Pushpin.
+    const libdir = join(config.rundir, 'pushpin-1234abcd.pushpin-1.36.0.lib');
+    expect(readPushpinSetting(seen.config, 'global', 'libdir')).toBe(libdir);
+    expect(readPushpinSetting(seen.config, 'global', 'include')).toBe(join(pushpin.libdir, 'internal.conf'));
+    expect(readFileSync(join(libdir, ZURL_TEMPLATE_PATH), 'utf8')).toBe(buildZurlTemplate());
+    expect(readdirSync(libdir, { recursive: true }).sort()).toEqual(['runner', ZURL_TEMPLATE_PATH]);
+    expect(run.stderr).toContain(`[global] libdir=${libdir} (added: zurl's own template, max_open_requests=50000, in_hwm=50000, out_hwm=50000)`);
+
+    // No absolute rundir: beside the copy, beside the config.
+    const dir = mkdtempSync(join(work, 'own-'));
+    writeFileSync(join(dir, 'pushpin.conf'), '[global]\ninclude={libdir}/internal.conf\n[runner]\nservices=connmgr,proxy,handler\n[proxy]\nroutesfile=routes\n');
+    const beside = await runWrapper([`--config=${join(dir, 'pushpin.conf')}`], { PUSHPIN_PATH: pushpin.binary, RECORD: pushpin.record });
+    expect(beside.code, beside.stderr).toBe(0);
+    expect(readPushpinSetting(recorded(pushpin.record).config, 'global', 'libdir')).toBe(join(dir, '.pushpin.pushpin-1.36.0.lib'));
+    expect(readdirSync(dir).sort()).toEqual(['.pushpin.pushpin-1.36.0.conf', '.pushpin.pushpin-1.36.0.lib', 'pushpin.conf']);
+
+    // Versions without zurl get no libdir.
+    const newer = standInPushpin('1.38.0', 'installed');
+    const other = cliStyleConfig();
+    expect((await runWrapper([`--config=${other.path}`], { PUSHPIN_PATH: newer.binary })).code).toBe(0);
+    expect(readPushpinSetting(recorded(newer.record).config, 'global', 'libdir')).toBeUndefined();
+    expect(readdirSync(other.rundir)).toEqual(['pushpin-1234abcd.pushpin-1.38.0.conf']);
   });
 
   it('writes the copy beside a config without an absolute rundir, with its routes file kept', async () => {

@@ -3,7 +3,8 @@
 // on which older runners start nothing and never print "started", with Pushpin's 8 KiB client buffer,
 // and routes without the catch-all Pushpin 1.36 needs. Given the CLI's arguments, this finds the
 // installed Pushpin, reads its version and, when the config or its routes need adapting (the rules of
-// the generator: pushpinConfigAdapter.ts), writes adapted copies.
+// the generator: pushpinConfigAdapter.ts), writes adapted copies, and on versions that run zurl our own
+// libdir with zurl's template (zurlLibdir.ts), beside the adapted config.
 // It prints two lines for the shell half, which then execs the installed Pushpin itself (same pid, same
 // output, same signals, so the CLI sees a normal Pushpin):
 //   1. the installed Pushpin's path
@@ -15,6 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { findInstalledPushpin, PUSHPIN_WRAPPER_PATH, PushpinMissingError, readVersion } from './ensurePushpin.ts';
 import { formatVersion, type PushpinVersion } from './pushpinConfig.ts';
 import { adaptPushpinConfig, adaptPushpinRoutes, anchorRoutesFile, readPushpinSetting, withRoutesFile } from './pushpinConfigAdapter.ts';
+import { packageLibdirOf, writeOwnLibdir } from './zurlLibdir.ts';
 
 export class WrapperError extends Error {
   override name = 'WrapperError';
@@ -74,7 +76,11 @@ export function planPushpinRun(args: string[], env: NodeJS.ProcessEnv = process.
     throw new WrapperError(`cannot read the Pushpin config ${configPath}: ${(error as Error).message}`);
   }
   const version = readVersion(pushpin);
-  const adapted = adaptPushpinConfig(text, version);
+  const target = adaptedConfigPath(configPath, text, version);
+  // Our libdir lives beside the adapted copy, so it goes with it (with the CLI: its run directory).
+  const ownLibdir = join(dirname(target), `${basename(target, '.conf')}.lib`);
+  const packageLibdir = packageLibdirOf(pushpin);
+  const adapted = adaptPushpinConfig(text, version, packageLibdir ? { own: ownLibdir, package: packageLibdir } : undefined);
   // Pushpin reads the routes file relative to the config file.
   const routesPath = resolve(dirname(configPath), readPushpinSetting(text, 'proxy', 'routesfile') ?? 'routes');
   let routes: string | undefined;
@@ -86,7 +92,6 @@ export function planPushpinRun(args: string[], env: NodeJS.ProcessEnv = process.
   const adaptedRoutes = routes === undefined ? undefined : adaptPushpinRoutes(routes, version);
   const changes = [...adapted.changes, ...(adaptedRoutes?.changes ?? [])];
   if (changes.length === 0) return { pushpin, changes: [], version };
-  const target = adaptedConfigPath(configPath, text, version);
   let copy = dirname(target) === dirname(configPath) ? adapted.text : anchorRoutesFile(adapted.text, dirname(configPath));
   mkdirSync(dirname(target), { recursive: true });
   if (adaptedRoutes && adaptedRoutes.changes.length > 0) {
@@ -96,6 +101,7 @@ export function planPushpinRun(args: string[], env: NodeJS.ProcessEnv = process.
     writeFileSync(routesCopy, adaptedRoutes.routes, { mode: 0o600 });
     copy = withRoutesFile(copy, routesCopy);
   }
+  if (adapted.zurlTemplate !== undefined) writeOwnLibdir(ownLibdir, adapted.zurlTemplate);
   writeFileSync(target, copy, { mode: 0o600 });
   return { pushpin, adaptedConfig: target, changes, version };
 }
