@@ -5,7 +5,7 @@ import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signSubscribeToken } from '../origin/access/subscribeToken.ts';
 import { DEV_SUBSCRIBE_TOKEN_SECRET } from '../origin/config/originConfig.ts';
-import { liveItemsForMessage } from '../origin/publishing/gripItems.ts';
+import { itemsForStoredMessage, liveItemsForMessage } from '../origin/publishing/gripItems.ts';
 import { launchBrowser } from './harness/browser.ts';
 import { startTestStack, type TestStack } from './harness/testStack.ts';
 
@@ -136,6 +136,37 @@ describe('demo page', () => {
       });
       expect(published.status).toBe(200);
       await page.locator('#messages li', { hasText: '(live only)' }).waitFor({ timeout: 10_000 });
+    } finally {
+      await page.close();
+    }
+  });
+
+  it('subscribes again from its last id when a WebSocket message does not follow it (a dropped message)', async () => {
+    const page = await browser.newPage();
+    const channel = 'demo-gap';
+    try {
+      await page.goto(`${stack.urls.edge}/`);
+      await page.fill('#channel', channel);
+      await page.selectOption('#transport', 'ws');
+      await page.click('#connect');
+      await page.waitForSelector('#status[data-state="open"]', { timeout: 10_000 });
+      const first = (await (await stack.publish({ channel, data: 'first' })).json()) as { messages: Array<{ id: string }> };
+      await page.locator('#messages li', { hasText: '"first"' }).waitFor({ timeout: 10_000 });
+      // What a connection gets after the proxy dropped a message: the next one names a predecessor the page
+      // never had (sent straight to Pushpin, as the origin frames it; this one is in no history).
+      const firstId = BigInt(first.messages[0]!.id);
+      const ws = itemsForStoredMessage({ id: String(firstId + 2n), channel, data: 'after a gap', ts: Date.now() }, String(firstId + 1n))[3]!;
+      const sent = await fetch(`${stack.urls.pushpinPublish}/publish/`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ items: [ws] }) });
+      expect(sent.status).toBe(200);
+      await page.locator('#status', { hasText: /missed a message|reconnecting/ }).waitFor({ timeout: 10_000 });
+      await page.locator('#status[data-state="open"]').waitFor({ timeout: 10_000 });
+      // Back from its last id: the next message arrives once, and the one that did not follow was not shown.
+      await expect((await stack.publish({ channel, data: 'next' })).status).toBe(200);
+      await page.locator('#messages li', { hasText: '"next"' }).waitFor({ timeout: 10_000 });
+      const texts = await page.locator('#messages li').allTextContents();
+      expect(texts.filter((t) => t.includes('after a gap'))).toEqual([]);
+      expect(texts.filter((t) => t.includes('"first"'))).toHaveLength(1);
+      expect(texts.filter((t) => t.includes('"next"'))).toHaveLength(1);
     } finally {
       await page.close();
     }

@@ -85,6 +85,14 @@ function connectWs(channel, token) {
         lastId = frame.lastId;
       }
       if (frame.type === 'message') {
+        // `prev` names the position before the message: another one than ours means something was
+        // dropped on the way (the proxy drops what a connection that fell behind cannot take), so
+        // subscribe again from our last id, on a new connection.
+        if (frame.prev !== undefined && lastId !== undefined && frame.prev !== lastId && BigInt(frame.id) > BigInt(lastId)) {
+          setStatus('a message was missed; subscribing again from the last id...', 'error');
+          socket.close(4000, 'missed a message');
+          return;
+        }
         show(frame);
         if (frame.id !== undefined) lastId = frame.id;
       }
