@@ -448,7 +448,11 @@ export function wsClient(target: ClientTarget): ResumingClient {
       note(rec, `open, subscribe since ${position}`);
       subscribe();
     });
+    // Set when we leave this connection: frames already received still arrive after terminate(), and
+    // recording them would move our position past what we missed.
+    let abandoned = false;
     socket.on('message', (data: WebSocket.RawData) => {
+      if (abandoned) return;
       lastFrameAt = lastAppFrameAt = Date.now();
       const frame = JSON.parse(data.toString()) as WsServerFrame;
       if (frame.type === 'message') {
@@ -458,6 +462,7 @@ export function wsClient(target: ClientTarget): ResumingClient {
           note(rec, `gap: ${frame.id} follows ${frame.prev}, at ${position}; resubscribe`);
           rec.unstuck++;
           live = false;
+          abandoned = true;
           socket.terminate();
           return;
         }
@@ -471,6 +476,7 @@ export function wsClient(target: ClientTarget): ResumingClient {
           note(rec, `pong: ${target.channel} is at ${channelLast}, we at ${position}; resubscribe`);
           rec.unstuck++;
           live = false;
+          abandoned = true;
           socket.terminate();
         }
       } else if (frame.type === 'subscribed') {
