@@ -1,6 +1,7 @@
 // `npm run soak` options, parsed with node:util parseArgs and validated: a bad value stops the run
 // with a message naming the option, before anything is started.
 import { parseArgs } from 'node:util';
+import { MIX_SHARES } from '../bench/fanout/fanoutOptions.ts';
 import { TRANSPORT_NAMES, type TransportName } from './resumingClients.ts';
 
 export interface SoakOptions {
@@ -90,7 +91,7 @@ export function parseSoakOptions(argv: string[]): SoakOptions | undefined {
     publishIntervalMs: number(v['publish-interval-ms'], 'publish-interval-ms', 1000, 50, 60_000, true),
     sampleSeconds: number(v['sample-seconds'], 'sample-seconds', 10, 1, 600, true),
     reconnectEverySeconds: number(v['reconnect-every'], 'reconnect-every', 120, 5, 100_000, true),
-    clientsPerTransport: splitClients(connections, parseMix(v.mix ?? DEFAULT_MIX)),
+    clientsPerTransport: splitClients(connections, v.mix === undefined ? DEFAULT_MIX : parseMix(v.mix)),
   };
 }
 
@@ -100,7 +101,7 @@ export function parseSoakOptions(argv: string[]): SoakOptions | undefined {
  * passes zurl, and when more than 100 new requests wait for it the proxy answers 502 at once, which
  * strands shared next-link fetches (see the README's Soak section).
  */
-export const DEFAULT_MIX = 'sse=45,ws=35,stream=18,poll=2';
+export const DEFAULT_MIX: Readonly<Record<TransportName, number>> = MIX_SHARES;
 
 /** `sse=45,ws=35,...` as weights. */
 export function parseMix(raw: string): Record<TransportName, number> {
