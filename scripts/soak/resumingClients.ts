@@ -205,9 +205,10 @@ function getLines(
  */
 function watchPosition(
   target: ClientTarget,
+  rec: Counters,
   position: () => string,
   lastMessageAt: () => number,
-  onBehind: (channelLast: string) => void,
+  leave: () => void,
 ): () => void {
   const idleMs = target.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
   let checkedAt = Date.now();
@@ -224,7 +225,10 @@ function watchPosition(
       .then((body) => {
         // Behind when a message after our position exists (not merely an id above it: an empty channel
         // is at its epoch base, above "0").
-        if (body?.lastId !== undefined && (body.messages?.length ?? 0) > 0 && position() === at) onBehind(body.lastId);
+        if (body?.lastId === undefined || (body.messages?.length ?? 0) === 0 || position() !== at) return;
+        note(rec, `no message while the channel went on to ${body.lastId}; reconnect from ${at}`);
+        rec.unstuck++;
+        leave();
       })
       .catch(() => {})
       .finally(() => {
@@ -280,11 +284,7 @@ export function sseClient(target: ClientTarget): ResumingClient {
       },
       { timeoutMs: target.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS, onIdle: () => note(rec, 'silent too long, reconnect') },
     );
-    stopWatch = watchPosition(target, () => lastEventId, () => lastMessageAt, (channelLast) => {
-      note(rec, `no message while the channel went on to ${channelLast}; reconnect from ${lastEventId}`);
-      rec.unstuck++;
-      abort();
-    });
+    stopWatch = watchPosition(target, rec, () => lastEventId, () => lastMessageAt, abort);
     return () => {
       stopWatch();
       abort();
@@ -328,11 +328,7 @@ export function ndjsonClient(target: ClientTarget): ResumingClient {
       },
       { timeoutMs: target.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS, onIdle: () => note(rec, 'silent too long, reconnect') },
     );
-    stopWatch = watchPosition(target, () => since, () => lastMessageAt, (channelLast) => {
-      note(rec, `no message while the channel went on to ${channelLast}; reconnect from ${since}`);
-      rec.unstuck++;
-      abort();
-    });
+    stopWatch = watchPosition(target, rec, () => since, () => lastMessageAt, abort);
     return () => {
       stopWatch();
       abort();
@@ -451,6 +447,13 @@ export function wsClient(target: ClientTarget): ResumingClient {
     // Set when we leave this connection: frames already received still arrive after terminate(), and
     // recording them would move our position past what we missed.
     let abandoned = false;
+    const leave = (why: string): void => {
+      note(rec, `${why}; resubscribe`);
+      rec.unstuck++;
+      live = false;
+      abandoned = true;
+      socket.terminate();
+    };
     socket.on('message', (data: WebSocket.RawData) => {
       if (abandoned) return;
       lastFrameAt = lastAppFrameAt = Date.now();
@@ -459,11 +462,7 @@ export function wsClient(target: ClientTarget): ResumingClient {
         if (frame.prev !== undefined && frame.id !== undefined && live && frame.prev !== position && Number(frame.id) > Number(position)) {
           // A gap (Pushpin drops messages a slow connection cannot take, silently): the README's rule is to
           // subscribe again from the last id. A new connection, so nothing of this one's backlog interleaves.
-          note(rec, `gap: ${frame.id} follows ${frame.prev}, at ${position}; resubscribe`);
-          rec.unstuck++;
-          live = false;
-          abandoned = true;
-          socket.terminate();
+          leave(`gap: ${frame.id} follows ${frame.prev}, at ${position}`);
           return;
         }
         record(rec, frame.id);
@@ -472,13 +471,7 @@ export function wsClient(target: ClientTarget): ResumingClient {
         // We ping only when nothing has come for a while: a channel ahead of us then means Pushpin stopped
         // sending this connection its messages (it keeps answering pings), so subscribe again from our id.
         const channelLast = frame.lastIds?.[target.channel];
-        if (live && channelLast !== undefined && Number(channelLast) > Number(position)) {
-          note(rec, `pong: ${target.channel} is at ${channelLast}, we at ${position}; resubscribe`);
-          rec.unstuck++;
-          live = false;
-          abandoned = true;
-          socket.terminate();
-        }
+        if (live && channelLast !== undefined && Number(channelLast) > Number(position)) leave(`pong: ${target.channel} is at ${channelLast}, we at ${position}`);
       } else if (frame.type === 'subscribed') {
         live = true;
         note(rec, `subscribed lastId ${frame.lastId}${frame.reset ? ' reset' : ''}`);
