@@ -1,7 +1,7 @@
 // The demo page in a real browser, served through the edge: subscribe, publish, see the message.
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Browser } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signSubscribeToken } from '../origin/access/subscribeToken.ts';
 import { DEV_SUBSCRIBE_TOKEN_SECRET } from '../origin/config/originConfig.ts';
@@ -19,6 +19,14 @@ afterAll(async () => {
   await browser?.close();
   await stack?.stop();
 });
+
+/** Subscribes the loaded page to `channel` with its form, and waits until it says it is open. */
+async function subscribe(page: Page, channel: string, transport: 'sse' | 'ws'): Promise<void> {
+  await page.fill('#channel', channel);
+  await page.selectOption('#transport', transport);
+  await page.click('#connect');
+  await page.waitForSelector('#status[data-state="open"]', { timeout: 10_000 });
+}
 
 describe('demo page', () => {
   it('is served with caching headers the edge can use', async () => {
@@ -42,10 +50,7 @@ describe('demo page', () => {
         await page.goto(`${stack.urls.edge}/`);
         await expect(page.title()).resolves.toBe('fanout-forward live demo');
         const channel = `demo-${transport}`;
-        await page.fill('#channel', channel);
-        await page.selectOption('#transport', transport);
-        await page.click('#connect');
-        await page.waitForSelector('#status[data-state="open"]', { timeout: 10_000 });
+        await subscribe(page, channel, transport);
         await page.fill('#token', stack.publishToken);
         await page.fill('#text', `hello over ${transport}`);
         await page.click('#publish');
@@ -124,10 +129,7 @@ describe('demo page', () => {
     const channel = 'demo-live-only';
     try {
       await page.goto(`${stack.urls.edge}/`);
-      await page.fill('#channel', channel);
-      await page.selectOption('#transport', 'sse');
-      await page.click('#connect');
-      await page.waitForSelector('#status[data-state="open"]', { timeout: 10_000 });
+      await subscribe(page, channel, 'sse');
       const items = liveItemsForMessage({ channel, data: 'straight to the proxy', ts: Date.now() });
       const published = await fetch(`${stack.urls.pushpinPublish}/publish/`, {
         method: 'POST',
@@ -146,10 +148,7 @@ describe('demo page', () => {
     const channel = 'demo-gap';
     try {
       await page.goto(`${stack.urls.edge}/`);
-      await page.fill('#channel', channel);
-      await page.selectOption('#transport', 'ws');
-      await page.click('#connect');
-      await page.waitForSelector('#status[data-state="open"]', { timeout: 10_000 });
+      await subscribe(page, channel, 'ws');
       const first = (await (await stack.publish({ channel, data: 'first' })).json()) as { messages: Array<{ id: string }> };
       await page.locator('#messages li', { hasText: '"first"' }).waitFor({ timeout: 10_000 });
       // What a connection gets after the proxy dropped a message: the next one names a predecessor the page
@@ -177,10 +176,7 @@ describe('demo page', () => {
     const channel = 'demo-reconnect';
     try {
       await page.goto(`${stack.urls.edge}/`);
-      await page.fill('#channel', channel);
-      await page.selectOption('#transport', 'ws');
-      await page.click('#connect');
-      await page.waitForSelector('#status[data-state="open"]', { timeout: 10_000 });
+      await subscribe(page, channel, 'ws');
       await expect((await stack.publish({ channel, data: 'before' })).status).toBe(200);
       await page.locator('#messages li', { hasText: 'before' }).waitFor({ timeout: 10_000 });
 
