@@ -1,6 +1,6 @@
 // The channel names a subscribe token grants: exact names, or a prefix ending in `*` (`private-team-*`,
 // or `*` alone for every channel).
-import { isValidChannelName } from '../transports/gripChannels.ts';
+import { isValidChannelName } from '../../protocol/index.ts';
 
 const PREFIX_BODY = /^[A-Za-z0-9_.-]{0,127}$/;
 

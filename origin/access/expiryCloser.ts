@@ -8,7 +8,7 @@
 // wsSession.ts) finds the grant expired and closes it, or schedules the close again.
 import type { GripPublishItem } from '../publishing/gripItems.ts';
 import { expiryChannelFor } from '../transports/gripChannels.ts';
-import { CLOSE_CODES, serverFrames } from '../transports/wsProtocol.ts';
+import { CLOSE_CODES, serverFrames } from '../../protocol/index.ts';
 
 export interface ExpiryCloser {
   /** Makes sure a close is published at `exp` (seconds since the epoch); idempotent. */

@@ -2,6 +2,7 @@
 // Verification pins the algorithm (a token's own `alg` never chooses it, so `none` and RS/ES
 // confusions are refused) and requires `exp`; the claims are checked here, not trusted.
 import { errors, jwtVerify, SignJWT } from 'jose';
+import { MAX_TOKEN_LENGTH } from '../../protocol/index.ts';
 import { isValidChannelPattern } from './channelPattern.ts';
 
 /** What a valid token grants. */
@@ -26,8 +27,6 @@ export interface TokenRefusal {
 export const SUBSCRIBE_TOKEN_ALGORITHM = 'HS256';
 /** HMAC keys shorter than the hash add nothing but weakness. */
 export const MIN_SECRET_BYTES = 32;
-/** Longer tokens are refused before any parsing. */
-export const MAX_TOKEN_LENGTH = 4096;
 export const MAX_GRANTED_CHANNELS = 100;
 
 function refuse(refused: TokenRefusalReason, message: string): TokenRefusal {

@@ -5,16 +5,12 @@
 // Ids are positions: decimal, increasing per channel. Each channel's sequence starts at an *epoch
 // base* taken from the clock (milliseconds x 1000) when the channel's record is created, so after an
 // origin restart (memory store), a Redis flush or restore, or an idle channel forgotten, the new
-// sequence starts above every id issued before: ids never go backwards.
+// sequence starts above every id issued before: ids never go backwards. (Comparing and validating ids
+// is the wire contract's: protocol/messageIds.ts.)
+import type { StoredEnvelope } from '../../protocol/index.ts';
 
 /** The message envelope every transport carries. */
-export interface ChannelMessage {
-  id: string;
-  channel: string;
-  data: unknown;
-  /** Milliseconds since the epoch, when the origin accepted the message. */
-  ts: number;
-}
+export type ChannelMessage = StoredEnvelope;
 
 /** Where a channel stands, read in one consistent snapshot. */
 export interface ChannelPosition {
@@ -129,20 +125,6 @@ export interface HistoryStore {
   /** Resolves when the store can be used now (readiness); HistoryUnavailableError otherwise. */
   ping(): Promise<void>;
   close(): Promise<void>;
-}
-
-/** Ids are decimal positions; this is the one place that compares them. */
-export function compareMessageIds(a: string, b: string): number {
-  if (a.length !== b.length) return a.length < b.length ? -1 : 1;
-  return a < b ? -1 : a > b ? 1 : 0;
-}
-
-/** "0" is the position before anything: a client asking from it wants everything retained. */
-export const START_ID = '0';
-
-/** At most 18 digits: positions stay exact as decimal strings and below 10^18 in every store. */
-export function isMessageId(value: string): boolean {
-  return /^(0|[1-9]\d{0,17})$/.test(value);
 }
 
 /** Ids per millisecond of clock the epoch base leaves room for before it could catch up. */

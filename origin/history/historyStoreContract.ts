@@ -1,8 +1,9 @@
 // The behaviour every HistoryStore must have, as one vitest suite run against each store
 // (memoryHistoryStore.test.ts, redisHistoryStore.test.ts), so the two can never drift apart.
 import { describe, expect, it } from 'vitest';
-import { compareMessageIds, HistoryConflictError, nextId, START_ID, type HistoryStore } from './historyStore.ts';
+import { HistoryConflictError, nextId, type HistoryStore } from './historyStore.ts';
 import { resumePlan } from './resumePlan.ts';
+import { START_ID, compareMessageIds } from '../../protocol/index.ts';
 
 export interface StoreLimits {
   maxMessagesPerChannel: number;

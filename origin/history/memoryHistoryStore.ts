@@ -12,17 +12,8 @@
 // Under the byte bound, records that hold no message (created by reads of channels nobody publishes
 // to, which anyone can make) are dropped before any message, least recently used first.
 import type { HistoryConfig } from '../config/originConfig.ts';
-import {
-  compareMessageIds,
-  epochBaseAt,
-  HistoryConflictError,
-  nextId,
-  requestedIdCeilingAt,
-  type AppendedMessage,
-  type ChannelMessage,
-  type ChannelPosition,
-  type HistoryStore,
-} from './historyStore.ts';
+import { epochBaseAt, HistoryConflictError, nextId, requestedIdCeilingAt, type AppendedMessage, type ChannelMessage, type ChannelPosition, type HistoryStore } from './historyStore.ts';
+import { compareMessageIds } from '../../protocol/index.ts';
 
 interface StoredMessage {
   message: ChannelMessage;

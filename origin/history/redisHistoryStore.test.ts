@@ -46,7 +46,6 @@ describeHistoryStore('redis', {
   boundsBytes: false,
 });
 
-
 /** The id of an append made as soon as the restarted server takes one (tries for about 5 s). */
 async function appendOnceBack(history: HistoryStore): Promise<string | undefined> {
   for (let attempt = 0; attempt < 50; attempt++) {

@@ -11,6 +11,7 @@ import {
   type ChannelPosition,
   type HistoryStore,
 } from './historyStore.ts';
+
 import {
   APPEND_SCRIPT,
   BEGIN_SUBSCRIBE_SCRIPT,

@@ -1,22 +1,8 @@
 // Where a (re)connecting subscriber continues from, decided from the channel's position alone: pure,
 // so every transport answers a resume the same way. A position the history cannot continue from is
 // never served as a silent gap: the plan carries a reset that each transport reports to its client.
-import { compareMessageIds, START_ID, type ChannelPosition } from './historyStore.ts';
-
-/**
- * Why continuity was lost: `expired` (older than what is retained), `restarted` (from before the
- * current epoch: the history was reset, restarted or flushed), `ahead` (above the channel's last id).
- */
-export type ResetReason = 'expired' | 'restarted' | 'ahead';
-
-/** Told to a client whose position could not be continued: it gets everything above `after`. */
-export interface ContinuityReset {
-  reason: ResetReason;
-  /** The position the client asked to resume from. */
-  since: string;
-  /** What the client gets instead: every retained message above this id. */
-  after: string;
-}
+import { compareMessageIds, START_ID, type ContinuityReset, type ResetReason } from '../../protocol/index.ts';
+import type { ChannelPosition } from './historyStore.ts';
 
 export interface ResumePlan {
   /** Replay the retained messages above this id, then go live. */

@@ -2,7 +2,7 @@
 // transports/gripChannels.ts for which channel is which).
 import type { ChannelMessage } from '../history/historyStore.ts';
 import { historyChannelFor, liveChannelFor } from '../transports/gripChannels.ts';
-import { envelopeJson, ndjsonLine, pollBody, sseEvent, wsMessageFrame, type Envelope } from '../transports/messageFraming.ts';
+import { envelopeJson, ndjsonLine, pollBody, sseEvent, wsMessageFrame, type Envelope } from '../../protocol/index.ts';
 
 export type GripFormats = {
   'http-stream'?: { content: string } | { action: 'close' };

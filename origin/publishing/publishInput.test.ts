@@ -3,7 +3,7 @@
 // proxy's publish limit once framed for every transport, with the widest id and every skip-users name.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { isValidChannelName } from '../transports/gripChannels.ts';
+import { isValidChannelName } from '../../protocol/index.ts';
 import { itemsForStoredMessage, publishedItemBytes } from './gripItems.ts';
 import { batchItems, PUBLISH_BODY_LIMIT_BYTES } from './gripPublisher.ts';
 import {

@@ -1,7 +1,6 @@
 // What a publisher may send: `{channel, data, id?}` or `{items: [...]}`. Checked here, pure, before
 // anything is stored, so a bad item never leaves half a batch behind.
-import { isMessageId } from '../history/historyStore.ts';
-import { CHANNEL_NAME_RULE, isValidChannelName } from '../transports/gripChannels.ts';
+import { CHANNEL_NAME_RULE, isMessageId, isValidChannelName } from '../../protocol/index.ts';
 import { itemsForStoredMessage, publishedItemBytes } from './gripItems.ts';
 import { PUBLISH_BODY_LIMIT_BYTES } from './gripPublisher.ts';
 

@@ -4,15 +4,12 @@
 // path, so it says how long it may be kept.
 import { Router, type Request, type Response } from 'express';
 import type { ChannelAccess } from '../access/channelAccess.ts';
-import { START_ID, type HistoryStore } from '../history/historyStore.ts';
+import type { HistoryStore } from '../history/historyStore.ts';
 import type { OriginMetrics } from '../observability/metrics.ts';
 import { readReplay } from '../history/replay.ts';
-import { envelopeOf } from '../transports/messageFraming.ts';
+import { envelopeOf, HISTORY_PAGE_DEFAULT, HISTORY_PAGE_MAX, START_ID } from '../../protocol/index.ts';
 import { channelParam, RequestParamError, resumeIdOf, sendBadRequest } from './realtimeRequest.ts';
 import { admitSubscriber } from './subscriberAdmission.ts';
-
-export const HISTORY_PAGE_DEFAULT = 100;
-export const HISTORY_PAGE_MAX = 1000;
 
 function limitOf(req: Request): number {
   const raw = req.query.limit;

@@ -9,12 +9,9 @@ import type { HistoryStore } from '../history/historyStore.ts';
 import { readReplay } from '../history/replay.ts';
 import type { OriginMetrics } from '../observability/metrics.ts';
 import { historyChannelFor, liveChannelFor } from '../transports/gripChannels.ts';
-import { pollBody } from '../transports/messageFraming.ts';
+import { POLL_PAGE_SIZE, pollBody } from '../../protocol/index.ts';
 import { channelParam, RequestParamError, resumeIdOf, sendBadRequest } from './realtimeRequest.ts';
 import { admitSubscriber } from './subscriberAdmission.ts';
-
-/** Messages in one long-poll answer; the client polls again from its `lastId` for more. */
-export const POLL_PAGE_SIZE = 100;
 
 export function pollRoutes(deps: {
   history: HistoryStore;

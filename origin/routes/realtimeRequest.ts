@@ -1,8 +1,7 @@
 // What a realtime request asks for: which channel, and from which message id on. Shared by the SSE,
 // NDJSON and long-poll routes so they all read resume positions the same way.
 import type { Request, Response } from 'express';
-import { compareMessageIds, isMessageId } from '../history/historyStore.ts';
-import { CHANNEL_NAME_RULE, isValidChannelName } from '../transports/gripChannels.ts';
+import { CHANNEL_NAME_RULE, compareMessageIds, isMessageId, isValidChannelName } from '../../protocol/index.ts';
 
 export class RequestParamError extends Error {
   override name = 'RequestParamError';

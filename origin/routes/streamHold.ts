@@ -7,7 +7,7 @@ import { Channel, GripInstruct } from '@fanoutio/grip';
 import type { Request, Response } from 'express';
 import type { ChannelMessage, HistoryStore } from '../history/historyStore.ts';
 import { readReplay, replayPage } from '../history/replay.ts';
-import type { ContinuityReset } from '../history/resumePlan.ts';
+import type { ContinuityReset } from '../../protocol/index.ts';
 import type { OriginMetrics } from '../observability/metrics.ts';
 import { historyChannelFor, liveChannelFor, type Transport } from '../transports/gripChannels.ts';
 import type { ChannelAccess } from '../access/channelAccess.ts';

@@ -4,7 +4,7 @@ import { Router, type RequestHandler } from 'express';
 import type { ChannelAccess } from '../access/channelAccess.ts';
 import type { HistoryStore } from '../history/historyStore.ts';
 import type { OriginMetrics } from '../observability/metrics.ts';
-import { ndjsonExpired, ndjsonLine, ndjsonReset } from '../transports/messageFraming.ts';
+import { ndjsonExpired, ndjsonLine, ndjsonReset } from '../../protocol/index.ts';
 import { streamHoldHandler, streamHoldPaths } from './streamHold.ts';
 
 export function streamRoutes(deps: {

@@ -32,12 +32,3 @@ export function historyChannelFor(transport: SequencedTransport, channel: string
 export function expiryChannelFor(exp: number): string {
   return `expiry:ws:${exp}`;
 }
-
-/** Letters, digits, '_', '-', '.'; 1-128 characters; not starting with '.'. */
-const CHANNEL_NAME = /^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,127}$/;
-
-export function isValidChannelName(channel: string): boolean {
-  return CHANNEL_NAME.test(channel);
-}
-
-export const CHANNEL_NAME_RULE = "1-128 characters of letters, digits, '_', '-' and '.', not starting with '.'";

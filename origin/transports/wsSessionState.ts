@@ -1,8 +1,7 @@
 // A WebSocket connection's state between WebSocket-over-HTTP requests. The origin keeps none itself:
 // it travels in the proxy's connection meta (response `Set-Meta-<name>`, request `Meta-<name>`).
 import { randomBytes } from 'node:crypto';
-import { isMessageId } from '../history/historyStore.ts';
-import { isValidChannelName } from './gripChannels.ts';
+import { isMessageId, isValidChannelName } from '../../protocol/index.ts';
 
 /** A subscribe in progress (see wsSubscribe.ts): waiting for the pong of its latest barrier. */
 export interface PendingSubscribe {

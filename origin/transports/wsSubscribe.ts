@@ -20,9 +20,8 @@
 //    ends. From then on every message reaches the connection live, after everything it was sent.
 import type { HistoryStore } from '../history/historyStore.ts';
 import { readReplay, replayPage } from '../history/replay.ts';
-import type { ContinuityReset } from '../history/resumePlan.ts';
 import { liveChannelFor } from './gripChannels.ts';
-import { wsMessageFrame } from './messageFraming.ts';
+import { wsMessageFrame, type ContinuityReset } from '../../protocol/index.ts';
 import { gripControlEvent, type WebSocketEvent } from './websocketEvents.ts';
 import type { PendingSubscribe } from './wsSessionState.ts';
 

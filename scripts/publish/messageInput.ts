@@ -2,8 +2,7 @@
 // a message is JSON when it parses as JSON, otherwise the text itself (a JSON string); --raw always
 // sends the text, --json-data insists on JSON. Bulk lines without a channel argument are items
 // {"channel","data","id"?}, validated with the origin's own channel and id rules.
-import { isMessageId } from '../../origin/history/historyStore.ts';
-import { CHANNEL_NAME_RULE, isValidChannelName } from '../../origin/transports/gripChannels.ts';
+import { CHANNEL_NAME_RULE, isMessageId, isValidChannelName } from '../../protocol/index.ts';
 
 export type DataMode = 'auto' | 'raw' | 'json';
 

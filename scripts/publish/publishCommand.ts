@@ -1,8 +1,7 @@
 // Turns parsed arguments and the environment into one validated publish command, or a UsageError
 // that says what is wrong and how to write it. Nothing is sent until this succeeds.
 import { accessSync, constants, statSync } from 'node:fs';
-import { isMessageId } from '../../origin/history/historyStore.ts';
-import { CHANNEL_NAME_RULE, isValidChannelName } from '../../origin/transports/gripChannels.ts';
+import { CHANNEL_NAME_RULE, isMessageId, isValidChannelName } from '../../protocol/index.ts';
 import { parseArguments, type ParsedArguments } from './cliArguments.ts';
 import { UsageError } from './exitCodes.ts';
 import { interpretData, MessageDataError, type DataMode } from './messageInput.ts';

@@ -1,0 +1,10 @@
+// The wire contract of fanout-forward, once: what the origin speaks and every client reads. Runtime
+// neutral (no Node, no DOM): imported by origin/ and client/.
+export * from './channelNames.ts';
+export * from './continuity.ts';
+export * from './envelope.ts';
+export * from './messageIds.ts';
+export * from './streamFraming.ts';
+export * from './transports.ts';
+export * from './utf8.ts';
+export * from './wsFrames.ts';
