@@ -4,6 +4,17 @@ import type { NextFunction, Request, Response } from 'express';
 import type { Logger } from '../observability/logger.ts';
 import type { GripSignatureVerifier } from './gripSignature.ts';
 
+/**
+ * Requests whose Grip-Sig verified. Grip-* and Meta-* headers are the proxy's word only on these: on
+ * any other request (the cache path, a client straight at the origin) they are the client's, and
+ * nothing may act on them.
+ */
+const verified = new WeakSet<Request>();
+
+export function isGripVerified(req: Request): boolean {
+  return verified.has(req);
+}
+
 export function requireGripSignature(
   verify: GripSignatureVerifier,
   log: Logger,
@@ -12,6 +23,7 @@ export function requireGripSignature(
   return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
     const result = await verify(req.get('grip-sig'));
     if (result.valid) {
+      verified.add(req);
       next();
       return;
     }

@@ -28,7 +28,7 @@ export function historyRoutes(deps: { history: HistoryStore; access: ChannelAcce
     let limit: number;
     try {
       channel = channelParam(req);
-      since = resumeIdOf(req, '', { query: ['since'] });
+      since = resumeIdOf(req, undefined, { query: ['since'] });
       limit = limitOf(req);
     } catch (error) {
       if (error instanceof RequestParamError) return sendBadRequest(res, error.message);

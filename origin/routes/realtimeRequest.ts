@@ -2,6 +2,7 @@
 // NDJSON and long-poll routes so they all read resume positions the same way.
 import type { Request, Response } from 'express';
 import { CHANNEL_NAME_RULE, compareMessageIds, isMessageId, isValidChannelName } from '../../protocol/index.ts';
+import { isGripVerified } from '../grip/requireGripSignature.ts';
 
 export class RequestParamError extends Error {
   override name = 'RequestParamError';
@@ -24,9 +25,11 @@ export function channelParam(req: Request): string {
 
 /**
  * The last id Pushpin delivered on `gripChannel`, from the `Grip-Last: <channel>; last-id=<id>` header
- * it sends when it follows a Grip-Link (to recover a gap, or to page through a replay).
+ * it sends when it follows a Grip-Link (to recover a gap, or to page through a replay). Only on a
+ * request whose Grip-Sig verified: anywhere else the header is a client's, not the proxy's.
  */
 export function gripLastId(req: Request, gripChannel: string): string | undefined {
+  if (!isGripVerified(req)) return undefined;
   const header = req.get('grip-last');
   if (!header) return undefined;
   for (const part of header.split(',')) {
@@ -50,10 +53,11 @@ export function gripLastId(req: Request, gripChannel: string): string | undefine
  */
 export function resumeIdOf(
   req: Request,
-  gripChannel: string,
+  /** The hold's history channel; undefined on a route the proxy does not hold (Grip-Last is never read). */
+  gripChannel: string | undefined,
   sources: { params?: string[]; headers?: string[]; query: string[] },
 ): string | undefined {
-  const recovered = gripLastId(req, gripChannel);
+  const recovered = gripChannel === undefined ? undefined : gripLastId(req, gripChannel);
   const given = givenResumeId(req, sources);
   if (recovered === undefined || given === undefined) return recovered ?? given;
   return compareMessageIds(recovered, given) >= 0 ? recovered : given;
