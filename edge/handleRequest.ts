@@ -12,7 +12,7 @@ import { badGateway, handoffFailed, handoffTargetTooLong, jsonError } from './er
 import { selectBackend, type BackendHealth } from './routing/backendSelection.ts';
 import { MAX_HANDOFF_TARGET_BYTES, oversizedHandoffTarget } from './routing/handoffLimits.ts';
 import { decideHandoff } from './routing/handoffPolicy.ts';
-import { removeProxyOnlyHeaders } from './security/headerSanitizer.ts';
+import { withoutProxyOnlyHeaders } from './security/headerSanitizer.ts';
 import { placeSubscribeToken } from './security/subscribeTokenPlacement.ts';
 import { EDGE_SETTINGS_STORE, parseEdgeSettings, type EdgeSettings, type SettingsReader } from './settings/edgeSettings.ts';
 
@@ -77,13 +77,18 @@ async function forwardThroughCache(request: Request, settings: EdgeSettings, bac
 }
 
 /**
- * A fresh Request to hand off. js-compute 3.46 commits header changes on the downstream request as
- * inserts only, so a header deleted from `event.request` still reaches Fanout; a new request carries
- * exactly the cleaned headers. Realtime requests are GET/HEAD (a WebSocket handshake is a GET), so
- * there is no body to lose, and the proxy keeps the downstream Upgrade/Connection/Sec-WebSocket-*.
+ * The client's request as a new Request without the client-sent proxy-only headers; Fanout and the
+ * cache path get this one (or one built from it), never `event.request` itself. js-compute 3.46 keeps
+ * the downstream request's headers on its host handle: deletions made in JS after the headers were
+ * read never reach that handle (RequestOrResponse::commit_headers only sets and appends), and
+ * createFanoutHandoff sends the handle. A new Request gets a fresh handle holding exactly these
+ * headers. The body moves over unread (in js-compute a host-side append), so a publish still streams;
+ * on a handoff the proxy keeps the downstream Upgrade/Connection/Sec-WebSocket-* itself.
  */
-function handoffRequest(request: Request): Request {
-  return new Request(request.url, { method: request.method, headers: request.headers });
+function withoutClientProxyHeaders(downstream: Request): Request {
+  const { headers, removed } = withoutProxyOnlyHeaders(downstream.headers);
+  if (removed.length > 0) console.log(`edge: removed client-sent proxy headers: ${removed.join(', ')}`);
+  return new Request(downstream, { headers });
 }
 
 /** The request with its `?token=` moved into Authorization (a GET/HEAD: no body to carry over), or a 400. */
@@ -98,9 +103,7 @@ function withTokenInHeader(request: Request): Request | Response {
 
 export async function handleRequest(downstream: Request): Promise<Response> {
   const settings = loadEdgeSettings();
-  const removed = removeProxyOnlyHeaders(downstream.headers);
-  if (removed.length > 0) console.log(`edge: removed client-sent proxy headers: ${removed.join(', ')}`);
-  const request = withTokenInHeader(downstream);
+  const request = withTokenInHeader(withoutClientProxyHeaders(downstream));
   if (request instanceof Response) return request;
 
   const choice = selectBackend(env('FASTLY_POP'), settings.popBackends, backendHealth);
@@ -112,7 +115,7 @@ export async function handleRequest(downstream: Request): Promise<Response> {
     const oversized = oversizedHandoffTarget(request.url);
     if (oversized !== undefined) return handoffTargetTooLong(oversized, MAX_HANDOFF_TARGET_BYTES);
     try {
-      return createFanoutHandoff(handoffRequest(request), choice.backend);
+      return createFanoutHandoff(request, choice.backend);
     } catch (error) {
       console.error(`edge: Fanout handoff to "${choice.backend}" failed: ${errorMessage(error)}`);
       return handoffFailed(choice.backend);

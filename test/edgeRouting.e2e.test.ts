@@ -93,9 +93,12 @@ describe('caching through the edge', () => {
 });
 
 describe('client-sent proxy headers never reach the backend', () => {
-  it.each([
-    ['a GET on the cache path', '/headers/get', { method: 'GET' }],
-    ['a POST on the cache path', '/headers/post', { method: 'POST', body: 'x' }],
+  // A publish just under the origin's 8 MiB body cap (express.json '8mb'): the edge's cleaned request
+  // carries the client's body over whole.
+  const publishBody = JSON.stringify({ channel: 'forged', data: 'p'.repeat(8 * 1024 * 1024 - 64) });
+  it.each<[string, string, { method: string; body?: string }]>([
+    ['a history read (GET) on the cache path', '/api/channels/forged/messages', { method: 'GET' }],
+    ['a publish (POST) on the cache path, its body intact', '/api/publish', { method: 'POST', body: publishBody }],
   ])('%s', async (_name, path, init) => {
     const response = await get(path, { ...init, headers: { ...FORGED, 'X-Kept': 'yes' } });
     expect(response.status).toBe(200);
@@ -103,6 +106,7 @@ describe('client-sent proxy headers never reach the backend', () => {
     expect(seen).toBeDefined();
     for (const name of Object.keys(FORGED)) expect(seen!.headers[name.toLowerCase()]).toBeUndefined();
     expect(seen!.headers['x-kept']).toBe('yes');
+    expect(seen!.body).toBe(init.body ?? '');
   });
 });
 

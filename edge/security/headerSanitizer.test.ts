@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isProxyOnlyHeader, removeProxyOnlyHeaders } from './headerSanitizer.ts';
+import { isProxyOnlyHeader, withoutProxyOnlyHeaders } from './headerSanitizer.ts';
 
 describe('isProxyOnlyHeader', () => {
   it.each([
@@ -23,8 +23,8 @@ describe('isProxyOnlyHeader', () => {
   });
 });
 
-describe('removeProxyOnlyHeaders', () => {
-  it('removes forged proxy headers and keeps the rest', () => {
+describe('withoutProxyOnlyHeaders', () => {
+  it('leaves forged proxy headers out of a copy, keeps the rest, and does not touch the original', () => {
     const headers = new Headers({
       'Grip-Sig': 'forged.jwt.value',
       'Grip-Last': 'sse:news; last-id=1',
@@ -35,13 +35,17 @@ describe('removeProxyOnlyHeaders', () => {
       Authorization: 'Bearer x',
       'Last-Event-ID': '7',
     });
-    expect(removeProxyOnlyHeaders(headers).sort()).toEqual(['connection-id', 'grip-last', 'grip-sig', 'meta-user', 'pushpin-route']);
-    expect([...headers.keys()].sort()).toEqual(['accept', 'authorization', 'last-event-id']);
+    const { headers: kept, removed } = withoutProxyOnlyHeaders(headers);
+    expect(removed.sort()).toEqual(['connection-id', 'grip-last', 'grip-sig', 'meta-user', 'pushpin-route']);
+    expect([...kept.keys()].sort()).toEqual(['accept', 'authorization', 'last-event-id']);
+    expect([...headers.keys()]).toHaveLength(8);
   });
 
-  it('returns nothing for a clean request', () => {
+  it('returns a full copy and nothing removed for a clean request', () => {
     const headers = new Headers({ Accept: '*/*' });
-    expect(removeProxyOnlyHeaders(headers)).toEqual([]);
-    expect(headers.get('accept')).toBe('*/*');
+    const { headers: kept, removed } = withoutProxyOnlyHeaders(headers);
+    expect(removed).toEqual([]);
+    expect(kept).not.toBe(headers);
+    expect(kept.get('accept')).toBe('*/*');
   });
 });

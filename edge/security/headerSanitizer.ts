@@ -19,9 +19,10 @@ export function proxyOnlyHeaderNames(headers: Headers): string[] {
   return names;
 }
 
-/** Deletes every proxy-only header from `headers` in place; returns the names removed. */
-export function removeProxyOnlyHeaders(headers: Headers): string[] {
-  const names = proxyOnlyHeaderNames(headers);
-  for (const name of names) headers.delete(name);
-  return names;
+/** A copy of `headers` without its proxy-only headers, and the names left out (lower case). */
+export function withoutProxyOnlyHeaders(headers: Headers): { headers: Headers; removed: string[] } {
+  const removed = proxyOnlyHeaderNames(headers);
+  const kept = new Headers(headers);
+  for (const name of removed) kept.delete(name);
+  return { headers: kept, removed };
 }

@@ -1,8 +1,11 @@
 // Test fake for `fastly:fanout`: records each handoff instead of passing the request to Fanout.
+import { committedHeaders } from '../downstreamRequest.ts';
 
 export interface RecordedHandoff {
   request: Request;
   backend: string;
+  /** What reaches Fanout: the runtime commits the request's headers, then hands off its host handle. */
+  headers: Headers;
 }
 
 export const handoffs: RecordedHandoff[] = [];
@@ -25,6 +28,6 @@ export function resetFanout(): void {
 export function createFanoutHandoff(request: Request, backend: string): Response {
   if (failure) throw failure;
   if (backend.length < 1 || backend.length > 254) throw new TypeError('createFanoutHandoff: backend must be 1-254 characters');
-  handoffs.push({ request, backend });
+  handoffs.push({ request, backend, headers: committedHeaders(request) });
   return new Response(null, { status: 200, headers: { [FAKE_HANDOFF_HEADER]: backend } });
 }
