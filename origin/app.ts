@@ -20,6 +20,7 @@ import { sseRoutes } from './routes/sseRoutes.ts';
 import { staticRoutes } from './routes/staticRoutes.ts';
 import { streamRoutes } from './routes/streamRoutes.ts';
 import { wsRoutes } from './routes/wsRoutes.ts';
+import type { WsStateSeal } from './transports/wsStateSeal.ts';
 
 export interface OriginDeps {
   config: OriginConfig;
@@ -32,6 +33,7 @@ export interface OriginDeps {
   access: ChannelAccess;
   expiryCloser: ExpiryCloser;
   readiness: Readiness;
+  stateSeal: WsStateSeal;
 }
 
 export function createOriginApp(deps: OriginDeps): Express {
@@ -70,6 +72,7 @@ export function createOriginApp(deps: OriginDeps): Express {
       access,
       expiryCloser: deps.expiryCloser,
       grantKeepAliveSeconds: config.wsGrantKeepAliveSeconds,
+      stateSeal: deps.stateSeal,
     }),
   );
   // Through the cache.

@@ -17,6 +17,7 @@ import { METRICS_DISABLED_MESSAGE } from './routes/metricsRoutes.ts';
 import { createGripPublisher } from './publishing/gripPublisher.ts';
 import { createChannelCloser } from './publishing/channelCloser.ts';
 import { createMessagePublisher } from './publishing/messagePublisher.ts';
+import { createWsStateSeal } from './transports/wsStateSeal.ts';
 
 function readConfig(): OriginConfig {
   try {
@@ -86,6 +87,7 @@ const app = createOriginApp({
   access: createChannelAccess(config.access),
   expiryCloser,
   readiness,
+  stateSeal: createWsStateSeal(config.wsStateSecret),
 });
 
 // A request must arrive whole within REQUEST_TIMEOUT_SECONDS (a body trickled byte by byte would

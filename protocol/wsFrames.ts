@@ -58,6 +58,7 @@ export type WsErrorCode =
   | 'invalid_token'
   | 'forbidden'
   | 'token_expired'
+  | 'session_invalid'
   | 'internal';
 
 /**
@@ -238,6 +239,8 @@ export const CLOSE_CODES = {
   internalError: 1011,
   /** A subscription's token expired and no fresh one came: reconnect with one, and `since`. */
   tokenExpired: 4001,
+  /** The origin could not verify the connection's session state (its keys changed): reconnect, subscribe again with `since`. */
+  sessionInvalid: 4002,
 } as const;
 
 /**

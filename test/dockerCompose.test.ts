@@ -138,8 +138,11 @@ describe('docker-compose.yml', () => {
     const env = Object.fromEntries(
       Object.entries(compose.services.origin!.environment!).filter((entry): entry is [string, string] => typeof entry[1] === 'string'),
     );
-    expect(loadOriginConfig(env)).toMatchObject({ host: '0.0.0.0', localOnly: false, usingDevPublishToken: true, metricsToken: undefined });
-    // Without the opt-in it would refuse to start, naming PUBLISH_TOKEN; with a token from the shell it needs none.
+    expect(loadOriginConfig(env)).toMatchObject({ host: '0.0.0.0', localOnly: false, usingDevPublishToken: true, usingDevGripKey: true, metricsToken: undefined });
+    // Without the Grip-Sig opt-in it would refuse to start, naming GRIP_VERIFY_KEY.
+    const { ALLOW_DEV_GRIP_KEY: _gripOptIn, ...withoutGripOptIn } = env;
+    expect(() => loadOriginConfig(withoutGripOptIn)).toThrow(/^GRIP_VERIFY_KEY: .*public development key/);
+    // Without the publish-token opt-in it would refuse to start, naming PUBLISH_TOKEN; with a token from the shell it needs none.
     const { ALLOW_DEV_PUBLISH_TOKEN: _optIn, ...withoutOptIn } = env;
     expect(() => loadOriginConfig(withoutOptIn)).toThrow(/^PUBLISH_TOKEN: /);
     const withToken = composeConfig([], { PUBLISH_TOKEN: 'my-compose-secret' }).services.origin!.environment!;

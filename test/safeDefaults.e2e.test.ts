@@ -54,6 +54,15 @@ describe('the origin refuses the dev publish token where others can reach it', (
   });
 });
 
+describe('the origin refuses the dev Grip-Sig key where others can reach it', () => {
+  it('bound to 0.0.0.0 with a strong PUBLISH_TOKEN and SUBSCRIBE_TOKEN_SECRET and no GRIP settings: exits 2 naming GRIP_URL', async () => {
+    const run = await originRefusing({ HOST: '0.0.0.0', PUBLISH_TOKEN: 'a-strong-publish-secret', SUBSCRIBE_TOKEN_SECRET: 'x'.repeat(40) });
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/^origin: invalid configuration: GRIP_URL: Grip-Sig would be verified with the public development key/m);
+    expect(run.stderr).toMatch(/ALLOW_DEV_GRIP_KEY=true/);
+  });
+});
+
 describe('beyond loopback, with a publish token', () => {
   let origin: ExtraOrigin;
   let withMetrics: ExtraOrigin;
@@ -69,12 +78,12 @@ describe('beyond loopback, with a publish token', () => {
       log: () => {},
     });
     pushpinPublish = pushpin.publishUrl;
-    origin = await startExtraOrigin({ name: 'exposed-origin', pushpinPublishUrl: pushpinPublish, logDir, env: { HOST: '0.0.0.0', PUBLISH_TOKEN: 'exposed-publish-secret' } });
+    origin = await startExtraOrigin({ name: 'exposed-origin', pushpinPublishUrl: pushpinPublish, logDir, env: { HOST: '0.0.0.0', PUBLISH_TOKEN: 'exposed-publish-secret', ALLOW_DEV_GRIP_KEY: 'true' } });
     withMetrics = await startExtraOrigin({
       name: 'exposed-origin-metrics',
       pushpinPublishUrl: pushpinPublish,
       logDir,
-      env: { HOST: '0.0.0.0', PUBLISH_TOKEN: 'exposed-publish-secret', METRICS_TOKEN: 'exposed-metrics-secret' },
+      env: { HOST: '0.0.0.0', PUBLISH_TOKEN: 'exposed-publish-secret', METRICS_TOKEN: 'exposed-metrics-secret', ALLOW_DEV_GRIP_KEY: 'true' },
     });
   });
   afterAll(async () => {

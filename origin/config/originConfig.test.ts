@@ -11,6 +11,9 @@ function errorOf(env: Record<string, string>): ConfigError {
   throw new Error('expected a ConfigError');
 }
 
+/** A proxy of one's own: its publish URL and sig_key (not the public development key). */
+const GRIP = { GRIP_URL: 'http://pushpin.internal:5561/?verify-iss=pushpin', GRIP_VERIFY_KEY: 'a-grip-key-of-our-own-0123456789abcdef' };
+
 describe('origin configuration', () => {
   it('defaults to the local harness', () => {
     const config = loadOriginConfig({});
@@ -34,24 +37,24 @@ describe('origin configuration', () => {
 
   it.each(['127.0.0.1', '127.0.0.2', 'localhost', '::1', '[::1]', '::ffff:127.0.0.1'])('counts %s as loopback (local use)', (host) => {
     expect(isLoopbackHost(host)).toBe(true);
-    expect(loadOriginConfig({ HOST: host })).toMatchObject({ localOnly: true, publishToken: DEV_PUBLISH_TOKEN });
+    expect(loadOriginConfig({ ...GRIP, HOST: host })).toMatchObject({ localOnly: true, publishToken: DEV_PUBLISH_TOKEN });
   });
 
   it.each(['0.0.0.0', '::', '192.168.1.10', 'example.com', '10.0.0.1', '::ffff:10.0.0.1'])('refuses the dev publish token on %s, naming PUBLISH_TOKEN', (host) => {
     expect(isLoopbackHost(host)).toBe(false);
-    for (const env of [{ HOST: host }, { HOST: host, PUBLISH_TOKEN: DEV_PUBLISH_TOKEN }] as Array<Record<string, string>>) {
+    for (const env of [{ ...GRIP, HOST: host }, { ...GRIP, HOST: host, PUBLISH_TOKEN: DEV_PUBLISH_TOKEN }] as Array<Record<string, string>>) {
       const error = errorOf(env);
       expect(error.variable).toBe('PUBLISH_TOKEN');
       expect(error.message).toContain(`listens on ${host} (HOST), beyond loopback`);
       expect(error.message).toMatch(/ALLOW_DEV_PUBLISH_TOKEN=true/);
     }
-    expect(loadOriginConfig({ HOST: host, PUBLISH_TOKEN: 'a-real-secret' })).toMatchObject({ localOnly: false, usingDevPublishToken: false });
+    expect(loadOriginConfig({ ...GRIP, HOST: host, PUBLISH_TOKEN: 'a-real-secret' })).toMatchObject({ localOnly: false, usingDevPublishToken: false });
   });
 
   it('accepts the dev publish token beyond loopback only with ALLOW_DEV_PUBLISH_TOKEN=true (a container on the host loopback)', () => {
-    expect(loadOriginConfig({ HOST: '0.0.0.0', ALLOW_DEV_PUBLISH_TOKEN: 'true' })).toMatchObject({ publishToken: DEV_PUBLISH_TOKEN, usingDevPublishToken: true, localOnly: false });
-    expect(errorOf({ HOST: '0.0.0.0', ALLOW_DEV_PUBLISH_TOKEN: 'false' }).variable).toBe('PUBLISH_TOKEN');
-    expect(errorOf({ HOST: '0.0.0.0', ALLOW_DEV_PUBLISH_TOKEN: 'perhaps' }).variable).toBe('ALLOW_DEV_PUBLISH_TOKEN');
+    expect(loadOriginConfig({ ...GRIP, HOST: '0.0.0.0', ALLOW_DEV_PUBLISH_TOKEN: 'true' })).toMatchObject({ publishToken: DEV_PUBLISH_TOKEN, usingDevPublishToken: true, localOnly: false });
+    expect(errorOf({ ...GRIP, HOST: '0.0.0.0', ALLOW_DEV_PUBLISH_TOKEN: 'false' }).variable).toBe('PUBLISH_TOKEN');
+    expect(errorOf({ ...GRIP, HOST: '0.0.0.0', ALLOW_DEV_PUBLISH_TOKEN: 'perhaps' }).variable).toBe('ALLOW_DEV_PUBLISH_TOKEN');
   });
 
   it('refuses the dev publish token when configured for Fastly, even with ALLOW_DEV_PUBLISH_TOKEN', () => {
@@ -65,10 +68,10 @@ describe('origin configuration', () => {
   });
 
   it('serves metrics outside local use only with their own METRICS_TOKEN (no fallback to PUBLISH_TOKEN)', () => {
-    const exposed = { HOST: '0.0.0.0', PUBLISH_TOKEN: 'publish-secret' };
+    const exposed = { ...GRIP, HOST: '0.0.0.0', PUBLISH_TOKEN: 'publish-secret' };
     expect(loadOriginConfig(exposed).metricsToken).toBeUndefined();
     expect(loadOriginConfig({ ...exposed, METRICS_TOKEN: 'metrics-secret' }).metricsToken).toBe('metrics-secret');
-    expect(loadOriginConfig({ HOST: '0.0.0.0', ALLOW_DEV_PUBLISH_TOKEN: 'true' }).metricsToken).toBeUndefined();
+    expect(loadOriginConfig({ ...GRIP, HOST: '0.0.0.0', ALLOW_DEV_PUBLISH_TOKEN: 'true' }).metricsToken).toBeUndefined();
     expect(errorOf({ ...exposed, METRICS_TOKEN: DEV_PUBLISH_TOKEN }).variable).toBe('METRICS_TOKEN');
   });
 
@@ -136,11 +139,42 @@ describe('origin configuration', () => {
     // 32 bytes, not 32 characters: 16 two-byte characters are enough.
     expect(loadOriginConfig({ SUBSCRIBE_TOKEN_SECRET: 'é'.repeat(16) }).subscribeTokenSecretSource).toBe('env');
     expect(loadOriginConfig({})).toMatchObject({ access: { tokenSecret: DEV_SUBSCRIBE_TOKEN_SECRET }, subscribeTokenSecretSource: 'dev' });
-    const exposed = { HOST: '0.0.0.0', PUBLISH_TOKEN: 'a-real-publish-secret' };
+    const exposed = { ...GRIP, HOST: '0.0.0.0', PUBLISH_TOKEN: 'a-real-publish-secret' };
     expect(loadOriginConfig(exposed)).toMatchObject({ access: { privatePrefix: 'private-' }, subscribeTokenSecretSource: 'none' });
     expect(loadOriginConfig(exposed).access.tokenSecret).toBeUndefined();
     const fastly = { FASTLY_SERVICE_ID: 'SU1Z0isxPaozGVKXdv0eY', FASTLY_API_TOKEN: 'tok', PUBLISH_TOKEN: 'a-real-publish-secret' };
     expect(loadOriginConfig(fastly).subscribeTokenSecretSource).toBe('none');
     expect(loadOriginConfig({ PRIVATE_CHANNEL_PREFIX: 'secret.' }).access.privatePrefix).toBe('secret.');
+  });
+
+  it('refuses to verify Grip-Sig with the public dev key beyond loopback or with Fastly, naming GRIP_URL or GRIP_VERIFY_KEY', () => {
+    const strong = { PUBLISH_TOKEN: 'a-strong-publish-secret', SUBSCRIBE_TOKEN_SECRET: 'x'.repeat(40) };
+    // No GRIP settings at all: the local default would verify with the dev key.
+    const noGrip = errorOf({ ...strong, HOST: '0.0.0.0' });
+    expect(noGrip.variable).toBe('GRIP_URL');
+    expect(noGrip.message).toMatch(/public development key/);
+    expect(noGrip.message).toMatch(/ALLOW_DEV_GRIP_KEY=true/);
+    // The dev key given explicitly, in GRIP_VERIFY_KEY or in the URL.
+    const localUrl = 'http://127.0.0.1:5561/?verify-iss=viceroy';
+    expect(errorOf({ ...strong, HOST: '0.0.0.0', GRIP_URL: localUrl, GRIP_VERIFY_KEY: LOCAL_GRIP_VERIFY_KEY }).variable).toBe('GRIP_VERIFY_KEY');
+    expect(errorOf({ ...strong, HOST: '0.0.0.0', GRIP_URL: `${localUrl}&verify-key=${LOCAL_GRIP_VERIFY_KEY}` }).variable).toBe('GRIP_VERIFY_KEY');
+    // Fastly beside a local proxy with the dev key: refused, and the opt-in does not apply.
+    const fastly = { ...strong, FASTLY_SERVICE_ID: 'SU1Z0isxPaozGVKXdv0eY', FASTLY_API_TOKEN: 'tok', GRIP_URL: localUrl, GRIP_VERIFY_KEY: LOCAL_GRIP_VERIFY_KEY };
+    expect(errorOf(fastly).variable).toBe('GRIP_VERIFY_KEY');
+    expect(errorOf({ ...fastly, ALLOW_DEV_GRIP_KEY: 'true' }).message).toMatch(/does not apply to a Fastly configuration/);
+    // A container published on the host's loopback only may opt in.
+    expect(loadOriginConfig({ ...strong, HOST: '0.0.0.0', ALLOW_DEV_GRIP_KEY: 'true' })).toMatchObject({ usingDevGripKey: true, localOnly: false });
+    // Locally the dev key is the default, and fine.
+    expect(loadOriginConfig({})).toMatchObject({ usingDevGripKey: true, localOnly: true });
+    expect(loadOriginConfig({ ...strong, ...GRIP, HOST: '0.0.0.0' }).usingDevGripKey).toBe(false);
+  });
+
+  it('seals WebSocket session state with WS_STATE_SECRET, or a secret every origin of the deployment derives alike', () => {
+    expect(loadOriginConfig({ WS_STATE_SECRET: 'y'.repeat(32) }).wsStateSecret).toBe('y'.repeat(32));
+    expect(errorOf({ WS_STATE_SECRET: 'short' }).variable).toBe('WS_STATE_SECRET');
+    const a = loadOriginConfig({ PUBLISH_TOKEN: 'shared-publish-secret', SUBSCRIBE_TOKEN_SECRET: 'z'.repeat(40) });
+    const b = loadOriginConfig({ PUBLISH_TOKEN: 'shared-publish-secret', SUBSCRIBE_TOKEN_SECRET: 'z'.repeat(40), PORT: '3001' });
+    expect(a.wsStateSecret).toBe(b.wsStateSecret);
+    expect(loadOriginConfig({ PUBLISH_TOKEN: 'another-publish-secret' }).wsStateSecret).not.toBe(a.wsStateSecret);
   });
 });

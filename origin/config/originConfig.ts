@@ -56,6 +56,13 @@ export interface OriginConfig {
   localOnly: boolean;
   history: HistoryConfig;
   redisUrl?: string;
+  /**
+   * What seals the WebSocket session state kept in proxy meta: WS_STATE_SECRET, or else derived from
+   * PUBLISH_TOKEN and SUBSCRIBE_TOKEN_SECRET, which every origin of a deployment shares.
+   */
+  wsStateSecret: string;
+  /** True when Grip-Sig is verified with the public development key (local use, or ALLOW_DEV_GRIP_KEY). */
+  usingDevGripKey: boolean;
   /** Whether WebSocket clients may publish with {"type":"publish"}. */
   allowClientPublish: boolean;
   /** Channels one WebSocket connection may subscribe to at once. */
@@ -143,7 +150,7 @@ function parseGripUrl(raw: string): { target: IGripConfig; verifyIss?: string; v
   return { target, ...(verifyIss ? { verifyIss } : {}), ...(verifyKey ? { verifyKey } : {}) };
 }
 
-function readGrip(env: Env): Pick<OriginConfig, 'gripTargets' | 'signatureKeys'> {
+function readGrip(env: Env): Pick<OriginConfig, 'gripTargets' | 'signatureKeys' | 'usingDevGripKey'> {
   const gripTargets: IGripConfig[] = [];
   const signatureKeys: SignatureKeySpec[] = [];
   const serviceId = nonEmpty(env, 'FASTLY_SERVICE_ID');
@@ -182,7 +189,40 @@ function readGrip(env: Env): Pick<OriginConfig, 'gripTargets' | 'signatureKeys'>
   } else if (verifyKeyEnv) {
     throw new ConfigError('GRIP_VERIFY_KEY', 'is set but GRIP_URL is not; it would verify nothing');
   }
-  return { gripTargets, signatureKeys };
+  const usingDevGripKey = signatureKeys.some((k) => k.algorithm === 'HS256' && k.secret === LOCAL_GRIP_VERIFY_KEY);
+  return { gripTargets, signatureKeys, usingDevGripKey };
+}
+
+/**
+ * The public development Grip-Sig key verifies requests only where nobody else can send them: anyone
+ * who reaches an origin that trusts it can sign a request as the proxy (a hold on any channel, a
+ * WebSocket session). Beyond loopback it takes ALLOW_DEV_GRIP_KEY=true (a container published on the
+ * host's loopback only), and never with a Fastly configuration.
+ */
+function checkDevGripKey(env: Env, usingDevGripKey: boolean, exposure: string | undefined, fastly: boolean): void {
+  if (!usingDevGripKey || !exposure) return;
+  if (boolean(env, 'ALLOW_DEV_GRIP_KEY', false) && !fastly) return;
+  const optOut = fastly
+    ? ' (ALLOW_DEV_GRIP_KEY does not apply to a Fastly configuration)'
+    : '; or, on a network only you reach (a container published on the host\'s loopback), set ALLOW_DEV_GRIP_KEY=true';
+  throw new ConfigError(
+    env.GRIP_URL === undefined ? 'GRIP_URL' : 'GRIP_VERIFY_KEY',
+    `Grip-Sig would be verified with the public development key "${LOCAL_GRIP_VERIFY_KEY}", so anyone could sign ` +
+      `requests as the proxy: ${exposure}. Set GRIP_URL to your proxy's publish URL and GRIP_VERIFY_KEY to its sig_key ` +
+      `(for Fastly: FASTLY_SERVICE_ID and FASTLY_API_TOKEN)${optOut}`,
+  );
+}
+
+/** WS_STATE_SECRET (at least 32 bytes), or a secret every origin of the deployment derives alike. */
+function readWsStateSecret(env: Env, publishToken: string, subscribeSecret: string | undefined): string {
+  const explicit = env.WS_STATE_SECRET;
+  if (explicit !== undefined) {
+    if (Buffer.byteLength(explicit) < MIN_SECRET_BYTES) {
+      throw new ConfigError('WS_STATE_SECRET', `must be at least ${MIN_SECRET_BYTES} bytes; for example: openssl rand -base64 48`);
+    }
+    return explicit;
+  }
+  return `derived\n${publishToken}\n${subscribeSecret ?? ''}`;
 }
 
 function readHistory(env: Env): HistoryConfig {
@@ -262,6 +302,7 @@ export function loadOriginConfig(env: Env = process.env): OriginConfig {
   const fastly = nonEmpty(env, 'FASTLY_SERVICE_ID') !== undefined;
   const exposure = exposureOf(host, nonEmpty(env, 'FASTLY_SERVICE_ID'));
   const publish = readPublishToken(env, exposure, fastly);
+  checkDevGripKey(env, grip.usingDevGripKey, exposure, fastly);
   const redisUrl = nonEmpty(env, 'REDIS_URL');
   if (redisUrl !== undefined && !/^rediss?:\/\//.test(redisUrl)) {
     throw new ConfigError('REDIS_URL', `must start with redis:// or rediss://, got "${redisUrl}"`);
@@ -286,6 +327,7 @@ export function loadOriginConfig(env: Env = process.env): OriginConfig {
     localOnly: exposure === undefined,
     history: readHistory(env),
     ...(redisUrl ? { redisUrl } : {}),
+    wsStateSecret: readWsStateSecret(env, publish.token, env.SUBSCRIBE_TOKEN_SECRET),
     allowClientPublish: boolean(env, 'ALLOW_CLIENT_PUBLISH', false),
     wsMaxSubscriptions: integer(env, 'WS_MAX_SUBSCRIPTIONS', 20, 1, 1000),
     // Pushpin raises anything under 20 s to 20 s.

@@ -18,6 +18,7 @@ import {
 } from '../transports/websocketEvents.ts';
 import { runWsSession, type WsSessionPorts } from '../transports/wsSession.ts';
 import { newFilterUser, readSessionState, sessionStateHeaders } from '../transports/wsSessionState.ts';
+import { sealedBarriers, type WsStateSeal } from '../transports/wsStateSeal.ts';
 import { DEFAULT_SUBSCRIBE_LIMITS, type SubscribeLimits } from '../transports/wsSubscribe.ts';
 
 /** Pushpin sends an unsolicited pong to an idle client this often, so intermediaries keep the connection. */
@@ -35,6 +36,8 @@ export interface WsRouteDeps {
   access: ChannelAccess;
   expiryCloser: ExpiryCloser;
   grantKeepAliveSeconds: number;
+  /** Seals the session state kept in proxy meta (and the barrier pings). */
+  stateSeal: WsStateSeal;
 }
 
 export function wsRoutes(deps: WsRouteDeps): Router {
@@ -60,8 +63,10 @@ export function wsRoutes(deps: WsRouteDeps): Router {
       res.status(400).json({ error: 'bad_request', message: `malformed websocket events: ${error.message}` });
       return;
     }
+    const sealing = { seal: deps.stateSeal, connectionId };
     const ports: WsSessionPorts = {
       history: deps.history,
+      barriers: sealedBarriers(deps.stateSeal, connectionId),
       access: deps.access,
       scheduleExpiry: (exp) => deps.expiryCloser.schedule(exp),
       publish: deps.allowClientPublish ? async (input) => (await deps.publisher.publish([input]))[0]! : undefined,
@@ -79,21 +84,27 @@ export function wsRoutes(deps: WsRouteDeps): Router {
         },
         refused: (reason) => metrics.subscribeRefusals.inc({ transport: 'ws', reason }),
         expired: () => metrics.subscriptionsExpired.inc({ transport: 'ws' }),
+        unsealed: () => {
+          metrics.signatureFailures.inc({ reason: 'unsealed-state' });
+          log.warn({ connectionId }, 'websocket session state did not verify (forged, or sealed under another key); closing the connection');
+        },
         failed: (error) => log.error({ err: error, connectionId }, 'websocket command failed'),
       },
     };
-    const { out, state, keepAliveIntervalSeconds } = await runWsSession(events, readSessionState((name) => req.get(name)), ports, {
+    const read = readSessionState((name) => req.get(name), sealing);
+    const options = {
       maxSubscriptions: deps.maxSubscriptions,
       limits: deps.subscribeLimits ?? DEFAULT_SUBSCRIBE_LIMITS,
       keepAliveSeconds: WS_KEEP_ALIVE_SECONDS,
       grantKeepAliveSeconds: deps.grantKeepAliveSeconds,
-    });
+    };
+    const { out, state, keepAliveIntervalSeconds } = await runWsSession(events, read.state, ports, options, read.seal);
     res
       .status(200)
       .set({
         'Content-Type': WEBSOCKET_EVENTS_CONTENT_TYPE,
         'Sec-WebSocket-Extensions': 'grip',
-        ...sessionStateHeaders(state),
+        ...sessionStateHeaders(state, sealing),
         ...(keepAliveIntervalSeconds !== undefined ? { 'Keep-Alive-Interval': String(keepAliveIntervalSeconds) } : {}),
       })
       .send(encodeWebSocketEvents(out));

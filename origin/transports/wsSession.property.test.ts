@@ -12,8 +12,12 @@ import type { GripPublisher } from '../publishing/gripPublisher.ts';
 import { createMessagePublisher } from '../publishing/messagePublisher.ts';
 import { closeStatusOf, encodeWebSocketEvents, decodeWebSocketEvents, type WebSocketEvent } from './websocketEvents.ts';
 import { runWsSession, type WsSessionOptions, type WsSessionPorts } from './wsSession.ts';
-import { newFilterUser, readSessionState, sessionStateHeaders, type WsSessionState } from './wsSessionState.ts';
+import { META, newFilterUser, readSessionState, sessionStateHeaders, type WsSessionState } from './wsSessionState.ts';
+import { createWsStateSeal, sealedBarriers } from './wsStateSeal.ts';
 import { DEFAULT_SUBSCRIBE_LIMITS } from './wsSubscribe.ts';
+
+const SEALING = { seal: createWsStateSeal('a-property-test-state-secret'), connectionId: 'connection-1' };
+const BARRIERS = sealedBarriers(SEALING.seal, SEALING.connectionId);
 
 const OPTIONS: WsSessionOptions = {
   maxSubscriptions: 4,
@@ -37,6 +41,7 @@ function portsFor(history: HistoryStore, allowPublish: boolean): WsSessionPorts 
     publish: allowPublish ? async (input) => (await publisher.publish([input]))[0]! : undefined,
     newUser: newFilterUser,
     now: Date.now,
+    barriers: BARRIERS,
   };
 }
 
@@ -100,10 +105,12 @@ function inspect(out: WebSocketEvent[]): Answer {
 
 /** The state as the next request will see it: through the proxy's meta, as Pushpin keeps it. */
 function throughMeta(state: WsSessionState): WsSessionState {
-  const headers = sessionStateHeaders(state);
+  const headers = sessionStateHeaders(state, SEALING);
   for (const value of Object.values(headers)) expect(value).not.toMatch(/[\r\n\0]/);
   const meta = new Map(Object.entries(headers).map(([name, value]) => [name.replace(/^Set-Meta-/, 'meta-').toLowerCase(), value]));
-  return readSessionState((name) => meta.get(name) || undefined);
+  const read = readSessionState((name) => meta.get(name) || undefined, SEALING);
+  expect(read.seal).toBe('valid');
+  return read.state;
 }
 
 function expectConsistent(state: WsSessionState): void {
@@ -136,7 +143,10 @@ const textContent = fc.oneof(
   fc.jsonValue().map((v) => JSON.stringify(v)),
 );
 const pongContent = fc.oneof(
+  fc.integer({ min: 0, max: 12 }).map((n) => Buffer.from(BARRIERS.payload(n))),
+  // Forged: the barrier numbers without the origin's MAC, or with another connection's.
   fc.integer({ min: 0, max: 12 }).map((n) => Buffer.from(`ffsub:${n}`)),
+  fc.integer({ min: 0, max: 12 }).map((n) => Buffer.from(sealedBarriers(SEALING.seal, 'another-connection').payload(n))),
   fc.constantFrom('ffsub:', 'ffsub:-1', 'ffsub:9999999999', 'ffsub:1 ', '').map((s) => Buffer.from(s)),
   fc.uint8Array({ maxLength: 20 }).map((b) => Buffer.from(b)),
 );
@@ -153,21 +163,30 @@ const event: fc.Arbitrary<WebSocketEvent> = fc.oneof(
 const metaHeaders = fc.record(
   {
     'meta-user': fc.oneof(fc.constant('Ab3dEf6hIj9L'), fc.string({ maxLength: 14 })),
-    'meta-subs': fc.oneof(fc.array(channelName, { maxLength: 8 }).map((c) => c.join(',')), fc.string()),
+    'meta-chans': fc.oneof(fc.array(channelName, { maxLength: 8 }).map((c) => c.join(',')), fc.string()),
+    'meta-subs': fc.oneof(fc.array(fc.integer({ min: 0, max: 9 }), { maxLength: 8 }).map((c) => c.join(',')), fc.string()),
     'meta-pend': fc.oneof(
       fc
         .array(
-          fc.tuple(channelName, fc.constantFrom('', '42', 'x'), fc.integer({ min: 0, max: 12 }), fc.constantFrom('0', String(Date.now()), '1'.repeat(15)), fc.constantFrom('', '7'), fc.constantFrom('0', '1', '2')),
+          fc.tuple(fc.constantFrom('0', '1', '7', '99', 'x', ''), fc.constantFrom('', '42', 'x'), fc.integer({ min: 0, max: 12 }), fc.constantFrom('0', String(Date.now()), '1'.repeat(15)), fc.constantFrom('', '7'), fc.constantFrom('0', '1', '2')),
           { maxLength: 6 },
         )
         .map((entries) => entries.map(([c, s, b, t, cur, f]) => [c, s, b, t, cur, f, 0, 0, f].join(':')).join(',')),
       fc.string(),
     ),
+    'meta-grants': fc.oneof(fc.constantFrom('0:1796000100:1', '1:1796000100:0,0:1:1', '0:x:1', '9:1:1'), fc.string()),
     'meta-barrier': fc.oneof(fc.integer({ min: 0, max: 20 }).map(String), fc.string({ maxLength: 12 })),
   },
   { requiredKeys: [] },
 );
-const stateOf = (headers: Record<string, string | undefined>) => readSessionState((name) => headers[name]);
+/** Hostile meta as if the origin had sealed it (it never would): the parser must still keep only what is well-formed. */
+function stateOf(headers: Record<string, string | undefined>): WsSessionState {
+  const values = [META.user, META.channels, META.subscriptions, META.pending, META.barrier, META.grants].map((name) => headers[`meta-${name.toLowerCase()}`] ?? '');
+  const sealed: Record<string, string | undefined> = { ...headers, 'meta-seal': SEALING.seal.sign(SEALING.connectionId, values) };
+  const read = readSessionState((name) => sealed[name], SEALING);
+  expect(read.seal).toBe('valid');
+  return read.state;
+}
 
 // --- properties -----------------------------------------------------------------------------------
 
@@ -308,7 +327,7 @@ class ProxyModel {
       if (control.type === 'unsubscribe') this.subscribed.delete(channel);
       if (control.type === 'send-delayed') {
         // Barrier numbers only grow on a connection, so an old pong never confirms a newer subscribe.
-        const barrier = Number(String(control.content).replace('ffsub:', ''));
+        const barrier = Number(/^ffsub:(\d+)\./.exec(String(control.content))?.[1]);
         expect(barrier).toBeGreaterThan(this.lastBarrier);
         this.lastBarrier = barrier;
         this.barriers.push(Buffer.from(String(control.content)));

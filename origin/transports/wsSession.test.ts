@@ -9,6 +9,7 @@ import type { WebSocketEvent } from './websocketEvents.ts';
 import { GRANT_KEEP_ALIVE_SECONDS, runWsSession, type WsSessionPorts, type WsSessionResult } from './wsSession.ts';
 import type { WsSessionState } from './wsSessionState.ts';
 import { DEFAULT_SUBSCRIBE_LIMITS } from './wsSubscribe.ts';
+import { createWsStateSeal, sealedBarriers } from './wsStateSeal.ts';
 
 const SECRET = 'a-test-secret-that-is-long-enough-0123456789';
 const T0 = 1_796_000_000;
@@ -16,6 +17,9 @@ let nowMs = T0 * 1000;
 let history: HistoryStore;
 let scheduled: number[];
 let published: string[];
+
+const BARRIERS = sealedBarriers(createWsStateSeal('a-test-state-secret'), 'connection-1');
+const pong = (barrier: number): WebSocketEvent => ({ type: 'PONG', content: Buffer.from(BARRIERS.payload(barrier)) });
 
 const token = (channels: string[], ttlSeconds: number, publish = false) =>
   signSubscribeToken({ channels, ttlSeconds, publish }, SECRET, Math.floor(nowMs / 1000));
@@ -31,6 +35,7 @@ function ports(): WsSessionPorts {
     },
     newUser: () => 'User0000000A',
     now: () => nowMs,
+    barriers: BARRIERS,
   };
 }
 
@@ -57,7 +62,7 @@ async function subscribeLive(frame: Record<string, unknown>, state: WsSessionSta
   const results = [await run([text({ type: 'subscribe', ...frame })], state)];
   for (let i = 0; i < 5 && results.at(-1)!.state.pending.length > 0; i++) {
     const barrier = results.at(-1)!.state.barrier;
-    results.push(await run([{ type: 'PONG', content: Buffer.from(`ffsub:${barrier}`) }], results.at(-1)!.state));
+    results.push(await run([pong(barrier)], results.at(-1)!.state));
   }
   return { state: results.at(-1)!.state, results };
 }
@@ -171,7 +176,7 @@ describe('WebSocket session barriers', () => {
   it('never reuses a barrier number: a pong of an older barrier cannot confirm a newer subscribe', async () => {
     const opened = await run([{ type: 'OPEN' }]);
     const a = await run([text({ type: 'subscribe', channel: 'a' })], opened.state);
-    const roundA = await run([{ type: 'PONG', content: Buffer.from(`ffsub:${a.state.barrier}`) }], a.state);
+    const roundA = await run([pong(a.state.barrier)], a.state);
     const waitingOn = roundA.state.pending.map((p) => p.barrier);
     expect(roundA.state.barrier).toBe(Math.max(...waitingOn));
     const b = await run([text({ type: 'subscribe', channel: 'b' })], roundA.state);

@@ -12,14 +12,14 @@ import { CLOSE_CODES, closeReplyCode, isProtocolError, parseClientFrame, serverF
 import {
   abandonSubscribe,
   barrierControls,
-  barrierOfPong,
   beginSubscribe,
+  type BarrierPayloads,
   catchUpRound,
   subscribeControl,
   type SubscribeHistory,
   type SubscribeLimits,
 } from './wsSubscribe.ts';
-import type { PendingSubscribe, WsGrant, WsSessionState } from './wsSessionState.ts';
+import { EMPTY_SESSION_STATE, type PendingSubscribe, type SealStatus, type WsGrant, type WsSessionState } from './wsSessionState.ts';
 
 export interface WsSessionObserver {
   event?(name: string): void;
@@ -33,6 +33,8 @@ export interface WsSessionObserver {
   refused?(reason: string): void;
   /** The connection was closed because a subscription's token expired. */
   expired?(): void;
+  /** The connection's meta did not carry a seal that verifies: forged, or sealed under another key. */
+  unsealed?(): void;
   failed?(error: unknown): void;
 }
 
@@ -42,6 +44,8 @@ export interface WsSessionPorts {
   publish: ((input: PublishInput) => Promise<PublishedMessage>) | undefined;
   /** Who may subscribe and publish to private channels. */
   access: ChannelAccess;
+  /** This connection's barrier pings (sealed: a client cannot answer one it was not sent). */
+  barriers: BarrierPayloads;
   /** Makes sure the connections holding a grant until `exp` are closed at `exp` (see access/expiryCloser.ts). */
   scheduleExpiry?(exp: number): void;
   newUser(): string;
@@ -117,7 +121,8 @@ class Session {
         this.out.push(
           gripControlEvent({ type: 'keep-alive', 'message-type': 'pong', content: '', timeout: this.options.keepAliveSeconds }),
         );
-        this.state = { ...this.state, user: undefined };
+        // A new connection knows nothing yet, whatever meta came with it.
+        this.state = EMPTY_SESSION_STATE;
         this.user();
         return;
       case 'TEXT':
@@ -131,7 +136,7 @@ class Session {
         this.out.push(event.content === undefined ? { type: 'PONG' } : { type: 'PONG', content: event.content });
         return;
       case 'PONG': {
-        const barrier = barrierOfPong(event.content);
+        const barrier = this.ports.barriers.of(event.content);
         if (barrier !== undefined) await this.confirm(barrier);
         return;
       }
@@ -381,13 +386,27 @@ class Session {
   }
 }
 
+/**
+ * One WebSocket-over-HTTP request: `state` is the connection's meta as read, `seal` whether it verified
+ * (see wsSessionState.ts). State that did not verify is never acted on: a new connection (OPEN) starts
+ * afresh; any other request is answered with an error and a close (code 4002): the client reconnects
+ * and subscribes again from its position.
+ */
 export async function runWsSession(
   events: WebSocketEvent[],
   state: WsSessionState,
   ports: WsSessionPorts,
   options: WsSessionOptions,
+  seal: SealStatus = 'valid',
 ): Promise<WsSessionResult> {
-  const session = new Session(state, ports, options);
+  if (seal === 'invalid' && events[0]?.type !== 'OPEN') {
+    ports.observe?.unsealed?.();
+    const session = new Session(EMPTY_SESSION_STATE, ports, options);
+    session.error({ error: 'session_invalid', message: 'the connection\'s session state did not verify; reconnect and subscribe again with "since"' });
+    session.out.push(closeEvent(CLOSE_CODES.sessionInvalid, 'session state did not verify'));
+    return { out: session.out, state: EMPTY_SESSION_STATE };
+  }
+  const session = new Session(seal === 'invalid' ? EMPTY_SESSION_STATE : state, ports, options);
   await session.closeExpiredGrants();
   if (!session.closed) await session.expire();
   for (const event of events) {
@@ -402,7 +421,7 @@ export async function runWsSession(
   if (session.closed) return { out: session.out, state: session.state };
   session.out.push(...expiryControls(state.grants, session.state.grants));
   for (const exp of new Set(session.state.grants.map((g) => g.exp))) ports.scheduleExpiry?.(exp);
-  if (session.barrier !== undefined) session.out.push(...barrierControls(session.barrier));
+  if (session.barrier !== undefined) session.out.push(...barrierControls(ports.barriers.payload(session.barrier)));
   const interval = options.grantKeepAliveSeconds ?? GRANT_KEEP_ALIVE_SECONDS;
   const keepAlive = session.state.grants.length > 0 ? interval : state.grants.length > 0 ? 0 : undefined;
   return { out: session.out, state: session.state, ...(keepAlive !== undefined ? { keepAliveIntervalSeconds: keepAlive } : {}) };

@@ -1,46 +1,66 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { newFilterUser, readSessionState, sessionStateHeaders, type WsSessionState } from './wsSessionState.ts';
+import { MAX_CHANNEL_NAME_LENGTH } from '../../protocol/index.ts';
+import { newFilterUser, readSessionState, sessionStateHeaders, type StateSealing, type WsSessionState } from './wsSessionState.ts';
+import { createWsStateSeal } from './wsStateSeal.ts';
+
+const SEALING: StateSealing = { seal: createWsStateSeal('a-test-state-secret'), connectionId: 'connection-1' };
 
 /** What the proxy does with the meta: Set-Meta-X on a response comes back as Meta-X on the next request. */
-function roundTrip(state: WsSessionState): WsSessionState {
-  const headers = sessionStateHeaders(state);
-  const meta = new Map(Object.entries(headers).map(([name, value]) => [name.replace(/^Set-Meta-/, 'meta-').toLowerCase(), value]));
-  return readSessionState((name) => meta.get(name.toLowerCase()) || undefined);
+function metaOf(headers: Record<string, string>): Map<string, string> {
+  return new Map(Object.entries(headers).map(([name, value]) => [name.replace(/^Set-Meta-/, 'meta-').toLowerCase(), value]));
 }
+
+function roundTrip(state: WsSessionState, sealing = SEALING): ReturnType<typeof readSessionState> {
+  const meta = metaOf(sessionStateHeaders(state, SEALING));
+  return readSessionState((name) => meta.get(name.toLowerCase()) || undefined, sealing);
+}
+
+const STATE: WsSessionState = {
+  user: 'Ab3dEf6hIj9L',
+  subscriptions: ['news', 'a.b-c_d', 'private-a'],
+  pending: [
+    { channel: 'chat', since: '1796000000000042', barrier: 3, startedMs: 1796000000000, cursor: '1796000000000050', more: true, rounds: 2, behind: 1, gated: true },
+    { channel: 'feed', barrier: 3, startedMs: 1796000000001, more: false, rounds: 0, behind: 0, gated: false },
+  ],
+  barrier: 3,
+  grants: [
+    { channel: 'private-a', exp: 1796000100, publish: true },
+    { channel: 'chat', exp: 1796000200, publish: false },
+  ],
+};
 
 describe('WebSocket session state in connection meta', () => {
   it('survives the round trip through the proxy', () => {
-    const state: WsSessionState = {
-      user: 'Ab3dEf6hIj9L',
-      subscriptions: ['news', 'a.b-c_d'],
-      pending: [
-        { channel: 'chat', since: '1796000000000042', barrier: 3, startedMs: 1796000000000, cursor: '1796000000000050', more: true, rounds: 2, behind: 1, gated: true },
-        { channel: 'feed', barrier: 3, startedMs: 1796000000001, more: false, rounds: 0, behind: 0, gated: false },
-      ],
-      barrier: 3,
-      grants: [
-        { channel: 'private-a', exp: 1796000100, publish: true },
-        { channel: 'private-b', exp: 1796000200, publish: false },
-      ],
-    };
-    expect(roundTrip(state)).toEqual(state);
+    expect(roundTrip(STATE)).toEqual({ state: STATE, seal: 'valid' });
     const empty: WsSessionState = { subscriptions: [], pending: [], barrier: 0, grants: [] };
-    expect(roundTrip(empty)).toEqual(empty);
+    expect(roundTrip(empty)).toEqual({ state: empty, seal: 'valid' });
   });
 
-  it('drops anything malformed instead of trusting it', () => {
-    const state = readSessionState(
-      (name) =>
-        ({
-          'meta-user': 'short',
-          'meta-subs': 'a, b,a,,bad:name',
-          'meta-pend': 'ok::1:5::0:0:0:0,bad:name:x:1:2,dup::1:5::0:0:0:0,dup::2:6::0:0:0:0,x:abc:1:5::0:0:0:0,y::notanumber:5::0:0:0:0,z::1:5::0:0:0:2',
-          'meta-barrier': '-1',
-          'meta-grants': 'private-a:1796000100:1,private-a:1796000200:0,bad:name:1:1,private-b:soon:1,private-c:1796000100:yes,private-d:1796000300:0',
-        })[name],
-    );
-    expect(state).toEqual({
+  it('is not read when its seal does not verify: forged, moved to another connection, or sealed under another key', () => {
+    const meta = metaOf(sessionStateHeaders(STATE, SEALING));
+    const forged = new Map(meta).set('meta-grants', '2:9999999999:1');
+    expect(readSessionState((name) => forged.get(name), SEALING)).toEqual({ state: { subscriptions: [], pending: [], barrier: 0, grants: [] }, seal: 'invalid' });
+    expect(roundTrip(STATE, { ...SEALING, connectionId: 'connection-2' }).seal).toBe('invalid');
+    expect(roundTrip(STATE, { ...SEALING, seal: createWsStateSeal('another-secret') }).seal).toBe('invalid');
+    const unsealed = new Map(meta);
+    unsealed.delete('meta-seal');
+    expect(readSessionState((name) => unsealed.get(name), SEALING).seal).toBe('invalid');
+    expect(readSessionState(() => undefined, SEALING)).toEqual({ state: { subscriptions: [], pending: [], barrier: 0, grants: [] }, seal: 'absent' });
+  });
+
+  it('drops anything malformed instead of trusting it, even sealed', () => {
+    const values: Record<string, string> = {
+      'meta-user': 'short',
+      'meta-chans': 'a,b,bad:name,ok,dup,private-a,private-d',
+      'meta-subs': '0,1,0,,2,99,x',
+      'meta-pend': '3::1:5::0:0:0:0,2::1:5::0:0:0:0,4::1:5::0:0:0:0,4::2:6::0:0:0:0,0:abc:1:5::0:0:0:0,1::notanumber:5::0:0:0:0,1::1:5::0:0:0:2',
+      'meta-barrier': '-1',
+      'meta-grants': '5:1796000100:1,5:1796000200:0,2:1:1,6:soon:1,6:1796000100:yes,6:1796000300:0',
+    };
+    const order = ['meta-user', 'meta-chans', 'meta-subs', 'meta-pend', 'meta-barrier', 'meta-grants'];
+    values['meta-seal'] = SEALING.seal.sign(SEALING.connectionId, order.map((name) => values[name]!));
+    expect(readSessionState((name) => values[name], SEALING).state).toEqual({
       subscriptions: ['a', 'b'],
       pending: [
         { channel: 'ok', barrier: 1, startedMs: 5, more: false, rounds: 0, behind: 0, gated: false },
@@ -56,10 +76,12 @@ describe('WebSocket session state in connection meta', () => {
 
   it('never lets a header value fail the parse (property)', () => {
     fc.assert(
-      fc.property(fc.string(), fc.string(), fc.string(), fc.string(), fc.string(), (user, subs, pend, barrier, grants) => {
-        const headers: Record<string, string> = { 'meta-user': user, 'meta-subs': subs, 'meta-pend': pend, 'meta-barrier': barrier, 'meta-grants': grants };
-        const state = readSessionState((name) => headers[name]);
-        expect(roundTrip(state)).toEqual(state);
+      fc.property(fc.array(fc.string(), { minLength: 6, maxLength: 6 }), (raw) => {
+        const names = ['meta-user', 'meta-chans', 'meta-subs', 'meta-pend', 'meta-barrier', 'meta-grants'];
+        const headers: Record<string, string> = Object.fromEntries(names.map((n, i) => [n, raw[i]!]));
+        headers['meta-seal'] = SEALING.seal.sign(SEALING.connectionId, raw);
+        const { state } = readSessionState((name) => headers[name], SEALING);
+        expect(roundTrip(state).state).toEqual(state);
       }),
     );
   });

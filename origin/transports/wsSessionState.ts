@@ -1,6 +1,8 @@
 // A WebSocket connection's state between WebSocket-over-HTTP requests. The origin keeps none itself:
-// it travels in the proxy's connection meta (response `Set-Meta-<name>`, request `Meta-<name>`).
+// it travels in the proxy's connection meta (response `Set-Meta-<name>`, request `Meta-<name>`),
+// sealed (wsStateSeal.ts): state whose seal does not verify is never read.
 import { randomBytes } from 'node:crypto';
+import type { WsStateSeal } from './wsStateSeal.ts';
 import { isMessageId, isValidChannelName } from '../../protocol/index.ts';
 
 /** A subscribe in progress (see wsSubscribe.ts): waiting for the pong of its latest barrier. */
@@ -43,8 +45,40 @@ export interface WsSessionState {
   grants: WsGrant[];
 }
 
-/** Connection meta names (Pushpin keeps them per connection and sends them back on every request). */
-export const META = { user: 'User', subscriptions: 'Subs', pending: 'Pend', barrier: 'Barrier', grants: 'Grants' } as const;
+/**
+ * Connection meta names (Pushpin keeps them per connection and sends them back on every request).
+ * Each channel name is written once, in `Chans`; the other values name channels by their index
+ * there, so the state stays small: the proxy sends it with every request, beside the client's own
+ * headers (cookies included), and a request head over the origin's limit is answered 431 and the
+ * connection dropped. See MAX_WS_SUBSCRIPTIONS for the budget.
+ */
+export const META = {
+  user: 'User',
+  channels: 'Chans',
+  subscriptions: 'Subs',
+  pending: 'Pend',
+  barrier: 'Barrier',
+  grants: 'Grants',
+  seal: 'Seal',
+} as const;
+
+/** The sealed values, in the order the seal covers them. */
+const SEALED = [META.user, META.channels, META.subscriptions, META.pending, META.barrier, META.grants] as const;
+
+/** What seals a connection's state: the origins' seal and the connection it belongs to. */
+export interface StateSealing {
+  seal: WsStateSeal;
+  connectionId: string;
+}
+
+export const EMPTY_SESSION_STATE: WsSessionState = { subscriptions: [], pending: [], barrier: 0, grants: [] };
+
+/**
+ * `valid`: the meta carried a seal that verifies; `absent`: no meta at all (a connection's first
+ * request); `invalid`: meta without a seal, or with one that does not verify (forged, or sealed under
+ * another key): the state is empty, and the session must not go on as if it knew the connection.
+ */
+export type SealStatus = 'valid' | 'absent' | 'invalid';
 
 const USER = /^[A-Za-z0-9]{12}$/;
 const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
@@ -61,13 +95,18 @@ export function newFilterUser(): string {
 
 const COUNT = /^\d{1,9}$/;
 const FLAG = /^[01]$/;
+const EXP = /^\d{1,12}$/;
 
-function parsePending(raw: string | undefined): PendingSubscribe[] {
+/** A channel of the connection's list, by its index there. */
+type ChannelAt = (index: string | undefined) => string | undefined;
+
+function parsePending(raw: string | undefined, channelAt: ChannelAt): PendingSubscribe[] {
   if (!raw) return [];
   const pending: PendingSubscribe[] = [];
   for (const entry of raw.split(',')) {
-    const [channel, since, barrier, started, cursor, more, rounds, behind, gated] = entry.split(':');
-    if (!channel || !isValidChannelName(channel) || !COUNT.test(barrier ?? '') || !/^\d{1,15}$/.test(started ?? '')) continue;
+    const [index, since, barrier, started, cursor, more, rounds, behind, gated] = entry.split(':');
+    const channel = channelAt(index);
+    if (!channel || !COUNT.test(barrier ?? '') || !/^\d{1,15}$/.test(started ?? '')) continue;
     if ((since && !isMessageId(since)) || (cursor && !isMessageId(cursor)) || !COUNT.test(rounds ?? '') || !COUNT.test(behind ?? '')) {
       continue;
     }
@@ -88,43 +127,72 @@ function parsePending(raw: string | undefined): PendingSubscribe[] {
   return pending;
 }
 
-function formatPending(p: PendingSubscribe): string {
-  return [p.channel, p.since ?? '', p.barrier, p.startedMs, p.cursor ?? '', p.more ? 1 : 0, p.rounds, p.behind, p.gated ? 1 : 0].join(':');
-}
-
-function parseGrants(raw: string | undefined): WsGrant[] {
+function parseGrants(raw: string | undefined, channelAt: ChannelAt): WsGrant[] {
   const grants: WsGrant[] = [];
   for (const entry of (raw ?? '').split(',')) {
-    const [channel, exp, publish] = entry.split(':');
-    if (!channel || !isValidChannelName(channel) || !/^\d{1,12}$/.test(exp ?? '') || !FLAG.test(publish ?? '')) continue;
+    const [index, exp, publish] = entry.split(':');
+    const channel = channelAt(index);
+    if (!channel || !EXP.test(exp ?? '') || !FLAG.test(publish ?? '')) continue;
     if (grants.some((g) => g.channel === channel)) continue;
     grants.push({ channel, exp: Number(exp), publish: publish === '1' });
   }
   return grants;
 }
 
-/** Reads the state from request headers (lower-case names, as Express's req.get takes); anything malformed is dropped. */
-export function readSessionState(getHeader: (header: string) => string | undefined): WsSessionState {
+/**
+ * Reads the state from request headers (lower-case names, as Express's req.get takes) once its seal
+ * verifies; anything malformed in sealed state is dropped all the same.
+ */
+export function readSessionState(
+  getHeader: (header: string) => string | undefined,
+  sealing: StateSealing,
+): { state: WsSessionState; seal: SealStatus } {
   const get = (name: string): string | undefined => getHeader(`meta-${name}`.toLowerCase());
+  const values = SEALED.map((name) => get(name) ?? '');
+  const seal = get(META.seal);
+  if (seal === undefined) {
+    return { state: EMPTY_SESSION_STATE, seal: values.every((v) => v === '') ? 'absent' : 'invalid' };
+  }
+  if (!sealing.seal.verify(sealing.connectionId, values, seal)) return { state: EMPTY_SESSION_STATE, seal: 'invalid' };
+  return { state: parseSessionState(get), seal: 'valid' };
+}
+
+function parseSessionState(get: (name: string) => string | undefined): WsSessionState {
   const user = get(META.user);
   const barrier = get(META.barrier);
-  const subscriptions = [...new Set((get(META.subscriptions) ?? '').split(',').map((c) => c.trim()).filter(isValidChannelName))];
+  const names = (get(META.channels) ?? '').split(',');
+  const channelAt: ChannelAt = (index) => {
+    if (index === undefined || !/^\d{1,4}$/.test(index)) return undefined;
+    const name = names[Number(index)];
+    return name !== undefined && isValidChannelName(name) ? name : undefined;
+  };
+  const subscriptions = [...new Set((get(META.subscriptions) ?? '').split(',').map(channelAt).filter((c): c is string => c !== undefined))];
   return {
     ...(user && USER.test(user) ? { user } : {}),
     subscriptions,
-    pending: parsePending(get(META.pending)),
+    pending: parsePending(get(META.pending), channelAt),
     barrier: barrier && COUNT.test(barrier) ? Number(barrier) : 0,
-    grants: parseGrants(get(META.grants)),
+    grants: parseGrants(get(META.grants), channelAt),
   };
 }
 
-/** The response headers that store the state in the proxy's connection meta. */
-export function sessionStateHeaders(state: WsSessionState): Record<string, string> {
-  return {
-    [`Set-Meta-${META.user}`]: state.user ?? '',
-    [`Set-Meta-${META.subscriptions}`]: state.subscriptions.join(','),
-    [`Set-Meta-${META.pending}`]: state.pending.map(formatPending).join(','),
-    [`Set-Meta-${META.barrier}`]: String(state.barrier),
-    [`Set-Meta-${META.grants}`]: state.grants.map((g) => `${g.channel}:${g.exp}:${g.publish ? 1 : 0}`).join(','),
+/** The response headers that store the state, sealed, in the proxy's connection meta. */
+export function sessionStateHeaders(state: WsSessionState, sealing: StateSealing): Record<string, string> {
+  const channels = [...new Set([...state.subscriptions, ...state.pending.map((p) => p.channel), ...state.grants.map((g) => g.channel)])];
+  const index = new Map(channels.map((c, i) => [c, i]));
+  const at = (channel: string) => index.get(channel)!;
+  const values: Record<(typeof SEALED)[number], string> = {
+    [META.user]: state.user ?? '',
+    [META.channels]: channels.join(','),
+    [META.subscriptions]: state.subscriptions.map(at).join(','),
+    [META.pending]: state.pending
+      .map((p) => [at(p.channel), p.since ?? '', p.barrier, p.startedMs, p.cursor ?? '', p.more ? 1 : 0, p.rounds, p.behind, p.gated ? 1 : 0].join(':'))
+      .join(','),
+    [META.barrier]: String(state.barrier),
+    [META.grants]: state.grants.map((g) => `${at(g.channel)}:${g.exp}:${g.publish ? 1 : 0}`).join(','),
   };
+  const headers: Record<string, string> = {};
+  for (const name of SEALED) headers[`Set-Meta-${name}`] = values[name];
+  headers[`Set-Meta-${META.seal}`] = sealing.seal.sign(sealing.connectionId, SEALED.map((name) => values[name]));
+  return headers;
 }

@@ -67,18 +67,10 @@ export const DEFAULT_SUBSCRIBE_LIMITS: SubscribeLimits = {
   maxRounds: 1000,
 };
 
-/** The prefix of the barrier ping's payload; the pong echoes it. */
-export const BARRIER_PREFIX = 'ffsub:';
-
-export function barrierPayload(barrier: number): string {
-  return `${BARRIER_PREFIX}${barrier}`;
-}
-
-/** The barrier number a pong's payload carries, if it is one of ours. */
-export function barrierOfPong(content: Buffer | undefined): number | undefined {
-  const text = content?.toString('latin1') ?? '';
-  const match = /^ffsub:(\d{1,9})$/.exec(text);
-  return match ? Number(match[1]) : undefined;
+/** A connection's barrier pings: their payloads, and which barrier a pong answers (only ours count). */
+export interface BarrierPayloads {
+  payload(barrier: number): string;
+  of(content: Buffer | undefined): number | undefined;
 }
 
 /** The filter every WebSocket subscription carries, so a subscribe in progress can be skipped. */
@@ -93,9 +85,9 @@ export function subscribeControl(channel: string): WebSocketEvent {
  * written to the client first; send-delayed, flushed at once, goes through Pushpin's handler after
  * the subscription).
  */
-export function barrierControls(barrier: number): WebSocketEvent[] {
+export function barrierControls(payload: string): WebSocketEvent[] {
   return [
-    gripControlEvent({ type: 'send-delayed', 'message-type': 'ping', content: barrierPayload(barrier), timeout: 1 }),
+    gripControlEvent({ type: 'send-delayed', 'message-type': 'ping', content: payload, timeout: 1 }),
     gripControlEvent({ type: 'flush-delayed' }),
   ];
 }
