@@ -6,6 +6,7 @@ import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { createHmac } from 'node:crypto';
+import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dirname } from 'node:path';
 import { signSubscribeToken } from '../origin/access/subscribeToken.ts';
@@ -232,6 +233,38 @@ describe('a valid token', () => {
       await restarted.stop();
     }
   }, 120_000);
+});
+
+describe('a token whose exp is fractional (JWT allows it: jose setExpirationTime(Date.now() / 1000 + 3600))', () => {
+  const fractional = async (channel: string) => {
+    const t = await new SignJWT({ channels: [channel] })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setExpirationTime(Date.now() / 1000 + 3600)
+      .sign(new TextEncoder().encode(SECRET));
+    issued.push(t);
+    return t;
+  };
+
+  it('SSE: a gap recovered through the next link (which carries the grant) is not refused', async () => {
+    const channel = 'private-fractional-sse';
+    const stream = await openStream(`${edge}/events/${channel}?token=${await fractional(channel)}`);
+    expect(stream.status).toBe(200);
+    await new Promise((r) => setTimeout(r, 700));
+    const first = await publish(channel, 1);
+    await until(() => sseIds(stream.text()).includes(first), 10_000, 'the first message');
+    // An item whose prev-id is not the hold's: Pushpin fetches the hold's next link, grant and all.
+    const gap = await fetch(`${stack.urls.pushpinPublish}/publish/`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ items: [{ channel: `history:sse:${channel}`, id: '1', 'prev-id': '0', formats: { 'http-stream': { content: ':\n\n' } } }] }),
+    });
+    expect(gap.status).toBe(200);
+    await new Promise((r) => setTimeout(r, 1000));
+    const second = await publish(channel, 2);
+    await until(() => sseIds(stream.text()).includes(second), 10_000, 'the message after the recovery');
+    expect(sseIds(stream.text())).toEqual([first, second]);
+    stream.abort();
+  }, 30_000);
 });
 
 describe('expiry and recovery across a token refresh', () => {

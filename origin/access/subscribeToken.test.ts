@@ -57,6 +57,23 @@ describe('subscribe tokens', () => {
     expect(isTokenRefusal(result) && result.refused).toBe(reason);
   });
 
+  it('grants whole seconds when exp is fractional (JWT allows it; jose setExpirationTime(Date.now()/1000 + 3600) makes one)', async () => {
+    const token = await new SignJWT({ channels: ['private-a'] })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setExpirationTime(NOW + 3600.75)
+      .sign(new TextEncoder().encode(SECRET));
+    const grant = await verifier.verify(token, NOW);
+    // Rounded down: the grant never outlives the token.
+    expect(grant).toEqual({ channels: ['private-a'], exp: NOW + 3600, publish: false });
+    // Within its last second it is already over.
+    expect(await verifier.verify(token, NOW + 3600)).toMatchObject({ refused: 'expired' });
+  });
+
+  it('refuses an exp too far ahead to be a time (past year 33658)', async () => {
+    const token = handMade({ alg: 'HS256' }, { channels: ['private-a'], exp: 1e15 });
+    expect(await verifier.verify(token, NOW)).toMatchObject({ refused: 'claims', message: expect.stringMatching(/exp/) });
+  });
+
   it('never throws on arbitrary input, and grants only what was signed (property)', async () => {
     await fc.assert(
       fc.asyncProperty(fc.oneof(fc.string(), fc.stringMatching(/^[A-Za-z0-9_-]{0,40}\.[A-Za-z0-9_-]{0,40}\.[A-Za-z0-9_-]{0,40}$/)), async (token) => {

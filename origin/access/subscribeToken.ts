@@ -37,9 +37,16 @@ export function isTokenRefusal(value: SubscribeGrant | TokenRefusal): value is T
   return 'refused' in value;
 }
 
-function grantOf(payload: Record<string, unknown>): SubscribeGrant | TokenRefusal {
-  const { channels, sub, exp, publish } = payload;
-  if (typeof exp !== 'number' || !Number.isFinite(exp)) return refuse('claims', 'the token has no numeric "exp" claim');
+/** The latest `exp` taken (12 digits, year 33658): grants, link grants and meta carry it as such. */
+export const MAX_TOKEN_EXP = 999_999_999_999;
+
+function grantOf(payload: Record<string, unknown>, nowSeconds: number): SubscribeGrant | TokenRefusal {
+  const { channels, sub, publish } = payload;
+  if (typeof payload.exp !== 'number' || !Number.isFinite(payload.exp)) return refuse('claims', 'the token has no numeric "exp" claim');
+  if (payload.exp > MAX_TOKEN_EXP) return refuse('claims', `the token's "exp" is beyond ${MAX_TOKEN_EXP} (not a time)`);
+  // JWT allows a fractional exp; a grant ends at the whole second before it, never after the token.
+  const exp = Math.floor(payload.exp);
+  if (exp <= nowSeconds) return refuse('expired', 'the token has expired; get a fresh one');
   if (!Array.isArray(channels) || channels.length === 0 || channels.length > MAX_GRANTED_CHANNELS) {
     return refuse('claims', `the token's "channels" claim must be an array of 1 to ${MAX_GRANTED_CHANNELS} channel names`);
   }
@@ -68,7 +75,7 @@ export function createSubscribeTokenVerifier(secret: string): SubscribeTokenVeri
           requiredClaims: ['exp'],
           currentDate: new Date(nowSeconds * 1000),
         });
-        return grantOf(payload as Record<string, unknown>);
+        return grantOf(payload as Record<string, unknown>, nowSeconds);
       } catch (error) {
         if (error instanceof errors.JWTExpired) return refuse('expired', 'the token has expired; get a fresh one');
         if (error instanceof errors.JOSEAlgNotAllowed || error instanceof errors.JOSENotSupported) {

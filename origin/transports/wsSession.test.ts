@@ -1,5 +1,6 @@
 // The WebSocket session on private channels, as a pure function of (events, state): the real
 // history store (in memory) and real tokens; the proxy is what these events and answers stand for.
+import { SignJWT } from 'jose';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { createChannelAccess } from '../access/channelAccess.ts';
 import { signSubscribeToken } from '../access/subscribeToken.ts';
@@ -10,6 +11,7 @@ import { GRANT_KEEP_ALIVE_SECONDS, runWsSession, type WsSessionPorts, type WsSes
 import type { WsSessionState } from './wsSessionState.ts';
 import { DEFAULT_SUBSCRIBE_LIMITS } from './wsSubscribe.ts';
 import { createWsStateSeal, sealedBarriers } from './wsStateSeal.ts';
+import { readSessionState, sessionStateHeaders } from './wsSessionState.ts';
 
 const SECRET = 'a-test-secret-that-is-long-enough-0123456789';
 const T0 = 1_796_000_000;
@@ -18,7 +20,14 @@ let history: HistoryStore;
 let scheduled: number[];
 let published: string[];
 
-const BARRIERS = sealedBarriers(createWsStateSeal('a-test-state-secret'), 'connection-1');
+const SEALING = { seal: createWsStateSeal('a-test-state-secret'), connectionId: 'connection-1' };
+const BARRIERS = sealedBarriers(SEALING.seal, SEALING.connectionId);
+
+/** The state as the next request reads it, after the proxy kept it in the connection's meta. */
+function throughMeta(state: WsSessionState): WsSessionState {
+  const meta = new Map(Object.entries(sessionStateHeaders(state, SEALING)).map(([name, value]) => [name.replace(/^Set-Meta-/, 'meta-').toLowerCase(), value]));
+  return readSessionState((name) => meta.get(name) || undefined, SEALING).state;
+}
 const pong = (barrier: number): WebSocketEvent => ({ type: 'PONG', content: Buffer.from(BARRIERS.payload(barrier)) });
 
 const token = (channels: string[], ttlSeconds: number, publish = false) =>
@@ -103,6 +112,18 @@ describe('WebSocket session on private channels', () => {
     expect(framesOf(results.at(-1)!).client.concat(...results.map((r) => framesOf(r).client))).toContainEqual(
       expect.objectContaining({ type: 'subscribed', channel: 'private-a' }),
     );
+  });
+
+  it('a token with a fractional exp: the grant is in whole seconds and survives the proxy meta (the keep-alive check has it)', async () => {
+    const fractional = await new SignJWT({ channels: ['private-a'] })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setExpirationTime(T0 + 3600.5)
+      .sign(new TextEncoder().encode(SECRET));
+    const opened = await run([{ type: 'OPEN' }]);
+    const { state, results } = await subscribeLive({ channel: 'private-a', token: fractional }, opened.state);
+    expect(throughMeta(state).grants).toEqual([{ channel: 'private-a', exp: T0 + 3600, publish: false }]);
+    expect(framesOf(results[0]!).controls).toContainEqual({ type: 'subscribe', channel: `expiry:ws:${T0 + 3600}` });
+    expect(new Set(scheduled)).toEqual(new Set([T0 + 3600]));
   });
 
   it('a fresh token on a live subscription moves its end, without a new handshake', async () => {
