@@ -6,7 +6,7 @@ import { createChannelAccess } from '../access/channelAccess.ts';
 import { signSubscribeToken } from '../access/subscribeToken.ts';
 import { createMemoryHistoryStore } from '../history/memoryHistoryStore.ts';
 import type { HistoryStore } from '../history/historyStore.ts';
-import type { WebSocketEvent } from './websocketEvents.ts';
+import { encodeWebSocketEvents, type WebSocketEvent } from './websocketEvents.ts';
 import { GRANT_KEEP_ALIVE_SECONDS, runWsSession, type WsSessionPorts, type WsSessionResult } from './wsSession.ts';
 import type { WsSessionState } from './wsSessionState.ts';
 import { DEFAULT_SUBSCRIBE_LIMITS } from './wsSubscribe.ts';
@@ -221,4 +221,35 @@ describe('WebSocket message frames', () => {
     expect(messages.map((m) => m.id)).toEqual(ids.slice(10));
     expect(messages.map((m) => m.prev)).toEqual(ids.slice(9, -1));
   });
+});
+
+describe('WebSocket answers stay under the proxy limit', () => {
+  // Pushpin drops a connection whose WebSocket-over-HTTP answer is over 1,000,000 bytes; the client
+  // would repeat the same resubscribe and be dropped again, forever.
+  it.each([
+    [10, 1000, 1024],
+    [4, 200, 5 * 1024],
+    [20, 60, 60 * 1024],
+  ])('resubscribing %i channels with since, each %i messages of %i bytes: every answer under the limit, every message once', async (channels, count, size) => {
+    history = createMemoryHistoryStore({ maxMessagesPerChannel: 2000, maxAgeMs: 3_600_000, channelIdleMs: 7 * 86_400_000, maxBytes: 2 ** 32 }, () => nowMs);
+    const names = Array.from({ length: channels }, (_, i) => `big-${i}`);
+    const ids = new Map<string, string[]>();
+    for (const channel of names) {
+      const appended = await history.append(channel, Array.from({ length: count }, (_, n) => ({ data: { n, pad: 'x'.repeat(size - 20) } })));
+      ids.set(channel, appended.messages.map((m) => m.message.id));
+      await history.landed(channel, ids.get(channel)!);
+    }
+    const opened = await run([{ type: 'OPEN' }]);
+    let result = await run(names.map((channel) => text({ type: 'subscribe', channel, since: '0' })), opened.state);
+    const received = new Map<string, string[]>(names.map((c) => [c, []]));
+    let largest = 0;
+    for (let answers = 0; result.state.pending.length > 0; answers++) {
+      expect(answers).toBeLessThan(500);
+      result = await run([pong(result.state.barrier)], result.state);
+      largest = Math.max(largest, encodeWebSocketEvents(result.out).length);
+      for (const frame of framesOf(result).client) if (frame.type === 'message') received.get(String(frame.channel))!.push(String(frame.id));
+    }
+    expect(largest).toBeLessThan(1_000_000);
+    for (const channel of names) expect(received.get(channel)).toEqual(ids.get(channel));
+  }, 60_000);
 });

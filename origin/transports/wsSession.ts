@@ -11,7 +11,9 @@ import { closeEvent, closeStatusOf, clientTextEvent, gripControlEvent, type WebS
 import { CLOSE_CODES, closeReplyCode, isProtocolError, parseClientFrame, serverFrames, type WsProtocolError } from '../../protocol/index.ts';
 import {
   abandonSubscribe,
+  ANSWER_CATCH_UP_BUDGET_BYTES,
   barrierControls,
+  MIN_ROUND_ROOM_BYTES,
   beginSubscribe,
   type BarrierPayloads,
   catchUpRound,
@@ -81,6 +83,8 @@ class Session {
   closed = false;
   /** Set when this answer needs a barrier (a subscribe began, or a catch-up round was sent). */
   barrier: number | undefined;
+  /** Bytes of catch-up frames in this answer so far (see ANSWER_CATCH_UP_BUDGET_BYTES). */
+  private catchUpBytes = 0;
 
   constructor(
     public state: WsSessionState,
@@ -254,8 +258,16 @@ class Session {
     const user = this.state.user;
     if (!user) return;
     for (const entry of this.state.pending.filter((p) => p.barrier <= barrier)) {
+      const roomBytes = ANSWER_CATCH_UP_BUDGET_BYTES - this.catchUpBytes;
+      if (roomBytes < MIN_ROUND_ROOM_BYTES) {
+        // This answer is full: the subscribe takes its round at the next barrier (no round is counted).
+        // The barrier first: nextBarrier() records it in the state, which the spread below must include.
+        const next = this.nextBarrier();
+        this.state = { ...this.state, pending: this.state.pending.map((p) => (p === entry ? { ...entry, barrier: next, startedMs: this.ports.now() } : p)) };
+        continue;
+      }
       const outcome = await catchUpRound(
-        { history: this.ports.history, user, limits: this.options.limits, now: this.ports.now(), subscribedFrame: serverFrames.subscribed },
+        { history: this.ports.history, user, limits: this.options.limits, now: this.ports.now(), roomBytes, subscribedFrame: serverFrames.subscribed },
         entry,
       ).catch((error: unknown) => {
         this.ports.observe?.failed?.(error);
@@ -268,6 +280,7 @@ class Session {
         this.state = { ...this.state, pending: others, subscriptions };
       } else if (outcome.kind === 'frames') {
         for (const frame of outcome.frames) this.send(frame);
+        this.catchUpBytes += outcome.bytes;
         if (outcome.delivered > 0) this.ports.observe?.replayed?.(outcome.delivered);
         // The barrier first: nextBarrier() records it in the state, which the spread below must include.
         const barrier = this.nextBarrier();

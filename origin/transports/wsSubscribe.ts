@@ -67,6 +67,21 @@ export const DEFAULT_SUBSCRIBE_LIMITS: SubscribeLimits = {
   maxRounds: 1000,
 };
 
+/** Pushpin drops a connection whose WebSocket-over-HTTP answer is over 1,000,000 bytes. */
+export const WS_ANSWER_LIMIT_BYTES = 1_000_000;
+/**
+ * What the catch-up rounds of one answer may take together (every pending subscribe shares it): the
+ * rest of the limit is room for error frames, a pong's lastIds, controls and the event encoding.
+ */
+export const ANSWER_CATCH_UP_BUDGET_BYTES = 900_000;
+/**
+ * A round takes at least one message, which may be as large as Fanout's 64 KiB publish limit once
+ * framed: with less room than this left in the answer, a subscribe waits for the next one.
+ */
+export const MIN_ROUND_ROOM_BYTES = 70_000;
+/** What one frame adds to the encoded answer besides its text (`TEXT <hex>\r\n`, `m:`, `\r\n`). */
+export const FRAME_ENCODING_BYTES = 16;
+
 /** A connection's barrier pings: their payloads, and which barrier a pong answers (only ours count). */
 export interface BarrierPayloads {
   payload(barrier: number): string;
@@ -123,7 +138,7 @@ export type RoundOutcome =
   /** The skipping ended: the subscription is live. */
   | { kind: 'live'; lastId: string }
   /** Send these frames, then a barrier; `pending` is the subscribe's state until its pong. */
-  | { kind: 'frames'; frames: string[]; pending: PendingSubscribe; delivered: number }
+  | { kind: 'frames'; frames: string[]; pending: PendingSubscribe; delivered: number; bytes: number }
   | { kind: 'failed'; message: string };
 
 export interface RoundContext {
@@ -131,6 +146,8 @@ export interface RoundContext {
   user: string;
   limits: SubscribeLimits;
   now: number;
+  /** Room left in the answer (bytes, encoding included); the round takes at least one message all the same. */
+  roomBytes: number;
   subscribedFrame(channel: string, lastId: string, reset: ContinuityReset | undefined): string;
 }
 
@@ -173,8 +190,9 @@ export async function catchUpRound(context: RoundContext, pending: PendingSubscr
   }
   // Each names the position before it: the read's for the first, so the chain continues the client's.
   const frames = new Map(replay.messages.map((m, i) => [m.id, wsMessageFrame(m, undefined, i === 0 ? replay.plan.afterId : replay.messages[i - 1]!.id)]));
-  const budget = Math.min(limits.roundBytes * 2 ** Math.min(pending.rounds, 20), limits.maxRoundBytes);
-  const { page, complete } = replayPage(replay.messages, (m) => Buffer.byteLength(frames.get(m.id)!), budget);
+  const budget = Math.min(limits.roundBytes * 2 ** Math.min(pending.rounds, 20), limits.maxRoundBytes, context.roomBytes);
+  const frameBytes = (frame: string) => Buffer.byteLength(frame) + FRAME_ENCODING_BYTES;
+  const { page, complete } = replayPage(replay.messages, (m) => frameBytes(frames.get(m.id)!), budget);
   const out = page.map((m) => frames.get(m.id)!);
   if (pending.cursor === undefined) out.unshift(context.subscribedFrame(channel, replay.plan.afterId, replay.plan.reset));
   const cursor = complete ? replay.upTo : page.at(-1)!.id;
@@ -182,6 +200,7 @@ export async function catchUpRound(context: RoundContext, pending: PendingSubscr
     kind: 'frames',
     frames: out,
     delivered: page.length,
+    bytes: out.reduce((sum, frame) => sum + frameBytes(frame), 0),
     pending: { ...pending, cursor, more: !complete || replay.more, rounds: pending.rounds + 1, behind, gated, startedMs: context.now },
   };
 }
