@@ -1,5 +1,5 @@
 // @ts-check
-// Finding and signalling a process's descendants. Plain JavaScript so that the process keeper
+// Finding and signalling a process's descendants and the members of its session. Plain JavaScript so that the process keeper
 // (processKeeper.mjs) runs on bare `node`, without a TypeScript loader; processTree.d.mts types it for
 // the TypeScript side. Linux reads /proc; elsewhere (macOS) `ps` answers.
 import { execFileSync } from 'node:child_process';
@@ -10,7 +10,7 @@ const onLinux = process.platform === 'linux';
 /**
  * The fields of /proc/PID/stat after the command name (which may hold spaces and parentheses).
  * @param {number} pid
- * @returns {string[] | undefined} [state, ppid, pgrp, ...]
+ * @returns {string[] | undefined} [state, ppid, pgrp, session, ...]
  */
 function procStat(pid) {
   try {
@@ -157,4 +157,40 @@ export function descendantsOf(pid) {
     }
   }
   return found;
+}
+
+/**
+ * Every live process in session `sid` (the session a child started with `detached: true`, i.e.
+ * setsid, leads: its id is the child's pid). A process that starts services in process groups of
+ * their own (Pushpin's runner) keeps them in its session, also after they were orphaned.
+ * Whether such a process is still yours is the caller's question: a session id is a pid, reusable
+ * once the session is empty (see processKeeper.mjs).
+ * Linux reads /proc; elsewhere `ps -o sid` answers where ps has that keyword (the BSDs); macOS's ps
+ * has none (its `sess` is a kernel pointer), so there the answer is undefined: unknown.
+ * @param {number} sid
+ * @returns {number[] | undefined}
+ */
+export function sessionMembers(sid) {
+  /** @type {number[]} */
+  const members = [];
+  if (onLinux) {
+    for (const entry of readdirSync('/proc')) {
+      const pid = Number(entry);
+      if (!Number.isInteger(pid)) continue;
+      const stat = procStat(pid);
+      if (stat && stat[0] !== 'Z' && Number(stat[3]) === sid) members.push(pid);
+    }
+    return members;
+  }
+  let text;
+  try {
+    text = execFileSync('ps', ['-A', '-o', 'pid=,sid='], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+  } catch {
+    return undefined;
+  }
+  for (const line of text.split('\n')) {
+    const [pid, session] = line.trim().split(/\s+/).map(Number);
+    if (pid && session === sid && isAlive(pid)) members.push(pid);
+  }
+  return members;
 }
