@@ -8,7 +8,7 @@ import { join, resolve } from 'node:path';
 import type { ManifestBackend } from '../stack/fastlyManifest.ts';
 import { startManagedProcess, type ManagedProcess } from '../stack/managedProcess.ts';
 import { ensurePushpin } from './ensurePushpin.ts';
-import { buildPushpinConfig, buildRoutes } from './pushpinConfig.ts';
+import { buildPushpinConfig, buildRoutes, EVERY_INTERFACE, LOOPBACK } from './pushpinConfig.ts';
 import { packageLibdirOf, writeOwnLibdir } from './zurlLibdir.ts';
 
 /** A route that exists only while Pushpin starts, to prove the whole proxy path works. */
@@ -17,6 +17,8 @@ const READINESS_ROUTE = '__readiness_probe';
 export interface PushpinOptions {
   backends: ManifestBackend[];
   proxyPort: number;
+  /** The proxy on every interface instead of 127.0.0.1 only (see PushpinConfigInput.proxyAddress). */
+  proxyListenAll?: boolean;
   publishPort: number;
   /** Where Pushpin's merged log goes; the directory is created. */
   logDir: string;
@@ -48,6 +50,7 @@ export async function startPushpin(options: PushpinOptions): Promise<RunningPush
     rundir,
     logdir: logDir,
     proxyPort: options.proxyPort,
+    proxyAddress: options.proxyListenAll ? EVERY_INTERFACE : LOOPBACK,
     publishPort: options.publishPort,
     backends: options.backends,
     ...(packageLibdir ? { libdirs: { own: ownLibdir, package: packageLibdir } } : {}),
