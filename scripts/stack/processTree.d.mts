@@ -10,3 +10,5 @@ export function parentAndGroup(pid: number): { ppid: number; pgid: number } | un
 export function descendantsOf(pid: number): number[];
 /** Every live process in session `sid`; undefined where the platform cannot tell (macOS). */
 export function sessionMembers(sid: number): number[] | undefined;
+/** The TCP ports any of `pids` listens on; undefined where the platform cannot tell (not Linux). */
+export function listeningPortsOf(pids: number[]): Set<number> | undefined;

@@ -3,7 +3,7 @@
 // (processKeeper.mjs) runs on bare `node`, without a TypeScript loader; processTree.d.mts types it for
 // the TypeScript side. Linux reads /proc; elsewhere (macOS) `ps` answers.
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 
 const onLinux = process.platform === 'linux';
 
@@ -193,4 +193,54 @@ export function sessionMembers(sid) {
     if (pid && session === sid && isAlive(pid)) members.push(pid);
   }
   return members;
+}
+
+/**
+ * The TCP ports that any of `pids` listens on (IPv4 or IPv6, any address), or undefined where the
+ * platform cannot tell (not Linux). From /proc/net/tcp{,6} (listening sockets: state 0A, and their
+ * inodes) and the processes' /proc/PID/fd links (`socket:[inode]`): whether a port is theirs, not
+ * merely taken by someone.
+ * @param {number[]} pids
+ * @returns {Set<number> | undefined}
+ */
+export function listeningPortsOf(pids) {
+  if (!onLinux) return undefined;
+  /** @type {Map<string, number>} socket inode -> port */
+  const listening = new Map();
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let text;
+    try {
+      text = readFileSync(table, 'utf8');
+    } catch {
+      continue; // no IPv6
+    }
+    for (const line of text.split('\n').slice(1)) {
+      const fields = line.trim().split(/\s+/);
+      // sl local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode
+      if (fields.length < 10 || fields[3] !== '0A') continue;
+      listening.set(/** @type {string} */ (fields[9]), parseInt(/** @type {string} */ (fields[1]).split(':')[1] ?? '', 16));
+    }
+  }
+  /** @type {Set<number>} */
+  const ports = new Set();
+  for (const pid of pids) {
+    let fds;
+    try {
+      fds = readdirSync(`/proc/${pid}/fd`);
+    } catch {
+      continue; // gone
+    }
+    for (const fd of fds) {
+      let target;
+      try {
+        target = readlinkSync(`/proc/${pid}/fd/${fd}`);
+      } catch {
+        continue; // closed meanwhile
+      }
+      const inode = /^socket:\[(\d+)\]$/.exec(target)?.[1];
+      const port = inode === undefined ? undefined : listening.get(inode);
+      if (port !== undefined) ports.add(port);
+    }
+  }
+  return ports;
 }

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { descendantsOf, isAlive, parentAndGroup, sessionMembers, signal } from './processTree.mjs';
+import { descendantsOf, isAlive, listeningPortsOf, parentAndGroup, sessionMembers, signal } from './processTree.mjs';
 
 const settle = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -56,6 +56,26 @@ describe('process tree', () => {
     } finally {
       signal(-shell.pid!, 'SIGKILL');
       for (const match of text.matchAll(/(?:group|left) (\d+)/g)) signal(Number(match[1]), 'SIGKILL');
+    }
+  });
+
+  it.runIf(process.platform === 'linux')('tells the ports a process listens on from those others hold', async () => {
+    const child = spawn(process.execPath, ['-e', "require('node:net').createServer().listen(0, '127.0.0.1', function () { console.log('PORT ' + this.address().port); })"], {
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    try {
+      const port = await new Promise<number>((resolve) => {
+        let text = '';
+        child.stdout.on('data', (chunk: Buffer) => {
+          text += chunk.toString();
+          const match = /PORT (\d+)/.exec(text);
+          if (match) resolve(Number(match[1]));
+        });
+      });
+      expect(listeningPortsOf([child.pid!])).toEqual(new Set([port]));
+      expect(listeningPortsOf([process.pid])?.has(port)).toBe(false);
+    } finally {
+      child.kill('SIGKILL');
     }
   });
 
