@@ -89,7 +89,8 @@ let sessionEmpty = false;
  * and every member is ours. Only once the session is empty may the number be reused, by a process that
  * then calls setsid. Hence the session is looked at until the first look that finds it empty, never
  * after: in between two looks (POLL_MS apart while stopping) the last member would have to exit and the
- * kernel to cycle through every other pid (pid_max, 32768 at least) before reusing this one.
+ * kernel to cycle through every other pid before reusing this one (pid_max: 32768 on Debian by default,
+ * 4194304 on many systems).
  * Where the platform cannot tell sessions (macOS: sessionMembers is undefined), only the descendants
  * seen so far are stopped, with the snapshot's window.
  * @returns {number[]}
