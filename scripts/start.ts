@@ -82,6 +82,7 @@ async function main(): Promise<void> {
       logDir: options.logDir,
       echo: !options.quiet,
       edge: true,
+      pushpinListenAll: options.pushpinListenAll,
       warn: (line) => complain(`npm start: ${line}`),
     });
   } catch (error) {
@@ -95,7 +96,7 @@ async function main(): Promise<void> {
   const token = process.env.PUBLISH_TOKEN ?? DEV_PUBLISH_TOKEN;
   const logs = [stack.logFiles.edge, stack.logFiles.pushpin, stack.logFiles.origin].filter(Boolean).join(', ');
   const pushpinLines = stack.pushpin
-    ? `  Pushpin proxy:         ${stack.urls.pushpinProxy}   (send "pushpin-route: origin")
+    ? `  Pushpin proxy:         ${stack.urls.pushpinProxy}   (send "pushpin-route: origin")${options.pushpinListenAll ? '; on every interface' : ''}
   Pushpin publish:       ${stack.urls.pushpinPublish}/publish/`
     : `  Pushpin:               off ([local_server.pushpin] enable = true runs it)`;
   say(`

@@ -4,8 +4,8 @@
 // client through the edge; every process stops with it: on Ctrl-C, when the CLI is killed, when
 // `npm run serve` itself is killed. The wrapper's rules hold for what the CLI runs: a 1000-message burst
 // reaches every transport whole, and zurl's raised limits take 3,500 requests in progress at once. And
-// with a Pushpin 1.40+ the wrapper hands the CLI's own config over untouched (a stand-in binary plays
-// that Pushpin: none can be installed here).
+// with a Pushpin 1.40+ the wrapper hands the CLI's own config over with only the proxy on loopback and
+// the larger client buffer (a stand-in binary plays that Pushpin: none can be installed here).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -16,6 +16,7 @@ import { afterAll, afterEach, describe, expect, it, onTestFinished } from 'vites
 import { findFreePort, findFreePortRange } from '../scripts/stack/ports.ts';
 import { PROJECT_ROOT } from '../scripts/stack/projectRoot.ts';
 import { subscribeEvery } from './harness/everyTransport.ts';
+import { nonLoopbackAddress, tryConnect } from './harness/listenAddress.ts';
 import { BURST, sendBurst, startHoldingBackend, waitUntilProxying } from './harness/requestBurst.ts';
 import { recordSse } from './harness/sseClient.ts';
 
@@ -177,6 +178,11 @@ describe('npm run serve (fastly compute serve) with Debian Pushpin and the local
     for (const service of ['condure', 'zurl', 'pushpin-proxy', 'pushpin-handler']) {
       expect(commands.some((c) => c.startsWith(`/usr/bin/${service} `)), service).toBe(true);
     }
+    // The CLI's `http_port=<port>` (every interface) made loopback-only by the wrapper.
+    expect(commands).toContainEqual(expect.stringContaining(` --listen=127.0.0.1:${serve.ports.proxy},stream `));
+    const address = nonLoopbackAddress();
+    if (address === undefined) console.warn("skipped: no non-loopback IPv4 address here to check that Pushpin's proxy refuses");
+    else expect(await tryConnect(address, serve.ports.proxy), `Pushpin's proxy at ${address}`).toBe('ECONNREFUSED');
 
     const client = recordSse(`http://127.0.0.1:${serve.ports.edge}/events/serve-news`);
     try {
@@ -301,7 +307,7 @@ describe('npm run serve (fastly compute serve) with Debian Pushpin and the local
     }
   }, 2 * (READY_TIMEOUT_MS + STOP_TIMEOUT_MS));
 
-  it("hands a Pushpin 1.40+ the CLI's config and arguments with only the larger client buffer", async () => {
+  it("hands a Pushpin 1.40+ the CLI's config and arguments with only the proxy on loopback and the larger client buffer", async () => {
     // A stand-in Pushpin 1.41: records how it was run, says "started" as Pushpin does, then waits.
     const binary = join(work, 'pushpin');
     const record = join(work, 'pushpin-1.41-record');
@@ -324,11 +330,13 @@ describe('npm run serve (fastly compute serve) with Debian Pushpin and the local
     const config = readFileSync(`${record}.conf`, 'utf8');
     expect(config).toMatch(/^services=connmgr,proxy,handler$/m);
     expect(config).not.toMatch(/zurl_out_specs/);
-    expect(config).toMatch(new RegExp(`^http_port=${serve.ports.proxy}$`, 'm'));
+    expect(config).toMatch(new RegExp(`^http_port=127\\.0\\.0\\.1:${serve.ports.proxy}$`, 'm'));
     expect(config).toMatch(/^client_buffer_size=262144$/m);
     // The CLI's own routes file: 1.41 needs no catch-all route.
     expect(config).toMatch(new RegExp(`^routesfile=${tmpdir()}/pushpin-routes-${copy![2]}$`, 'm'));
-    expect(serve.output()).toMatch(/pushpin-wrapper: adapted the config for Pushpin 1\.41\.0 \(\[runner\] client_buffer_size: 8192 -> 262144\)/);
+    expect(serve.output()).toMatch(
+      /pushpin-wrapper: adapted the config for Pushpin 1\.41\.0 \(\[runner\] http_port: \d+ -> 127\.0\.0\.1:\d+ \(loopback only: [^)]*\); \[runner\] client_buffer_size: 8192 -> 262144\)/,
+    );
     process.kill(-serve.child.pid!, 'SIGINT');
     await allGone(serve.marker, STOP_TIMEOUT_MS);
     expect(existsSync(copy![1]!)).toBe(false);

@@ -8,7 +8,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readManifest, type LocalManifest, type ManifestBackend } from '../stack/fastlyManifest.ts';
 import { PROJECT_ROOT } from '../stack/projectRoot.ts';
-import { buildPushpinConfig, parsePushpinVersion, type PushpinConfigFiles } from './pushpinConfig.ts';
+import { buildPushpinConfig, EVERY_INTERFACE, parsePushpinVersion, type PushpinConfigFiles } from './pushpinConfig.ts';
 
 /** The image docker-compose.yml runs; its version decides the service names in the config. */
 export const COMPOSE_PUSHPIN_IMAGE = 'fanout/pushpin:1.41.0-1';
@@ -35,8 +35,10 @@ export function buildComposePushpinFiles(manifest: LocalManifest): PushpinConfig
     logdir: '/var/run/pushpin',
     proxyPort: manifest.pushpin.proxyPort,
     publishPort: manifest.pushpin.publishPort,
-    // Published to the host and reached by the origin container: listen on every interface.
-    bindAddress: '0.0.0.0',
+    // Published to the host (on its loopback only: docker-compose.yml) and reached by the origin
+    // container: listen on every interface of the container.
+    bindAddress: EVERY_INTERFACE,
+    proxyAddress: EVERY_INTERFACE,
     backends: composeBackends(manifest),
   });
   const header = `# For ${COMPOSE_PUSHPIN_IMAGE} in docker-compose.yml. Do not edit: \`npm run compose:config\` regenerates it.\n`;

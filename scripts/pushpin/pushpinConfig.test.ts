@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseManifest } from '../stack/fastlyManifest.ts';
-import { buildPushpinConfig, buildRoutes, parsePushpinVersion, pushpinPorts, withDefaultRoute } from './pushpinConfig.ts';
+import { buildPushpinConfig, buildRoutes, EVERY_INTERFACE, LOOPBACK, parsePushpinVersion, proxyListenValue, pushpinPorts, withDefaultRoute } from './pushpinConfig.ts';
 import { ZURL_LIMITS } from './zurlLibdir.ts';
 
 const manifest = parseManifest(`
@@ -99,7 +99,8 @@ describe('Pushpin config from fastly.toml', () => {
 
   it('matches what the Fastly CLI sets: ports, signing, route header, publish limit', () => {
     const s = settings(buildPushpinConfig({ ...base, version: parsePushpinVersion('1.36.0') }).config);
-    expect(s.get('runner.http_port')).toBe('7677');
+    // The CLI's port, on loopback only (the CLI writes the bare port: every interface).
+    expect(s.get('runner.http_port')).toBe('127.0.0.1:7677');
     expect(s.get('runner.rundir') ?? s.get('global.rundir')).toBe('/tmp/run');
     expect(s.get('runner.logdir')).toBe('/tmp/logs');
     expect(s.get('proxy.accept_pushpin_route')).toBe('true');
@@ -124,8 +125,16 @@ proxy_port = 9000
 publish_port = 9100
 `);
     const s = settings(buildPushpinConfig({ ...base, ...custom.pushpin, backends: custom.backends, version: parsePushpinVersion('1.36.0') }).config);
-    expect(s.get('runner.http_port')).toBe('9000');
+    expect(s.get('runner.http_port')).toBe('127.0.0.1:9000');
     expect(s.get('handler.push_in_spec')).toBe('tcp://127.0.0.1:9101');
+  });
+
+  it('puts the proxy on every interface only when asked, and leaves the publish ports where they are', () => {
+    const s = settings(buildPushpinConfig({ ...base, version: parsePushpinVersion('1.36.0'), proxyAddress: EVERY_INTERFACE }).config);
+    expect(s.get('runner.http_port')).toBe('7677');
+    expect(s.get('handler.push_in_http_addr')).toBe('127.0.0.1');
+    expect(proxyListenValue(LOOPBACK, 7677)).toBe('127.0.0.1:7677');
+    expect(proxyListenValue(EVERY_INTERFACE, 7677)).toBe('7677');
   });
 
   it('refuses relative run and log directories', () => {

@@ -36,6 +36,12 @@ export interface PushpinConfigInput {
    * ZeroMQ ports), or 0.0.0.0 in a container whose ports other containers and the host must reach.
    */
   bindAddress?: string;
+  /**
+   * Where the proxy (the client port, `[runner] http_port`) listens: LOOPBACK by default, since the
+   * local stack runs with development keys (see proxyListenValue), or EVERY_INTERFACE (`npm start --
+   * --pushpin-listen-all`; docker-compose's container, whose port the compose file publishes).
+   */
+  proxyAddress?: typeof LOOPBACK | typeof EVERY_INTERFACE;
   /** Delivery shaping off (message_rate=0) unless set; the CLI keeps Pushpin's defaults. */
   messageRate?: number;
   messageHwm?: number;
@@ -49,6 +55,20 @@ export interface PushpinConfigInput {
   libdirs?: ZurlLibdirs;
   /** `[proxy] workers` on 1.39+ (default DEFAULT_PROXY_WORKERS); older versions have one proxy thread. */
   proxyWorkers?: number;
+}
+
+export const LOOPBACK = '127.0.0.1';
+export const EVERY_INTERFACE = '0.0.0.0';
+
+/**
+ * `[runner] http_port` for the proxy on `address`. Pushpin reads each comma-separated entry as
+ * `PORT` (every interface: condure gets `--listen=0.0.0.0:PORT,stream`) or `ADDRESS:PORT` (condure
+ * gets `--listen=ADDRESS:PORT,stream`): 1.36's runner (src/runner/app.cpp parsePort, condureservice.cpp)
+ * and 1.41's (src/runner/mod.rs get_socket) alike. Every interface is written as the bare port, as the
+ * Fastly CLI writes it.
+ */
+export function proxyListenValue(address: typeof LOOPBACK | typeof EVERY_INTERFACE, port: number): string {
+  return address === EVERY_INTERFACE ? String(port) : `${address}:${port}`;
 }
 
 /** Connections Pushpin accepts at once (`[runner] client_maxconn`), as the package's default. */
@@ -223,7 +243,9 @@ export function buildPushpinConfig(input: PushpinConfigInput): PushpinConfigFile
     '',
     '[runner]',
     `services=${layout.services.join(',')}`,
-    `http_port=${input.proxyPort}`,
+    // Loopback unless asked: through the proxy anyone reaches the origin, which (on loopback itself)
+    // accepts the development publish token, with requests Pushpin signs with the development key.
+    `http_port=${proxyListenValue(input.proxyAddress ?? LOOPBACK, input.proxyPort)}`,
     `logdir=${input.logdir}`,
     // INFO: one line per request and per published item (not per delivery), which the tests read.
     'log_level=2',

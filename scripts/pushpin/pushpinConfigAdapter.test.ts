@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { buildPushpinConfig, parsePushpinVersion } from './pushpinConfig.ts';
-import { adaptPushpinConfig, adaptPushpinRoutes, anchorRoutesFile, readPushpinSetting } from './pushpinConfigAdapter.ts';
+import { adaptPushpinConfig, adaptPushpinRoutes, anchorRoutesFile, loopbackProxyPorts, readPushpinSetting } from './pushpinConfigAdapter.ts';
 import { buildZurlTemplate } from './zurlLibdir.ts';
 
 // Shaped like the config `fastly compute serve` writes (commented sections, 1.40+ service names, no
@@ -35,6 +35,8 @@ const cliStyleConfig = [
 ].join('\n');
 
 const v = parsePushpinVersion;
+/** What every version gets: the CLI's proxy port (every interface) on loopback only. */
+const LOOPBACK_PROXY_CHANGE = '[runner] http_port: 7677 -> 127.0.0.1:7677 (loopback only: the local stack runs with development keys)';
 
 /** Lines of `after` that are not in `before` (order kept), and the other way round. */
 function lineDiff(before: string, after: string): { added: string[]; removed: string[] } {
@@ -53,28 +55,41 @@ function settingsOf(text: string): Record<string, string | undefined> {
 }
 
 describe('adapting the Fastly CLI\'s Pushpin config to the installed version', () => {
-  it("changes only the client buffer on Pushpin 1.40 and newer, and passes a config that has the generator's byte for byte", () => {
+  it("changes only the proxy's address and the client buffer on Pushpin 1.40 and newer, and passes a config that has the generator's byte for byte", () => {
     for (const version of ['1.40.0', '1.40.1', '1.41.0', '2.0.0']) {
       const adapted = adaptPushpinConfig(cliStyleConfig, v(version));
-      expect(lineDiff(cliStyleConfig, adapted.text)).toEqual({ removed: ['client_buffer_size=8192'], added: ['client_buffer_size=262144'] });
-      expect(adapted.changes).toEqual(['[runner] client_buffer_size: 8192 -> 262144']);
+      expect(lineDiff(cliStyleConfig, adapted.text)).toEqual({
+        removed: ['http_port=7677', 'client_buffer_size=8192'],
+        added: ['http_port=127.0.0.1:7677', 'client_buffer_size=262144'],
+      });
+      expect(adapted.changes).toEqual([LOOPBACK_PROXY_CHANGE, '[runner] client_buffer_size: 8192 -> 262144']);
       for (const buffer of ['262144', '1048576']) {
-        const enough = cliStyleConfig.replace('client_buffer_size=8192', `client_buffer_size=${buffer}`);
+        const enough = cliStyleConfig.replace('client_buffer_size=8192', `client_buffer_size=${buffer}`).replace('http_port=7677', 'http_port=127.0.0.1:7677');
         expect(adaptPushpinConfig(enough, v(version))).toEqual({ text: enough, changes: [] });
       }
     }
     // No setting means Pushpin's default, 8 KiB: the setting is added to [runner].
-    const unset = cliStyleConfig.replace('client_buffer_size=8192\n', '');
+    const unset = cliStyleConfig.replace('client_buffer_size=8192\n', '').replace('http_port=7677', 'http_port=127.0.0.1:7677');
     expect(lineDiff(unset, adaptPushpinConfig(unset, v('1.41.0')).text)).toEqual({ removed: [], added: ['client_buffer_size=262144'] });
     expect(adaptPushpinConfig(unset, v('1.41.0')).changes).toEqual(['[runner] client_buffer_size: (default 8192) -> 262144']);
+  });
+
+  it("puts each bare proxy port (Pushpin: every interface) on 127.0.0.1 and keeps a port that names its address", () => {
+    expect(loopbackProxyPorts('7677')).toBe('127.0.0.1:7677');
+    expect(loopbackProxyPorts(' 7677 ')).toBe('127.0.0.1:7677');
+    expect(loopbackProxyPorts('7677,0.0.0.0:8000,192.0.2.2:8001')).toBe('127.0.0.1:7677,0.0.0.0:8000,192.0.2.2:8001');
+    expect(loopbackProxyPorts('127.0.0.1:7677')).toBe('127.0.0.1:7677');
+    const chosen = cliStyleConfig.replace('http_port=7677', 'http_port=0.0.0.0:7677');
+    expect(readPushpinSetting(adaptPushpinConfig(chosen, v('1.41.0')).text, 'runner', 'http_port')).toBe('0.0.0.0:7677');
   });
 
   it('gives 1.36 its service names and its own zurl, touching no other line', () => {
     const adapted = adaptPushpinConfig(cliStyleConfig, v('1.36.0'));
     expect(lineDiff(cliStyleConfig, adapted.text)).toEqual({
-      removed: ['services=connmgr,proxy,handler', 'client_buffer_size=8192'],
+      removed: ['services=connmgr,proxy,handler', 'http_port=7677', 'client_buffer_size=8192'],
       added: [
         'services=condure,zurl,pushpin-proxy,pushpin-handler',
+        'http_port=127.0.0.1:7677',
         'client_buffer_size=262144',
         'zurl_out_specs=ipc://{rundir}/{ipc_prefix}zurl-in',
         'zurl_out_stream_specs=ipc://{rundir}/{ipc_prefix}zurl-in-stream',
@@ -84,7 +99,7 @@ describe('adapting the Fastly CLI\'s Pushpin config to the installed version', (
     // The specs go in [proxy], after its last setting.
     const lines = adapted.text.split('\n');
     expect(lines.indexOf('zurl_out_specs=ipc://{rundir}/{ipc_prefix}zurl-in')).toBe(lines.indexOf('sig_key=viceroy_dev_signing_key_dont_use_in_production') + 1);
-    expect(adapted.changes).toHaveLength(5);
+    expect(adapted.changes).toHaveLength(6);
   });
 
   it("copies the CLI's publish body limit to the key handlers before 1.41 read", () => {
@@ -97,7 +112,7 @@ describe('adapting the Fastly CLI\'s Pushpin config to the installed version', (
     // 1.41 reads the CLI's key itself: nothing added.
     const newer = adaptPushpinConfig(withLimit, v('1.41.0'));
     expect(readPushpinSetting(newer.text, 'handler', 'push_in_max_body_size')).toBeUndefined();
-    expect(newer.changes).toEqual(['[runner] client_buffer_size: 8192 -> 262144']);
+    expect(newer.changes).toEqual([LOOPBACK_PROXY_CHANGE, '[runner] client_buffer_size: 8192 -> 262144']);
     // Set by the config itself: left alone.
     const own = withLimit.replace('push_in_http_max_body_size=65536', 'push_in_http_max_body_size=65536\npush_in_max_body_size=1000');
     expect(readPushpinSetting(adaptPushpinConfig(own, v('1.36.0')).text, 'handler', 'push_in_max_body_size')).toBe('1000');
@@ -107,8 +122,8 @@ describe('adapting the Fastly CLI\'s Pushpin config to the installed version', (
     for (const version of ['1.38.0', '1.39.1']) {
       const adapted = adaptPushpinConfig(cliStyleConfig, v(version));
       expect(lineDiff(cliStyleConfig, adapted.text)).toEqual({
-        removed: ['services=connmgr,proxy,handler', 'client_buffer_size=8192'],
-        added: ['services=condure,pushpin-proxy,pushpin-handler', 'client_buffer_size=262144'],
+        removed: ['services=connmgr,proxy,handler', 'http_port=7677', 'client_buffer_size=8192'],
+        added: ['services=condure,pushpin-proxy,pushpin-handler', 'http_port=127.0.0.1:7677', 'client_buffer_size=262144'],
       });
     }
   });
@@ -137,7 +152,7 @@ describe('adapting the Fastly CLI\'s Pushpin config to the installed version', (
     const bare = '[runner]\nhttp_port=7677\n';
     const adapted = adaptPushpinConfig(bare, v('1.36.0')).text;
     expect(adapted).toBe(
-      '[runner]\nhttp_port=7677\nservices=condure,zurl,pushpin-proxy,pushpin-handler\nclient_buffer_size=262144\n\n[proxy]\n' +
+      '[runner]\nhttp_port=127.0.0.1:7677\nservices=condure,zurl,pushpin-proxy,pushpin-handler\nclient_buffer_size=262144\n\n[proxy]\n' +
         'zurl_out_specs=ipc://{rundir}/{ipc_prefix}zurl-in\nzurl_out_stream_specs=ipc://{rundir}/{ipc_prefix}zurl-in-stream\n' +
         'zurl_in_specs=ipc://{rundir}/{ipc_prefix}zurl-out\n',
     );

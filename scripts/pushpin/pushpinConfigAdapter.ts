@@ -6,12 +6,15 @@
 // - on every version, a client buffer of at least MIN_CLIENT_BUFFER_SIZE (the CLI writes Pushpin's
 //   8192, with which a burst of published WebSocket messages is partly dropped);
 // - before 1.41, the publish body limit under the key those versions read (push_in_max_body_size);
-// - on 1.36, the catch-all route (withDefaultRoute) without which a retried long-poll crashes the proxy.
+// - on 1.36, the catch-all route (withDefaultRoute) without which a retried long-poll crashes the proxy;
+// - on every version, the proxy on 127.0.0.1: the CLI writes `http_port=<port>`, which Pushpin reads as
+//   every interface, while the stack runs with development keys (loopbackProxyPorts).
 // Only the lines that must change are touched: everything else, comments and order included, is kept
 // byte for byte, and a config already right for the version comes back unchanged.
 // Hand-written instead of an INI library: those re-serialise the whole file and lose exactly that.
 import {
   compareVersions,
+  LOOPBACK,
   LEGACY_PUBLISH_BODY_LIMIT_KEY,
   MIN_CLIENT_BUFFER_SIZE,
   pushpinRunnerLayout,
@@ -98,6 +101,17 @@ function servicesFor(listed: string[], version: PushpinVersion): string[] {
   return mapped;
 }
 
+/**
+ * `[runner] http_port` with each bare port (Pushpin: every interface) put on 127.0.0.1, as the
+ * generator writes it (proxyListenValue); an entry that names its address is the author's choice.
+ */
+export function loopbackProxyPorts(value: string): string {
+  return value
+    .split(',')
+    .map((entry) => (/^\s*\d+\s*$/.test(entry) ? `${LOOPBACK}:${entry.trim()}` : entry))
+    .join(',');
+}
+
 /** Pushpin's own default when the config sets no client_buffer_size. */
 const PUSHPIN_DEFAULT_CLIENT_BUFFER_SIZE = 8192;
 
@@ -159,6 +173,16 @@ export function adaptPushpinConfig(text: string, version: PushpinVersion, libdir
     const limit = lines[limitAt]!.value!;
     setSetting(lines, 'handler', LEGACY_PUBLISH_BODY_LIMIT_KEY, limit);
     changes.push(`[handler] ${LEGACY_PUBLISH_BODY_LIMIT_KEY}=${limit} (added: this version ignores push_in_http_max_body_size)`);
+  }
+
+  const httpPortAt = findSetting(lines, 'runner', 'http_port');
+  if (httpPortAt !== -1) {
+    const given = lines[httpPortAt]!.value!;
+    const bound = loopbackProxyPorts(given);
+    if (bound !== given) {
+      setSetting(lines, 'runner', 'http_port', bound);
+      changes.push(`[runner] http_port: ${given} -> ${bound} (loopback only: the local stack runs with development keys)`);
+    }
   }
 
   const bufferAt = findSetting(lines, 'runner', 'client_buffer_size');

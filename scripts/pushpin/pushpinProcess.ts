@@ -7,8 +7,9 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { ManifestBackend } from '../stack/fastlyManifest.ts';
 import { startManagedProcess, type ManagedProcess } from '../stack/managedProcess.ts';
+import { descendantsOf, listeningPortsOf } from '../stack/processTree.mjs';
 import { ensurePushpin } from './ensurePushpin.ts';
-import { buildPushpinConfig, buildRoutes } from './pushpinConfig.ts';
+import { buildPushpinConfig, buildRoutes, EVERY_INTERFACE, LOOPBACK } from './pushpinConfig.ts';
 import { packageLibdirOf, writeOwnLibdir } from './zurlLibdir.ts';
 
 /** A route that exists only while Pushpin starts, to prove the whole proxy path works. */
@@ -17,6 +18,8 @@ const READINESS_ROUTE = '__readiness_probe';
 export interface PushpinOptions {
   backends: ManifestBackend[];
   proxyPort: number;
+  /** The proxy on every interface instead of 127.0.0.1 only (see PushpinConfigInput.proxyAddress). */
+  proxyListenAll?: boolean;
   publishPort: number;
   /** Where Pushpin's merged log goes; the directory is created. */
   logDir: string;
@@ -48,6 +51,7 @@ export async function startPushpin(options: PushpinOptions): Promise<RunningPush
     rundir,
     logdir: logDir,
     proxyPort: options.proxyPort,
+    proxyAddress: options.proxyListenAll ? EVERY_INTERFACE : LOOPBACK,
     publishPort: options.publishPort,
     backends: options.backends,
     ...(packageLibdir ? { libdirs: { own: ownLibdir, package: packageLibdir } } : {}),
@@ -85,6 +89,7 @@ export async function startPushpin(options: PushpinOptions): Promise<RunningPush
   try {
     await waitUntilListening([options.publishPort], 10_000);
     await waitUntilProxying(options.proxyPort, 15_000);
+    assertPortsAreItsOwn(child, options.proxyPort, options.publishPort);
     writeFileSync(routesFile, files.routes);
   } catch (error) {
     await child.stop();
@@ -105,6 +110,29 @@ export async function startPushpin(options: PushpinOptions): Promise<RunningPush
       rmSync(workDir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Every port of Pushpin is listened on by Pushpin itself, not by another process that held it first:
+ * 1.36's handler logs and carries on when it cannot bind its publish port, so the waits above would
+ * see the other process's listener and its publishes would go there (or nowhere, once it is gone).
+ * Linux only (listeningPortsOf); elsewhere the waits above are all there is.
+ */
+function assertPortsAreItsOwn(child: ManagedProcess, proxyPort: number, publishPort: number): void {
+  const own = listeningPortsOf([child.pid, ...descendantsOf(child.pid)]);
+  if (own === undefined) return;
+  const purposes: Array<[number, string]> = [
+    [proxyPort, 'proxy'],
+    [publishPort, 'publish'],
+    ...[1, 2, 3].map((i): [number, string] => [publishPort + i, 'ZeroMQ']),
+  ];
+  const others = purposes.filter(([port]) => !own.has(port)).map(([port, purpose]) => `${port} (${purpose})`);
+  if (others.length > 0) {
+    throw new Error(
+      `Pushpin started, but another process listens on its port${others.length > 1 ? 's' : ''} ${others.join(', ')} ` +
+        '(Pushpin does not report a port it could not bind). Stop that process or choose other ports.',
+    );
+  }
 }
 
 async function startProbeBackend(): Promise<{ port: number; close(): Promise<void> }> {

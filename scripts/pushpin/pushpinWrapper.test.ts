@@ -77,13 +77,13 @@ function recorded(record: string): { pid: number; args: string[]; config: string
 const CLI_ROUTES = 'id=origin 127.0.0.1:3000,over_http,host=127.0.0.1:3000\n';
 
 /** A config shaped like the Fastly CLI's (Pushpin's 8 KiB client buffer), in its own temp dir, with an absolute rundir and a routes file. */
-function cliStyleConfig(buffer = 8192): { path: string; rundir: string; routes: string; text: string } {
+function cliStyleConfig(buffer = 8192, httpPort = '7677'): { path: string; rundir: string; routes: string; text: string } {
   const dir = mkdtempSync(join(work, 'cli-'));
   const rundir = join(dir, 'pushpin-1234abcd');
   const path = join(dir, 'pushpin-1234abcd.conf');
   const routes = join(dir, 'pushpin-routes-1234abcd');
   writeFileSync(routes, CLI_ROUTES);
-  const text = `[global]\ninclude={libdir}/internal.conf\nrundir=${rundir}\n\n[runner]\nservices=connmgr,proxy,handler\nhttp_port=7677\nclient_buffer_size=${buffer}\n\n[proxy]\nroutesfile=${routes}\naccept_pushpin_route=true\n`;
+  const text = `[global]\ninclude={libdir}/internal.conf\nrundir=${rundir}\n\n[runner]\nservices=connmgr,proxy,handler\nhttp_port=${httpPort}\nclient_buffer_size=${buffer}\n\n[proxy]\nroutesfile=${routes}\naccept_pushpin_route=true\n`;
   writeFileSync(path, text);
   return { path, rundir, routes, text };
 }
@@ -91,7 +91,7 @@ function cliStyleConfig(buffer = 8192): { path: string; rundir: string; routes: 
 describe('scripts/pushpin/pushpin-wrapper', () => {
   it('execs a 1.40+ Pushpin with the same arguments and the config untouched when it needs nothing', async () => {
     const pushpin = standInPushpin('1.41.0');
-    const config = cliStyleConfig(1048576);
+    const config = cliStyleConfig(1048576, '127.0.0.1:7677');
     const run = await runWrapper([`--config=${config.path}`, '--verbose'], { PUSHPIN_PATH: pushpin.binary, RECORD: pushpin.record });
     expect(run.code, run.stderr).toBe(0);
     const seen = recorded(pushpin.record);
@@ -102,7 +102,7 @@ describe('scripts/pushpin/pushpin-wrapper', () => {
     expect(run.stderr).toBe('');
   });
 
-  it("gives a 1.40+ Pushpin the generator's client buffer, and nothing else", async () => {
+  it("gives a 1.40+ Pushpin the generator's client buffer and the proxy on loopback, and nothing else", async () => {
     const pushpin = standInPushpin('1.41.0');
     const config = cliStyleConfig();
     const run = await runWrapper([`--config=${config.path}`, '--verbose'], { PUSHPIN_PATH: pushpin.binary, RECORD: pushpin.record });
@@ -110,9 +110,11 @@ describe('scripts/pushpin/pushpin-wrapper', () => {
     const seen = recorded(pushpin.record);
     expect(seen.pid).toBe(run.pid);
     expect(seen.args).toEqual([`--config=${join(config.rundir, 'pushpin-1234abcd.pushpin-1.41.0.conf')}`, '--verbose']);
-    expect(seen.config).toBe(config.text.replace('client_buffer_size=8192', 'client_buffer_size=262144'));
+    expect(seen.config).toBe(config.text.replace('client_buffer_size=8192', 'client_buffer_size=262144').replace('http_port=7677', 'http_port=127.0.0.1:7677'));
     expect(readPushpinSetting(seen.config, 'proxy', 'routesfile')).toBe(config.routes); // no catch-all route past 1.36
-    expect(run.stderr).toMatch(/adapted the config for Pushpin 1\.41\.0 \(\[runner\] client_buffer_size: 8192 -> 262144\)/);
+    expect(run.stderr).toMatch(
+      /adapted the config for Pushpin 1\.41\.0 \(\[runner\] http_port: 7677 -> 127\.0\.0\.1:7677 \(loopback only: [^)]*\); \[runner\] client_buffer_size: 8192 -> 262144\)/,
+    );
   });
 
   it('execs 1.36 with an adapted copy in the rundir, the other arguments unchanged', async () => {

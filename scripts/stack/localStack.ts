@@ -49,6 +49,11 @@ export interface LocalStackOptions {
    * and the origin's publishes go to a Pushpin that is not there (unless one runs on those ports).
    */
   pushpin?: boolean;
+  /**
+   * Pushpin's proxy on every interface (0.0.0.0) instead of 127.0.0.1 only; warned about, since the
+   * stack runs with development keys. The edge, the origin and the publish port stay on loopback.
+   */
+  pushpinListenAll?: boolean;
   logDir?: string;
   echo?: boolean;
   log?: (line: string) => void;
@@ -116,6 +121,14 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     warn(
       `Pushpin: off ([local_server.pushpin] enable is not true in ${manifestPath}; \`fastly compute serve\` runs none either): ` +
         `the edge answers realtime requests with 500, and the origin's publishes to 127.0.0.1:${ports.pushpinPublish} reach no Pushpin of this stack.`,
+    );
+  }
+  if (withPushpin && options.pushpinListenAll) {
+    warn(
+      `Pushpin's proxy listens on every interface (0.0.0.0:${ports.pushpinProxy}), not only on 127.0.0.1: ` +
+        'this stack runs with development keys, and anyone who reaches that port reaches the origin through it ' +
+        '(requests signed with the development Grip-Sig key; the origin, on loopback, accepts the development publish token). ' +
+        'Use it only on a network you trust.',
     );
   }
   await assertPortsFree({
@@ -200,6 +213,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         backends,
         proxyPort: ports.pushpinProxy,
         publishPort: ports.pushpinPublish,
+        ...(options.pushpinListenAll ? { proxyListenAll: true } : {}),
         logDir,
         log,
         ...(manifest.pushpin.pushpinPath ? { pushpinPath: manifest.pushpin.pushpinPath } : {}),

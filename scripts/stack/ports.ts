@@ -1,6 +1,7 @@
 // Port checks for the local stack: fail early with a clear message instead of a half-started stack,
-// and hand tests free ports so several stacks (and a running `npm start`) never collide.
+// and hand tests and benchmarks free ports so several stacks (and a running `npm start`) never collide.
 import { createServer } from 'node:net';
+import { leaseConsecutivePorts } from './portBlocks.ts';
 
 export function isPortFree(port: number, host = '127.0.0.1'): Promise<boolean> {
   return new Promise((resolvePromise) => {
@@ -28,20 +29,16 @@ export async function assertPortsFree(wanted: Record<string, number>): Promise<v
   }
 }
 
-/** Finds `count` consecutive free ports (Pushpin needs publish, publish+1..+3). */
-export async function findFreePortRange(count: number): Promise<number> {
-  for (let attempt = 0; attempt < 200; attempt++) {
-    // Below Linux's ephemeral range (32768-60999): a port found free there can be taken a moment later
-    // by any outgoing connection's local end (seen here: the origin failing with EADDRINUSE).
-    const base = 20000 + Math.floor(Math.random() * (32768 - 20000 - count));
-    let allFree = true;
-    for (let i = 0; i < count && allFree; i++) allFree = await isPortFree(base + i);
-    if (allFree) return base;
-  }
-  throw new Error(`no ${count} consecutive free ports found`);
+/**
+ * `count` consecutive free ports (Pushpin needs publish, publish+1..+3) that no other process using
+ * these functions is handed while this one runs, and this one only once (portBlocks.ts): tests and
+ * benchmarks running side by side never pick the same port.
+ */
+export function findFreePortRange(count: number): Promise<number> {
+  return leaseConsecutivePorts(count, (port) => isPortFree(port));
 }
 
-export async function findFreePort(): Promise<number> {
+export function findFreePort(): Promise<number> {
   return findFreePortRange(1);
 }
 

@@ -6,18 +6,23 @@
 // own, with the keeper's stdout and stderr (the owner's pipes), and then:
 // - stops it when asked ({type:'stop'} or SIGTERM/SIGINT/SIGHUP) and when the owner is gone: the IPC
 //   channel closes when the owner exits by any means, SIGKILL included, so nothing is polled;
-// - stopping is SIGTERM to the child's group, then, after the grace period, SIGKILL to the group and to
-//   every descendant seen (Pushpin's runner puts its services in groups of their own);
-// - when the child ends by itself, its leftover descendants are stopped the same way (a SIGKILLed
-//   Pushpin runner leaves its 4 services behind otherwise);
+// - stopping is SIGTERM to the child's group, then, after the grace period, SIGKILL to the group, to
+//   every process in the child's session and to every descendant seen (Pushpin's runner puts its
+//   services in groups of their own, in its session);
+// - when the child ends by itself, what it left in its session (and the descendants seen) is stopped
+//   the same way (a SIGKILLed Pushpin runner leaves its 4 services behind otherwise);
 // - reports {type:'spawned', pid}, {type:'spawn-error', message} and {type:'exited', code, signal}, and
 //   exits only once the child and its descendants are gone.
 // Plain JavaScript (no TypeScript loader: it starts in ~40 ms and spawns nothing else).
 import { spawn } from 'node:child_process';
 import { constants } from 'node:os';
-import { descendantsOf, isAlive, signal } from './processTree.mjs';
+import { descendantsOf, isAlive, sessionMembers, signal } from './processTree.mjs';
 
-/** How often the child's descendants are looked up while it runs, so they are known after it died. */
+/**
+ * How often the child's descendants are looked up while it runs, so they are known after it died.
+ * Only for those that leave its session (setsid, a daemon's double fork): the session finds the rest
+ * with no such window (see sessionLeftovers).
+ */
 const SNAPSHOT_INTERVAL_MS = 1000;
 const POLL_MS = 25;
 
@@ -61,14 +66,57 @@ function report(message) {
 
 function snapshot() {
   if (child?.pid === undefined || childStatus) return;
-  leftovers(); // forget the dead first: their pids may be reused by processes that are none of ours
+  forgetTheDead(); // first: their pids may be reused by processes that are none of ours
   for (const pid of descendantsOf(child.pid)) known.add(pid);
 }
 
-/** Known descendants still alive; the dead are forgotten. */
-function leftovers() {
+function forgetTheDead() {
   for (const pid of known) if (!isAlive(pid)) known.delete(pid);
-  return [...known];
+}
+
+let sessionEmpty = false;
+
+/**
+ * The live processes in the child's session. Spawned with `detached: true` (setsid), the child leads a
+ * session whose id is its pid, and whatever it starts stays in it, whichever process group it moves to
+ * and whoever its parent becomes, unless it calls setsid itself. So what a child left behind is found
+ * however soon it died: a SIGKILLed Pushpin runner, ready within a second of its start, may die before
+ * any snapshot of its descendants.
+ *
+ * Pid reuse: a session id is a pid, and only ours while the session is the child's. Linux hands out no
+ * pid that a live process still uses as its pid, process group id or session id; so while the child
+ * lives (or is a zombie) or any member of its session does, no stranger can lead a session of that id,
+ * and every member is ours. Only once the session is empty may the number be reused, by a process that
+ * then calls setsid. Hence the session is looked at until the first look that finds it empty, never
+ * after: in between two looks (POLL_MS apart while stopping) the last member would have to exit and the
+ * kernel to cycle through every other pid before reusing this one (pid_max: 32768 on Debian by default,
+ * 4194304 on many systems).
+ * Where the platform cannot tell sessions (macOS: sessionMembers is undefined), only the descendants
+ * seen so far are stopped, with the snapshot's window.
+ * @returns {number[]}
+ */
+function sessionLeftovers() {
+  if (child?.pid === undefined || sessionEmpty) return [];
+  const members = sessionMembers(child.pid);
+  if (members === undefined) return [];
+  if (members.length === 0) sessionEmpty = true;
+  return members;
+}
+
+/** What is left of the child's processes: its session and the descendants seen, alive. */
+function leftovers() {
+  forgetTheDead();
+  return [...new Set([...known, ...sessionLeftovers()])];
+}
+
+/**
+ * Signals the child's process group while it can still be the child's: a group lives within one
+ * session, so once the session was seen empty (after the child's exit) its id may be someone else's.
+ * @param {NodeJS.Signals} name
+ */
+function signalChildGroup(name) {
+  if (child?.pid === undefined || (childStatus && sessionEmpty)) return false;
+  return signal(-child.pid, name);
 }
 
 /**
@@ -85,10 +133,10 @@ function stopEverything(grace) {
     snapshot();
     if (child?.pid !== undefined && !childStatus) {
       // The group: the child and whatever it spawned without a group of its own.
-      if (stopLeaderOnly || !signal(-child.pid, stopSignal)) signal(child.pid, stopSignal);
+      if (stopLeaderOnly || !signalChildGroup(stopSignal)) signal(child.pid, stopSignal);
     } else {
       for (const pid of leftovers()) signal(pid, 'SIGTERM');
-      if (child?.pid !== undefined) signal(-child.pid, 'SIGTERM');
+      signalChildGroup('SIGTERM');
     }
   }
   void waitForTheEnd();
@@ -101,11 +149,10 @@ async function waitForTheEnd() {
   for (;;) {
     const now = Date.now();
     if (killAt !== undefined && now >= killAt) {
-      if (child?.pid !== undefined) {
-        signal(-child.pid, 'SIGKILL');
-        if (!childStatus) signal(child.pid, 'SIGKILL');
-      }
-      for (const pid of leftovers()) signal(pid, 'SIGKILL');
+      const rest = leftovers();
+      signalChildGroup('SIGKILL');
+      if (child?.pid !== undefined && !childStatus) signal(child.pid, 'SIGKILL');
+      for (const pid of rest) signal(pid, 'SIGKILL');
       killAt = Number.POSITIVE_INFINITY; // killed; now only wait for the child's exit to be seen
     }
     if (childStatus && leftovers().length === 0) break;

@@ -59,6 +59,33 @@ describe('process keeper', () => {
     expect(isAlive(grandchild)).toBe(false);
   });
 
+  it('stops what a SIGKILLed child left in groups of their own at once, before any periodic look at its descendants', async () => {
+    // As Pushpin's runner does: services in process groups of their own (bash job control), here one
+    // a direct child and one whose parent (a subshell) exits at once, so that it is never a descendant
+    // of the child at any moment the keeper could look. Both stay in the child's session.
+    const child = await startManagedProcess({
+      name: 'runner',
+      command: 'bash',
+      args: ['-c', 'set -m; sleep 30 >/dev/null 2>&1 & echo "service $!"; (sleep 30 >/dev/null 2>&1 & echo "service $!"); echo up; wait'],
+      ready: /^up$/m,
+    });
+    const services = [...child.recentOutput().matchAll(/service (\d+)/g)].map((match) => Number(match[1]));
+    expect(services).toHaveLength(2);
+    for (const pid of services) {
+      expect(isAlive(pid)).toBe(true);
+      expect(parentAndGroup(pid)?.pgid).not.toBe(child.pid);
+    }
+    try {
+      signal(child.pid, 'SIGKILL'); // well before the keeper's first periodic look (1 s after spawn)
+      expect(await child.exited).toBe('SIGKILL');
+      // The keeper reports the exit once the leftovers are gone: nothing may be left by then.
+      expect(services.filter(isAlive)).toEqual([]);
+      expect(isAlive(child.keeperPid)).toBe(false);
+    } finally {
+      for (const pid of services) signal(pid, 'SIGKILL');
+    }
+  });
+
   it('reports a command that cannot be started', async () => {
     await expect(startManagedProcess({ name: 'missing', command: '/nonexistent/command', args: [], ready: /never/ })).rejects.toThrow(
       /missing did not start \(spawn error: spawn \/nonexistent\/command ENOENT\)/,

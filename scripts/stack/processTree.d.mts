@@ -8,3 +8,7 @@ export function signal(pid: number, name: NodeJS.Signals): boolean;
 export function parentAndGroup(pid: number): { ppid: number; pgid: number } | undefined;
 /** Every live descendant of `pid`, children first. */
 export function descendantsOf(pid: number): number[];
+/** Every live process in session `sid`; undefined where the platform cannot tell (macOS). */
+export function sessionMembers(sid: number): number[] | undefined;
+/** The TCP ports any of `pids` listens on; undefined where the platform cannot tell (not Linux). */
+export function listeningPortsOf(pids: number[]): Set<number> | undefined;

@@ -1,16 +1,16 @@
 // @ts-check
-// Finding and signalling a process's descendants. Plain JavaScript so that the process keeper
+// Finding and signalling a process's descendants and the members of its session. Plain JavaScript so that the process keeper
 // (processKeeper.mjs) runs on bare `node`, without a TypeScript loader; processTree.d.mts types it for
 // the TypeScript side. Linux reads /proc; elsewhere (macOS) `ps` answers.
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 
 const onLinux = process.platform === 'linux';
 
 /**
  * The fields of /proc/PID/stat after the command name (which may hold spaces and parentheses).
  * @param {number} pid
- * @returns {string[] | undefined} [state, ppid, pgrp, ...]
+ * @returns {string[] | undefined} [state, ppid, pgrp, session, ...]
  */
 function procStat(pid) {
   try {
@@ -157,4 +157,90 @@ export function descendantsOf(pid) {
     }
   }
   return found;
+}
+
+/**
+ * Every live process in session `sid` (the session a child started with `detached: true`, i.e.
+ * setsid, leads: its id is the child's pid). A process that starts services in process groups of
+ * their own (Pushpin's runner) keeps them in its session, also after they were orphaned.
+ * Whether such a process is still yours is the caller's question: a session id is a pid, reusable
+ * once the session is empty (see processKeeper.mjs).
+ * Linux reads /proc; elsewhere `ps -o sid` answers where ps has that keyword (the BSDs); macOS's ps
+ * has none (its `sess` is a kernel pointer), so there the answer is undefined: unknown.
+ * @param {number} sid
+ * @returns {number[] | undefined}
+ */
+export function sessionMembers(sid) {
+  /** @type {number[]} */
+  const members = [];
+  if (onLinux) {
+    for (const entry of readdirSync('/proc')) {
+      const pid = Number(entry);
+      if (!Number.isInteger(pid)) continue;
+      const stat = procStat(pid);
+      if (stat && stat[0] !== 'Z' && Number(stat[3]) === sid) members.push(pid);
+    }
+    return members;
+  }
+  let text;
+  try {
+    text = execFileSync('ps', ['-A', '-o', 'pid=,sid='], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+  } catch {
+    return undefined;
+  }
+  for (const line of text.split('\n')) {
+    const [pid, session] = line.trim().split(/\s+/).map(Number);
+    if (pid && session === sid && isAlive(pid)) members.push(pid);
+  }
+  return members;
+}
+
+/**
+ * The TCP ports that any of `pids` listens on (IPv4 or IPv6, any address), or undefined where the
+ * platform cannot tell (not Linux). From /proc/net/tcp{,6} (listening sockets: state 0A, and their
+ * inodes) and the processes' /proc/PID/fd links (`socket:[inode]`): whether a port is theirs, not
+ * merely taken by someone.
+ * @param {number[]} pids
+ * @returns {Set<number> | undefined}
+ */
+export function listeningPortsOf(pids) {
+  if (!onLinux) return undefined;
+  /** @type {Map<string, number>} socket inode -> port */
+  const listening = new Map();
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let text;
+    try {
+      text = readFileSync(table, 'utf8');
+    } catch {
+      continue; // no IPv6
+    }
+    for (const line of text.split('\n').slice(1)) {
+      const fields = line.trim().split(/\s+/);
+      // sl local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode
+      if (fields.length < 10 || fields[3] !== '0A') continue;
+      listening.set(/** @type {string} */ (fields[9]), parseInt(/** @type {string} */ (fields[1]).split(':')[1] ?? '', 16));
+    }
+  }
+  /** @type {Set<number>} */
+  const ports = new Set();
+  for (const pid of pids) {
+    let fds;
+    try {
+      fds = readdirSync(`/proc/${pid}/fd`);
+    } catch {
+      continue; // gone
+    }
+    for (const fd of fds) {
+      let target;
+      try {
+        target = readlinkSync(`/proc/${pid}/fd/${fd}`);
+      } catch {
+        continue; // closed meanwhile
+      }
+      const inode = /^socket:\[(\d+)\]$/.exec(target)?.[1];
+      const port = inode === undefined ? undefined : listening.get(inode);
+      if (port !== undefined) ports.add(port);
+    }
+  }
+  return ports;
 }

@@ -12,6 +12,7 @@ describe('npm start options', () => {
       logDir: '/repo/pushpin-logs',
       quiet: false,
       watch: false,
+      pushpinListenAll: false,
     });
   });
 
@@ -22,7 +23,9 @@ describe('npm start options', () => {
       logDir: '/home/me/logs',
       quiet: true,
       watch: false,
+      pushpinListenAll: false,
     });
+    expect(parseStartOptions(['--pushpin-listen-all'], defaults)).toMatchObject({ pushpinListenAll: true });
     expect(parseStartOptions(['--watch'], defaults)).toMatchObject({ watch: true });
     expect(parseStartOptions(['-w', '-q'], defaults)).toMatchObject({ watch: true, quiet: true });
     expect(parseStartOptions(['-C', '/abs/fastly.toml', '--edge-port=8080'], defaults)).toMatchObject({

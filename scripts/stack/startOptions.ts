@@ -14,13 +14,16 @@ export interface StartOptions {
   quiet: boolean;
   /** Rebuild and restart the edge when edge/ changes, restart the origin when origin/ changes. */
   watch: boolean;
+  /** Pushpin's proxy on every interface instead of 127.0.0.1 (LocalStackOptions.pushpinListenAll). */
+  pushpinListenAll: boolean;
 }
 
 export class UsageError extends Error {
   override name = 'UsageError';
 }
 
-export const START_USAGE = `Usage: npm start [-- [--config fastly.toml] [--edge-port 7676] [--log-dir pushpin-logs] [--watch] [--quiet]]
+export const START_USAGE = `Usage: npm start [-- [--config fastly.toml] [--edge-port 7676] [--log-dir pushpin-logs] [--watch]
+                        [--pushpin-listen-all] [--quiet]]
 
 Starts the local stack from a Fastly manifest: the edge (bin/main.wasm on the local Compute host),
 Pushpin (unless [local_server.pushpin] enable is not true) and the origin, in the foreground.
@@ -36,6 +39,11 @@ bin/main.wasm is rebuilt when edge/ is newer. Manifest settings the local stack 
   -w, --watch           when edge/ changes, rebuild bin/main.wasm and restart the edge (a failed
                         build keeps the running one); when origin/ changes, restart the origin.
                         Pushpin keeps running and holding its clients; see README.md, Watch mode
+      --pushpin-listen-all
+                        Pushpin's proxy (7677) listens on every interface (0.0.0.0), not only on
+                        127.0.0.1, e.g. for a load generator on another machine. The stack runs with
+                        development keys: anyone who reaches that port reaches the origin through it.
+                        The edge, the origin and the publish ports stay on 127.0.0.1.
   -q, --quiet           do not echo the children's output
   -h, --help            this text
 
@@ -80,6 +88,7 @@ export function parseStartOptions(argv: string[], defaults: StartDefaults): Star
     logDir: values['log-dir'] === undefined ? defaults.logDir : resolve(defaults.cwd, values['log-dir']),
     quiet: values.quiet ?? false,
     watch: values.watch ?? false,
+    pushpinListenAll: values['pushpin-listen-all'] ?? false,
   };
 }
 
@@ -94,6 +103,7 @@ function parseStartArgs(argv: string[]) {
       'log-dir': { type: 'string' },
       quiet: { type: 'boolean', short: 'q' },
       watch: { type: 'boolean', short: 'w' },
+      'pushpin-listen-all': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
