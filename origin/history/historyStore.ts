@@ -74,6 +74,8 @@ export type SettleResult =
   /** The subscribe is no longer in progress (timed out or cancelled): later messages may have reached it live. */
   | { outcome: 'lapsed' };
 
+export type GateOutcome = 'gated' | 'joined' | 'cooling';
+
 /** The request itself cannot be stored (a requested id that conflicts); nothing of it was stored. */
 export class HistoryConflictError extends Error {
   override name = 'HistoryConflictError';
@@ -104,11 +106,13 @@ export interface HistoryStore {
   /** Ids among `ids` still in flight. */
   stillInFlight(channel: string, ids: string[]): Promise<string[]>;
   /**
-   * A WebSocket connection (`user`) starts subscribing: from now until `settleSubscribe`, every
-   * append on the channel names it in `skipUsers`. Returns the position at this moment and the
-   * publishes still in flight up to it; `busy` when `maxConcurrent` subscribes are in progress already.
+   * A WebSocket connection (`user`) starts subscribing (or renews its subscribe: every catch-up round
+   * does): from now until `settleSubscribe`, every append on the channel names it in `skipUsers`.
+   * Returns the position at this moment and the publishes still in flight up to it; `busy` when
+   * `maxConcurrent` subscribes are in progress already. When full, subscribes that made no progress
+   * (no renewal) for `staleMs` make room: a client that never answers its barriers cannot hold a slot.
    */
-  beginSubscribe(channel: string, user: string, ttlMs: number, maxConcurrent: number): Promise<SubscribeStart>;
+  beginSubscribe(channel: string, user: string, ttlMs: number, maxConcurrent: number, staleMs?: number): Promise<SubscribeStart>;
   /**
    * Ends the skipping for `user` if the channel's last id is still `expectedLastId` (undefined: in
    * any case), so no message appended since can have skipped it unnoticed (see SettleResult).
@@ -117,8 +121,12 @@ export interface HistoryStore {
   /**
    * Holds every append on the channel (they wait, then proceed) until `ungateAppends` or `ttlMs`:
    * a subscribe that cannot catch up with a busy channel makes room for one quiet round with it.
+   * Bounded, since a client can ask for it: a channel is gated at most once per `ttlMs + cooldownMs`
+   * (from the start of one gate to the start of the next), so appends are held at most that share of
+   * the time whatever subscribers do. `joined`: a gate is in place already (the caller is covered by it
+   * but must not end it); `cooling`: refused, nothing is held.
    */
-  gateAppends(channel: string, ttlMs: number): Promise<void>;
+  gateAppends(channel: string, ttlMs: number, cooldownMs: number): Promise<GateOutcome>;
   ungateAppends(channel: string): Promise<void>;
   /** Drops a subscribe in progress (unsubscribed or disconnected first). */
   cancelSubscribe(channel: string, user: string): Promise<void>;

@@ -125,7 +125,7 @@ export function describeHistoryStore(name: string, factory: StoreFactory): void 
 
     it('holds appends while gated, until ungated or the gate times out', async () => {
       const store = await factory.create(LIMITS);
-      await store.gateAppends('c', 5_000);
+      await store.gateAppends('c', 5_000, 0);
       let done = false;
       const held = store.append('c', [{ data: 'held' }]).then((r) => ((done = true), r));
       await new Promise((r) => setTimeout(r, 100));
@@ -136,13 +136,45 @@ export function describeHistoryStore(name: string, factory: StoreFactory): void 
       // Timed from before the gate is set: an append that was not held at all ends well within 100 ms
       // of that (a loaded machine only makes it later, never earlier).
       const started = Date.now();
-      await store.gateAppends('c', 100);
-      await store.append('c', [{ data: 'after the gate timed out' }]);
+      expect(await store.gateAppends('c2', 100, 0)).toBe('gated');
+      await store.append('c2', [{ data: 'after the gate timed out' }]);
       expect(Date.now() - started).toBeGreaterThanOrEqual(95);
       // Other channels are never held.
-      await store.gateAppends('c', 5_000);
+      expect(await store.gateAppends('c3', 5_000, 0)).toBe('gated');
       await store.append('other', [{ data: 'free' }]);
+      await store.ungateAppends('c3');
+    });
+
+    it('gates a channel at most once per ttl + cooldown, whoever asks: a client cannot hold its appends for long', async () => {
+      const store = await factory.create(LIMITS);
+      expect(await store.gateAppends('c', 200, 400)).toBe('gated');
+      // While it holds, others join it (and must not end it).
+      expect(await store.gateAppends('c', 200, 400)).toBe('joined');
       await store.ungateAppends('c');
+      // Ended early: still no new gate until 600 ms after the first began.
+      expect(await store.gateAppends('c', 200, 400)).toBe('cooling');
+      let done = false;
+      await store.append('c', [{ data: 'not held while cooling' }]).then(() => (done = true));
+      expect(done).toBe(true);
+      expect(await store.gateAppends('other', 200, 400)).toBe('gated');
+      await store.ungateAppends('other');
+      await new Promise((r) => setTimeout(r, 650));
+      expect(await store.gateAppends('c', 200, 400)).toBe('gated');
+      await store.ungateAppends('c');
+    });
+
+    it('makes room on a full channel by dropping subscribes that made no progress for the stale time', async () => {
+      const store = await factory.create(LIMITS);
+      expect((await store.beginSubscribe('c', 'idle-1', 30_000, 2, 200)).busy).toBe(false);
+      expect((await store.beginSubscribe('c', 'idle-2', 30_000, 2, 200)).busy).toBe(false);
+      // Both renewed just now: full.
+      expect(await store.beginSubscribe('c', 'new', 30_000, 2, 200)).toEqual({ busy: true });
+      await new Promise((r) => setTimeout(r, 300));
+      // idle-2 renews (a catch-up round); idle-1 did not for 300 ms: it makes room.
+      expect((await store.beginSubscribe('c', 'idle-2', 30_000, Number.MAX_SAFE_INTEGER)).busy).toBe(false);
+      expect((await store.beginSubscribe('c', 'new', 30_000, 2, 200)).busy).toBe(false);
+      expect((await store.append('c', [{ data: 1 }])).skipUsers.sort()).toEqual(['idle-2', 'new']);
+      expect((await store.settleSubscribe('c', 'idle-1', undefined)).outcome).toBe('lapsed');
     });
 
     it('refuses more concurrent subscribes on a channel than asked for', async () => {

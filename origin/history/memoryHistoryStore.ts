@@ -35,6 +35,8 @@ interface ChannelLog {
   inFlight: Set<string>;
   /** Appends wait while this is in the future (see gateAppends), or until `opened` resolves. */
   gatedUntil: number;
+  /** No new gate before this (see HistoryStore.gateAppends: gates are bounded per channel). */
+  nextGateAt: number;
   opened?: Promise<void>;
   open?: () => void;
 }
@@ -174,6 +176,7 @@ export function createMemoryHistoryStore(limits: MemoryHistoryLimits, now: () =>
         subscribing: new Map(),
         inFlight: new Set(),
         gatedUntil: 0,
+        nextGateAt: 0,
       };
       channels.set(channel, log);
       empty.set(channel, log);
@@ -274,9 +277,15 @@ export function createMemoryHistoryStore(limits: MemoryHistoryLimits, now: () =>
       return log ? ids.filter((id) => log.inFlight.has(id)) : [];
     },
 
-    async beginSubscribe(channel, user, ttlMs, maxConcurrent) {
+    async beginSubscribe(channel, user, ttlMs, maxConcurrent, staleMs) {
       const log = logOf(channel);
-      const others = activeSubscribers(log).filter((u) => u !== user);
+      let others = activeSubscribers(log).filter((u) => u !== user);
+      if (others.length >= maxConcurrent && staleMs !== undefined) {
+        // Renewed last at (deadline - ttl): the ones without progress for staleMs make room.
+        const renewedBefore = now() - staleMs;
+        for (const other of others) if (log.subscribing.get(other)! - ttlMs < renewedBefore) log.subscribing.delete(other);
+        others = activeSubscribers(log).filter((u) => u !== user);
+      }
       if (others.length >= maxConcurrent) return { busy: true };
       log.subscribing.set(user, now() + ttlMs);
       return { busy: false, position: positionOf(log), inFlight: [...log.inFlight] };
@@ -294,10 +303,15 @@ export function createMemoryHistoryStore(limits: MemoryHistoryLimits, now: () =>
       return { outcome: 'settled', lastId: log.lastId };
     },
 
-    async gateAppends(channel, ttlMs) {
+    async gateAppends(channel, ttlMs, cooldownMs) {
       const log = logOf(channel);
-      log.gatedUntil = now() + ttlMs;
+      const at = now();
+      if (log.gatedUntil > at) return 'joined';
+      if (at < log.nextGateAt) return 'cooling';
+      log.gatedUntil = at + ttlMs;
+      log.nextGateAt = at + ttlMs + cooldownMs;
       log.opened = new Promise<void>((resolve) => (log.open = resolve));
+      return 'gated';
     },
 
     async ungateAppends(channel) {

@@ -9,12 +9,14 @@ import {
   type AppendedMessage,
   type ChannelMessage,
   type ChannelPosition,
+  type GateOutcome,
   type HistoryStore,
 } from './historyStore.ts';
 
 import {
   APPEND_SCRIPT,
   BEGIN_SUBSCRIBE_SCRIPT,
+  GATE_SCRIPT,
   READ_SCRIPT,
   SETTLE_SUBSCRIBE_SCRIPT,
   STILL_IN_FLIGHT_SCRIPT,
@@ -107,7 +109,7 @@ export async function createRedisHistoryStore(options: RedisHistoryOptions): Pro
   };
 
   // defineCommand runs each script by its SHA (EVALSHA), loading it once.
-  const scripts = { APPEND_SCRIPT, READ_SCRIPT, BEGIN_SUBSCRIBE_SCRIPT, SETTLE_SUBSCRIBE_SCRIPT, STILL_IN_FLIGHT_SCRIPT };
+  const scripts = { APPEND_SCRIPT, READ_SCRIPT, BEGIN_SUBSCRIBE_SCRIPT, SETTLE_SUBSCRIBE_SCRIPT, STILL_IN_FLIGHT_SCRIPT, GATE_SCRIPT };
   const runners = {} as Record<keyof typeof scripts, ScriptRunner>;
   for (const [name, lua] of Object.entries(scripts) as Array<[keyof typeof scripts, string]>) {
     redis.defineCommand(name, { lua });
@@ -127,7 +129,7 @@ export async function createRedisHistoryStore(options: RedisHistoryOptions): Pro
 
   const keysOf = (channel: string) => {
     const tag = `${prefix}{${channel}}`;
-    return { pos: `${tag}:pos`, log: `${tag}:log`, sub: `${tag}:sub`, fly: `${tag}:fly`, gate: `${tag}:gate` };
+    return { pos: `${tag}:pos`, log: `${tag}:log`, sub: `${tag}:sub`, fly: `${tag}:fly`, gate: `${tag}:gate`, cool: `${tag}:cool` };
   };
 
   return {
@@ -174,10 +176,12 @@ export async function createRedisHistoryStore(options: RedisHistoryOptions): Pro
       return reply.map(String);
     },
 
-    async beginSubscribe(channel, user, ttlMs, maxConcurrent) {
+    async beginSubscribe(channel, user, ttlMs, maxConcurrent, staleMs) {
       const k = keysOf(channel);
       const reply = await call(() =>
-        checked(() => runners.BEGIN_SUBSCRIBE_SCRIPT(4, k.pos, k.log, k.sub, k.fly, user, ttlMs, maxAgeMs, channelIdleMs, maxConcurrent, trust)),
+        checked(() =>
+          runners.BEGIN_SUBSCRIBE_SCRIPT(4, k.pos, k.log, k.sub, k.fly, user, ttlMs, maxAgeMs, channelIdleMs, maxConcurrent, trust, staleMs ?? ''),
+        ),
       );
       if (reply[0] === 'busy') return { busy: true };
       return { busy: false, position: positionOf(reply), inFlight: reply.slice(3).map(String) };
@@ -190,8 +194,9 @@ export async function createRedisHistoryStore(options: RedisHistoryOptions): Pro
       return { outcome: reply[0] === 'settled' ? 'settled' : 'behind', lastId: String(reply[1]) };
     },
 
-    async gateAppends(channel, ttlMs) {
-      await call(() => redis.set(keysOf(channel).gate, '1', 'PX', ttlMs));
+    async gateAppends(channel, ttlMs, cooldownMs) {
+      const k = keysOf(channel);
+      return (await call(() => runners.GATE_SCRIPT(2, k.gate, k.cool, ttlMs, cooldownMs))) as GateOutcome;
     },
 
     async ungateAppends(channel) {

@@ -7,6 +7,7 @@
 //   sub  hash   filter user -> deadline (ms) of a WebSocket subscribe in progress
 //   fly  zset   id -> deadline (ms): publishes not yet acknowledged by every proxy
 //   gate string  present (with a TTL) while appends must wait (see HistoryStore.gateAppends)
+//   cool string  present (with a TTL) while no new gate may start (gates are bounded per channel)
 // Ids can exceed 2^53, which Lua numbers cannot hold: they are compared as decimal strings, and
 // incremented digit by digit (next_id).
 
@@ -206,15 +207,27 @@ return reply
 `;
 
 /**
- * KEYS pos log sub fly; ARGV user ttl_ms max_age_ms idle_ms max_concurrent trust.
- * Reply: {last, floor, epoch, in-flight id...}, or {'busy'}.
+ * KEYS pos log sub fly; ARGV user ttl_ms max_age_ms idle_ms max_concurrent trust stale_ms ('' for none).
+ * Reply: {last, floor, epoch, in-flight id...}, or {'busy'}. When full, subscribes not renewed for
+ * stale_ms (their deadline minus ttl_ms is the last renewal) make room.
  */
 export const BEGIN_SUBSCRIBE_SCRIPT = `${PRELUDE}
 local pos, log, sub, fly = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
-local user, ttl, max_age, idle, max_concurrent, trust = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]), ARGV[6]
+local user, ttl, max_age, idle, max_concurrent, trust, stale = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]), ARGV[6], tonumber(ARGV[7])
 local now = now_ms()
-local others = 0
-for _, other in ipairs(subscribing(sub, now)) do if other ~= user then others = others + 1 end end
+local function count_others()
+  local n = 0
+  for _, other in ipairs(subscribing(sub, now)) do if other ~= user then n = n + 1 end end
+  return n
+end
+local others = count_others()
+if others >= max_concurrent and stale then
+  local all = redis.call('HGETALL', sub)
+  for i = 1, #all, 2 do
+    if all[i] ~= user and tonumber(all[i + 1]) - ttl < now - stale then redis.call('HDEL', sub, all[i]) end
+  end
+  others = count_others()
+end
 if others >= max_concurrent then return {'busy'} end
 local p = ensure_position(pos, log, fly, now, idle, trust)
 if not p then return {'unverified'} end
@@ -242,6 +255,20 @@ end
 if expected ~= '' and last ~= expected then return {'behind', last} end
 redis.call('HDEL', sub, user)
 return {'settled', last}
+`;
+
+/**
+ * KEYS gate cool; ARGV ttl_ms cooldown_ms. Reply: 'joined' (a gate is in place), 'cooling' (the last
+ * gate started less than ttl + cooldown ago: refused) or 'gated' (a gate starts now).
+ */
+export const GATE_SCRIPT = `
+local gate, cool = KEYS[1], KEYS[2]
+local ttl, cooldown = tonumber(ARGV[1]), tonumber(ARGV[2])
+if redis.call('EXISTS', gate) == 1 then return 'joined' end
+if redis.call('EXISTS', cool) == 1 then return 'cooling' end
+redis.call('SET', gate, '1', 'PX', ttl)
+redis.call('SET', cool, '1', 'PX', ttl + cooldown)
+return 'gated'
 `;
 
 /** KEYS fly; ARGV id... Reply: the ids still in flight. */

@@ -22,6 +22,8 @@ export interface OriginMetrics {
   subscribeRefusals: Counter<'transport' | 'reason'>;
   /** Subscriptions ended because their token expired, by transport. */
   subscriptionsExpired: Counter<'transport'>;
+  /** WebSocket subscribes asking to hold a busy channel's appends for a round, by outcome (gated, joined, cooling). */
+  appendGates: Counter<'outcome'>;
 }
 
 export function createOriginMetrics(options: { defaultMetrics?: boolean } = {}): OriginMetrics {
@@ -81,6 +83,12 @@ export function createOriginMetrics(options: { defaultMetrics?: boolean } = {}):
       name: 'origin_subscriptions_expired_total',
       help: 'Subscriptions ended because their subscribe token expired, by transport',
       labelNames: ['transport'],
+      registers,
+    }),
+    appendGates: new Counter({
+      name: 'origin_ws_append_gates_total',
+      help: "WebSocket subscribes asking to hold a busy channel's appends for a round, by outcome (gated, joined, cooling: refused)",
+      labelNames: ['outcome'],
       registers,
     }),
   };

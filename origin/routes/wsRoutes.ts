@@ -84,6 +84,7 @@ export function wsRoutes(deps: WsRouteDeps): Router {
         },
         refused: (reason) => metrics.subscribeRefusals.inc({ transport: 'ws', reason }),
         expired: () => metrics.subscriptionsExpired.inc({ transport: 'ws' }),
+        gate: (outcome) => metrics.appendGates.inc({ outcome }),
         unsealed: () => {
           metrics.signatureFailures.inc({ reason: 'unsealed-state' });
           log.warn({ connectionId }, 'websocket session state did not verify (forged, or sealed under another key); closing the connection');

@@ -194,6 +194,19 @@ describe('WebSocket session on private channels', () => {
 });
 
 describe('WebSocket session barriers', () => {
+  it('a pong the connection was never sent (a forged payload, or another connection\'s) moves nothing', async () => {
+    const opened = await run([{ type: 'OPEN' }]);
+    const subscribing = await run([text({ type: 'subscribe', channel: 'a' })], opened.state);
+    const barrier = subscribing.state.barrier;
+    const other = sealedBarriers(SEALING.seal, 'connection-2').payload(barrier);
+    for (const content of [`ffsub:${barrier}`, other, `${BARRIERS.payload(barrier)}x`]) {
+      const answer = await run([{ type: 'PONG', content: Buffer.from(content) }], subscribing.state);
+      expect(framesOf(answer).client).toEqual([]);
+      expect(answer.state).toEqual(subscribing.state);
+    }
+    expect(framesOf(await run([pong(barrier)], subscribing.state)).client).toContainEqual(expect.objectContaining({ type: 'subscribed', channel: 'a' }));
+  });
+
   it('never reuses a barrier number: a pong of an older barrier cannot confirm a newer subscribe', async () => {
     const opened = await run([{ type: 'OPEN' }]);
     const a = await run([text({ type: 'subscribe', channel: 'a' })], opened.state);

@@ -2,7 +2,7 @@
 // the request's events and the connection's state (from proxy meta). The history and the proxy are
 // reached only through `ports`, so the route stays a thin binding and this is tested on its own.
 import type { ChannelAccess } from '../access/channelAccess.ts';
-import { HistoryUnavailableError } from '../history/historyStore.ts';
+import { HistoryUnavailableError, type GateOutcome } from '../history/historyStore.ts';
 import type { PublishedMessage } from '../publishing/messagePublisher.ts';
 import { describePublishFailure } from '../publishing/publishFailure.ts';
 import { validatePublishInput, type PublishInput } from '../publishing/publishInput.ts';
@@ -37,6 +37,8 @@ export interface WsSessionObserver {
   expired?(): void;
   /** The connection's meta did not carry a seal that verifies: forged, or sealed under another key. */
   unsealed?(): void;
+  /** A subscribe asked to hold its channel's appends for a round (see HistoryStore.gateAppends). */
+  gate?(outcome: GateOutcome): void;
   failed?(error: unknown): void;
 }
 
@@ -267,7 +269,15 @@ class Session {
         continue;
       }
       const outcome = await catchUpRound(
-        { history: this.ports.history, user, limits: this.options.limits, now: this.ports.now(), roomBytes, subscribedFrame: serverFrames.subscribed },
+        {
+          history: this.ports.history,
+          user,
+          limits: this.options.limits,
+          now: this.ports.now(),
+          roomBytes,
+          subscribedFrame: serverFrames.subscribed,
+          onGate: (outcome) => this.ports.observe?.gate?.(outcome),
+        },
         entry,
       ).catch((error: unknown) => {
         this.ports.observe?.failed?.(error);

@@ -18,7 +18,7 @@
 //    appended since the last one sent; otherwise another round. On a busy channel, after a few such
 //    pongs its appends are held for one round (they wait, nothing is refused), so the catch-up always
 //    ends. From then on every message reaches the connection live, after everything it was sent.
-import type { HistoryStore } from '../history/historyStore.ts';
+import type { GateOutcome, HistoryStore } from '../history/historyStore.ts';
 import { readReplay, replayPage } from '../history/replay.ts';
 import { liveChannelFor } from './gripChannels.ts';
 import { wsMessageFrame, type ContinuityReset } from '../../protocol/index.ts';
@@ -51,6 +51,16 @@ export interface SubscribeLimits {
   roundsBeforeGate: number;
   /** How long appends may be held: a round takes one round trip to the client. */
   gateTtlMs: number;
+  /**
+   * After a gate, none on the channel for this long: a client can ask for gates (by answering its
+   * barriers slowly), so they hold a channel's appends at most gateTtlMs in every gateTtlMs + this.
+   */
+  gateCooldownMs: number;
+  /**
+   * A subscribe with no progress for this long makes room when the channel is at
+   * maxConcurrentSubscribes: clients that never answer their barriers cannot lock others out.
+   */
+  staleSubscribeMs: number;
   /** Rounds after which a catch-up gives up (the client may subscribe again). */
   maxRounds: number;
 }
@@ -64,6 +74,8 @@ export const DEFAULT_SUBSCRIBE_LIMITS: SubscribeLimits = {
   maxRoundBytes: 262_144,
   roundsBeforeGate: 3,
   gateTtlMs: 1000,
+  gateCooldownMs: 9000,
+  staleSubscribeMs: 3000,
   maxRounds: 1000,
 };
 
@@ -117,7 +129,7 @@ export async function beginSubscribe(
   limits: SubscribeLimits,
   sleep: (ms: number) => Promise<void> = (ms) => new Promise((r) => setTimeout(r, ms)),
 ): Promise<BeginOutcome> {
-  const start = await history.beginSubscribe(channel, user, limits.subscribeTimeoutMs, limits.maxConcurrentSubscribes);
+  const start = await history.beginSubscribe(channel, user, limits.subscribeTimeoutMs, limits.maxConcurrentSubscribes, limits.staleSubscribeMs);
   if (start.busy) {
     return { ok: false, code: 'subscribe_busy', message: `too many subscribes in progress on ${channel}; try again in a moment` };
   }
@@ -148,6 +160,8 @@ export interface RoundContext {
   now: number;
   /** Room left in the answer (bytes, encoding included); the round takes at least one message all the same. */
   roomBytes: number;
+  /** What a request for a gate came to (metrics). */
+  onGate?(outcome: GateOutcome): void;
   subscribedFrame(channel: string, lastId: string, reset: ContinuityReset | undefined): string;
 }
 
@@ -177,9 +191,12 @@ export async function catchUpRound(context: RoundContext, pending: PendingSubscr
   }
   if (pending.rounds >= limits.maxRounds) return fail(`the subscribe to ${channel} could not catch up with its messages; subscribe again`);
   if (!gated && behind >= limits.roundsBeforeGate) {
-    // New messages before every pong: hold the channel's appends, so the next pong finds none.
-    await history.gateAppends(channel, limits.gateTtlMs);
-    gated = true;
+    // New messages before every pong: hold the channel's appends, so the next pong finds none. Only
+    // the subscribe that started the gate ends it; one that joined another's, or was refused while
+    // the channel cools down, goes on with rounds (the next gate it may start comes later).
+    const outcome = await history.gateAppends(channel, limits.gateTtlMs, limits.gateCooldownMs);
+    context.onGate?.(outcome);
+    gated = outcome === 'gated';
   }
   // Keep the skipping alive for the rounds to come.
   const renewed = await history.beginSubscribe(channel, user, limits.subscribeTimeoutMs, Number.MAX_SAFE_INTEGER);
