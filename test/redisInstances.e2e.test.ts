@@ -1,6 +1,7 @@
 // Two origin instances sharing one Redis (REDIS_URL): ids increase per channel whichever instance
 // publishes, and a client recovers through one instance what was published through the other.
 import { dirname } from 'node:path';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startExtraOrigin, type ExtraOrigin } from './harness/originProcess.ts';
 import { startRedisServer, type RunningRedis } from './harness/redisServer.ts';
@@ -39,6 +40,42 @@ async function publishViaSecond(channel: string, values: unknown[]): Promise<str
   expect(response.status, await response.clone().text()).toBe(200);
   return ((await response.json()) as { messages: Array<{ id: string }> }).messages.map((m) => m.id);
 }
+
+describe('unauthenticated reads of channels nobody published to', () => {
+  it('create no key in Redis: history API reads, SSE/NDJSON holds and long-polls on 150 random channel names', async () => {
+    const raw = new Redis(redis.url);
+    try {
+      await stack.publish({ channel: 'warm-up', data: 1 });
+      const before = await raw.dbsize();
+      const names = Array.from({ length: 50 }, (_, n) => `random-${n}-${Math.random().toString(36).slice(2)}`);
+      for (const name of names) {
+        const response = await fetch(`${stack.urls.origin}/api/channels/${name}/messages?since=0`);
+        expect(((await response.json()) as { lastId: string }).lastId).toBe('0');
+      }
+      // Holds through Pushpin: each opens and goes away, as a crawler's would (a long-poll answers only
+      // when held to its end, so each is given a moment to reach the origin, then dropped).
+      // 30 at a time: Pushpin 1.36 answers 502 when more than 100 requests wait for zurl.
+      const held: Array<number | string> = [];
+      const requests = names.flatMap((n) => [['events', `${n}-s`], ['stream', `${n}-n`], ['poll', `${n}-p`]] as const);
+      for (let i = 0; i < requests.length; i += 30) {
+        const batch = await Promise.all(
+          requests.slice(i, i + 30).map(async ([prefix, name]) => {
+            const controller = new AbortController();
+            const response = fetch(`${stack.urls.pushpinProxy}/${prefix}/${name}`, { headers: ROUTE, signal: controller.signal }).then((r) => r.status, () => 'aborted');
+            await new Promise((r) => setTimeout(r, 1000));
+            controller.abort();
+            return response;
+          }),
+        );
+        held.push(...batch);
+      }
+      expect(held.filter((status) => status !== 200 && status !== 'aborted')).toEqual([]);
+      expect(await raw.dbsize()).toBe(before);
+    } finally {
+      raw.disconnect();
+    }
+  }, 60_000);
+});
 
 describe('two origins, one Redis', () => {
   it('share one increasing id sequence per channel', async () => {

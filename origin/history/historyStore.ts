@@ -7,19 +7,29 @@
 // origin restart (memory store), a Redis flush or restore, or an idle channel forgotten, the new
 // sequence starts above every id issued before: ids never go backwards. (Comparing and validating ids
 // is the wire contract's: protocol/messageIds.ts.)
-import type { StoredEnvelope } from '../../protocol/index.ts';
+import { START_ID, type StoredEnvelope } from '../../protocol/index.ts';
 
 /** The message envelope every transport carries. */
 export type ChannelMessage = StoredEnvelope;
 
-/** Where a channel stands, read in one consistent snapshot. */
+/**
+ * Where a channel stands, read in one consistent snapshot. A channel whose epoch holds no message
+ * yet (never published, forgotten, or reset) is at START_ID ("0"), lastId and floorId alike, and the
+ * first message of an epoch follows "0" (its prevId): holds and subscribers at "0" take it directly.
+ * So a read of a channel nobody published to creates nothing: there is no position to keep.
+ */
 export interface ChannelPosition {
-  /** The newest id; the epoch base while the epoch has no message yet. */
+  /** The newest id; START_ID while the epoch has no message yet. */
   lastId: string;
   /** Every message with an id above this one is retained; ids at or below it may be gone. */
   floorId: string;
-  /** The base of the current epoch: every id of an earlier epoch is at or below it. */
+  /** The base of the current epoch (or of the one an append would start now): every id of an earlier epoch is at or below it. */
   epochId: string;
+}
+
+/** The position of a channel whose epoch holds no message yet. */
+export function emptyPosition(epochId: string): ChannelPosition {
+  return { lastId: START_ID, floorId: START_ID, epochId };
 }
 
 export interface AppendInput {
@@ -30,7 +40,7 @@ export interface AppendInput {
 
 export interface AppendedMessage {
   message: ChannelMessage;
-  /** The position before this message, for GRIP `prev-id`. */
+  /** The position before this message, for GRIP `prev-id` (START_ID for the first of an epoch). */
   prevId: string;
   /**
    * True when the requested id was already stored with the same data (a retry): it was not stored
@@ -41,8 +51,6 @@ export interface AppendedMessage {
 
 export interface AppendResult {
   messages: AppendedMessage[];
-  /** The channel's epoch base: a message whose prevId is this one is the first of its epoch. */
-  epochId: string;
   /**
    * WebSocket connections (their filter user names) still completing a subscribe on the channel:
    * the live WebSocket items of these messages must skip them (they get them in their catch-up).

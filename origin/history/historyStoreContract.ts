@@ -27,24 +27,28 @@ const plus = (id: string, n: number): string => (BigInt(id) + BigInt(n)).toStrin
 
 export function describeHistoryStore(name: string, factory: StoreFactory): void {
   describe(`${name}: the history store contract`, () => {
-    it('gives a new channel a clock-based epoch and a stable position, before anything is published', async () => {
+    it('puts a channel nobody published to at position 0, with an epoch from the clock, and creates nothing for a read', async () => {
       const store = await factory.create(LIMITS);
       const before = BigInt(Date.now() - 5000) * 1000n;
       const { position, messages } = await store.read('c', undefined, 10);
       expect(messages).toEqual([]);
-      expect(position.lastId).toBe(position.epochId);
-      expect(position.floorId).toBe(position.epochId);
+      expect(position).toMatchObject({ lastId: START_ID, floorId: START_ID });
       expect(BigInt(position.epochId) > before).toBe(true);
-      expect((await store.read('c', undefined, 10)).position).toEqual(position);
+      expect((await store.read('c', undefined, 10)).position.lastId).toBe(START_ID);
+      // Reading from anywhere: nothing retained, and a position above what was issued is ahead.
+      expect(resumePlan(position, START_ID)).toEqual({ afterId: START_ID });
+      expect(resumePlan(position, plus(position.epochId, 5)).reset?.reason).toBe('ahead');
+      expect(resumePlan(position, '12345').reset?.reason).toBe('restarted');
     });
 
-    it('assigns the next ids with prev-id, atomically per call, and replays after an id', async () => {
+    it('assigns the next ids with prev-id (the first of an epoch follows 0), atomically per call, and replays after an id', async () => {
       const store = await factory.create(LIMITS);
-      const epoch = (await store.read('c', undefined, 1)).position.epochId;
       const { messages, skipUsers } = await store.append('c', [{ data: { n: 1 } }, { data: [2] }, { data: 'three' }]);
+      const epoch = plus(messages[0]!.message.id, -1);
+      expect(BigInt(epoch) % 1000n).toBe(0n);
       expect(skipUsers).toEqual([]);
       expect(messages.map((m) => [m.message.id, m.prevId, m.duplicate])).toEqual([
-        [plus(epoch, 1), epoch, false],
+        [plus(epoch, 1), START_ID, false],
         [plus(epoch, 2), plus(epoch, 1), false],
         [plus(epoch, 3), plus(epoch, 2), false],
       ]);
@@ -73,7 +77,7 @@ export function describeHistoryStore(name: string, factory: StoreFactory): void 
 
     it('treats a requested id already stored with the same data as a retry: reported, not stored twice', async () => {
       const store = await factory.create(LIMITS);
-      const epoch = (await store.read('c', undefined, 1)).position.epochId;
+      const epoch = plus((await store.append('c', [{ data: 'first' }])).messages[0]!.message.id, -1);
       const a = plus(epoch, 10);
       const b = plus(epoch, 11);
       await store.append('c', [{ data: { v: 'a' }, id: a }]);
@@ -83,7 +87,7 @@ export function describeHistoryStore(name: string, factory: StoreFactory): void 
         [b, false],
       ]);
       expect(retry.messages[1]!.prevId).toBe(a);
-      expect((await store.read('c', undefined, 10)).messages.map((m) => m.id)).toEqual([a, b]);
+      expect((await store.read('c', undefined, 10)).messages.map((m) => m.id)).toEqual([plus(epoch, 1), a, b]);
       // A requested id below the last that was never stored is a conflict, as is one far in the future.
       await expect(store.append('c', [{ data: 1, id: plus(epoch, 5) }])).rejects.toThrow(/not above the last id/);
       await expect(store.append('c', [{ data: 1, id: plus(epoch, 10 ** 12) }])).rejects.toThrow(/highest id a publisher may request/);
@@ -264,7 +268,7 @@ export function describeHistoryStore(name: string, factory: StoreFactory): void 
 
     it('carries digits exactly when incrementing (ids are decimal strings, not floats)', async () => {
       const store = await factory.create(LIMITS);
-      const epoch = (await store.read('c', undefined, 1)).position.epochId;
+      const epoch = plus((await store.append('c', [{ data: 0 }])).messages[0]!.message.id, -1);
       const nines = plus(epoch, 999);
       expect(nines.endsWith('999')).toBe(true);
       await store.append('c', [{ data: 1, id: nines }]);

@@ -29,18 +29,24 @@ describe('in-memory history store', () => {
     const restarted = createMemoryHistoryStore({ maxMessagesPerChannel: 10, maxAgeMs: 60_000, channelIdleMs: IDLE });
     const next = (await restarted.append('c', [{ data: 'd' }])).messages[0]!;
     expect(BigInt(next.message.id) > BigInt(issued)).toBe(true);
-    expect(BigInt(next.prevId) >= BigInt(issued)).toBe(true);
+    // The first of the new epoch follows 0; its epoch (below its id) is at or above what was issued.
+    expect(next.prevId).toBe('0');
+    const { position } = await restarted.read('c', undefined, 1);
+    expect(BigInt(position.epochId) >= BigInt(issued)).toBe(true);
+    expect(resumePlan(position, issued).reset?.reason).toBe('restarted');
   });
 });
 
 describe('in-memory history store: its byte bound and idle channels', () => {
   const LIMITS = { maxMessagesPerChannel: 1000, maxAgeMs: 3_600_000, channelIdleMs: IDLE };
 
-  it('drops the records that reads make (anyone can make them) before any message, least recently used first', async () => {
+  it('makes no record for reads (anyone can make them), and keeps every message under its byte bound', async () => {
     const history = createMemoryHistoryStore({ ...LIMITS, maxBytes: 256 * 1024 });
     const ids = (await history.append('news', Array.from({ length: 100 }, (_, n) => ({ data: { n, text: 'x'.repeat(500) } })))).messages.map((m) => m.message.id);
     await history.landed('news', ids);
+    const before = history.usage();
     for (let n = 0; n < 20_000; n++) await history.read(`probe-${n}`, undefined, 10);
+    expect(history.usage()).toEqual(before);
     expect(history.usage().bytes).toBeLessThanOrEqual(256 * 1024);
     const { messages, position } = await history.read('news', undefined, 1000);
     expect(messages.map((m) => m.id)).toEqual(ids);

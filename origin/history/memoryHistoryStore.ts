@@ -12,8 +12,18 @@
 // Under the byte bound, records that hold no message (created by reads of channels nobody publishes
 // to, which anyone can make) are dropped before any message, least recently used first.
 import type { HistoryConfig } from '../config/originConfig.ts';
-import { epochBaseAt, HistoryConflictError, nextId, requestedIdCeilingAt, type AppendedMessage, type ChannelMessage, type ChannelPosition, type HistoryStore } from './historyStore.ts';
-import { compareMessageIds } from '../../protocol/index.ts';
+import { compareMessageIds, START_ID } from '../../protocol/index.ts';
+import {
+  emptyPosition,
+  epochBaseAt,
+  HistoryConflictError,
+  nextId,
+  requestedIdCeilingAt,
+  type AppendedMessage,
+  type ChannelMessage,
+  type ChannelPosition,
+  type HistoryStore,
+} from './historyStore.ts';
 
 interface StoredMessage {
   message: ChannelMessage;
@@ -152,20 +162,37 @@ export function createMemoryHistoryStore(limits: MemoryHistoryLimits, now: () =>
     }
   };
 
-  /** The channel's record, created with a fresh epoch on first use (reads too: positions must be stable). */
-  const logOf = (channel: string): ChannelLog => {
+  /** Where a new epoch would start now: above every id this store issued, and the clock's base. */
+  const nextEpochBase = (at: number): string => {
+    const clockBase = epochBaseAt(at);
+    return compareMessageIds(highestIssued, clockBase) > 0 ? highestIssued : clockBase;
+  };
+
+  /** The channel's record when it has one (used now: it moves to the most recent end), without creating it. */
+  const existingLog = (channel: string): ChannelLog | undefined => {
     forgetIdle();
+    const log = channels.get(channel);
+    if (!log) return undefined;
+    // Most recently used goes last.
+    channels.delete(channel);
+    channels.set(channel, log);
+    if (empty.delete(channel)) empty.set(channel, log);
+    log.lastUsedMs = now();
+    prune(log);
+    return log;
+  };
+
+  /**
+   * The channel's record, created with a fresh epoch when it has none: by appends and subscribes. A
+   * read creates nothing (anyone can read any name): a channel without a record is at position 0,
+   * as one whose epoch holds no message yet (see positionOf), so nothing depends on whether it has one.
+   */
+  const logOf = (channel: string): ChannelLog => {
+    const existing = existingLog(channel);
+    if (existing) return existing;
     const at = now();
-    let log = channels.get(channel);
-    if (log) {
-      // Most recently used goes last.
-      channels.delete(channel);
-      channels.set(channel, log);
-      if (empty.delete(channel)) empty.set(channel, log);
-    } else {
-      const clockBase = epochBaseAt(at);
-      const epochId = compareMessageIds(highestIssued, clockBase) > 0 ? highestIssued : clockBase;
-      log = {
+    const epochId = nextEpochBase(at);
+    const log: ChannelLog = {
         channel,
         epochId,
         lastId: epochId,
@@ -178,13 +205,10 @@ export function createMemoryHistoryStore(limits: MemoryHistoryLimits, now: () =>
         gatedUntil: 0,
         nextGateAt: 0,
       };
-      channels.set(channel, log);
-      empty.set(channel, log);
-      totalBytes += recordBytes(channel);
-      enforceByteBound(log);
-    }
-    log.lastUsedMs = at;
-    prune(log);
+    channels.set(channel, log);
+    empty.set(channel, log);
+    totalBytes += recordBytes(channel);
+    enforceByteBound(log);
     return log;
   };
 
@@ -196,11 +220,9 @@ export function createMemoryHistoryStore(limits: MemoryHistoryLimits, now: () =>
     }
   };
 
-  const positionOf = (log: ChannelLog): ChannelPosition => ({
-    lastId: log.lastId,
-    floorId: log.floorId,
-    epochId: log.epochId,
-  });
+  /** An epoch with no message yet is at START_ID (see ChannelPosition). */
+  const positionOf = (log: ChannelLog): ChannelPosition =>
+    log.lastId === log.epochId ? emptyPosition(log.epochId) : { lastId: log.lastId, floorId: log.floorId, epochId: log.epochId };
 
   const activeSubscribers = (log: ChannelLog): string[] => {
     const at = now();
@@ -240,7 +262,8 @@ export function createMemoryHistoryStore(limits: MemoryHistoryLimits, now: () =>
         const id = input.id ?? nextId(last);
         const message: ChannelMessage = { id, channel, data: input.data ?? null, ts };
         const bytes = Buffer.byteLength(JSON.stringify(message.data)) + id.length + MESSAGE_OVERHEAD_BYTES;
-        results.push({ message, prevId: last, duplicate: false });
+        // The first message of an epoch follows position 0, where a channel with no message is.
+        results.push({ message, prevId: last === log.epochId ? START_ID : last, duplicate: false });
         stored.push({ message, bytes });
         last = id;
       });
@@ -258,11 +281,12 @@ export function createMemoryHistoryStore(limits: MemoryHistoryLimits, now: () =>
       prune(log);
       enforceByteBound(log);
       compactAppendOrder();
-      return { messages: results, epochId: log.epochId, skipUsers: stored.length > 0 ? activeSubscribers(log) : [] };
+      return { messages: results, skipUsers: stored.length > 0 ? activeSubscribers(log) : [] };
     },
 
     async read(channel, afterId, limit) {
-      const log = logOf(channel);
+      const log = existingLog(channel);
+      if (!log) return { position: emptyPosition(nextEpochBase(now())), messages: [] };
       const after = afterId === undefined ? log.messages : log.messages.filter((m) => compareMessageIds(m.message.id, afterId) > 0);
       return { position: positionOf(log), messages: after.slice(0, limit).map((m) => m.message) };
     },
@@ -292,15 +316,16 @@ export function createMemoryHistoryStore(limits: MemoryHistoryLimits, now: () =>
     },
 
     async settleSubscribe(channel, user, expectedLastId) {
-      const log = logOf(channel);
-      const deadline = log.subscribing.get(user);
-      if (deadline === undefined || deadline <= now()) {
-        log.subscribing.delete(user);
+      const log = existingLog(channel);
+      const deadline = log?.subscribing.get(user);
+      if (!log || deadline === undefined || deadline <= now()) {
+        log?.subscribing.delete(user);
         return { outcome: 'lapsed' };
       }
-      if (expectedLastId !== undefined && log.lastId !== expectedLastId) return { outcome: 'behind', lastId: log.lastId };
+      const lastId = positionOf(log).lastId;
+      if (expectedLastId !== undefined && lastId !== expectedLastId) return { outcome: 'behind', lastId };
       log.subscribing.delete(user);
-      return { outcome: 'settled', lastId: log.lastId };
+      return { outcome: 'settled', lastId };
     },
 
     async gateAppends(channel, ttlMs, cooldownMs) {

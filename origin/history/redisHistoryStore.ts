@@ -149,14 +149,14 @@ export async function createRedisHistoryStore(options: RedisHistoryOptions): Pro
       const count = Number(reply[1]);
       const messages: AppendedMessage[] = [];
       for (let i = 0; i < count; i++) {
-        const [id, prevId, duplicate, ts] = reply.slice(3 + 4 * i, 7 + 4 * i) as [string, string, number, string];
+        const [id, prevId, duplicate, ts] = reply.slice(2 + 4 * i, 6 + 4 * i) as [string, string, number, string];
         messages.push({
           message: { id: String(id), channel, data: inputs[i]!.data ?? null, ts: Number(ts) },
           prevId: String(prevId),
           duplicate: Number(duplicate) === 1,
         });
       }
-      return { messages, epochId: String(reply[2]), skipUsers: reply.slice(3 + 4 * count).map(String) };
+      return { messages, skipUsers: reply.slice(2 + 4 * count).map(String) };
     },
 
     async read(channel, afterId, limit) {

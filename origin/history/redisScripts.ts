@@ -66,6 +66,16 @@ local function ensure_position(pos, log, fly, now, idle_ms, trust)
   return {last = base, floor = base, epoch = base}
 end
 
+-- The position as reported: an epoch with no message yet is at '0' (see ChannelPosition).
+local function reported(p)
+  if p.last == p.epoch then return {'0', '0', p.epoch} end
+  return {p.last, p.floor, p.epoch}
+end
+
+-- A channel with no position key is at '0' too, without one being made (anyone can read any name);
+-- its epoch is the clock's base, where an append now would start one.
+local function unknown_position(now) return {'0', '0', ms_string(now) .. '000'} end
+
 -- Drops messages older than the age limit from the head of the log and raises the floor past them.
 -- A log that is empty or gone (its key expired with the age limit, or Redis evicted it under
 -- maxmemory) retains nothing: the floor rises to the last id, so a resume from before it is told.
@@ -113,7 +123,7 @@ end
 
 /**
  * KEYS pos log sub fly gate; ARGV max_messages max_age_ms idle_ms fly_ttl_ms count, then per input: id ('' for
- * the next one) and data (JSON), then trust (see ensure_position). Reply: {'ok', n, epoch, (id, prev, dup, ts) x n, users...},
+ * the next one) and data (JSON), then trust (see ensure_position). Reply: {'ok', n, (id, prev, dup, ts) x n, users...},
  * {'conflict', index, why}, or {'gated', ms} (nothing done: try again after that long). Duplicates (a requested id already stored with the same data) are
  * reported, not stored again. All inputs are checked before anything is stored.
  */
@@ -152,11 +162,14 @@ for i = 1, count do
   else
     local id = requested
     if id == '' then id = next_id(last) end
-    table.insert(plan, {id = id, data = data, prev = last})
+    -- The first message of an epoch follows '0', where a channel with no message is.
+    local prev = last
+    if last == p.epoch then prev = '0' end
+    table.insert(plan, {id = id, data = data, prev = prev})
     last = id
   end
 end
-local reply = {'ok', #plan, p.epoch}
+local reply = {'ok', #plan}
 local stored = 0
 for _, step in ipairs(plan) do
   if step.dup then
@@ -188,18 +201,20 @@ return reply
 
 /**
  * KEYS pos log fly; ARGV max_age_ms idle_ms after ('' for all retained) limit trust. Reply {'unverified'}: check the server (trust), then run again.
- * Reply: {last, floor, epoch, entry...} with the retained entries above max(after, floor).
+ * Reply: {last, floor, epoch, entry...} with the retained entries above max(after, floor); a channel
+ * without a position key is reported at '0' and none is made.
  */
 export const READ_SCRIPT = `${PRELUDE}
 local pos, log, fly = KEYS[1], KEYS[2], KEYS[3]
 local max_age, idle, after, limit, trust = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[4]), ARGV[5]
 local now = now_ms()
+if redis.call('EXISTS', pos) == 0 then return unknown_position(now) end
 local p = ensure_position(pos, log, fly, now, idle, trust)
 if not p then return {'unverified'} end
 trim_age(pos, log, p, now - max_age)
 local from = p.floor
 if after ~= '' and above(after, from) then from = after end
-local reply = {p.last, p.floor, p.epoch}
+local reply = reported(p)
 if limit > 0 then
   for _, entry in ipairs(redis.call('XRANGE', log, '(' .. from .. '-0', '+', 'COUNT', limit)) do table.insert(reply, entry) end
 end
@@ -229,12 +244,17 @@ if others >= max_concurrent and stale then
   others = count_others()
 end
 if others >= max_concurrent then return {'busy'} end
-local p = ensure_position(pos, log, fly, now, idle, trust)
-if not p then return {'unverified'} end
-trim_age(pos, log, p, now - max_age)
+local reply
+if redis.call('EXISTS', pos) == 0 then
+  reply = unknown_position(now)
+else
+  local p = ensure_position(pos, log, fly, now, idle, trust)
+  if not p then return {'unverified'} end
+  trim_age(pos, log, p, now - max_age)
+  reply = reported(p)
+end
 redis.call('HSET', sub, user, now + ttl)
 redis.call('PEXPIRE', sub, ttl)
-local reply = {p.last, p.floor, p.epoch}
 for _, id in ipairs(in_flight(fly, now)) do table.insert(reply, id) end
 return reply
 `;
@@ -246,7 +266,9 @@ return reply
 export const SETTLE_SUBSCRIBE_SCRIPT = `${PRELUDE}
 local pos, sub = KEYS[1], KEYS[2]
 local user, expected = ARGV[1], ARGV[2]
-local last = redis.call('HGET', pos, 'last') or ''
+local p = redis.call('HMGET', pos, 'last', 'epoch')
+local last = p[1] or '0'
+if last == p[2] then last = '0' end
 local deadline = redis.call('HGET', sub, user)
 if not deadline or tonumber(deadline) <= now_ms() then
   redis.call('HDEL', sub, user)

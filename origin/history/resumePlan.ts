@@ -13,7 +13,8 @@ export interface ResumePlan {
 /**
  * `requested` undefined: a new subscriber, live from the channel's position. "0": everything
  * retained (a reset only if part of the current epoch has expired). Anything else resumes exactly
- * when the history holds everything after it.
+ * when the history holds everything after it: from before the current epoch is `restarted`, above
+ * what was issued in it `ahead`, below what is retained `expired`.
  */
 export function resumePlan(position: ChannelPosition, requested: string | undefined): ResumePlan {
   if (requested === undefined) return { afterId: position.lastId };
@@ -23,10 +24,10 @@ export function resumePlan(position: ChannelPosition, requested: string | undefi
     }
     return { afterId: position.floorId };
   }
-  if (compareMessageIds(requested, position.lastId) > 0) {
-    return { afterId: position.floorId, reset: { reason: 'ahead', since: requested, after: position.floorId } };
-  }
-  if (compareMessageIds(requested, position.floorId) >= 0) return { afterId: requested };
-  const reason: ResetReason = compareMessageIds(requested, position.epochId) < 0 ? 'restarted' : 'expired';
-  return { afterId: position.floorId, reset: { reason, since: requested, after: position.floorId } };
+  const reset = (reason: ResetReason): ResumePlan => ({ afterId: position.floorId, reset: { reason, since: requested, after: position.floorId } });
+  if (compareMessageIds(requested, position.epochId) < 0) return reset('restarted');
+  // At or above the epoch base: an empty epoch (lastId "0") has issued nothing, so anything is ahead.
+  if (compareMessageIds(requested, position.lastId) > 0) return reset('ahead');
+  if (compareMessageIds(requested, position.floorId) < 0) return reset('expired');
+  return { afterId: requested };
 }

@@ -20,16 +20,15 @@ describe('items for a stored message', () => {
     expect(itemsForStoredMessage(message('5'), '4', { skipUsers: [] })[3]).not.toHaveProperty('meta');
   });
 
-  it('name the epoch base as the predecessor of its first message on the history channels, so holds at the base take it', () => {
-    const epochId = '1796000000000000';
-    const first = itemsForStoredMessage(message('1796000000000001'), epochId, { epochId });
-    for (const item of first.slice(0, 3)) expect(item).toMatchObject({ id: '1796000000000001', 'prev-id': epochId });
-    // The WebSocket channel: none (nothing there matches prev-ids; the sequencer must not wait for the base).
+  it('name 0 (where a channel with no message is) as the predecessor of an epoch\'s first message on the history channels, so holds there take it', () => {
+    const first = itemsForStoredMessage(message('1796000000000001'), '0');
+    for (const item of first.slice(0, 3)) expect(item).toMatchObject({ id: '1796000000000001', 'prev-id': '0' });
+    // The WebSocket channel: none (nothing there matches prev-ids; the sequencer must not wait for a predecessor).
     expect(first[3]).toMatchObject({ channel: 'ws:c', id: '1796000000000001' });
     expect(first[3]).not.toHaveProperty('prev-id');
-    // Its frame still names the base as the position before it, for the client's gap check.
-    expect(JSON.parse((first[3]!.formats['ws-message'] as { content: string }).content)).toMatchObject({ prev: epochId, id: '1796000000000001' });
-    for (const item of itemsForStoredMessage(message('1796000000000002'), '1796000000000001', { epochId })) {
+    // Its frame still names 0 as the position before it, for the client's gap check.
+    expect(JSON.parse((first[3]!.formats['ws-message'] as { content: string }).content)).toMatchObject({ prev: '0', id: '1796000000000001' });
+    for (const item of itemsForStoredMessage(message('1796000000000002'), '1796000000000001')) {
       expect(item).toMatchObject({ id: '1796000000000002', 'prev-id': '1796000000000001' });
     }
   });

@@ -2,7 +2,7 @@
 // transports/gripChannels.ts for which channel is which).
 import type { ChannelMessage } from '../history/historyStore.ts';
 import { historyChannelFor, liveChannelFor } from '../transports/gripChannels.ts';
-import { envelopeJson, ndjsonLine, pollBody, sseEvent, wsMessageFrame, type Envelope } from '../../protocol/index.ts';
+import { envelopeJson, ndjsonLine, pollBody, sseEvent, START_ID, wsMessageFrame, type Envelope } from '../../protocol/index.ts';
 
 export type GripFormats = {
   'http-stream'?: { content: string } | { action: 'close' };
@@ -28,18 +28,6 @@ function pollResponse(body: string): GripFormats['http-response'] {
 export interface StoredItemOptions {
   /** WebSocket connections mid-subscribe (their filter users): they get this message in their catch-up. */
   skipUsers?: string[];
-  /**
-   * The channel's epoch base: the position a hold on an empty channel names (its prev-id). The first
-   * message of an epoch names the base as its predecessor on the history channels, so every hold at
-   * the base takes it at once. With no predecessor there, every SSE, NDJSON and long-poll hold of the
-   * channel saw a prev-id mismatch and fetched its next link at the same moment; under load Pushpin
-   * 1.36 answers such a burst of shared fetches 502, and the fetches that join the failed shared
-   * request afterwards are never answered, leaving their streams open, kept alive and silent for good
-   * (measured: 95-310 of 1,200 streams on fresh channels). The WebSocket channel has no holds to
-   * match: there the first message names none, so Pushpin's sequencer does not wait for the base
-   * (it waits up to 5 s when it remembers another id for the channel, e.g. an earlier epoch's).
-   */
-  epochId?: string;
 }
 
 /**
@@ -55,7 +43,15 @@ export function itemsForStoredMessage(
   const c = message.channel;
   const json = envelopeJson(message);
   const sequence = { id: message.id, 'prev-id': prevId };
-  const wsSequence = prevId === options.epochId ? { id: message.id } : sequence;
+  // The first message of an epoch follows START_ID, the position of a channel with no message, so
+  // every SSE, NDJSON and long-poll hold at it takes the message at once. (Were it to name nothing, or
+  // an id no hold has, every hold of the channel would see a prev-id mismatch and fetch its next link
+  // at the same moment; under load Pushpin 1.36 answers such a burst of shared fetches 502, and the
+  // fetches that join the failed shared request are never answered: streams open, kept alive and
+  // silent for good, 95-310 of 1,200 measured.) The WebSocket channel has no holds to match: there it
+  // names none, so Pushpin's sequencer does not wait for a predecessor it never saw (it waits up to
+  // 5 s when it remembers another id for the channel, e.g. an earlier epoch's).
+  const wsSequence = prevId === START_ID ? { id: message.id } : sequence;
   const skip = options.skipUsers && options.skipUsers.length > 0 ? { meta: { skip_users: options.skipUsers.join(',') } } : {};
   return [
     { channel: historyChannelFor('sse', c), ...sequence, formats: { 'http-stream': { content: sseEvent(message, json) } } },

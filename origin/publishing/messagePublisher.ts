@@ -67,7 +67,7 @@ function byChannel(inputs: PublishInput[]): Map<string, Array<{ input: PublishIn
 
 function itemsOf(result: AppendResult): GripPublishItem[] {
   return result.messages.flatMap((m) =>
-    m.duplicate ? [] : itemsForStoredMessage(m.message, m.prevId, { skipUsers: result.skipUsers, epochId: result.epochId }),
+    m.duplicate ? [] : itemsForStoredMessage(m.message, m.prevId, { skipUsers: result.skipUsers }),
   );
 }
 
