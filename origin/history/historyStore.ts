@@ -96,9 +96,18 @@ export class HistoryConflictError extends Error {
   }
 }
 
-/** The store cannot be reached (Redis down): nothing was stored; the caller may retry. */
+/**
+ * The store cannot be reached (Redis down): nothing was stored, unless `maybeStored`: the append
+ * reached the store and its answer was lost with the connection, and no retry got it; what it stored
+ * (if anything) is unknown.
+ */
 export class HistoryUnavailableError extends Error {
   override name = 'HistoryUnavailableError';
+  readonly maybeStored: boolean;
+  constructor(message: string, options: { cause?: unknown; maybeStored?: boolean } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.maybeStored = options.maybeStored ?? false;
+  }
 }
 
 export interface HistoryStore {

@@ -2,6 +2,7 @@
 // instances on one sequence, stale entries left by another clock, a flush, a restart that restored an
 // older snapshot, and an outage.
 import { mkdtempSync } from 'node:fs';
+import { connect, createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
@@ -191,4 +192,110 @@ describe('Redis history store', () => {
       createRedisHistoryStore({ url: 'redis://127.0.0.1:1', limits: { maxMessagesPerChannel: 1, maxAgeMs: 1000, channelIdleMs: IDLE, maxBytes: 1 << 20 } }),
     ).rejects.toBeInstanceOf(HistoryUnavailableError);
   });
+});
+
+/**
+ * A TCP relay in front of Redis that, the first time a request carrying `marker` passes, forwards it
+ * and then cuts the connection before Redis's answer can come back: the command ran, its caller never
+ * heard. (What a network blip or a Redis failover does to a command in flight.)
+ */
+async function cuttingRelay(
+  target: string,
+  marker: string,
+  options: { refuseAfterCut?: boolean } = {},
+): Promise<{ url: string; cuts: number; close(): Promise<void> }> {
+  const { hostname: host, port } = new URL(target);
+  const sockets = new Set<import('node:net').Socket>();
+  const relay = { url: '', cuts: 0, close: async () => {} };
+  let armed = true;
+  const server = createServer((client) => {
+    const upstream = connect(Number(port), host);
+    sockets.add(client).add(upstream);
+    upstream.on('data', (chunk) => client.write(chunk));
+    client.on('data', (chunk) => {
+      upstream.write(chunk);
+      if (armed && chunk.includes(marker)) {
+        armed = false;
+        relay.cuts++;
+        // Redis runs it; its reply is never relayed (and with refuseAfterCut, Redis is unreachable after).
+        upstream.pause();
+        if (options.refuseAfterCut) server.close();
+        setTimeout(() => {
+          client.destroy();
+          upstream.destroy();
+        }, 100);
+      }
+    });
+    const end = () => {
+      client.destroy();
+      upstream.destroy();
+    };
+    client.on('error', end).on('close', end);
+    upstream.on('error', end).on('close', end);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  relay.url = `redis://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  relay.close = () =>
+    new Promise((resolve) => {
+      for (const socket of sockets) socket.destroy();
+      if (server.listening) server.close(() => resolve());
+      else resolve();
+    });
+  return relay;
+}
+
+describe('an append whose answer is lost with the connection', () => {
+  it('is stored once, and its caller is told exactly what was stored (ioredis sends it again after reconnecting)', async () => {
+    const relay = await cuttingRelay(redis.url, 'lost-answer-probe');
+    const prefix = `lost${++prefixCounter}:`;
+    try {
+      const history = await store({ prefix, url: relay.url });
+      await history.append('c', [{ data: 'before' }]);
+      const outcome = await history.append('c', [{ data: 'lost-answer-probe' }]).then(
+        (result) => ({ stored: result.messages.map((m) => m.message.id) }),
+        (error: unknown) => ({ error }),
+      );
+      expect(relay.cuts).toBe(1);
+      const raw = new Redis(redis.url);
+      try {
+        const entries = await raw.xrange(`${prefix}{c}:log`, '-', '+');
+        const probes = entries.filter(([, fields]) => fields.includes('"lost-answer-probe"'));
+        // Stored once, whatever the connection did.
+        expect(probes).toHaveLength(1);
+        // And the caller knows it: the id it was told is the one stored.
+        expect(outcome).toEqual({ stored: [probes[0]![0].replace(/-0$/, '')] });
+      } finally {
+        raw.disconnect();
+      }
+    } finally {
+      await relay.close();
+    }
+  }, 30_000);
+
+  it('when no answer comes back at all, says that what it stored is unknown (not "nothing stored")', async () => {
+    const relay = await cuttingRelay(redis.url, 'unknown-outcome-probe', { refuseAfterCut: true });
+    const prefix = `lost${++prefixCounter}:`;
+    try {
+      const history = await store({ prefix, url: relay.url });
+      await history.append('c', [{ data: 'before' }]);
+      const error = await history.append('c', [{ data: 'unknown-outcome-probe' }]).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(HistoryUnavailableError);
+      expect((error as HistoryUnavailableError).maybeStored).toBe(true);
+      expect((error as Error).message).toMatch(/what it stored is unknown/);
+      // It did run: the caller must not be told nothing was stored.
+      const raw = new Redis(redis.url);
+      try {
+        const entries = await raw.xrange(`${prefix}{c}:log`, '-', '+');
+        expect(entries.filter(([, fields]) => fields.includes('"unknown-outcome-probe"'))).toHaveLength(1);
+      } finally {
+        raw.disconnect();
+      }
+      // Redis down before the append is sent: nothing was stored, and it says so.
+      const down = await history.append('c', [{ data: 'never sent' }]).catch((e: unknown) => e);
+      expect(down).toBeInstanceOf(HistoryUnavailableError);
+      expect((down as HistoryUnavailableError).maybeStored).toBe(false);
+    } finally {
+      await relay.close();
+    }
+  }, 30_000);
 });

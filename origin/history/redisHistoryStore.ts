@@ -1,6 +1,7 @@
 // History in Redis, shared by several origin instances (REDIS_URL). Every operation that must be atomic
 // (assigning ids while naming the WebSocket subscribes in progress, reading a consistent position with
 // the replay, settling a subscribe) is one Lua script: see redisScripts.ts for the keys and rules.
+import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import type { HistoryConfig } from '../config/originConfig.ts';
 import {
@@ -35,6 +36,11 @@ export interface RedisHistoryOptions {
 
 type StreamEntry = [id: string, fields: string[]];
 
+/** How long an append's answer is kept for the same append sent again (see APPEND_SCRIPT's done key). */
+const APPEND_ANSWER_TTL_MS = 120_000;
+/** How long an append sent on a ready connection is asked again after its answer was lost. */
+const APPEND_RETRY_MS = 2000;
+
 /** An append waits at most this long for a gate to open (gates last a catch-up round, milliseconds). */
 const GATE_WAIT_LIMIT_MS = 2000;
 
@@ -64,6 +70,9 @@ export async function createRedisHistoryStore(options: RedisHistoryOptions): Pro
     lazyConnect: true,
     maxRetriesPerRequest: 2,
     connectTimeout: 5000,
+    // A command on a connection that went silent (half-open) fails instead of waiting forever; an
+    // append then asks again (see append: the same append never stores twice).
+    commandTimeout: 5000,
     // Keep reconnecting in the background after a drop; a request during the outage fails fast.
     retryStrategy: (times) => Math.min(times * 200, 2000),
   });
@@ -136,14 +145,37 @@ export async function createRedisHistoryStore(options: RedisHistoryOptions): Pro
     async append(channel, inputs) {
       const k = keysOf(channel);
       const args = inputs.flatMap((input) => [input.id ?? '', JSON.stringify(input.data ?? null)]);
+      // This call's own key: sent again (by ioredis after a reconnect, or by the retry below), the
+      // script answers what it answered the first time instead of storing the messages twice.
+      const done = `${prefix}{${channel}}:done:${randomUUID()}`;
       const run = () =>
-        runners.APPEND_SCRIPT(5, k.pos, k.log, k.sub, k.fly, k.gate, maxMessagesPerChannel, maxAgeMs, channelIdleMs, inFlightTtlMs, inputs.length, ...args, trust);
-      let reply = await call(() => checked(run));
+        runners.APPEND_SCRIPT(6, k.pos, k.log, k.sub, k.fly, k.gate, done, maxMessagesPerChannel, maxAgeMs, channelIdleMs, inFlightTtlMs, inputs.length, ...args, trust, APPEND_ANSWER_TTL_MS);
+      // Sent on a ready connection, the append may have run even when no answer comes back: it is then
+      // asked again (the done key makes that safe) until an answer comes or the retry time is up, and
+      // a failure after that says its outcome is unknown. Queued while Redis was down, it never ran.
+      const sentReady = redis.status === 'ready';
+      const attempt = async (): Promise<unknown[]> => {
+        for (const giveUp = Date.now() + (sentReady ? APPEND_RETRY_MS : 0); ; ) {
+          try {
+            return await call(() => checked(run));
+          } catch (error) {
+            if (!(error instanceof HistoryUnavailableError)) throw error;
+            if (Date.now() >= giveUp) {
+              throw new HistoryUnavailableError(
+                sentReady ? `${error.message} (the append was sent: what it stored is unknown)` : error.message,
+                { cause: error.cause, maybeStored: sentReady },
+              );
+            }
+            await new Promise((r) => setTimeout(r, 100));
+          }
+        }
+      };
+      let reply = await attempt();
       // A subscribe holds the channel's appends for one round (gateAppends): wait it out.
       for (const giveUp = Date.now() + GATE_WAIT_LIMIT_MS; reply[0] === 'gated'; ) {
         if (Date.now() > giveUp) throw new HistoryUnavailableError(`appends on ${channel} stayed held for over ${GATE_WAIT_LIMIT_MS} ms`);
         await new Promise((r) => setTimeout(r, Math.min(Number(reply[1]), 5)));
-        reply = await call(() => checked(run));
+        reply = await attempt();
       }
       if (reply[0] === 'conflict') throw new HistoryConflictError(`${String(reply[2])} on channel ${channel}`, Number(reply[1]));
       const count = Number(reply[1]);

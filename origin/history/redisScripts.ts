@@ -8,6 +8,9 @@
 //   fly  zset   id -> deadline (ms): publishes not yet acknowledged by every proxy
 //   gate string  present (with a TTL) while appends must wait (see HistoryStore.gateAppends)
 //   cool string  present (with a TTL) while no new gate may start (gates are bounded per channel)
+//   done:<nonce> string  the reply of an append that ran (JSON, short TTL): the same append sent again
+//                (ioredis re-sends a command whose answer was lost with the connection) returns it
+//                instead of storing its messages a second time
 // Ids can exceed 2^53, which Lua numbers cannot hold: they are compared as decimal strings, and
 // incremented digit by digit (next_id).
 
@@ -122,17 +125,22 @@ end
 `;
 
 /**
- * KEYS pos log sub fly gate; ARGV max_messages max_age_ms idle_ms fly_ttl_ms count, then per input: id ('' for
- * the next one) and data (JSON), then trust (see ensure_position). Reply: {'ok', n, (id, prev, dup, ts) x n, users...},
+ * KEYS pos log sub fly gate done; ARGV max_messages max_age_ms idle_ms fly_ttl_ms count, then per input: id ('' for
+ * the next one) and data (JSON), then trust (see ensure_position), then done_ttl_ms. `done` is this append's own
+ * key (a nonce per call): when it exists the append already ran, and its reply is returned as it was.
+ * Reply: {'ok', n, (id, prev, dup, ts) x n, users...},
  * {'conflict', index, why}, or {'gated', ms} (nothing done: try again after that long). Duplicates (a requested id already stored with the same data) are
  * reported, not stored again. All inputs are checked before anything is stored.
  */
 export const APPEND_SCRIPT = `${PRELUDE}
-local pos, log, sub, fly, gate = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local pos, log, sub, fly, gate, done = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+local already = redis.call('GET', done)
+if already then return cjson.decode(already) end
 local gated = redis.call('PTTL', gate)
 if gated > 0 then return {'gated', gated} end
 local max_messages, max_age, idle, fly_ttl, count = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
 local trust = ARGV[6 + 2 * count]
+local done_ttl = tonumber(ARGV[7 + 2 * count])
 local now = now_ms()
 local p = ensure_position(pos, log, fly, now, idle, trust)
 if not p then return {'unverified'} end
@@ -196,6 +204,7 @@ if stored > 0 then
   redis.call('PEXPIRE', fly, fly_ttl)
   for _, user in ipairs(subscribing(sub, now)) do table.insert(reply, user) end
 end
+redis.call('SET', done, cjson.encode(reply), 'PX', done_ttl)
 return reply
 `;
 

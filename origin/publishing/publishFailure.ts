@@ -20,6 +20,8 @@ export interface PublishFailure {
   index?: number;
   /** For 503: when to try again. */
   retryAfterSeconds?: number;
+  /** For 503: the store may have stored the input at `index` (and after it, on its channel): its answer was lost. */
+  maybeStored?: boolean;
 }
 
 const storedOf = (messages: PublishedMessage[]) => messages.map((m) => ({ id: m.id, channel: m.channel }));
@@ -28,6 +30,21 @@ function fromStoreError(error: HistoryConflictError | HistoryUnavailableError, s
   const at = index === undefined ? {} : { index };
   if (error instanceof HistoryConflictError) {
     return { status: 409, code: 'id_conflict', kind: 'conflict', message: error.message, stored: storedOf(stored), ...at };
+  }
+  if (error.maybeStored) {
+    return {
+      status: 503,
+      code: 'history_unavailable',
+      kind: 'unavailable',
+      message:
+        `the history store stopped answering after it was sent the messages of this channel, so whether they were stored is unknown ` +
+        `(a stored one is published with the next message on its channel): look at GET /api/channels/:channel/messages before ` +
+        `publishing them again, or give each message an "id" so that a retry is recognised: ${error.message}`,
+      stored: storedOf(stored),
+      retryAfterSeconds: 1,
+      maybeStored: true,
+      ...at,
+    };
   }
   return {
     status: 503,

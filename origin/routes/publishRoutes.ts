@@ -54,6 +54,7 @@ export function publishRoutes(deps: {
       return sendError(res, failure.status, failure.code, failure.message, {
         ...(failure.status === 400 || failure.status === 413 ? {} : { stored: failure.stored }),
         ...(failure.index !== undefined ? { index: failure.index } : {}),
+        ...(failure.maybeStored ? { maybeStored: true } : {}),
       });
     }
   });
