@@ -18,6 +18,7 @@ import { createGripPublisher } from './publishing/gripPublisher.ts';
 import { createChannelCloser } from './publishing/channelCloser.ts';
 import { createMessagePublisher } from './publishing/messagePublisher.ts';
 import { createWsStateSeal } from './transports/wsStateSeal.ts';
+import { ORIGIN_MAX_HEADER_BYTES } from './transports/wsSessionState.ts';
 
 function readConfig(): OriginConfig {
   try {
@@ -99,6 +100,9 @@ const server = createServer(
     headersTimeout: Math.min(config.requestTimeoutMs, 60_000),
     // How often Node checks those timeouts (default 30 s, which would add up to 30 s to each).
     connectionsCheckingInterval: Math.min(1000, config.requestTimeoutMs),
+    // The WebSocket session state rides on every WebSocket-over-HTTP request beside the client's own
+    // headers: Node's default 16 KiB would answer 431 and the proxy drop the connection.
+    maxHeaderSize: ORIGIN_MAX_HEADER_BYTES,
   },
   app,
 );

@@ -5,6 +5,7 @@ import type { IGripConfig } from '@fanoutio/grip';
 import type { JWK } from 'jose';
 import type { AccessConfig } from '../access/channelAccess.ts';
 import { MIN_SECRET_BYTES } from '../access/subscribeToken.ts';
+import { MAX_WS_SUBSCRIPTIONS } from '../transports/wsSessionState.ts';
 import { buildFanoutGripConfig, PUBLIC_KEY_FASTLY_FANOUT_JWK } from '@fanoutio/grip/fastly-fanout';
 
 export const LOCAL_GRIP_URL = 'http://127.0.0.1:5561/?verify-iss=viceroy';
@@ -329,7 +330,8 @@ export function loadOriginConfig(env: Env = process.env): OriginConfig {
     ...(redisUrl ? { redisUrl } : {}),
     wsStateSecret: readWsStateSecret(env, publish.token, env.SUBSCRIBE_TOKEN_SECRET),
     allowClientPublish: boolean(env, 'ALLOW_CLIENT_PUBLISH', false),
-    wsMaxSubscriptions: integer(env, 'WS_MAX_SUBSCRIPTIONS', 20, 1, 1000),
+    // Fanout's cap by default; more only for a proxy of one's own with a higher connection_subscription_max.
+    wsMaxSubscriptions: integer(env, 'WS_MAX_SUBSCRIPTIONS', 20, 1, MAX_WS_SUBSCRIPTIONS),
     // Pushpin raises anything under 20 s to 20 s.
     wsGrantKeepAliveSeconds: integer(env, 'WS_TOKEN_KEEP_ALIVE_SECONDS', 120, 20, 3600),
     // Pushpin raises anything under 5 s to 5 s.

@@ -205,17 +205,26 @@ class Session {
   private async subscribe(channel: string, since: string | undefined, token: string | undefined): Promise<void> {
     const { subscriptions, pending } = this.state;
     const held = new Set([...subscriptions, ...pending.map((p) => p.channel)]);
-    if (!held.has(channel) && held.size >= this.options.maxSubscriptions) {
-      return this.error({
-        error: 'too_many_subscriptions',
-        message: `a connection may subscribe to at most ${this.options.maxSubscriptions} channels; unsubscribe first`,
-        channel,
-      });
-    }
     const decision = await this.ports.access.authorize(channel, token);
     if (!decision.allowed) {
       this.ports.observe?.refused?.(decision.reason);
       return this.error({ error: 'forbidden', message: decision.message, channel });
+    }
+    if (!held.has(channel)) {
+      // As the proxy counts them (Fanout: 20): every channel held, plus the expiry channel of the
+      // connection's token grants, if it has any (see expiryControls). Past the cap the proxy would
+      // drop the subscription silently (Pushpin logs "too many subscriptions").
+      const expiry = this.state.grants.length > 0 || decision.kind === 'granted' ? 1 : 0;
+      if (held.size + 1 + expiry > this.options.maxSubscriptions) {
+        const room = this.options.maxSubscriptions - expiry;
+        return this.error({
+          error: 'too_many_subscriptions',
+          message:
+            `a connection may hold ${this.options.maxSubscriptions} subscriptions${expiry ? ', one of them for the expiry of its private channels\' tokens' : ''}: ` +
+            `at most ${room} channels here; unsubscribe first, or open another connection`,
+          channel,
+        });
+      }
     }
     if (decision.kind === 'granted') {
       this.setGrant({ channel, exp: decision.exp, publish: decision.publish });
@@ -443,19 +452,30 @@ export async function runWsSession(
   }
   if (session.closed) return { out: session.out, state: session.state };
   session.out.push(...expiryControls(state.grants, session.state.grants));
-  for (const exp of new Set(session.state.grants.map((g) => g.exp))) ports.scheduleExpiry?.(exp);
+  const closesAt = earliestExpiry(session.state.grants);
+  if (closesAt !== undefined) ports.scheduleExpiry?.(closesAt);
   if (session.barrier !== undefined) session.out.push(...barrierControls(ports.barriers.payload(session.barrier)));
   const interval = options.grantKeepAliveSeconds ?? GRANT_KEEP_ALIVE_SECONDS;
   const keepAlive = session.state.grants.length > 0 ? interval : state.grants.length > 0 ? 0 : undefined;
   return { out: session.out, state: session.state, ...(keepAlive !== undefined ? { keepAliveIntervalSeconds: keepAlive } : {}) };
 }
 
-/** The connection holds the expiry channel of every `exp` its grants end at, and no other. */
+/** When the first of a connection's grants ends: the connection is closed then unless a fresh token came. */
+function earliestExpiry(grants: WsGrant[]): number | undefined {
+  return grants.length === 0 ? undefined : Math.min(...grants.map((g) => g.exp));
+}
+
+/**
+ * The connection holds one expiry channel: that of its earliest grant's `exp` (a close published there
+ * at `exp` ends the whole connection, whichever grant it was), so private channels cost one more
+ * subscription in all, not one each.
+ */
 function expiryControls(before: WsGrant[], after: WsGrant[]): WebSocketEvent[] {
-  const had = new Set(before.map((g) => g.exp));
-  const has = new Set(after.map((g) => g.exp));
+  const had = earliestExpiry(before);
+  const has = earliestExpiry(after);
+  if (had === has) return [];
   return [
-    ...[...has].filter((exp) => !had.has(exp)).map((exp) => gripControlEvent({ type: 'subscribe', channel: expiryChannelFor(exp) })),
-    ...[...had].filter((exp) => !has.has(exp)).map((exp) => gripControlEvent({ type: 'unsubscribe', channel: expiryChannelFor(exp) })),
+    ...(has !== undefined ? [gripControlEvent({ type: 'subscribe', channel: expiryChannelFor(has) })] : []),
+    ...(had !== undefined ? [gripControlEvent({ type: 'unsubscribe', channel: expiryChannelFor(had) })] : []),
   ];
 }

@@ -1,7 +1,16 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { MAX_CHANNEL_NAME_LENGTH } from '../../protocol/index.ts';
-import { newFilterUser, readSessionState, sessionStateHeaders, type StateSealing, type WsSessionState } from './wsSessionState.ts';
+import {
+  MAX_WS_SUBSCRIPTIONS,
+  newFilterUser,
+  ORIGIN_MAX_HEADER_BYTES,
+  readSessionState,
+  sessionStateHeaders,
+  STATE_HEADER_BUDGET_BYTES,
+  type StateSealing,
+  type WsSessionState,
+} from './wsSessionState.ts';
 import { createWsStateSeal } from './wsStateSeal.ts';
 
 const SEALING: StateSealing = { seal: createWsStateSeal('a-test-state-secret'), connectionId: 'connection-1' };
@@ -84,6 +93,36 @@ describe('WebSocket session state in connection meta', () => {
         expect(roundTrip(state).state).toEqual(state);
       }),
     );
+  });
+
+  it('fits the header budget at the most subscriptions a connection may be allowed, whatever their state', () => {
+    const worst = (n: number): WsSessionState => {
+      const names = Array.from({ length: n }, (_, i) => `${String(i).padStart(3, '0')}-${'n'.repeat(MAX_CHANNEL_NAME_LENGTH - 4)}`);
+      return {
+        user: 'Ab3dEf6hIj9L',
+        subscriptions: [],
+        barrier: 999_999_999,
+        grants: names.map((channel) => ({ channel, exp: 999_999_999_999, publish: true })),
+        pending: names.map((channel) => ({
+          channel,
+          since: '999999999999999999',
+          barrier: 999_999_999,
+          startedMs: 999_999_999_999_999,
+          cursor: '999999999999999999',
+          more: true,
+          rounds: 999_999_999,
+          behind: 999_999_999,
+          gated: true,
+        })),
+      };
+    };
+    const bytes = (state: WsSessionState) =>
+      Object.entries(sessionStateHeaders(state, SEALING)).reduce((sum, [name, value]) => sum + name.length - 'Set-'.length + value.length + 4, 0);
+    expect(bytes(worst(MAX_WS_SUBSCRIPTIONS))).toBeLessThanOrEqual(STATE_HEADER_BUDGET_BYTES);
+    // Fanout's 20: a few KB (9,448 bytes before channel names were written once).
+    expect(bytes(worst(20))).toBeLessThan(5 * 1024);
+    // What is left of the origin's limit for the client's own headers.
+    expect(ORIGIN_MAX_HEADER_BYTES - STATE_HEADER_BUDGET_BYTES).toBeGreaterThanOrEqual(32 * 1024);
   });
 
   it('makes distinct 12-character filter users', () => {

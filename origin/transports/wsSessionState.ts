@@ -62,6 +62,21 @@ export const META = {
   seal: 'Seal',
 } as const;
 
+/**
+ * The most subscriptions a connection may be allowed (WS_MAX_SUBSCRIPTIONS; Fanout's own cap is 20):
+ * the state of that many, at their largest (128-character names, all subscribing with a position, a
+ * token grant each), fits STATE_HEADER_BUDGET_BYTES. Tested in wsSessionState.test.ts.
+ */
+export const MAX_WS_SUBSCRIPTIONS = 100;
+/**
+ * What the state may take of a request head: the proxy sends it with every WebSocket-over-HTTP
+ * request beside the client's own headers (cookies included), and the origin answers a head over
+ * ORIGIN_MAX_HEADER_BYTES with 431, which makes the proxy drop the connection.
+ */
+export const STATE_HEADER_BUDGET_BYTES = 32 * 1024;
+/** The origin's limit on a request head (Node's default is 16 KiB). */
+export const ORIGIN_MAX_HEADER_BYTES = 64 * 1024;
+
 /** The sealed values, in the order the seal covers them. */
 const SEALED = [META.user, META.channels, META.subscriptions, META.pending, META.barrier, META.grants] as const;
 
