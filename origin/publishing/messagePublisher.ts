@@ -22,30 +22,44 @@ export interface PublishedMessage extends ChannelMessage {
   duplicate: boolean;
 }
 
+/**
+ * Which message, without what it says: errors carry these, since errors reach logs, and message data
+ * (of private channels too) does not belong there.
+ */
+export interface StoredMessageRef {
+  id: string;
+  channel: string;
+}
+
+export function refsOf(messages: ReadonlyArray<StoredMessageRef>): StoredMessageRef[] {
+  return messages.map((m) => ({ id: m.id, channel: m.channel }));
+}
+
 /** Part of a batch could not be stored; `stored` lists what was stored and published before that. */
 export class PartialPublishError extends Error {
   override name = 'PartialPublishError';
+  readonly stored: StoredMessageRef[];
   constructor(
     override readonly cause: HistoryConflictError | HistoryUnavailableError,
     /** Index (in the whole batch) of the input that could not be stored. */
     readonly index: number,
-    readonly stored: PublishedMessage[],
+    stored: ReadonlyArray<StoredMessageRef>,
   ) {
     super(cause.message, { cause });
+    this.stored = refsOf(stored);
   }
 }
 
 /** The messages were stored (and stay recoverable from history) but the proxy did not take them. */
 export class DeliveryError extends Error {
   override name = 'DeliveryError';
-  constructor(
-    readonly stored: PublishedMessage[],
-    cause: unknown,
-  ) {
+  readonly stored: StoredMessageRef[];
+  constructor(stored: ReadonlyArray<StoredMessageRef>, cause: unknown) {
     const gaveUp = cause instanceof PublishError && cause.gaveUp ? ` (${cause.gaveUp})` : '';
     super(`stored ${stored.length} message(s) but publishing failed: ${(cause as Error).message ?? String(cause)}${gaveUp}`, {
       cause,
     });
+    this.stored = refsOf(stored);
   }
 }
 

@@ -3,7 +3,7 @@
 // exactly which messages were stored anyway.
 import { HistoryConflictError, HistoryUnavailableError } from '../history/historyStore.ts';
 import { ItemTooLargeError } from './gripPublisher.ts';
-import { DeliveryError, PartialPublishError, type PublishedMessage } from './messagePublisher.ts';
+import { DeliveryError, PartialPublishError, refsOf, type StoredMessageRef } from './messagePublisher.ts';
 import { PublishInputError } from './publishInput.ts';
 
 export type PublishFailureCode = 'invalid_message' | 'message_too_large' | 'id_conflict' | 'history_unavailable' | 'publish_failed';
@@ -24,12 +24,10 @@ export interface PublishFailure {
   maybeStored?: boolean;
 }
 
-const storedOf = (messages: PublishedMessage[]) => messages.map((m) => ({ id: m.id, channel: m.channel }));
-
-function fromStoreError(error: HistoryConflictError | HistoryUnavailableError, stored: PublishedMessage[], index?: number): PublishFailure {
+function fromStoreError(error: HistoryConflictError | HistoryUnavailableError, stored: StoredMessageRef[], index?: number): PublishFailure {
   const at = index === undefined ? {} : { index };
   if (error instanceof HistoryConflictError) {
-    return { status: 409, code: 'id_conflict', kind: 'conflict', message: error.message, stored: storedOf(stored), ...at };
+    return { status: 409, code: 'id_conflict', kind: 'conflict', message: error.message, stored: refsOf(stored), ...at };
   }
   if (error.maybeStored) {
     return {
@@ -40,7 +38,7 @@ function fromStoreError(error: HistoryConflictError | HistoryUnavailableError, s
         `the history store stopped answering after it was sent the messages of this channel, so whether they were stored is unknown ` +
         `(a stored one is published with the next message on its channel): look at GET /api/channels/:channel/messages before ` +
         `publishing them again, or give each message an "id" so that a retry is recognised: ${error.message}`,
-      stored: storedOf(stored),
+      stored: refsOf(stored),
       retryAfterSeconds: 1,
       maybeStored: true,
       ...at,
@@ -51,7 +49,7 @@ function fromStoreError(error: HistoryConflictError | HistoryUnavailableError, s
     code: 'history_unavailable',
     kind: 'unavailable',
     message: `the history store is unavailable, nothing of this was stored: ${error.message}`,
-    stored: storedOf(stored),
+    stored: refsOf(stored),
     retryAfterSeconds: 1,
     ...at,
   };
@@ -86,7 +84,7 @@ export function describePublishFailure(error: unknown): PublishFailure | undefin
       message:
         `${error.message}. They are in the history: stream and long-poll subscribers recover them with the next ` +
         'message, reconnecting clients get them; do not publish them again',
-      stored: storedOf(error.stored),
+      stored: refsOf(error.stored),
     };
   }
   return undefined;
