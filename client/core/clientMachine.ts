@@ -48,8 +48,8 @@ export type RecoveryReason =
   | 'overflow'
   /** A fresh token: a stream reconnects with it. */
   | 'token-refresh'
-  /** The token expired or was refused: a fresh one, then connect again. */
-  | 'token-expired'
+  /** The token expired or was refused (or the token function failed): a fresh one, then connect again. */
+  | 'token-refused'
   /** The transport could not connect: one step down. */
   | 'fallback'
   /** Back up to a better transport. */
@@ -250,14 +250,14 @@ export function step(s: MachineState, e: MachineEvent, now: number, out: Effect[
       sub.token.fetching = false;
       // Still valid: try again a little later; otherwise the subscription waits for one.
       if (sub.phase !== 'token') sub.token.refreshAt = s.now + backoffDelayMs(s.settings.backoff, 1, s.settings.random());
-      else retry(s, sub, 'token-expired', failedDelay(s, sub), `the token function failed: ${e.detail}`);
+      else retry(s, sub, 'token-refused', failedDelay(s, sub), `the token function failed: ${e.detail}`);
       wake(s, sub.token.refreshAt);
       return;
     }
     case 'located': {
       const sub = s.subs.get(e.sub);
       if (!sub || sub.phase !== 'locate') return;
-      if (e.status === 401 || e.status === 403) return tokenRefused(s, sub, 'forbidden', e.detail ?? `${sub.channel} refused the subscribe token`);
+      if (e.status === 401 || e.status === 403) return tokenRefused(s, sub, refusal(s, sub), e.detail ?? `HTTP ${e.status}`);
       if (e.lastId === undefined) return retry(s, sub, 'cut', failedDelay(s, sub), e.detail);
       sub.position ??= e.lastId;
       return advance(s, sub);
@@ -527,6 +527,11 @@ function tokenArrived(s: MachineState, id: number, token: string): void {
   else if (conn?.open) lose(s, conn, 'token-refresh');
 }
 
+/** What a refusal (HTTP 403) means: the token's `exp` passed, or the origin does not take it. */
+function refusal(s: MachineState, sub: SubRecord): 'token_expired' | 'forbidden' {
+  return sub.token.expMs !== undefined && sub.token.expMs <= s.now ? 'token_expired' : 'forbidden';
+}
+
 /** The origin refused the token, or it expired: a fresh one when a function gives them, else the end. */
 function tokenRefused(s: MachineState, sub: SubRecord, code: 'forbidden' | 'token_expired', message: string): void {
   const t = sub.token;
@@ -536,8 +541,8 @@ function tokenRefused(s: MachineState, sub: SubRecord, code: 'forbidden' | 'toke
   }
   detach(s, sub, false);
   t.value = undefined;
-  sub.stats.recoveries['token-expired'] = (sub.stats.recoveries['token-expired'] ?? 0) + 1;
-  s.out.push({ type: 'recovering', sub: sub.id, reason: 'token-expired', position: sub.position, detail: message });
+  sub.stats.recoveries['token-refused'] = (sub.stats.recoveries['token-refused'] ?? 0) + 1;
+  s.out.push({ type: 'recovering', sub: sub.id, reason: 'token-refused', position: sub.position, detail: message });
   sub.phase = 'token';
   setState(s, sub, sub.ready ? 'reconnecting' : 'connecting');
   fetchToken(s, sub);
@@ -699,10 +704,10 @@ function ended(s: MachineState, e: Extract<MachineEvent, { type: 'ended' }>): vo
   const sub = conn.subs[0];
   if (conn.transport !== 'websocket' && sub) {
     const what = e.detail ?? `HTTP ${e.status}`;
-    if (e.status === 401 || e.status === 403) return tokenRefused(s, sub, 'forbidden', what);
+    if (e.status === 401 || e.status === 403) return tokenRefused(s, sub, refusal(s, sub), what);
     if (e.status === 400) return fail(s, sub, 'bad_request', what);
     // An EventSource says nothing about why it failed: an expired token is the one cause we can tell.
-    if (e.refused && sub.token.expMs !== undefined && sub.token.expMs <= s.now) return tokenRefused(s, sub, 'token_expired', `the subscribe token for ${sub.channel} expired`);
+    if (e.refused && refusal(s, sub) === 'token_expired') return tokenRefused(s, sub, 'token_expired', `the subscribe token for ${sub.channel} expired`);
   }
   if (e.code === CLOSE_CODES.tokenExpired) {
     // The origin names each expired channel in an error frame first; should one be missing, the token's exp tells.

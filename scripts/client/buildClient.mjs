@@ -31,7 +31,7 @@ const dist = `${root}client/dist`;
 rmSync(dist, { recursive: true, force: true });
 mkdirSync(dist, { recursive: true });
 /** @type {import('esbuild').BuildOptions} */
-const common = { entryPoints: [`${root}client/index.ts`], bundle: true, format: 'esm', platform: 'neutral', target: 'es2020', logLevel: 'warning' };
+const common = { entryPoints: [`${root}client/index.ts`], bundle: true, format: 'esm', platform: 'neutral', target: 'es2022', logLevel: 'warning' };
 await esbuild.build({ ...common, outfile: `${dist}/index.js` });
 await esbuild.build({ ...common, outfile: `${dist}/client.min.js`, minify: true, legalComments: 'none' });
 execFileSync(process.execPath, [tsc, '-p', `${root}client/tsconfig.build.json`], { stdio: 'inherit' });

@@ -1,5 +1,6 @@
-// An HTTP proxy in front of Pushpin that can refuse WebSocket upgrades while passing everything else:
-// a network (a corporate proxy, a firewall) where WebSockets cannot connect, for the client's fallback.
+// An HTTP proxy in front of Pushpin that can refuse WebSocket upgrades (and block paths) while passing
+// everything else: a network (a corporate proxy, a firewall) where WebSockets, or streams, cannot
+// connect, for the client's fallback.
 import { request, createServer, type IncomingMessage } from 'node:http';
 import { connect, type AddressInfo, type Socket } from 'node:net';
 
@@ -7,6 +8,8 @@ export interface UpgradeRefusingProxy {
   url: string;
   /** Whether upgrades are refused (403) right now. */
   refuseUpgrades: boolean;
+  /** HTTP requests below these path prefixes are answered 502 (a proxy that cannot stream them). */
+  blockedPaths: string[];
   readonly refused: number;
   stop(): Promise<void>;
 }
@@ -14,9 +17,14 @@ export interface UpgradeRefusingProxy {
 export async function startUpgradeRefusingProxy(target: string): Promise<UpgradeRefusingProxy> {
   const to = new URL(target);
   const sockets = new Set<Socket>();
-  const proxy: UpgradeRefusingProxy = { url: '', refuseUpgrades: true, refused: 0, stop: async () => {} };
+  const proxy: UpgradeRefusingProxy = { url: '', refuseUpgrades: true, blockedPaths: [], refused: 0, stop: async () => {} };
   let refused = 0;
   const server = createServer((req, res) => {
+    if (proxy.blockedPaths.some((prefix) => req.url?.startsWith(prefix))) {
+      req.resume();
+      res.writeHead(502, { 'content-type': 'text/plain' }).end('blocked by the test proxy');
+      return;
+    }
     const upstream = request({ host: to.hostname, port: to.port, method: req.method, path: req.url, headers: req.headers }, (answer) => {
       res.writeHead(answer.statusCode ?? 502, answer.headers);
       answer.pipe(res);
