@@ -17,5 +17,5 @@ export type {
   TokenSource,
 } from './api/subscription.ts';
 export type { RecoveryReason, SubscriptionStateName, SubscriptionStats } from './core/clientMachine.ts';
-export type { EventSourceConstructor, FetchLike, WebSocketConstructor } from './transports/runtimeApis.ts';
+export type { EventSourceConstructor, FetchLike, RequestInitLike, ResponseLike, StreamReaderLike, WebSocketConstructor } from './transports/runtimeApis.ts';
 export type { ContinuityReset, Envelope, ResetReason, TransportName } from '../protocol/index.ts';

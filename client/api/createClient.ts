@@ -101,6 +101,9 @@ export function createClient(options: ClientOptions = {}): FanoutClient {
     get closed() {
       return machine.closed;
     },
+    get transport() {
+      return settings.transports[machine.ladder.index]!;
+    },
   };
 
   const sinkFor = (conn: number): ConnectionSink => {
@@ -228,7 +231,7 @@ export function createClient(options: ClientOptions = {}): FanoutClient {
       });
     },
     get transport() {
-      return settings.transports[machine.ladder.index]!;
+      return driver.transport;
     },
     close() {
       dispatch({ type: 'close' });

@@ -81,9 +81,11 @@ export interface SubscriptionDriver {
   /** The subscription is closed: the client forgets it. */
   forget(id: number): void;
   readonly closed: boolean;
+  /** The transport subscriptions use now. */
+  readonly transport: TransportName;
 }
 
-const NO_STATS: SubscriptionStats = { messages: 0, duplicates: 0, resets: 0, reconnects: 0, recoveries: {} };
+const NO_STATS: SubscriptionStats = { messages: 0, duplicates: 0, resets: 0, reconnects: 0, connectFailures: 0, recoveries: {} };
 
 export class ClientSubscription implements Subscription {
   readonly listeners = new Listeners<SubscriptionEvents>();
@@ -149,7 +151,7 @@ export class ClientSubscription implements Subscription {
     if (this.stopped) return;
     this.stopped = true;
     if (this.sub && this.current !== 'closed') this.driver.dispatch({ type: 'unsubscribe', sub: this.id });
-    else this.changed('closed', this.via ?? 'websocket');
+    else this.changed('closed', this.via ?? this.driver.transport);
   }
 
   readonly testing: SubscriptionTestingHooks = {

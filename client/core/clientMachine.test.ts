@@ -138,6 +138,7 @@ describe('WebSocket', () => {
       delays.push(bed.now - before);
     }
     expect(delays).toEqual([198, 396, 792, 990]);
+    expect(bed.machine.subs.get(1)!.stats.connectFailures).toBe(4);
     const conn = bed.lastConn();
     bed.send({ type: 'opened', conn });
     bed.frame(conn, { type: 'subscribed', channel: 'c', lastId: '1' });
@@ -193,6 +194,25 @@ describe('WebSocket', () => {
     bed.send({ type: 'opened', conn: bed.lastConn() });
     bed.frame(bed.lastConn(), { type: 'error', code: 'forbidden', message: 'still no', channel: 'c' });
     expect(bed.of('fail')).toEqual([{ type: 'fail', sub: 1, code: 'forbidden', message: 'still no' }]);
+  });
+
+  it('a refresh refused on a live subscription unsubscribes it, so the next token subscribes anew on the same connection', () => {
+    const bed = createTestbed({ idleTimeoutMs: 60_000 });
+    bed.send({ type: 'subscribe', sub: 1, channel: 'c', tokenFunction: true });
+    bed.send({ type: 'token', sub: 1, token: 'first' });
+    const conn = bed.lastConn();
+    bed.send({ type: 'opened', conn });
+    bed.frame(conn, { type: 'subscribed', channel: 'c', lastId: '4' });
+    bed.send({ type: 'subscribe', sub: 2, channel: 'other' });
+    // A refresh in place that the origin refuses: it still holds the channel under the old grant.
+    bed.send({ type: 'token', sub: 1, token: 'refused' });
+    bed.frame(conn, { type: 'error', code: 'forbidden', message: 'no', channel: 'c' });
+    expect(bed.effects.filter((e) => e.type === 'send' && e.text.includes('unsubscribe'))).toEqual([{ type: 'send', conn, text: '{"type":"unsubscribe","channel":"c"}' }]);
+    bed.send({ type: 'token', sub: 1, token: 'fresh' });
+    expect(subscribeFrames(bed.effects).at(-1)).toEqual({ conn, channel: 'c', since: '4', token: 'fresh' });
+    bed.frame(conn, { type: 'subscribed', channel: 'c', lastId: '4' });
+    bed.frame(conn, message('c', 5, 4));
+    expect(deliveredIds(bed.effects)).toEqual(['5']);
   });
 
   it('answers publishes in order per channel, telling a publish error from a subscribe error', () => {

@@ -66,6 +66,8 @@ export interface SubscriptionStats {
   resets: number;
   /** Connections after the first (a long-poll's next poll is not one). */
   reconnects: number;
+  /** Connections that failed before they opened (refused, an error status, no answer). */
+  connectFailures: number;
   recoveries: Partial<Record<RecoveryReason, number>>;
 }
 
@@ -337,7 +339,7 @@ function subscribe(s: MachineState, e: Extract<MachineEvent, { type: 'subscribe'
     state: undefined,
     transport: undefined,
     token: { source, value: e.token, expMs: e.token === undefined ? undefined : tokenExpiryMs(e.token), refreshAt: Infinity, fetching: false, refusals: 0 },
-    stats: { messages: 0, duplicates: 0, resets: 0, reconnects: 0, recoveries: {} },
+    stats: { messages: 0, duplicates: 0, resets: 0, reconnects: 0, connectFailures: 0, recoveries: {} },
   };
   s.subs.set(sub.id, sub);
   setState(s, sub, 'connecting');
@@ -448,8 +450,12 @@ function dropWithPublishes(s: MachineState, conn: ConnRecord, why: string): void
   }
 }
 
-/** Takes the subscription off its connection (a WebSocket stays for its other channels). */
-function detach(s: MachineState, sub: SubRecord, unsubscribe: boolean): void {
+/**
+ * Takes the subscription off its connection (a WebSocket stays for its other channels). `unsubscribe`:
+ * tell the origin, which holds the channel on that WebSocket (a live subscription does: a refused or
+ * failed refresh leaves it in place there).
+ */
+function detach(s: MachineState, sub: SubRecord, unsubscribe = sub.phase === 'live'): void {
   const conn = sub.conn;
   if (!conn) return;
   sub.conn = undefined;
@@ -468,7 +474,7 @@ function close(s: MachineState, sub: SubRecord): void {
 }
 
 function fail(s: MachineState, sub: SubRecord, code: string, message: string): void {
-  detach(s, sub, false);
+  detach(s, sub);
   s.out.push({ type: 'fail', sub: sub.id, code, message });
   close(s, sub);
 }
@@ -503,6 +509,7 @@ function lose(s: MachineState, conn: ConnRecord, reason: RecoveryReason, detail?
   for (const sub of conn.subs) {
     sub.conn = undefined;
     sub.awaiting = false;
+    if (!conn.open) sub.stats.connectFailures++;
     const immediate = reason === 'token-refresh' || reason === 'upgrade';
     retry(s, sub, fell ? 'fallback' : reason, immediate ? 0 : failedDelay(s, sub), fell ? `${conn.transport} could not connect: ${detail}` : detail);
   }
@@ -539,7 +546,7 @@ function tokenRefused(s: MachineState, sub: SubRecord, code: 'forbidden' | 'toke
     const hint = t.source === 'fixed' ? ' (the token is a fixed string: give a function that returns a fresh one to keep the subscription going)' : '';
     return fail(s, sub, code, message + hint);
   }
-  detach(s, sub, false);
+  detach(s, sub);
   t.value = undefined;
   sub.stats.recoveries['token-refused'] = (sub.stats.recoveries['token-refused'] ?? 0) + 1;
   s.out.push({ type: 'recovering', sub: sub.id, reason: 'token-refused', position: sub.position, detail: message });
@@ -666,7 +673,7 @@ function wsError(s: MachineState, conn: ConnRecord, f: Extract<ServerFrame, { ty
 }
 
 function retrySubscribe(s: MachineState, sub: SubRecord, detail: string): void {
-  detach(s, sub, false);
+  detach(s, sub);
   retry(s, sub, 'busy', failedDelay(s, sub), detail);
 }
 

@@ -1,3 +1,5 @@
+// The readers of the streamed framings: the one line reader (protocol/lineReader.ts) and the
+// event-stream reader on top of it (protocol/eventStreamReader.ts), fed text cut anywhere.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { createLineReader } from './lineReader.ts';
