@@ -87,8 +87,9 @@ export function resolveClientOptions(options: ClientOptions): ResolvedClient {
     if (transport === 'websocket') {
       return env.WebSocket ? undefined : "a WebSocket constructor: this runtime has no global WebSocket (Node 20 has none); pass one, e.g. `import WebSocket from 'ws'; createClient({ url, WebSocket })`";
     }
-    if (transport === 'sse' && eventSource && !env.EventSource) return 'an EventSource constructor (pass `EventSource`, or `sse: "fetch"`)';
-    return env.fetch ? undefined : 'fetch (pass `fetch`)';
+    // Every HTTP transport also asks the history API (its position, the silence check): fetch.
+    if (!env.fetch) return 'fetch (pass `fetch`)';
+    return transport === 'sse' && eventSource && !env.EventSource ? 'an EventSource constructor (pass `EventSource`, or `sse: "fetch"`)' : undefined;
   };
   const requested = options.transport ?? 'auto';
   let transports: TransportName[];

@@ -138,7 +138,12 @@ export function createClient(options: ClientOptions = {}): FanoutClient {
     switch (e.type) {
       case 'open':
         connections.set(e.conn, null);
-        connections.set(e.conn, open(e));
+        try {
+          connections.set(e.conn, open(e));
+        } catch (error) {
+          // A constructor that throws (an injected one, a URL it refuses): a connection that did not open.
+          dispatch({ type: 'ended', conn: e.conn, refused: true, detail: describeError(error) });
+        }
         return;
       case 'send':
         connections.get(e.conn)?.send(e.text);

@@ -95,6 +95,17 @@ describe('WebSocket', () => {
     expect(subscribeFrames(bed.effects).slice(3).map((f) => [f.conn, f.channel])).toEqual([[second, 'c'], [second, 'd']]);
   });
 
+  it("cutting a subscription that has no connection right now leaves the others' alone", () => {
+    const bed = createTestbed({ transports: ['sse'] });
+    bed.send({ type: 'subscribe', sub: 1, channel: 'a', since: '1' });
+    bed.send({ type: 'subscribe', sub: 2, channel: 'b', since: '1' });
+    bed.send({ type: 'ended', conn: 1, refused: true });
+    bed.send({ type: 'cut', sub: 1 });
+    expect(bed.of('drop')).toEqual([{ type: 'drop', conn: 1 }]);
+    bed.send({ type: 'cut' });
+    expect(bed.of('drop')).toEqual([{ type: 'drop', conn: 1 }, { type: 'drop', conn: 2 }]);
+  });
+
   it('puts a second subscription to the same channel on another connection', () => {
     const bed = createTestbed();
     bed.send({ type: 'subscribe', sub: 1, channel: 'a' });
@@ -213,6 +224,18 @@ describe('WebSocket', () => {
     bed.frame(conn, { type: 'subscribed', channel: 'c', lastId: '4' });
     bed.frame(conn, message('c', 5, 4));
     expect(deliveredIds(bed.effects)).toEqual(['5']);
+  });
+
+  it('rejects every publish that got no answer in time, and closes a connection left with nothing to do', () => {
+    const bed = createTestbed({ publishTimeoutMs: 1000, idleTimeoutMs: 60_000 });
+    bed.send({ type: 'publish', ref: 1, channel: 'a', data: 1 });
+    bed.send({ type: 'publish', ref: 2, channel: 'b', data: 2 });
+    const conn = bed.lastConn();
+    bed.send({ type: 'opened', conn });
+    bed.wait(1000);
+    expect(bed.of('publish-failed').map((e) => [e.ref, e.code])).toEqual([[1, 'timeout'], [2, 'timeout']]);
+    expect(bed.of('drop')).toEqual([{ type: 'drop', conn }]);
+    expect(bed.of('send').filter((e) => e.text.includes('ping'))).toEqual([]);
   });
 
   it('answers publishes in order per channel, telling a publish error from a subscribe error', () => {

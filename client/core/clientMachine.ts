@@ -98,7 +98,7 @@ interface TokenRecord {
   expMs: number | undefined;
   refreshAt: number;
   fetching: boolean;
-  /** Refusals since the subscription was last live: a fresh token refused too is final. */
+  /** Refusals in a row since the subscription was last live: the third ends it (a function that only gives refused tokens). */
   refusals: number;
 }
 
@@ -297,7 +297,8 @@ export function step(s: MachineState, e: MachineEvent, now: number, out: Effect[
       return ended(s, e);
     case 'cut': {
       const conn = e.sub === undefined ? undefined : s.subs.get(e.sub)?.conn;
-      for (const c of conn ? [conn] : [...s.conns.values()]) lose(s, c, 'cut', 'cut by the testing hook');
+      const conns = e.sub === undefined ? [...s.conns.values()] : conn ? [conn] : [];
+      for (const c of conns) lose(s, c, 'cut', 'cut by the testing hook');
       return;
     }
     case 'publish':
@@ -746,10 +747,12 @@ function tick(s: MachineState): void {
     }
   }
   for (const conn of s.conns.values()) {
-    for (const p of conn.publishes) {
+    for (const p of [...conn.publishes]) {
       if (p.at + st.publishTimeoutMs <= now) settlePublish(s, conn, p.channel, { type: 'publish-failed', ref: 0, code: 'timeout', message: `no answer to the publish within ${st.publishTimeoutMs} ms` });
       else wake(s, p.at + st.publishTimeoutMs);
     }
+    // Its last publish timed out and nothing else holds it: closed.
+    if (!s.conns.has(conn.id)) continue;
     if (!conn.open) {
       if (now - conn.startedAt >= st.idleTimeoutMs) lose(s, conn, 'silent', `no answer within ${st.idleTimeoutMs} ms`);
       else wake(s, conn.startedAt + st.idleTimeoutMs);
