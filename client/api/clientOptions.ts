@@ -3,6 +3,7 @@
 // 'auto', which uses the transports it can.
 import { TRANSPORT_NAMES, type TransportName } from '../../protocol/index.ts';
 import type { MachineSettings } from '../core/clientMachine.ts';
+import { defaultSilenceMs } from '../core/liveness.ts';
 import {
   runtimeGlobal,
   type EventSourceConstructor,
@@ -42,6 +43,8 @@ export interface ClientOptions {
    * 45 s: Pushpin sends stream keep-alives every 20 s and WebSocket pongs every 25 s.
    */
   idleTimeoutMs?: number;
+  /** How long without a message before that check (default two thirds of `idleTimeoutMs`). */
+  silenceCheckMs?: number;
   /** Reconnect delays: random between 0 and min(maxMs, baseMs * 2^failures). Default 500 ms and 10 s. */
   backoff?: { baseMs?: number; maxMs?: number };
   /** A connection that stayed up this long was healthy: the backoff starts over after it. Default 5 s. */
@@ -109,6 +112,7 @@ export function resolveClientOptions(options: ClientOptions): ResolvedClient {
     settings: {
       transports,
       idleTimeoutMs: options.idleTimeoutMs ?? 45_000,
+      silenceCheckMs: options.silenceCheckMs ?? defaultSilenceMs(options.idleTimeoutMs ?? 45_000),
       backoff: { baseMs: options.backoff?.baseMs ?? 500, maxMs: options.backoff?.maxMs ?? 10_000 },
       healthyAfterMs: options.healthyAfterMs ?? 5000,
       fallbackAfterFailures: options.fallbackAfterFailures ?? 2,

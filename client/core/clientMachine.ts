@@ -26,7 +26,7 @@ import {
 } from '../../protocol/index.ts';
 import { backoffDelayMs, type BackoffSettings } from './backoff.ts';
 import { judgeMessage, positionAfter, type Judgement } from './deliveryRule.ts';
-import { livenessAction, nextLivenessCheck, probeAfterMs, type LivenessClock } from './liveness.ts';
+import { livenessAction, nextLivenessCheck, type LivenessClock } from './liveness.ts';
 import { tokenExpiryMs, tokenRefreshAt } from './tokenLifetime.ts';
 import { createLadder, ladderFailed, ladderUpgrade, ladderWorked, type Ladder, type LadderSettings } from './transportLadder.ts';
 
@@ -74,8 +74,10 @@ export interface SubscriptionStats {
 export interface MachineSettings extends LadderSettings {
   /** The transports to use, best first: one, or the fallback ladder of `auto`. */
   transports: readonly TransportName[];
-  /** A connection with nothing at all for this long is dead; a silent one is probed after 2/3 of it. */
+  /** A connection with nothing at all for this long is dead. */
   idleTimeoutMs: number;
+  /** A connection with no message for this long is probed (a WebSocket pings, a stream asks the history). */
+  silenceCheckMs: number;
   backoff: BackoffSettings;
   /** A connection live this long was healthy: the backoff starts over after it. */
   healthyAfterMs: number;
@@ -561,7 +563,7 @@ function opened(s: MachineState, id: number): void {
   if (!conn || conn.open) return;
   conn.open = true;
   conn.lastByteAt = conn.lastMessageAt = conn.probedAt = s.now;
-  wake(s, s.now + probeAfterMs(s.settings.idleTimeoutMs));
+  wake(s, s.now + s.settings.silenceCheckMs);
   if (conn.transport === 'websocket') {
     for (const sub of conn.subs) sendSubscribe(s, conn, sub);
     for (const p of conn.publishes) s.out.push({ type: 'send', conn: conn.id, text: p.text });
@@ -759,13 +761,13 @@ function tick(s: MachineState): void {
       continue;
     }
     const visible = !st.keepAliveHidden.includes(conn.transport);
-    const action = livenessAction(conn, now, st.idleTimeoutMs, visible);
+    const action = livenessAction(conn, now, st.idleTimeoutMs, st.silenceCheckMs, visible);
     if (action === 'dead') {
       lose(s, conn, 'silent', `nothing arrived for ${st.idleTimeoutMs} ms`);
       continue;
     }
     if (action === 'probe') probe(s, conn);
-    wake(s, nextLivenessCheck(conn, st.idleTimeoutMs, visible));
+    wake(s, nextLivenessCheck(conn, st.idleTimeoutMs, st.silenceCheckMs, visible));
   }
 }
 

@@ -6,6 +6,7 @@ import { createMachine, step, type Effect, type MachineEvent, type MachineSettin
 export const TEST_SETTINGS: MachineSettings = {
   transports: ['websocket'],
   idleTimeoutMs: 3000,
+  silenceCheckMs: 2000,
   backoff: { baseMs: 100, maxMs: 1000 },
   healthyAfterMs: 1000,
   fallbackAfterFailures: 2,
@@ -32,8 +33,10 @@ export interface Testbed {
   lastConn(): number;
 }
 
+/** `silenceCheckMs` follows `idleTimeoutMs` (two thirds of it) unless given. */
 export function createTestbed(settings: Partial<MachineSettings> = {}): Testbed {
-  const machine = createMachine({ ...TEST_SETTINGS, ...settings });
+  const idle = settings.idleTimeoutMs ?? TEST_SETTINGS.idleTimeoutMs;
+  const machine = createMachine({ ...TEST_SETTINGS, silenceCheckMs: Math.floor((idle * 2) / 3), ...settings });
   const bed: Testbed = {
     machine,
     now: 1_000_000,
