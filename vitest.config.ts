@@ -7,7 +7,7 @@ export default defineConfig({
     alias: [{ find: /^fastly:(.*)$/, replacement: fileURLToPath(new URL('./edge/testing/fastly/$1.ts', import.meta.url)) }],
   },
   test: {
-    include: ['{protocol,edge,origin,scripts,test}/**/*.test.ts'],
+    include: ['{protocol,client,edge,origin,scripts,test}/**/*.test.ts'],
     // End-to-end files start real Pushpin and origin processes on their own free ports.
     globalSetup: ['test/harness/globalSetup.ts'],
     pool: 'forks',

@@ -17,6 +17,15 @@ export function subscribePath(transport: Exclude<TransportName, 'websocket'>, ch
   return `/${HTTP_PATH_PREFIX[transport]}/${encodeURIComponent(channel)}`;
 }
 
+/** The query parameter an HTTP transport's subscribe takes its position in (SSE also reads the Last-Event-ID header). */
+export const RESUME_QUERY_PARAM = { sse: 'lastEventId', stream: 'since', poll: 'since' } as const;
+
+/** Where a subscribe token goes in a URL, for clients that cannot set `Authorization: Bearer` (EventSource). */
+export const TOKEN_QUERY_PARAM = 'token';
+
+/** The media types of the streamed transports' answers (a client seeing another one reached something else). */
+export const STREAM_CONTENT_TYPES = { sse: 'text/event-stream', stream: 'application/x-ndjson' } as const;
+
 /** The history API's path for a channel. */
 export function historyPath(channel: string): string {
   return `/api/channels/${encodeURIComponent(channel)}/messages`;

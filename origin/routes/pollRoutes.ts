@@ -9,7 +9,7 @@ import type { HistoryStore } from '../history/historyStore.ts';
 import { readReplay } from '../history/replay.ts';
 import type { OriginMetrics } from '../observability/metrics.ts';
 import { historyChannelFor, liveChannelFor } from '../transports/gripChannels.ts';
-import { POLL_PAGE_SIZE, pollBody } from '../../protocol/index.ts';
+import { POLL_PAGE_SIZE, pollBody, RESUME_QUERY_PARAM } from '../../protocol/index.ts';
 import { channelParam, RequestParamError, resumeIdOf, sendBadRequest } from './realtimeRequest.ts';
 import { admitSubscriber } from './subscriberAdmission.ts';
 
@@ -26,7 +26,7 @@ export function pollRoutes(deps: {
     let since: string | undefined;
     try {
       channel = channelParam(req);
-      since = resumeIdOf(req, historyChannelFor('poll', channel), { query: ['since'] });
+      since = resumeIdOf(req, historyChannelFor('poll', channel), { query: [RESUME_QUERY_PARAM.poll] });
     } catch (error) {
       if (error instanceof RequestParamError) return sendBadRequest(res, error.message);
       throw error;

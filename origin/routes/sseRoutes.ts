@@ -5,7 +5,7 @@ import { Router, type RequestHandler } from 'express';
 import type { ChannelAccess } from '../access/channelAccess.ts';
 import type { HistoryStore } from '../history/historyStore.ts';
 import type { OriginMetrics } from '../observability/metrics.ts';
-import { sseEvent, sseExpired, ssePosition, sseReset } from '../../protocol/index.ts';
+import { RESUME_QUERY_PARAM, SSE_KEEP_ALIVE, sseEvent, sseExpired, ssePosition, sseReset, STREAM_CONTENT_TYPES } from '../../protocol/index.ts';
 import { streamHoldHandler, streamHoldPaths } from './streamHold.ts';
 
 export function sseRoutes(deps: { history: HistoryStore; requireGrip: RequestHandler; metrics: OriginMetrics; access: ChannelAccess }): Router {
@@ -16,14 +16,14 @@ export function sseRoutes(deps: { history: HistoryStore; requireGrip: RequestHan
     streamHoldHandler(
       {
         transport: 'sse',
-        contentType: 'text/event-stream',
-        keepAlive: ':\n\n',
+        contentType: STREAM_CONTENT_TYPES.sse,
+        keepAlive: SSE_KEEP_ALIVE,
         frame: sseEvent,
         resetNotice: sseReset,
         expiredNotice: sseExpired,
         positionNotice: ssePosition,
         pathPrefix: 'events',
-        resumeSources: { headers: ['last-event-id'], query: ['lastEventId'] },
+        resumeSources: { headers: ['last-event-id'], query: [RESUME_QUERY_PARAM.sse] },
       },
       deps,
     ),

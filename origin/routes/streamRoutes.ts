@@ -4,7 +4,7 @@ import { Router, type RequestHandler } from 'express';
 import type { ChannelAccess } from '../access/channelAccess.ts';
 import type { HistoryStore } from '../history/historyStore.ts';
 import type { OriginMetrics } from '../observability/metrics.ts';
-import { ndjsonExpired, ndjsonLine, ndjsonReset } from '../../protocol/index.ts';
+import { NDJSON_KEEP_ALIVE, ndjsonExpired, ndjsonLine, ndjsonReset, RESUME_QUERY_PARAM, STREAM_CONTENT_TYPES } from '../../protocol/index.ts';
 import { streamHoldHandler, streamHoldPaths } from './streamHold.ts';
 
 export function streamRoutes(deps: {
@@ -20,14 +20,14 @@ export function streamRoutes(deps: {
     streamHoldHandler(
       {
         transport: 'stream',
-        contentType: 'application/x-ndjson',
+        contentType: STREAM_CONTENT_TYPES.stream,
         // A blank line: NDJSON readers skip it.
-        keepAlive: '\n',
+        keepAlive: NDJSON_KEEP_ALIVE,
         frame: ndjsonLine,
         resetNotice: ndjsonReset,
         expiredNotice: ndjsonExpired,
         pathPrefix: 'stream',
-        resumeSources: { query: ['since'] },
+        resumeSources: { query: [RESUME_QUERY_PARAM.stream] },
       },
       deps,
     ),

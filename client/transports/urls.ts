@@ -1,0 +1,29 @@
+// The URLs of the public contract, from the service's base URL (which may carry a path prefix).
+import { historyPath, RESUME_QUERY_PARAM, subscribePath, TOKEN_QUERY_PARAM, WS_PATH, type TransportName } from '../../protocol/index.ts';
+
+/** The base as http(s), without a trailing slash (a ws(s) base is taken as its http(s) twin). */
+export function httpBase(base: string): string {
+  return base.replace(/^ws(s?):/i, 'http$1:').replace(/\/+$/, '');
+}
+
+export function webSocketUrl(base: string): string {
+  return httpBase(base).replace(/^http/i, 'ws') + WS_PATH;
+}
+
+/**
+ * An HTTP transport's subscribe URL: the position in its query (`?lastEventId=` for SSE, which works
+ * where no header can be set) and the token there only when asked (an EventSource cannot send
+ * `Authorization`; the edge moves `?token=` into that header).
+ */
+export function subscribeUrl(base: string, transport: Exclude<TransportName, 'websocket'>, channel: string, since?: string, token?: string): string {
+  const query = new URLSearchParams();
+  if (since !== undefined) query.set(RESUME_QUERY_PARAM[transport], since);
+  if (token !== undefined) query.set(TOKEN_QUERY_PARAM, token);
+  const q = query.toString();
+  return httpBase(base) + subscribePath(transport, channel) + (q ? `?${q}` : '');
+}
+
+/** One message of history after `since` at most: enough to say whether one exists, and the channel's last id. */
+export function historyProbeUrl(base: string, channel: string, since?: string): string {
+  return `${httpBase(base)}${historyPath(channel)}?${since === undefined ? '' : `since=${since}&`}limit=1`;
+}

@@ -1,0 +1,67 @@
+// An HTTP proxy in front of Pushpin that can refuse WebSocket upgrades (and block paths) while passing
+// everything else: a network (a corporate proxy, a firewall) where WebSockets, or streams, cannot
+// connect, for the client's fallback.
+import { request, createServer, type IncomingMessage } from 'node:http';
+import { connect, type AddressInfo, type Socket } from 'node:net';
+
+export interface UpgradeRefusingProxy {
+  url: string;
+  /** Whether upgrades are refused (403) right now. */
+  refuseUpgrades: boolean;
+  /** HTTP requests below these path prefixes are answered 502 (a proxy that cannot stream them). */
+  blockedPaths: string[];
+  readonly refused: number;
+  stop(): Promise<void>;
+}
+
+export async function startUpgradeRefusingProxy(target: string): Promise<UpgradeRefusingProxy> {
+  const to = new URL(target);
+  const sockets = new Set<Socket>();
+  const proxy: UpgradeRefusingProxy = { url: '', refuseUpgrades: true, blockedPaths: [], refused: 0, stop: async () => {} };
+  let refused = 0;
+  const server = createServer((req, res) => {
+    if (proxy.blockedPaths.some((prefix) => req.url?.startsWith(prefix))) {
+      req.resume();
+      res.writeHead(502, { 'content-type': 'text/plain' }).end('blocked by the test proxy');
+      return;
+    }
+    const upstream = request({ host: to.hostname, port: to.port, method: req.method, path: req.url, headers: req.headers }, (answer) => {
+      res.writeHead(answer.statusCode ?? 502, answer.headers);
+      answer.pipe(res);
+    });
+    upstream.on('error', () => res.destroy());
+    res.on('close', () => upstream.destroy());
+    req.pipe(upstream);
+  });
+  server.on('connection', (socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+  server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
+    if (proxy.refuseUpgrades) {
+      refused++;
+      socket.end('HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
+      return;
+    }
+    const upstream = connect(Number(to.port), to.hostname, () => {
+      const lines = [`${req.method} ${req.url} HTTP/1.1`];
+      for (let i = 0; i < req.rawHeaders.length; i += 2) lines.push(`${req.rawHeaders[i]}: ${req.rawHeaders[i + 1]}`);
+      upstream.write(`${lines.join('\r\n')}\r\n\r\n`);
+      if (head.length > 0) upstream.write(head);
+      upstream.pipe(socket).pipe(upstream);
+    });
+    sockets.add(upstream);
+    upstream.on('close', () => sockets.delete(upstream));
+    upstream.on('error', () => socket.destroy());
+    socket.on('error', () => upstream.destroy());
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  proxy.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  Object.defineProperty(proxy, 'refused', { get: () => refused });
+  proxy.stop = () =>
+    new Promise((resolve) => {
+      for (const socket of sockets) socket.destroy();
+      server.close(() => resolve());
+    });
+  return proxy;
+}
