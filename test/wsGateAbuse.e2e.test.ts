@@ -106,16 +106,7 @@ it('connections that subscribe and never answer their barriers cannot lock a cha
       squatters.push(...opened);
     }
     expect(busy).toEqual([]);
-    // Full now: a newcomer is refused at once.
-    const early = new WebSocket(url, { headers: { 'pushpin-route': 'origin' } });
-    const earlyFrames: Array<{ type: string; code?: string }> = [];
-    early.on('message', (data) => earlyFrames.push(JSON.parse(String(data))));
-    await new Promise<void>((resolve) => early.once('open', () => resolve()));
-    early.send(JSON.stringify({ type: 'subscribe', channel }));
-    while (earlyFrames.length === 0) await new Promise((r) => setTimeout(r, 50));
-    expect(earlyFrames[0]).toMatchObject({ type: 'error', code: 'subscribe_busy' });
-    early.close();
-    // Past the stale time (3 s) with no progress, a newcomer's subscribe gets in (it would be refused
+    // Past the stale time (3 s) with no progress, a newcomer's subscribe gets in (it was refused
     // subscribe_busy until the squatters' subscribes timed out, 15 s, and they could start over).
     await new Promise((r) => setTimeout(r, 3500));
     const honest = new WebSocket(url, { headers: { 'pushpin-route': 'origin' } });
