@@ -18,13 +18,15 @@ export interface ResumePlan {
  */
 export function resumePlan(position: ChannelPosition, requested: string | undefined): ResumePlan {
   if (requested === undefined) return { afterId: position.lastId };
+  // The position before everything retained: "0" while nothing of the epoch has expired (its first
+  // message follows "0"), else the floor. Replays chain from it: a client there takes the next
+  // message's prev as its own.
+  const expired = compareMessageIds(position.floorId, position.epochId) > 0;
+  const start = expired ? position.floorId : START_ID;
   if (requested === START_ID) {
-    if (compareMessageIds(position.floorId, position.epochId) > 0) {
-      return { afterId: position.floorId, reset: { reason: 'expired', since: requested, after: position.floorId } };
-    }
-    return { afterId: position.floorId };
+    return expired ? { afterId: start, reset: { reason: 'expired', since: requested, after: start } } : { afterId: start };
   }
-  const reset = (reason: ResetReason): ResumePlan => ({ afterId: position.floorId, reset: { reason, since: requested, after: position.floorId } });
+  const reset = (reason: ResetReason): ResumePlan => ({ afterId: start, reset: { reason, since: requested, after: start } });
   if (compareMessageIds(requested, position.epochId) < 0) return reset('restarted');
   // At or above the epoch base: an empty epoch (lastId "0") has issued nothing, so anything is ahead.
   if (compareMessageIds(requested, position.lastId) > 0) return reset('ahead');
