@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { buildPushpinConfig, parsePushpinVersion } from './pushpinConfig.ts';
-import { adaptPushpinConfig, adaptPushpinRoutes, anchorRoutesFile, loopbackProxyPorts, readPushpinSetting } from './pushpinConfigAdapter.ts';
+import { buildPushpinConfig, parsePushpinVersion, type PushpinVersion } from './pushpinConfig.ts';
+import { adaptPushpinConfig as adaptWithOptions, adaptPushpinRoutes, anchorRoutesFile, loopbackProxyPorts, readPushpinSetting, type AdaptOptions } from './pushpinConfigAdapter.ts';
+import { DEFAULT_PUSHPIN_PROFILE, type PushpinProfileName } from './pushpinProfiles.ts';
 import { buildZurlTemplate } from './zurlLibdir.ts';
 
 // Shaped like the config `fastly compute serve` writes (commented sections, 1.40+ service names, no
@@ -31,10 +32,22 @@ const cliStyleConfig = [
   '[handler]',
   'push_in_http_addr=0.0.0.0',
   'push_in_http_port=5561',
+  'connection_subscription_max=20',
   '',
 ].join('\n');
 
 const v = parsePushpinVersion;
+
+/**
+ * The version rules below are checked under the `gentle` profile (262144-byte buffers), whatever the
+ * default is; the profile rules have their own tests at the end.
+ */
+const adaptPushpinConfig = (text: string, version: PushpinVersion, options: AdaptOptions = {}) =>
+  adaptWithOptions(text, version, { profile: 'gentle', ...options });
+
+/** The [handler] settings `gentle` adds to the CLI's config (it sets connection_subscription_max itself). */
+const GENTLE_HANDLER_LINES = ['message_rate=0', 'message_hwm=200000', 'message_wait=5000', 'id_cache_ttl=0', 'subscription_linger=60'];
+const GENTLE_HANDLER_CHANGE = `[handler] ${GENTLE_HANDLER_LINES.join(', ')} (added: Pushpin profile gentle)`;
 /** What every version gets: the CLI's proxy port (every interface) on loopback only. */
 const LOOPBACK_PROXY_CHANGE = '[runner] http_port: 7677 -> 127.0.0.1:7677 (loopback only: the local stack runs with development keys)';
 
@@ -60,18 +73,21 @@ describe('adapting the Fastly CLI\'s Pushpin config to the installed version', (
       const adapted = adaptPushpinConfig(cliStyleConfig, v(version));
       expect(lineDiff(cliStyleConfig, adapted.text)).toEqual({
         removed: ['http_port=7677', 'client_buffer_size=8192'],
-        added: ['http_port=127.0.0.1:7677', 'client_buffer_size=262144'],
+        added: ['http_port=127.0.0.1:7677', 'client_buffer_size=262144', ...GENTLE_HANDLER_LINES],
       });
-      expect(adapted.changes).toEqual([LOOPBACK_PROXY_CHANGE, '[runner] client_buffer_size: 8192 -> 262144']);
+      expect(adapted.changes).toEqual([LOOPBACK_PROXY_CHANGE, '[runner] client_buffer_size: 8192 -> 262144', GENTLE_HANDLER_CHANGE]);
       for (const buffer of ['262144', '1048576']) {
-        const enough = cliStyleConfig.replace('client_buffer_size=8192', `client_buffer_size=${buffer}`).replace('http_port=7677', 'http_port=127.0.0.1:7677');
+        const enough = cliStyleConfig
+          .replace('client_buffer_size=8192', `client_buffer_size=${buffer}`)
+          .replace('http_port=7677', 'http_port=127.0.0.1:7677')
+          .replace('connection_subscription_max=20', ['connection_subscription_max=20', ...GENTLE_HANDLER_LINES].join('\n'));
         expect(adaptPushpinConfig(enough, v(version))).toEqual({ text: enough, changes: [] });
       }
     }
     // No setting means Pushpin's default, 8 KiB: the setting is added to [runner].
     const unset = cliStyleConfig.replace('client_buffer_size=8192\n', '').replace('http_port=7677', 'http_port=127.0.0.1:7677');
-    expect(lineDiff(unset, adaptPushpinConfig(unset, v('1.41.0')).text)).toEqual({ removed: [], added: ['client_buffer_size=262144'] });
-    expect(adaptPushpinConfig(unset, v('1.41.0')).changes).toEqual(['[runner] client_buffer_size: (default 8192) -> 262144']);
+    expect(lineDiff(unset, adaptPushpinConfig(unset, v('1.41.0')).text)).toEqual({ removed: [], added: ['client_buffer_size=262144', ...GENTLE_HANDLER_LINES] });
+    expect(adaptPushpinConfig(unset, v('1.41.0')).changes).toEqual(['[runner] client_buffer_size: (default 8192) -> 262144', GENTLE_HANDLER_CHANGE]);
   });
 
   it("puts each bare proxy port (Pushpin: every interface) on 127.0.0.1 and keeps a port that names its address", () => {
@@ -94,12 +110,14 @@ describe('adapting the Fastly CLI\'s Pushpin config to the installed version', (
         'zurl_out_specs=ipc://{rundir}/{ipc_prefix}zurl-in',
         'zurl_out_stream_specs=ipc://{rundir}/{ipc_prefix}zurl-in-stream',
         'zurl_in_specs=ipc://{rundir}/{ipc_prefix}zurl-out',
+        ...GENTLE_HANDLER_LINES,
       ],
     });
-    // The specs go in [proxy], after its last setting.
+    // The specs go in [proxy], after its last setting; the profile's in [handler], after its last.
     const lines = adapted.text.split('\n');
     expect(lines.indexOf('zurl_out_specs=ipc://{rundir}/{ipc_prefix}zurl-in')).toBe(lines.indexOf('sig_key=viceroy_dev_signing_key_dont_use_in_production') + 1);
-    expect(adapted.changes).toHaveLength(6);
+    expect(lines.indexOf('message_rate=0')).toBe(lines.indexOf('connection_subscription_max=20') + 1);
+    expect(adapted.changes).toHaveLength(7);
   });
 
   it("copies the CLI's publish body limit to the key handlers before 1.41 read", () => {
@@ -112,7 +130,7 @@ describe('adapting the Fastly CLI\'s Pushpin config to the installed version', (
     // 1.41 reads the CLI's key itself: nothing added.
     const newer = adaptPushpinConfig(withLimit, v('1.41.0'));
     expect(readPushpinSetting(newer.text, 'handler', 'push_in_max_body_size')).toBeUndefined();
-    expect(newer.changes).toEqual([LOOPBACK_PROXY_CHANGE, '[runner] client_buffer_size: 8192 -> 262144']);
+    expect(newer.changes).toEqual([LOOPBACK_PROXY_CHANGE, '[runner] client_buffer_size: 8192 -> 262144', GENTLE_HANDLER_CHANGE]);
     // Set by the config itself: left alone.
     const own = withLimit.replace('push_in_http_max_body_size=65536', 'push_in_http_max_body_size=65536\npush_in_max_body_size=1000');
     expect(readPushpinSetting(adaptPushpinConfig(own, v('1.36.0')).text, 'handler', 'push_in_max_body_size')).toBe('1000');
@@ -123,13 +141,14 @@ describe('adapting the Fastly CLI\'s Pushpin config to the installed version', (
       const adapted = adaptPushpinConfig(cliStyleConfig, v(version));
       expect(lineDiff(cliStyleConfig, adapted.text)).toEqual({
         removed: ['services=connmgr,proxy,handler', 'http_port=7677', 'client_buffer_size=8192'],
-        added: ['services=condure,pushpin-proxy,pushpin-handler', 'http_port=127.0.0.1:7677', 'client_buffer_size=262144'],
+        added: ['services=condure,pushpin-proxy,pushpin-handler', 'http_port=127.0.0.1:7677', 'client_buffer_size=262144', ...GENTLE_HANDLER_LINES],
       });
     }
   });
 
   it('ends up where the generator starts for every older version', () => {
     const fromCli = buildPushpinConfig({
+      profile: 'gentle',
       version: v('1.41.0'),
       rundir: '/tmp/run',
       logdir: '/tmp/log',
@@ -138,7 +157,7 @@ describe('adapting the Fastly CLI\'s Pushpin config to the installed version', (
       backends: [],
     }).config;
     for (const version of ['1.35.0', '1.36.0', '1.37.0', '1.38.0', '1.39.1']) {
-      const generated = buildPushpinConfig({ version: v(version), rundir: '/tmp/run', logdir: '/tmp/log', proxyPort: 7677, publishPort: 5561, backends: [] }).config;
+      const generated = buildPushpinConfig({ profile: 'gentle', version: v(version), rundir: '/tmp/run', logdir: '/tmp/log', proxyPort: 7677, publishPort: 5561, backends: [] }).config;
       expect(settingsOf(adaptPushpinConfig(fromCli, v(version)).text), version).toEqual(settingsOf(generated));
       // A config already right for the version comes back as it was (the wrapper can run on its own output).
       expect(adaptPushpinConfig(generated, v(version)).text, version).toBe(generated);
@@ -154,7 +173,8 @@ describe('adapting the Fastly CLI\'s Pushpin config to the installed version', (
     expect(adapted).toBe(
       '[runner]\nhttp_port=127.0.0.1:7677\nservices=condure,zurl,pushpin-proxy,pushpin-handler\nclient_buffer_size=262144\n\n[proxy]\n' +
         'zurl_out_specs=ipc://{rundir}/{ipc_prefix}zurl-in\nzurl_out_stream_specs=ipc://{rundir}/{ipc_prefix}zurl-in-stream\n' +
-        'zurl_in_specs=ipc://{rundir}/{ipc_prefix}zurl-out\n',
+        'zurl_in_specs=ipc://{rundir}/{ipc_prefix}zurl-out\n\n[handler]\n' +
+        'message_rate=0\nmessage_hwm=200000\nmessage_wait=5000\nid_cache_ttl=0\nconnection_subscription_max=20\nsubscription_linger=60\n',
     );
   });
 
@@ -170,7 +190,7 @@ describe('adapting the Fastly CLI\'s Pushpin config to the installed version', (
 
     it("points libdir at our own zurl template on 1.36 and 1.37, and includes the package's internal.conf by path", () => {
       for (const version of ['1.36.0', '1.37.0']) {
-        const adapted = adaptPushpinConfig(cliStyleConfig, v(version), libdirs);
+        const adapted = adaptPushpinConfig(cliStyleConfig, v(version), { libdirs });
         const without = adaptPushpinConfig(cliStyleConfig, v(version));
         // Only the two [global] lines differ from what the other rules do.
         expect(lineDiff(without.text, adapted.text), version).toEqual({
@@ -192,30 +212,30 @@ describe('adapting the Fastly CLI\'s Pushpin config to the installed version', (
 
     it('leaves versions without zurl, a config with its own libdir, and one without a proxy as they were', () => {
       for (const version of ['1.38.0', '1.39.1', '1.40.1', '1.41.0']) {
-        expect(adaptPushpinConfig(cliStyleConfig, v(version), libdirs), version).toEqual(adaptPushpinConfig(cliStyleConfig, v(version)));
+        expect(adaptPushpinConfig(cliStyleConfig, v(version), { libdirs }), version).toEqual(adaptPushpinConfig(cliStyleConfig, v(version)));
       }
       const ownLibdir = cliStyleConfig.replace('ipc_prefix=', 'ipc_prefix=\nlibdir=/opt/pushpin/lib');
-      expect(adaptPushpinConfig(ownLibdir, v('1.36.0'), libdirs)).toEqual(adaptPushpinConfig(ownLibdir, v('1.36.0')));
+      expect(adaptPushpinConfig(ownLibdir, v('1.36.0'), { libdirs })).toEqual(adaptPushpinConfig(ownLibdir, v('1.36.0')));
       const handlerOnly = cliStyleConfig.replace('services=connmgr,proxy,handler', 'services=handler');
-      expect(adaptPushpinConfig(handlerOnly, v('1.36.0'), libdirs)).toEqual(adaptPushpinConfig(handlerOnly, v('1.36.0')));
+      expect(adaptPushpinConfig(handlerOnly, v('1.36.0'), { libdirs })).toEqual(adaptPushpinConfig(handlerOnly, v('1.36.0')));
     });
 
     it("ends up where the generator starts with the same libdirs, and passes the generator's config byte for byte", () => {
-      const input = { rundir: '/tmp/run', logdir: '/tmp/log', proxyPort: 7677, publishPort: 5561, backends: [] };
+      const input = { profile: 'gentle' as const, rundir: '/tmp/run', logdir: '/tmp/log', proxyPort: 7677, publishPort: 5561, backends: [] };
       const fromCli = buildPushpinConfig({ ...input, version: v('1.41.0') }).config;
       for (const version of ['1.36.0', '1.37.0', '1.38.0']) {
         const generated = buildPushpinConfig({ ...input, version: v(version), libdirs });
-        const adapted = adaptPushpinConfig(fromCli, v(version), libdirs);
+        const adapted = adaptPushpinConfig(fromCli, v(version), { libdirs });
         for (const [section, key] of [['global', 'include'], ['global', 'libdir']] as const) {
           expect(readPushpinSetting(adapted.text, section, key), `${version} ${key}`).toBe(readPushpinSetting(generated.config, section, key));
         }
         expect(adapted.zurlTemplate, version).toBe(generated.zurlTemplate);
-        expect(adaptPushpinConfig(generated.config, v(version), libdirs), version).toEqual({ text: generated.config, changes: [] });
+        expect(adaptPushpinConfig(generated.config, v(version), { libdirs }), version).toEqual({ text: generated.config, changes: [] });
       }
     });
 
     it('refuses relative libdirs', () => {
-      expect(() => adaptPushpinConfig(cliStyleConfig, v('1.36.0'), { own: 'lib', package: '/usr/lib/pushpin' })).toThrow(/own libdir must be an absolute path/);
+      expect(() => adaptPushpinConfig(cliStyleConfig, v('1.36.0'), { libdirs: { own: 'lib', package: '/usr/lib/pushpin' } })).toThrow(/own libdir must be an absolute path/);
     });
   });
 
@@ -236,5 +256,80 @@ describe('adapting the Fastly CLI\'s Pushpin config to the installed version', (
     expect(readPushpinSetting(anchorRoutesFile('[proxy]\nroutesfile=routes\n', '/etc/app/'), 'proxy', 'routesfile')).toBe('/etc/app/routes');
     expect(readPushpinSetting(anchorRoutesFile('[proxy]\ndebug=false\n', '/etc/app'), 'proxy', 'routesfile')).toBe('/etc/app/routes');
     expect(anchorRoutesFile(cliStyleConfig, '/elsewhere')).toBe(cliStyleConfig);
+  });
+
+  describe('Pushpin profiles', () => {
+    const profileSettings = (text: string): Record<string, string | undefined> =>
+      Object.fromEntries(
+        ['runner.client_buffer_size', ...['message_rate', 'message_hwm', 'message_wait', 'id_cache_ttl', 'connection_subscription_max', 'subscription_linger'].map((k) => `handler.${k}`)].map(
+          (name) => {
+            const [section, key] = name.split('.') as [string, string];
+            return [name, readPushpinSetting(text, section, key)];
+          },
+        ),
+      );
+    const adaptUnder = (profile: PushpinProfileName, text = cliStyleConfig, version = '1.36.0') => adaptWithOptions(text, v(version), { profile });
+
+    it("keeps the CLI's 8192-byte client buffer under fanout and adds Fanout's id cache, the rest of its settings and no shaping", () => {
+      for (const version of ['1.36.0', '1.41.0']) {
+        const adapted = adaptUnder('fanout', cliStyleConfig, version);
+        expect(profileSettings(adapted.text), version).toEqual({
+          'runner.client_buffer_size': '8192',
+          'handler.message_rate': '0',
+          'handler.message_hwm': '200000',
+          'handler.message_wait': '5000',
+          'handler.id_cache_ttl': '60',
+          'handler.connection_subscription_max': '20',
+          'handler.subscription_linger': '60',
+        });
+        expect(adapted.changes.filter((c) => /client_buffer_size|Pushpin profile/.test(c)), version).toEqual([
+          '[handler] message_rate=0, message_hwm=200000, message_wait=5000, id_cache_ttl=60, subscription_linger=60 (added: Pushpin profile fanout)',
+        ]);
+      }
+      // No buffer setting at all: Pushpin's default is already fanout's, so none is added.
+      const unset = cliStyleConfig.replace('client_buffer_size=8192\n', '');
+      expect(readPushpinSetting(adaptUnder('fanout', unset).text, 'runner', 'client_buffer_size')).toBeUndefined();
+    });
+
+    it("adds Fanout's node-wide shaping under fanout-node, and raises the buffer under gentle", () => {
+      expect(profileSettings(adaptUnder('fanout-node').text)).toMatchObject({
+        'runner.client_buffer_size': '8192',
+        'handler.message_rate': '2500',
+        'handler.message_hwm': '25000',
+        'handler.id_cache_ttl': '60',
+      });
+      expect(profileSettings(adaptUnder('gentle').text)).toMatchObject({
+        'runner.client_buffer_size': '262144',
+        'handler.message_rate': '0',
+        'handler.id_cache_ttl': '0',
+      });
+    });
+
+    it("keeps a value the config sets itself (the author's choice), and a buffer larger than the profile's", () => {
+      const own = cliStyleConfig.replace('client_buffer_size=8192', 'client_buffer_size=65536').replace('connection_subscription_max=20', 'connection_subscription_max=5\nmessage_rate=100');
+      const adapted = adaptUnder('fanout-node', own);
+      expect(profileSettings(adapted.text)).toMatchObject({
+        'runner.client_buffer_size': '65536',
+        'handler.message_rate': '100',
+        'handler.message_hwm': '25000',
+        'handler.connection_subscription_max': '5',
+      });
+      expect(adapted.changes).toContain('[handler] message_hwm=25000, message_wait=5000, id_cache_ttl=60, subscription_linger=60 (added: Pushpin profile fanout-node)');
+    });
+
+    it("brings the CLI's config to what the generator writes for each profile and version, and passes the generator's unchanged", () => {
+      const input = { rundir: '/tmp/run', logdir: '/tmp/log', proxyPort: 7677, publishPort: 5561, backends: [] };
+      for (const profile of ['fanout', 'fanout-node', 'gentle'] as const) {
+        for (const version of ['1.36.0', '1.38.0', '1.41.0']) {
+          const generated = buildPushpinConfig({ ...input, profile, version: v(version) }).config;
+          expect(profileSettings(adaptUnder(profile, cliStyleConfig, version).text), `${profile} ${version}`).toEqual(profileSettings(generated));
+          expect(adaptUnder(profile, generated, version), `${profile} ${version}`).toEqual({ text: generated, changes: [] });
+        }
+      }
+    });
+
+    it('uses the default profile when none is given', () => {
+      expect(adaptWithOptions(cliStyleConfig, v('1.41.0'))).toEqual(adaptUnder(DEFAULT_PUSHPIN_PROFILE, cliStyleConfig, '1.41.0'));
+    });
   });
 });

@@ -3,8 +3,9 @@
 // - the runner's service names and zurl for the version (pushpinRunnerLayout; nothing on 1.40+);
 // - where zurl runs (before 1.38) and the package's libdir is known, zurl's raised limits: `[global]
 //   libdir` pointed at our own (zurlLibdir.ts, ZURL_LIMITS), `{libdir}` in the include made the package's;
-// - on every version, a client buffer of at least MIN_CLIENT_BUFFER_SIZE (the CLI writes Pushpin's
-//   8192, with which a burst of published WebSocket messages is partly dropped);
+// - on every version, the Pushpin profile's settings (pushpinProfiles.ts): a client buffer of at least
+//   the profile's (the CLI writes Pushpin's 8192: kept under `fanout`, raised to 262144 under `gentle`),
+//   and its [handler] settings (shaping, id cache, ...) where the config sets none of its own;
 // - before 1.41, the publish body limit under the key those versions read (push_in_max_body_size);
 // - on 1.36, the catch-all route (withDefaultRoute) without which a retried long-poll crashes the proxy;
 // - on every version, the proxy on 127.0.0.1: the CLI writes `http_port=<port>`, which Pushpin reads as
@@ -16,12 +17,12 @@ import {
   compareVersions,
   LOOPBACK,
   LEGACY_PUBLISH_BODY_LIMIT_KEY,
-  MIN_CLIENT_BUFFER_SIZE,
   pushpinRunnerLayout,
   SERVICE_RENAMES_1_40,
   withDefaultRoute,
   type PushpinVersion,
 } from './pushpinConfig.ts';
+import { DEFAULT_PUSHPIN_PROFILE, PROFILE_KEYS, profileLines, type PushpinProfileName } from './pushpinProfiles.ts';
 import { buildZurlTemplate, ZURL_LIMITS, type ZurlLibdirs } from './zurlLibdir.ts';
 
 export interface AdaptedPushpinConfig {
@@ -113,7 +114,7 @@ export function loopbackProxyPorts(value: string): string {
 }
 
 /** Pushpin's own default when the config sets no client_buffer_size. */
-const PUSHPIN_DEFAULT_CLIENT_BUFFER_SIZE = 8192;
+const PUSHPIN_DEFAULT_CLIENT_BUFFER_SIZE = PROFILE_KEYS.clientBufferSize.pushpinDefault;
 
 /**
  * `[global] libdir` pointed at `libdirs.own`, whose runner template gives zurl ZURL_LIMITS, unless the
@@ -137,11 +138,19 @@ function useOwnLibdir(lines: IniLine[], libdirs: ZurlLibdirs, changes: string[])
   return true;
 }
 
-/**
- * `libdirs`: our own libdir for zurl's template and the package's (zurlLibdir.ts); without them (the
- * package's is not known) zurl keeps the package's limits.
- */
-export function adaptPushpinConfig(text: string, version: PushpinVersion, libdirs?: ZurlLibdirs): AdaptedPushpinConfig {
+export interface AdaptOptions {
+  /**
+   * Our own libdir for zurl's template and the package's (zurlLibdir.ts); without them (the package's
+   * is not known) zurl keeps the package's limits.
+   */
+  libdirs?: ZurlLibdirs;
+  /** The delivery settings to bring the config to; default DEFAULT_PUSHPIN_PROFILE. */
+  profile?: PushpinProfileName;
+}
+
+export function adaptPushpinConfig(text: string, version: PushpinVersion, options: AdaptOptions = {}): AdaptedPushpinConfig {
+  const { libdirs } = options;
+  const profile = options.profile ?? DEFAULT_PUSHPIN_PROFILE;
   const layout = pushpinRunnerLayout(version);
   const lines = parseLines(text);
   const changes: string[] = [];
@@ -185,13 +194,26 @@ export function adaptPushpinConfig(text: string, version: PushpinVersion, libdir
     }
   }
 
-  const bufferAt = findSetting(lines, 'runner', 'client_buffer_size');
-  const given = bufferAt === -1 ? undefined : lines[bufferAt]!.value!;
-  // A larger buffer the config asks for is kept; a smaller one (or none, or a value Pushpin could not
-  // read either) becomes the generator's.
-  if (!(Number(given ?? PUSHPIN_DEFAULT_CLIENT_BUFFER_SIZE) >= MIN_CLIENT_BUFFER_SIZE)) {
-    setSetting(lines, 'runner', 'client_buffer_size', String(MIN_CLIENT_BUFFER_SIZE));
-    changes.push(`[runner] client_buffer_size: ${given ?? `(default ${PUSHPIN_DEFAULT_CLIENT_BUFFER_SIZE})`} -> ${MIN_CLIENT_BUFFER_SIZE}`);
+  const wanted = profileLines(profile, version);
+  const buffer = wanted.find((line) => line.name === 'clientBufferSize');
+  if (buffer) {
+    const bufferAt = findSetting(lines, 'runner', buffer.key);
+    const given = bufferAt === -1 ? undefined : lines[bufferAt]!.value!;
+    // A larger buffer the config asks for is kept; a smaller one (or none, when Pushpin's default is
+    // smaller, or a value Pushpin could not read either) becomes the profile's.
+    if (!(Number(given ?? PUSHPIN_DEFAULT_CLIENT_BUFFER_SIZE) >= buffer.value)) {
+      setSetting(lines, 'runner', buffer.key, String(buffer.value));
+      changes.push(`[runner] ${buffer.key}: ${given ?? `(default ${PUSHPIN_DEFAULT_CLIENT_BUFFER_SIZE})`} -> ${buffer.value}`);
+    }
+  }
+  // The profile's other settings where the config has none (one it sets is the author's choice): the
+  // CLI writes only connection_subscription_max, so `npm run serve` runs the same shaping and id cache
+  // as `npm start` under that profile.
+  const added = wanted.filter((line) => line !== buffer && findSetting(lines, line.section, line.key) === -1);
+  for (const line of added) setSetting(lines, line.section, line.key, String(line.value));
+  for (const section of new Set(added.map((line) => line.section))) {
+    const list = added.filter((line) => line.section === section).map((line) => `${line.key}=${line.value}`);
+    changes.push(`[${section}] ${list.join(', ')} (added: Pushpin profile ${profile})`);
   }
   if (changes.length === 0) return { text, changes };
   return { text: lines.map((line) => line.text).join('\n'), changes, ...(zurlTemplate === undefined ? {} : { zurlTemplate }) };
