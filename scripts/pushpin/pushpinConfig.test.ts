@@ -226,7 +226,7 @@ describe('proxy workers', () => {
 
     it("writes each profile's settings in [runner] and [handler] on every version, and names the profile", () => {
       const expected: Record<PushpinProfileName, string[]> = {
-        fanout: ['8192', '0', '200000', '5000', '60', '20', '60'],
+        fanout: ['8192', '0', '0', '5000', '60', '20', '60'],
         'fanout-node': ['8192', '2500', '25000', '5000', '60', '20', '60'],
         gentle: ['262144', '0', '200000', '5000', '0', '20', '60'],
       };

@@ -276,14 +276,14 @@ describe('adapting the Fastly CLI\'s Pushpin config to the installed version', (
         expect(profileSettings(adapted.text), version).toEqual({
           'runner.client_buffer_size': '8192',
           'handler.message_rate': '0',
-          'handler.message_hwm': '200000',
+          'handler.message_hwm': '0',
           'handler.message_wait': '5000',
           'handler.id_cache_ttl': '60',
           'handler.connection_subscription_max': '20',
           'handler.subscription_linger': '60',
         });
         expect(adapted.changes.filter((c) => /client_buffer_size|Pushpin profile/.test(c)), version).toEqual([
-          '[handler] message_rate=0, message_hwm=200000, message_wait=5000, id_cache_ttl=60, subscription_linger=60 (added: Pushpin profile fanout)',
+          '[handler] message_rate=0, message_hwm=0, message_wait=5000, id_cache_ttl=60, subscription_linger=60 (added: Pushpin profile fanout)',
         ]);
       }
       // No buffer setting at all: Pushpin's default is already fanout's, so none is added.

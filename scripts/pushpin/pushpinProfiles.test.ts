@@ -20,7 +20,7 @@ describe('Pushpin profiles', () => {
     expect(written('fanout')).toEqual({
       'runner.client_buffer_size': 8192,
       'handler.message_rate': 0,
-      'handler.message_hwm': 200000,
+      'handler.message_hwm': 0,
       'handler.message_wait': 5000,
       'handler.id_cache_ttl': 60,
       'handler.connection_subscription_max': 20,
