@@ -21,7 +21,7 @@ const STEP_TIMEOUT_MS = 120_000;
 /** A copy of the checkout that `npm start` can run from: sources copied, node_modules linked. */
 function copyCheckout(): string {
   const root = mkdtempSync(join(tmpdir(), 'watch-checkout-'));
-  for (const entry of ['package.json', 'tsconfig.json', 'fastly.toml', 'edge', 'origin', 'scripts']) {
+  for (const entry of ['package.json', 'tsconfig.json', 'fastly.toml', 'edge', 'origin', 'protocol', 'scripts']) {
     cpSync(join(PROJECT_ROOT, entry), join(root, entry), { recursive: true });
   }
   symlinkSync(join(PROJECT_ROOT, 'node_modules'), join(root, 'node_modules'));
