@@ -220,7 +220,8 @@ describe('npm run serve (fastly compute serve) with Debian Pushpin and the local
     const serve = await startServe({ PUSHPIN_PROFILE: 'gentle' }, { hold: hold.url });
     await waitForEdge(serve);
     expect(serve.output()).toMatch(
-      /pushpin-wrapper: adapted the config for Pushpin 1\.36\.0, Pushpin profile gentle \(.*\[runner\] client_buffer_size: 8192 -> 262144; \[handler\] [^;]*; routes: added "\* 127\.0\.0\.1:\d+,over_http,host=127\.0\.0\.1:\d+"\)/,
+      // The CLI writes Pushpin's example delivery settings (2500/s, 25000 queued, 60 s id cache): gentle's replace them.
+      /pushpin-wrapper: adapted the config for Pushpin 1\.36\.0, Pushpin profile gentle \(.*\[runner\] for Pushpin profile gentle: client_buffer_size 8192 -> 262144; \[handler\] for Pushpin profile gentle: message_rate 2500 -> 0, message_hwm 25000 -> 200000, id_cache_ttl 60 -> 0; routes: added "\* 127\.0\.0\.1:\d+,over_http,host=127\.0\.0\.1:\d+"\)/,
     );
     // What Pushpin runs with: condure got the larger buffer.
     expect(processesOf(serve.marker).find((p) => p.command.startsWith('/usr/bin/condure '))?.command).toMatch(/--buffer-size=262144\b/);
@@ -342,22 +343,24 @@ describe('npm run serve (fastly compute serve) with Debian Pushpin and the local
     // The CLI's own routes file: 1.41 needs no catch-all route.
     expect(config).toMatch(new RegExp(`^routesfile=${tmpdir()}/pushpin-routes-${copy![2]}$`, 'm'));
     expect(serve.output()).toMatch(
-      /pushpin-wrapper: adapted the config for Pushpin 1\.41\.0, Pushpin profile gentle \(\[runner\] http_port: \d+ -> 127\.0\.0\.1:\d+ \(loopback only: [^)]*\); \[runner\] client_buffer_size: 8192 -> 262144; \[handler\] message_rate=0, [^)]*\(added: Pushpin profile gentle\)\)/,
+      /pushpin-wrapper: adapted the config for Pushpin 1\.41\.0, Pushpin profile gentle \(\[runner\] http_port: \d+ -> 127\.0\.0\.1:\d+ \(loopback only: [^)]*\); \[runner\] for Pushpin profile gentle: client_buffer_size 8192 -> 262144; \[handler\] for Pushpin profile gentle: message_rate 2500 -> 0, message_hwm 25000 -> 200000, id_cache_ttl 60 -> 0\)/,
     );
     process.kill(-serve.child.pid!, 'SIGINT');
     await allGone(serve.marker, STOP_TIMEOUT_MS);
     expect(existsSync(copy![1]!)).toBe(false);
 
-    // Under PUSHPIN_PROFILE=fanout (passed on by npm and the CLI): the CLI's 8 KiB buffer is kept and
-    // Fanout's id cache added.
+    // Under PUSHPIN_PROFILE=fanout (passed on by npm and the CLI): the CLI's 8 KiB buffer and 60 s id
+    // cache are kept, its shaping turned off.
     const fanout = await startServe({ PUSHPIN_PATH: binary, PUSHPIN_PROFILE: 'fanout' });
     await waitForEdge(fanout);
     const fanoutConfig = readFileSync(`${record}.conf`, 'utf8');
     expect(fanoutConfig).toMatch(/^client_buffer_size=8192$/m);
     expect(fanoutConfig).toMatch(/^id_cache_ttl=60$/m);
     expect(fanoutConfig).toMatch(/^message_rate=0$/m);
+    expect(fanoutConfig).toMatch(/^message_hwm=0$/m);
     expect(fanout.output()).toMatch(/pushpin-wrapper: adapted the config for Pushpin 1\.41\.0, Pushpin profile fanout \(/);
-    expect(fanout.output()).not.toMatch(/client_buffer_size: 8192 ->/);
+    expect(fanout.output()).toMatch(/\[handler\] for Pushpin profile fanout: message_rate 2500 -> 0, message_hwm 25000 -> 0\)/);
+    expect(fanout.output()).not.toMatch(/client_buffer_size 8192 ->/);
     process.kill(-fanout.child.pid!, 'SIGINT');
     await allGone(fanout.marker, STOP_TIMEOUT_MS);
   }, 2 * TEST_TIMEOUT_MS);

@@ -5,7 +5,8 @@ import { DEFAULT_PUSHPIN_PROFILE, type PushpinProfileName } from './pushpinProfi
 import { buildZurlTemplate } from './zurlLibdir.ts';
 
 // Shaped like the config `fastly compute serve` writes (commented sections, 1.40+ service names, no
-// zurl specs, absolute routes file); written for this test, not taken from the CLI.
+// zurl specs, absolute routes file, Pushpin's example delivery settings: CLI 16.1 writes them all);
+// written for this test, not taken from the CLI.
 const cliStyleConfig = [
   '[global]',
   'include={libdir}/internal.conf',
@@ -32,7 +33,12 @@ const cliStyleConfig = [
   '[handler]',
   'push_in_http_addr=0.0.0.0',
   'push_in_http_port=5561',
+  'message_rate=2500',
+  'message_hwm=25000',
+  'message_wait=5000',
+  'id_cache_ttl=60',
   'connection_subscription_max=20',
+  'subscription_linger=60',
   '',
 ].join('\n');
 
@@ -45,9 +51,18 @@ const v = parsePushpinVersion;
 const adaptPushpinConfig = (text: string, version: PushpinVersion, options: AdaptOptions = {}) =>
   adaptWithOptions(text, version, { profile: 'gentle', ...options });
 
-/** The [handler] settings `gentle` adds to the CLI's config (it sets connection_subscription_max itself). */
-const GENTLE_HANDLER_LINES = ['message_rate=0', 'message_hwm=200000', 'message_wait=5000', 'id_cache_ttl=0', 'subscription_linger=60'];
-const GENTLE_HANDLER_CHANGE = `[handler] ${GENTLE_HANDLER_LINES.join(', ')} (added: Pushpin profile gentle)`;
+/** What `gentle` changes in the CLI's config: the buffer, and the CLI's shaping and id cache. */
+const GENTLE_BUFFER_CHANGE = '[runner] for Pushpin profile gentle: client_buffer_size 8192 -> 262144';
+const GENTLE_HANDLER_CHANGE = '[handler] for Pushpin profile gentle: message_rate 2500 -> 0, message_hwm 25000 -> 200000, id_cache_ttl 60 -> 0';
+const CLI_HANDLER_LINES = ['message_rate=2500', 'message_hwm=25000', 'id_cache_ttl=60'];
+const GENTLE_HANDLER_LINES = ['message_rate=0', 'message_hwm=200000', 'id_cache_ttl=0'];
+/** The CLI's config with `gentle`'s values (what a config right for the version under gentle has). */
+const asGentle = (text: string): string =>
+  text
+    .replace('client_buffer_size=8192', 'client_buffer_size=262144')
+    .replace('message_rate=2500', 'message_rate=0')
+    .replace('message_hwm=25000', 'message_hwm=200000')
+    .replace('id_cache_ttl=60', 'id_cache_ttl=0');
 /** What every version gets: the CLI's proxy port (every interface) on loopback only. */
 const LOOPBACK_PROXY_CHANGE = '[runner] http_port: 7677 -> 127.0.0.1:7677 (loopback only: the local stack runs with development keys)';
 
@@ -68,26 +83,21 @@ function settingsOf(text: string): Record<string, string | undefined> {
 }
 
 describe('adapting the Fastly CLI\'s Pushpin config to the installed version', () => {
-  it("changes only the proxy's address and the client buffer on Pushpin 1.40 and newer, and passes a config that has the generator's byte for byte", () => {
+  it("changes only the proxy's address and the profile's settings on Pushpin 1.40 and newer, and passes a config that has them byte for byte", () => {
     for (const version of ['1.40.0', '1.40.1', '1.41.0', '2.0.0']) {
       const adapted = adaptPushpinConfig(cliStyleConfig, v(version));
       expect(lineDiff(cliStyleConfig, adapted.text)).toEqual({
-        removed: ['http_port=7677', 'client_buffer_size=8192'],
+        removed: ['http_port=7677', 'client_buffer_size=8192', ...CLI_HANDLER_LINES],
         added: ['http_port=127.0.0.1:7677', 'client_buffer_size=262144', ...GENTLE_HANDLER_LINES],
       });
-      expect(adapted.changes).toEqual([LOOPBACK_PROXY_CHANGE, '[runner] client_buffer_size: 8192 -> 262144', GENTLE_HANDLER_CHANGE]);
-      for (const buffer of ['262144', '1048576']) {
-        const enough = cliStyleConfig
-          .replace('client_buffer_size=8192', `client_buffer_size=${buffer}`)
-          .replace('http_port=7677', 'http_port=127.0.0.1:7677')
-          .replace('connection_subscription_max=20', ['connection_subscription_max=20', ...GENTLE_HANDLER_LINES].join('\n'));
-        expect(adaptPushpinConfig(enough, v(version))).toEqual({ text: enough, changes: [] });
-      }
+      expect(adapted.changes).toEqual([LOOPBACK_PROXY_CHANGE, GENTLE_BUFFER_CHANGE, GENTLE_HANDLER_CHANGE]);
+      const right = asGentle(cliStyleConfig).replace('http_port=7677', 'http_port=127.0.0.1:7677');
+      expect(adaptPushpinConfig(right, v(version))).toEqual({ text: right, changes: [] });
     }
     // No setting means Pushpin's default, 8 KiB: the setting is added to [runner].
-    const unset = cliStyleConfig.replace('client_buffer_size=8192\n', '').replace('http_port=7677', 'http_port=127.0.0.1:7677');
-    expect(lineDiff(unset, adaptPushpinConfig(unset, v('1.41.0')).text)).toEqual({ removed: [], added: ['client_buffer_size=262144', ...GENTLE_HANDLER_LINES] });
-    expect(adaptPushpinConfig(unset, v('1.41.0')).changes).toEqual(['[runner] client_buffer_size: (default 8192) -> 262144', GENTLE_HANDLER_CHANGE]);
+    const unset = asGentle(cliStyleConfig).replace('client_buffer_size=262144\n', '').replace('http_port=7677', 'http_port=127.0.0.1:7677');
+    expect(lineDiff(unset, adaptPushpinConfig(unset, v('1.41.0')).text)).toEqual({ removed: [], added: ['client_buffer_size=262144'] });
+    expect(adaptPushpinConfig(unset, v('1.41.0')).changes).toEqual(['[runner] for Pushpin profile gentle: client_buffer_size (unset) -> 262144']);
   });
 
   it("puts each bare proxy port (Pushpin: every interface) on 127.0.0.1 and keeps a port that names its address", () => {
@@ -102,7 +112,7 @@ describe('adapting the Fastly CLI\'s Pushpin config to the installed version', (
   it('gives 1.36 its service names and its own zurl, touching no other line', () => {
     const adapted = adaptPushpinConfig(cliStyleConfig, v('1.36.0'));
     expect(lineDiff(cliStyleConfig, adapted.text)).toEqual({
-      removed: ['services=connmgr,proxy,handler', 'http_port=7677', 'client_buffer_size=8192'],
+      removed: ['services=connmgr,proxy,handler', 'http_port=7677', 'client_buffer_size=8192', ...CLI_HANDLER_LINES],
       added: [
         'services=condure,zurl,pushpin-proxy,pushpin-handler',
         'http_port=127.0.0.1:7677',
@@ -113,10 +123,10 @@ describe('adapting the Fastly CLI\'s Pushpin config to the installed version', (
         ...GENTLE_HANDLER_LINES,
       ],
     });
-    // The specs go in [proxy], after its last setting; the profile's in [handler], after its last.
+    // The specs go in [proxy], after its last setting; the profile's values where the CLI's were.
     const lines = adapted.text.split('\n');
     expect(lines.indexOf('zurl_out_specs=ipc://{rundir}/{ipc_prefix}zurl-in')).toBe(lines.indexOf('sig_key=viceroy_dev_signing_key_dont_use_in_production') + 1);
-    expect(lines.indexOf('message_rate=0')).toBe(lines.indexOf('connection_subscription_max=20') + 1);
+    expect(lines.indexOf('message_rate=0')).toBe(lines.indexOf('push_in_http_port=5561') + 1);
     expect(adapted.changes).toHaveLength(7);
   });
 
@@ -130,7 +140,7 @@ describe('adapting the Fastly CLI\'s Pushpin config to the installed version', (
     // 1.41 reads the CLI's key itself: nothing added.
     const newer = adaptPushpinConfig(withLimit, v('1.41.0'));
     expect(readPushpinSetting(newer.text, 'handler', 'push_in_max_body_size')).toBeUndefined();
-    expect(newer.changes).toEqual([LOOPBACK_PROXY_CHANGE, '[runner] client_buffer_size: 8192 -> 262144', GENTLE_HANDLER_CHANGE]);
+    expect(newer.changes).toEqual([LOOPBACK_PROXY_CHANGE, GENTLE_BUFFER_CHANGE, GENTLE_HANDLER_CHANGE]);
     // Set by the config itself: left alone.
     const own = withLimit.replace('push_in_http_max_body_size=65536', 'push_in_http_max_body_size=65536\npush_in_max_body_size=1000');
     expect(readPushpinSetting(adaptPushpinConfig(own, v('1.36.0')).text, 'handler', 'push_in_max_body_size')).toBe('1000');
@@ -140,7 +150,7 @@ describe('adapting the Fastly CLI\'s Pushpin config to the installed version', (
     for (const version of ['1.38.0', '1.39.1']) {
       const adapted = adaptPushpinConfig(cliStyleConfig, v(version));
       expect(lineDiff(cliStyleConfig, adapted.text)).toEqual({
-        removed: ['services=connmgr,proxy,handler', 'http_port=7677', 'client_buffer_size=8192'],
+        removed: ['services=connmgr,proxy,handler', 'http_port=7677', 'client_buffer_size=8192', ...CLI_HANDLER_LINES],
         added: ['services=condure,pushpin-proxy,pushpin-handler', 'http_port=127.0.0.1:7677', 'client_buffer_size=262144', ...GENTLE_HANDLER_LINES],
       });
     }
@@ -270,7 +280,7 @@ describe('adapting the Fastly CLI\'s Pushpin config to the installed version', (
       );
     const adaptUnder = (profile: PushpinProfileName, text = cliStyleConfig, version = '1.36.0') => adaptWithOptions(text, v(version), { profile });
 
-    it("keeps the CLI's 8192-byte client buffer under fanout and adds Fanout's id cache, the rest of its settings and no shaping", () => {
+    it("keeps the CLI's 8192-byte client buffer and 60 s id cache under fanout and turns its node-wide shaping off", () => {
       for (const version of ['1.36.0', '1.41.0']) {
         const adapted = adaptUnder('fanout', cliStyleConfig, version);
         expect(profileSettings(adapted.text), version).toEqual({
@@ -282,16 +292,17 @@ describe('adapting the Fastly CLI\'s Pushpin config to the installed version', (
           'handler.connection_subscription_max': '20',
           'handler.subscription_linger': '60',
         });
-        expect(adapted.changes.filter((c) => /client_buffer_size|Pushpin profile/.test(c)), version).toEqual([
-          '[handler] message_rate=0, message_hwm=0, message_wait=5000, id_cache_ttl=60, subscription_linger=60 (added: Pushpin profile fanout)',
+        expect(adapted.changes.filter((c) => /Pushpin profile/.test(c)), version).toEqual([
+          '[handler] for Pushpin profile fanout: message_rate 2500 -> 0, message_hwm 25000 -> 0',
         ]);
       }
-      // No buffer setting at all: Pushpin's default is already fanout's, so none is added.
+      // No buffer setting at all: written out, though Pushpin's default is the same.
       const unset = cliStyleConfig.replace('client_buffer_size=8192\n', '');
-      expect(readPushpinSetting(adaptUnder('fanout', unset).text, 'runner', 'client_buffer_size')).toBeUndefined();
+      expect(readPushpinSetting(adaptUnder('fanout', unset).text, 'runner', 'client_buffer_size')).toBe('8192');
     });
 
-    it("adds Fanout's node-wide shaping under fanout-node, and raises the buffer under gentle", () => {
+    it("leaves the CLI's delivery settings alone under fanout-node (they are Fastly's), and replaces them under gentle", () => {
+      expect(adaptUnder('fanout-node', cliStyleConfig, '1.41.0').changes.filter((c) => /Pushpin profile/.test(c))).toEqual([]);
       expect(profileSettings(adaptUnder('fanout-node').text)).toMatchObject({
         'runner.client_buffer_size': '8192',
         'handler.message_rate': '2500',
@@ -301,20 +312,24 @@ describe('adapting the Fastly CLI\'s Pushpin config to the installed version', (
       expect(profileSettings(adaptUnder('gentle').text)).toMatchObject({
         'runner.client_buffer_size': '262144',
         'handler.message_rate': '0',
+        'handler.message_hwm': '200000',
         'handler.id_cache_ttl': '0',
       });
     });
 
-    it("keeps a value the config sets itself (the author's choice), and a buffer larger than the profile's", () => {
-      const own = cliStyleConfig.replace('client_buffer_size=8192', 'client_buffer_size=65536').replace('connection_subscription_max=20', 'connection_subscription_max=5\nmessage_rate=100');
-      const adapted = adaptUnder('fanout-node', own);
-      expect(profileSettings(adapted.text)).toMatchObject({
-        'runner.client_buffer_size': '65536',
-        'handler.message_rate': '100',
-        'handler.message_hwm': '25000',
-        'handler.connection_subscription_max': '5',
-      });
-      expect(adapted.changes).toContain('[handler] message_hwm=25000, message_wait=5000, id_cache_ttl=60, subscription_linger=60 (added: Pushpin profile fanout-node)');
+    it('sets every setting to the profile\'s, whatever the config had, and adds the ones it lacks where they belong', () => {
+      const other = cliStyleConfig
+        .replace('client_buffer_size=8192', 'client_buffer_size=1048576')
+        .replace('connection_subscription_max=20', 'connection_subscription_max=5')
+        .replace('subscription_linger=60\n', '');
+      const adapted = adaptUnder('fanout', other, '1.41.0');
+      expect(profileSettings(adapted.text)).toEqual(profileSettings(adaptUnder('fanout', cliStyleConfig, '1.41.0').text));
+      expect(adapted.changes.filter((c) => /Pushpin profile/.test(c))).toEqual([
+        '[runner] for Pushpin profile fanout: client_buffer_size 1048576 -> 8192',
+        '[handler] for Pushpin profile fanout: message_rate 2500 -> 0, message_hwm 25000 -> 0, connection_subscription_max 5 -> 20, subscription_linger (unset) -> 60',
+      ]);
+      const lines = adapted.text.split('\n');
+      expect(lines.indexOf('subscription_linger=60')).toBe(lines.indexOf('connection_subscription_max=20') + 1);
     });
 
     it("brings the CLI's config to what the generator writes for each profile and version, and passes the generator's unchanged", () => {

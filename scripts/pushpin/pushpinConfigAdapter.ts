@@ -3,9 +3,9 @@
 // - the runner's service names and zurl for the version (pushpinRunnerLayout; nothing on 1.40+);
 // - where zurl runs (before 1.38) and the package's libdir is known, zurl's raised limits: `[global]
 //   libdir` pointed at our own (zurlLibdir.ts, ZURL_LIMITS), `{libdir}` in the include made the package's;
-// - on every version, the Pushpin profile's settings (pushpinProfiles.ts): a client buffer of at least
-//   the profile's (the CLI writes Pushpin's 8192: kept under `fanout`, raised to 262144 under `gentle`),
-//   and its [handler] settings (shaping, id cache, ...) where the config sets none of its own;
+// - on every version, the Pushpin profile's settings (pushpinProfiles.ts), in place of the CLI's: its
+//   client buffer (the CLI writes Pushpin's 8192: kept under `fanout`, 262144 under `gentle`) and its
+//   [handler] settings (the CLI writes Pushpin's example shaping and id cache: 2500/s, 25000, 60 s);
 // - before 1.41, the publish body limit under the key those versions read (push_in_max_body_size);
 // - on 1.36, the catch-all route (withDefaultRoute) without which a retried long-poll crashes the proxy;
 // - on every version, the proxy on 127.0.0.1: the CLI writes `http_port=<port>`, which Pushpin reads as
@@ -22,7 +22,7 @@ import {
   withDefaultRoute,
   type PushpinVersion,
 } from './pushpinConfig.ts';
-import { DEFAULT_PUSHPIN_PROFILE, PROFILE_KEYS, profileLines, type PushpinProfileName } from './pushpinProfiles.ts';
+import { DEFAULT_PUSHPIN_PROFILE, profileLines, type PushpinProfileName } from './pushpinProfiles.ts';
 import { buildZurlTemplate, ZURL_LIMITS, type ZurlLibdirs } from './zurlLibdir.ts';
 
 export interface AdaptedPushpinConfig {
@@ -113,9 +113,6 @@ export function loopbackProxyPorts(value: string): string {
     .join(',');
 }
 
-/** Pushpin's own default when the config sets no client_buffer_size. */
-const PUSHPIN_DEFAULT_CLIENT_BUFFER_SIZE = PROFILE_KEYS.clientBufferSize.pushpinDefault;
-
 /**
  * `[global] libdir` pointed at `libdirs.own`, whose runner template gives zurl ZURL_LIMITS, unless the
  * config chooses its own libdir. What `{libdir}` meant (the package's directory: internal.conf) is
@@ -194,26 +191,19 @@ export function adaptPushpinConfig(text: string, version: PushpinVersion, option
     }
   }
 
-  const wanted = profileLines(profile, version);
-  const buffer = wanted.find((line) => line.name === 'clientBufferSize');
-  if (buffer) {
-    const bufferAt = findSetting(lines, 'runner', buffer.key);
-    const given = bufferAt === -1 ? undefined : lines[bufferAt]!.value!;
-    // A larger buffer the config asks for is kept; a smaller one (or none, when Pushpin's default is
-    // smaller, or a value Pushpin could not read either) becomes the profile's.
-    if (!(Number(given ?? PUSHPIN_DEFAULT_CLIENT_BUFFER_SIZE) >= buffer.value)) {
-      setSetting(lines, 'runner', buffer.key, String(buffer.value));
-      changes.push(`[runner] ${buffer.key}: ${given ?? `(default ${PUSHPIN_DEFAULT_CLIENT_BUFFER_SIZE})`} -> ${buffer.value}`);
+  // The profile's settings, whatever the config says: the CLI writes Pushpin's example values
+  // (client_buffer_size=8192, message_rate=2500, message_hwm=25000, id_cache_ttl=60, ...), which are
+  // its template's, not the user's, and the same profile must mean the same Pushpin everywhere.
+  for (const section of ['runner', 'handler'] as const) {
+    const set: string[] = [];
+    for (const line of profileLines(profile, version).filter((l) => l.section === section)) {
+      const at = findSetting(lines, section, line.key);
+      const given = at === -1 ? undefined : lines[at]!.value!;
+      if (given === String(line.value)) continue;
+      setSetting(lines, section, line.key, String(line.value));
+      set.push(`${line.key} ${given ?? '(unset)'} -> ${line.value}`);
     }
-  }
-  // The profile's other settings where the config has none (one it sets is the author's choice): the
-  // CLI writes only connection_subscription_max, so `npm run serve` runs the same shaping and id cache
-  // as `npm start` under that profile.
-  const added = wanted.filter((line) => line !== buffer && findSetting(lines, line.section, line.key) === -1);
-  for (const line of added) setSetting(lines, line.section, line.key, String(line.value));
-  for (const section of new Set(added.map((line) => line.section))) {
-    const list = added.filter((line) => line.section === section).map((line) => `${line.key}=${line.value}`);
-    changes.push(`[${section}] ${list.join(', ')} (added: Pushpin profile ${profile})`);
+    if (set.length > 0) changes.push(`[${section}] for Pushpin profile ${profile}: ${set.join(', ')}`);
   }
   if (changes.length === 0) return { text, changes };
   return { text: lines.map((line) => line.text).join('\n'), changes, ...(zurlTemplate === undefined ? {} : { zurlTemplate }) };
