@@ -5,7 +5,8 @@
 // - the origin, on the port of fastly.toml's `origin` backend, publishing to the CLI's Pushpin;
 // - everything stops with the CLI: when it exits, is killed, or this launcher is. The CLI and the origin
 //   run under the process keepers `npm start` uses (stack/managedProcess.ts): one mechanism for both.
-// The Pushpin side is fastly.toml's `pushpin_path`, scripts/pushpin/pushpin-wrapper.
+// The Pushpin side is fastly.toml's `pushpin_path`, scripts/pushpin/pushpin-wrapper, under the Pushpin
+// profile PUSHPIN_PROFILE names (the CLI passes the environment on to it).
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import fastlyCli from '@fastly/cli';
@@ -17,6 +18,7 @@ import { startLocalOrigin } from './stack/localOrigin.ts';
 import { startManagedProcess, type ManagedProcess } from './stack/managedProcess.ts';
 import { assertPortsFree, PortInUseError } from './stack/ports.ts';
 import { PROJECT_ROOT } from './stack/projectRoot.ts';
+import { DEFAULT_PUSHPIN_PROFILE, PUSHPIN_PROFILE_ENV, PUSHPIN_PROFILE_NAMES, PUSHPIN_PROFILES, PushpinProfileError, pushpinProfileFromEnv, type PushpinProfileName } from './pushpin/pushpinProfiles.ts';
 
 const ORIGIN_BACKEND = 'origin';
 const LOCAL_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]', '::1']);
@@ -29,7 +31,9 @@ npm run serve runs the above with these flags passed through, and also:
     installed (none in the Fastly CLI's config directory, none on PATH) and none was chosen;
   - starts the origin on the port of the manifest's "origin" backend, publishing to the CLI's Pushpin;
   - stops it all when the CLI exits or is killed, and when npm run serve is.
-Pushpin is fastly.toml's pushpin_path, scripts/pushpin/pushpin-wrapper (any Pushpin version).
+Pushpin is fastly.toml's pushpin_path, scripts/pushpin/pushpin-wrapper (any Pushpin version), with
+the delivery settings of the Pushpin profile PUSHPIN_PROFILE names (fanout, fanout-node, gentle;
+default ${DEFAULT_PUSHPIN_PROFILE}; scripts/pushpin/pushpinProfiles.ts).
 `;
 
 const say = (line: string): void => void process.stderr.write(`npm run serve: ${line}\n`);
@@ -138,6 +142,18 @@ async function main(argv: string[]): Promise<number> {
     localHost: join(PROJECT_ROOT, 'scripts/compute-host/viceroy'),
   });
   say(viceroy.reason);
+  if (manifest.pushpin.enable) {
+    // Checked here, not only in the wrapper the CLI starts: a bad name then stops us before the CLI runs.
+    let profile: PushpinProfileName;
+    try {
+      profile = pushpinProfileFromEnv(process.env);
+    } catch (error) {
+      if (!(error instanceof PushpinProfileError)) throw error;
+      say(error.message);
+      return 2;
+    }
+    say(`Pushpin profile ${profile} (${PUSHPIN_PROFILES[profile].summary}; ${PUSHPIN_PROFILE_ENV}=${PUSHPIN_PROFILE_NAMES.join('|')} picks one), applied by scripts/pushpin/pushpin-wrapper`);
+  }
   if (viceroy.viceroyPath) cliArgs.splice(2, 0, `--viceroy-path=${viceroy.viceroyPath}`);
 
   say(`running ${['fastly', ...cliArgs].join(' ')}`);

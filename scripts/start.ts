@@ -11,6 +11,7 @@ import { PROJECT_ROOT } from './stack/projectRoot.ts';
 import { parseStartOptions, START_USAGE, UsageError, type StartOptions } from './stack/startOptions.ts';
 import { watchStack } from './stack/stackWatch.ts';
 import { edgeBuildIsStale } from './compute-host/edgeBuild.ts';
+import { PUSHPIN_PROFILES } from './pushpin/pushpinProfiles.ts';
 import { DEV_PUBLISH_TOKEN } from '../origin/config/originConfig.ts';
 
 /** Past this, exit whatever is left: the keepers see us gone and finish stopping the children. */
@@ -50,6 +51,7 @@ function readOptions(): StartOptions {
       cwd: process.env.INIT_CWD ?? process.cwd(),
       manifestPath: join(PROJECT_ROOT, 'fastly.toml'),
       logDir: join(PROJECT_ROOT, 'pushpin-logs'),
+      env: process.env,
     });
     if (parsed === 'help') {
       say(START_USAGE);
@@ -83,6 +85,7 @@ async function main(): Promise<void> {
       echo: !options.quiet,
       edge: true,
       pushpinListenAll: options.pushpinListenAll,
+      pushpinProfile: options.pushpinProfile,
       warn: (line) => complain(`npm start: ${line}`),
     });
   } catch (error) {
@@ -97,7 +100,8 @@ async function main(): Promise<void> {
   const logs = [stack.logFiles.edge, stack.logFiles.pushpin, stack.logFiles.origin].filter(Boolean).join(', ');
   const pushpinLines = stack.pushpin
     ? `  Pushpin proxy:         ${stack.urls.pushpinProxy}   (send "pushpin-route: origin")${options.pushpinListenAll ? '; on every interface' : ''}
-  Pushpin publish:       ${stack.urls.pushpinPublish}/publish/`
+  Pushpin publish:       ${stack.urls.pushpinPublish}/publish/
+  Pushpin profile:       ${stack.pushpinProfile}   (${PUSHPIN_PROFILES[stack.pushpinProfile].summary}; --pushpin-profile)`
     : `  Pushpin:               off ([local_server.pushpin] enable = true runs it)`;
   say(`
 Local stack is up.

@@ -2,10 +2,12 @@
 // ports, with the local Compute host as Viceroy (none is installed here) and Debian's Pushpin 1.36
 // through fastly.toml's pushpin_path wrapper. A message published through the origin reaches an SSE
 // client through the edge; every process stops with it: on Ctrl-C, when the CLI is killed, when
-// `npm run serve` itself is killed. The wrapper's rules hold for what the CLI runs: a 1000-message burst
-// reaches every transport whole, and zurl's raised limits take 3,500 requests in progress at once. And
-// with a Pushpin 1.40+ the wrapper hands the CLI's own config over with only the proxy on loopback and
-// the larger client buffer (a stand-in binary plays that Pushpin: none can be installed here).
+// `npm run serve` itself is killed. The wrapper's rules hold for what the CLI runs: under the gentle
+// Pushpin profile a 1000-message burst reaches every transport whole, and zurl's raised limits take 3,500
+// requests in progress at once. And with a Pushpin 1.40+ the wrapper hands the CLI's own config over with
+// only the proxy on loopback and the profile's settings (gentle: the larger client buffer; fanout: the
+// CLI's 8 KiB kept, Fanout's id cache added), a stand-in binary playing that Pushpin (none can be
+// installed here).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -213,9 +215,14 @@ describe('npm run serve (fastly compute serve) with Debian Pushpin and the local
     // A backend that answers each request after 12 s, so a burst of new requests is in progress at once.
     const hold = await startHoldingBackend();
     onTestFinished(() => hold.close());
-    const serve = await startServe({}, { hold: hold.url });
+    // Under the gentle Pushpin profile, whose 256 KiB client buffer the burst needs (with Fanout's 8 KiB a
+    // WebSocket burst is partly dropped, and only a client that resumes gets it whole).
+    const serve = await startServe({ PUSHPIN_PROFILE: 'gentle' }, { hold: hold.url });
     await waitForEdge(serve);
-    expect(serve.output()).toMatch(/pushpin-wrapper: adapted the config for Pushpin 1\.36\.0 \(.*\[runner\] client_buffer_size: 8192 -> 262144; routes: added "\* 127\.0\.0\.1:\d+,over_http,host=127\.0\.0\.1:\d+"\)/);
+    expect(serve.output()).toMatch(
+      // The CLI writes Pushpin's example delivery settings (2500/s, 25000 queued, 60 s id cache): gentle's replace them.
+      /pushpin-wrapper: adapted the config for Pushpin 1\.36\.0, Pushpin profile gentle \(.*\[runner\] for Pushpin profile gentle: client_buffer_size 8192 -> 262144; \[handler\] for Pushpin profile gentle: message_rate 2500 -> 0, message_hwm 25000 -> 200000, id_cache_ttl 60 -> 0; routes: added "\* 127\.0\.0\.1:\d+,over_http,host=127\.0\.0\.1:\d+"\)/,
+    );
     // What Pushpin runs with: condure got the larger buffer.
     expect(processesOf(serve.marker).find((p) => p.command.startsWith('/usr/bin/condure '))?.command).toMatch(/--buffer-size=262144\b/);
 
@@ -307,7 +314,7 @@ describe('npm run serve (fastly compute serve) with Debian Pushpin and the local
     }
   }, 2 * (READY_TIMEOUT_MS + STOP_TIMEOUT_MS));
 
-  it("hands a Pushpin 1.40+ the CLI's config and arguments with only the proxy on loopback and the larger client buffer", async () => {
+  it("hands a Pushpin 1.40+ the CLI's config and arguments with only the proxy on loopback and the Pushpin profile's settings", async () => {
     // A stand-in Pushpin 1.41: records how it was run, says "started" as Pushpin does, then waits.
     const binary = join(work, 'pushpin');
     const record = join(work, 'pushpin-1.41-record');
@@ -319,7 +326,7 @@ describe('npm run serve (fastly compute serve) with Debian Pushpin and the local
         `echo "[INFO] 2026-01-01 00:00:00.000 started"\nexec sleep 300\n`,
     );
     chmodSync(binary, 0o755);
-    const serve = await startServe({ PUSHPIN_PATH: binary });
+    const serve = await startServe({ PUSHPIN_PATH: binary, PUSHPIN_PROFILE: 'gentle' });
     await waitForEdge(serve);
     const args = readFileSync(record, 'utf8').trim().split('\n');
     expect(args).toHaveLength(2);
@@ -332,13 +339,29 @@ describe('npm run serve (fastly compute serve) with Debian Pushpin and the local
     expect(config).not.toMatch(/zurl_out_specs/);
     expect(config).toMatch(new RegExp(`^http_port=127\\.0\\.0\\.1:${serve.ports.proxy}$`, 'm'));
     expect(config).toMatch(/^client_buffer_size=262144$/m);
+    expect(config).toMatch(/^id_cache_ttl=0$/m);
     // The CLI's own routes file: 1.41 needs no catch-all route.
     expect(config).toMatch(new RegExp(`^routesfile=${tmpdir()}/pushpin-routes-${copy![2]}$`, 'm'));
     expect(serve.output()).toMatch(
-      /pushpin-wrapper: adapted the config for Pushpin 1\.41\.0 \(\[runner\] http_port: \d+ -> 127\.0\.0\.1:\d+ \(loopback only: [^)]*\); \[runner\] client_buffer_size: 8192 -> 262144\)/,
+      /pushpin-wrapper: adapted the config for Pushpin 1\.41\.0, Pushpin profile gentle \(\[runner\] http_port: \d+ -> 127\.0\.0\.1:\d+ \(loopback only: [^)]*\); \[runner\] for Pushpin profile gentle: client_buffer_size 8192 -> 262144; \[handler\] for Pushpin profile gentle: message_rate 2500 -> 0, message_hwm 25000 -> 200000, id_cache_ttl 60 -> 0\)/,
     );
     process.kill(-serve.child.pid!, 'SIGINT');
     await allGone(serve.marker, STOP_TIMEOUT_MS);
     expect(existsSync(copy![1]!)).toBe(false);
-  }, TEST_TIMEOUT_MS);
+
+    // Under PUSHPIN_PROFILE=fanout (passed on by npm and the CLI): the CLI's 8 KiB buffer and 60 s id
+    // cache are kept, its shaping turned off.
+    const fanout = await startServe({ PUSHPIN_PATH: binary, PUSHPIN_PROFILE: 'fanout' });
+    await waitForEdge(fanout);
+    const fanoutConfig = readFileSync(`${record}.conf`, 'utf8');
+    expect(fanoutConfig).toMatch(/^client_buffer_size=8192$/m);
+    expect(fanoutConfig).toMatch(/^id_cache_ttl=60$/m);
+    expect(fanoutConfig).toMatch(/^message_rate=0$/m);
+    expect(fanoutConfig).toMatch(/^message_hwm=0$/m);
+    expect(fanout.output()).toMatch(/pushpin-wrapper: adapted the config for Pushpin 1\.41\.0, Pushpin profile fanout \(/);
+    expect(fanout.output()).toMatch(/\[handler\] for Pushpin profile fanout: message_rate 2500 -> 0, message_hwm 25000 -> 0\)/);
+    expect(fanout.output()).not.toMatch(/client_buffer_size 8192 ->/);
+    process.kill(-fanout.child.pid!, 'SIGINT');
+    await allGone(fanout.marker, STOP_TIMEOUT_MS);
+  }, 2 * TEST_TIMEOUT_MS);
 });

@@ -15,6 +15,7 @@ import { runPublishCli, type CliRun } from './harness/publishCli.ts';
 import { recordSse } from './harness/sseClient.ts';
 import { startTestStack, type TestStack } from './harness/testStack.ts';
 import { longPoll, recordLines, recordWebSocket } from './harness/transportSubscribers.ts';
+import { TEST_PUSHPIN_PROFILE } from './harness/testPushpinProfile.ts';
 
 interface Envelope {
   id?: string;
@@ -40,6 +41,7 @@ beforeAll(async () => {
     backends: [{ name: 'origin', url: origin, overrideHost: origin.host }, gripOrigin.backend('gripcheck')],
     proxyPort: await findFreePort(),
     publishPort: await findFreePortRange(4),
+    profile: TEST_PUSHPIN_PROFILE,
     logDir: mkdtempSync(join(tmpdir(), 'publish-cli-pushpin-')),
     echo: false,
     log: () => {},

@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPushpin, type RunningPushpin } from '../scripts/pushpin/pushpinProcess.ts';
 import { findFreePort, findFreePortRange } from '../scripts/stack/ports.ts';
 import { BURST, sendBurst, startHoldingBackend, type HoldingBackend } from './harness/requestBurst.ts';
+import { TEST_PUSHPIN_PROFILE } from './harness/testPushpinProfile.ts';
 
 let backend: HoldingBackend;
 let pushpin: RunningPushpin;
@@ -25,6 +26,7 @@ beforeAll(async () => {
     backends: [{ name: 'origin', url: backend.url }],
     proxyPort: await findFreePort(),
     publishPort: await findFreePortRange(4),
+    profile: TEST_PUSHPIN_PROFILE,
     logDir,
     echo: false,
     log: () => {},

@@ -10,6 +10,7 @@ import { describe, expect, it, onTestFinished } from 'vitest';
 import { startPushpin } from '../scripts/pushpin/pushpinProcess.ts';
 import { descendantsOf } from '../scripts/stack/processTree.mjs';
 import { findFreePort, findFreePortRange } from '../scripts/stack/ports.ts';
+import { TEST_PUSHPIN_PROFILE } from './harness/testPushpinProfile.ts';
 
 describe('Pushpin on a port another process holds', () => {
   it('fails to start, naming the port, and leaves nothing running', async () => {
@@ -23,6 +24,7 @@ describe('Pushpin on a port another process holds', () => {
       backends: [{ name: 'origin', url: new URL('http://127.0.0.1:9') }],
       proxyPort: await findFreePort(),
       publishPort,
+      profile: TEST_PUSHPIN_PROFILE,
       logDir,
       echo: false,
       log: () => {},

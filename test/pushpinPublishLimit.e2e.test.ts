@@ -7,6 +7,7 @@ import { findFreePort, findFreePortRange } from '../scripts/stack/ports.ts';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { TEST_PUSHPIN_PROFILE } from './harness/testPushpinProfile.ts';
 
 let pushpin: RunningPushpin;
 
@@ -15,6 +16,7 @@ beforeAll(async () => {
     backends: [{ name: 'origin', url: new URL('http://127.0.0.1:9') }],
     proxyPort: await findFreePort(),
     publishPort: await findFreePortRange(4),
+    profile: TEST_PUSHPIN_PROFILE,
     logDir: mkdtempSync(join(tmpdir(), 'pushpin-limit-')),
     echo: false,
     log: () => {},

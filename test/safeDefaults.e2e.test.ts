@@ -12,6 +12,7 @@ import { findFreePort, findFreePortRange } from '../scripts/stack/ports.ts';
 import { PROJECT_ROOT } from '../scripts/stack/projectRoot.ts';
 import { startExtraOrigin, type ExtraOrigin } from './harness/originProcess.ts';
 import { startRedisServer, type RunningRedis } from './harness/redisServer.ts';
+import { TEST_PUSHPIN_PROFILE } from './harness/testPushpinProfile.ts';
 
 const logDir = mkdtempSync(join(tmpdir(), 'safe-defaults-'));
 
@@ -73,6 +74,7 @@ describe('beyond loopback, with a publish token', () => {
       backends: [],
       proxyPort: await findFreePort(),
       publishPort: await findFreePortRange(4),
+      profile: TEST_PUSHPIN_PROFILE,
       logDir,
       echo: false,
       log: () => {},
@@ -120,7 +122,7 @@ describe('/readyz with real Redis and a real Pushpin', () => {
   let origin: ExtraOrigin;
   let proxyPort: number;
   let publishPort: number;
-  const startOwnPushpin = () => startPushpin({ backends: [], proxyPort, publishPort, logDir, echo: false, log: () => {} });
+  const startOwnPushpin = () => startPushpin({ backends: [], proxyPort, publishPort, profile: TEST_PUSHPIN_PROFILE, logDir, echo: false, log: () => {} });
 
   beforeAll(async () => {
     redis = await startRedisServer();

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { ensureEdgeBuilt } from '../compute-host/edgeBuild.ts';
 import { startLocalStack } from '../stack/localStack.ts';
 import { freeStackPorts } from '../stack/ports.ts';
+import { benchPushpinProfile } from './benchEnv.ts';
 
 const SLOW_MS = Number(process.env.BENCH_SLOW_MS ?? 5000);
 const IN_FLIGHT = Number(process.env.BENCH_SLOW_IN_FLIGHT ?? 50);
@@ -61,6 +62,7 @@ export async function run(): Promise<void> {
   await new Promise<void>((resolve) => backend.listen(0, '127.0.0.1', resolve));
   const backendUrl = `http://127.0.0.1:${(backend.address() as AddressInfo).port}`;
   const stack = await startLocalStack({
+    pushpinProfile: benchPushpinProfile(),
     ports: await freeStackPorts({ edge: true }),
     edge: { backends: { origin: backendUrl } },
     logDir: mkdtempSync(join(tmpdir(), 'bench-slow-backend-')),

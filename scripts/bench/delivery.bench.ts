@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { ensureEdgeBuilt } from '../compute-host/edgeBuild.ts';
 import { startLocalStack } from '../stack/localStack.ts';
 import { freeStackPorts } from '../stack/ports.ts';
-import { benchInteger, quantile } from './benchEnv.ts';
+import { benchInteger, benchPushpinProfile, quantile } from './benchEnv.ts';
 
 const TOKEN = 'bench-publish-token';
 
@@ -74,6 +74,7 @@ export async function run(): Promise<void> {
 
 async function measure(via: Via, subscribers: number, messages: number, rate: number): Promise<void> {
   const stack = await startLocalStack({
+    pushpinProfile: benchPushpinProfile(),
     ports: await freeStackPorts({ edge: via === 'edge' }),
     ...(via === 'edge' ? { edge: true } : {}),
     originEnv: { PUBLISH_TOKEN: TOKEN, LOG_LEVEL: 'warn' },

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { ensureEdgeBuilt } from '../compute-host/edgeBuild.ts';
 import { startLocalStack } from '../stack/localStack.ts';
 import { freeStackPorts } from '../stack/ports.ts';
+import { benchPushpinProfile } from './benchEnv.ts';
 
 const REQUESTS = 200;
 const CONCURRENCY = 8;
@@ -53,6 +54,7 @@ export async function run(): Promise<void> {
   await new Promise<void>((resolve) => backend.listen(0, '127.0.0.1', resolve));
   const backendUrl = `http://127.0.0.1:${(backend.address() as AddressInfo).port}`;
   const stack = await startLocalStack({
+    pushpinProfile: benchPushpinProfile(),
     ports: await freeStackPorts({ edge: true }),
     edge: { backends: { origin: backendUrl }, ...(process.env.BENCH_EDGE_WASM ? { wasmPath: process.env.BENCH_EDGE_WASM } : {}) },
     logDir: mkdtempSync(join(tmpdir(), 'bench-edge-')),

@@ -9,7 +9,8 @@ import { execFileSync } from 'node:child_process';
 import { fanoutChartSvg } from './fanout/fanoutChart.ts';
 import { runCase, type CaseResult, type CaseSpec } from './fanout/fanoutCase.ts';
 import { FANOUT_HELP, FanoutOptionsError, parseFanoutOptions, type FanoutOptions } from './fanout/fanoutOptions.ts';
-import { markdownReport, mergeDocuments, ratioToSocketIo, systemLabel, type FanoutDocument } from './fanout/fanoutReport.ts';
+import { documentProfiles, markdownReport, mergeDocuments, ratioToSocketIo, systemLabel, type FanoutDocument } from './fanout/fanoutReport.ts';
+import { argumentsWithProfile, benchPushpinProfile } from './benchEnv.ts';
 import { loadAverage, openFilesLimit } from './fanout/processUsage.ts';
 import { ensurePushpin } from '../pushpin/ensurePushpin.ts';
 import { formatVersion } from '../pushpin/pushpinConfig.ts';
@@ -83,14 +84,15 @@ export async function runFanout(options: FanoutOptions, log: (line: string) => v
     printRow(row, results, log);
   }
   const { help: _help, outDir: _out, ...recorded } = options;
-  const args = process.argv.slice(2).filter((a) => a !== 'fanout');
+  const args = argumentsWithProfile(process.argv.slice(2).filter((a) => a !== 'fanout'));
   const dir = resolve(PROJECT_ROOT, options.outDir);
   const files = { json: join(dir, 'latest.json'), markdown: join(dir, 'latest.md'), svg: join(dir, 'latest.svg') };
   const thisRun: FanoutDocument = {
     generatedAt: new Date().toISOString(),
-    command: `npm run bench -- fanout${args.length > 0 ? ` ${args.join(' ')}` : ''}`,
+    command: `npm run bench -- fanout ${args.join(' ')}`,
     machine: machine(),
     options: recorded,
+    pushpinProfile: benchPushpinProfile(),
     results,
   };
   const document = options.merge && existsSync(files.json) ? mergeDocuments(JSON.parse(readFileSync(files.json, 'utf8')) as FanoutDocument, thisRun) : thisRun;
@@ -99,7 +101,10 @@ export async function runFanout(options: FanoutOptions, log: (line: string) => v
   writeFileSync(files.markdown, markdownReport(document));
   writeFileSync(
     files.svg,
-    fanoutChartSvg(document.results, `Fan-out: ${options.rate} msg/s to N subscribers, Pushpin ${document.machine.pushpin} vs Socket.IO 4, ${document.machine.cpus} cores`),
+    fanoutChartSvg(
+      document.results,
+      `Fan-out: ${options.rate} msg/s to N subscribers, Pushpin ${document.machine.pushpin} (${documentProfiles(document.results).join(', ')}) vs Socket.IO 4, ${document.machine.cpus} cores`,
+    ),
   );
   log(`results: ${files.json}, ${files.markdown}, ${files.svg}`);
   return { document, files };

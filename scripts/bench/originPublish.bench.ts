@@ -16,6 +16,7 @@ import { freeStackPorts } from '../stack/ports.ts';
 import { PROJECT_ROOT } from '../stack/projectRoot.ts';
 import { emptyHistogram, quantileOf, record } from './fanout/latencyHistogram.ts';
 import { loadAverage, pushpinProcesses, round, startUsageWindow, type MeasuredProcess } from './fanout/processUsage.ts';
+import { argumentsWithProfile, benchPushpinProfile } from './benchEnv.ts';
 
 /** `npm run bench -- originPublish --option...`: run.ts passes the options on. */
 export const acceptsOptions = true;
@@ -111,6 +112,7 @@ export async function run(args: string[] = []): Promise<void> {
     try {
       if (store === 'redis') redis = await startRedisServer();
       const stack = await startLocalStack({
+        pushpinProfile: benchPushpinProfile(),
         ports: await freeStackPorts(),
         // Whatever fastly.toml says: the publishes go on to Pushpin's handler, which is measured too.
         pushpin: true,
@@ -162,10 +164,12 @@ export async function run(args: string[] = []): Promise<void> {
   }
   const dir = resolve(PROJECT_ROOT, options.outDir);
   mkdirSync(dir, { recursive: true });
-  const doc = { generatedAt: new Date().toISOString(), cpus: cpus().length, node: process.versions.node, seconds: options.seconds, rows };
+  const pushpinProfile = benchPushpinProfile();
+  const doc = { generatedAt: new Date().toISOString(), cpus: cpus().length, node: process.versions.node, pushpinProfile, seconds: options.seconds, rows };
   writeFileSync(join(dir, 'latest.json'), `${JSON.stringify(doc, null, 2)}\n`);
   const md = [
-    `POST /api/publish on ${cpus().length} cores, no subscribers, publishers on the same machine (${doc.generatedAt}); each message stored, then published to Pushpin as 4 GRIP items.`,
+    `POST /api/publish on ${cpus().length} cores, no subscribers, publishers on the same machine (${doc.generatedAt}); each message stored, then published to Pushpin ` +
+      `(Pushpin profile ${pushpinProfile}) as 4 GRIP items.`,
     '',
     '| store | publishers | msgs/request | msgs/s | p50 ms | p99 ms | CPU s per 1,000 msgs | load avg |',
     '| --- | ---: | ---: | ---: | ---: | ---: | --- | ---: |',
@@ -175,7 +179,7 @@ export async function run(args: string[] = []): Promise<void> {
         `${Object.entries(r.cpuPer1000Messages).map(([n, v]) => `${n} ${v}`).join(', ')} | ${r.loadAverage[0].toFixed(1)} |`,
     ),
     '',
-    `Reproduce: \`npm run bench -- originPublish${args.length ? ` ${args.join(' ')}` : ''}\``,
+    `Reproduce: \`npm run bench -- originPublish ${argumentsWithProfile(args, pushpinProfile).join(' ')}\``,
     '',
   ].join('\n');
   writeFileSync(join(dir, 'latest.md'), md);

@@ -15,6 +15,7 @@ import { performance } from 'node:perf_hooks';
 import { liveItemsForMessage, type GripPublishItem } from '../../origin/publishing/gripItems.ts';
 import { ensurePushpin } from '../pushpin/ensurePushpin.ts';
 import { buildPushpinConfig } from '../pushpin/pushpinConfig.ts';
+import { benchPushpinProfile } from './benchEnv.ts';
 import { descendantsOf, startManagedProcess, type ManagedProcess } from '../stack/managedProcess.ts';
 import { findFreePort, findFreePortRange } from '../stack/ports.ts';
 import { PROJECT_ROOT } from '../stack/projectRoot.ts';
@@ -120,6 +121,7 @@ async function startQuietPushpin(workDir: string): Promise<{ publishUrl: string;
   const binary = ensurePushpin(undefined, () => {});
   const publishPort = await findFreePortRange(4);
   const files = buildPushpinConfig({
+    profile: benchPushpinProfile(),
     version: binary.version,
     rundir: join(workDir, 'run'),
     logdir: join(workDir, 'logs'),

@@ -12,7 +12,7 @@ import { startLocalStack } from '../stack/localStack.ts';
 import { freeStackPorts } from '../stack/ports.ts';
 import { formatTally, historyIds, tallyDeliveries, waitForDeliveries } from '../soak/deliveryTally.ts';
 import { CLIENT_FACTORIES, TRANSPORT_NAMES, type ResumingClient } from '../soak/resumingClients.ts';
-import { benchInteger } from './benchEnv.ts';
+import { benchInteger, benchPushpinProfile } from './benchEnv.ts';
 
 const TOKEN = 'bench-publish-token';
 
@@ -21,6 +21,7 @@ export async function run(): Promise<void> {
   const messages = benchInteger('BENCH_SLOW_MESSAGES', 2000, 100, 100_000);
   const bytes = benchInteger('BENCH_SLOW_BYTES', 3000, 10, 60_000);
   const stack = await startLocalStack({
+    pushpinProfile: benchPushpinProfile(),
     ports: await freeStackPorts(),
     originEnv: { PUBLISH_TOKEN: TOKEN, LOG_LEVEL: 'warn', HISTORY_MAX_MESSAGES: '1000000' },
     logDir: mkdtempSync(join(tmpdir(), 'bench-slow-')),

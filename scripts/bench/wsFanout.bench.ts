@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import WebSocket from 'ws';
 import { startLocalStack } from '../stack/localStack.ts';
 import { freeStackPorts } from '../stack/ports.ts';
+import { benchPushpinProfile } from './benchEnv.ts';
 
 const CLIENTS = Number(process.env.BENCH_WS_CLIENTS ?? 200);
 const MESSAGES = Number(process.env.BENCH_WS_MESSAGES ?? 50);
@@ -19,6 +20,7 @@ function percentile(sorted: number[], p: number): number {
 
 export async function run(): Promise<void> {
   const stack = await startLocalStack({
+    pushpinProfile: benchPushpinProfile(),
     ports: await freeStackPorts(),
     originEnv: { PUBLISH_TOKEN: TOKEN, LOG_LEVEL: 'warn' },
     logDir: mkdtempSync(join(tmpdir(), 'bench-ws-')),

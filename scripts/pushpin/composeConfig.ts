@@ -2,13 +2,17 @@
 // from fastly.toml by the same generator as the local harness: the CLI's ports, signing key and issuer,
 // one route per backend, with the `origin` backend pointed at the compose service of that name.
 // The files are committed (scripts/pushpin/compose/), so `docker compose up` needs no build step;
-// `npm run compose:config` rewrites them and a test fails when they are stale.
+// `npm run compose:config` rewrites them and a test fails when they are stale. They carry the default
+// Pushpin profile (pushpinProfiles.ts); `npm run compose:config -- --pushpin-profile fanout` writes
+// another one for a local experiment (the committed files stay on the default).
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 import { readManifest, type LocalManifest, type ManifestBackend } from '../stack/fastlyManifest.ts';
 import { PROJECT_ROOT } from '../stack/projectRoot.ts';
 import { buildPushpinConfig, EVERY_INTERFACE, parsePushpinVersion, type PushpinConfigFiles } from './pushpinConfig.ts';
+import { DEFAULT_PUSHPIN_PROFILE, parsePushpinProfileName, type PushpinProfileName } from './pushpinProfiles.ts';
 
 /** The image docker-compose.yml runs; its version decides the service names in the config. */
 export const COMPOSE_PUSHPIN_IMAGE = 'fanout/pushpin:1.41.0-1';
@@ -27,8 +31,9 @@ export function composeBackends(manifest: LocalManifest): ManifestBackend[] {
   );
 }
 
-export function buildComposePushpinFiles(manifest: LocalManifest): PushpinConfigFiles {
+export function buildComposePushpinFiles(manifest: LocalManifest, profile: PushpinProfileName = DEFAULT_PUSHPIN_PROFILE): PushpinConfigFiles {
   const files = buildPushpinConfig({
+    profile,
     version: parsePushpinVersion(COMPOSE_PUSHPIN_IMAGE.split(':')[1]!),
     // The image creates /var/run/pushpin for its user; logs go to the container's output (--merge-output).
     rundir: '/var/run/pushpin',
@@ -50,8 +55,10 @@ export function composeConfigFiles(dir = COMPOSE_CONFIG_DIR): { config: string; 
 }
 
 function main(): void {
+  const { values } = parseArgs({ args: process.argv.slice(2), strict: true, options: { 'pushpin-profile': { type: 'string' } } });
+  const profile = values['pushpin-profile'] === undefined ? DEFAULT_PUSHPIN_PROFILE : parsePushpinProfileName(values['pushpin-profile'], '--pushpin-profile');
   const manifestPath = join(PROJECT_ROOT, 'fastly.toml');
-  const files = buildComposePushpinFiles(readManifest(manifestPath));
+  const files = buildComposePushpinFiles(readManifest(manifestPath), profile);
   const paths = composeConfigFiles();
   mkdirSync(COMPOSE_CONFIG_DIR, { recursive: true });
   for (const [path, text] of [[paths.config, files.config], [paths.routes, files.routes]] as const) {
@@ -63,6 +70,9 @@ function main(): void {
     }
     writeFileSync(path, text);
     console.log(`${before === text ? 'unchanged' : 'wrote'} ${path}`);
+  }
+  if (profile !== DEFAULT_PUSHPIN_PROFILE) {
+    console.log(`Pushpin profile ${profile}, not the default ${DEFAULT_PUSHPIN_PROFILE}: do not commit it (test/dockerCompose.test.ts expects the default)`);
   }
 }
 

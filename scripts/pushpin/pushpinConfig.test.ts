@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseManifest } from '../stack/fastlyManifest.ts';
 import { buildPushpinConfig, buildRoutes, EVERY_INTERFACE, LOOPBACK, parsePushpinVersion, proxyListenValue, pushpinPorts, withDefaultRoute } from './pushpinConfig.ts';
+import { DEFAULT_PUSHPIN_PROFILE, PUSHPIN_PROFILES, type PushpinProfileName } from './pushpinProfiles.ts';
 import { ZURL_LIMITS } from './zurlLibdir.ts';
 
 const manifest = parseManifest(`
@@ -213,5 +214,35 @@ describe('proxy workers', () => {
     expect(at('1.39.0').get('proxy.workers')).toBe('2');
     expect(at('1.41.0', 4).get('proxy.workers')).toBe('4');
     expect(() => at('1.41.0', 0.5)).toThrow(/proxyWorkers/);
+  });
+
+  describe('Pushpin profiles', () => {
+    const profileKeys = ['runner.client_buffer_size', 'handler.message_rate', 'handler.message_hwm', 'handler.message_wait', 'handler.id_cache_ttl', 'handler.connection_subscription_max', 'handler.subscription_linger'];
+    const written = (profile: PushpinProfileName | undefined, version: string) => {
+      const { config } = buildPushpinConfig({ ...base, version: parsePushpinVersion(version), ...(profile ? { profile } : {}) });
+      const s = settings(config);
+      return { config, values: Object.fromEntries(profileKeys.map((key) => [key, s.get(key)])) };
+    };
+
+    it("writes each profile's settings in [runner] and [handler] on every version, and names the profile", () => {
+      const expected: Record<PushpinProfileName, string[]> = {
+        fanout: ['8192', '0', '0', '5000', '60', '20', '60'],
+        'fanout-node': ['8192', '2500', '25000', '5000', '60', '20', '60'],
+        gentle: ['262144', '0', '200000', '5000', '0', '20', '60'],
+      };
+      for (const version of ['1.36.0', '1.38.0', '1.39.1', '1.41.0']) {
+        for (const [profile, values] of Object.entries(expected) as Array<[PushpinProfileName, string[]]>) {
+          const { config, values: got } = written(profile, version);
+          expect(got, `${profile} ${version}`).toEqual(Object.fromEntries(profileKeys.map((key, i) => [key, values[i]])));
+          expect(config, `${profile} ${version}`).toContain(`# Pushpin profile ${profile} (scripts/pushpin/pushpinProfiles.ts): ${PUSHPIN_PROFILES[profile].justification}.`);
+          // Each setting once (the CLI's connection_subscription_max line is the profile's now).
+          for (const key of profileKeys) expect(config.split('\n').filter((line) => line.startsWith(`${key.split('.')[1]}=`)), key).toHaveLength(1);
+        }
+      }
+    });
+
+    it('uses the default profile when none is given', () => {
+      expect(written(undefined, '1.36.0')).toEqual(written(DEFAULT_PUSHPIN_PROFILE, '1.36.0'));
+    });
   });
 });

@@ -3,6 +3,7 @@
 // Pure: the caller supplies directories and ports, so it can be unit tested and run many times at once.
 import type { ManifestBackend } from '../stack/fastlyManifest.ts';
 import { buildZurlTemplate, type ZurlLibdirs } from './zurlLibdir.ts';
+import { DEFAULT_PUSHPIN_PROFILE, profileLines, PUSHPIN_PROFILES, type ProfileSection, type PushpinProfileName } from './pushpinProfiles.ts';
 
 /** The dev signing key and issuer Viceroy and the Fastly CLI use; the origin verifies Grip-Sig with them. */
 export const LOCAL_GRIP_SIG_ISS = 'viceroy';
@@ -42,9 +43,11 @@ export interface PushpinConfigInput {
    * --pushpin-listen-all`; docker-compose's container, whose port the compose file publishes).
    */
   proxyAddress?: typeof LOOPBACK | typeof EVERY_INTERFACE;
-  /** Delivery shaping off (message_rate=0) unless set; the CLI keeps Pushpin's defaults. */
-  messageRate?: number;
-  messageHwm?: number;
+  /**
+   * The delivery settings (client buffer, shaping, id cache, subscription cap: pushpinProfiles.ts);
+   * default DEFAULT_PUSHPIN_PROFILE.
+   */
+  profile?: PushpinProfileName;
   /**
    * Versions that run zurl (before 1.38): our own runner template directory (absolute) and the
    * package's, the one that holds internal.conf (Debian: /usr/lib/pushpin). With both, the config
@@ -147,15 +150,6 @@ export const SERVICE_RENAMES_1_40: Readonly<Record<string, string>> = {
 };
 
 /**
- * Pushpin drops a published WebSocket message when the client's buffer is full at that moment, so a
- * burst (a batch publish) larger than the buffer loses messages: with the default 8 KiB, 613 of a
- * 1000-message batch of 1 KB each arrived; with 256 KiB, all. Buffers are not allocated while idle
- * (condure's RSS with 2000 connections was the same for 8 KiB and 256 KiB). Every generated config
- * sets at least this, and the Pushpin wrapper raises the Fastly CLI's 8192 to it (pushpinConfigAdapter.ts).
- */
-export const MIN_CLIENT_BUFFER_SIZE = 262144;
-
-/**
  * Pushpin 1.36 loses a request's route id when it retries a long-poll whose hold conflicts with an id
  * it already published (the handler's accept retry carries no route; fixed in 1.37), and the proxy
  * then crashes on an assertion if no route matches by domain. Measured here: a long-poll held while a
@@ -226,8 +220,13 @@ export function buildPushpinConfig(input: PushpinConfigInput): PushpinConfigFile
     throw new Error(`proxyWorkers must be a whole number from 1 to 64, got ${input.proxyWorkers}`);
   }
   if (!/^\d{1,3}(\.\d{1,3}){3}$/.test(bind)) throw new Error(`bindAddress must be an IPv4 address, got ${bind}`);
+  const profile = input.profile ?? DEFAULT_PUSHPIN_PROFILE;
+  const lines = profileLines(profile, input.version);
+  const profileSettings = (section: ProfileSection): string[] =>
+    lines.filter((line) => line.section === section).map((line) => `${line.key}=${line.value}`);
   const config = [
     '# Generated from fastly.toml by scripts/pushpin; equivalent to what `fastly compute serve` writes.',
+    `# Pushpin profile ${profile} (scripts/pushpin/pushpinProfiles.ts): ${PUSHPIN_PROFILES[profile].justification}.`,
     '[global]',
     ...(ownZurl
       ? [
@@ -249,8 +248,8 @@ export function buildPushpinConfig(input: PushpinConfigInput): PushpinConfigFile
     `logdir=${input.logdir}`,
     // INFO: one line per request and per published item (not per delivery), which the tests read.
     'log_level=2',
-    // Room for a burst of published messages per client (see MIN_CLIENT_BUFFER_SIZE).
-    `client_buffer_size=${MIN_CLIENT_BUFFER_SIZE}`,
+    // The profile's client buffer: a burst of published messages past it is partly dropped.
+    ...profileSettings('runner'),
     // Connections condure (and on 1.36 zurl, ZURL_LIMITS) hold at once; each needs a descriptor, so
     // the shell's `ulimit -n` is the real limit (the fan-out benchmark checks it before a run).
     `client_maxconn=${CLIENT_MAXCONN}`,
@@ -276,11 +275,8 @@ export function buildPushpinConfig(input: PushpinConfigInput): PushpinConfigFile
     `push_in_spec=tcp://${bind}:${p + 1}`,
     `push_in_sub_specs=tcp://${bind}:${p + 2}`,
     `command_spec=tcp://${bind}:${p + 3}`,
-    'connection_subscription_max=20',
-    // The CLI keeps Pushpin's shaping (2500 msg/s, hwm 25000); off by default here so tests and
-    // benchmarks measure the system, not the shaper.
-    `message_rate=${input.messageRate ?? 0}`,
-    `message_hwm=${input.messageHwm ?? 200000}`,
+    // The profile's delivery settings: shaping, sequencer wait, id cache, subscription cap.
+    ...profileSettings('handler'),
     '',
   ].join('\n');
   return {

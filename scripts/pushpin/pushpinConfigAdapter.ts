@@ -3,8 +3,9 @@
 // - the runner's service names and zurl for the version (pushpinRunnerLayout; nothing on 1.40+);
 // - where zurl runs (before 1.38) and the package's libdir is known, zurl's raised limits: `[global]
 //   libdir` pointed at our own (zurlLibdir.ts, ZURL_LIMITS), `{libdir}` in the include made the package's;
-// - on every version, a client buffer of at least MIN_CLIENT_BUFFER_SIZE (the CLI writes Pushpin's
-//   8192, with which a burst of published WebSocket messages is partly dropped);
+// - on every version, the Pushpin profile's settings (pushpinProfiles.ts), in place of the CLI's: its
+//   client buffer (the CLI writes Pushpin's 8192: kept under `fanout`, 262144 under `gentle`) and its
+//   [handler] settings (the CLI writes Pushpin's example shaping and id cache: 2500/s, 25000, 60 s);
 // - before 1.41, the publish body limit under the key those versions read (push_in_max_body_size);
 // - on 1.36, the catch-all route (withDefaultRoute) without which a retried long-poll crashes the proxy;
 // - on every version, the proxy on 127.0.0.1: the CLI writes `http_port=<port>`, which Pushpin reads as
@@ -16,12 +17,12 @@ import {
   compareVersions,
   LOOPBACK,
   LEGACY_PUBLISH_BODY_LIMIT_KEY,
-  MIN_CLIENT_BUFFER_SIZE,
   pushpinRunnerLayout,
   SERVICE_RENAMES_1_40,
   withDefaultRoute,
   type PushpinVersion,
 } from './pushpinConfig.ts';
+import { DEFAULT_PUSHPIN_PROFILE, profileLines, type PushpinProfileName } from './pushpinProfiles.ts';
 import { buildZurlTemplate, ZURL_LIMITS, type ZurlLibdirs } from './zurlLibdir.ts';
 
 export interface AdaptedPushpinConfig {
@@ -112,9 +113,6 @@ export function loopbackProxyPorts(value: string): string {
     .join(',');
 }
 
-/** Pushpin's own default when the config sets no client_buffer_size. */
-const PUSHPIN_DEFAULT_CLIENT_BUFFER_SIZE = 8192;
-
 /**
  * `[global] libdir` pointed at `libdirs.own`, whose runner template gives zurl ZURL_LIMITS, unless the
  * config chooses its own libdir. What `{libdir}` meant (the package's directory: internal.conf) is
@@ -137,11 +135,19 @@ function useOwnLibdir(lines: IniLine[], libdirs: ZurlLibdirs, changes: string[])
   return true;
 }
 
-/**
- * `libdirs`: our own libdir for zurl's template and the package's (zurlLibdir.ts); without them (the
- * package's is not known) zurl keeps the package's limits.
- */
-export function adaptPushpinConfig(text: string, version: PushpinVersion, libdirs?: ZurlLibdirs): AdaptedPushpinConfig {
+export interface AdaptOptions {
+  /**
+   * Our own libdir for zurl's template and the package's (zurlLibdir.ts); without them (the package's
+   * is not known) zurl keeps the package's limits.
+   */
+  libdirs?: ZurlLibdirs;
+  /** The delivery settings to bring the config to; default DEFAULT_PUSHPIN_PROFILE. */
+  profile?: PushpinProfileName;
+}
+
+export function adaptPushpinConfig(text: string, version: PushpinVersion, options: AdaptOptions = {}): AdaptedPushpinConfig {
+  const { libdirs } = options;
+  const profile = options.profile ?? DEFAULT_PUSHPIN_PROFILE;
   const layout = pushpinRunnerLayout(version);
   const lines = parseLines(text);
   const changes: string[] = [];
@@ -185,13 +191,19 @@ export function adaptPushpinConfig(text: string, version: PushpinVersion, libdir
     }
   }
 
-  const bufferAt = findSetting(lines, 'runner', 'client_buffer_size');
-  const given = bufferAt === -1 ? undefined : lines[bufferAt]!.value!;
-  // A larger buffer the config asks for is kept; a smaller one (or none, or a value Pushpin could not
-  // read either) becomes the generator's.
-  if (!(Number(given ?? PUSHPIN_DEFAULT_CLIENT_BUFFER_SIZE) >= MIN_CLIENT_BUFFER_SIZE)) {
-    setSetting(lines, 'runner', 'client_buffer_size', String(MIN_CLIENT_BUFFER_SIZE));
-    changes.push(`[runner] client_buffer_size: ${given ?? `(default ${PUSHPIN_DEFAULT_CLIENT_BUFFER_SIZE})`} -> ${MIN_CLIENT_BUFFER_SIZE}`);
+  // The profile's settings, whatever the config says: the CLI writes Pushpin's example values
+  // (client_buffer_size=8192, message_rate=2500, message_hwm=25000, id_cache_ttl=60, ...), which are
+  // its template's, not the user's, and the same profile must mean the same Pushpin everywhere.
+  for (const section of ['runner', 'handler'] as const) {
+    const set: string[] = [];
+    for (const line of profileLines(profile, version).filter((l) => l.section === section)) {
+      const at = findSetting(lines, section, line.key);
+      const given = at === -1 ? undefined : lines[at]!.value!;
+      if (given === String(line.value)) continue;
+      setSetting(lines, section, line.key, String(line.value));
+      set.push(`${line.key} ${given ?? '(unset)'} -> ${line.value}`);
+    }
+    if (set.length > 0) changes.push(`[${section}] for Pushpin profile ${profile}: ${set.join(', ')}`);
   }
   if (changes.length === 0) return { text, changes };
   return { text: lines.map((line) => line.text).join('\n'), changes, ...(zurlTemplate === undefined ? {} : { zurlTemplate }) };

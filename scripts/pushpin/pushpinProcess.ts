@@ -10,6 +10,7 @@ import { startManagedProcess, type ManagedProcess } from '../stack/managedProces
 import { descendantsOf, listeningPortsOf } from '../stack/processTree.mjs';
 import { ensurePushpin } from './ensurePushpin.ts';
 import { buildPushpinConfig, buildRoutes, EVERY_INTERFACE, LOOPBACK } from './pushpinConfig.ts';
+import { DEFAULT_PUSHPIN_PROFILE, type PushpinProfileName } from './pushpinProfiles.ts';
 import { packageLibdirOf, writeOwnLibdir } from './zurlLibdir.ts';
 
 /** A route that exists only while Pushpin starts, to prove the whole proxy path works. */
@@ -21,6 +22,8 @@ export interface PushpinOptions {
   /** The proxy on every interface instead of 127.0.0.1 only (see PushpinConfigInput.proxyAddress). */
   proxyListenAll?: boolean;
   publishPort: number;
+  /** The delivery settings (pushpinProfiles.ts); default DEFAULT_PUSHPIN_PROFILE. */
+  profile?: PushpinProfileName;
   /** Where Pushpin's merged log goes; the directory is created. */
   logDir: string;
   pushpinPath?: string;
@@ -34,6 +37,8 @@ export interface RunningPushpin {
   publishUrl: string;
   logFile: string;
   configFile: string;
+  /** The Pushpin profile its config was generated with. */
+  profile: PushpinProfileName;
   stop(): Promise<void>;
 }
 
@@ -46,7 +51,9 @@ export async function startPushpin(options: PushpinOptions): Promise<RunningPush
   mkdirSync(logDir, { recursive: true });
   const packageLibdir = packageLibdirOf(binary.path);
   const ownLibdir = join(workDir, 'lib');
+  const profile = options.profile ?? DEFAULT_PUSHPIN_PROFILE;
   const files = buildPushpinConfig({
+    profile,
     version: binary.version,
     rundir,
     logdir: logDir,
@@ -105,6 +112,7 @@ export async function startPushpin(options: PushpinOptions): Promise<RunningPush
     publishUrl: `http://127.0.0.1:${options.publishPort}`,
     logFile,
     configFile,
+    profile,
     async stop() {
       await child.stop();
       rmSync(workDir, { recursive: true, force: true });

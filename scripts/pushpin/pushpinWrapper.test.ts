@@ -55,8 +55,9 @@ interface Run {
   stderr: string;
 }
 
+/** Under the `gentle` Pushpin profile unless `env` names another (the shell's PUSHPIN_PROFILE is not used). */
 function runWrapper(args: string[], env: NodeJS.ProcessEnv): Promise<Run> {
-  const child = spawn(PUSHPIN_WRAPPER_PATH, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(PUSHPIN_WRAPPER_PATH, args, { env: { ...process.env, PUSHPIN_PROFILE: 'gentle', ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   return new Promise((resolve, reject) => {
@@ -76,14 +77,21 @@ function recorded(record: string): { pid: number; args: string[]; config: string
 
 const CLI_ROUTES = 'id=origin 127.0.0.1:3000,over_http,host=127.0.0.1:3000\n';
 
-/** A config shaped like the Fastly CLI's (Pushpin's 8 KiB client buffer), in its own temp dir, with an absolute rundir and a routes file. */
-function cliStyleConfig(buffer = 8192, httpPort = '7677'): { path: string; rundir: string; routes: string; text: string } {
+/** The delivery settings the Fastly CLI writes (Pushpin's example values), and `gentle`'s. */
+const CLI_HANDLER = 'message_rate=2500\nmessage_hwm=25000\nmessage_wait=5000\nid_cache_ttl=60\nconnection_subscription_max=20\nsubscription_linger=60\n';
+const GENTLE_HANDLER = 'message_rate=0\nmessage_hwm=200000\nmessage_wait=5000\nid_cache_ttl=0\nconnection_subscription_max=20\nsubscription_linger=60\n';
+
+/**
+ * A config shaped like the Fastly CLI's (Pushpin's 8 KiB client buffer and example delivery settings),
+ * in its own temp dir, with an absolute rundir and a routes file.
+ */
+function cliStyleConfig(buffer = 8192, httpPort = '7677', handler = CLI_HANDLER): { path: string; rundir: string; routes: string; text: string } {
   const dir = mkdtempSync(join(work, 'cli-'));
   const rundir = join(dir, 'pushpin-1234abcd');
   const path = join(dir, 'pushpin-1234abcd.conf');
   const routes = join(dir, 'pushpin-routes-1234abcd');
   writeFileSync(routes, CLI_ROUTES);
-  const text = `[global]\ninclude={libdir}/internal.conf\nrundir=${rundir}\n\n[runner]\nservices=connmgr,proxy,handler\nhttp_port=${httpPort}\nclient_buffer_size=${buffer}\n\n[proxy]\nroutesfile=${routes}\naccept_pushpin_route=true\n`;
+  const text = `[global]\ninclude={libdir}/internal.conf\nrundir=${rundir}\n\n[runner]\nservices=connmgr,proxy,handler\nhttp_port=${httpPort}\nclient_buffer_size=${buffer}\n\n[proxy]\nroutesfile=${routes}\naccept_pushpin_route=true\n\n[handler]\n${handler}`;
   writeFileSync(path, text);
   return { path, rundir, routes, text };
 }
@@ -91,7 +99,7 @@ function cliStyleConfig(buffer = 8192, httpPort = '7677'): { path: string; rundi
 describe('scripts/pushpin/pushpin-wrapper', () => {
   it('execs a 1.40+ Pushpin with the same arguments and the config untouched when it needs nothing', async () => {
     const pushpin = standInPushpin('1.41.0');
-    const config = cliStyleConfig(1048576, '127.0.0.1:7677');
+    const config = cliStyleConfig(262144, '127.0.0.1:7677', GENTLE_HANDLER);
     const run = await runWrapper([`--config=${config.path}`, '--verbose'], { PUSHPIN_PATH: pushpin.binary, RECORD: pushpin.record });
     expect(run.code, run.stderr).toBe(0);
     const seen = recorded(pushpin.record);
@@ -102,7 +110,7 @@ describe('scripts/pushpin/pushpin-wrapper', () => {
     expect(run.stderr).toBe('');
   });
 
-  it("gives a 1.40+ Pushpin the generator's client buffer and the proxy on loopback, and nothing else", async () => {
+  it("gives a 1.40+ Pushpin the profile's client buffer and settings and the proxy on loopback, and nothing else", async () => {
     const pushpin = standInPushpin('1.41.0');
     const config = cliStyleConfig();
     const run = await runWrapper([`--config=${config.path}`, '--verbose'], { PUSHPIN_PATH: pushpin.binary, RECORD: pushpin.record });
@@ -110,11 +118,40 @@ describe('scripts/pushpin/pushpin-wrapper', () => {
     const seen = recorded(pushpin.record);
     expect(seen.pid).toBe(run.pid);
     expect(seen.args).toEqual([`--config=${join(config.rundir, 'pushpin-1234abcd.pushpin-1.41.0.conf')}`, '--verbose']);
-    expect(seen.config).toBe(config.text.replace('client_buffer_size=8192', 'client_buffer_size=262144').replace('http_port=7677', 'http_port=127.0.0.1:7677'));
+    expect(seen.config).toBe(
+      config.text.replace('client_buffer_size=8192', 'client_buffer_size=262144').replace('http_port=7677', 'http_port=127.0.0.1:7677').replace(CLI_HANDLER, GENTLE_HANDLER),
+    );
     expect(readPushpinSetting(seen.config, 'proxy', 'routesfile')).toBe(config.routes); // no catch-all route past 1.36
     expect(run.stderr).toMatch(
-      /adapted the config for Pushpin 1\.41\.0 \(\[runner\] http_port: 7677 -> 127\.0\.0\.1:7677 \(loopback only: [^)]*\); \[runner\] client_buffer_size: 8192 -> 262144\)/,
+      /adapted the config for Pushpin 1\.41\.0, Pushpin profile gentle \(\[runner\] http_port: 7677 -> 127\.0\.0\.1:7677 \(loopback only: [^)]*\); \[runner\] for Pushpin profile gentle: client_buffer_size 8192 -> 262144; \[handler\] for Pushpin profile gentle: message_rate 2500 -> 0, message_hwm 25000 -> 200000, id_cache_ttl 60 -> 0\)/,
     );
+  });
+
+  it("keeps the CLI's 8 KiB client buffer and id cache under PUSHPIN_PROFILE=fanout, turning its shaping off", async () => {
+    const config = cliStyleConfig();
+    for (const version of ['1.41.0', '1.36.0']) {
+      const pushpin = standInPushpin(version);
+      const run = await runWrapper([`--config=${config.path}`], { PUSHPIN_PATH: pushpin.binary, RECORD: pushpin.record, PUSHPIN_PROFILE: 'fanout' });
+      expect(run.code, run.stderr).toBe(0);
+      const seen = recorded(pushpin.record);
+      expect(readPushpinSetting(seen.config, 'runner', 'client_buffer_size'), version).toBe('8192');
+      expect(readPushpinSetting(seen.config, 'handler', 'id_cache_ttl'), version).toBe('60');
+      expect(readPushpinSetting(seen.config, 'handler', 'message_rate'), version).toBe('0');
+      expect(run.stderr, version).toMatch(new RegExp(`adapted the config for Pushpin ${version.replaceAll('.', '\\.')}, Pushpin profile fanout \\(`));
+      expect(run.stderr, version).not.toContain('client_buffer_size');
+    }
+    const nodeWide = standInPushpin('1.41.0');
+    expect((await runWrapper([`--config=${config.path}`], { PUSHPIN_PATH: nodeWide.binary, RECORD: nodeWide.record, PUSHPIN_PROFILE: 'fanout-node' })).code).toBe(0);
+    expect(readPushpinSetting(recorded(nodeWide.record).config, 'handler', 'message_rate')).toBe('2500');
+  });
+
+  it('refuses a PUSHPIN_PROFILE it does not know, naming the profiles, and starts nothing', async () => {
+    const pushpin = standInPushpin('1.41.0');
+    const config = cliStyleConfig();
+    const run = await runWrapper([`--config=${config.path}`], { PUSHPIN_PATH: pushpin.binary, RECORD: pushpin.record, PUSHPIN_PROFILE: 'fastly' });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/PUSHPIN_PROFILE must be one of fanout, fanout-node, gentle, got "fastly"/);
+    expect(existsSync(pushpin.record)).toBe(false);
   });
 
   it('execs 1.36 with an adapted copy in the rundir, the other arguments unchanged', async () => {
@@ -137,8 +174,8 @@ describe('scripts/pushpin/pushpin-wrapper', () => {
       // The CLI's files are left alone.
       expect(readFileSync(config.path, 'utf8')).toBe(config.text);
       expect(readFileSync(config.routes, 'utf8')).toBe(CLI_ROUTES);
-      expect(run.stderr).toMatch(/adapted the config for Pushpin 1\.36\.0 .*connmgr,proxy,handler -> condure,zurl,pushpin-proxy,pushpin-handler/);
-      expect(run.stderr).toMatch(/client_buffer_size: 8192 -> 262144; routes: added "\* 127\.0\.0\.1:3000,over_http,host=127\.0\.0\.1:3000"/);
+      expect(run.stderr).toMatch(/adapted the config for Pushpin 1\.36\.0, .*connmgr,proxy,handler -> condure,zurl,pushpin-proxy,pushpin-handler/);
+      expect(run.stderr).toMatch(/client_buffer_size 8192 -> 262144; \[handler\] for Pushpin profile gentle: [^;]*; routes: added "\* 127\.0\.0\.1:3000,over_http,host=127\.0\.0\.1:3000"/);
     }
   });
 

@@ -4,7 +4,9 @@
 // and routes without the catch-all Pushpin 1.36 needs. Given the CLI's arguments, this finds the
 // installed Pushpin, reads its version and, when the config or its routes need adapting (the rules of
 // the generator: pushpinConfigAdapter.ts), writes adapted copies, and on versions that run zurl our own
-// libdir with zurl's template (zurlLibdir.ts), beside the adapted config.
+// libdir with zurl's template (zurlLibdir.ts), beside the adapted config. The delivery settings come
+// from the Pushpin profile PUSHPIN_PROFILE names (pushpinProfiles.ts; the CLI passes its environment
+// on), else the default one.
 // It prints two lines for the shell half, which then execs the installed Pushpin itself (same pid, same
 // output, same signals, so the CLI sees a normal Pushpin):
 //   1. the installed Pushpin's path
@@ -16,6 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { findInstalledPushpin, PUSHPIN_WRAPPER_PATH, PushpinMissingError, readVersion } from './ensurePushpin.ts';
 import { formatVersion, type PushpinVersion } from './pushpinConfig.ts';
 import { adaptPushpinConfig, adaptPushpinRoutes, anchorRoutesFile, readPushpinSetting, withRoutesFile } from './pushpinConfigAdapter.ts';
+import { pushpinProfileFromEnv, type PushpinProfileName } from './pushpinProfiles.ts';
 import { packageLibdirOf, writeOwnLibdir } from './zurlLibdir.ts';
 
 export class WrapperError extends Error {
@@ -55,6 +58,8 @@ export interface WrapperPlan {
   adaptedConfig?: string;
   changes: string[];
   version?: PushpinVersion;
+  /** The Pushpin profile the config was adapted to (when there was one to adapt). */
+  profile?: PushpinProfileName;
 }
 
 export function planPushpinRun(args: string[], env: NodeJS.ProcessEnv = process.env): WrapperPlan {
@@ -75,12 +80,16 @@ export function planPushpinRun(args: string[], env: NodeJS.ProcessEnv = process.
   } catch (error) {
     throw new WrapperError(`cannot read the Pushpin config ${configPath}: ${(error as Error).message}`);
   }
+  const profile = pushpinProfileFromEnv(env);
   const version = readVersion(pushpin);
   const target = adaptedConfigPath(configPath, text, version);
   // Our libdir lives beside the adapted copy, so it goes with it (with the CLI: its run directory).
   const ownLibdir = join(dirname(target), `${basename(target, '.conf')}.lib`);
   const packageLibdir = packageLibdirOf(pushpin);
-  const adapted = adaptPushpinConfig(text, version, packageLibdir ? { own: ownLibdir, package: packageLibdir } : undefined);
+  const adapted = adaptPushpinConfig(text, version, {
+    profile,
+    ...(packageLibdir ? { libdirs: { own: ownLibdir, package: packageLibdir } } : {}),
+  });
   // Pushpin reads the routes file relative to the config file.
   const routesPath = resolve(dirname(configPath), readPushpinSetting(text, 'proxy', 'routesfile') ?? 'routes');
   let routes: string | undefined;
@@ -91,7 +100,7 @@ export function planPushpinRun(args: string[], env: NodeJS.ProcessEnv = process.
   }
   const adaptedRoutes = routes === undefined ? undefined : adaptPushpinRoutes(routes, version);
   const changes = [...adapted.changes, ...(adaptedRoutes?.changes ?? [])];
-  if (changes.length === 0) return { pushpin, changes: [], version };
+  if (changes.length === 0) return { pushpin, changes: [], version, profile };
   let copy = dirname(target) === dirname(configPath) ? adapted.text : anchorRoutesFile(adapted.text, dirname(configPath));
   mkdirSync(dirname(target), { recursive: true });
   if (adaptedRoutes && adaptedRoutes.changes.length > 0) {
@@ -103,7 +112,7 @@ export function planPushpinRun(args: string[], env: NodeJS.ProcessEnv = process.
   }
   if (adapted.zurlTemplate !== undefined) writeOwnLibdir(ownLibdir, adapted.zurlTemplate);
   writeFileSync(target, copy, { mode: 0o600 });
-  return { pushpin, adaptedConfig: target, changes, version };
+  return { pushpin, adaptedConfig: target, changes, version, profile };
 }
 
 function main(): number {
@@ -114,7 +123,8 @@ function main(): number {
     }
     if (plan.adaptedConfig && plan.version) {
       process.stderr.write(
-        `pushpin-wrapper: adapted the config for Pushpin ${formatVersion(plan.version)} (${plan.changes.join('; ')}): ${plan.adaptedConfig}\n`,
+        `pushpin-wrapper: adapted the config for Pushpin ${formatVersion(plan.version)}, Pushpin profile ${plan.profile} ` +
+          `(${plan.changes.join('; ')}): ${plan.adaptedConfig}\n`,
       );
     }
     process.stdout.write(`${plan.pushpin}\n${plan.adaptedConfig ?? ''}\n`);

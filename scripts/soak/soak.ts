@@ -20,7 +20,7 @@ const TOKEN = 'soak-publish-token';
 
 function readOptions(): SoakOptions {
   try {
-    const options = parseSoakOptions(process.argv.slice(2));
+    const options = parseSoakOptions(process.argv.slice(2), process.env);
     if (!options) {
       console.log(SOAK_HELP);
       process.exit(0);
@@ -75,7 +75,7 @@ process.on('SIGTERM', () => stopOnSignal('SIGTERM'));
 const load = (): string => (execFileSync('cat', ['/proc/loadavg'], { encoding: 'utf8' }).split(' ').slice(0, 3).join(' '));
 console.log(
   `soak: ${options.connections} connections (${TRANSPORT_NAMES.map((t) => `${t} ${options.clientsPerTransport[t]}`).join(', ')}) via ${options.via}, ${options.channels} channels, one message per channel every ` +
-    `${options.publishIntervalMs} ms for ${options.minutes} min, each client cut every ~${options.reconnectEverySeconds} s; load average ${load()}`,
+    `${options.publishIntervalMs} ms for ${options.minutes} min, each client cut every ~${options.reconnectEverySeconds} s, Pushpin profile ${options.pushpinProfile}; load average ${load()}`,
 );
 
 const edge = options.via === 'edge';
@@ -83,6 +83,7 @@ const stack: LocalStack = await startLocalStack({
   ports: await freeStackPorts({ edge }),
   ...(edge ? { edge: true } : {}),
   pushpin: true, // whatever fastly.toml says: the soak measures the proxy
+  pushpinProfile: options.pushpinProfile,
   originEnv: { PUBLISH_TOKEN: TOKEN, LOG_LEVEL: 'warn', HISTORY_MAX_MESSAGES: '1000000', LONG_POLL_TIMEOUT_SECONDS: '30' },
   logDir: mkdtempSync(join(tmpdir(), 'soak-logs-')),
   echo: false,

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { DEFAULT_PUSHPIN_PROFILE } from '../pushpin/pushpinProfiles.ts';
 import { parseSoakOptions, SoakOptionsError } from './soakOptions.ts';
 
 describe('soak options', () => {
@@ -12,7 +13,10 @@ describe('soak options', () => {
       sampleSeconds: 10,
       reconnectEverySeconds: 120,
       clientsPerTransport: { sse: 2250, stream: 900, poll: 100, ws: 1750 },
+      pushpinProfile: DEFAULT_PUSHPIN_PROFILE,
     });
+    expect(parseSoakOptions([], { PUSHPIN_PROFILE: 'fanout' })).toMatchObject({ pushpinProfile: 'fanout' });
+    expect(parseSoakOptions(['--pushpin-profile', 'fanout-node'], { PUSHPIN_PROFILE: 'fanout' })).toMatchObject({ pushpinProfile: 'fanout-node' });
     expect(parseSoakOptions(['--minutes', '0.2', '--connections', '200', '--via', 'edge'])).toMatchObject({ minutes: 0.2, connections: 200, via: 'edge' });
     expect(parseSoakOptions(['--help'])).toBeUndefined();
   });
@@ -28,6 +32,7 @@ describe('soak options', () => {
     [['--mix', 'sse=1,udp=2'], /--mix: unknown transport "udp"/],
     [['--mix', 'sse:1'], /--mix must look like/],
     [['--mix', 'sse=0'], /every transport a weight of 0/],
+    [['--pushpin-profile', 'fast'], /--pushpin-profile must be one of fanout, fanout-node, gentle, got "fast"/],
     [['extra'], /Unexpected argument 'extra'/],
   ])('refuses %j', (argv, message) => {
     expect(() => parseSoakOptions(argv)).toThrow(SoakOptionsError);

@@ -3,6 +3,15 @@
 import { parseArgs } from 'node:util';
 import { MIX_SHARES } from '../bench/fanout/fanoutOptions.ts';
 import { TRANSPORT_NAMES, type TransportName } from './resumingClients.ts';
+import {
+  DEFAULT_PUSHPIN_PROFILE,
+  parsePushpinProfileName,
+  PUSHPIN_PROFILE_ENV,
+  PUSHPIN_PROFILE_NAMES,
+  PushpinProfileError,
+  pushpinProfileFromEnv,
+  type PushpinProfileName,
+} from '../pushpin/pushpinProfiles.ts';
 
 export interface SoakOptions {
   minutes: number;
@@ -15,6 +24,8 @@ export interface SoakOptions {
   reconnectEverySeconds: number;
   /** Clients of each transport (they add up to `connections`). */
   clientsPerTransport: Record<TransportName, number>;
+  /** Pushpin's delivery settings (scripts/pushpin/pushpinProfiles.ts). */
+  pushpinProfile: PushpinProfileName;
 }
 
 export class SoakOptionsError extends Error {
@@ -40,6 +51,8 @@ Options:
   --publish-interval-ms N  one message to every channel this often (default 1000; 50-60000)
   --sample-seconds N       memory sample interval (default 10; 1-600)
   --reconnect-every N      each client is cut once per N seconds on average (default 120; 5-100000)
+  --pushpin-profile NAME   Pushpin's delivery settings: ${PUSHPIN_PROFILE_NAMES.join(', ')} (default
+                           \$${PUSHPIN_PROFILE_ENV}, else ${DEFAULT_PUSHPIN_PROFILE}; scripts/pushpin/pushpinProfiles.ts)
   -h, --help               this help
 
 Needs an open-files limit above the connections (about 2x): raise it with \`ulimit -n 65536\` first
@@ -55,8 +68,8 @@ function number(raw: string | undefined, name: string, fallback: number, min: nu
   return value;
 }
 
-/** Undefined for --help. */
-export function parseSoakOptions(argv: string[]): SoakOptions | undefined {
+/** Undefined for --help. `env`: where PUSHPIN_PROFILE is read when --pushpin-profile is not given. */
+export function parseSoakOptions(argv: string[], env: NodeJS.ProcessEnv = {}): SoakOptions | undefined {
   let parsed;
   try {
     parsed = parseArgs({
@@ -72,6 +85,7 @@ export function parseSoakOptions(argv: string[]): SoakOptions | undefined {
         'sample-seconds': { type: 'string' },
         'reconnect-every': { type: 'string' },
         mix: { type: 'string' },
+        'pushpin-profile': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -92,7 +106,17 @@ export function parseSoakOptions(argv: string[]): SoakOptions | undefined {
     sampleSeconds: number(v['sample-seconds'], 'sample-seconds', 10, 1, 600, true),
     reconnectEverySeconds: number(v['reconnect-every'], 'reconnect-every', 120, 5, 100_000, true),
     clientsPerTransport: splitClients(connections, v.mix === undefined ? DEFAULT_MIX : parseMix(v.mix)),
+    pushpinProfile: profileOption(v['pushpin-profile'], env),
   };
+}
+
+function profileOption(value: string | undefined, env: NodeJS.ProcessEnv): PushpinProfileName {
+  try {
+    return value === undefined ? pushpinProfileFromEnv(env) : parsePushpinProfileName(value, '--pushpin-profile');
+  } catch (error) {
+    if (error instanceof PushpinProfileError) throw new SoakOptionsError(error.message);
+    throw error;
+  }
 }
 
 /**

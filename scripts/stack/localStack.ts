@@ -9,6 +9,7 @@ import { assertPortsFree } from './ports.ts';
 import { startLocalOrigin } from './localOrigin.ts';
 import { PROJECT_ROOT } from './projectRoot.ts';
 import { startPushpin, type RunningPushpin } from '../pushpin/pushpinProcess.ts';
+import { DEFAULT_PUSHPIN_PROFILE, type PushpinProfileName } from '../pushpin/pushpinProfiles.ts';
 import { writeEdgeManifest, type EdgeBackendOverride } from '../compute-host/edgeManifest.ts';
 import { EDGE_WASM } from '../compute-host/edgeBuild.ts';
 
@@ -54,6 +55,8 @@ export interface LocalStackOptions {
    * stack runs with development keys. The edge, the origin and the publish port stay on loopback.
    */
   pushpinListenAll?: boolean;
+  /** Pushpin's delivery settings (scripts/pushpin/pushpinProfiles.ts); default DEFAULT_PUSHPIN_PROFILE. */
+  pushpinProfile?: PushpinProfileName;
   logDir?: string;
   echo?: boolean;
   log?: (line: string) => void;
@@ -77,6 +80,10 @@ export interface LocalStack {
   pids: { origin: number; pushpin?: number; edge?: number };
   /** Whether Pushpin runs (see LocalStackOptions.pushpin). */
   pushpin: boolean;
+  /** The Pushpin profile its config is generated with (also when Pushpin is off: what it would be). */
+  pushpinProfile: PushpinProfileName;
+  /** The config Pushpin runs with (generated into a temporary directory), when it runs. */
+  pushpinConfigFile?: string;
   /** Calls `listener` each time a child exits without being asked to (by stop() or restart()). */
   onChildExit(listener: (name: StackChildName, status: number | string) => void): void;
   /**
@@ -111,6 +118,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const originBackend = manifest.backends.find((b) => b.name === ORIGIN_BACKEND);
   if (!originBackend) throw new Error(`fastly.toml has no [local_server.backends.${ORIGIN_BACKEND}]`);
   const withPushpin = options.pushpin ?? manifest.pushpin.enable;
+  const pushpinProfile = options.pushpinProfile ?? DEFAULT_PUSHPIN_PROFILE;
   const ports: StackPorts = {
     origin: options.ports?.origin ?? Number(originBackend.url.port || 80),
     pushpinProxy: options.ports?.pushpinProxy ?? manifest.pushpin.proxyPort,
@@ -171,6 +179,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const edgeLog = join(logDir, 'edge.log');
   let pushpinUrls = { proxyUrl: `http://127.0.0.1:${ports.pushpinProxy}`, publishUrl: `http://127.0.0.1:${ports.pushpinPublish}` };
   let pushpinLog: string | undefined;
+  let pushpinConfigFile: string | undefined;
 
   const slots: ChildSlot[] = [];
   const pids: LocalStack['pids'] = { origin: 0 };
@@ -213,6 +222,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         backends,
         proxyPort: ports.pushpinProxy,
         publishPort: ports.pushpinPublish,
+        profile: pushpinProfile,
         ...(options.pushpinListenAll ? { proxyListenAll: true } : {}),
         logDir,
         log,
@@ -221,6 +231,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       });
       pushpinUrls = { proxyUrl: pushpin.proxyUrl, publishUrl: pushpin.publishUrl };
       pushpinLog = pushpin.logFile;
+      pushpinConfigFile = pushpin.configFile;
       return { process: pushpin.process, stop: () => pushpin.stop() };
     },
   };
@@ -305,6 +316,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     logFiles: { origin: originLog, ...(pushpinLog ? { pushpin: pushpinLog } : {}), ...(edgeSlot ? { edge: edgeLog } : {}) },
     pids,
     pushpin: withPushpin,
+    pushpinProfile,
+    ...(pushpinConfigFile ? { pushpinConfigFile } : {}),
     onChildExit: (listener) => void listeners.push(listener),
     restart,
     stop: stopAll,

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_EDGE_PORT } from './localStack.ts';
-import { parseStartOptions, UsageError } from './startOptions.ts';
+import { DEFAULT_PUSHPIN_PROFILE } from '../pushpin/pushpinProfiles.ts';
+import { parseStartOptions, START_USAGE, UsageError } from './startOptions.ts';
 
 const defaults = { cwd: '/home/me/work', manifestPath: '/repo/fastly.toml', logDir: '/repo/pushpin-logs' };
 
@@ -13,6 +14,7 @@ describe('npm start options', () => {
       quiet: false,
       watch: false,
       pushpinListenAll: false,
+      pushpinProfile: DEFAULT_PUSHPIN_PROFILE,
     });
   });
 
@@ -24,6 +26,7 @@ describe('npm start options', () => {
       quiet: true,
       watch: false,
       pushpinListenAll: false,
+      pushpinProfile: DEFAULT_PUSHPIN_PROFILE,
     });
     expect(parseStartOptions(['--pushpin-listen-all'], defaults)).toMatchObject({ pushpinListenAll: true });
     expect(parseStartOptions(['--watch'], defaults)).toMatchObject({ watch: true });
@@ -32,6 +35,19 @@ describe('npm start options', () => {
       manifestPath: '/abs/fastly.toml',
       edgePort: 8080,
     });
+  });
+
+  it('takes the Pushpin profile from --pushpin-profile, else PUSHPIN_PROFILE, else the default', () => {
+    expect(parseStartOptions(['--pushpin-profile', 'fanout'], defaults)).toMatchObject({ pushpinProfile: 'fanout' });
+    expect(parseStartOptions(['--pushpin-profile=fanout-node'], { ...defaults, env: { PUSHPIN_PROFILE: 'gentle' } })).toMatchObject({ pushpinProfile: 'fanout-node' });
+    expect(parseStartOptions([], { ...defaults, env: { PUSHPIN_PROFILE: 'fanout' } })).toMatchObject({ pushpinProfile: 'fanout' });
+    expect(parseStartOptions([], { ...defaults, env: { PUSHPIN_PROFILE: '' } })).toMatchObject({ pushpinProfile: DEFAULT_PUSHPIN_PROFILE });
+    expect(() => parseStartOptions([], { ...defaults, env: { PUSHPIN_PROFILE: 'fast' } })).toThrow(UsageError);
+    expect(() => parseStartOptions([], { ...defaults, env: { PUSHPIN_PROFILE: 'fast' } })).toThrow(/PUSHPIN_PROFILE must be one of fanout, fanout-node, gentle, got "fast"/);
+    // Without an env in the defaults the shell's PUSHPIN_PROFILE is not read.
+    expect(parseStartOptions([], defaults)).toMatchObject({ pushpinProfile: DEFAULT_PUSHPIN_PROFILE });
+    for (const name of ['fanout', 'fanout-node', 'gentle']) expect(START_USAGE).toContain(name);
+    expect(START_USAGE).toContain(`Default: $PUSHPIN_PROFILE when set, else ${DEFAULT_PUSHPIN_PROFILE}.`);
   });
 
   it('answers help', () => {
@@ -47,6 +63,8 @@ describe('npm start options', () => {
     [['--config', ''], /--config needs a non-empty value/],
     [['--bogus'], /Unknown option '--bogus'/],
     [['stray'], /unexpected argument "stray"/],
+    [['--pushpin-profile', 'fastly'], /--pushpin-profile must be one of fanout, fanout-node, gentle, got "fastly"/],
+    [['--pushpin-profile'], /--pushpin-profile/],
   ])('rejects %j with a usage error naming the problem', (argv, message) => {
     expect(() => parseStartOptions(argv, defaults)).toThrow(UsageError);
     expect(() => parseStartOptions(argv, defaults)).toThrow(message);

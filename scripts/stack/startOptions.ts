@@ -3,6 +3,14 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEFAULT_EDGE_PORT } from './localStack.ts';
+import {
+  DEFAULT_PUSHPIN_PROFILE,
+  parsePushpinProfileName,
+  PUSHPIN_PROFILE_ENV,
+  PushpinProfileError,
+  pushpinProfileFromEnv,
+  type PushpinProfileName,
+} from '../pushpin/pushpinProfiles.ts';
 
 export interface StartOptions {
   /** Absolute path of the fastly.toml the stack is started from. */
@@ -16,6 +24,8 @@ export interface StartOptions {
   watch: boolean;
   /** Pushpin's proxy on every interface instead of 127.0.0.1 (LocalStackOptions.pushpinListenAll). */
   pushpinListenAll: boolean;
+  /** Pushpin's delivery settings (LocalStackOptions.pushpinProfile). */
+  pushpinProfile: PushpinProfileName;
 }
 
 export class UsageError extends Error {
@@ -23,7 +33,7 @@ export class UsageError extends Error {
 }
 
 export const START_USAGE = `Usage: npm start [-- [--config fastly.toml] [--edge-port 7676] [--log-dir pushpin-logs] [--watch]
-                        [--pushpin-listen-all] [--quiet]]
+                        [--pushpin-listen-all] [--pushpin-profile NAME] [--quiet]]
 
 Starts the local stack from a Fastly manifest: the edge (bin/main.wasm on the local Compute host),
 Pushpin (unless [local_server.pushpin] enable is not true) and the origin, in the foreground.
@@ -44,6 +54,14 @@ bin/main.wasm is rebuilt when edge/ is newer. Manifest settings the local stack 
                         127.0.0.1, e.g. for a load generator on another machine. The stack runs with
                         development keys: anyone who reaches that port reaches the origin through it.
                         The edge, the origin and the publish ports stay on 127.0.0.1.
+      --pushpin-profile NAME
+                        Pushpin's delivery settings (scripts/pushpin/pushpinProfiles.ts):
+                          fanout       Fastly Fanout's per-connection settings: 8 KiB client
+                                       buffers, 60 s duplicate-id cache, 20 subscriptions
+                          fanout-node  fanout plus Fanout's node-wide limits (2500 deliveries/s,
+                                       25000 queued)
+                          gentle       256 KiB client buffers, no shaping, no id cache
+                        Default: \$${PUSHPIN_PROFILE_ENV} when set, else ${DEFAULT_PUSHPIN_PROFILE}.
   -q, --quiet           do not echo the children's output
   -h, --help            this text
 
@@ -65,6 +83,18 @@ export interface StartDefaults {
   cwd: string;
   manifestPath: string;
   logDir: string;
+  /** Where PUSHPIN_PROFILE is read (without --pushpin-profile); none: the default profile. */
+  env?: NodeJS.ProcessEnv;
+}
+
+/** The profile --pushpin-profile names, else PUSHPIN_PROFILE's, else the default. */
+function profileOption(value: string | undefined, env: NodeJS.ProcessEnv): PushpinProfileName {
+  try {
+    return value === undefined ? pushpinProfileFromEnv(env) : parsePushpinProfileName(value, '--pushpin-profile');
+  } catch (error) {
+    if (error instanceof PushpinProfileError) throw new UsageError(error.message);
+    throw error;
+  }
 }
 
 /** Parses the arguments after `npm start --`; 'help' when help was asked for. */
@@ -89,6 +119,7 @@ export function parseStartOptions(argv: string[], defaults: StartDefaults): Star
     quiet: values.quiet ?? false,
     watch: values.watch ?? false,
     pushpinListenAll: values['pushpin-listen-all'] ?? false,
+    pushpinProfile: profileOption(values['pushpin-profile'], defaults.env ?? {}),
   };
 }
 
@@ -104,6 +135,7 @@ function parseStartArgs(argv: string[]) {
       quiet: { type: 'boolean', short: 'q' },
       watch: { type: 'boolean', short: 'w' },
       'pushpin-listen-all': { type: 'boolean' },
+      'pushpin-profile': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });

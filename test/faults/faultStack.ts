@@ -10,6 +10,8 @@ import { startPushpin, type RunningPushpin } from '../../scripts/pushpin/pushpin
 import { startExtraOrigin, type ExtraOrigin } from '../harness/originProcess.ts';
 import { startRedisServer, type RunningRedis } from '../harness/redisServer.ts';
 import { TEST_PUBLISH_TOKEN } from '../harness/testStack.ts';
+import { TEST_PUSHPIN_PROFILE } from '../harness/testPushpinProfile.ts';
+import type { PushpinProfileName } from '../../scripts/pushpin/pushpinProfiles.ts';
 
 export interface FaultStack {
   logDir: string;
@@ -40,6 +42,8 @@ export interface FaultStackOptions {
   spareOrigin?: boolean;
   /** Redis persists every write before acknowledging it (appendfsync always), so a restart loses nothing. */
   durableRedis?: boolean;
+  /** Pushpin's delivery settings; default the run's (TEST_PUSHPIN_PROFILE). */
+  pushpinProfile?: PushpinProfileName;
 }
 
 function commandOf(pid: number): string {
@@ -69,6 +73,7 @@ export async function startFaultStack(options: FaultStackOptions = {}): Promise<
       backends: [{ name: 'origin', url: new URL(`http://127.0.0.1:${ports.origin}`), overrideHost: `127.0.0.1:${ports.origin}` }],
       proxyPort: ports.proxy,
       publishPort: ports.publish,
+      profile: options.pushpinProfile ?? TEST_PUSHPIN_PROFILE,
       logDir,
       echo: false,
       log: () => {},

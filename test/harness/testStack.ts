@@ -4,6 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startLocalStack, type EdgeOptions, type LocalStack, type StackPorts } from '../../scripts/stack/localStack.ts';
 import { freeStackPorts } from '../../scripts/stack/ports.ts';
+import type { PushpinProfileName } from '../../scripts/pushpin/pushpinProfiles.ts';
+import { TEST_PUSHPIN_PROFILE } from './testPushpinProfile.ts';
 
 export const TEST_PUBLISH_TOKEN = 'test-publish-token-123';
 
@@ -26,6 +28,8 @@ export interface TestStackOptions {
   edgeSettings?: Record<string, string>;
   /** Reuse the ports of an earlier stack (to restart it where clients expect it); free ports by default. */
   ports?: StackPorts;
+  /** Pushpin's delivery settings; default the run's (TEST_PUSHPIN_PROFILE: PUSHPIN_PROFILE or the default). */
+  pushpinProfile?: PushpinProfileName;
 }
 
 function edgeOptionsFor(options: TestStackOptions): EdgeOptions | undefined {
@@ -51,6 +55,7 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
     echo: false,
     log: () => {},
     pushpin: true,
+    pushpinProfile: options.pushpinProfile ?? TEST_PUSHPIN_PROFILE,
   });
   const { pids, logFiles } = stack;
   if (pids.pushpin === undefined || logFiles.pushpin === undefined) throw new Error('the test stack started no Pushpin');

@@ -23,6 +23,8 @@ import {
 } from './processUsage.ts';
 import { startPublisher } from './publisher.ts';
 import type { ClientKind } from './subscriberClients.ts';
+import { benchPushpinProfile } from '../benchEnv.ts';
+import type { PushpinProfileName } from '../../pushpin/pushpinProfiles.ts';
 
 export const BENCH_TOKEN = 'bench-publish-token';
 export const BENCH_CHANNEL = 'fanout-bench';
@@ -75,6 +77,8 @@ export interface CaseResult {
   serverCpuPer1000: number;
   /** What reached the origin during the publish window (ours only): new holds and WebSocket-over-HTTP events. */
   originDuringWindow?: { holdsOpened: number; websocketEvents: number };
+  /** Pushpin's delivery settings (ours only); absent in rows recorded before profiles, which ran `gentle`'s. */
+  pushpinProfile?: PushpinProfileName;
 }
 
 /** Descriptors one process needs beyond one per connection (libraries, pipes, IPC, listening sockets). */
@@ -105,6 +109,7 @@ interface SystemUnderTest {
   /** The process that holds the connections for the CPU-per-delivery figure. */
   server: string;
   originMetricsUrl?: string;
+  pushpinProfile?: PushpinProfileName;
   /** The stack's logs: removed after a run that worked, kept (and named) after one that failed. */
   logDir?: string;
   stop(): Promise<void>;
@@ -114,6 +119,7 @@ async function startOurs(spec: CaseSpec): Promise<SystemUnderTest> {
   const edge = spec.via === 'edge';
   const logDir = mkdtempSync(join(tmpdir(), 'bench-fanout-'));
   const stack: LocalStack = await startLocalStack({
+    pushpinProfile: benchPushpinProfile(),
     ports: await freeStackPorts({ edge }),
     ...(edge ? { edge: true } : {}),
     // Whatever fastly.toml's [local_server.pushpin] enable says: this benchmark measures Pushpin.
@@ -146,6 +152,7 @@ async function startOurs(spec: CaseSpec): Promise<SystemUnderTest> {
     ],
     server: 'origin',
     originMetricsUrl: `${stack.urls.origin}/metrics`,
+    pushpinProfile: stack.pushpinProfile,
     logDir,
     stop: () => stack.stop(),
   };
@@ -242,6 +249,7 @@ export async function runCase(spec: CaseSpec): Promise<CaseResult> {
       system: spec.system,
       transport: spec.transport,
       via: spec.system === 'socketio' ? 'direct' : spec.via,
+      ...(sut.pushpinProfile ? { pushpinProfile: sut.pushpinProfile } : {}),
       subscribers: spec.subscribers,
       rate: spec.rate,
       seconds: spec.seconds,

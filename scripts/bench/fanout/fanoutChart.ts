@@ -2,7 +2,7 @@
 // subscribers, one line per system and transport. Hand-written (two line charts do not need a plotting
 // library, and the output is a small stable text file that diffs well in git).
 import type { CaseResult } from './fanoutCase.ts';
-import { systemLabel } from './fanoutReport.ts';
+import { documentProfiles, systemLabel } from './fanoutReport.ts';
 
 const WIDTH = 960;
 const HEIGHT = 420;
@@ -21,7 +21,9 @@ interface Series {
 
 function seriesOf(results: CaseResult[]): Series[] {
   const byLabel = new Map<string, CaseResult[]>();
-  for (const r of results) byLabel.set(systemLabel(r), [...(byLabel.get(systemLabel(r)) ?? []), r]);
+  // One line per profile too when the rows mix Pushpin profiles.
+  const mixed = documentProfiles(results).length > 1;
+  for (const r of results) byLabel.set(systemLabel(r, mixed), [...(byLabel.get(systemLabel(r, mixed)) ?? []), r]);
   // Socket.IO first, in black, so it reads as the reference line.
   const labels = [...byLabel.keys()].sort((a, b) => Number(b.startsWith('Socket.IO')) - Number(a.startsWith('Socket.IO')));
   let next = 0;

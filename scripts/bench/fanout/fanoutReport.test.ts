@@ -116,4 +116,21 @@ describe('fanoutChart', () => {
     expect(md).toContain('- Pushpin: ws, 1,000: 39 of 40 (39 x publish answered 502: {"error"/x})');
     expect(markdownReport(doc)).not.toContain('Publishes that failed');
   });
+
+  it('names the Pushpin profile of the rows, and labels each row with it when a merged document mixes profiles', () => {
+    // Rows recorded before profiles ran what is now `gentle`.
+    expect(markdownReport(doc)).toContain('Pushpin 1.36.0 with Pushpin profile gentle (scripts/pushpin/pushpinProfiles.ts);');
+    expect(markdownReport(doc)).toContain('| Pushpin: ws | 1,000 |');
+    const later: FanoutDocument = { ...doc, pushpinProfile: 'fanout', results: [row({ pushpinProfile: 'fanout', deliveriesPerSecond: 1990 })] };
+    const merged = mergeDocuments(doc, later);
+    // Same system, transport and N but another profile: both rows kept.
+    expect(merged.results.filter((r) => r.system === 'pushpin' && r.transport === 'sse' && r.subscribers === 1000)).toHaveLength(2);
+    const md = markdownReport(merged);
+    expect(md).toContain('with Pushpin profiles gentle, fanout');
+    expect(md).toContain('| Pushpin (fanout): sse | 1,000 | 1,990 |');
+    expect(md).toContain('| Pushpin (gentle): sse | 1,000 | 2,000 |');
+    expect(md).toContain('| Socket.IO 4 (WebSocket) | 1,000 |');
+    expect(fanoutChartSvg(merged.results, 'mixed')).toContain('>Pushpin (fanout): sse</text>');
+  });
 });
+

@@ -1,6 +1,7 @@
 // The results of a fan-out benchmark as a JSON document and as Markdown tables. Pure: the caller writes them.
 import type { CaseResult } from './fanoutCase.ts';
 import type { FanoutOptions } from './fanoutOptions.ts';
+import type { PushpinProfileName } from '../../pushpin/pushpinProfiles.ts';
 
 export interface FanoutDocument {
   generatedAt: string;
@@ -8,11 +9,23 @@ export interface FanoutDocument {
   machine: { cpus: number; cpuModel: string; memoryGb: number; node: string; pushpin: string; openFilesLimit: number | null };
   options: Omit<FanoutOptions, 'help' | 'outDir'>;
   results: CaseResult[];
+  /** The Pushpin profile of this run (each row carries its own: a merged document may hold several). */
+  pushpinProfile?: PushpinProfileName;
   /** With --merge: every run whose rows the document holds, oldest first (this one last). */
   runs?: Array<{ command: string; generatedAt: string }>;
 }
 
-const rowKey = (r: CaseResult): string => [r.system, r.transport, r.via, r.subscribers, r.rate, r.seconds].join('|');
+/** A Pushpin row's profile; rows recorded before profiles ran what is now `gentle`. Socket.IO: none. */
+export function rowProfile(r: Pick<CaseResult, 'system' | 'pushpinProfile'>): PushpinProfileName | undefined {
+  return r.system === 'socketio' ? undefined : (r.pushpinProfile ?? 'gentle');
+}
+
+const rowKey = (r: CaseResult): string => [r.system, r.transport, r.via, rowProfile(r) ?? '', r.subscribers, r.rate, r.seconds].join('|');
+
+/** The profiles of the document's Pushpin rows, in order of first appearance. */
+export function documentProfiles(results: CaseResult[]): PushpinProfileName[] {
+  return [...new Set(results.flatMap((r) => rowProfile(r) ?? []))];
+}
 
 /**
  * --merge: the previous document's rows that this run did not measure again (same system, transport,
@@ -39,10 +52,12 @@ export function ratioToSocketIo(results: CaseResult[], row: CaseResult): number 
 const n = (value: number, digits = 0): string =>
   Number.isFinite(value) ? value.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits }) : '-';
 
-export function systemLabel(row: Pick<CaseResult, 'system' | 'transport' | 'via'>): string {
+/** `withProfile`: name the row's Pushpin profile (a table that mixes profiles). */
+export function systemLabel(row: Pick<CaseResult, 'system' | 'transport' | 'via' | 'pushpinProfile'>, withProfile = false): string {
   if (row.system === 'socketio') return 'Socket.IO 4 (WebSocket)';
   const via = row.via === 'edge' ? ' via edge' : '';
-  return `Pushpin${via}: ${row.transport}`;
+  const profile = withProfile ? ` (${rowProfile(row)})` : '';
+  return `Pushpin${profile}${via}: ${row.transport}`;
 }
 
 /** Pushpin's services in the order a reader follows a delivery. */
@@ -70,8 +85,12 @@ export function markdownReport(doc: FanoutDocument): string {
   const rows = doc.results;
   const lines: string[] = [];
   const m = doc.machine;
+  const profiles = documentProfiles(rows);
+  const mixed = profiles.length > 1;
+  const label = (row: CaseResult): string => systemLabel(row, mixed);
   lines.push(
-    `Fan-out on ${m.cpus} cores (${m.cpuModel}), ${m.memoryGb} GB, Node ${m.node}, Pushpin ${m.pushpin}; ` +
+    `Fan-out on ${m.cpus} cores (${m.cpuModel}), ${m.memoryGb} GB, Node ${m.node}, Pushpin ${m.pushpin}` +
+      `${profiles.length > 0 ? ` with Pushpin profile${mixed ? 's' : ''} ${profiles.join(', ')} (scripts/pushpin/pushpinProfiles.ts)` : ''}; ` +
       `one channel, ${doc.options.rate} msg/s for ${doc.options.seconds} s through the publish API; ` +
       `load generator on the same machine (${doc.generatedAt}).`,
     '',
@@ -82,7 +101,7 @@ export function markdownReport(doc: FanoutDocument): string {
   for (const row of rows) {
     const ratio = ratioToSocketIo(rows, row);
     lines.push(
-      `| ${systemLabel(row)} | ${n(row.subscribers)} | ${n(row.deliveriesPerSecond)} | ${ratio === undefined ? '-' : n(ratio, 2)} | ` +
+      `| ${label(row)} | ${n(row.subscribers)} | ${n(row.deliveriesPerSecond)} | ${ratio === undefined ? '-' : n(ratio, 2)} | ` +
         `${n(row.latencyMs.p50, 0)} | ${n(row.latencyMs.p99, 0)} | ${n(row.latencyMs.max, 0)} | ${n(row.lost)} | ${n(row.duplicates)} | ` +
         `${n(row.reconnects)} | ${n(row.connect.seconds, 1)} (${n(row.connect.perSecond)}) | ${n(row.loadAverageBefore[0], 1)} |`,
     );
@@ -92,7 +111,7 @@ export function markdownReport(doc: FanoutDocument): string {
     lines.push('', 'Publishes that failed (not stored, so not counted in expected or lost):', '');
     for (const row of failed) {
       const reasons = Object.entries(row.publishFailureReasons ?? {}).map(([why, count]) => `${count} x ${why.replace(/\|/g, '/')}`);
-      lines.push(`- ${systemLabel(row)}, ${n(row.subscribers)}: ${n(row.publishFailures)} of ${n(row.published + row.publishFailures)}${reasons.length > 0 ? ` (${reasons.join('; ')})` : ''}`);
+      lines.push(`- ${label(row)}, ${n(row.subscribers)}: ${n(row.publishFailures)} of ${n(row.published + row.publishFailures)}${reasons.length > 0 ? ` (${reasons.join('; ')})` : ''}`);
     }
   }
   lines.push(
@@ -106,7 +125,7 @@ export function markdownReport(doc: FanoutDocument): string {
     const loadCpu = row.processes.find((p) => p.name === 'load generator')?.cpuSeconds ?? Number.NaN;
     const origin = row.originDuringWindow ? `${n(row.originDuringWindow.holdsOpened)} holds, ${n(row.originDuringWindow.websocketEvents)} ws events` : '-';
     lines.push(
-      `| ${systemLabel(row)} | ${n(row.subscribers)} | ${cpuCell(row)} | ${rssCell(row)} | ${n(loadCpu, 1)} | ${n(row.serverCpuPer1000 * 1000, 2)} | ${origin} |`,
+      `| ${label(row)} | ${n(row.subscribers)} | ${cpuCell(row)} | ${rssCell(row)} | ${n(loadCpu, 1)} | ${n(row.serverCpuPer1000 * 1000, 2)} | ${origin} |`,
     );
   }
   lines.push('', `Reproduce: \`${doc.command}\``, '');
