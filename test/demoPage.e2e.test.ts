@@ -209,4 +209,28 @@ describe('demo page', () => {
       await page.close();
     }
   });
+
+  // Last: it restarts the stack's origin (memory history: a new epoch).
+  it('shows a reset when the history cannot continue from its position, then what is retained', async () => {
+    const page = await browser.newPage();
+    const channel = 'demo-reset';
+    try {
+      await page.goto(`${stack.urls.edge}/`);
+      await subscribe(page, channel, 'sse');
+      await expect((await stack.publish({ channel, data: 'old epoch' })).status).toBe(200);
+      await page.locator('#messages li', { hasText: '"old epoch"' }).waitFor({ timeout: 10_000 });
+      await page.click('#disconnect');
+      await stack.restart('origin');
+      await expect((await stack.publish({ channel, data: 'new epoch' })).status).toBe(200);
+      // Connecting again resumes from the page's position, which is from before the restart.
+      await page.click('#connect');
+      await page.locator('#messages li.reset', { hasText: 'history reset (restarted)' }).waitFor({ timeout: 10_000 });
+      await page.locator('#messages li', { hasText: '"new epoch"' }).waitFor({ timeout: 10_000 });
+      const texts = await page.locator('#messages li').allTextContents();
+      const what = (t: string): string => (t.startsWith('history reset') ? 'reset' : t.includes('"old epoch"') ? 'old' : t.includes('"new epoch"') ? 'new' : t);
+      expect(texts.map(what)).toEqual(['old', 'reset', 'new']);
+    } finally {
+      await page.close();
+    }
+  });
 });
