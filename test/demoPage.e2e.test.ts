@@ -1,4 +1,6 @@
-// The demo page in a real browser, served through the edge: subscribe, publish, see the message.
+// The demo page in a real browser, served through the edge: subscribe with the client from /client.js
+// on each transport (and 'auto'), publish, see the message; private channels; the client's recoveries
+// (a WebSocket frame that does not follow the position, a closed connection) shown on the page.
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
@@ -20,8 +22,12 @@ afterAll(async () => {
   await stack?.stop();
 });
 
+type PageTransport = 'auto' | 'websocket' | 'sse' | 'stream' | 'poll';
+/** What the status line calls each transport once open. */
+const SHOWN_AS = { websocket: 'WebSocket', sse: 'Server-Sent Events', stream: 'NDJSON stream', poll: 'long-poll' } as const;
+
 /** Subscribes the loaded page to `channel` with its form, and waits until it says it is open. */
-async function subscribe(page: Page, channel: string, transport: 'sse' | 'ws'): Promise<void> {
+async function subscribe(page: Page, channel: string, transport: PageTransport): Promise<void> {
   await page.fill('#channel', channel);
   await page.selectOption('#transport', transport);
   await page.click('#connect');
@@ -40,7 +46,7 @@ describe('demo page', () => {
     await Promise.all([page.text(), asset.text()]);
   });
 
-  for (const transport of ['sse', 'ws'] as const) {
+  for (const transport of ['auto', 'websocket', 'sse', 'stream', 'poll'] as const) {
     it(`shows a message published from the page (${transport})`, async () => {
       const context = await browser.newContext();
       const page = await context.newPage();
@@ -51,6 +57,8 @@ describe('demo page', () => {
         await expect(page.title()).resolves.toBe('fanout-forward live demo');
         const channel = `demo-${transport}`;
         await subscribe(page, channel, transport);
+        // The status line says which transport the client uses ('auto': the WebSocket, which works here).
+        expect(await page.textContent('#status')).toBe(`open (${SHOWN_AS[transport === 'auto' ? 'websocket' : transport]}, ${channel})`);
         await page.fill('#token', stack.publishToken);
         await page.fill('#text', `hello over ${transport}`);
         await page.click('#publish');
@@ -68,7 +76,7 @@ describe('demo page', () => {
     });
   }
 
-  for (const transport of ['sse', 'ws'] as const) {
+  for (const transport of ['sse', 'websocket'] as const) {
     it(`subscribes to a private channel with a token, says when it expires, and resumes with a fresh one (${transport})`, async () => {
       const context = await browser.newContext();
       const page = await context.newPage();
@@ -148,7 +156,7 @@ describe('demo page', () => {
     const channel = 'demo-gap';
     try {
       await page.goto(`${stack.urls.edge}/`);
-      await subscribe(page, channel, 'ws');
+      await subscribe(page, channel, 'websocket');
       const first = (await (await stack.publish({ channel, data: 'first' })).json()) as { messages: Array<{ id: string }> };
       await page.locator('#messages li', { hasText: '"first"' }).waitFor({ timeout: 10_000 });
       // What a connection gets after the proxy dropped a message: the next one names a predecessor the page
@@ -157,7 +165,8 @@ describe('demo page', () => {
       const ws = itemsForStoredMessage({ id: String(firstId + 2n), channel, data: 'after a gap', ts: Date.now() }, String(firstId + 1n))[3]!;
       const sent = await fetch(`${stack.urls.pushpinPublish}/publish/`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ items: [ws] }) });
       expect(sent.status).toBe(200);
-      await page.locator('#status', { hasText: /missed a message|reconnecting/ }).waitFor({ timeout: 10_000 });
+      // The client left that connection (its gap rule) and subscribed again; the page says so.
+      await page.locator('#recovery', { hasText: /^1 recovery; last: gap \(a message was missed/ }).waitFor({ timeout: 10_000 });
       await page.locator('#status[data-state="open"]').waitFor({ timeout: 10_000 });
       // Back from its last id: the next message arrives once, and the one that did not follow was not shown.
       await expect((await stack.publish({ channel, data: 'next' })).status).toBe(200);
@@ -176,7 +185,7 @@ describe('demo page', () => {
     const channel = 'demo-reconnect';
     try {
       await page.goto(`${stack.urls.edge}/`);
-      await subscribe(page, channel, 'ws');
+      await subscribe(page, channel, 'websocket');
       await expect((await stack.publish({ channel, data: 'before' })).status).toBe(200);
       await page.locator('#messages li', { hasText: 'before' }).waitFor({ timeout: 10_000 });
 
@@ -185,7 +194,7 @@ describe('demo page', () => {
         headers: { Authorization: `Bearer ${stack.publishToken}` },
       });
       expect(closed.status).toBe(200);
-      await page.locator('#status', { hasText: /reconnecting/ }).waitFor({ timeout: 10_000 });
+      await page.locator('#recovery', { hasText: /^1 recovery; last: cut \(the connection ended/ }).waitFor({ timeout: 10_000 });
       await page.locator('#status[data-state="open"]').waitFor({ timeout: 10_000 });
 
       // Published right after the reconnect, and while disconnected: the subscribe from the page's last
@@ -196,6 +205,30 @@ describe('demo page', () => {
       const texts = await page.locator('#messages li').allTextContents();
       expect(texts.filter((t) => t.includes('"before"'))).toHaveLength(1);
       expect(texts.filter((t) => t.includes('"after"'))).toHaveLength(1);
+    } finally {
+      await page.close();
+    }
+  });
+
+  // Last: it restarts the stack's origin (memory history: a new epoch).
+  it('shows a reset when the history cannot continue from its position, then what is retained', async () => {
+    const page = await browser.newPage();
+    const channel = 'demo-reset';
+    try {
+      await page.goto(`${stack.urls.edge}/`);
+      await subscribe(page, channel, 'sse');
+      await expect((await stack.publish({ channel, data: 'old epoch' })).status).toBe(200);
+      await page.locator('#messages li', { hasText: '"old epoch"' }).waitFor({ timeout: 10_000 });
+      await page.click('#disconnect');
+      await stack.restart('origin');
+      await expect((await stack.publish({ channel, data: 'new epoch' })).status).toBe(200);
+      // Connecting again resumes from the page's position, which is from before the restart.
+      await page.click('#connect');
+      await page.locator('#messages li.reset', { hasText: 'history reset (restarted)' }).waitFor({ timeout: 10_000 });
+      await page.locator('#messages li', { hasText: '"new epoch"' }).waitFor({ timeout: 10_000 });
+      const texts = await page.locator('#messages li').allTextContents();
+      const what = (t: string): string => (t.startsWith('history reset') ? 'reset' : t.includes('"old epoch"') ? 'old' : t.includes('"new epoch"') ? 'new' : t);
+      expect(texts.map(what)).toEqual(['old', 'reset', 'new']);
     } finally {
       await page.close();
     }

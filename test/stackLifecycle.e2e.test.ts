@@ -46,6 +46,24 @@ describe('local stack lifecycle', () => {
     await expect(fetch(stack.urls.pushpinProxy)).rejects.toThrow();
   });
 
+  it('restarts Pushpin on its ports, leaving none of the old processes', async () => {
+    const stack = await startTestStack();
+    try {
+      const old = [stack.pids.pushpin, ...descendantsOf(stack.pids.pushpin)];
+      const pid = await stack.restart('pushpin');
+      expect(stack.pids.pushpin).toBe(pid);
+      expect(old).not.toContain(pid);
+      for (const p of old) expect(isAlive(p), `old pid ${p} still running`).toBe(false);
+      // The new one proxies to the origin and takes its publishes, where both expect it.
+      const proxied = await fetch(`${stack.urls.pushpinProxy}/healthz`, { headers: { 'pushpin-route': 'origin' } });
+      expect(proxied.status).toBe(200);
+      expect((await stack.publish({ channel: 'after-restart', data: 1 })).status).toBe(200);
+      await proxied.text();
+    } finally {
+      await stack.stop();
+    }
+  });
+
   it('fails clearly when a port is taken', async () => {
     const blocker = createServer();
     const taken = await findFreePort();

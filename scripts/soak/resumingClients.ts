@@ -1,4 +1,4 @@
-// Clients that follow the README's recovery contract ("Nothing lost, nothing twice"), cheap enough to
+// Clients that follow the README's recovery rules ("The client's rules"), cheap enough to
 // run thousands in one process: SSE resumes with Last-Event-ID, NDJSON and long-poll with `since`, a
 // WebSocket subscribes again with `since`. Each records the ids it was given (as numbers: ids stay
 // below 2^53 for centuries) and counts repeats, resets and reconnects, for deliveryTally.ts. Used by

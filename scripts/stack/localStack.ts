@@ -64,9 +64,9 @@ export interface LocalStackOptions {
   warn?: (line: string) => void;
 }
 
-/** The children of a stack; the origin and the edge can be restarted (`npm start -- --watch`). */
+/** The children of a stack; each can be restarted (the origin and the edge by `npm start -- --watch`, Pushpin by fault tests). */
 export type StackChildName = 'pushpin' | 'origin' | 'edge';
-export type RestartableChild = 'origin' | 'edge';
+export type RestartableChild = StackChildName;
 
 export interface LocalStack {
   ports: StackPorts;
@@ -87,9 +87,10 @@ export interface LocalStack {
   /** Calls `listener` each time a child exits without being asked to (by stop() or restart()). */
   onChildExit(listener: (name: StackChildName, status: number | string) => void): void;
   /**
-   * Stops the origin or the edge and starts it again as before (the edge reads bin/main.wasm anew);
-   * resolves with the new pid. Restarts of one child run one after the other. Rejects when the new
-   * process does not start: that child is then down until the next restart.
+   * Stops the origin, the edge or Pushpin and starts it again as before, on the same ports (the edge
+   * reads bin/main.wasm anew; Pushpin's clients are cut and reconnect); resolves with the new pid.
+   * Restarts of one child run one after the other. Rejects when the new process does not start: that
+   * child is then down until the next restart.
    */
   restart(name: RestartableChild): Promise<number>;
   /** Stops every child in parallel (SIGTERM, SIGKILL after 1.5 s); resolves when all are gone. */
@@ -294,7 +295,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   }
 
   const restart = (name: RestartableChild): Promise<number> => {
-    const slot = name === 'origin' ? originSlot : edgeSlot;
+    const slot = name === 'origin' ? originSlot : name === 'edge' ? edgeSlot : withPushpin ? pushpinSlot : undefined;
     if (!slot) return Promise.reject(new Error(`this stack runs no ${name}`));
     const next = slot.queue.catch(() => undefined).then(async () => {
       if (stopped) throw new Error(`${name} not restarted: the stack is stopping`);

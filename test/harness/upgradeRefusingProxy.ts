@@ -1,6 +1,6 @@
-// An HTTP proxy in front of Pushpin that can refuse WebSocket upgrades (and block paths) while passing
-// everything else: a network (a corporate proxy, a firewall) where WebSockets, or streams, cannot
-// connect, for the client's fallback.
+// An HTTP proxy in front of Pushpin (or the edge) that can refuse WebSocket upgrades (and block paths)
+// while passing everything else: a network (a corporate proxy, a firewall) where WebSockets, or
+// streams, cannot connect, for the client's fallback. It can also cut the network outright.
 import { request, createServer, type IncomingMessage } from 'node:http';
 import { connect, type AddressInfo, type Socket } from 'node:net';
 
@@ -11,13 +11,30 @@ export interface UpgradeRefusingProxy {
   /** HTTP requests below these path prefixes are answered 502 (a proxy that cannot stream them). */
   blockedPaths: string[];
   readonly refused: number;
+  /**
+   * A network cut: `true` destroys every connection through the proxy at once and every new one as it
+   * arrives, until `false` (with Playwright's offline mode, which leaves WebSockets open:
+   * microsoft/playwright#4910).
+   */
+  setOffline(offline: boolean): void;
   stop(): Promise<void>;
 }
 
 export async function startUpgradeRefusingProxy(target: string): Promise<UpgradeRefusingProxy> {
   const to = new URL(target);
   const sockets = new Set<Socket>();
-  const proxy: UpgradeRefusingProxy = { url: '', refuseUpgrades: true, blockedPaths: [], refused: 0, stop: async () => {} };
+  let offline = false;
+  const proxy: UpgradeRefusingProxy = {
+    url: '',
+    refuseUpgrades: true,
+    blockedPaths: [],
+    refused: 0,
+    setOffline(value) {
+      offline = value;
+      if (offline) for (const socket of sockets) socket.destroy();
+    },
+    stop: async () => {},
+  };
   let refused = 0;
   const server = createServer((req, res) => {
     if (proxy.blockedPaths.some((prefix) => req.url?.startsWith(prefix))) {
@@ -27,13 +44,20 @@ export async function startUpgradeRefusingProxy(target: string): Promise<Upgrade
     }
     const upstream = request({ host: to.hostname, port: to.port, method: req.method, path: req.url, headers: req.headers }, (answer) => {
       res.writeHead(answer.statusCode ?? 502, answer.headers);
+      // At once, as the proxy behind sent them: Node would hold them until the first body chunk, and a
+      // stream with nothing to say yet would not look open.
+      res.flushHeaders();
       answer.pipe(res);
+      // An answer cut short (the proxy behind restarted) is cut short here too: pipe() would leave the
+      // client's response open and silent.
+      answer.on('error', () => res.destroy());
     });
     upstream.on('error', () => res.destroy());
     res.on('close', () => upstream.destroy());
     req.pipe(upstream);
   });
   server.on('connection', (socket) => {
+    if (offline) return void socket.destroy();
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
   });
