@@ -53,7 +53,15 @@ export function ndjsonLine(message: Envelope, json = envelopeJson(message)): str
 }
 
 /** Status lines among the messages carry a "type" (messages never do). */
-export const NDJSON_STATUS = { reset: 'reset', tokenExpired: 'token_expired' } as const;
+export const NDJSON_STATUS = { reset: 'reset', tokenExpired: 'token_expired', position: 'position' } as const;
+
+/**
+ * The first line of a stream that replays nothing: where the subscriber is (as SSE's id-only block),
+ * so a client knows its position, and that the stream is open, before the first message.
+ */
+export function ndjsonPosition(channel: string, id: string): string {
+  return `${JSON.stringify({ type: NDJSON_STATUS.position, channel, lastId: id })}\n`;
+}
 
 export function ndjsonReset(channel: string, reset: ContinuityReset): string {
   return `${JSON.stringify({ type: NDJSON_STATUS.reset, channel, ...reset })}\n`;
@@ -71,6 +79,8 @@ export type StreamItem =
   | { kind: 'message'; message: Envelope }
   | { kind: 'reset'; channel: string; reset: ContinuityReset }
   | { kind: 'expired'; channel: string }
+  /** Where the subscriber stands before any message (an NDJSON position line). */
+  | { kind: 'position'; channel: string; lastId: string }
   | { kind: 'keep-alive' }
   | { kind: 'invalid'; reason: string };
 
@@ -97,6 +107,9 @@ export function parseNdjsonLine(line: string): StreamItem {
     return reset ? { kind: 'reset', channel: v.channel, reset } : { kind: 'invalid', reason: 'a reset line without reason, since and after' };
   }
   if (v.type === NDJSON_STATUS.tokenExpired) return { kind: 'expired', channel: v.channel };
+  if (v.type === NDJSON_STATUS.position) {
+    return isMessageId(v.lastId) ? { kind: 'position', channel: v.channel, lastId: v.lastId } : { kind: 'invalid', reason: 'a position line without a lastId' };
+  }
   return { kind: 'invalid', reason: `an unknown status line type ${JSON.stringify(v.type)}` };
 }
 

@@ -51,7 +51,12 @@ export interface ClientOptions {
   healthyAfterMs?: number;
   /** 'auto': connect failures in a row before falling back one transport. Default 2. */
   fallbackAfterFailures?: number;
-  /** 'auto': how long to stay on a fallback before trying the better transport again (doubling each fall). Default 5 min. */
+  /**
+   * 'auto': how long to stay on a fallback after the first fall before trying the better transport
+   * again (an outage makes every transport fail, and is usually short). Default 10 s.
+   */
+  firstUpgradeAfterMs?: number;
+  /** 'auto': how long to stay on a fallback after a later fall (doubling with each further fall). Default 5 min. */
   upgradeAfterMs?: number;
   /** How long before a token's `exp` to get a fresh one. Default: a quarter of its remaining lifetime, 1-60 s. */
   tokenRefreshLeadMs?: number;
@@ -116,10 +121,11 @@ export function resolveClientOptions(options: ClientOptions): ResolvedClient {
       backoff: { baseMs: options.backoff?.baseMs ?? 500, maxMs: options.backoff?.maxMs ?? 10_000 },
       healthyAfterMs: options.healthyAfterMs ?? 5000,
       fallbackAfterFailures: options.fallbackAfterFailures ?? 2,
+      firstUpgradeAfterMs: options.firstUpgradeAfterMs ?? 10_000,
       upgradeAfterMs: options.upgradeAfterMs ?? 300_000,
       tokenLeadMs: options.tokenRefreshLeadMs,
       publishTimeoutMs: options.publishTimeoutMs ?? 10_000,
-      locateFirst: eventSource ? ['stream', 'poll', 'sse'] : ['stream', 'poll'],
+      locateFirst: eventSource ? ['poll', 'sse'] : ['poll'],
       keepAliveHidden: eventSource ? ['poll', 'sse'] : ['poll'],
       random: options.random ?? Math.random,
     },

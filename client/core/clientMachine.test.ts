@@ -343,7 +343,7 @@ describe('streams and long-poll', () => {
 
 describe('auto: fallback and upgrade', () => {
   it('falls back when the WebSocket cannot connect, keeps the position, and tries the WebSocket again later', () => {
-    const bed = createTestbed({ transports: ['websocket', 'sse', 'poll'], upgradeAfterMs: 10_000, idleTimeoutMs: 60_000 });
+    const bed = createTestbed({ transports: ['websocket', 'sse', 'poll'], firstUpgradeAfterMs: 10_000, idleTimeoutMs: 60_000 });
     bed.send({ type: 'subscribe', sub: 1, channel: 'c', since: '9' });
     bed.send({ type: 'ended', conn: bed.lastConn(), refused: true, detail: 'HTTP 403' });
     bed.wait(1000);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createLadder, ladderFailed, ladderUpgrade, ladderWorked } from './transportLadder.ts';
 
-const settings = { fallbackAfterFailures: 2, upgradeAfterMs: 1000 };
+const settings = { fallbackAfterFailures: 2, firstUpgradeAfterMs: 100, upgradeAfterMs: 1000 };
 
 describe('transport ladder', () => {
   it('steps down after failures in a row on the current transport, never past the last', () => {
@@ -19,20 +19,25 @@ describe('transport ladder', () => {
     expect(ladder.index).toBe(2);
   });
 
-  it('steps up one rung after a wait that doubles with each fall, and starts over once the best one works', () => {
+  it('tries the better one again soon after a first fall (an outage), then after a wait that doubles with each fall, and starts over once the best one works', () => {
     const ladder = createLadder();
     ladderFailed(ladder, 0, 2, settings, 0);
     ladderFailed(ladder, 0, 2, settings, 0);
-    expect(ladderUpgrade(ladder, settings, 999)).toBe(false);
-    expect(ladderUpgrade(ladder, settings, 1000)).toBe(true);
+    expect(ladderUpgrade(ladder, settings, 99)).toBe(false);
+    expect(ladderUpgrade(ladder, settings, 100)).toBe(true);
     expect(ladder.index).toBe(0);
-    ladderFailed(ladder, 0, 2, settings, 1000);
-    ladderFailed(ladder, 0, 2, settings, 1000);
-    expect(ladder.upgradeAt).toBe(3000);
-    expect(ladderUpgrade(ladder, settings, 3000)).toBe(true);
+    // Refused again: the transport itself is blocked.
+    ladderFailed(ladder, 0, 2, settings, 100);
+    ladderFailed(ladder, 0, 2, settings, 100);
+    expect(ladder.upgradeAt).toBe(1100);
+    expect(ladderUpgrade(ladder, settings, 1100)).toBe(true);
+    ladderFailed(ladder, 0, 2, settings, 1100);
+    ladderFailed(ladder, 0, 2, settings, 1100);
+    expect(ladder.upgradeAt).toBe(3100);
+    expect(ladderUpgrade(ladder, settings, 3100)).toBe(true);
     ladderWorked(ladder, 0);
     ladderFailed(ladder, 0, 2, settings, 5000);
     ladderFailed(ladder, 0, 2, settings, 5000);
-    expect(ladder.upgradeAt).toBe(6000);
+    expect(ladder.upgradeAt).toBe(5100);
   });
 });

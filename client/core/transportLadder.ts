@@ -1,13 +1,18 @@
 // Which transport a client uses when it may choose ('auto'): the best first (WebSocket), one step
 // down when the current one cannot connect a few times running (an upgrade refused, an error before
-// the connection opened, an HTTP error status on a stream), and one step up again later, after a wait
-// that doubles with every fall (a WebSocket that a proxy blocks is not retried every few seconds).
+// the connection opened, an HTTP error status on a stream), and one step up again later. A network
+// outage looks the same as a transport refused (every connection fails), so the first fall is tried
+// again soon (firstUpgradeAfterMs): a client that lost the network for a few seconds is back on the
+// best transport shortly after. Falling again means the transport itself is refused: from then on the
+// wait doubles with every fall (a WebSocket that a proxy blocks is not retried every few seconds).
 // Positions belong to subscriptions, not transports: a subscription carries its position across.
 
 export interface LadderSettings {
   /** Connect failures in a row on one transport before stepping down. */
   fallbackAfterFailures: number;
-  /** How long to stay down before trying one step up (doubled with every fall, up to 32x). */
+  /** How long to stay down after the first fall before trying one step up (an outage is short). */
+  firstUpgradeAfterMs: number;
+  /** How long to stay down after a later fall (doubled with every further fall, up to 32x). */
   upgradeAfterMs: number;
 }
 
@@ -37,7 +42,8 @@ export function ladderFailed(ladder: Ladder, rung: number, rungs: number, settin
 }
 
 function upgradeWait(ladder: Ladder, settings: LadderSettings): number {
-  return settings.upgradeAfterMs * 2 ** Math.min(Math.max(ladder.falls - 1, 0), 5);
+  if (ladder.falls <= 1) return settings.firstUpgradeAfterMs;
+  return settings.upgradeAfterMs * 2 ** Math.min(ladder.falls - 2, 5);
 }
 
 /** A connection on rung `rung` worked. */

@@ -10,6 +10,7 @@ export const TEST_SETTINGS: MachineSettings = {
   backoff: { baseMs: 100, maxMs: 1000 },
   healthyAfterMs: 1000,
   fallbackAfterFailures: 2,
+  firstUpgradeAfterMs: 60_000,
   upgradeAfterMs: 60_000,
   publishTimeoutMs: 5000,
   locateFirst: ['stream', 'poll'],

@@ -58,7 +58,8 @@ export function openHttpStream(
             const item = parseNdjsonLine(line);
             if (item.kind === 'keep-alive') return;
             items++;
-            sink.item(item);
+            if (item.kind === 'position') sink.position(item.lastId);
+            else sink.item(item);
           });
     const reader = response.body.getReader();
     const decoder = new TextDecoder();

@@ -21,7 +21,7 @@ export function sseRoutes(deps: { history: HistoryStore; requireGrip: RequestHan
         frame: sseEvent,
         resetNotice: sseReset,
         expiredNotice: sseExpired,
-        positionNotice: ssePosition,
+        positionNotice: (_channel, id) => ssePosition(id),
         pathPrefix: 'events',
         resumeSources: { headers: ['last-event-id'], query: [RESUME_QUERY_PARAM.sse] },
       },

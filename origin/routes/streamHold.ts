@@ -30,7 +30,7 @@ export interface StreamHoldSpec {
   /** The notice that the client's position could not be continued. */
   resetNotice: (channel: string, reset: ContinuityReset) => string;
   /** Something to send when no message is, so the client learns its position (SSE: an id-only block). */
-  positionNotice?: (id: string) => string;
+  positionNotice: (channel: string, id: string) => string;
   /** The last thing a stream on a private channel gets when its token expired (then it ends). */
   expiredNotice: (channel: string) => string;
   /** The route's first path segment: `/<pathPrefix>/<channel>` (`events`, `stream`). */
@@ -93,7 +93,7 @@ export function streamHoldHandler(spec: StreamHoldSpec, deps: { history: History
     const upTo = complete ? replay.upTo : page.at(-1)!.id;
     const parts = page.map((m) => frames.get(m.id)!);
     if (replay.plan.reset) parts.unshift(spec.resetNotice(channel, replay.plan.reset));
-    if (page.length === 0 && spec.positionNotice) parts.push(spec.positionNotice(upTo));
+    if (page.length === 0) parts.push(spec.positionNotice(channel, upTo));
     const body = parts.join('');
     if (page.length > 0) deps.metrics.messagesReplayed.inc({ transport: spec.transport }, page.length);
     res.status(200);

@@ -4,7 +4,7 @@ import { Router, type RequestHandler } from 'express';
 import type { ChannelAccess } from '../access/channelAccess.ts';
 import type { HistoryStore } from '../history/historyStore.ts';
 import type { OriginMetrics } from '../observability/metrics.ts';
-import { NDJSON_KEEP_ALIVE, ndjsonExpired, ndjsonLine, ndjsonReset, RESUME_QUERY_PARAM, STREAM_CONTENT_TYPES } from '../../protocol/index.ts';
+import { NDJSON_KEEP_ALIVE, ndjsonExpired, ndjsonLine, ndjsonPosition, ndjsonReset, RESUME_QUERY_PARAM, STREAM_CONTENT_TYPES } from '../../protocol/index.ts';
 import { streamHoldHandler, streamHoldPaths } from './streamHold.ts';
 
 export function streamRoutes(deps: {
@@ -25,6 +25,7 @@ export function streamRoutes(deps: {
         keepAlive: NDJSON_KEEP_ALIVE,
         frame: ndjsonLine,
         resetNotice: ndjsonReset,
+        positionNotice: ndjsonPosition,
         expiredNotice: ndjsonExpired,
         pathPrefix: 'stream',
         resumeSources: { query: [RESUME_QUERY_PARAM.stream] },

@@ -127,7 +127,7 @@ async function openPage(since: string, tokens: TokenService): Promise<{ context:
       const subscribers: Record<string, unknown> = {};
       for (const transport of transports) {
         // Reconnects within a second, a dead connection noticed within 3 s, 'auto' tries the WebSocket again 3 s after a fall.
-        const client = g.createClient({ transport, idleTimeoutMs: 3000, backoff: { baseMs: 100, maxMs: 1000 }, upgradeAfterMs: 3000 });
+        const client = g.createClient({ transport, idleTimeoutMs: 3000, backoff: { baseMs: 100, maxMs: 1000 }, firstUpgradeAfterMs: 3000, upgradeAfterMs: 3000 });
         const sub = client.subscribe(channel, { since, token: () => g.issueSubscribeToken() });
         const record = { ids: [] as string[], states: [] as string[], errors: [] as string[], resets: 0 };
         sub.on('message', (m) => m.id !== undefined && record.ids.push(m.id));

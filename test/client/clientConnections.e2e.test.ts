@@ -60,7 +60,7 @@ describe("transport 'auto'", () => {
   it('falls back to SSE while WebSockets cannot connect, upgrades once they can, and loses nothing on the way', async () => {
     proxy.refuseUpgrades = true;
     proxy.blockedPaths = [];
-    const c = client({ url: proxy.url, transport: 'auto', upgradeAfterMs: 2000 });
+    const c = client({ url: proxy.url, transport: 'auto', firstUpgradeAfterMs: 2000, upgradeAfterMs: 2000 });
     const rec = recordSubscription(c.subscribe('auto-sse', { since: await publish('auto-sse', 'before') }));
     const flow = publishing('auto-sse');
     await rec.sub.ready;
@@ -82,7 +82,7 @@ describe("transport 'auto'", () => {
   it('falls back to long-poll when streams cannot connect either, and climbs back one step at a time', async () => {
     proxy.refuseUpgrades = true;
     proxy.blockedPaths = ['/events/'];
-    const c = client({ url: proxy.url, transport: 'auto', upgradeAfterMs: 1500 });
+    const c = client({ url: proxy.url, transport: 'auto', firstUpgradeAfterMs: 1500, upgradeAfterMs: 1500 });
     const rec = recordSubscription(c.subscribe('auto-poll', { since: await publish('auto-poll', 'before') }));
     const flow = publishing('auto-poll');
     await rec.sub.ready;
