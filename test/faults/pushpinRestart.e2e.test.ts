@@ -3,9 +3,9 @@
 // origin's publishes ride out the restart with retries), and Pushpin down for longer than the publish
 // deadline (the caller gets 502 publish_failed naming what was stored; clients get it when they are back).
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { waitForDeliveries } from '../../scripts/soak/deliveryTally.ts';
+import { waitForDeliveries } from '../../scripts/fleet/deliveryTally.ts';
 import { DEFAULT_PUBLISH_RETRY_POLICY } from '../../origin/publishing/publishRetryPolicy.ts';
-import { closeAll, expectEveryoneGotEverything, publishNow, startClients, startPublisher } from './faultRun.ts';
+import { expectEveryoneGotEverything, publishNow, startClients, startPublisher } from './faultRun.ts';
 import { startFaultStack, type FaultStack } from './faultStack.ts';
 
 const PER_TRANSPORT = 100;
@@ -20,10 +20,10 @@ afterAll(async () => {
 
 it(`Pushpin restarted under ${PER_TRANSPORT} clients of each transport: they reconnect and recover; publishes are retried`, async () => {
   const channel = 'fault-pushpin-restart';
-  const clients = await startClients(stack.proxyUrl, channel, PER_TRANSPORT);
+  const fleet = await startClients(stack.proxyUrl, channel, PER_TRANSPORT);
   try {
     const acked = new Set(await publishNow(stack.publish, stack.origin().url, channel, 5));
-    await waitForDeliveries(clients, new Map([[channel, acked]]), { timeoutMs: 60_000, settleMs: 0 });
+    await waitForDeliveries(fleet.members, new Map([[channel, acked]]), { timeoutMs: 60_000, settleMs: 0 });
     const publisher = startPublisher({ channel, targets: () => [stack.origin().url], publish: stack.publish, intervalMs: 100 });
     await new Promise((r) => setTimeout(r, 500));
     await stack.stopPushpin();
@@ -36,20 +36,20 @@ it(`Pushpin restarted under ${PER_TRANSPORT} clients of each transport: they rec
     // Every publish was answered 200: the ones made while Pushpin was down waited for it.
     expect(publisher.failures).toEqual([]);
     expect(publisher.slowestMs, 'a publish waited for Pushpin').toBeGreaterThan(500);
-    const tallies = await expectEveryoneGotEverything('Pushpin restarted (100 per transport)', clients, channel, acked, stack.origin().url);
+    const tallies = await expectEveryoneGotEverything('Pushpin restarted (100 per transport)', fleet, channel, acked, stack.origin().url);
     // Every client was cut and came back.
     for (const t of tallies) expect(t.reconnects, t.transport).toBeGreaterThanOrEqual(t.clients);
   } finally {
-    closeAll(clients);
+    fleet.close();
   }
 }, 120_000);
 
 it('Pushpin down past the publish deadline: 502 publish_failed with the stored messages; clients get them once it is back', async () => {
   const channel = 'fault-publish-target-down';
-  const clients = await startClients(stack.proxyUrl, channel, PER_TRANSPORT);
+  const fleet = await startClients(stack.proxyUrl, channel, PER_TRANSPORT);
   try {
     const acked = new Set(await publishNow(stack.publish, stack.origin().url, channel, 3));
-    await waitForDeliveries(clients, new Map([[channel, acked]]), { timeoutMs: 60_000, settleMs: 0 });
+    await waitForDeliveries(fleet.members, new Map([[channel, acked]]), { timeoutMs: 60_000, settleMs: 0 });
     await stack.stopPushpin();
     let answer: { status: number; body: { error?: string; message?: string; stored?: Array<{ id: string; channel: string }> }; ms: number };
     try {
@@ -67,8 +67,8 @@ it('Pushpin down past the publish deadline: 502 publish_failed with the stored m
     expect(answer.ms).toBeLessThan(DEFAULT_PUBLISH_RETRY_POLICY.deadlineMs + 3000);
     for (const m of answer.body.stored!) acked.add(Number(m.id));
     for (const id of await publishNow(stack.publish, stack.origin().url, channel, 2)) acked.add(id);
-    await expectEveryoneGotEverything('publish target down past the deadline (100 per transport)', clients, channel, acked, stack.origin().url);
+    await expectEveryoneGotEverything('publish target down past the deadline (100 per transport)', fleet, channel, acked, stack.origin().url);
   } finally {
-    closeAll(clients);
+    fleet.close();
   }
 }, 120_000);
