@@ -89,7 +89,7 @@ export interface Fleet {
 }
 
 /** What the fleet passes every client unless `options.client` says otherwise (the README's harness settings). */
-export const FLEET_CLIENT_DEFAULTS = {
+const FLEET_CLIENT_DEFAULTS = {
   backoff: { baseMs: 200, maxMs: 3000 },
   webSocketOptions: { perMessageDeflate: false },
 } as const satisfies Partial<ClientOptions>;
