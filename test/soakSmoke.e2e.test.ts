@@ -1,6 +1,6 @@
 // `npm run soak` in small (12 s, 200 connections): the real script end to end, as a managed child (it
-// stops with this process). Its figures must show every transport, nothing lost or doubled, and the
-// memory samples. The full soak (5 minutes, 5,000 connections) is run by hand: see the README.
+// stops with this process), its clients the fanout-forward client (a fleet, scripts/fleet). Its figures
+// must show every transport, nothing lost or doubled, and the memory samples. The full soak (5 minutes, 5,000 connections) is run by hand: see the README.
 import { readFileSync } from 'node:fs';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,7 +14,7 @@ it('npm run soak -- --minutes 0.2 --connections 200 (even split): every transpor
   const soak = await startManagedProcess({
     name: 'soak',
     command: process.execPath,
-    args: ['--import', 'tsx', join(PROJECT_ROOT, 'scripts/soak/soak.ts'), '--minutes', '0.2', '--connections', '200', '--mix', 'sse=1,stream=1,poll=1,ws=1', '--sample-seconds', '5'],
+    args: ['--import', 'tsx', join(PROJECT_ROOT, 'scripts/soak/soak.ts'), '--minutes', '0.2', '--connections', '200', '--mix', 'websocket=1,sse=1,stream=1,poll=1', '--sample-seconds', '5'],
     cwd: PROJECT_ROOT,
     ready: /clients connected/,
     readyTimeoutMs: 60_000,
@@ -25,7 +25,7 @@ it('npm run soak -- --minutes 0.2 --connections 200 (even split): every transpor
   expect(code, output).toBe(0);
   expect(output).toMatch(/t=\d+s rss: origin \d+ MB, pushpin \d+ MB/);
   const tally = output.split('\n').find((line) => line.startsWith('[soak] soak'))!;
-  for (const transport of ['sse', 'stream', 'poll', 'ws']) expect(tally).toMatch(new RegExp(`${transport} 50 clients: delivered (\\d+)/\\1, lost 0, duplicated 0`));
+  for (const transport of ['websocket', 'sse', 'stream', 'poll']) expect(tally).toMatch(new RegExp(`${transport} 50 clients: delivered (\\d+)/\\1, lost 0, duplicated 0`));
   expect(output).toMatch(/\[soak\] memory from the first sample/);
   expect(output).toContain('nothing lost, nothing twice');
 }, 90_000);

@@ -1,9 +1,10 @@
-// `npm run soak`: a bounded soak of the local stack. Clients of every transport follow the recovery
-// contract (resumingClients.ts), spread over some channels, held through Pushpin (or the edge);
-// messages are published through the origin to every channel at a steady pace; clients are cut at
-// random and come back with their last id; the origin's, Pushpin's (and the edge's) memory is sampled.
-// At the end: delivered / lost / duplicated per transport, memory growth; exit 1 on any loss or
-// duplicate, 2 on bad options. Stops by itself (and stops what it started, also on Ctrl-C).
+// `npm run soak`: a bounded soak of the local stack. A fleet of fanout-forward clients (client/, one per
+// simulated user, scripts/fleet) of every transport, spread over some channels, held through Pushpin
+// (or the edge); messages are published through the origin to every channel at a steady pace; clients
+// are cut at random and come back from their position; the origin's, Pushpin's (and the edge's) memory
+// is sampled. At the end: delivered / lost / duplicated per transport, memory growth; exit 1 on any
+// loss or any message handed on twice, 2 on bad options. Stops by itself (and stops what it started,
+// also on Ctrl-C).
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,9 +12,10 @@ import { join } from 'node:path';
 import { startLocalStack, type LocalStack } from '../stack/localStack.ts';
 import { freeStackPorts } from '../stack/ports.ts';
 import { stopEveryManagedProcess } from '../stack/managedProcess.ts';
-import { formatTally, historyIds, tallyDeliveries, waitForDeliveries, type ExpectedIds } from './deliveryTally.ts';
+import { TRANSPORT_NAMES } from '../../protocol/index.ts';
+import { describeMisses, formatTally, historyIds, tallyDeliveries, tallyFailed, waitForDeliveries, type ExpectedIds } from '../fleet/deliveryTally.ts';
+import { createFleet, type FleetMember } from '../fleet/fleet.ts';
 import { megabytes, rssBytes, treeRssBytes } from './processMemory.ts';
-import { CLIENT_FACTORIES, TRANSPORT_NAMES, type ResumingClient } from './resumingClients.ts';
 import { parseSoakOptions, SOAK_HELP, SoakOptionsError, type SoakOptions } from './soakOptions.ts';
 
 const TOKEN = 'soak-publish-token';
@@ -42,6 +44,12 @@ function openFilesLimit(): number {
   } catch {
     return Infinity;
   }
+}
+
+/** Whether a client left a connection because its messages stopped or skipped (not a cut, a fallback, a token). */
+function recoveredFromStranding(member: FleetMember): boolean {
+  const r = member.stats.recoveries;
+  return (r.gap ?? 0) + (r['pong-behind'] ?? 0) + (r['history-behind'] ?? 0) + (r.silent ?? 0) > 0;
 }
 
 interface Sample {
@@ -92,7 +100,8 @@ const stack: LocalStack = await startLocalStack({
 const baseUrl = edge ? stack.urls.edge! : stack.urls.pushpinProxy;
 const headers: Record<string, string> = edge ? {} : { 'pushpin-route': 'origin' };
 const channels = Array.from({ length: options.channels }, (_, i) => `soak-${i}`);
-const clients: ResumingClient[] = [];
+const fleet = createFleet({ url: baseUrl, headers });
+const clients = fleet.members;
 const acked = new Map(channels.map((c) => [c, new Set<number>()]));
 const samples: Sample[] = [];
 const started = Date.now();
@@ -144,7 +153,7 @@ try {
   for (let i = 0; i < most; i += 10) {
     for (const transport of TRANSPORT_NAMES) {
       for (let j = i; j < Math.min(options.clientsPerTransport[transport], i + 10); j++) {
-        clients.push(CLIENT_FACTORIES[transport]({ baseUrl, channel: channels[j % channels.length]!, headers, since: '0' }));
+        fleet.add({ transport, channel: channels[j % channels.length]!, since: '0' });
       }
     }
     await new Promise((r) => setTimeout(r, 250));
@@ -176,34 +185,29 @@ try {
   const last = sample();
 
   const tallies = tallyDeliveries(clients, expected);
-  console.log(formatTally(`soak ${options.minutes} min, ${clients.length} connections via ${options.via}`, tallies).replace('[fault] ', '[soak] '));
+  console.log(formatTally(`soak ${options.minutes} min, ${clients.length} connections via ${options.via}`, tallies, 'soak'));
   const growth = (name: keyof Omit<Sample, 'atS'>): string =>
     `${name} ${megabytes(first[name])} -> ${megabytes(last[name])} (${last[name] >= first[name] ? '+' : ''}${megabytes(last[name] - first[name])}), peak ${megabytes(Math.max(...samples.map((s) => s[name])))}`;
   console.log(`[soak] memory from the first sample (t=${first.atS}s) to the last (t=${last.atS}s): ${growth('origin')}; ${growth('pushpin')}${edge ? `; ${growth('edge')}` : ''}; ${growth('soak')}`);
   console.log(`[soak] publishes ${publishes} (failed ${publishFailures}), load average at the end ${load()}`);
-  // Connections the clients left because their messages stopped (see resumingClients.ts): what happened.
-  const unstuck = clients.filter((c) => c.unstuck > 0);
-  if (unstuck.length > 0) {
-    console.log(`[soak] ${unstuck.length} client(s) left a connection whose messages had stopped or skipped; the first few:`);
-    for (const c of unstuck.slice(0, 3)) console.log(`  ${c.transport} on ${c.channel}: ${c.history.slice(-6).join(' | ')}`);
+  // Connections the clients left because the proxy dropped or stopped their messages (the client's gap
+  // rule, pong and history checks, idle timeout): how often, and what happened to a few.
+  const stranded = clients.filter(recoveredFromStranding);
+  if (stranded.length > 0) {
+    console.log(`[soak] ${stranded.length} client(s) left a connection whose messages had stopped or skipped; the first few:`);
+    for (const c of stranded.slice(0, 3)) console.log(`  ${c.transport} on ${c.channel}: ${c.history.slice(-6).join(' | ')}`);
   }
-  const bad = tallies.filter((t) => t.lost > 0 || t.duplicated > 0 || t.unexpected > 0);
+  const bad = tallies.filter(tallyFailed);
   if (bad.length > 0) {
-    console.error(`soak: FAILED: ${bad.map((t) => `${t.transport} lost ${t.lost}, duplicated ${t.duplicated}, unexpected ${t.unexpected}`).join('; ')}`);
-    // For whoever looks into it: how many clients lost something, which ids, and what happened to a few.
-    const losers = clients.filter((c) => [...(expected.get(c.channel) ?? [])].some((id) => !c.ids.has(id)) || c.duplicates > 0);
-    console.error(`soak: ${losers.length} client(s) lost or doubled something; the first few:`);
-    for (const c of losers.slice(0, 4)) {
-      const missing = [...(expected.get(c.channel) ?? [])].filter((id) => !c.ids.has(id)).sort((a, b) => a - b);
-      console.error(`  ${c.transport} on ${c.channel}: missing ${missing.length} (${missing.slice(0, 3).join(', ')}${missing.length > 3 ? ` ... ${missing.at(-1)}` : ''}), duplicated ${c.duplicates}, now at ${c.position}, live ${c.live}`);
-      for (const line of c.history.slice(-10)) console.error(`    ${line}`);
-    }
+    console.error(`soak: FAILED: ${bad.map((t) => `${t.transport} lost ${t.lost}, duplicated ${t.duplicated}, out of order ${t.outOfOrder}, unexpected ${t.unexpected}`).join('; ')}`);
+    // For whoever looks into it: which ids, missed by how many, and what happened to a few clients.
+    console.error(describeMisses(clients, expected, 4));
     exitCode = 1;
   } else {
     console.log('soak: nothing lost, nothing twice');
   }
 } finally {
-  for (const client of clients) client.close();
+  fleet.close();
   await stack.stop();
 }
 process.exit(exitCode);

@@ -2,7 +2,7 @@
 // with a message naming the option, before anything is started.
 import { parseArgs } from 'node:util';
 import { MIX_SHARES } from '../bench/fanout/fanoutOptions.ts';
-import { TRANSPORT_NAMES, type TransportName } from './resumingClients.ts';
+import { TRANSPORT_NAMES, type TransportName } from '../../protocol/index.ts';
 import {
   DEFAULT_PUSHPIN_PROFILE,
   parsePushpinProfileName,
@@ -34,18 +34,20 @@ export class SoakOptionsError extends Error {
 
 export const SOAK_HELP = `Usage: npm run soak -- [options]
 
-A bounded soak of the local stack: clients of every transport (SSE, NDJSON stream, long-poll,
-WebSocket) held through Pushpin (or the edge), messages published through the origin, clients cut at
-random and coming back with their last id; memory of the origin, Pushpin (and the edge) sampled.
-Ends by itself; exit code 1 when any client lost or got a message twice.
+A bounded soak of the local stack: fanout-forward clients (client/) of every transport (WebSocket,
+SSE, NDJSON stream, long-poll) held through Pushpin (or the edge), messages published through the
+origin, clients cut at random and coming back with their position; memory of the origin, Pushpin
+(and the edge) sampled. Ends by itself; exit code 1 when any client lost a message or handed one on
+twice.
 
 Options:
   --minutes N              how long to publish (default 5; 0.1-240)
   --connections N          clients in all (default 5000; 4-20000)
-  --mix sse=W,stream=W,poll=W,ws=W
+  --mix websocket=W,sse=W,stream=W,poll=W
                            how the clients split over the transports, by weight (default the
-                           fan-out benchmark's mix, sse=45,ws=35,stream=18,poll=2; a transport left
-                           out gets none; sse=1,stream=1,poll=1,ws=1 is the even split)
+                           fan-out benchmark's mix, sse=45,websocket=35,stream=18,poll=2; a transport
+                           left out gets none; ws is short for websocket; all four =1 is the even
+                           split)
   --via pushpin|edge       connect straight to Pushpin (default) or through the edge on the local Compute host
   --channels N             channels the clients spread over (default 10; 1-1000)
   --publish-interval-ms N  one message to every channel this often (default 1000; 50-60000)
@@ -125,15 +127,15 @@ function profileOption(value: string | undefined, env: NodeJS.ProcessEnv): Pushp
  * passes zurl, and when more than 100 new requests wait for it the proxy answers 502 at once, which
  * strands shared next-link fetches (see the README's Soak section).
  */
-export const DEFAULT_MIX: Readonly<Record<TransportName, number>> = MIX_SHARES;
+export const DEFAULT_MIX: Readonly<Record<TransportName, number>> = { websocket: MIX_SHARES.ws, sse: MIX_SHARES.sse, stream: MIX_SHARES.stream, poll: MIX_SHARES.poll };
 
-/** `sse=45,ws=35,...` as weights. */
+/** `sse=45,websocket=35,...` as weights (`ws` names the WebSocket too, as the fan-out benchmark does). */
 export function parseMix(raw: string): Record<TransportName, number> {
   const weights = Object.fromEntries(TRANSPORT_NAMES.map((t) => [t, 0])) as Record<TransportName, number>;
   for (const part of raw.split(',')) {
     const match = /^\s*([a-z]+)\s*=\s*(\d+(?:\.\d+)?)\s*$/.exec(part);
-    if (!match) throw new SoakOptionsError(`--mix must look like sse=45,ws=35,stream=18,poll=2, got "${raw}"`);
-    const transport = match[1] as TransportName;
+    if (!match) throw new SoakOptionsError(`--mix must look like sse=45,websocket=35,stream=18,poll=2, got "${raw}"`);
+    const transport = (match[1] === 'ws' ? 'websocket' : match[1]) as TransportName;
     if (!TRANSPORT_NAMES.includes(transport)) throw new SoakOptionsError(`--mix: unknown transport "${match[1]}" (${TRANSPORT_NAMES.join(', ')})`);
     weights[transport] = Number(match[2]);
   }

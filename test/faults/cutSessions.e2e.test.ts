@@ -7,8 +7,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { waitForDeliveries } from '../../scripts/soak/deliveryTally.ts';
-import { closeAll, expectEveryoneGotEverything, publishNow, startClients, startPublisher } from './faultRun.ts';
+import { waitForDeliveries } from '../../scripts/fleet/deliveryTally.ts';
+import { expectEveryoneGotEverything, publishNow, startClients, startPublisher } from './faultRun.ts';
 import { startFaultStack, type FaultStack } from './faultStack.ts';
 
 const PER_TRANSPORT = 200;
@@ -23,10 +23,10 @@ afterAll(async () => {
 
 it(`sessions cut by the proxy under load (${PER_TRANSPORT} clients of each transport): clients recover`, async () => {
   const channel = 'fault-cut-sessions';
-  const clients = await startClients(stack.proxyUrl, channel, PER_TRANSPORT);
+  const fleet = await startClients(stack.proxyUrl, channel, PER_TRANSPORT);
   try {
     const acked = new Set(await publishNow(stack.publish, stack.origin().url, channel, 5));
-    await waitForDeliveries(clients, new Map([[channel, acked]]), { timeoutMs: 60_000, settleMs: 0 });
+    await waitForDeliveries(fleet.members, new Map([[channel, acked]]), { timeoutMs: 60_000, settleMs: 0 });
     const publisher = startPublisher({ channel, targets: () => [stack.origin().url], publish: stack.publish, intervalMs: 50, batch: 20 });
     await new Promise((r) => setTimeout(r, 500));
     for (const service of ['condure', 'pushpin-handler', 'pushpin-proxy']) {
@@ -44,12 +44,12 @@ it(`sessions cut by the proxy under load (${PER_TRANSPORT} clients of each trans
     for (const id of publisher.acked) acked.add(id);
     for (const id of await publishNow(stack.publish, stack.origin().url, channel, 5)) acked.add(id);
     expect(publisher.failures).toEqual([]);
-    const tallies = await expectEveryoneGotEverything(`sessions cut under load (${PER_TRANSPORT} per transport)`, clients, channel, acked, stack.origin().url);
+    const tallies = await expectEveryoneGotEverything(`sessions cut under load (${PER_TRANSPORT} per transport)`, fleet, channel, acked, stack.origin().url);
     const log = readFileSync(join(stack.logDir, 'pushpin.log'), 'utf8');
     const cancelled = log.split('\n').filter((l) => /out of sequence|cancel/i.test(l)).length;
     console.log(`[fault] Pushpin log lines about cancelled/out-of-sequence sessions: ${cancelled}; reconnects ${tallies.map((t) => `${t.transport} ${t.reconnects}`).join(', ')}`);
   } finally {
-    closeAll(clients);
+    fleet.close();
   }
 }, 150_000);
 

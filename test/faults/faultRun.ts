@@ -1,51 +1,47 @@
-// The parts every fault case shares: resuming clients of each transport on one channel, a publisher
-// that keeps publishing through the origin and remembers every id it was answered with (and every
-// failure, by status), and the check that prints the case's line and fails on any loss or duplicate.
+// The parts every fault case shares: a fleet of fanout-forward clients (scripts/fleet) of each
+// transport on one channel, a publisher that keeps publishing through the origin and remembers every id
+// it was answered with (and every failure, by status), and the check that prints the case's line and
+// fails on anything lost or doubled.
 import { expect } from 'vitest';
-import { formatTally, historyIds, tallyDeliveries, waitForDeliveries, type TransportTally } from '../../scripts/soak/deliveryTally.ts';
-import { CLIENT_FACTORIES, TRANSPORT_NAMES, type ResumingClient, type TransportName } from '../../scripts/soak/resumingClients.ts';
+import type { TransportName } from '../../client/index.ts';
+import { TRANSPORT_NAMES } from '../../protocol/index.ts';
+import { describeMisses, formatTally, historyIds, tallyDeliveries, tallyFailed, waitForDeliveries, type TransportTally } from '../../scripts/fleet/deliveryTally.ts';
+import { createFleet, type Fleet, type MemberSpec } from '../../scripts/fleet/fleet.ts';
 
 const ROUTE = { 'pushpin-route': 'origin' };
 
-/** `perTransport` clients of each transport, from `since`, opened in steps (a burst of new requests makes Pushpin answer 502). */
+/**
+ * `perTransport` clients of each transport, from `since` ("0" by default), straight to Pushpin, opened
+ * in steps (a burst of new requests makes Pushpin answer 502); resolves once every one is live. The
+ * client's idle and silence timeouts unless given: a shorter silence check makes every silent client
+ * ask the history (or ping) through Pushpin, whose 1.36 zurl carries ~110 requests/s here, and 2,000
+ * clients checking every 10 s doubled the time the origin-restart case took to connect them.
+ */
 export async function startClients(
   proxyUrl: string,
   channel: string,
   perTransport: number,
-  options: { since?: string; transports?: readonly TransportName[]; liveTimeoutMs?: number; idleTimeoutMs?: number } = {},
-): Promise<ResumingClient[]> {
-  const clients: ResumingClient[] = [];
+  options: { since?: string; transports?: readonly TransportName[]; liveTimeoutMs?: number; idleTimeoutMs?: number; silenceCheckMs?: number } = {},
+): Promise<Fleet> {
+  const fleet = createFleet({
+    url: proxyUrl,
+    headers: ROUTE,
+    client: {
+      ...(options.idleTimeoutMs !== undefined ? { idleTimeoutMs: options.idleTimeoutMs } : {}),
+      ...(options.silenceCheckMs !== undefined ? { silenceCheckMs: options.silenceCheckMs } : {}),
+    },
+  });
   const transports = options.transports ?? TRANSPORT_NAMES;
-  for (let i = 0; i < perTransport; i += 50) {
-    for (const transport of transports) {
-      for (let j = i; j < Math.min(perTransport, i + 50); j++) {
-        clients.push(
-          CLIENT_FACTORIES[transport]({
-            baseUrl: proxyUrl,
-            channel,
-            headers: ROUTE,
-            since: options.since ?? '0',
-            ...(options.idleTimeoutMs !== undefined ? { idleTimeoutMs: options.idleTimeoutMs } : {}),
-          }),
-        );
-      }
-    }
-    await new Promise((r) => setTimeout(r, 40));
+  const specs: MemberSpec[] = [];
+  for (let i = 0; i < perTransport; i++) for (const transport of transports) specs.push({ transport, channel, since: options.since ?? '0' });
+  try {
+    await fleet.addRamped(specs, { batch: 50 * transports.length, pauseMs: 40 });
+    await fleet.untilLive(options.liveTimeoutMs ?? 60_000);
+  } catch (error) {
+    fleet.close();
+    throw error;
   }
-  await untilLive(clients, options.liveTimeoutMs ?? 60_000);
-  return clients;
-}
-
-/** Until every client is connected (a long-poll: waiting for its answer). */
-export async function untilLive(clients: readonly ResumingClient[], timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (clients.some((c) => !c.live)) {
-    if (Date.now() > deadline) {
-      const down = clients.filter((c) => !c.live);
-      throw new Error(`${down.length} clients not connected after ${timeoutMs} ms (${[...new Set(down.map((c) => c.transport))].join(', ')})`);
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  return fleet;
 }
 
 export interface PublisherRun {
@@ -122,11 +118,12 @@ export async function publishNow(
 
 /**
  * Every client must have every message the publisher was told was stored and every message the
- * history holds, once each. Prints the case's line (delivered / lost / duplicated per transport).
+ * history holds, once each and in order (as the client handed them on). Prints the case's line
+ * (delivered / lost / duplicated per transport, and what the clients dropped and recovered from).
  */
 export async function expectEveryoneGotEverything(
   caseName: string,
-  clients: readonly ResumingClient[],
+  fleet: Fleet,
   channel: string,
   acked: Iterable<number>,
   originUrl: string,
@@ -139,46 +136,19 @@ export async function expectEveryoneGotEverything(
     expect(missing, 'acknowledged ids missing from the history').toEqual([]);
   }
   const expectedIds = new Map([[channel, expected]]);
-  await waitForDeliveries(clients, expectedIds, { timeoutMs: options.timeoutMs ?? 60_000 });
-  const tallies = tallyDeliveries(clients, expectedIds);
+  await waitForDeliveries(fleet.members, expectedIds, { timeoutMs: options.timeoutMs ?? 60_000 });
+  const tallies = tallyDeliveries(fleet.members, expectedIds);
   console.log(formatTally(caseName, tallies));
-  if (tallies.some((t) => t.lost > 0 || t.duplicated > 0)) console.log(describeMisses(clients, expected));
+  if (tallies.some(tallyFailed)) console.log(describeMisses(fleet.members, expectedIds));
   for (const t of tallies) {
-    expect({ transport: t.transport, lost: t.lost, duplicated: t.duplicated, unexpected: t.unexpected }).toEqual({
+    expect({ transport: t.transport, lost: t.lost, duplicated: t.duplicated, outOfOrder: t.outOfOrder, unexpected: t.unexpected }).toEqual({
       transport: t.transport,
       lost: 0,
       duplicated: 0,
+      outOfOrder: 0,
       unexpected: 0,
     });
     expect(t.delivered).toBeGreaterThan(0);
   }
   return tallies;
-}
-
-export function closeAll(clients: readonly ResumingClient[]): void {
-  for (const client of clients) client.close();
-}
-
-/** Which ids were missed, by how many clients of each transport: the first thing to look at when a case fails. */
-export function describeMisses(clients: readonly ResumingClient[], expected: ReadonlySet<number>): string {
-  const misses = new Map<string, Map<number, number>>();
-  for (const client of clients) {
-    const byId = misses.get(client.transport) ?? new Map<number, number>();
-    misses.set(client.transport, byId);
-    for (const id of expected) if (!client.ids.has(id)) byId.set(id, (byId.get(id) ?? 0) + 1);
-  }
-  const sorted = [...expected].sort((a, b) => a - b);
-  const lines = [`expected ${sorted.length} ids: ${sorted[0]}..${sorted.at(-1)}`];
-  for (const [transport, byId] of misses) {
-    if (byId.size === 0) continue;
-    const list = [...byId].sort((a, b) => a[0] - b[0]).slice(0, 40).map(([id, n]) => `${id}x${n}`);
-    const positions = clients.filter((c) => c.transport === transport && [...byId.keys()].some((id) => !c.ids.has(id))).slice(0, 5).map((c) => `${c.position}${c.live ? '' : '(down)'}`);
-    lines.push(`${transport} missed: ${list.join(' ')}; positions of some that missed: ${positions.join(' ')}`);
-    const one = clients.find((c) => c.transport === transport && [...byId.keys()].some((id) => !c.ids.has(id)));
-    if (one) {
-      const ids = [...one.ids].sort((a, b) => a - b);
-      lines.push(`  one of them: ${ids.length} ids, ${ids[0]}..${ids.at(-1)}, ${one.live ? 'connected' : 'not connected'}; ${one.history.join('; ')}`);
-    }
-  }
-  return lines.join('\n');
 }

@@ -5,8 +5,8 @@
 // meanwhile) and catch up from their `since`.
 // (test/restarts.e2e.test.ts covers the same with one client per transport, and the memory history.)
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { waitForDeliveries } from '../../scripts/soak/deliveryTally.ts';
-import { closeAll, expectEveryoneGotEverything, publishNow, startClients, startPublisher } from './faultRun.ts';
+import { waitForDeliveries } from '../../scripts/fleet/deliveryTally.ts';
+import { expectEveryoneGotEverything, publishNow, startClients, startPublisher } from './faultRun.ts';
 import { startFaultStack, type FaultStack } from './faultStack.ts';
 
 const PER_TRANSPORT = 500;
@@ -26,12 +26,12 @@ afterAll(async () => {
 
 it(`origin restarted under ${PER_TRANSPORT} held clients of each transport (Redis history)`, async () => {
   const channel = 'fault-origin-restart';
-  const clients = await startClients(stack.proxyUrl, channel, PER_TRANSPORT);
+  const fleet = await startClients(stack.proxyUrl, channel, PER_TRANSPORT);
   try {
     // Every hold sequenced first (the first message of a channel makes Pushpin fetch every hold's
     // next link), so that the restart is the only fault.
     const acked = new Set(await publishNow(stack.publish, stack.origin().url, channel, 5));
-    await waitForDeliveries(clients, new Map([[channel, acked]]), { timeoutMs: 60_000, settleMs: 0 });
+    await waitForDeliveries(fleet.members, new Map([[channel, acked]]), { timeoutMs: 60_000, settleMs: 0 });
     // Through the routed origin while it is up, through the spare one while it is not.
     const publisherOptions = {
       channel,
@@ -75,12 +75,12 @@ it(`origin restarted under ${PER_TRANSPORT} held clients of each transport (Redi
     for (const id of await publishNow(stack.publish, stack.origin().url, channel, 5)) acked.add(id);
     expect(publisher.answers.get('refused') ?? 0, 'some publishes found the origin down').toBeGreaterThan(0);
     expect(publisher.failures).toEqual([]);
-    const tallies = await expectEveryoneGotEverything('origin restarted (500 per transport, Redis)', clients, channel, acked, stack.origin().url);
+    const tallies = await expectEveryoneGotEverything('origin restarted (500 per transport, Redis)', fleet, channel, acked, stack.origin().url);
     // The stopping origin finished the publish it had in hand, and answered it.
     expect(inFlightAnswer).toBe(200);
     // Long-polls answered while the origin was down had to poll again.
     expect(tallies.find((t) => t.transport === 'poll')!.reconnects).toBeGreaterThan(0);
   } finally {
-    closeAll(clients);
+    fleet.close();
   }
 }, 240_000);
