@@ -137,7 +137,7 @@ export function createMessagePublisher(history: HistoryStore, grip: GripPublishe
   const pending = new Map<RequestId, PendingRequest>();
   let nextRequest = 1;
   /** Every `landed` call so far: an answer is given once its messages are no longer in flight. */
-  let landedSoFar: Promise<unknown> = Promise.resolve();
+  let landedSoFar: Promise<void> = Promise.resolve();
 
   const inputsOf = (ref: JobRef): PublishInput[] => {
     const request = pending.get(ref.request)!;
@@ -208,7 +208,8 @@ export function createMessagePublisher(history: HistoryStore, grip: GripPublishe
       const ids = job.result.messages.filter((m) => !m.duplicate).map((m) => m.message.id);
       return ids.length > 0 ? [{ channel: job.channel, ids }] : [];
     });
-    if (landed.length > 0) landedSoFar = Promise.all([landedSoFar, history.landedChannels(landed).catch(() => {})]);
+    // Chained to undefined: a Promise.all chain would nest every earlier result, growing without end.
+    if (landed.length > 0) landedSoFar = Promise.all([landedSoFar, history.landedChannels(landed).catch(() => {})]).then(() => undefined);
     dispatch({ type: 'sent', flush: flush.flush, bodies });
   };
 

@@ -1,14 +1,15 @@
 // `npm run bench -- originPublish [options]`: what the origin's POST /api/publish costs, with the
 // memory history store, with Redis, and with Redis persisting every write (appendfsync always). Each
-// message is stored (numbered), then published to the real Pushpin (its GRIP items, one per transport
-// channel); no subscribers, so the figure is the origin's own ceiling. K publishers (K channels) send
+// message is stored (numbered), then published to the real Pushpin (three GRIP items: see
+// publishing/gripItems.ts); no subscribers, so the figure is the origin's own ceiling. K publishers (K channels) send
 // one message per request, each waiting for its answer, for S seconds; then the same with 50 messages a
 // request. Before each one-message run, the same client and the same K publishers post single items
 // straight to Pushpin's publish endpoint (`POST /publish/`, one item a request): the yardstick the
 // origin's figure is compared with, measured under the same machine load. Reports messages/s,
 // latency, CPU seconds per 1,000 messages of the origin, Redis, Pushpin's handler and this client,
-// and the load average at the start and end of each run. `--cpu-prof DIR` runs the origin with
-// `node --cpu-prof` (one .cpuprofile per store in DIR). Writes latest.json and latest.md to
+// how many messages shared a history round trip and a proxy request (the origin's /metrics), and the
+// load average at the start and end of each run. `--cpu-prof DIR` runs the origin with
+// `node --cpu-prof` (profiles in DIR/<store>/: the largest is the main thread's). Writes latest.json and latest.md to
 // bench-results/origin-publish/. Prints numbers, asserts nothing.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
