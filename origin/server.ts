@@ -77,14 +77,17 @@ const readiness = createReadiness(
   ],
   { showTargets: config.localOnly },
 );
+const metrics = createOriginMetrics();
 const app = createOriginApp({
   config,
   verifyGripSig: await createGripSignatureVerifier(config.signatureKeys),
   history,
-  publisher: createMessagePublisher(history, grip),
+  publisher: createMessagePublisher(history, grip, {
+    observe: { round: () => metrics.publishStoreRounds.inc(), request: () => metrics.publishProxyRequests.inc() },
+  }),
   channelCloser: createChannelCloser(grip),
   log,
-  metrics: createOriginMetrics(),
+  metrics,
   access: createChannelAccess(config.access),
   expiryCloser,
   readiness,

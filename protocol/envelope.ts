@@ -28,6 +28,15 @@ export function envelopeJson(message: Envelope): string {
   return JSON.stringify(envelopeOf(message));
 }
 
+/**
+ * envelopeJson of a stored message whose data is already JSON text (`dataJson`, exactly
+ * JSON.stringify(data)): the same string without serialising the data again. Ids are digits and
+ * channel names a fixed alphabet (isValidChannelName), so neither needs escaping.
+ */
+export function storedEnvelopeJson(message: StoredEnvelope, dataJson: string): string {
+  return `{"id":"${message.id}","channel":"${message.channel}","data":${dataJson},"ts":${JSON.stringify(message.ts)}}`;
+}
+
 /** Whether a value received from the wire is an envelope (clients check before they trust it). */
 export function isEnvelope(value: unknown): value is Envelope {
   if (typeof value !== 'object' || value === null) return false;

@@ -162,7 +162,7 @@ describe('demo page', () => {
       // What a connection gets after the proxy dropped a message: the next one names a predecessor the page
       // never had (sent straight to Pushpin, as the origin frames it; this one is in no history).
       const firstId = BigInt(first.messages[0]!.id);
-      const ws = itemsForStoredMessage({ id: String(firstId + 2n), channel, data: 'after a gap', ts: Date.now() }, String(firstId + 1n))[3]!;
+      const ws = itemsForStoredMessage({ id: String(firstId + 2n), channel, data: 'after a gap', ts: Date.now() }, String(firstId + 1n)).find((i) => i.channel === `ws:${channel}`)!;
       const sent = await fetch(`${stack.urls.pushpinPublish}/publish/`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ items: [ws] }) });
       expect(sent.status).toBe(200);
       // The client left that connection (its gap rule) and subscribed again; the page says so.

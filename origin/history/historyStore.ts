@@ -34,6 +34,8 @@ export function emptyPosition(epochId: string): ChannelPosition {
 
 export interface AppendInput {
   data: unknown;
+  /** `data` as JSON text, when the caller serialised it already (it must be exactly JSON.stringify(data ?? null)). */
+  dataJson?: string;
   /** A requested id (idempotent retries): above the last id, or equal to a retained message's id with the same data. */
   id?: string;
 }
@@ -57,6 +59,22 @@ export interface AppendResult {
    */
   skipUsers: string[];
 }
+
+/** One channel's appends in a batch: each segment (one caller's inputs) is stored all or none, in order. */
+export interface ChannelAppend {
+  channel: string;
+  segments: AppendInput[][];
+}
+
+/** A segment stored, or refused whole (a conflict: nothing of it stored; the next segment goes on). */
+export type SegmentAppendResult = { ok: true; result: AppendResult } | { ok: false; error: HistoryConflictError };
+
+export type ChannelAppendResult =
+  | { status: 'done'; segments: SegmentAppendResult[] }
+  /** The channel's appends are held (gateAppends): nothing was stored; try again in `retryInMs`. */
+  | { status: 'gated'; retryInMs: number }
+  /** The store failed for this channel's call (see HistoryUnavailableError.maybeStored). */
+  | { status: 'failed'; error: HistoryUnavailableError };
 
 export interface ReadResult {
   position: ChannelPosition;
@@ -116,10 +134,19 @@ export interface HistoryStore {
    * ones). Their publishes count as in flight until `landed` is called for them.
    */
   append(channel: string, inputs: AppendInput[]): Promise<AppendResult>;
+  /**
+   * Appends on several channels at once (one round trip where the store allows): per channel, its
+   * segments in order, each as `append` would store it, except that a gated channel is reported
+   * (`gated`) instead of waited for, and a conflict fails only its own segment. Results in input
+   * order; one entry per channel (a channel appears at most once).
+   */
+  appendChannels(appends: ChannelAppend[]): Promise<ChannelAppendResult[]>;
   /** The position and the retained messages above `afterId` (all retained ones when undefined). */
   read(channel: string, afterId: string | undefined, limit: number): Promise<ReadResult>;
   /** The publishes of these ids reached every proxy (or failed for good): no longer in flight. */
   landed(channel: string, ids: string[]): Promise<void>;
+  /** `landed` for several channels at once (one round trip where the store allows). */
+  landedChannels(entries: Array<{ channel: string; ids: string[] }>): Promise<void>;
   /** Ids among `ids` still in flight. */
   stillInFlight(channel: string, ids: string[]): Promise<string[]>;
   /**

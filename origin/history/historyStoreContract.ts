@@ -127,6 +127,69 @@ export function describeHistoryStore(name: string, factory: StoreFactory): void 
       expect((await store.append('c', [{ data: 'x' }])).skipUsers).toEqual([]);
     });
 
+    it('appends several callers on several channels in one call: each segment all or nothing, in order, a conflict failing only its own', async () => {
+      const store = await factory.create(LIMITS);
+      const seed = (await store.append('a', [{ data: 'seed' }])).messages[0]!.message.id;
+      await store.beginSubscribe('b', 'ws-user-1', 60_000, 10);
+      const [a, b] = await store.appendChannels([
+        {
+          channel: 'a',
+          segments: [
+            [{ data: 1 }, { data: 2, dataJson: '2' }],
+            // Below the last id and never stored: this segment only is refused.
+            [{ data: 'clash' }, { data: 'x', id: plus(seed, -5) }],
+            [{ data: { three: 3 } }],
+            // A retry of the first segment's second message with its id: a duplicate, not stored again.
+            [{ data: 2, id: plus(seed, 2) }, { data: 4 }],
+          ],
+        },
+        { channel: 'b', segments: [[{ data: 'b1' }]] },
+      ]);
+      expect(a!.status).toBe('done');
+      const segments = a!.status === 'done' ? a!.segments : [];
+      expect(segments.map((s) => s.ok)).toEqual([true, false, true, true]);
+      const ids = (i: number) => (segments[i]!.ok ? segments[i]!.result.messages.map((m) => [m.message.id, m.prevId, m.duplicate]) : []);
+      expect(ids(0)).toEqual([
+        [plus(seed, 1), seed, false],
+        [plus(seed, 2), plus(seed, 1), false],
+      ]);
+      const refused = segments[1]!;
+      expect(!refused.ok && refused.error).toBeInstanceOf(HistoryConflictError);
+      expect(!refused.ok && refused.error.index).toBe(1);
+      expect(ids(2)).toEqual([[plus(seed, 3), plus(seed, 2), false]]);
+      expect(ids(3)).toEqual([
+        [plus(seed, 2), plus(seed, 2), true],
+        [plus(seed, 4), plus(seed, 3), false],
+      ]);
+      expect((await store.read('a', seed, 10)).messages.map((m) => m.data)).toEqual([1, 2, { three: 3 }, 4]);
+      // The subscribe in progress on b is named for b's messages.
+      expect(b).toMatchObject({ status: 'done', segments: [{ ok: true, result: { skipUsers: ['ws-user-1'] } }] });
+      expect(await store.stillInFlight('a', [plus(seed, 1), plus(seed, 4)])).toEqual([plus(seed, 1), plus(seed, 4)]);
+      await store.landedChannels([
+        { channel: 'a', ids: [plus(seed, 1), plus(seed, 4)] },
+        { channel: 'b', ids: [] },
+      ]);
+      expect(await store.stillInFlight('a', [plus(seed, 1), plus(seed, 4)])).toEqual([]);
+    });
+
+    it('reports a gated channel in a batch instead of waiting for it; the other channels are stored', async () => {
+      const store = await factory.create(LIMITS);
+      expect(await store.gateAppends('held', 5_000, 0)).toBe('gated');
+      const started = Date.now();
+      const [held, free] = await store.appendChannels([
+        { channel: 'held', segments: [[{ data: 'waits' }]] },
+        { channel: 'free', segments: [[{ data: 'goes' }]] },
+      ]);
+      expect(Date.now() - started).toBeLessThan(4_000);
+      expect(held!.status).toBe('gated');
+      expect(held!.status === 'gated' && held!.retryInMs).toBeGreaterThan(0);
+      expect(free!.status).toBe('done');
+      expect((await store.read('held', undefined, 10)).messages).toEqual([]);
+      await store.ungateAppends('held');
+      const [again] = await store.appendChannels([{ channel: 'held', segments: [[{ data: 'waits' }]] }]);
+      expect(again!.status).toBe('done');
+    });
+
     it('holds appends while gated, until ungated or the gate times out', async () => {
       const store = await factory.create(LIMITS);
       await store.gateAppends('c', 5_000, 0);

@@ -20,6 +20,9 @@ import {
   nextId,
   requestedIdCeilingAt,
   type AppendedMessage,
+  type AppendInput,
+  type AppendResult,
+  type ChannelAppendResult,
   type ChannelMessage,
   type ChannelPosition,
   type HistoryStore,
@@ -231,57 +234,84 @@ export function createMemoryHistoryStore(limits: MemoryHistoryLimits, now: () =>
   };
 
   const sameData = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b ?? null);
+  const dataBytes = (input: AppendInput) => Buffer.byteLength(input.dataJson ?? JSON.stringify(input.data ?? null));
+
+  /**
+   * Stores `inputs` on the channel now, all or none: every input is checked before anything is
+   * stored (a HistoryConflictError leaves the channel as it was).
+   */
+  const appendNow = (log: ChannelLog, channel: string, inputs: AppendInput[]): AppendResult => {
+    const ts = now();
+    const ceiling = requestedIdCeilingAt(ts);
+    const stored: StoredMessage[] = [];
+    const results: AppendedMessage[] = [];
+    let last = log.lastId;
+    // Decide every input first: nothing is stored unless all of them can be.
+    inputs.forEach((input, index) => {
+      if (input.id !== undefined && compareMessageIds(input.id, last) <= 0) {
+        const earlier = [...log.messages, ...stored].find((m) => m.message.id === input.id)?.message;
+        if (earlier && sameData(earlier.data, input.data)) {
+          results.push({ message: earlier, prevId: earlier.id, duplicate: true });
+          return;
+        }
+        throw new HistoryConflictError(
+          earlier
+            ? `id ${input.id} on channel ${channel} is already stored with other data`
+            : `id ${input.id} is not above the last id ${last} on channel ${channel}`,
+          index,
+        );
+      }
+      if (input.id !== undefined && compareMessageIds(input.id, ceiling) > 0) {
+        throw new HistoryConflictError(`id ${input.id} is above the highest id a publisher may request now (${ceiling})`, index);
+      }
+      const id = input.id ?? nextId(last);
+      const message: ChannelMessage = { id, channel, data: input.data ?? null, ts };
+      const bytes = dataBytes(input) + id.length + MESSAGE_OVERHEAD_BYTES;
+      // The first message of an epoch follows position 0, where a channel with no message is.
+      results.push({ message, prevId: last === log.epochId ? START_ID : last, duplicate: false });
+      stored.push({ message, bytes });
+      last = id;
+    });
+    log.messages.push(...stored);
+    log.lastId = last;
+    if (compareMessageIds(last, highestIssued) > 0) highestIssued = last;
+    for (const { message, bytes } of stored) {
+      log.inFlight.add(message.id);
+      log.bytes += bytes;
+      totalBytes += bytes;
+      appendOrder.push({ log, id: message.id });
+    }
+    totalMessages += stored.length;
+    if (log.messages.length > 0) empty.delete(channel);
+    prune(log);
+    enforceByteBound(log);
+    compactAppendOrder();
+    return { messages: results, skipUsers: stored.length > 0 ? activeSubscribers(log) : [] };
+  };
 
   return {
     async append(channel, inputs) {
       await gate(logOf(channel));
-      const log = logOf(channel);
-      const ts = now();
-      const ceiling = requestedIdCeilingAt(ts);
-      const stored: StoredMessage[] = [];
-      const results: AppendedMessage[] = [];
-      let last = log.lastId;
-      // Decide every input first: nothing is stored unless all of them can be.
-      inputs.forEach((input, index) => {
-        if (input.id !== undefined && compareMessageIds(input.id, last) <= 0) {
-          const earlier = [...log.messages, ...stored].find((m) => m.message.id === input.id)?.message;
-          if (earlier && sameData(earlier.data, input.data)) {
-            results.push({ message: earlier, prevId: earlier.id, duplicate: true });
-            return;
-          }
-          throw new HistoryConflictError(
-            earlier
-              ? `id ${input.id} on channel ${channel} is already stored with other data`
-              : `id ${input.id} is not above the last id ${last} on channel ${channel}`,
-            index,
-          );
-        }
-        if (input.id !== undefined && compareMessageIds(input.id, ceiling) > 0) {
-          throw new HistoryConflictError(`id ${input.id} is above the highest id a publisher may request now (${ceiling})`, index);
-        }
-        const id = input.id ?? nextId(last);
-        const message: ChannelMessage = { id, channel, data: input.data ?? null, ts };
-        const bytes = Buffer.byteLength(JSON.stringify(message.data)) + id.length + MESSAGE_OVERHEAD_BYTES;
-        // The first message of an epoch follows position 0, where a channel with no message is.
-        results.push({ message, prevId: last === log.epochId ? START_ID : last, duplicate: false });
-        stored.push({ message, bytes });
-        last = id;
+      return appendNow(logOf(channel), channel, inputs);
+    },
+
+    async appendChannels(appends) {
+      return appends.map(({ channel, segments }): ChannelAppendResult => {
+        const log = logOf(channel);
+        const at = now();
+        if (log.gatedUntil > at && log.opened) return { status: 'gated', retryInMs: log.gatedUntil - at };
+        return {
+          status: 'done',
+          segments: segments.map((inputs) => {
+            try {
+              return { ok: true, result: appendNow(log, channel, inputs) };
+            } catch (error) {
+              if (error instanceof HistoryConflictError) return { ok: false, error };
+              throw error;
+            }
+          }),
+        };
       });
-      log.messages.push(...stored);
-      log.lastId = last;
-      if (compareMessageIds(last, highestIssued) > 0) highestIssued = last;
-      for (const { message, bytes } of stored) {
-        log.inFlight.add(message.id);
-        log.bytes += bytes;
-        totalBytes += bytes;
-        appendOrder.push({ log, id: message.id });
-      }
-      totalMessages += stored.length;
-      if (log.messages.length > 0) empty.delete(channel);
-      prune(log);
-      enforceByteBound(log);
-      compactAppendOrder();
-      return { messages: results, skipUsers: stored.length > 0 ? activeSubscribers(log) : [] };
     },
 
     async read(channel, afterId, limit) {
@@ -294,6 +324,13 @@ export function createMemoryHistoryStore(limits: MemoryHistoryLimits, now: () =>
     async landed(channel, ids) {
       const log = channels.get(channel);
       if (log) for (const id of ids) log.inFlight.delete(id);
+    },
+
+    async landedChannels(entries) {
+      for (const { channel, ids } of entries) {
+        const log = channels.get(channel);
+        if (log) for (const id of ids) log.inFlight.delete(id);
+      }
     },
 
     async stillInFlight(channel, ids) {

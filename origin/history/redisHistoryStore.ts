@@ -8,10 +8,14 @@ import {
   HistoryConflictError,
   HistoryUnavailableError,
   type AppendedMessage,
+  type AppendInput,
+  type ChannelAppend,
+  type ChannelAppendResult,
   type ChannelMessage,
   type ChannelPosition,
   type GateOutcome,
   type HistoryStore,
+  type SegmentAppendResult,
 } from './historyStore.ts';
 
 import {
@@ -60,6 +64,12 @@ function positionOf(reply: unknown[]): ChannelPosition {
 }
 
 type ScriptRunner = (...args: Array<string | number>) => Promise<unknown>;
+
+/** A pipeline with the append script defined on it (defineCommand adds it to pipelines too). */
+type PipelineWithScripts = {
+  APPEND_SCRIPT(...args: Array<string | number>): unknown;
+  exec(): Promise<Array<[Error | null, unknown]> | null>;
+};
 
 /** Connects and checks the server answers; throws HistoryUnavailableError naming the URL's host otherwise. */
 export async function createRedisHistoryStore(options: RedisHistoryOptions): Promise<HistoryStore> {
@@ -141,54 +151,134 @@ export async function createRedisHistoryStore(options: RedisHistoryOptions): Pro
     return { pos: `${tag}:pos`, log: `${tag}:log`, sub: `${tag}:sub`, fly: `${tag}:fly`, gate: `${tag}:gate`, cool: `${tag}:cool` };
   };
 
-  return {
-    async append(channel, inputs) {
-      const k = keysOf(channel);
-      const args = inputs.flatMap((input) => [input.id ?? '', JSON.stringify(input.data ?? null)]);
-      // This call's own key: sent again (by ioredis after a reconnect, or by the retry below), the
-      // script answers what it answered the first time instead of storing the messages twice.
-      const done = `${prefix}{${channel}}:done:${randomUUID()}`;
-      const run = () =>
-        runners.APPEND_SCRIPT(6, k.pos, k.log, k.sub, k.fly, k.gate, done, maxMessagesPerChannel, maxAgeMs, channelIdleMs, inFlightTtlMs, inputs.length, ...args, trust, APPEND_ANSWER_TTL_MS);
-      // Sent on a ready connection, the append may have run even when no answer comes back: it is then
-      // asked again (the done key makes that safe) until an answer comes or the retry time is up, and
-      // a failure after that says its outcome is unknown. Queued while Redis was down, it never ran.
-      const sentReady = redis.status === 'ready';
-      const attempt = async (): Promise<unknown[]> => {
-        for (const giveUp = Date.now() + (sentReady ? APPEND_RETRY_MS : 0); ; ) {
-          try {
-            return await call(() => checked(run));
-          } catch (error) {
-            if (!(error instanceof HistoryUnavailableError)) throw error;
-            if (Date.now() >= giveUp) {
-              throw new HistoryUnavailableError(
-                sentReady ? `${error.message} (the append was sent: what it stored is unknown)` : error.message,
-                { cause: error.cause, maybeStored: sentReady },
-              );
-            }
-            await new Promise((r) => setTimeout(r, 100));
-          }
-        }
-      };
-      let reply = await attempt();
-      // A subscribe holds the channel's appends for one round (gateAppends): wait it out.
-      for (const giveUp = Date.now() + GATE_WAIT_LIMIT_MS; reply[0] === 'gated'; ) {
-        if (Date.now() > giveUp) throw new HistoryUnavailableError(`appends on ${channel} stayed held for over ${GATE_WAIT_LIMIT_MS} ms`);
-        await new Promise((r) => setTimeout(r, Math.min(Number(reply[1]), 5)));
-        reply = await attempt();
+  /** The append script's arguments for one channel's segments, under this call's done key. */
+  const appendArgs = (channel: string, segments: AppendInput[][], done: string): Array<string | number> => {
+    const k = keysOf(channel);
+    const args: Array<string | number> = [6, k.pos, k.log, k.sub, k.fly, k.gate, done, maxMessagesPerChannel, maxAgeMs, channelIdleMs, inFlightTtlMs, segments.length];
+    for (const inputs of segments) {
+      args.push(inputs.length);
+      for (const input of inputs) args.push(input.id ?? '', input.dataJson ?? JSON.stringify(input.data ?? null));
+    }
+    args.push(trust, APPEND_ANSWER_TTL_MS);
+    return args;
+  };
+
+  /**
+   * Runs append calls in one pipeline (one round trip), each call one script on its own channel.
+   * Each call has its own done key (a nonce): sent again (by ioredis after a reconnect, or by the
+   * retry here), the script answers what it answered the first time instead of storing twice. A call
+   * sent on a ready connection may have run even when no answer came back: it is asked again until
+   * an answer comes or the retry time is up, and then fails saying that what it stored is unknown.
+   * Queued while Redis was down, it never ran. A call that finds the server restarted since it was
+   * checked ('unverified') runs again at once after a check.
+   */
+  const runAppends = async (calls: ChannelAppend[]): Promise<Array<unknown[] | HistoryUnavailableError>> => {
+    const results: Array<unknown[] | HistoryUnavailableError> = new Array(calls.length);
+    const doneKeys = calls.map(({ channel }) => `${prefix}{${channel}}:done:${randomUUID()}`);
+    let args = calls.map(({ channel, segments }, i) => appendArgs(channel, segments, doneKeys[i]!));
+    const sentReady = redis.status === 'ready';
+    const giveUp = Date.now() + (sentReady ? APPEND_RETRY_MS : 0);
+    let pending = calls.map((_, i) => i);
+    let rechecked = false;
+    for (;;) {
+      const pipeline = redis.pipeline() as unknown as PipelineWithScripts;
+      for (const i of pending) pipeline.APPEND_SCRIPT(...args[i]!);
+      let replies: Array<[Error | null, unknown]>;
+      try {
+        replies = (await pipeline.exec()) ?? [];
+      } catch (error) {
+        replies = pending.map(() => [error as Error, undefined]);
       }
-      if (reply[0] === 'conflict') throw new HistoryConflictError(`${String(reply[2])} on channel ${channel}`, Number(reply[1]));
-      const count = Number(reply[1]);
+      const failed: number[] = [];
+      const unverified: number[] = [];
+      let lastError: Error | undefined;
+      pending.forEach((i, n) => {
+        const [error, reply] = replies[n] ?? [new Error('no reply in the pipeline'), undefined];
+        if (error) {
+          failed.push(i);
+          lastError = error;
+        } else if ((reply as unknown[])[0] === 'unverified') unverified.push(i);
+        else results[i] = reply as unknown[];
+      });
+      if (unverified.length > 0) {
+        try {
+          await checkServer();
+        } catch (error) {
+          lastError = error as Error;
+        }
+        lastError ??= new Error('Redis restarted again while it was being checked');
+        // The same calls (same done keys) with the trust just checked.
+        args = calls.map(({ channel, segments }, i) => appendArgs(channel, segments, doneKeys[i]!));
+      }
+      const again = [...failed, ...unverified].sort((a, b) => a - b);
+      if (again.length === 0) break;
+      // After a server check, once at once; otherwise every 100 ms until the retry time is up.
+      const checkedJustNow = failed.length === 0 && !rechecked;
+      if (unverified.length > 0) rechecked = true;
+      if (!checkedJustNow) {
+        if (Date.now() >= giveUp) {
+          const message = `Redis at ${where}: ${lastError?.message ?? 'no answer'}`;
+          for (const i of again) {
+            results[i] = new HistoryUnavailableError(sentReady ? `${message} (the append was sent: what it stored is unknown)` : message, {
+              cause: lastError,
+              maybeStored: sentReady,
+            });
+          }
+          break;
+        }
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      pending = again;
+    }
+    return results;
+  };
+
+  /** The segments of an 'ok' reply, as results (inputs give the data back, as the script does not). */
+  const segmentsOf = (channel: string, segments: AppendInput[][], reply: unknown[]): SegmentAppendResult[] => {
+    const count = Number(reply[1]);
+    const skipUsers = reply.slice(2 + count).map(String);
+    return segments.map((inputs, s): SegmentAppendResult => {
+      const segment = reply[2 + s] as unknown[];
+      if (segment[0] === 'conflict') return { ok: false, error: new HistoryConflictError(`${String(segment[2])} on channel ${channel}`, Number(segment[1])) };
       const messages: AppendedMessage[] = [];
-      for (let i = 0; i < count; i++) {
-        const [id, prevId, duplicate, ts] = reply.slice(2 + 4 * i, 6 + 4 * i) as [string, string, number, string];
+      const n = Number(segment[1]);
+      for (let i = 0; i < n; i++) {
+        const [id, prevId, duplicate, ts] = segment.slice(2 + 4 * i, 6 + 4 * i) as [string, string, number, string];
         messages.push({
           message: { id: String(id), channel, data: inputs[i]!.data ?? null, ts: Number(ts) },
           prevId: String(prevId),
           duplicate: Number(duplicate) === 1,
         });
       }
-      return { messages, skipUsers: reply.slice(2 + 4 * count).map(String) };
+      return { ok: true, result: { messages, skipUsers: messages.some((m) => !m.duplicate) ? skipUsers : [] } };
+    });
+  };
+
+  return {
+    async append(channel, inputs) {
+      // A subscribe holds the channel's appends for one round (gateAppends): wait it out.
+      for (const giveUp = Date.now() + GATE_WAIT_LIMIT_MS; ; ) {
+        const [reply] = await runAppends([{ channel, segments: [inputs] }]);
+        if (reply instanceof HistoryUnavailableError) throw reply;
+        if (reply![0] === 'gated') {
+          if (Date.now() > giveUp) throw new HistoryUnavailableError(`appends on ${channel} stayed held for over ${GATE_WAIT_LIMIT_MS} ms`);
+          await new Promise((r) => setTimeout(r, Math.min(Number(reply![1]), 5)));
+          continue;
+        }
+        const [segment] = segmentsOf(channel, [inputs], reply!);
+        if (!segment!.ok) throw segment!.error;
+        return segment!.result;
+      }
+    },
+
+    async appendChannels(appends) {
+      const replies = await runAppends(appends);
+      return appends.map(({ channel, segments }, i): ChannelAppendResult => {
+        const reply = replies[i]!;
+        if (reply instanceof HistoryUnavailableError) return { status: 'failed', error: reply };
+        if (reply[0] === 'gated') return { status: 'gated', retryInMs: Number(reply[1]) };
+        return { status: 'done', segments: segmentsOf(channel, segments, reply) };
+      });
     },
 
     async read(channel, afterId, limit) {
@@ -200,6 +290,20 @@ export async function createRedisHistoryStore(options: RedisHistoryOptions): Pro
     async landed(channel, ids) {
       if (ids.length === 0) return;
       await call(() => redis.zrem(keysOf(channel).fly, ...ids));
+    },
+
+    async landedChannels(entries) {
+      const pipeline = redis.pipeline();
+      let commands = 0;
+      for (const { channel, ids } of entries) {
+        if (ids.length === 0) continue;
+        pipeline.zrem(keysOf(channel).fly, ...ids);
+        commands++;
+      }
+      if (commands === 0) return;
+      const replies = await call(() => pipeline.exec());
+      const failed = replies?.find(([error]) => error);
+      if (failed) throw new HistoryUnavailableError(`Redis at ${where}: ${failed[0]!.message}`, { cause: failed[0] });
     },
 
     async stillInFlight(channel, ids) {

@@ -125,12 +125,15 @@ end
 `;
 
 /**
- * KEYS pos log sub fly gate done; ARGV max_messages max_age_ms idle_ms fly_ttl_ms count, then per input: id ('' for
- * the next one) and data (JSON), then trust (see ensure_position), then done_ttl_ms. `done` is this append's own
- * key (a nonce per call): when it exists the append already ran, and its reply is returned as it was.
- * Reply: {'ok', n, (id, prev, dup, ts) x n, users...},
- * {'conflict', index, why}, or {'gated', ms} (nothing done: try again after that long). Duplicates (a requested id already stored with the same data) are
- * reported, not stored again. All inputs are checked before anything is stored.
+ * KEYS pos log sub fly gate done; ARGV max_messages max_age_ms idle_ms fly_ttl_ms segments, then per segment its
+ * count and per input: id ('' for the next one) and data (JSON), then trust (see ensure_position), then done_ttl_ms.
+ * A segment is one caller's inputs: stored all or none, after the segments before it (a segment that cannot be
+ * stored changes nothing, and the next one goes on from the same position), so callers batched into one call
+ * never fail each other. `done` is this call's own key (a nonce per call): when it exists the call already
+ * ran, and its reply is returned as it was.
+ * Reply: {'ok', segments, segment reply x segments, users...} where a segment reply is {'ok', n, (id, prev,
+ * dup, ts) x n} or {'conflict', index, why}; or {'gated', ms} (nothing done: try again after that long), or
+ * {'unverified'}. Duplicates (a requested id already stored with the same data) are reported, not stored again.
  */
 export const APPEND_SCRIPT = `${PRELUDE}
 local pos, log, sub, fly, gate, done = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
@@ -138,57 +141,76 @@ local already = redis.call('GET', done)
 if already then return cjson.decode(already) end
 local gated = redis.call('PTTL', gate)
 if gated > 0 then return {'gated', gated} end
-local max_messages, max_age, idle, fly_ttl, count = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
-local trust = ARGV[6 + 2 * count]
-local done_ttl = tonumber(ARGV[7 + 2 * count])
+local max_messages, max_age, idle, fly_ttl, nseg = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
+local segments = {}
+local cursor = 6
+for s = 1, nseg do
+  local count = tonumber(ARGV[cursor])
+  segments[s] = {count = count, first = cursor + 1}
+  cursor = cursor + 1 + 2 * count
+end
+local trust = ARGV[cursor]
+local done_ttl = tonumber(ARGV[cursor + 1])
 local now = now_ms()
 local p = ensure_position(pos, log, fly, now, idle, trust)
 if not p then return {'unverified'} end
 trim_age(pos, log, p, now - max_age)
 local ceiling = ms_string(now) .. '999'
--- Plan every input first (nothing is written unless all of them can be stored).
-local last = p.last
-local plan = {}
-for i = 1, count do
-  local requested, data = ARGV[5 + 2 * i - 1], ARGV[5 + 2 * i]
-  if requested ~= '' and not above(requested, last) then
-    local earlier = nil
-    for _, step in ipairs(plan) do if step.id == requested and not step.dup then earlier = step.data end end
-    if not earlier and above(requested, p.floor) then
-      local found = redis.call('XRANGE', log, requested .. '-0', requested .. '-0')[1]
-      if found then earlier = field(found[2], 'data') end
-    end
-    if earlier == data then
-      table.insert(plan, {id = requested, dup = true})
-    elseif earlier then
-      return {'conflict', i - 1, 'id ' .. requested .. ' is already stored with other data'}
-    else
-      return {'conflict', i - 1, 'id ' .. requested .. ' is not above the last id ' .. last}
-    end
-  elseif requested ~= '' and above(requested, ceiling) then
-    return {'conflict', i - 1, 'id ' .. requested .. ' is above the highest id a publisher may request now (' .. ceiling .. ')'}
-  else
-    local id = requested
-    if id == '' then id = next_id(last) end
-    -- The first message of an epoch follows '0', where a channel with no message is.
-    local prev = last
-    if last == p.epoch then prev = '0' end
-    table.insert(plan, {id = id, data = data, prev = prev})
-    last = id
-  end
-end
-local reply = {'ok', #plan}
+local reply = {'ok', nseg}
 local stored = 0
-for _, step in ipairs(plan) do
-  if step.dup then
-    local found = redis.call('XRANGE', log, step.id .. '-0', step.id .. '-0')[1]
-    local ts = found and field(found[2], 'ts') or ms_string(now)
-    for _, v in ipairs({step.id, step.id, 1, ts}) do table.insert(reply, v) end
+local last = p.last
+for _, segment in ipairs(segments) do
+  -- Plan every input of the segment first (nothing of it is written unless all of it can be stored).
+  local planned = last
+  local plan = {}
+  local conflict = nil
+  for i = 1, segment.count do
+    local requested, data = ARGV[segment.first + 2 * (i - 1)], ARGV[segment.first + 2 * (i - 1) + 1]
+    if requested ~= '' and not above(requested, planned) then
+      local earlier = nil
+      for _, step in ipairs(plan) do if step.id == requested and not step.dup then earlier = step.data end end
+      if not earlier and above(requested, p.floor) then
+        local found = redis.call('XRANGE', log, requested .. '-0', requested .. '-0')[1]
+        if found then earlier = field(found[2], 'data') end
+      end
+      if earlier == data then
+        table.insert(plan, {id = requested, dup = true})
+      elseif earlier then
+        conflict = {'conflict', i - 1, 'id ' .. requested .. ' is already stored with other data'}
+      else
+        conflict = {'conflict', i - 1, 'id ' .. requested .. ' is not above the last id ' .. planned}
+      end
+    elseif requested ~= '' and above(requested, ceiling) then
+      conflict = {'conflict', i - 1, 'id ' .. requested .. ' is above the highest id a publisher may request now (' .. ceiling .. ')'}
+    else
+      local id = requested
+      if id == '' then id = next_id(planned) end
+      -- The first message of an epoch follows '0', where a channel with no message is.
+      local prev = planned
+      if planned == p.epoch then prev = '0' end
+      table.insert(plan, {id = id, data = data, prev = prev})
+      planned = id
+    end
+    if conflict then break end
+  end
+  if conflict then
+    table.insert(reply, conflict)
   else
-    redis.call('XADD', log, step.id .. '-0', 'ts', ms_string(now), 'data', step.data)
-    redis.call('ZADD', fly, now + fly_ttl, step.id)
-    stored = stored + 1
-    for _, v in ipairs({step.id, step.prev, 0, ms_string(now)}) do table.insert(reply, v) end
+    local answer = {'ok', #plan}
+    for _, step in ipairs(plan) do
+      if step.dup then
+        local found = redis.call('XRANGE', log, step.id .. '-0', step.id .. '-0')[1]
+        local ts = found and field(found[2], 'ts') or ms_string(now)
+        for _, v in ipairs({step.id, step.id, 1, ts}) do table.insert(answer, v) end
+      else
+        redis.call('XADD', log, step.id .. '-0', 'ts', ms_string(now), 'data', step.data)
+        redis.call('ZADD', fly, now + fly_ttl, step.id)
+        stored = stored + 1
+        for _, v in ipairs({step.id, step.prev, 0, ms_string(now)}) do table.insert(answer, v) end
+      end
+    end
+    last = planned
+    table.insert(reply, answer)
   end
 end
 redis.call('HSET', pos, 'last', last)

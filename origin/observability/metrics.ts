@@ -24,6 +24,10 @@ export interface OriginMetrics {
   subscriptionsExpired: Counter<'transport'>;
   /** WebSocket subscribes asking to hold a busy channel's appends for a round, by outcome (gated, joined, cooling). */
   appendGates: Counter<'outcome'>;
+  /** History round trips of the publish path (concurrent publishes share one: see publishing/publishCoalescer.ts). */
+  publishStoreRounds: Counter;
+  /** Publish requests to the GRIP proxy (each to every target) carrying stored messages; messages_published / this = messages a request. */
+  publishProxyRequests: Counter;
 }
 
 export function createOriginMetrics(options: { defaultMetrics?: boolean } = {}): OriginMetrics {
@@ -89,6 +93,16 @@ export function createOriginMetrics(options: { defaultMetrics?: boolean } = {}):
       name: 'origin_ws_append_gates_total',
       help: "WebSocket subscribes asking to hold a busy channel's appends for a round, by outcome (gated, joined, cooling: refused)",
       labelNames: ['outcome'],
+      registers,
+    }),
+    publishStoreRounds: new Counter({
+      name: 'origin_publish_store_rounds_total',
+      help: 'History round trips of the publish path (concurrent publishes share one)',
+      registers,
+    }),
+    publishProxyRequests: new Counter({
+      name: 'origin_publish_proxy_requests_total',
+      help: 'Publish requests with stored messages sent to the GRIP proxy (concurrent publishes share one)',
       registers,
     }),
   };

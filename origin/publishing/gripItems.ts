@@ -2,7 +2,7 @@
 // transports/gripChannels.ts for which channel is which).
 import type { ChannelMessage } from '../history/historyStore.ts';
 import { historyChannelFor, liveChannelFor } from '../transports/gripChannels.ts';
-import { envelopeJson, ndjsonLine, pollBody, sseEvent, START_ID, wsMessageFrame, type Envelope } from '../../protocol/index.ts';
+import { envelopeJson, ndjsonLine, pollBody, sseEvent, START_ID, storedEnvelopeJson, wsMessageFrame, type Envelope } from '../../protocol/index.ts';
 
 export type GripFormats = {
   'http-stream'?: { content: string } | { action: 'close' };
@@ -28,12 +28,43 @@ function pollResponse(body: string): GripFormats['http-response'] {
 export interface StoredItemOptions {
   /** WebSocket connections mid-subscribe (their filter users): they get this message in their catch-up. */
   skipUsers?: string[];
+  /** The message's data as JSON text (exactly JSON.stringify(data)), when the caller has it already. */
+  dataJson?: string;
 }
 
 /**
- * The origin's items for a message it stored: the history channels of SSE, NDJSON and long-poll
- * (sequenced with id/prev-id, recoverable) and the WebSocket channel (with id/prev-id too, which
- * Pushpin's sequencer uses to order items that several origin instances publish at once).
+ * The largest item a request body can carry: the body limit less `{"items":[]}`. Fanout's (and the
+ * local Pushpin's) publish limit; gripPublisher.ts batches under it.
+ */
+export const PUBLISH_BODY_LIMIT_BYTES = 65536;
+export const MAX_ITEM_BYTES = PUBLISH_BODY_LIMIT_BYTES - '{"items":[]}'.length;
+
+/** Bytes of an item's fixed parts around the envelope (ids, channel names, format keys, poll headers), generously. */
+const ITEM_FRAME_BYTES = 1024;
+
+/**
+ * Whether an item carrying the envelope twice (SSE event and long-poll body) fits MAX_ITEM_BYTES. Only
+ * an envelope that could escape to over half of it is measured (one escape pass); a JSON character
+ * escapes to at most 6 bytes.
+ */
+function bothFormatsFit(json: string): boolean {
+  if (json.length * 6 * 2 + ITEM_FRAME_BYTES <= MAX_ITEM_BYTES) return true;
+  return Buffer.byteLength(JSON.stringify(json)) * 2 + ITEM_FRAME_BYTES <= MAX_ITEM_BYTES;
+}
+
+/**
+ * The origin's items for a message it stored: three, each billed by Fanout as one message received
+ * ("Number of messages is the sum of the total published messages received from the publish API and
+ * the total published messages sent to end users", docs.fastly.com/products/fanout; a publish item is
+ * "an individual message", the Publishing API reference):
+ * - the SSE history channel, sequenced with id/prev-id, carrying the SSE event (http-stream, to SSE
+ *   holds) and the long-poll answer (http-response, to long-poll holds, which subscribe there too);
+ * - the NDJSON history channel (http-stream with other content than SSE's: its own item);
+ * - the WebSocket channel (with id/prev-id too, which Pushpin's sequencer uses to order items that
+ *   several origin instances publish at once).
+ * An item holds the envelope twice then: for the largest messages (when that would not fit one
+ * request body) the long-poll answer is instead an empty one at the message's predecessor, and the
+ * long-poll client, polling again from there, gets the message from the history at once.
  */
 export function itemsForStoredMessage(
   message: ChannelMessage,
@@ -41,7 +72,7 @@ export function itemsForStoredMessage(
   options: StoredItemOptions = {},
 ): GripPublishItem[] {
   const c = message.channel;
-  const json = envelopeJson(message);
+  const json = options.dataJson === undefined ? envelopeJson(message) : storedEnvelopeJson(message, options.dataJson);
   const sequence = { id: message.id, 'prev-id': prevId };
   // The first message of an epoch follows START_ID, the position of a channel with no message, so
   // every SSE, NDJSON and long-poll hold at it takes the message at once. (Were it to name nothing, or
@@ -53,14 +84,14 @@ export function itemsForStoredMessage(
   // 5 s when it remembers another id for the channel, e.g. an earlier epoch's).
   const wsSequence = prevId === START_ID ? { id: message.id } : sequence;
   const skip = options.skipUsers && options.skipUsers.length > 0 ? { meta: { skip_users: options.skipUsers.join(',') } } : {};
+  const poll = bothFormatsFit(json) ? pollBody([message], [json], { lastId: message.id }) : pollBody([], [], { lastId: prevId });
   return [
-    { channel: historyChannelFor('sse', c), ...sequence, formats: { 'http-stream': { content: sseEvent(message, json) } } },
-    { channel: historyChannelFor('stream', c), ...sequence, formats: { 'http-stream': { content: ndjsonLine(message, json) } } },
     {
-      channel: historyChannelFor('poll', c),
+      channel: historyChannelFor('sse', c),
       ...sequence,
-      formats: { 'http-response': pollResponse(pollBody([message], [json], { lastId: message.id })) },
+      formats: { 'http-stream': { content: sseEvent(message, json) }, 'http-response': pollResponse(poll) },
     },
+    { channel: historyChannelFor('stream', c), ...sequence, formats: { 'http-stream': { content: ndjsonLine(message, json) } } },
     { channel: liveChannelFor('ws', c), ...wsSequence, ...skip, formats: { 'ws-message': { content: wsMessageFrame(message, json, prevId) } } },
   ];
 }

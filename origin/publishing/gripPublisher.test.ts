@@ -72,8 +72,8 @@ describe('publishing', () => {
     for (const target of [a!, b!]) {
       expect(target.paths).toEqual(['/publish/', '/publish/']);
       expect(target.bodies.flatMap((body) => body.items).map((i) => `${i.channel}#${i.id}`)).toEqual([
-        'history:sse:c#1', 'history:stream:c#1', 'history:poll:c#1', 'ws:c#1',
-        'history:sse:c#2', 'history:stream:c#2', 'history:poll:c#2', 'ws:c#2',
+        'history:sse:c#1', 'history:stream:c#1', 'ws:c#1',
+        'history:sse:c#2', 'history:stream:c#2', 'ws:c#2',
       ]);
     }
   });

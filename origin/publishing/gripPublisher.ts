@@ -2,7 +2,8 @@
 // POST <control_uri>/publish/ requests that stay under the 64 KiB body limit, retrying transient failures.
 // Shared by the origin and the publish CLI.
 import { PublisherClient, type IGripConfig } from '@fanoutio/grip';
-import { publishedItemBytes, type GripPublishItem } from './gripItems.ts';
+import { PUBLISH_BODY_LIMIT_BYTES, publishedItemBytes, type GripPublishItem } from './gripItems.ts';
+import { createHttpPost, httpPostVia, type HttpPost } from './httpPost.ts';
 import {
   DEFAULT_PUBLISH_RETRY_POLICY,
   describeGiveUp,
@@ -12,8 +13,7 @@ import {
   type PublishRetryPolicy,
 } from './publishRetryPolicy.ts';
 
-/** Fanout's (and the local Pushpin's) publish body limit. */
-export const PUBLISH_BODY_LIMIT_BYTES = 65536;
+export { PUBLISH_BODY_LIMIT_BYTES };
 const ENVELOPE_BYTES = '{"items":[]}'.length;
 
 /** A GRIP target; `fastlyKey` sends the Fastly API's own `Fastly-Key` header (instead of Authorization). */
@@ -53,6 +53,7 @@ export interface GripPublisherOptions {
   /** For tests: the jitter's randomness and the clock. */
   random?: () => number;
   now?: () => number;
+  /** Another HTTP client (tests): by default node:http(s) with keep-alive agents (httpPost.ts). */
   fetchImpl?: typeof fetch;
   onBatchPublished?: (report: PublishedBatchReport) => void;
   onRetry?: (report: PublishRetryReport) => void;
@@ -85,6 +86,11 @@ export class ItemTooLargeError extends Error {
   }
 }
 
+export interface PublishCallOptions {
+  /** The retry deadline for this call, in place of the policy's (never below its minAttemptMs: one attempt at least). */
+  deadlineMs?: number;
+}
+
 /** Request bodies serialised ahead of sending (see GripPublisher.encode). */
 export type EncodedPublish = ReadonlyArray<{ body: string; items: number }>;
 
@@ -96,8 +102,11 @@ export interface GripPublisher {
    * flight can encode the next one meanwhile. Throws ItemTooLargeError as publish would reject.
    */
   encode(items: GripPublishItem[]): EncodedPublish;
-  /** Sends bodies from encode() to every target, exactly as publish() sends them. */
-  publishEncoded(requests: EncodedPublish): Promise<void>;
+  /**
+   * Sends bodies from encode() to every target, exactly as publish() sends them; `deadlineMs`
+   * shortens the retry deadline of each (a caller that has waited already).
+   */
+  publishEncoded(requests: EncodedPublish, options?: PublishCallOptions): Promise<void>;
   readonly targets: readonly string[];
 }
 
@@ -162,13 +171,13 @@ export function createGripPublisher(targets: GripTarget[], options: GripPublishe
   };
   const random = options.random ?? Math.random;
   const now = options.now ?? Date.now;
-  const fetchImpl = options.fetchImpl ?? fetch;
+  const post: HttpPost = options.fetchImpl ? httpPostVia(options.fetchImpl) : createHttpPost();
 
   // Described once: a URL parse per request is measurable in bulk publishing.
   const described = new Map(clients.map((client) => [client, describeTarget(client)]));
 
   /** One request and its retries (nextRetry decides), bounded by the policy's deadline. */
-  const postBatch = async (client: PublisherClient, body: string, itemCount: number): Promise<void> => {
+  const postBatch = async (client: PublisherClient, body: string, itemCount: number, policy: PublishRetryPolicy): Promise<void> => {
     const target = described.get(client)!;
     const headers: Record<string, string> = { 'Content-Type': 'application/json' };
     const auth = await client.getAuth()?.buildHeader();
@@ -181,30 +190,19 @@ export function createGripPublisher(targets: GripTarget[], options: GripPublishe
       let error: PublishError;
       let retryAfterMs: number | undefined;
       try {
-        const response = await fetchImpl(client.publishUri, {
-          method: 'POST',
-          headers,
-          body,
-          signal: AbortSignal.timeout(timeoutMs),
-        });
-        if (response.ok) {
-          await response.arrayBuffer();
+        const answer = await post(client.publishUri, { headers, body, timeoutMs });
+        if (answer.status >= 200 && answer.status < 300) {
           options.onBatchPublished?.({ target, items: itemCount, bytes: Buffer.byteLength(body), attempts: attempt });
           return;
         }
-        const text = (await response.text()).slice(0, 500);
-        retryAfterMs = parseRetryAfter(response.headers.get('retry-after'), now());
-        error = new PublishError(
-          `${target} answered ${response.status} ${response.statusText}: ${text.trim()}`,
-          target,
-          response.status,
-          text,
-        );
+        const text = answer.body.slice(0, 500);
+        retryAfterMs = parseRetryAfter(answer.retryAfter, now());
+        error = new PublishError(`${target} answered ${answer.status} ${answer.statusText}: ${text.trim()}`, target, answer.status, text);
       } catch (failure) {
-        const cause = (failure as { cause?: { code?: string } }).cause;
+        const code = (failure as { code?: string }).code ?? (failure as { cause?: { code?: string } }).cause?.code;
         const timedOut = (failure as Error).name === 'TimeoutError';
         error = new PublishError(
-          `cannot reach ${target}: ${timedOut ? `no answer within ${timeoutMs} ms` : (cause?.code ?? (failure as Error).message)}`,
+          `cannot reach ${target}: ${timedOut ? `no answer within ${timeoutMs} ms` : (code ?? (failure as Error).message)}`,
           target,
           undefined,
           undefined,
@@ -227,11 +225,13 @@ export function createGripPublisher(targets: GripTarget[], options: GripPublishe
     }
   };
 
-  const publishEncoded = async (bodies: EncodedPublish): Promise<void> => {
+  const publishEncoded = async (bodies: EncodedPublish, call: PublishCallOptions = {}): Promise<void> => {
     if (bodies.length === 0) return;
+    const callPolicy =
+      call.deadlineMs === undefined ? policy : { ...policy, deadlineMs: Math.min(policy.deadlineMs, Math.max(policy.minAttemptMs, call.deadlineMs)) };
     await Promise.all(
       clients.map(async (client) => {
-        for (const { body, items: count } of bodies) await postBatch(client, body, count);
+        for (const { body, items: count } of bodies) await postBatch(client, body, count, callPolicy);
       }),
     );
   };

@@ -2,20 +2,41 @@
 // recover it), then publish it to every transport on every GRIP target. Used by POST /api/publish and
 // by WebSocket client publishes.
 //
-// A batch is stored per channel, all or nothing for each channel (one atomic append). When a later
-// channel of the batch cannot be stored, what was stored for the earlier ones is still published,
-// and the error names exactly those messages, so a caller never has stored-but-unpublished messages
-// it does not know about.
+// Concurrent publishes are coalesced (publishCoalescer.ts decides, this file carries it out): the
+// callers waiting at one moment share one history round trip (a Redis pipeline: one script per
+// channel, each caller an all-or-nothing segment of it) and one proxy request (bodies under the
+// proxy's limit), and a lone publisher's message goes at once. Each caller is answered exactly as if
+// it had published alone: a batch is stored per channel, all or nothing for each channel; when a
+// later channel of a caller's batch cannot be stored, what was stored for its earlier ones is still
+// published, and the error names exactly those messages, so a caller never has stored-but-unpublished
+// messages it does not know about.
 import {
   HistoryConflictError,
   HistoryUnavailableError,
   type AppendResult,
+  type ChannelAppendResult,
   type ChannelMessage,
   type HistoryStore,
 } from '../history/historyStore.ts';
-import { itemsForStoredMessage, type GripPublishItem } from './gripItems.ts';
-import { PublishError, type GripPublisher } from './gripPublisher.ts';
+import { itemsForStoredMessage } from './gripItems.ts';
+import { ItemTooLargeError, PUBLISH_BODY_LIMIT_BYTES, PublishError, type GripPublisher } from './gripPublisher.ts';
+import {
+  coalescerStep,
+  DEFAULT_COALESCER_LIMITS,
+  emptyCoalescerState,
+  type ChannelOutcome,
+  type CoalescerConfig,
+  type CoalescerEvent,
+  type CoalescerLimits,
+  type JobRef,
+  type RequestAnswer,
+  type RequestId,
+  type SegmentOutcome,
+  type SendFlush,
+  type StoreRound,
+} from './publishCoalescer.ts';
 import type { PublishInput } from './publishInput.ts';
+import { DEFAULT_PUBLISH_RETRY_POLICY } from './publishRetryPolicy.ts';
 
 export interface PublishedMessage extends ChannelMessage {
   /** A retry of a requested id already stored with the same data: not stored or published again. */
@@ -69,65 +90,188 @@ export interface MessagePublisher {
 }
 
 /** Inputs grouped by channel in order of first appearance, each with its index in the batch. */
-function byChannel(inputs: PublishInput[]): Map<string, Array<{ input: PublishInput; index: number }>> {
-  const groups = new Map<string, Array<{ input: PublishInput; index: number }>>();
+function byChannel(inputs: PublishInput[]): Map<string, number[]> {
+  const groups = new Map<string, number[]>();
   inputs.forEach((input, index) => {
-    const group = groups.get(input.channel) ?? [];
-    group.push({ input, index });
-    groups.set(input.channel, group);
+    const group = groups.get(input.channel);
+    if (group) group.push(index);
+    else groups.set(input.channel, [index]);
   });
   return groups;
 }
 
-function itemsOf(result: AppendResult): GripPublishItem[] {
-  return result.messages.flatMap((m) =>
-    m.duplicate ? [] : itemsForStoredMessage(m.message, m.prevId, { skipUsers: result.skipUsers }),
-  );
+/** What the binding keeps of a stored job: what the store answered, and its items serialised once. */
+interface StoredJob {
+  channel: string;
+  /** The job's inputs' indexes in its request. */
+  indexes: number[];
+  result: AppendResult;
+  /** Each item's JSON, as it goes into a request body. */
+  items: string[];
 }
 
-export function createMessagePublisher(history: HistoryStore, grip: GripPublisher): MessagePublisher {
-  const publishStored = async (appended: Map<string, AppendResult>): Promise<void> => {
-    const items = [...appended.values()].flatMap(itemsOf);
-    try {
-      await grip.publish(items);
-    } finally {
-      // Landed or failed for good: either way no longer in flight (a failure is recovered from history).
-      await Promise.all(
-        [...appended].map(([channel, result]) =>
-          history.landed(channel, result.messages.filter((m) => !m.duplicate).map((m) => m.message.id)).catch(() => {}),
-        ),
-      );
-    }
+interface PendingRequest {
+  inputs: PublishInput[];
+  jobs: Array<{ channel: string; indexes: number[] }>;
+  resolve(messages: PublishedMessage[]): void;
+  reject(error: unknown): void;
+}
+
+export interface MessagePublisherOptions {
+  limits?: Partial<CoalescerLimits>;
+  /** A caller hears within this long (from when its request was accepted) that the proxy did not take its messages. */
+  publishDeadlineMs?: number;
+  now?: () => number;
+  /** Metrics: a store round started (how many channel calls, callers' jobs), a request body sent. */
+  observe?: { round?(channels: number, jobs: number): void; request?(items: number): void };
+}
+
+export function createMessagePublisher(history: HistoryStore, grip: GripPublisher, options: MessagePublisherOptions = {}): MessagePublisher {
+  const now = options.now ?? Date.now;
+  const publishDeadlineMs = options.publishDeadlineMs ?? DEFAULT_PUBLISH_RETRY_POLICY.deadlineMs;
+  const config: CoalescerConfig<unknown> = {
+    limits: { ...DEFAULT_COALESCER_LIMITS, bodyLimitBytes: PUBLISH_BODY_LIMIT_BYTES, ...options.limits },
+    gateTimeoutError: (channel, waitedMs) => new HistoryUnavailableError(`appends on ${channel} stayed held for ${waitedMs} ms`),
+  };
+  const state = emptyCoalescerState<StoredJob, unknown>();
+  const pending = new Map<RequestId, PendingRequest>();
+  let nextRequest = 1;
+  /** Every `landed` call so far: an answer is given once its messages are no longer in flight. */
+  let landedSoFar: Promise<void> = Promise.resolve();
+
+  const inputsOf = (ref: JobRef): PublishInput[] => {
+    const request = pending.get(ref.request)!;
+    return request.jobs[ref.job]!.indexes.map((i) => request.inputs[i]!);
   };
 
+  const storedJob = (ref: JobRef, channel: string, result: AppendResult): SegmentOutcome<StoredJob, unknown> => {
+    const inputs = inputsOf(ref);
+    const items: string[] = [];
+    result.messages.forEach((m, i) => {
+      if (m.duplicate) return;
+      const dataJson = inputs[i]!.dataJson;
+      const options = dataJson === undefined ? { skipUsers: result.skipUsers } : { skipUsers: result.skipUsers, dataJson };
+      for (const item of itemsForStoredMessage(m.message, m.prevId, options)) items.push(JSON.stringify(item));
+    });
+    return {
+      stored: true,
+      itemBytes: items.map((item) => Buffer.byteLength(item)),
+      payload: { channel, indexes: pending.get(ref.request)!.jobs[ref.job]!.indexes, result, items },
+    };
+  };
+
+  const runRound = async (round: StoreRound): Promise<void> => {
+    options.observe?.round?.(round.channels.length, round.channels.reduce((n, c) => n + c.jobs.length, 0));
+    let results: ChannelAppendResult[] | undefined;
+    let unexpected: unknown;
+    try {
+      results = await history.appendChannels(round.channels.map(({ channel, jobs }) => ({ channel, segments: jobs.map(inputsOf) })));
+    } catch (error) {
+      unexpected = error;
+    }
+    const outcomes = round.channels.map(({ channel, jobs }, c): ChannelOutcome<StoredJob, unknown> => {
+      const result = results?.[c];
+      if (!result) return { status: 'failed', error: unexpected ?? new Error(`the history store gave no answer for ${channel}`) };
+      if (result.status !== 'done') return result;
+      return {
+        status: 'done',
+        segments: jobs.map((ref, s) => {
+          const segment = result.segments[s]!;
+          return segment.ok ? storedJob(ref, channel, segment.result) : { stored: false, error: segment.error, input: segment.error.index };
+        }),
+      };
+    });
+    dispatch({ type: 'stored', round: round.round, outcomes, now: now() });
+  };
+
+  const runFlush = async (flush: SendFlush): Promise<void> => {
+    const deadlineMs = flush.oldestAcceptedAt + publishDeadlineMs - now();
+    const bodies: Array<{ ok: true } | { ok: false; error: unknown }> = [];
+    for (const body of flush.bodies) {
+      const parts: string[] = [];
+      for (const { job, from, to } of body.slices) {
+        const items = jobPayload(job).items;
+        for (let i = from; i < to; i++) parts.push(items[i]!);
+      }
+      options.observe?.request?.(body.items);
+      try {
+        await grip.publishEncoded([{ body: `{"items":[${parts.join(',')}]}`, items: body.items }], { deadlineMs });
+        bodies.push({ ok: true });
+      } catch (error) {
+        bodies.push({ ok: false, error });
+        break;
+      }
+    }
+    // Landed or failed for good: either way no longer in flight (a failure is recovered from history).
+    const landed = flush.jobs.flatMap((ref) => {
+      const job = jobPayload(ref);
+      const ids = job.result.messages.filter((m) => !m.duplicate).map((m) => m.message.id);
+      return ids.length > 0 ? [{ channel: job.channel, ids }] : [];
+    });
+    // Chained to undefined: a Promise.all chain would nest every earlier result, growing without end.
+    if (landed.length > 0) landedSoFar = Promise.all([landedSoFar, history.landedChannels(landed).catch(() => {})]).then(() => undefined);
+    dispatch({ type: 'sent', flush: flush.flush, bodies });
+  };
+
+  /** Stored jobs are looked up through the engine's state: it holds their payloads until answered. */
+  const jobPayload = (ref: JobRef): StoredJob => state.requests.get(ref.request)!.jobs[ref.job]!.payload!;
+
+  const settle = (id: RequestId, answer: RequestAnswer<StoredJob, unknown>): void => {
+    const request = pending.get(id)!;
+    pending.delete(id);
+    const results: PublishedMessage[] = new Array(request.inputs.length);
+    for (const job of answer.stored) {
+      job.result.messages.forEach((m, i) => (results[job.indexes[i]!] = { ...m.message, duplicate: m.duplicate }));
+    }
+    const stored = results.filter((r) => r !== undefined);
+    let outcome: { ok: true; messages: PublishedMessage[] } | { ok: false; error: unknown };
+    if (answer.ok) outcome = { ok: true, messages: stored };
+    else if (answer.kind === 'delivery') outcome = { ok: false, error: new DeliveryError(stored, answer.error) };
+    else if (answer.kind === 'too-large') outcome = { ok: false, error: new DeliveryError(stored, new ItemTooLargeError(answer.channel, answer.bytes)) };
+    else if (answer.error instanceof HistoryConflictError || answer.error instanceof HistoryUnavailableError) {
+      const indexes = request.jobs[answer.job]!.indexes;
+      const index = answer.error instanceof HistoryConflictError ? indexes[answer.input ?? answer.error.index]! : indexes[0]!;
+      outcome = { ok: false, error: new PartialPublishError(answer.error, index, stored) };
+    } else {
+      // Not a store failure (a bug): it surfaces as it is.
+      outcome = { ok: false, error: answer.error };
+    }
+    void landedSoFar.then(() => (outcome.ok ? request.resolve(outcome.messages) : request.reject(outcome.error)));
+  };
+
+  let tickScheduled = false;
+  const tick = (): void => {
+    tickScheduled = false;
+    dispatch({ type: 'tick' });
+  };
+
+  function dispatch(event: CoalescerEvent<StoredJob, unknown>): void {
+    const out = coalescerStep(state, config, event);
+    for (const { request, answer } of out.answers) settle(request, answer);
+    if (out.store) void runRound(out.store);
+    if (out.send) void runFlush(out.send);
+    for (const { channel, retryInMs } of out.gated) {
+      // Asked again soon (gates last a catch-up round, and may end early): at most every 5 ms.
+      setTimeout(() => dispatch({ type: 'reopened', channel }), Math.max(1, Math.min(retryInMs, 5)));
+    }
+    // What can start starts at the end of this event-loop turn: every publish that arrived in it
+    // (requests read in the same I/O poll) goes in the same round and flush. No timer: nothing waits
+    // longer than the turn.
+    if (event.type !== 'tick' && !tickScheduled) {
+      tickScheduled = true;
+      setImmediate(tick);
+    }
+  }
+
   return {
-    async publish(inputs) {
-      const results: PublishedMessage[] = new Array(inputs.length);
-      const appended = new Map<string, AppendResult>();
-      const inOrder = (): PublishedMessage[] => results.filter((r) => r !== undefined);
-      let failure: PartialPublishError | undefined;
-      for (const [channel, group] of byChannel(inputs)) {
-        let result: AppendResult;
-        try {
-          result = await history.append(channel, group.map((g) => g.input));
-        } catch (error) {
-          if (!(error instanceof HistoryConflictError || error instanceof HistoryUnavailableError)) throw error;
-          const index = error instanceof HistoryConflictError ? group[error.index]!.index : group[0]!.index;
-          failure = new PartialPublishError(error, index, []);
-          break;
-        }
-        appended.set(channel, result);
-        result.messages.forEach((m, i) => (results[group[i]!.index] = { ...m.message, duplicate: m.duplicate }));
-      }
-      if (appended.size > 0) {
-        try {
-          await publishStored(appended);
-        } catch (error) {
-          throw new DeliveryError(inOrder(), error);
-        }
-      }
-      if (failure) throw new PartialPublishError(failure.cause, failure.index, inOrder());
-      return inOrder();
+    publish(inputs) {
+      if (inputs.length === 0) return Promise.resolve([]);
+      return new Promise<PublishedMessage[]>((resolve, reject) => {
+        const id = nextRequest++;
+        const jobs = [...byChannel(inputs)].map(([channel, indexes]) => ({ channel, indexes }));
+        pending.set(id, { inputs, jobs, resolve, reject });
+        dispatch({ type: 'accepted', request: id, jobs: jobs.map((j) => ({ channel: j.channel, inputs: j.indexes.length })), now: now() });
+      });
     },
   };
 }

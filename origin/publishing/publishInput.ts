@@ -1,12 +1,18 @@
 // What a publisher may send: `{channel, data, id?}` or `{items: [...]}`. Checked here, pure, before
 // anything is stored, so a bad item never leaves half a batch behind.
 import { CHANNEL_NAME_RULE, isMessageId, isValidChannelName } from '../../protocol/index.ts';
-import { itemsForStoredMessage, publishedItemBytes } from './gripItems.ts';
-import { PUBLISH_BODY_LIMIT_BYTES } from './gripPublisher.ts';
+import { itemsForStoredMessage, MAX_ITEM_BYTES, PUBLISH_BODY_LIMIT_BYTES, publishedItemBytes } from './gripItems.ts';
+
+/** Characters of an envelope and its framings around the data (ids, channel, ts, SSE and frame prefixes), generously. */
+const ENVELOPE_FRAME_CHARS = 512;
+/** Bytes of an item around its content, generously (see gripItems.ts). */
+const ITEM_FRAME_BYTES = 1024;
 
 export interface PublishInput {
   channel: string;
   data: unknown;
+  /** `data` as JSON text, serialised once here and used by the store and the items. */
+  dataJson?: string;
   /** A requested id, for idempotent retries (see HistoryStore.append). */
   id?: string;
 }
@@ -68,19 +74,23 @@ export function validatePublishInput(raw: unknown, where: string, options: Valid
   if (jsonDepth(data, MAX_DATA_DEPTH) > MAX_DATA_DEPTH) {
     throw new PublishInputError(`${where}.data nests deeper than ${MAX_DATA_DEPTH} levels`);
   }
-  // Measure the largest framing with the widest id and a timestamp, before anything is stored.
-  const probe = { id: '999999999999999999', channel, data, ts: Date.now() };
-  for (const item of itemsForStoredMessage(probe, '999999999999999998')) {
-    const bytes = publishedItemBytes(item) + '{"items":[]}'.length + SKIP_META_RESERVE_BYTES;
-    if (bytes > PUBLISH_BODY_LIMIT_BYTES) {
-      throw new PublishInputError(
-        `${where} is too large: ${bytes} bytes once framed for ${item.channel.split(':').at(-2)}, ` +
-          `over Fanout's ${PUBLISH_BODY_LIMIT_BYTES}-byte publish limit`,
-        413,
-      );
+  const dataJson = JSON.stringify(data);
+  // Measure the largest framing with the widest id and a timestamp, before anything is stored; data
+  // too small to reach the limit in any framing (a JSON character escapes to at most 6 bytes) is not.
+  if ((dataJson.length + ENVELOPE_FRAME_CHARS) * 6 + ITEM_FRAME_BYTES + SKIP_META_RESERVE_BYTES > MAX_ITEM_BYTES) {
+    const probe = { id: '999999999999999999', channel, data, ts: Date.now() };
+    for (const item of itemsForStoredMessage(probe, '999999999999999998', { dataJson })) {
+      const bytes = publishedItemBytes(item) + '{"items":[]}'.length + SKIP_META_RESERVE_BYTES;
+      if (bytes > PUBLISH_BODY_LIMIT_BYTES) {
+        throw new PublishInputError(
+          `${where} is too large: ${bytes} bytes once framed for ${item.channel.split(':').at(-2)}, ` +
+            `over Fanout's ${PUBLISH_BODY_LIMIT_BYTES}-byte publish limit`,
+          413,
+        );
+      }
     }
   }
-  return id === undefined ? { channel, data } : { channel, data, id: id as string };
+  return id === undefined ? { channel, data, dataJson } : { channel, data, dataJson, id: id as string };
 }
 
 /** Accepts `{channel, data, id?}` or `{items: [...]}`. */

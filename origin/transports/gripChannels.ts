@@ -2,14 +2,18 @@
 // - a *live* channel per transport (`sse:news`, `stream:news`, `poll:news`, `ws:news`) with no sequence
 //   check, so anything published straight to the proxy (our CLI, curl, any GRIP publisher) reaches
 //   every current subscriber;
-// - for SSE, NDJSON and long-poll, a *history* channel (`history:sse:news`, ...) that only this origin
-//   publishes to, with `id`/`prev-id`: Pushpin checks prev-id per channel of a hold, so a gap in the
-//   origin's sequence is recovered from history through the hold's next link.
+// - for SSE, NDJSON and long-poll, a *history* channel (`history:sse:news`, `history:stream:news`)
+//   that only this origin publishes to, with `id`/`prev-id`: Pushpin checks prev-id per channel of a
+//   hold, so a gap in the origin's sequence is recovered from history through the hold's next link.
 // WebSocket items carry no prev-id check in Pushpin, so WebSockets hold just `ws:news` (the origin's
 // items on it carry ids for Pushpin's reordering; see transports/wsSubscribe.ts for how a subscribe
 // closes the window in which a message could be missed).
-// Each transport has its own channels because SSE and NDJSON both use the http-stream format and one
-// item carries only one http-stream content. User channel names cannot contain ':'.
+// One item carries at most one content per format, and Pushpin gives each hold the format of its
+// mode (http-stream to stream holds, http-response to response holds, ws-message to WebSockets:
+// handler/engine.cpp, sequencer_itemReady). SSE and NDJSON are both http-stream, with different
+// content, so they need channels of their own; long-poll (http-response) shares SSE's history channel,
+// one item carrying both formats (Fanout bills every item received as a message: see
+// publishing/gripItems.ts). User channel names cannot contain ':'.
 export type Transport = 'sse' | 'stream' | 'poll' | 'ws';
 export type SequencedTransport = Exclude<Transport, 'ws'>;
 
@@ -20,9 +24,12 @@ export function liveChannelFor(transport: Transport, channel: string): string {
   return `${transport}:${channel}`;
 }
 
-/** The origin's own sequenced channel for a transport (prev-id checked, recovered from history). */
+/**
+ * The origin's own sequenced channel for a transport (prev-id checked, recovered from history).
+ * Long-poll holds share SSE's: the origin's items there carry both formats.
+ */
 export function historyChannelFor(transport: SequencedTransport, channel: string): string {
-  return `history:${transport}:${channel}`;
+  return `history:${transport === 'poll' ? 'sse' : transport}:${channel}`;
 }
 
 /**

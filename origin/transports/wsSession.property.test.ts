@@ -52,8 +52,10 @@ function unavailableHistory(): HistoryStore {
   };
   return {
     append: fail,
+    appendChannels: fail,
     read: fail,
     landed: fail,
+    landedChannels: fail,
     stillInFlight: fail,
     beginSubscribe: fail,
     settleSubscribe: fail,

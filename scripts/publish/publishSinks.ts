@@ -17,7 +17,6 @@ import {
 } from '../../origin/publishing/gripPublisher.ts';
 import { PublishInputError, validatePublishInput } from '../../origin/publishing/publishInput.ts';
 import { DEFAULT_PUBLISH_RETRY_POLICY } from '../../origin/publishing/publishRetryPolicy.ts';
-import { createHttpFetch } from './httpFetch.ts';
 import type { OutgoingMessage } from './messageInput.ts';
 import type { PublishTuning } from './publishCommand.ts';
 import { closeEndpoint } from './publishOutput.ts';
@@ -107,7 +106,6 @@ function createGripSink(target: Extract<ResolvedTarget, { kind: 'grip' }>, tunin
     timeoutMs: tuning.timeoutMs,
     // --retries and --timeout bound the CLI's retries; the origin's 10 s deadline is for its HTTP callers.
     retryPolicy: { deadlineMs: tuning.attempts * (tuning.timeoutMs + DEFAULT_PUBLISH_RETRY_POLICY.maxDelayMs) },
-    fetchImpl: createHttpFetch(),
     ...(events.onRetry ? { onRetry: events.onRetry } : {}),
     ...(events.onRequest ? { onBatchPublished: events.onRequest } : {}),
   });

@@ -13,6 +13,8 @@ export interface LocalOriginOptions {
   env?: Record<string, string>;
   logFile: string;
   echo?: boolean;
+  /** Node options before the entry point (e.g. `--cpu-prof` for a benchmark's profile). */
+  nodeArgs?: string[];
 }
 
 export function startLocalOrigin(options: LocalOriginOptions): Promise<ManagedProcess> {
@@ -20,7 +22,7 @@ export function startLocalOrigin(options: LocalOriginOptions): Promise<ManagedPr
   return startManagedProcess({
     name: 'origin',
     command: process.execPath,
-    args: ['--import', 'tsx', join(PROJECT_ROOT, 'origin/server.ts')],
+    args: [...(options.nodeArgs ?? []), '--import', 'tsx', join(PROJECT_ROOT, 'origin/server.ts')],
     cwd: PROJECT_ROOT,
     env: {
       ...process.env,

@@ -42,6 +42,8 @@ export interface LocalStackOptions {
   ports?: Partial<StackPorts>;
   /** Extra environment for the origin (PUBLISH_TOKEN, REDIS_URL, ...). */
   originEnv?: Record<string, string>;
+  /** Node options for the origin's process (e.g. `--cpu-prof`, for a benchmark's profile). */
+  originNodeArgs?: string[];
   /** Also start the edge, on `ports.edge` (default 7676). */
   edge?: boolean | EdgeOptions;
   /**
@@ -244,6 +246,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         port: ports.origin,
         publishPort: ports.pushpinPublish,
         ...(options.originEnv ? { env: options.originEnv } : {}),
+        ...(options.originNodeArgs ? { nodeArgs: options.originNodeArgs } : {}),
         logFile: originLog,
         ...echo,
       });

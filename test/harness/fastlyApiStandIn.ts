@@ -16,6 +16,8 @@ export interface StandInReply {
   body?: string;
   /** Never answer (for timeouts). */
   hang?: boolean;
+  /** Answer only once this resolves (a slow proxy, released by the test). */
+  after?: Promise<unknown>;
 }
 
 export interface FastlyApiStandIn {
@@ -41,8 +43,10 @@ export async function startFastlyApiStandIn(): Promise<FastlyApiStandIn> {
       });
       const reply = replies.shift() ?? { status: 200, body: 'Published\n' };
       if (reply.hang) return;
-      res.writeHead(reply.status, { 'Content-Type': 'text/plain' });
-      res.end(reply.body ?? '');
+      void Promise.resolve(reply.after).then(() => {
+        res.writeHead(reply.status, { 'Content-Type': 'text/plain' });
+        res.end(reply.body ?? '');
+      });
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
