@@ -59,6 +59,8 @@ export interface LocalStackOptions {
   pushpinListenAll?: boolean;
   /** Pushpin's delivery settings (scripts/pushpin/pushpinProfiles.ts); default DEFAULT_PUSHPIN_PROFILE. */
   pushpinProfile?: PushpinProfileName;
+  /** Pushpin's `--loglevel` (see PushpinOptions.logLevel); default its own. */
+  pushpinLogLevel?: string;
   logDir?: string;
   echo?: boolean;
   log?: (line: string) => void;
@@ -227,6 +229,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         publishPort: ports.pushpinPublish,
         profile: pushpinProfile,
         ...(options.pushpinListenAll ? { proxyListenAll: true } : {}),
+        ...(options.pushpinLogLevel !== undefined ? { logLevel: options.pushpinLogLevel } : {}),
         logDir,
         log,
         ...(manifest.pushpin.pushpinPath ? { pushpinPath: manifest.pushpin.pushpinPath } : {}),
