@@ -60,8 +60,8 @@ export function createOriginApp(deps: OriginDeps): Express {
   // path match per request.
   app.use(publishRoutes({ publisher: deps.publisher, channelCloser: deps.channelCloser, publishToken: config.publishToken, log, metrics }));
   // Realtime: every route checks Grip-Sig before anything else (body included).
-  app.use(sseRoutes({ history, requireGrip, metrics, access }));
-  app.use(streamRoutes({ history, requireGrip, metrics, access }));
+  app.use(sseRoutes({ history, requireGrip, metrics, access, holds: config.streamHolds }));
+  app.use(streamRoutes({ history, requireGrip, metrics, access, holds: config.streamHolds }));
   app.use(pollRoutes({ history, requireGrip, metrics, access, timeoutSeconds: config.longPollTimeoutSeconds }));
   app.use(
     wsRoutes({

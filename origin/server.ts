@@ -61,6 +61,9 @@ async function openHistory(): Promise<HistoryStore> {
 }
 const history = await openHistory();
 log.info({ store: config.redisUrl ? 'redis' : 'memory' }, 'history store ready');
+if (config.streamHolds === 'unlinked') {
+  log.warn('STREAM_HOLDS=unlinked (a prototype): public SSE and NDJSON streams are held without prev-id and next link; only clients that apply the gap rule to streams (fanout-forward/client) recover what the proxy drops');
+}
 const grip = createGripPublisher(config.gripTargets);
 const expiryCloser = createExpiryCloser({
   publish: (items) => grip.publish(items).then(() => undefined),
@@ -84,6 +87,7 @@ const app = createOriginApp({
   history,
   publisher: createMessagePublisher(history, grip, {
     observe: { round: () => metrics.publishStoreRounds.inc(), request: () => metrics.publishProxyRequests.inc() },
+    streamPrev: config.streamHolds === 'unlinked',
   }),
   channelCloser: createChannelCloser(grip),
   log,

@@ -19,6 +19,7 @@ import {
   SSE_EVENTS,
   sseEvent,
   utf8ByteLength,
+  withPrev,
   wsMessageFrame,
 } from './index.ts';
 
@@ -75,6 +76,17 @@ describe('reading the HTTP transports', () => {
     const item = parseNdjsonLine(line);
     expect(item.kind).toBe('invalid');
     expect(item.kind === 'invalid' && item.reason).toContain(complaint);
+  });
+
+  it('reads the id a stream message follows when it names one (withPrev), and nothing else as prev', () => {
+    const m = { id: '5', channel: 'c', data: { x: 1 }, ts: 2 };
+    const json = withPrev(envelopeJson(m), '4');
+    expect(json).toBe('{"prev":"4","id":"5","channel":"c","data":{"x":1},"ts":2}');
+    expect(parseNdjsonLine(ndjsonLine(m, json).trimEnd())).toEqual({ kind: 'message', message: { prev: '4', ...m }, prev: '4' });
+    expect(parseSseEvent('message', json)).toMatchObject({ kind: 'message', prev: '4' });
+    expect(parseNdjsonLine(envelopeJson(m))).toEqual({ kind: 'message', message: m });
+    expect(parseNdjsonLine('{"prev":7,"id":"5","channel":"c","data":1,"ts":2}')).not.toHaveProperty('prev');
+    expect(parseNdjsonLine('{"prev":"4","channel":"c","data":1,"ts":2}')).not.toHaveProperty('prev');
   });
 
   it('reads SSE events by name', () => {

@@ -26,6 +26,12 @@ describe('origin configuration', () => {
     expect(config.metricsToken).toBe(DEV_PUBLISH_TOKEN);
   });
 
+  it('holds streams linked by default; STREAM_HOLDS=unlinked picks the prototype, anything else is refused', () => {
+    expect(loadOriginConfig({}).streamHolds).toBe('linked');
+    expect(loadOriginConfig({ STREAM_HOLDS: 'unlinked' }).streamHolds).toBe('unlinked');
+    expect(() => loadOriginConfig({ STREAM_HOLDS: 'loose' })).toThrow('STREAM_HOLDS: must be linked or unlinked, got "loose"');
+  });
+
   it('bounds the in-memory history at 64 MiB and requests at 30 s by default', () => {
     const config = loadOriginConfig({});
     expect(config.history.maxBytes).toBe(DEFAULT_HISTORY_MAX_BYTES);

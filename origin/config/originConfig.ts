@@ -75,6 +75,13 @@ export interface OriginConfig {
   wsGrantKeepAliveSeconds: number;
   /** How long a long-poll is held before it answers with no messages. */
   longPollTimeoutSeconds: number;
+  /**
+   * How public SSE and NDJSON streams are held (STREAM_HOLDS): `linked` (prev-id on the history
+   * channel and a next link, so Pushpin repairs a gap itself) or `unlinked` (a PROTOTYPE: neither, so
+   * Pushpin has nothing to update on a channel's first subscription; every stored message names the
+   * id it follows, and the client's gap rule repairs a gap). Private streams stay linked either way.
+   */
+  streamHolds: StreamHoldDesign;
   /** Private channels: their prefix and the secret subscribe tokens are verified with. */
   access: AccessConfig;
   /** How the token secret was chosen: set, the local dev secret, or none (private channels refused). */
@@ -88,6 +95,9 @@ export interface OriginConfig {
   requestTimeoutMs: number;
   logLevel: string;
 }
+
+export const STREAM_HOLD_DESIGNS = ['linked', 'unlinked'] as const;
+export type StreamHoldDesign = (typeof STREAM_HOLD_DESIGNS)[number];
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -297,6 +307,12 @@ function readPublishToken(env: Env, exposure: string | undefined, fastly: boolea
   return { token, usingDev: token === DEV_PUBLISH_TOKEN };
 }
 
+function readStreamHolds(env: Env): StreamHoldDesign {
+  const raw = nonEmpty(env, 'STREAM_HOLDS') ?? 'linked';
+  if (!(STREAM_HOLD_DESIGNS as readonly string[]).includes(raw)) throw new ConfigError('STREAM_HOLDS', `must be ${STREAM_HOLD_DESIGNS.join(' or ')}, got "${raw}"`);
+  return raw as StreamHoldDesign;
+}
+
 export function loadOriginConfig(env: Env = process.env): OriginConfig {
   const host = nonEmpty(env, 'HOST') ?? '127.0.0.1';
   const grip = readGrip(env);
@@ -336,6 +352,7 @@ export function loadOriginConfig(env: Env = process.env): OriginConfig {
     wsGrantKeepAliveSeconds: integer(env, 'WS_TOKEN_KEEP_ALIVE_SECONDS', 120, 20, 3600),
     // Pushpin raises anything under 5 s to 5 s.
     longPollTimeoutSeconds: integer(env, 'LONG_POLL_TIMEOUT_SECONDS', 55, 5, 3600),
+    streamHolds: readStreamHolds(env),
     ...readAccess(env, exposure === undefined),
     // Outside local use the publish token would be one leaked scrape config away from publishing.
     metricsToken: metricsToken ?? (exposure ? undefined : publish.token),

@@ -19,6 +19,17 @@ describe('items for a stored message', () => {
     expect(JSON.parse((items[2]!.formats['ws-message'] as { content: string }).content)).toEqual({ type: 'message', prev: '1', ...message('2', { a: 1 }) });
   });
 
+  it('name the id they follow in the SSE event and the NDJSON line with streamPrev (unlinked holds), and only there', () => {
+    const plain = itemsForStoredMessage(message('2', { a: 1 }), '1');
+    const items = itemsForStoredMessage(message('2', { a: 1 }), '1', { streamPrev: true, dataJson: '{"a":1}' });
+    expect(items[0]!.formats['http-stream']).toEqual({ content: 'id: 2\ndata: {"prev":"1","id":"2","channel":"c","data":{"a":1},"ts":1}\n\n' });
+    expect(items[1]!.formats['http-stream']).toEqual({ content: '{"prev":"1","id":"2","channel":"c","data":{"a":1},"ts":1}\n' });
+    // The long-poll answer and the WebSocket frame are as before; so are the GRIP ids.
+    expect(items[0]!.formats['http-response']).toEqual(plain[0]!.formats['http-response']);
+    expect(items[2]).toEqual(plain[2]);
+    for (const item of items) expect(item).toMatchObject({ id: '2', 'prev-id': '1' });
+  });
+
   it('are the same built from the data\'s JSON text as from the data', () => {
     fc.assert(
       fc.property(fc.jsonValue(), fc.bigInt({ min: 1n, max: 10n ** 18n - 1n }), fc.integer({ min: 0, max: 2 ** 45 }), (data, id, ts) => {

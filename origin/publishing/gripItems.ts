@@ -2,7 +2,7 @@
 // transports/gripChannels.ts for which channel is which).
 import type { ChannelMessage } from '../history/historyStore.ts';
 import { historyChannelFor, liveChannelFor } from '../transports/gripChannels.ts';
-import { envelopeJson, ndjsonLine, pollBody, sseEvent, START_ID, storedEnvelopeJson, wsMessageFrame, type Envelope } from '../../protocol/index.ts';
+import { envelopeJson, ndjsonLine, pollBody, sseEvent, START_ID, storedEnvelopeJson, withPrev, wsMessageFrame, type Envelope } from '../../protocol/index.ts';
 
 export type GripFormats = {
   'http-stream'?: { content: string } | { action: 'close' };
@@ -30,6 +30,12 @@ export interface StoredItemOptions {
   skipUsers?: string[];
   /** The message's data as JSON text (exactly JSON.stringify(data)), when the caller has it already. */
   dataJson?: string;
+  /**
+   * SSE events and NDJSON lines name the id the message follows (`prev`, see protocol withPrev):
+   * for streams held without Pushpin's prev-id check (STREAM_HOLDS=unlinked, a prototype), where the
+   * client's gap rule notices what the proxy dropped.
+   */
+  streamPrev?: boolean;
 }
 
 /**
@@ -85,13 +91,14 @@ export function itemsForStoredMessage(
   const wsSequence = prevId === START_ID ? { id: message.id } : sequence;
   const skip = options.skipUsers && options.skipUsers.length > 0 ? { meta: { skip_users: options.skipUsers.join(',') } } : {};
   const poll = bothFormatsFit(json) ? pollBody([message], [json], { lastId: message.id }) : pollBody([], [], { lastId: prevId });
+  const streamJson = options.streamPrev ? withPrev(json, prevId) : json;
   return [
     {
       channel: historyChannelFor('sse', c),
       ...sequence,
-      formats: { 'http-stream': { content: sseEvent(message, json) }, 'http-response': pollResponse(poll) },
+      formats: { 'http-stream': { content: sseEvent(message, streamJson) }, 'http-response': pollResponse(poll) },
     },
-    { channel: historyChannelFor('stream', c), ...sequence, formats: { 'http-stream': { content: ndjsonLine(message, json) } } },
+    { channel: historyChannelFor('stream', c), ...sequence, formats: { 'http-stream': { content: ndjsonLine(message, streamJson) } } },
     { channel: liveChannelFor('ws', c), ...wsSequence, ...skip, formats: { 'ws-message': { content: wsMessageFrame(message, json, prevId) } } },
   ];
 }

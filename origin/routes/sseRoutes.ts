@@ -5,10 +5,11 @@ import { Router, type RequestHandler } from 'express';
 import type { ChannelAccess } from '../access/channelAccess.ts';
 import type { HistoryStore } from '../history/historyStore.ts';
 import type { OriginMetrics } from '../observability/metrics.ts';
+import type { StreamHoldDesign } from '../config/originConfig.ts';
 import { RESUME_QUERY_PARAM, SSE_KEEP_ALIVE, sseEvent, sseExpired, ssePosition, sseReset, STREAM_CONTENT_TYPES } from '../../protocol/index.ts';
 import { streamHoldHandler, streamHoldPaths } from './streamHold.ts';
 
-export function sseRoutes(deps: { history: HistoryStore; requireGrip: RequestHandler; metrics: OriginMetrics; access: ChannelAccess }): Router {
+export function sseRoutes(deps: { history: HistoryStore; requireGrip: RequestHandler; metrics: OriginMetrics; access: ChannelAccess; holds?: StreamHoldDesign }): Router {
   const router = Router();
   router.get(
     streamHoldPaths('events'),

@@ -3,11 +3,22 @@
 // Grip-Link next, so when Pushpin sees one of the origin's items whose prev-id is not the last id it
 // delivered (a gap), it fetches the link and appends what is missing itself. The live channel carries
 // no prev-id, so anything published straight to the proxy reaches the client too.
+//
+// STREAM_HOLDS=unlinked (a PROTOTYPE, public channels only): the hold carries neither prev-id nor a
+// next link. Pushpin 1.36 updates every hold of a channel 1 s after the channel's first subscription,
+// through one limiter of 10 next-link fetches a second for the whole handler, and queues the hold's
+// messages until its fetch returns: with hundreds of fresh channels, messages wait for tens of
+// seconds. A hold with no link has nothing to update. Instead every message names the id it follows
+// (`prev`), here in the replay and in the published items, and the client's gap rule notices what
+// the proxy dropped (it comes back from its position). Replay pages keep their links (Pushpin follows
+// a link without a hold at once, not through the limiter); private streams keep the linked hold,
+// whose link timeout ends them when their token expires.
 import { Channel, GripInstruct } from '@fanoutio/grip';
 import type { Request, Response } from 'express';
 import type { ChannelMessage, HistoryStore } from '../history/historyStore.ts';
 import { readReplay, replayPage } from '../history/replay.ts';
-import type { ContinuityReset } from '../../protocol/index.ts';
+import { withPrev, envelopeJson, type ContinuityReset } from '../../protocol/index.ts';
+import type { StreamHoldDesign } from '../config/originConfig.ts';
 import type { OriginMetrics } from '../observability/metrics.ts';
 import { historyChannelFor, liveChannelFor, type Transport } from '../transports/gripChannels.ts';
 import type { ChannelAccess } from '../access/channelAccess.ts';
@@ -26,7 +37,8 @@ export interface StreamHoldSpec {
   transport: Extract<Transport, 'sse' | 'stream'>;
   contentType: string;
   keepAlive: string;
-  frame: (message: ChannelMessage) => string;
+  /** The message's framing; `json` is its envelope JSON when the caller has it (with `prev`, say). */
+  frame: (message: ChannelMessage, json?: string) => string;
   /** The notice that the client's position could not be continued. */
   resetNotice: (channel: string, reset: ContinuityReset) => string;
   /** Something to send when no message is, so the client learns its position (SSE: an id-only block). */
@@ -66,7 +78,8 @@ function nextLinkOf(spec: StreamHoldSpec, access: ChannelAccess, admission: Admi
   return { uri: `${uri}/${grant}`, timeout: Math.max(1, admission.exp - access.nowSeconds()) };
 }
 
-export function streamHoldHandler(spec: StreamHoldSpec, deps: { history: HistoryStore; metrics: OriginMetrics; access: ChannelAccess }) {
+export function streamHoldHandler(spec: StreamHoldSpec, deps: { history: HistoryStore; metrics: OriginMetrics; access: ChannelAccess; holds?: StreamHoldDesign }) {
+  const unlinked = deps.holds === 'unlinked';
   return async (req: Request, res: Response): Promise<void> => {
     let channel: string;
     let resumeId: string | undefined;
@@ -88,7 +101,11 @@ export function streamHoldHandler(spec: StreamHoldSpec, deps: { history: History
       return;
     }
     const replay = await readReplay(deps.history, channel, resumeId, STREAM_REPLAY_PAGE_SIZE);
-    const frames = new Map(replay.messages.map((m) => [m.id, spec.frame(m)]));
+    // Unlinked: each message names the one before it (the first, where the replay starts), as the
+    // published items do, so the client's gap rule holds across the replay and the live messages.
+    const frames = new Map(
+      replay.messages.map((m, i) => [m.id, unlinked ? spec.frame(m, withPrev(envelopeJson(m), i === 0 ? replay.plan.afterId : replay.messages[i - 1]!.id)) : spec.frame(m)]),
+    );
     const { page, complete } = replayPage(replay.messages, (m) => Buffer.byteLength(frames.get(m.id)!), STREAM_REPLAY_BUDGET_BYTES);
     const upTo = complete ? replay.upTo : page.at(-1)!.id;
     const parts = page.map((m) => frames.get(m.id)!);
@@ -104,13 +121,14 @@ export function streamHoldHandler(spec: StreamHoldSpec, deps: { history: History
       res.set('Grip-Link', `<${next.uri}>; rel=next`).send(body);
       return;
     }
+    const linked = !unlinked || admission.kind !== 'public';
     const instruct = new GripInstruct([
-      new Channel(historyChannelFor(spec.transport, channel), upTo),
+      linked ? new Channel(historyChannelFor(spec.transport, channel), upTo) : new Channel(historyChannelFor(spec.transport, channel)),
       new Channel(liveChannelFor(spec.transport, channel)),
     ]);
     instruct.setHoldStream();
     instruct.setKeepAlive(spec.keepAlive, STREAM_KEEP_ALIVE_SECONDS);
-    instruct.setNextLink(next.uri, next.timeout);
+    if (linked) instruct.setNextLink(next.uri, next.timeout);
     deps.metrics.holdsOpened.inc({ transport: spec.transport });
     res.set(instruct.toHeaders()).send(body);
   };

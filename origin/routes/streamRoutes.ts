@@ -4,6 +4,7 @@ import { Router, type RequestHandler } from 'express';
 import type { ChannelAccess } from '../access/channelAccess.ts';
 import type { HistoryStore } from '../history/historyStore.ts';
 import type { OriginMetrics } from '../observability/metrics.ts';
+import type { StreamHoldDesign } from '../config/originConfig.ts';
 import { NDJSON_KEEP_ALIVE, ndjsonExpired, ndjsonLine, ndjsonPosition, ndjsonReset, RESUME_QUERY_PARAM, STREAM_CONTENT_TYPES } from '../../protocol/index.ts';
 import { streamHoldHandler, streamHoldPaths } from './streamHold.ts';
 
@@ -12,6 +13,7 @@ export function streamRoutes(deps: {
   requireGrip: RequestHandler;
   metrics: OriginMetrics;
   access: ChannelAccess;
+  holds?: StreamHoldDesign;
 }): Router {
   const router = Router();
   router.get(
