@@ -83,6 +83,7 @@ export async function runChat(options: ChatOptions, log: (line: string) => void 
       connectedBefore: options.connectedBefore,
       mix: options.mix,
       connectRate: options.connectRate,
+      silenceCheckSeconds: options.silenceCheckSeconds,
       drainSeconds: options.drainSeconds,
       waitAllSeconds: options.waitAllSeconds,
       holds: options.holds,

@@ -44,6 +44,8 @@ export interface ChatCaseSpec {
   connectedBefore: number;
   mix: Mix;
   connectRate: number;
+  /** The clients' silence check, seconds; 0: the client's default. */
+  silenceCheckSeconds: number;
   drainSeconds: number;
   /** After the drain, up to this long more for the rest (0: none). */
   waitAllSeconds: number;
@@ -90,6 +92,8 @@ export interface ChatCaseResult {
   publishers: number;
   seconds: number;
   connectedBefore: number;
+  /** Ours: the clients' silence check, seconds (undefined: the client's default). */
+  silenceCheckSeconds?: number;
   composition: Partial<Record<TransportName | 'socket.io', number>>;
   loadAverageBefore: [number, number, number];
   /** At the first publish. */
@@ -283,6 +287,7 @@ export async function runChatCase(spec: ChatCaseSpec): Promise<ChatCaseResult> {
           members: shareOf(members, k, subscriberProcesses),
           since: '0',
           connectPerSecond: spec.connectRate / subscriberProcesses,
+          ...(spec.silenceCheckSeconds > 0 ? { silenceCheckMs: spec.silenceCheckSeconds * 1000 } : {}),
           connectTimeoutMs,
         },
       });
@@ -467,6 +472,7 @@ function summarise(c: Collected): ChatCaseResult {
     publishers: spec.publishers,
     seconds: spec.seconds,
     connectedBefore: spec.connectedBefore,
+    ...(spec.system === 'stack' && spec.silenceCheckSeconds > 0 ? { silenceCheckSeconds: spec.silenceCheckSeconds } : {}),
     composition: c.composition,
     loadAverageBefore: c.loadAverageBefore,
     loadAverageAtPublish: c.loadAverageAtPublish,

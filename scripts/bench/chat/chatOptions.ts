@@ -24,6 +24,8 @@ export interface ChatOptions {
   mix: Mix;
   /** New subscriptions per second while connecting (all load processes together). */
   connectRate: number;
+  /** The clients' silence check (seconds without a message before a stream asks the history); 0: the client's default. */
+  silenceCheckSeconds: number;
   /** Seconds to wait for deliveries after the last publish was answered. */
   drainSeconds: number;
   /** After the drain, up to this many seconds more for the rest (0: none): when the last one arrives, if ever. */
@@ -45,6 +47,13 @@ export interface ChatOptions {
 }
 
 export const DEFAULT_OUT_DIR = 'bench-results/chat';
+/**
+ * The clients' silence check in this benchmark: longer than connecting 10,000 subscribers and a run
+ * take, so the checks of clients waiting for their first message (a stream asks the history, a
+ * WebSocket pings the origin) do not flood Pushpin 1.36's zurl, which carries every one of them
+ * locally (~110-250 requests/s here). The client's own (30 s) took a 10,000-subscriber run down.
+ */
+export const DEFAULT_SILENCE_CHECK_SECONDS = 300;
 /** Above Pushpin's (and the Socket.IO server's) descriptor limit here anyway; the run checks the real one. */
 export const MAX_CONNECTIONS = 100_000;
 
@@ -69,6 +78,10 @@ latest.md, latest.svg.
                         the fan-out benchmark's), or one transport name
   --connect-rate N      new subscriptions per second while connecting (default 100: Pushpin 1.36 sends
                         every request through zurl, ~110 a second here)
+  --silence-check N     the clients' silence check, seconds (default 300; 0: the client's own, 30 s).
+                        Straight to Pushpin 1.36 every check is a request through its one zurl
+                        thread (a silent stream asks the history, a silent WebSocket pings the
+                        origin): with 30 s, 10,000 subscribers waiting for the first publish flood it
   --drain N             seconds to wait for deliveries after the last publish (default 15)
   --wait-all N          then up to N seconds more until everything arrived (default 0); the
                         results say how many arrived within the drain and when the last one did
@@ -120,6 +133,7 @@ export function parseChatOptions(args: string[]): ChatOptions {
         'connected-before': { type: 'string' },
         mix: { type: 'string' },
         'connect-rate': { type: 'string' },
+        'silence-check': { type: 'string' },
         drain: { type: 'string' },
         'wait-all': { type: 'string' },
         holds: { type: 'string' },
@@ -165,6 +179,7 @@ export function parseChatOptions(args: string[]): ChatOptions {
     connectedBefore: v['connected-before'] !== undefined ? number('connected-before', v['connected-before'], 0, 3600, true) : quick ? QUICK.connectedBefore : 2,
     mix,
     connectRate: v['connect-rate'] !== undefined ? wholeNumber('connect-rate', v['connect-rate'], 1, 100_000) : 100,
+    silenceCheckSeconds: v['silence-check'] !== undefined ? number('silence-check', v['silence-check'], 0, 3600, true) : DEFAULT_SILENCE_CHECK_SECONDS,
     drainSeconds: v.drain !== undefined ? number('drain', v.drain, 0, 3600, true) : quick ? QUICK.drainSeconds : 15,
     waitAllSeconds: v['wait-all'] !== undefined ? number('wait-all', v['wait-all'], 0, 3600, true) : 0,
     holds: holds as StreamHoldDesign,

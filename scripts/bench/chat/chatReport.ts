@@ -93,6 +93,7 @@ export function markdownReport(doc: ChatDocument): string {
     `Chat on ${m.cpus} cores (${m.cpuModel}), ${m.memoryGb} GB, Node ${m.node}, Pushpin ${m.pushpin} with profile ${doc.pushpinProfile}; ` +
       `C channels x S subscribers (${formatMix(o.mix)}; Socket.IO: its WebSocket clients), every channel ${o.rate} msg/s for ${o.seconds} s ` +
       `through the origin's POST /api/publish (one message per request over ${o.publishers} connections) or emitted to the Socket.IO server; ` +
+      `subscribers connected at ${o.connectRate}/s, clients' silence check ${o.silenceCheckSeconds > 0 ? `${o.silenceCheckSeconds} s` : 'the default'}; ` +
       `load generators in child processes on the same machine (${doc.generatedAt}).`,
     '',
     ...(doc.runs && doc.runs.length > 1 ? [`Merged from ${doc.runs.length} runs: ${doc.runs.map((r) => `\`${r.command}\` (${r.generatedAt})`).join('; ')}.`, ''] : []),

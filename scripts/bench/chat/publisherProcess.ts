@@ -44,7 +44,10 @@ export interface PublisherResult {
 export type ToPublishers = { type: 'start'; plan: PublisherPlan } | { type: 'go'; startAt: number } | { type: 'stop' };
 export type FromPublishers = { type: 'ready' } | { type: 'done'; result: PublisherResult } | { type: 'failed'; message: string };
 
-const send = (message: FromPublishers): void => void process.send?.(message);
+/** To the benchmark, while it is there (a stopped benchmark is no error). */
+const send = (message: FromPublishers): void => {
+  if (process.connected) process.send?.(message, undefined, undefined, () => {});
+};
 
 /** A publish not answered within this long failed (it may still have been stored). */
 const PUBLISH_TIMEOUT_MS = 30_000;

@@ -28,6 +28,8 @@ export interface SubscriberPlan {
   connectPerSecond: number;
   /** Not all live after this long: reported as not live (they keep trying). */
   connectTimeoutMs: number;
+  /** The clients' silence check (default: the client's). */
+  silenceCheckMs?: number;
 }
 
 export type ToSubscribers =
@@ -57,7 +59,10 @@ export type FromSubscribers =
   | { type: 'result'; result: SubscriberResult }
   | { type: 'failed'; message: string };
 
-const send = (message: FromSubscribers): void => void process.send?.(message);
+/** To the benchmark, while it is there (a stopped benchmark is no error). */
+const send = (message: FromSubscribers): void => {
+  if (process.connected) process.send?.(message, undefined, undefined, () => {});
+};
 
 let timeline = emptyTimeline();
 const latencyByTransport: Record<string, LatencyHistogram> = {};
@@ -97,6 +102,7 @@ async function connectAll(plan: SubscriberPlan): Promise<void> {
     fleet = createFleet({
       url: plan.url,
       headers: plan.headers,
+      ...(plan.silenceCheckMs !== undefined ? { client: { silenceCheckMs: plan.silenceCheckMs } } : {}),
       onMessage: (member: FleetMember, message: Message) => {
         if (message.id === undefined) return;
         // The fleet has counted it: a first arrival grew the member's ids.
