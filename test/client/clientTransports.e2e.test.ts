@@ -62,7 +62,8 @@ async function publish(channel: string, ...data: unknown[]): Promise<string[]> {
  * buffer full), the sequencer has passed it, and the next one goes out at once.
  */
 function dropNext(transport: TransportName, channel: string): void {
-  const gripChannel = transport === 'websocket' ? `ws:${channel}` : `history:${transport}:${channel}`;
+  // The origin's item for each transport (long-polls share SSE's history channel: one item carries both formats).
+  const gripChannel = transport === 'websocket' ? `ws:${channel}` : `history:${transport === 'poll' ? 'sse' : transport}:${channel}`;
   let dropped: string | undefined;
   // The same message every time (the origin repeats a publish request that failed).
   filter.drop = (item) => {
