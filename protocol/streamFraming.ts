@@ -20,8 +20,9 @@ export const SSE_EVENTS = {
 
 /**
  * A stored message's envelope JSON naming the id it follows on its channel (`"prev"`, as WebSocket
- * frames do), for streams held without Pushpin's prev-id check: a client whose position is not
- * `prev` missed something (the gap rule). Spliced in front of the envelope's own fields.
+ * frames do). Every stored message on an SSE or NDJSON stream names it: the proxy holds streams
+ * without a sequence check of its own, so a client whose position is not `prev` missed something and
+ * comes back from its position (the gap rule). Spliced in front of the envelope's own fields.
  */
 export function withPrev(json: string, prev: string): string {
   return `{"prev":${JSON.stringify(prev)},${json.slice(1)}`;
@@ -99,8 +100,12 @@ function resetOf(value: Record<string, unknown>): ContinuityReset | undefined {
   return isContinuityReset(reset) ? reset : undefined;
 }
 
+/** A message, its `prev` (only a stored message, one with an id, names one) taken out of the envelope. */
 function messageItem(value: Envelope & { prev?: unknown }): StreamItem {
-  return value.id !== undefined && isMessageId(value.prev) ? { kind: 'message', message: value, prev: value.prev } : { kind: 'message', message: value };
+  if (value.prev === undefined) return { kind: 'message', message: value };
+  const { prev, ...message } = value;
+  if (message.id === undefined || !isMessageId(prev)) return { kind: 'invalid', reason: 'a message whose prev is not a message id, or that has no id' };
+  return { kind: 'message', message, prev };
 }
 
 /** Reads one NDJSON line (without its newline). */

@@ -7,6 +7,7 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { benchPushpinProfile } from '../scripts/bench/benchEnv.ts';
 import { runChat } from '../scripts/bench/chat.bench.ts';
 import { parseChatOptions } from '../scripts/bench/chat/chatOptions.ts';
 import type { ChatDocument } from '../scripts/bench/chat/chatReport.ts';
@@ -22,7 +23,7 @@ describe('npm run bench -- chat --quick', () => {
     const doc = JSON.parse(readFileSync(files.json, 'utf8')) as ChatDocument;
     expect(doc.results.map((r) => r.system)).toEqual(['stack', 'socketio']);
     const ours = doc.results[0]!;
-    expect(ours.holds).toBe('linked');
+    expect(ours.pushpinProfile).toBe(benchPushpinProfile());
     expect(ours.composition).toEqual({ sse: 18, websocket: 14, stream: 7, poll: 1 });
     expect(doc.results[1]!.composition).toEqual({ 'socket.io': 40 });
     for (const row of doc.results) {
@@ -46,7 +47,7 @@ describe('npm run bench -- chat --quick', () => {
     expect(doc.results[1]!.processes.map((p) => p.name)).toEqual(['socket.io server', 'subscriber load', 'publisher load']);
 
     const md = readFileSync(files.markdown, 'utf8');
-    expect(md).toContain('| Pushpin + origin (linked holds) | 10 x 4 |');
+    expect(md).toContain('| Pushpin + origin | 10 x 4 |');
     expect(md).toContain('| Socket.IO 4 rooms | 10 x 4 |');
     const svg = readFileSync(files.svg, 'utf8');
     expect(svg.startsWith('<svg')).toBe(true);

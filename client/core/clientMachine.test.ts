@@ -274,7 +274,7 @@ describe('streams and long-poll', () => {
     expect(bed.of('open').at(-1)).toMatchObject({ transport: 'sse', since: '21' });
   });
 
-  it('a stream whose messages name `prev` (unlinked holds) applies the gap rule: it leaves the connection and comes back from its position', () => {
+  it('a stream applies the gap rule to messages that name `prev`: it leaves the connection and comes back from its position', () => {
     for (const transport of ['sse', 'stream'] as const) {
       const bed = createTestbed({ transports: [transport] });
       bed.send({ type: 'subscribe', sub: 1, channel: 'c', since: '20' });
@@ -290,7 +290,7 @@ describe('streams and long-poll', () => {
       expect(bed.of('recovering')).toMatchObject([{ reason: 'gap', position: '21' }]);
       bed.wait(200);
       expect(bed.of('open').at(-1)).toMatchObject({ transport, since: '21' });
-      // Without `prev` (linked holds: Pushpin repairs the gap itself) a stream takes what comes.
+      // A message without `prev` (from an origin that did not name it yet) is taken as it comes.
       const linked = createTestbed({ transports: [transport] });
       linked.send({ type: 'subscribe', sub: 1, channel: 'c', since: '20' });
       linked.send({ type: 'opened', conn: linked.lastConn() });

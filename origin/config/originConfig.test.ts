@@ -26,10 +26,10 @@ describe('origin configuration', () => {
     expect(config.metricsToken).toBe(DEV_PUBLISH_TOKEN);
   });
 
-  it('holds streams linked by default; STREAM_HOLDS=unlinked picks the prototype, anything else is refused', () => {
-    expect(loadOriginConfig({}).streamHolds).toBe('linked');
-    expect(loadOriginConfig({ STREAM_HOLDS: 'unlinked' }).streamHolds).toBe('unlinked');
-    expect(() => loadOriginConfig({ STREAM_HOLDS: 'loose' })).toThrow('STREAM_HOLDS: must be linked or unlinked, got "loose"');
+  it('sweeps the expired private streams every 60 s by default, 10-3600 s', () => {
+    expect(loadOriginConfig({}).streamExpirySweepSeconds).toBe(60);
+    expect(loadOriginConfig({ STREAM_EXPIRY_SWEEP_SECONDS: '15' }).streamExpirySweepSeconds).toBe(15);
+    expect(() => loadOriginConfig({ STREAM_EXPIRY_SWEEP_SECONDS: '5' })).toThrow('STREAM_EXPIRY_SWEEP_SECONDS');
   });
 
   it('bounds the in-memory history at 64 MiB and requests at 30 s by default', () => {

@@ -76,12 +76,11 @@ export interface OriginConfig {
   /** How long a long-poll is held before it answers with no messages. */
   longPollTimeoutSeconds: number;
   /**
-   * How public SSE and NDJSON streams are held (STREAM_HOLDS): `linked` (prev-id on the history
-   * channel and a next link, so Pushpin repairs a gap itself) or `unlinked` (a PROTOTYPE: neither, so
-   * Pushpin has nothing to update on a channel's first subscription; every stored message names the
-   * id it follows, and the client's gap rule repairs a gap). Private streams stay linked either way.
+   * How often the origin closes the private SSE and NDJSON streams whose token expired while the
+   * origin instance that would have closed them at `exp` was gone (a restart, a crash): it closes,
+   * every this many seconds, those that expired in the period (see access/streamExpiryCloser.ts).
    */
-  streamHolds: StreamHoldDesign;
+  streamExpirySweepSeconds: number;
   /** Private channels: their prefix and the secret subscribe tokens are verified with. */
   access: AccessConfig;
   /** How the token secret was chosen: set, the local dev secret, or none (private channels refused). */
@@ -95,9 +94,6 @@ export interface OriginConfig {
   requestTimeoutMs: number;
   logLevel: string;
 }
-
-export const STREAM_HOLD_DESIGNS = ['linked', 'unlinked'] as const;
-export type StreamHoldDesign = (typeof STREAM_HOLD_DESIGNS)[number];
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -307,12 +303,6 @@ function readPublishToken(env: Env, exposure: string | undefined, fastly: boolea
   return { token, usingDev: token === DEV_PUBLISH_TOKEN };
 }
 
-function readStreamHolds(env: Env): StreamHoldDesign {
-  const raw = nonEmpty(env, 'STREAM_HOLDS') ?? 'linked';
-  if (!(STREAM_HOLD_DESIGNS as readonly string[]).includes(raw)) throw new ConfigError('STREAM_HOLDS', `must be ${STREAM_HOLD_DESIGNS.join(' or ')}, got "${raw}"`);
-  return raw as StreamHoldDesign;
-}
-
 export function loadOriginConfig(env: Env = process.env): OriginConfig {
   const host = nonEmpty(env, 'HOST') ?? '127.0.0.1';
   const grip = readGrip(env);
@@ -352,7 +342,7 @@ export function loadOriginConfig(env: Env = process.env): OriginConfig {
     wsGrantKeepAliveSeconds: integer(env, 'WS_TOKEN_KEEP_ALIVE_SECONDS', 120, 20, 3600),
     // Pushpin raises anything under 5 s to 5 s.
     longPollTimeoutSeconds: integer(env, 'LONG_POLL_TIMEOUT_SECONDS', 55, 5, 3600),
-    streamHolds: readStreamHolds(env),
+    streamExpirySweepSeconds: integer(env, 'STREAM_EXPIRY_SWEEP_SECONDS', 60, 10, 3600),
     ...readAccess(env, exposure === undefined),
     // Outside local use the publish token would be one leaked scrape config away from publishing.
     metricsToken: metricsToken ?? (exposure ? undefined : publish.token),

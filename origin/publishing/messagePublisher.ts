@@ -124,8 +124,6 @@ export interface MessagePublisherOptions {
   now?: () => number;
   /** Metrics: a store round started (how many channel calls, callers' jobs), a request body sent. */
   observe?: { round?(channels: number, jobs: number): void; request?(items: number): void };
-  /** Stream items name the id each message follows (gripItems.ts StoredItemOptions.streamPrev). */
-  streamPrev?: boolean;
 }
 
 export function createMessagePublisher(history: HistoryStore, grip: GripPublisher, options: MessagePublisherOptions = {}): MessagePublisher {
@@ -152,8 +150,8 @@ export function createMessagePublisher(history: HistoryStore, grip: GripPublishe
     result.messages.forEach((m, i) => {
       if (m.duplicate) return;
       const dataJson = inputs[i]!.dataJson;
-      const itemOptions = { skipUsers: result.skipUsers, ...(dataJson === undefined ? {} : { dataJson }), ...(options.streamPrev ? { streamPrev: true } : {}) };
-      for (const item of itemsForStoredMessage(m.message, m.prevId, itemOptions)) items.push(JSON.stringify(item));
+      const options = dataJson === undefined ? { skipUsers: result.skipUsers } : { skipUsers: result.skipUsers, dataJson };
+      for (const item of itemsForStoredMessage(m.message, m.prevId, options)) items.push(JSON.stringify(item));
     });
     return {
       stored: true,

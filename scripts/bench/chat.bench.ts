@@ -86,7 +86,6 @@ export async function runChat(options: ChatOptions, log: (line: string) => void 
       silenceCheckSeconds: options.silenceCheckSeconds,
       drainSeconds: options.drainSeconds,
       waitAllSeconds: options.waitAllSeconds,
-      holds: options.holds,
       pushpinDebug: options.pushpinDebug,
       loadProcesses: options.loadProcesses,
       publisherProcesses: options.publisherProcesses,

@@ -20,7 +20,7 @@ import type { TransportName } from '../../../client/index.ts';
 import type { TransportTally } from '../../fleet/deliveryTally.ts';
 import { forkChild, type ChildLink } from './childLink.ts';
 import type { Mix } from './chatMix.ts';
-import { publisherProcessesFor, subscriberProcessesFor, type StreamHoldDesign } from './chatOptions.ts';
+import { publisherProcessesFor, subscriberProcessesFor } from './chatOptions.ts';
 import { channelName, compositionOf, connectionsOf, membersOf, messagesOf, shareOf } from './chatPlan.ts';
 import { emptyTimeline, mergeTimeline, timelinePoints, type TimelinePoint } from './latencyTimeline.ts';
 import { nextLinksInLog, type NextLinkSummary } from './nextLinkLog.ts';
@@ -49,7 +49,6 @@ export interface ChatCaseSpec {
   drainSeconds: number;
   /** After the drain, up to this long more for the rest (0: none). */
   waitAllSeconds: number;
-  holds: StreamHoldDesign;
   pushpinDebug: boolean;
   loadProcesses: number | undefined;
   publisherProcesses: number | undefined;
@@ -82,8 +81,7 @@ export interface TransportRow {
 
 export interface ChatCaseResult {
   system: ChatSystem;
-  /** Ours: how the origin held SSE and NDJSON streams; the Pushpin profile. */
-  holds?: StreamHoldDesign;
+  /** Ours: the Pushpin profile. */
   pushpinProfile?: PushpinProfileName;
   channels: number;
   subscribersPerChannel: number;
@@ -184,7 +182,6 @@ async function startOurs(spec: ChatCaseSpec, perChannel: number): Promise<System
       LOG_LEVEL: 'warn',
       // Everything a run publishes stays retained: a client that reconnects late still recovers.
       HISTORY_MAX_MESSAGES: String(Math.max(1000, perChannel + 100)),
-      STREAM_HOLDS: spec.holds,
     },
     logDir,
     echo: false,
@@ -464,7 +461,7 @@ function summarise(c: Collected): ChatCaseResult {
       : undefined;
   return {
     system: spec.system,
-    ...(spec.system === 'stack' ? { holds: spec.holds, ...(c.sut.pushpinProfile ? { pushpinProfile: c.sut.pushpinProfile } : {}) } : {}),
+    ...(spec.system === 'stack' && c.sut.pushpinProfile ? { pushpinProfile: c.sut.pushpinProfile } : {}),
     channels: spec.channels,
     subscribersPerChannel: spec.subscribers,
     subscribers: c.total,

@@ -15,7 +15,6 @@ describe('parseChatOptions', () => {
       drainSeconds: 15,
       waitAllSeconds: 0,
       silenceCheckSeconds: 300,
-      holds: 'linked',
       pushpinDebug: false,
       socketIo: true,
       outDir: 'bench-results/chat',
@@ -28,19 +27,19 @@ describe('parseChatOptions', () => {
   it('reads every option', () => {
     const o = parseChatOptions([
       '--channels', '100,1000', '--subscribers', '3', '--rate', '0.5', '--publishers', '20', '--seconds', '5', '--connected-before', '30',
-      '--mix', 'sse', '--connect-rate', '200', '--silence-check', '0', '--drain', '5', '--wait-all', '60', '--holds', 'unlinked', '--pushpin-debug', '--no-socket-io',
+      '--mix', 'sse', '--connect-rate', '200', '--silence-check', '0', '--drain', '5', '--wait-all', '60', '--pushpin-debug', '--no-socket-io',
       '--load-processes', '3', '--publisher-processes', '2', '--out', 'x', '--merge',
     ]);
     expect(o).toMatchObject({
       channels: [100, 1000], subscribers: 3, rate: 0.5, publishers: 20, seconds: 5, connectedBefore: 30, connectRate: 200, silenceCheckSeconds: 0, drainSeconds: 5,
-      waitAllSeconds: 60, holds: 'unlinked', pushpinDebug: true, socketIo: false, loadProcesses: 3, publisherProcesses: 2, outDir: 'x', merge: true,
+      waitAllSeconds: 60, pushpinDebug: true, socketIo: false, loadProcesses: 3, publisherProcesses: 2, outDir: 'x', merge: true,
     });
     expect(o.mix).toEqual({ sse: 1, ws: 0, stream: 0, poll: 0 });
   });
   it.each([
     [['--channels', '0'], '--channels must be a whole number from 1'],
     [['--rate', '0'], '--rate must be a number above 0'],
-    [['--holds', 'chained'], '--holds takes linked or unlinked'],
+    [['--holds', 'unlinked'], "Unknown option '--holds'"],
     [['--mix', 'tcp=1'], '--mix: unknown transport "tcp"'],
     [['--channels', '100000', '--subscribers', '10'], 'is over 100000 connections'],
     [['--nonsense'], "Unknown option '--nonsense'"],

@@ -3,10 +3,6 @@
 import { parseArgs } from 'node:util';
 import { DEFAULT_MIX, formatMix, parseMix, type Mix } from './chatMix.ts';
 
-/** How the origin holds SSE and NDJSON streams (origin STREAM_HOLDS): with prev-id and a next link, or neither. */
-export const STREAM_HOLD_DESIGNS = ['linked', 'unlinked'] as const;
-export type StreamHoldDesign = (typeof STREAM_HOLD_DESIGNS)[number];
-
 export interface ChatOptions {
   /** Channel counts, one point each. */
   channels: number[];
@@ -30,8 +26,6 @@ export interface ChatOptions {
   drainSeconds: number;
   /** After the drain, up to this many seconds more for the rest (0: none): when the last one arrives, if ever. */
   waitAllSeconds: number;
-  /** The origin's stream holds (STREAM_HOLDS): the current design, or the prototype without prev-id and next link. */
-  holds: StreamHoldDesign;
   /** Run Pushpin's handler at debug and count its next-link fetches per second (diagnostic: slows the handler). */
   pushpinDebug: boolean;
   socketIo: boolean;
@@ -85,8 +79,6 @@ latest.md, latest.svg.
   --drain N             seconds to wait for deliveries after the last publish (default 15)
   --wait-all N          then up to N seconds more until everything arrived (default 0); the
                         results say how many arrived within the drain and when the last one did
-  --holds linked|unlinked  the origin's SSE/NDJSON holds: prev-id and next link (default), or the
-                        prototype without either (gap rule in the client)
   --pushpin-debug       Pushpin's handler at debug level: next-link fetches per second in the results
   --no-socket-io        skip the Socket.IO runs
   --load-processes K    subscriber processes (default one per 2,500 subscribers, 2 to 8)
@@ -136,7 +128,6 @@ export function parseChatOptions(args: string[]): ChatOptions {
         'silence-check': { type: 'string' },
         drain: { type: 'string' },
         'wait-all': { type: 'string' },
-        holds: { type: 'string' },
         'pushpin-debug': { type: 'boolean' },
         'no-socket-io': { type: 'boolean' },
         'load-processes': { type: 'string' },
@@ -162,8 +153,6 @@ export function parseChatOptions(args: string[]): ChatOptions {
   for (const c of channels) {
     if (c * subscribers > MAX_CONNECTIONS) throw new ChatOptionsError(`${c} channels x ${subscribers} subscribers is over ${MAX_CONNECTIONS} connections`);
   }
-  const holds = v.holds ?? 'linked';
-  if (!(STREAM_HOLD_DESIGNS as readonly string[]).includes(holds)) throw new ChatOptionsError(`--holds takes ${STREAM_HOLD_DESIGNS.join(' or ')}, got "${holds}"`);
   let mix = DEFAULT_MIX;
   if (v.mix !== undefined) {
     const read = parseMix(v.mix);
@@ -182,7 +171,6 @@ export function parseChatOptions(args: string[]): ChatOptions {
     silenceCheckSeconds: v['silence-check'] !== undefined ? number('silence-check', v['silence-check'], 0, 3600, true) : DEFAULT_SILENCE_CHECK_SECONDS,
     drainSeconds: v.drain !== undefined ? number('drain', v.drain, 0, 3600, true) : quick ? QUICK.drainSeconds : 15,
     waitAllSeconds: v['wait-all'] !== undefined ? number('wait-all', v['wait-all'], 0, 3600, true) : 0,
-    holds: holds as StreamHoldDesign,
     pushpinDebug: v['pushpin-debug'] === true,
     socketIo: v['no-socket-io'] !== true,
     loadProcesses: v['load-processes'] !== undefined ? wholeNumber('load-processes', v['load-processes'], 1, 64) : undefined,

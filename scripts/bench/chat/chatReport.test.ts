@@ -10,7 +10,7 @@ const q = (p50: number, p99: number) => ({ p50, p90: p99, p99, max: p99 * 2, mea
 function row(system: 'stack' | 'socketio', channels: number, overrides: Partial<ChatCaseResult> = {}): ChatCaseResult {
   return {
     system,
-    ...(system === 'stack' ? { holds: 'linked' as const, pushpinProfile: 'fanout' as const } : {}),
+    ...(system === 'stack' ? { pushpinProfile: 'fanout' as const } : {}),
     channels,
     subscribersPerChannel: 10,
     subscribers: channels * 10,
@@ -71,15 +71,15 @@ describe('the chat report', () => {
       pushpinProfile: 'fanout',
       results,
     });
-    const merged = mergeDocuments(doc([row('stack', 1000), row('stack', 100, { deliveriesPerSecond: 1 })], 'a'), doc([row('stack', 100), row('stack', 100, { holds: 'unlinked' })], 'b'));
-    expect(merged.results.map((r) => [r.channels, r.holds, r.deliveriesPerSecond])).toEqual([
-      [100, 'linked', 1000],
-      [100, 'unlinked', 1000],
-      [1000, 'linked', 1000],
+    const merged = mergeDocuments(doc([row('stack', 1000), row('stack', 100, { deliveriesPerSecond: 1 })], 'a'), doc([row('stack', 100), row('socketio', 100)], 'b'));
+    expect(merged.results.map((r) => [r.channels, r.system, r.deliveriesPerSecond])).toEqual([
+      [100, 'stack', 1000],
+      [100, 'socketio', 1000],
+      [1000, 'stack', 1000],
     ]);
     expect(merged.runs?.map((r) => r.command)).toEqual(['run a', 'run b']);
     const md = markdownReport(merged);
-    expect(md).toContain('| Pushpin + origin (linked holds) | 100 x 10 | 2 | 100 (100) | 1,000 | 20,000 of 20,000 | 20.0 | 12,000 |');
+    expect(md).toContain('| Pushpin + origin | 100 x 10 | 2 | 100 (100) | 1,000 | 20,000 of 20,000 | 20.0 | 12,000 |');
     expect(md).toContain('Merged from 2 runs');
     expect(DEFAULT_MIX.sse).toBe(0.45);
   });
@@ -88,7 +88,7 @@ describe('the chat report', () => {
     const svg = chatChartSvg([ours, theirs, row('stack', 1000), row('socketio', 1000)], 'caption');
     expect(svg.startsWith('<svg')).toBe(true);
     expect(svg).toContain('Socket.IO 4 rooms, S=10, 2 s before');
-    expect(svg).toContain('Pushpin + origin (linked holds), S=10, 2 s before');
+    expect(svg).toContain('Pushpin + origin, S=10, 2 s before');
     expect(svg.match(/<polyline/g)!.length).toBeGreaterThanOrEqual(6);
   });
 });

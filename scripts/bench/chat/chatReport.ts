@@ -17,13 +17,13 @@ export interface ChatDocument {
 
 /** What makes two rows the same measurement (a later run replaces it under --merge). */
 export function rowKey(r: ChatCaseResult): string {
-  return [r.system, r.holds ?? '', r.pushpinProfile ?? '', r.channels, r.subscribersPerChannel, r.rate, r.seconds, r.connectedBefore].join('|');
+  return [r.system, r.pushpinProfile ?? '', r.channels, r.subscribersPerChannel, r.rate, r.seconds, r.connectedBefore].join('|');
 }
 
 export function mergeDocuments(previous: ChatDocument, current: ChatDocument): ChatDocument {
   const fresh = new Set(current.results.map(rowKey));
   const kept = previous.results.filter((r) => !fresh.has(rowKey(r)));
-  const order = (r: ChatCaseResult): number => r.channels * 1e6 + r.subscribersPerChannel * 1e3 + r.connectedBefore * 10 + (r.system === 'socketio' ? 5 : r.holds === 'unlinked' ? 1 : 0);
+  const order = (r: ChatCaseResult): number => r.channels * 1e6 + r.subscribersPerChannel * 1e3 + r.connectedBefore * 10 + (r.system === 'socketio' ? 5 : 0);
   const results = [...kept, ...current.results].map((r, i) => ({ r, i })).sort((a, b) => order(a.r) - order(b.r) || a.i - b.i).map(({ r }) => r);
   const earlier = previous.runs ?? [{ command: previous.command, generatedAt: previous.generatedAt }];
   return { ...current, results, runs: [...earlier, { command: current.command, generatedAt: current.generatedAt }] };
@@ -62,8 +62,8 @@ export function ratiosToSocketIo(results: readonly ChatCaseResult[], row: ChatCa
   };
 }
 
-export function systemLabel(row: Pick<ChatCaseResult, 'system' | 'holds'>): string {
-  return row.system === 'socketio' ? 'Socket.IO 4 rooms' : `Pushpin + origin (${row.holds ?? 'linked'} holds)`;
+export function systemLabel(row: Pick<ChatCaseResult, 'system'>): string {
+  return row.system === 'socketio' ? 'Socket.IO 4 rooms' : 'Pushpin + origin';
 }
 
 const n = (value: number, digits = 0): string =>
