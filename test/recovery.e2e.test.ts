@@ -15,7 +15,8 @@ const ROUTE = { 'pushpin-route': 'origin' };
 
 /**
  * Sits between the origin and Pushpin's publish endpoint. When `dropNext` is set it answers 200 to the
- * next publish without forwarding it: the message is in history, but the proxy never saw it.
+ * next publish of a stored message without forwarding it: the message is in history, but the proxy
+ * never saw it. (Only a stored message's: the origin also publishes its private streams' expiry sweep.)
  */
 interface PublishInterceptor {
   url: string;
@@ -31,7 +32,7 @@ async function startPublishInterceptor(): Promise<PublishInterceptor> {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      if (state.dropNext) {
+      if (state.dropNext && Buffer.concat(chunks).includes('"history:')) {
         state.dropNext = false;
         state.dropped++;
         res.writeHead(200, { 'Content-Type': 'text/plain' }).end('Published\n');
