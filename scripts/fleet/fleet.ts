@@ -60,6 +60,8 @@ export interface FleetMember {
   readonly state: SubscriptionStateName;
   /** Subscribed with a known position, right now (a long-poll: between its polls too). */
   readonly live: boolean;
+  /** Resolves once first subscribed with a known position; rejects when the subscription fails first. */
+  readonly ready: Promise<void>;
   /** The position it resumes from. */
   readonly position: string | undefined;
   /** Set when the subscription ended for good (a final subscribe error). */
@@ -137,6 +139,9 @@ class Member implements FleetMember {
   }
   get live(): boolean {
     return this.sub.state === 'open';
+  }
+  get ready(): Promise<void> {
+    return this.sub.ready;
   }
   get position(): string | undefined {
     return this.sub.position;
