@@ -92,9 +92,10 @@ export interface LocalStack {
    * Stops the origin, the edge or Pushpin and starts it again as before, on the same ports (the edge
    * reads bin/main.wasm anew; Pushpin's clients are cut and reconnect); resolves with the new pid.
    * Restarts of one child run one after the other. Rejects when the new process does not start: that
-   * child is then down until the next restart.
+   * child is then down until the next restart. `downMs`: how long it stays down in between (a crash
+   * and a supervisor's restart, say); none by default.
    */
-  restart(name: RestartableChild): Promise<number>;
+  restart(name: RestartableChild, options?: { downMs?: number }): Promise<number>;
   /** Stops every child in parallel (SIGTERM, SIGKILL after 1.5 s); resolves when all are gone. */
   stop(): Promise<void>;
 }
@@ -190,6 +191,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   /** Processes being stopped on purpose: their exit is not reported. */
   const stopping = new Set<ManagedProcess>();
   let stopped = false;
+  /** Ends a restart's down time at once when stop() comes (stop() waits for restarts in progress). */
+  let endDownTime: () => void = () => {};
+  const stopCalled = new Promise<void>((resolve) => (endDownTime = resolve));
 
   const launch = async (slot: ChildSlot): Promise<number> => {
     const child = await slot.start();
@@ -213,6 +217,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   // (plus a moment), never one grace period per child.
   const stopAll = async (): Promise<void> => {
     stopped = true;
+    endDownTime();
     await Promise.all(slots.map((slot) => stopChild(slot)));
     await Promise.all(slots.map((slot) => slot.queue.catch(() => undefined)));
   };
@@ -297,12 +302,18 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     throw error;
   }
 
-  const restart = (name: RestartableChild): Promise<number> => {
+  const restart = (name: RestartableChild, restartOptions: { downMs?: number } = {}): Promise<number> => {
     const slot = name === 'origin' ? originSlot : name === 'edge' ? edgeSlot : withPushpin ? pushpinSlot : undefined;
     if (!slot) return Promise.reject(new Error(`this stack runs no ${name}`));
     const next = slot.queue.catch(() => undefined).then(async () => {
       if (stopped) throw new Error(`${name} not restarted: the stack is stopping`);
       await stopChild(slot);
+      if (restartOptions.downMs) {
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([new Promise((r) => (timer = setTimeout(r, restartOptions.downMs))), stopCalled]);
+        clearTimeout(timer);
+      }
+      if (stopped) throw new Error(`${name} not restarted: the stack is stopping`);
       return launch(slot);
     });
     slot.queue = next;
