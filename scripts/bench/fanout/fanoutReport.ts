@@ -142,7 +142,7 @@ export function markdownReport(doc: FanoutDocument): string {
     const loadCpu = row.processes.find((p) => p.name === 'load generator')?.cpuSeconds ?? Number.NaN;
     const origin = row.originDuringWindow ? `${n(row.originDuringWindow.holdsOpened)} holds, ${n(row.originDuringWindow.websocketEvents)} ws events` : '-';
     lines.push(
-      `| ${label(row)} | ${n(row.subscribers)} | ${cpuCell(row)} | ${rssCell(row)} | ${n(loadCpu, 1)} | ${n(row.serverCpuPer1000 * 1000, 2)} | ${origin} |`,
+      `| ${label(row)} | ${n(row.subscribers)} | ${cpuCell(row)} | ${rssCell(row)} | ${n(loadCpu, 1)} | ${row.received > 0 ? n(row.serverCpuPer1000 * 1000, 2) : '-'} | ${origin} |`,
     );
   }
   lines.push('', `Reproduce: \`${doc.command}\``, '');
