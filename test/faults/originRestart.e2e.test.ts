@@ -45,7 +45,7 @@ it(`origin restarted under ${PER_TRANSPORT} held clients of each transport (Redi
 
     // A publish the origin has stored but not yet handed to Pushpin when it is told to stop: Pushpin's
     // handler is paused for a moment, so the publish is surely still on its way.
-    const handler = stack.pushpinServicePid('pushpin-handler');
+    const handler = await stack.pushpinServicePid('pushpin-handler');
     const marker = `in flight at the stop ${Date.now()}`;
     let during: ReturnType<typeof startPublisher> | undefined;
     let inFlightAnswer: number | string = 'none';
