@@ -150,7 +150,10 @@ describe.each([
       observerClient.close();
       const observerIds = observer.ids().slice(1);
       const observerCheck = check({ since: undefined, lastId: warmUpId, ids: observerIds });
-      console.log(`observer recoveries: ${observer.recoveries.map((r) => r.reason).join(',') || 'none'}; resets ${JSON.stringify(observer.resets)}`);
+      console.log(
+        `observer recoveries: ${observer.recoveries.map((r) => `${r.reason} at ${r.position ?? '-'}${r.detail ? ` (${r.detail})` : ''}`).join('; ') || 'none'}; ` +
+          `errors ${JSON.stringify(observer.errors)}; resets ${JSON.stringify(observer.resets)}; last state ${JSON.stringify(observer.states.at(-1))}`,
+      );
       console.log(`observer: ${observerIds.length} of ${ids.length} messages, ${JSON.stringify(observerCheck)}`);
       if (observerCheck.outOfOrder > 0) {
         const base = BigInt(warmUpId);

@@ -62,6 +62,11 @@ export interface ClientOptions {
   tokenRefreshLeadMs?: number;
   /** A WebSocket publish with no answer for this long is rejected. Default 10 s. */
   publishTimeoutMs?: number;
+  /**
+   * A WebSocket subscribe with no answer for this long: the client leaves the connection and subscribes
+   * again, from its position, on a new one. Default 20 s (the origin gives up a stalled subscribe after 15 s).
+   */
+  subscribeTimeoutMs?: number;
   /** Randomness for the backoff jitter (tests); Math.random by default. */
   random?: () => number;
 }
@@ -125,6 +130,7 @@ export function resolveClientOptions(options: ClientOptions): ResolvedClient {
       upgradeAfterMs: options.upgradeAfterMs ?? 300_000,
       tokenLeadMs: options.tokenRefreshLeadMs,
       publishTimeoutMs: options.publishTimeoutMs ?? 10_000,
+      subscribeTimeoutMs: options.subscribeTimeoutMs ?? 20_000,
       locateFirst: eventSource ? ['poll', 'sse'] : ['poll'],
       keepAliveHidden: eventSource ? ['poll', 'sse'] : ['poll'],
       random: options.random ?? Math.random,

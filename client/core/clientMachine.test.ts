@@ -113,6 +113,32 @@ describe('WebSocket', () => {
     expect(bed.of('open')).toHaveLength(2);
   });
 
+  it('leaves a connection on which a subscribe got no answer for the subscribe timeout, and subscribes again on a new one', () => {
+    // The connection stays alive (keep-alives, pongs) but the origin never answers the subscribe (its
+    // session lost the pending subscribe): the subscription must not wait for ever.
+    const bed = createTestbed({ idleTimeoutMs: 60_000, subscribeTimeoutMs: 4000 });
+    bed.send({ type: 'subscribe', sub: 1, channel: 'c', since: '10' });
+    const conn = bed.lastConn();
+    bed.send({ type: 'opened', conn });
+    for (let i = 0; i < 3; i++) {
+      bed.wait(1000);
+      bed.send({ type: 'alive', conn });
+    }
+    expect(bed.of('drop')).toEqual([]);
+    const out = bed.wait(1000);
+    expect(out).toContainEqual({ type: 'drop', conn });
+    expect(bed.of('recovering').at(-1)).toMatchObject({ sub: 1, reason: 'silent', position: '10' });
+    bed.wait(1000);
+    const next = bed.lastConn();
+    expect(next).not.toBe(conn);
+    bed.send({ type: 'opened', conn: next });
+    expect(subscribeFrames(bed.effects).at(-1)).toEqual({ conn: next, channel: 'c', since: '10' });
+    // Answered in time: nothing more happens.
+    bed.frame(next, { type: 'subscribed', channel: 'c', lastId: '10' });
+    bed.wait(10_000);
+    expect(bed.of('drop')).toHaveLength(1);
+  });
+
   it('repeats a subscribe after a retryable error with backoff, and fails on a final one', () => {
     const { bed, conn } = liveWebSocket();
     bed.send({ type: 'subscribe', sub: 2, channel: 'd', since: '5' });

@@ -84,6 +84,13 @@ export interface MachineSettings extends LadderSettings {
   /** How long before a token's `exp` to fetch the next one (default: see tokenRefreshAt). */
   tokenLeadMs?: number | undefined;
   publishTimeoutMs: number;
+  /**
+   * A WebSocket subscribe (or token refresh) with no answer for this long: the connection is left and
+   * every subscription on it comes back on a new one. A connection can stay alive (keep-alives, pongs)
+   * while the origin has lost the subscribe (its pending state went with a cut request); the origin
+   * itself gives a subscribe without progress up after 15 s.
+   */
+  subscribeTimeoutMs: number;
   /** Transports that cannot tell a subscriber its position as it connects: without one, ask the history first. */
   locateFirst: readonly TransportName[];
   /** Transports whose keep-alives the client cannot see: no dead-connection deadline, the probe alone. */
@@ -121,6 +128,8 @@ export interface SubRecord {
   /** WebSocket: a subscribe frame is waiting for its answer, and its sequence number on the connection. */
   awaiting: boolean;
   sentSeq: number;
+  /** When the subscribe frame waiting for its answer was sent. */
+  sentAt: number;
   state: SubscriptionStateName | undefined;
   transport: TransportName | undefined;
   token: TokenRecord;
@@ -338,6 +347,7 @@ function subscribe(s: MachineState, e: Extract<MachineEvent, { type: 'subscribe'
     ready: false,
     connects: 0,
     awaiting: false,
+    sentAt: 0,
     sentSeq: 0,
     state: undefined,
     transport: undefined,
@@ -426,6 +436,8 @@ function openConn(s: MachineState, transport: TransportName, sub?: SubRecord): C
 function sendSubscribe(s: MachineState, conn: ConnRecord, sub: SubRecord): void {
   sub.awaiting = true;
   sub.sentSeq = ++conn.seq;
+  sub.sentAt = s.now;
+  wake(s, s.now + s.settings.subscribeTimeoutMs);
   s.out.push({ type: 'send', conn: conn.id, text: clientFrames.subscribe(sub.channel, { since: sub.position, token: sub.token.value }) });
 }
 
@@ -760,6 +772,12 @@ function tick(s: MachineState): void {
       else wake(s, conn.startedAt + st.idleTimeoutMs);
       continue;
     }
+    const unanswered = conn.subs.find((sub) => sub.awaiting && sub.sentAt + st.subscribeTimeoutMs <= now);
+    if (unanswered) {
+      lose(s, conn, 'silent', `no answer to the subscribe to ${unanswered.channel} within ${st.subscribeTimeoutMs} ms`);
+      continue;
+    }
+    for (const sub of conn.subs) if (sub.awaiting) wake(s, sub.sentAt + st.subscribeTimeoutMs);
     const visible = !st.keepAliveHidden.includes(conn.transport);
     const action = livenessAction(conn, now, st.idleTimeoutMs, st.silenceCheckMs, visible);
     if (action === 'dead') {

@@ -13,6 +13,7 @@ export const TEST_SETTINGS: MachineSettings = {
   firstUpgradeAfterMs: 60_000,
   upgradeAfterMs: 60_000,
   publishTimeoutMs: 5000,
+  subscribeTimeoutMs: 8000,
   locateFirst: ['stream', 'poll'],
   keepAliveHidden: ['poll'],
   random: () => 0.5,

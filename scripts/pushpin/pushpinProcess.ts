@@ -27,7 +27,7 @@ export interface PushpinOptions {
   /** Where Pushpin's merged log goes; the directory is created. */
   logDir: string;
   pushpinPath?: string;
-  echo?: boolean;
+  echo?: boolean | ((line: string) => boolean);
   log?: (line: string) => void;
 }
 

@@ -1,6 +1,7 @@
 // The whole local stack as `fastly compute serve` would have it: Pushpin configured from fastly.toml,
 // the origin behind it, and (once built) the edge on 7676. `npm start` and the end-to-end tests both
 // use this; tests pass their own free ports so they never collide with a running stack.
+import { echoFor, type StackChild } from './echoPolicy.ts';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { readManifest, unsupportedSettingsWarning, type ManifestBackend } from './fastlyManifest.ts';
@@ -60,7 +61,8 @@ export interface LocalStackOptions {
   /** Pushpin's delivery settings (scripts/pushpin/pushpinProfiles.ts); default DEFAULT_PUSHPIN_PROFILE. */
   pushpinProfile?: PushpinProfileName;
   logDir?: string;
-  echo?: boolean;
+  /** Children's output in this process's stdout: every line (true), none (false, the default), or only warnings and errors ('problems', echoPolicy.ts). */
+  echo?: boolean | 'problems';
   log?: (line: string) => void;
   /** Warnings at start (unsupported manifest settings, Pushpin off). Default `log`, else stderr. */
   warn?: (line: string) => void;
@@ -177,7 +179,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       ...(b.overrideHost ? { overrideHost: b.overrideHost } : {}),
     })),
   ];
-  const echo = options.echo !== undefined ? { echo: options.echo } : {};
+  const echoOf = (child: StackChild) => (options.echo !== undefined ? { echo: echoFor(options.echo === 'problems' ? 'problems' : options.echo ? 'all' : 'none', child) } : {});
   const originUrl = `http://127.0.0.1:${ports.origin}`;
   const originLog = join(logDir, 'origin.log');
   const edgeLog = join(logDir, 'edge.log');
@@ -235,7 +237,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         logDir,
         log,
         ...(manifest.pushpin.pushpinPath ? { pushpinPath: manifest.pushpin.pushpinPath } : {}),
-        ...echo,
+        ...echoOf('pushpin'),
       });
       pushpinUrls = { proxyUrl: pushpin.proxyUrl, publishUrl: pushpin.publishUrl };
       pushpinLog = pushpin.logFile;
@@ -253,7 +255,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         ...(options.originEnv ? { env: options.originEnv } : {}),
         ...(options.originNodeArgs ? { nodeArgs: options.originNodeArgs } : {}),
         logFile: originLog,
-        ...echo,
+        ...echoOf('origin'),
       });
       return { process: origin, stop: () => origin.stop() };
     },
@@ -285,7 +287,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
           ready: /Listening on http/,
           readyTimeoutMs: 30000,
           logFile: edgeLog,
-          ...echo,
+          ...echoOf('edge'),
         });
         return { process: edge, stop: () => edge.stop() };
       },
