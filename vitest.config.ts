@@ -15,6 +15,7 @@ const RUN_ALONE = [
   'test/faults/redisOutage.e2e.test.ts',
   'test/soakSmoke.e2e.test.ts',
   'test/fanoutBench.e2e.test.ts',
+  'test/plainVsClientBench.e2e.test.ts',
   'test/pushpinBurst.e2e.test.ts',
   'test/fastlyServe.e2e.test.ts',
   'test/wsSubscribeWindow.e2e.test.ts',
