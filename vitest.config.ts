@@ -16,6 +16,8 @@ const RUN_ALONE = [
   'test/soakSmoke.e2e.test.ts',
   'test/fanoutBench.e2e.test.ts',
   'test/plainVsClientBench.e2e.test.ts',
+  'test/chatBench.e2e.test.ts',
+  'test/freshChannels.e2e.test.ts',
   'test/pushpinBurst.e2e.test.ts',
   'test/fastlyServe.e2e.test.ts',
   'test/wsSubscribeWindow.e2e.test.ts',

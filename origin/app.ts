@@ -3,6 +3,7 @@
 import express, { type ErrorRequestHandler, type Express } from 'express';
 import type { ChannelAccess } from './access/channelAccess.ts';
 import type { ExpiryCloser } from './access/expiryCloser.ts';
+import type { StreamExpiryCloser } from './access/streamExpiryCloser.ts';
 import type { OriginConfig } from './config/originConfig.ts';
 import { requireGripSignature } from './grip/requireGripSignature.ts';
 import type { GripSignatureVerifier } from './grip/gripSignature.ts';
@@ -32,6 +33,7 @@ export interface OriginDeps {
   metrics: OriginMetrics;
   access: ChannelAccess;
   expiryCloser: ExpiryCloser;
+  streamExpiryCloser: StreamExpiryCloser;
   readiness: Readiness;
   stateSeal: WsStateSeal;
 }
@@ -60,8 +62,8 @@ export function createOriginApp(deps: OriginDeps): Express {
   // path match per request.
   app.use(publishRoutes({ publisher: deps.publisher, channelCloser: deps.channelCloser, publishToken: config.publishToken, log, metrics }));
   // Realtime: every route checks Grip-Sig before anything else (body included).
-  app.use(sseRoutes({ history, requireGrip, metrics, access }));
-  app.use(streamRoutes({ history, requireGrip, metrics, access }));
+  app.use(sseRoutes({ history, requireGrip, metrics, access, streamExpiry: deps.streamExpiryCloser }));
+  app.use(streamRoutes({ history, requireGrip, metrics, access, streamExpiry: deps.streamExpiryCloser }));
   app.use(pollRoutes({ history, requireGrip, metrics, access, timeoutSeconds: config.longPollTimeoutSeconds }));
   app.use(
     wsRoutes({

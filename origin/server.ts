@@ -3,6 +3,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createChannelAccess } from './access/channelAccess.ts';
 import { createExpiryCloser } from './access/expiryCloser.ts';
+import { createStreamExpiryCloser } from './access/streamExpiryCloser.ts';
 import { createOriginApp } from './app.ts';
 import { ConfigError, loadOriginConfig, type OriginConfig } from './config/originConfig.ts';
 import { createGripSignatureVerifier } from './grip/gripSignature.ts';
@@ -66,6 +67,15 @@ const expiryCloser = createExpiryCloser({
   publish: (items) => grip.publish(items).then(() => undefined),
   onError: (exp, error) => log.error({ err: error, exp }, 'closing the WebSockets of expired tokens failed; their keep-alive will'),
 });
+const metrics = createOriginMetrics();
+const streamExpiryCloser = createStreamExpiryCloser({
+  publish: (items) => grip.publish(items).then(() => undefined),
+  onClosed: (transport) => metrics.subscriptionsExpired.inc({ transport }),
+  onError: (what, error) => log.error({ err: error }, `closing private streams failed: ${what}`),
+  sweepSeconds: config.streamExpirySweepSeconds,
+  // Without a token secret no private channel can be subscribed: nothing to sweep.
+  sweep: config.subscribeTokenSecretSource !== 'none',
+});
 const readiness = createReadiness(
   [
     {
@@ -77,7 +87,6 @@ const readiness = createReadiness(
   ],
   { showTargets: config.localOnly },
 );
-const metrics = createOriginMetrics();
 const app = createOriginApp({
   config,
   verifyGripSig: await createGripSignatureVerifier(config.signatureKeys),
@@ -90,6 +99,7 @@ const app = createOriginApp({
   metrics,
   access: createChannelAccess(config.access),
   expiryCloser,
+  streamExpiryCloser,
   readiness,
   stateSeal: createWsStateSeal(config.wsStateSecret),
 });
@@ -126,6 +136,7 @@ const stop = (signal: string): void => {
   stopping = true;
   log.info({ signal }, 'stopping');
   expiryCloser.stop();
+  streamExpiryCloser.stop();
   // Requests in flight finish first: a publish already stored in the history must still reach the
   // proxy (a held WebSocket has no other way to get it; streams would recover it only with the next
   // message). server.close() stops accepting and closes idle keep-alive connections.

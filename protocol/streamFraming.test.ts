@@ -19,6 +19,7 @@ import {
   SSE_EVENTS,
   sseEvent,
   utf8ByteLength,
+  withPrev,
   wsMessageFrame,
 } from './index.ts';
 
@@ -75,6 +76,17 @@ describe('reading the HTTP transports', () => {
     const item = parseNdjsonLine(line);
     expect(item.kind).toBe('invalid');
     expect(item.kind === 'invalid' && item.reason).toContain(complaint);
+  });
+
+  it('reads the id a stream message follows (withPrev) beside the envelope, not in it; a prev that is not an id is refused', () => {
+    const m = { id: '5', channel: 'c', data: { x: 1 }, ts: 2 };
+    const json = withPrev(envelopeJson(m), '4');
+    expect(json).toBe('{"prev":"4","id":"5","channel":"c","data":{"x":1},"ts":2}');
+    expect(parseNdjsonLine(ndjsonLine(m, json).trimEnd())).toEqual({ kind: 'message', message: m, prev: '4' });
+    expect(parseSseEvent('message', json)).toEqual({ kind: 'message', message: m, prev: '4' });
+    expect(parseNdjsonLine(envelopeJson(m))).toEqual({ kind: 'message', message: m });
+    expect(parseNdjsonLine('{"prev":7,"id":"5","channel":"c","data":1,"ts":2}')).toMatchObject({ kind: 'invalid' });
+    expect(parseSseEvent('message', '{"prev":"4","channel":"c","data":1,"ts":2}')).toMatchObject({ kind: 'invalid' });
   });
 
   it('reads SSE events by name', () => {

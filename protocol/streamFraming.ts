@@ -18,6 +18,16 @@ export const SSE_EVENTS = {
   tokenExpired: 'token-expired',
 } as const;
 
+/**
+ * A stored message's envelope JSON naming the id it follows on its channel (`"prev"`, as WebSocket
+ * frames do). Every stored message on an SSE or NDJSON stream names it: the proxy holds streams
+ * without a sequence check of its own, so a client whose position is not `prev` missed something and
+ * comes back from its position (the gap rule). Spliced in front of the envelope's own fields.
+ */
+export function withPrev(json: string, prev: string): string {
+  return `{"prev":${JSON.stringify(prev)},${json.slice(1)}`;
+}
+
 /** An SSE event whose id is the message id, so EventSource's Last-Event-ID resumes from it. A live-only message has no `id:`. */
 export function sseEvent(message: Envelope, json = envelopeJson(message)): string {
   return message.id === undefined ? `data: ${json}\n\n` : `id: ${message.id}\ndata: ${json}\n\n`;
@@ -76,7 +86,8 @@ export const NDJSON_KEEP_ALIVE = '\n';
 
 /** What one line of an NDJSON stream (or the data of one SSE event) means. */
 export type StreamItem =
-  | { kind: 'message'; message: Envelope }
+  /** `prev`: the id the message follows, when the stream names it (see withPrev). */
+  | { kind: 'message'; message: Envelope; prev?: string }
   | { kind: 'reset'; channel: string; reset: ContinuityReset }
   | { kind: 'expired'; channel: string }
   /** Where the subscriber stands before any message (an NDJSON position line). */
@@ -87,6 +98,14 @@ export type StreamItem =
 function resetOf(value: Record<string, unknown>): ContinuityReset | undefined {
   const reset = { reason: value.reason, since: value.since, after: value.after };
   return isContinuityReset(reset) ? reset : undefined;
+}
+
+/** A message, its `prev` (only a stored message, one with an id, names one) taken out of the envelope. */
+function messageItem(value: Envelope & { prev?: unknown }): StreamItem {
+  if (value.prev === undefined) return { kind: 'message', message: value };
+  const { prev, ...message } = value;
+  if (message.id === undefined || !isMessageId(prev)) return { kind: 'invalid', reason: 'a message whose prev is not a message id, or that has no id' };
+  return { kind: 'message', message, prev };
 }
 
 /** Reads one NDJSON line (without its newline). */
@@ -100,7 +119,7 @@ export function parseNdjsonLine(line: string): StreamItem {
   }
   if (typeof value !== 'object' || value === null) return { kind: 'invalid', reason: 'a line that is not a JSON object' };
   const v = value as Record<string, unknown>;
-  if (v.type === undefined) return isEnvelope(v) ? { kind: 'message', message: v } : { kind: 'invalid', reason: 'a message that is not an envelope' };
+  if (v.type === undefined) return isEnvelope(v) ? messageItem(v) : { kind: 'invalid', reason: 'a message that is not an envelope' };
   if (!isValidChannelName(v.channel)) return { kind: 'invalid', reason: 'a status line without a valid channel' };
   if (v.type === NDJSON_STATUS.reset) {
     const reset = resetOf(v);
@@ -118,7 +137,7 @@ export function parseSseEvent(event: string, data: string): StreamItem {
   if (event === 'message') {
     try {
       const value: unknown = JSON.parse(data);
-      return isEnvelope(value) ? { kind: 'message', message: value } : { kind: 'invalid', reason: 'a message that is not an envelope' };
+      return isEnvelope(value) ? messageItem(value) : { kind: 'invalid', reason: 'a message that is not an envelope' };
     } catch {
       return { kind: 'invalid', reason: 'an event whose data is not JSON' };
     }

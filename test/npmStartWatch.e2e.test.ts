@@ -105,9 +105,12 @@ describe('npm start -- --watch', () => {
     expect(await (await fetch(`${npm.urls.origin}/healthz`)).json()).toEqual({ status: 'ok', watched: 'changed' });
     expect(npm.output()).toMatch(/its history was in memory and starts over/);
     ids.push(await publish(npm, 'after the origin restarted'));
-    await sse.waitFor(2, 20_000);
-    // The memory history started a new epoch: the held client was told, then got the new message.
-    expect(resets).toEqual([expect.objectContaining({ reason: 'restarted', since: ids[0] })]);
+    const [, first] = await sse.waitFor(2, 20_000);
+    // The memory history started a new epoch: its first message follows "0", not the client's last id.
+    // A client applying the prev rule comes back from its last id and is told of the restart (see
+    // test/restarts.e2e.test.ts); this plain EventSource takes the message as it comes.
+    expect((first!.data as { prev: string }).prev).toBe('0');
+    expect(resets).toEqual([]);
     expect(opens).toBe(1);
 
     // edge/: a burst of three files is one rebuild; the restarted edge serves the new wasm.

@@ -245,24 +245,19 @@ describe('a token whose exp is fractional (JWT allows it: jose setExpirationTime
     return t;
   };
 
-  it('SSE: a gap recovered through the next link (which carries the grant) is not refused', async () => {
+  it('SSE: a replay longer than one page goes on through next links, which carry the grant, and is not refused', async () => {
     const channel = 'private-fractional-sse';
-    const stream = await openStream(`${edge}/events/${channel}?token=${await fractional(channel)}`);
+    // More than one replay page (100 messages): Pushpin follows the first page's link at once.
+    const response = await stack.publish({ items: Array.from({ length: 130 }, (_, i) => ({ channel, data: i })) });
+    expect(response.status).toBe(200);
+    const ids = ((await response.json()) as { messages: Array<{ id: string }> }).messages.map((m) => m.id);
+    const stream = await openStream(`${edge}/events/${channel}?token=${await fractional(channel)}&lastEventId=0`);
     expect(stream.status).toBe(200);
-    await new Promise((r) => setTimeout(r, 700));
-    const first = await publish(channel, 1);
-    await until(() => sseIds(stream.text()).includes(first), 10_000, 'the first message');
-    // An item whose prev-id is not the hold's: Pushpin fetches the hold's next link, grant and all.
-    const gap = await fetch(`${stack.urls.pushpinPublish}/publish/`, {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify({ items: [{ channel: `history:sse:${channel}`, id: '1', 'prev-id': '0', formats: { 'http-stream': { content: ':\n\n' } } }] }),
-    });
-    expect(gap.status).toBe(200);
-    await new Promise((r) => setTimeout(r, 1000));
-    const second = await publish(channel, 2);
-    await until(() => sseIds(stream.text()).includes(second), 10_000, 'the message after the recovery');
-    expect(sseIds(stream.text())).toEqual([first, second]);
+    await until(() => sseIds(stream.text()).length >= ids.length, 15_000, 'the replay');
+    const live = await publish(channel, 'live');
+    await until(() => sseIds(stream.text()).includes(live), 10_000, 'the live message after the replay');
+    expect(sseIds(stream.text())).toEqual([...ids, live]);
+    expect(stream.text()).not.toContain('token-expired');
     stream.abort();
   }, 30_000);
 });
@@ -371,6 +366,52 @@ describe('expiry and recovery across a token refresh', () => {
         console.log(`WebSocket closed by the keep-alive backstop ${lateBy} ms after exp (interval 20 s)`);
         expect(closed?.code).toBe(4001);
         expect(lateBy).toBeLessThan(25_000);
+      } finally {
+        await replacement.stop();
+      }
+    } finally {
+      await own.stop();
+    }
+  }, 90_000);
+
+  it('SSE and NDJSON: when the origin that would close them at exp is gone, the expiry sweep of another closes them', async () => {
+    const sweepSeconds = 10;
+    const env = { SUBSCRIBE_TOKEN_SECRET: SECRET, STREAM_EXPIRY_SWEEP_SECONDS: String(sweepSeconds) };
+    const own = await startTestStack({ originEnv: env });
+    try {
+      const channel = 'private-sweep';
+      const exp = Math.floor(Date.now() / 1000) + 6;
+      const t = await token([channel], exp - Math.floor(Date.now() / 1000));
+      const headers = { 'pushpin-route': 'origin' };
+      const sse = await openStream(`${own.urls.pushpinProxy}/events/${channel}?token=${t}`, headers);
+      const ndjson = await openStream(`${own.urls.pushpinProxy}/stream/${channel}?token=${t}`, headers);
+      expect([sse.status, ndjson.status]).toEqual([200, 200]);
+      await new Promise((r) => setTimeout(r, 700));
+      const response = await own.publish({ channel, data: 'before' });
+      const [first] = ((await response.json()) as { messages: Array<{ id: string }> }).messages;
+      await until(() => sseIds(sse.text()).includes(first!.id) && ndjsonIds(ndjson.text()).includes(first!.id), 10_000, 'a live message');
+      // The origin that let them in (and holds the timers for exp) goes away; another takes its port.
+      process.kill(own.pids.origin, 'SIGTERM');
+      for (let waited = 0; isAlive(own.pids.origin) && waited < 5000; waited += 50) await new Promise((r) => setTimeout(r, 50));
+      const replacement = await startExtraOrigin({
+        name: 'origin-replacement',
+        pushpinPublishUrl: own.urls.pushpinPublish,
+        logDir: dirname(own.logFiles.origin),
+        port: own.ports.origin,
+        env: { PUBLISH_TOKEN: own.publishToken, ...env },
+      });
+      try {
+        const timeout = new Promise<number>((r) => setTimeout(() => r(-1), 40_000));
+        const ended = await Promise.all([Promise.race([sse.ended, timeout]), Promise.race([ndjson.ended, timeout])]);
+        console.log(`streams closed by the sweep ${ended.map((at) => at - exp * 1000).join(' and ')} ms after exp (period ${sweepSeconds} s)`);
+        for (const at of ended) {
+          expect(at, 'a stream did not end').toBeGreaterThan(0);
+          expect(at - exp * 1000).toBeGreaterThan(-1000);
+          expect(at - exp * 1000).toBeLessThan((sweepSeconds + 5) * 1000);
+        }
+        // The sweep closes without the notice (it does not know the channels); the exact close was never sent.
+        expect(sse.text()).not.toContain('token-expired');
+        expect(ndjson.text()).not.toContain('token_expired');
       } finally {
         await replacement.stop();
       }

@@ -216,7 +216,8 @@ describe('a message published with the CLI', () => {
       const response = await stack.publish({ channel, data: 'via origin' });
       const { messages } = (await response.json()) as { messages: Array<{ id: string }> };
       const [, stored] = await sequenced.waitFor(2);
-      expect(stored).toEqual({ id: messages[0]!.id, data: { id: messages[0]!.id, channel, data: 'via origin', ts: expect.any(Number) } });
+      // The channel's first stored message: it follows "0" (the direct one has no id and is in no history).
+      expect(stored).toEqual({ id: messages[0]!.id, data: { prev: '0', id: messages[0]!.id, channel, data: 'via origin', ts: expect.any(Number) } });
       await new Promise((r) => setTimeout(r, 300));
       expect(sequenced.events).toHaveLength(2);
     } finally {

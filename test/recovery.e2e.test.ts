@@ -1,6 +1,7 @@
 // Nothing lost on reconnect, nothing twice: disconnect, publish three messages, reconnect with the last
-// id, for SSE, NDJSON, long-poll and WebSocket. And Pushpin's own gap recovery: a publish that never
-// reached the proxy is filled in through the subscription's prev-id and Grip-Link next.
+// id, for SSE, NDJSON, long-poll and WebSocket. And a publish that never reached the proxy: a stream's
+// next message names the id it follows, so a client sees the gap and comes back from its last id; a
+// held long-poll is retried by Pushpin through its prev-id.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,7 +15,8 @@ const ROUTE = { 'pushpin-route': 'origin' };
 
 /**
  * Sits between the origin and Pushpin's publish endpoint. When `dropNext` is set it answers 200 to the
- * next publish without forwarding it: the message is in history, but the proxy never saw it.
+ * next publish of a stored message without forwarding it: the message is in history, but the proxy
+ * never saw it. (Only a stored message's: the origin also publishes its private streams' expiry sweep.)
  */
 interface PublishInterceptor {
   url: string;
@@ -30,7 +32,7 @@ async function startPublishInterceptor(): Promise<PublishInterceptor> {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      if (state.dropNext) {
+      if (state.dropNext && Buffer.concat(chunks).includes('"history:')) {
         state.dropNext = false;
         state.dropped++;
         res.writeHead(200, { 'Content-Type': 'text/plain' }).end('Published\n');
@@ -210,10 +212,15 @@ describe('WebSocket client publish (ALLOW_CLIENT_PUBLISH=true)', () => {
   });
 });
 
-describe("Pushpin fills a gap itself (an item's prev-id skips an id it never saw)", () => {
-  it('SSE: the next publish triggers recovery through the Grip-Link; both arrive once, in order', async () => {
+describe('a gap on a stream (the proxy never saw a message): the next one names what it follows, and a client coming back from its last id gets the missing one', () => {
+  // Stream holds carry no prev-id and no next link (routes/streamHold.ts): Pushpin delivers what it
+  // gets. Each stored message names the id it follows (`prev`); the rule for any client (the README's
+  // "prev rule", what fanout-forward/client does): a `prev` that is not your last id means a gap,
+  // reconnect with your last id (Last-Event-ID, ?since=).
+  it('SSE: an EventSource sees `prev` skip an id; reconnecting with Last-Event-ID replays the missing one, the chain intact', async () => {
     const channel = 'gap-sse';
     const client = recordSse(`${stack.urls.pushpinProxy}/events/${channel}`, ROUTE);
+    let again: ReturnType<typeof recordSse> | undefined;
     try {
       await client.opened;
       const [a] = await publishIds(channel, ['a']);
@@ -222,19 +229,27 @@ describe("Pushpin fills a gap itself (an item's prev-id skips an id it never saw
       const [lost] = await publishIds(channel, ['lost']);
       expect(interceptor.dropped).toBe(1);
       const [c] = await publishIds(channel, ['c']);
-      await client.waitFor(3);
+      await client.waitFor(2);
+      const prevs = client.events.map((e) => [e.id, (e.data as { prev?: string }).prev]);
+      // The first message of the channel follows "0"; `c` names `lost`, which never came: a gap.
+      expect(prevs).toEqual([[a, '0'], [c, lost]]);
+      client.close();
+      again = recordSse(`${stack.urls.pushpinProxy}/events/${channel}`, { ...ROUTE, 'Last-Event-ID': a! });
+      await again.waitFor(2);
       const [d] = await publishIds(channel, ['d']);
-      await client.waitFor(4);
-      expect(client.events.map((e) => e.id)).toEqual([a, lost, c, d]);
+      await again.waitFor(3);
+      expect(again.events.map((e) => [e.id, (e.data as { prev?: string }).prev])).toEqual([[lost, a], [c, lost], [d, c]]);
     } finally {
       client.close();
+      again?.close();
     }
   });
 
-  it('NDJSON stream: the same', async () => {
+  it('NDJSON stream: the same with ?since=', async () => {
     const channel = 'gap-ndjson';
     const [seed] = await publishIds(channel, ['seed']);
     const client = recordNdjson(`${stack.urls.pushpinProxy}/stream/${channel}?since=${seed}`, ROUTE);
+    let again: ReturnType<typeof recordNdjson> | undefined;
     try {
       await client.opened;
       const [a] = await publishIds(channel, ['a']);
@@ -242,13 +257,21 @@ describe("Pushpin fills a gap itself (an item's prev-id skips an id it never saw
       interceptor.dropNext = true;
       const [lost] = await publishIds(channel, ['lost']);
       const [c] = await publishIds(channel, ['c']);
-      await client.waitFor(3);
-      expect(client.lines.map((l) => (l as { id: string }).id)).toEqual([a, lost, c]);
+      await client.waitFor(2);
+      const chain = (lines: unknown[]) => lines.map((l) => [(l as { id: string }).id, (l as { prev?: string }).prev]);
+      expect(chain(client.lines)).toEqual([[a, seed], [c, lost]]);
+      client.close();
+      again = recordNdjson(`${stack.urls.pushpinProxy}/stream/${channel}?since=${a}`, ROUTE);
+      await again.waitFor(2);
+      expect(chain(again.lines)).toEqual([[lost, a], [c, lost]]);
     } finally {
       client.close();
+      again?.close();
     }
   });
+});
 
+describe('a gap on a long-poll', () => {
   it('long-poll: a held poll is retried and answers with the message it missed', async () => {
     const channel = 'gap-poll';
     const [seed] = await publishIds(channel, ['seed']);

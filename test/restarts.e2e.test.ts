@@ -87,10 +87,21 @@ describe.each([
       ];
       expect(BigInt(after[0]!) > BigInt(before[2]!)).toBe(true);
       await expectExactly(subscribers, [...before, ...after]);
-      // The memory history started a new epoch: the NDJSON stream was told its position could not
-      // be continued (then got everything retained, which is what came after); Redis kept it all.
-      const resets = subscribers.ndjson.lines.filter((l) => (l as { type?: string }).type === 'reset');
-      expect(resets).toEqual(withRedis ? [] : [{ type: 'reset', channel, reason: 'restarted', since: before[2], after: expect.any(String) }]);
+      // Redis kept the sequence: the first message after the restart follows the last one before. The
+      // memory history started a new epoch, whose first message follows "0": a stream client applying
+      // the prev rule sees that it is not its last id, comes back from it and is told the position
+      // could not be continued (then gets everything retained, which is what came after).
+      const prevOf = (id: string) => (subscribers.ndjson.lines.find((l) => (l as { id?: string }).id === id) as { prev?: string }).prev;
+      expect(prevOf(after[0]!)).toBe(withRedis ? before[2] : '0');
+      expect([prevOf(after[1]!), prevOf(after[2]!)]).toEqual([after[0], after[1]]);
+      const back = recordNdjson(`${stack.urls.edge}/stream/${channel}?since=${before[2]}`);
+      try {
+        const lines = await back.waitFor(withRedis ? 3 : 4);
+        expect(lines[0]).toEqual(withRedis ? expect.objectContaining({ id: after[0], prev: before[2] }) : { type: 'reset', channel, reason: 'restarted', since: before[2], after: '0' });
+        expect(messageIds(lines)).toEqual(after);
+      } finally {
+        back.close();
+      }
     } finally {
       subscribers.close();
     }

@@ -225,13 +225,15 @@ describe('one logical message', () => {
       // SSE and NDJSON joined after the seed: they get the probes and this message.
       const count = Number(sent!.id) - Number(seed!.id);
       const expected = { id: sent!.id, channel, data: { shape: 'same' }, ts: expect.any(Number) };
+      // The streams and the WebSocket also name the id it follows (the last probe's).
+      const prev = (BigInt(sent!.id) - 1n).toString();
 
       const sseEvents = await sse.waitFor(count);
-      expect(sseEvents.at(-1)).toEqual({ id: sent!.id, data: expected });
+      expect(sseEvents.at(-1)).toEqual({ id: sent!.id, data: { prev, ...expected } });
       const lines = await ndjson.waitFor(count);
-      expect(lines.at(-1)).toEqual(expected);
+      expect(lines.at(-1)).toEqual({ prev, ...expected });
       const [wsMessage] = await ws.waitFor(1, (f) => f.type === 'message' && notProbe(f));
-      expect(wsMessage).toEqual({ type: 'message', prev: expect.stringMatching(/^\d+$/), ...expected });
+      expect(wsMessage).toEqual({ type: 'message', prev, ...expected });
       const polled = (await (await longPoll).json()) as { messages: unknown[] };
       expect(polled.messages).toEqual([expected]);
     } finally {

@@ -300,6 +300,32 @@ describe('streams and long-poll', () => {
     expect(bed.of('open').at(-1)).toMatchObject({ transport: 'sse', since: '21' });
   });
 
+  it('a stream applies the gap rule to messages that name `prev`: it leaves the connection and comes back from its position', () => {
+    for (const transport of ['sse', 'stream'] as const) {
+      const bed = createTestbed({ transports: [transport] });
+      bed.send({ type: 'subscribe', sub: 1, channel: 'c', since: '20' });
+      const conn = bed.lastConn();
+      bed.send({ type: 'opened', conn });
+      const item = (id: string, prev?: string) => ({ kind: 'message' as const, message: { id, channel: 'c', data: id, ts: 1 }, ...(prev ? { prev } : {}) });
+      bed.send({ type: 'item', conn, item: item('21', '20') });
+      bed.send({ type: 'item', conn, item: item('21', '20') }); // a duplicate is still only dropped
+      bed.send({ type: 'item', conn, item: item('23', '22') }); // 22 never came
+      bed.send({ type: 'item', conn, item: item('24', '23') }); // what the left connection still delivers does not count
+      expect(bed.of('message').map((m) => m.message.id)).toEqual(['21']);
+      expect(bed.of('drop')).toEqual([{ type: 'drop', conn }]);
+      expect(bed.of('recovering')).toMatchObject([{ reason: 'gap', position: '21' }]);
+      bed.wait(200);
+      expect(bed.of('open').at(-1)).toMatchObject({ transport, since: '21' });
+      // A message without `prev` (from an origin that did not name it yet) is taken as it comes.
+      const linked = createTestbed({ transports: [transport] });
+      linked.send({ type: 'subscribe', sub: 1, channel: 'c', since: '20' });
+      linked.send({ type: 'opened', conn: linked.lastConn() });
+      linked.send({ type: 'item', conn: linked.lastConn(), item: item('23') });
+      expect(linked.of('message').map((m) => m.message.id)).toEqual(['23']);
+      expect(linked.of('drop')).toEqual([]);
+    }
+  });
+
   it('NDJSON and long-poll learn the position from the history first when started without one', () => {
     for (const transport of ['stream', 'poll'] as const) {
       const bed = createTestbed({ transports: [transport] });

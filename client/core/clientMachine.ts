@@ -32,7 +32,7 @@ import { createLadder, ladderFailed, ladderUpgrade, ladderWorked, type Ladder, t
 
 /** Why a subscription connects again (counted per reason in its stats). */
 export type RecoveryReason =
-  /** A WebSocket message did not follow the position: the proxy dropped something. */
+  /** A message did not follow the position (its `prev` is another id): the proxy dropped something. */
   | 'gap'
   /** A silent WebSocket's pong showed its channel ahead of the position: the proxy stopped sending. */
   | 'pong-behind'
@@ -699,7 +699,11 @@ function item(s: MachineState, id: number, it: StreamItem): void {
   conn.lastByteAt = s.now;
   if (it.kind === 'message') {
     conn.lastMessageAt = s.now;
-    deliver(s, sub, it.message, judgeMessage(sub.position, it.message.id, undefined));
+    // The proxy holds streams without a sequence check; each message names what it follows, and the
+    // gap rule applies as on a WebSocket (leave the connection, come back from the position).
+    const judgement = judgeMessage(sub.position, it.message.id, it.prev);
+    if (judgement === 'gap') return lose(s, conn, 'gap', `${sub.channel}: ${it.message.id} follows ${it.prev}, the position is ${sub.position}`);
+    deliver(s, sub, it.message, judgement);
     if (sub.position !== undefined && conn.open) goLive(s, sub);
   } else if (it.kind === 'reset') reset(s, sub, it.reset);
   else if (it.kind === 'expired') tokenRefused(s, sub, 'token_expired', `the subscribe token for ${sub.channel} expired`);

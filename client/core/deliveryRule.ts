@@ -7,9 +7,9 @@ import { compareMessageIds, laterMessageId, type ContinuityReset } from '../../p
 /**
  * `deliver`: hand it on and move the position to its id. `live-only`: hand it on, the position stays
  * (a message published straight to the proxy has no id and is in no history). `duplicate`: at or
- * before the position, already delivered: drop it. `gap`: its `prev` (WebSocket frames name the id
- * they follow) is not our position, so something between was dropped on the way: do not deliver it,
- * subscribe again from the position.
+ * before the position, already delivered: drop it. `gap`: its `prev` (WebSocket frames, SSE events
+ * and NDJSON lines name the id they follow) is not our position, so something between was dropped on
+ * the way: do not deliver it, subscribe again from the position.
  */
 export type Judgement = 'deliver' | 'live-only' | 'duplicate' | 'gap';
 

@@ -26,6 +26,12 @@ describe('origin configuration', () => {
     expect(config.metricsToken).toBe(DEV_PUBLISH_TOKEN);
   });
 
+  it('sweeps the expired private streams every 60 s by default, 10-3600 s', () => {
+    expect(loadOriginConfig({}).streamExpirySweepSeconds).toBe(60);
+    expect(loadOriginConfig({ STREAM_EXPIRY_SWEEP_SECONDS: '15' }).streamExpirySweepSeconds).toBe(15);
+    expect(() => loadOriginConfig({ STREAM_EXPIRY_SWEEP_SECONDS: '5' })).toThrow('STREAM_EXPIRY_SWEEP_SECONDS');
+  });
+
   it('bounds the in-memory history at 64 MiB and requests at 30 s by default', () => {
     const config = loadOriginConfig({});
     expect(config.history.maxBytes).toBe(DEFAULT_HISTORY_MAX_BYTES);

@@ -75,6 +75,12 @@ export interface OriginConfig {
   wsGrantKeepAliveSeconds: number;
   /** How long a long-poll is held before it answers with no messages. */
   longPollTimeoutSeconds: number;
+  /**
+   * How often the origin closes the private SSE and NDJSON streams whose token expired while the
+   * origin instance that would have closed them at `exp` was gone (a restart, a crash): it closes,
+   * every this many seconds, those that expired in the period (see access/streamExpiryCloser.ts).
+   */
+  streamExpirySweepSeconds: number;
   /** Private channels: their prefix and the secret subscribe tokens are verified with. */
   access: AccessConfig;
   /** How the token secret was chosen: set, the local dev secret, or none (private channels refused). */
@@ -336,6 +342,7 @@ export function loadOriginConfig(env: Env = process.env): OriginConfig {
     wsGrantKeepAliveSeconds: integer(env, 'WS_TOKEN_KEEP_ALIVE_SECONDS', 120, 20, 3600),
     // Pushpin raises anything under 5 s to 5 s.
     longPollTimeoutSeconds: integer(env, 'LONG_POLL_TIMEOUT_SECONDS', 55, 5, 3600),
+    streamExpirySweepSeconds: integer(env, 'STREAM_EXPIRY_SWEEP_SECONDS', 60, 10, 3600),
     ...readAccess(env, exposure === undefined),
     // Outside local use the publish token would be one leaked scrape config away from publishing.
     metricsToken: metricsToken ?? (exposure ? undefined : publish.token),

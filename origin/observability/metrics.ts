@@ -20,7 +20,7 @@ export interface OriginMetrics {
   channelsClosed: Counter;
   /** Subscribes (and history reads, transport "history") refused on private channels, by reason. */
   subscribeRefusals: Counter<'transport' | 'reason'>;
-  /** Subscriptions ended because their token expired, by transport. */
+  /** Subscriptions ended because their token expired, by transport (SSE and NDJSON: the closes published at exp, one per channel and exp). */
   subscriptionsExpired: Counter<'transport'>;
   /** WebSocket subscribes asking to hold a busy channel's appends for a round, by outcome (gated, joined, cooling). */
   appendGates: Counter<'outcome'>;

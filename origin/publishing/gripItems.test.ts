@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { envelopeJson, storedEnvelopeJson } from '../../protocol/index.ts';
+import { envelopeJson, storedEnvelopeJson, withPrev } from '../../protocol/index.ts';
 import { historyChannelFor } from '../transports/gripChannels.ts';
 import { closeItemsForChannel, itemsForStoredMessage, liveItemsForMessage, MAX_ITEM_BYTES, publishedItemBytes } from './gripItems.ts';
 
@@ -12,12 +12,14 @@ describe('items for a stored message', () => {
     expect(items.map((i) => i.channel)).toEqual(['history:sse:c', 'history:stream:c', 'ws:c']);
     expect(historyChannelFor('poll', 'c')).toBe('history:sse:c');
     for (const item of items) expect(item).toMatchObject({ id: '2', 'prev-id': '1' });
-    expect(items[0]!.formats['http-stream']).toEqual({ content: 'id: 2\ndata: {"id":"2","channel":"c","data":{"a":1},"ts":1}\n\n' });
+    // SSE and NDJSON name the id the message follows (`prev`, for the client's gap rule: stream holds carry no prev-id).
+    expect(items[0]!.formats['http-stream']).toEqual({ content: 'id: 2\ndata: {"prev":"1","id":"2","channel":"c","data":{"a":1},"ts":1}\n\n' });
     expect(JSON.parse(items[0]!.formats['http-response']!.body)).toEqual({ messages: [message('2', { a: 1 })], lastId: '2' });
     expect(items[0]!.formats['http-response']).toMatchObject({ code: 200, headers: { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' } });
-    expect(items[1]!.formats['http-stream']).toEqual({ content: '{"id":"2","channel":"c","data":{"a":1},"ts":1}\n' });
+    expect(items[1]!.formats['http-stream']).toEqual({ content: '{"prev":"1","id":"2","channel":"c","data":{"a":1},"ts":1}\n' });
     expect(JSON.parse((items[2]!.formats['ws-message'] as { content: string }).content)).toEqual({ type: 'message', prev: '1', ...message('2', { a: 1 }) });
   });
+
 
   it('are the same built from the data\'s JSON text as from the data', () => {
     fc.assert(
@@ -34,7 +36,7 @@ describe('items for a stored message', () => {
     const large = message('9', 'x'.repeat(40_000));
     const [sse] = itemsForStoredMessage(large, '8');
     expect(JSON.parse(sse!.formats['http-response']!.body)).toEqual({ messages: [], lastId: '8' });
-    expect(sse!.formats['http-stream']).toEqual({ content: `id: 9\ndata: ${JSON.stringify(large)}\n\n` });
+    expect(sse!.formats['http-stream']).toEqual({ content: `id: 9\ndata: ${withPrev(JSON.stringify(large), '8')}\n\n` });
     expect(publishedItemBytes(sse!)).toBeLessThanOrEqual(MAX_ITEM_BYTES);
     // Escaping counts: a quote is 2 bytes in the envelope and 4 in an item, so 7,000 quotes take
     // 56,000 bytes for both formats (they fit) and 9,000 would take 72,000 (they do not).

@@ -2,7 +2,7 @@
 // transports/gripChannels.ts for which channel is which).
 import type { ChannelMessage } from '../history/historyStore.ts';
 import { historyChannelFor, liveChannelFor } from '../transports/gripChannels.ts';
-import { envelopeJson, ndjsonLine, pollBody, sseEvent, START_ID, storedEnvelopeJson, wsMessageFrame, type Envelope } from '../../protocol/index.ts';
+import { envelopeJson, ndjsonLine, pollBody, sseEvent, START_ID, storedEnvelopeJson, withPrev, wsMessageFrame, type Envelope } from '../../protocol/index.ts';
 
 export type GripFormats = {
   'http-stream'?: { content: string } | { action: 'close' };
@@ -59,6 +59,7 @@ function bothFormatsFit(json: string): boolean {
  * "an individual message", the Publishing API reference):
  * - the SSE history channel, sequenced with id/prev-id, carrying the SSE event (http-stream, to SSE
  *   holds) and the long-poll answer (http-response, to long-poll holds, which subscribe there too);
+ *   the event and the NDJSON line name the id the message follows (`prev`);
  * - the NDJSON history channel (http-stream with other content than SSE's: its own item);
  * - the WebSocket channel (with id/prev-id too, which Pushpin's sequencer uses to order items that
  *   several origin instances publish at once).
@@ -75,23 +76,26 @@ export function itemsForStoredMessage(
   const json = options.dataJson === undefined ? envelopeJson(message) : storedEnvelopeJson(message, options.dataJson);
   const sequence = { id: message.id, 'prev-id': prevId };
   // The first message of an epoch follows START_ID, the position of a channel with no message, so
-  // every SSE, NDJSON and long-poll hold at it takes the message at once. (Were it to name nothing, or
-  // an id no hold has, every hold of the channel would see a prev-id mismatch and fetch its next link
-  // at the same moment; under load Pushpin 1.36 answers such a burst of shared fetches 502, and the
-  // fetches that join the failed shared request are never answered: streams open, kept alive and
-  // silent for good, 95-310 of 1,200 measured.) The WebSocket channel has no holds to match: there it
+  // every long-poll hold at it takes the message at once, and a stream client at it sees no gap.
+  // (Were it to name nothing, or an id no hold has, every hold checking prev-id would retry at the
+  // same moment; when stream holds still checked it, under load Pushpin 1.36 answered such a burst of
+  // shared next-link fetches 502 and never answered the fetches that joined the failed one: streams
+  // open, kept alive and silent for good, 95-310 of 1,200 measured.) The WebSocket channel has no holds to match: there it
   // names none, so Pushpin's sequencer does not wait for a predecessor it never saw (it waits up to
   // 5 s when it remembers another id for the channel, e.g. an earlier epoch's).
   const wsSequence = prevId === START_ID ? { id: message.id } : sequence;
   const skip = options.skipUsers && options.skipUsers.length > 0 ? { meta: { skip_users: options.skipUsers.join(',') } } : {};
   const poll = bothFormatsFit(json) ? pollBody([message], [json], { lastId: message.id }) : pollBody([], [], { lastId: prevId });
+  // SSE and NDJSON holds carry no prev-id (routes/streamHold.ts): the event and the line name the id
+  // the message follows, for the client's gap rule.
+  const streamJson = withPrev(json, prevId);
   return [
     {
       channel: historyChannelFor('sse', c),
       ...sequence,
-      formats: { 'http-stream': { content: sseEvent(message, json) }, 'http-response': pollResponse(poll) },
+      formats: { 'http-stream': { content: sseEvent(message, streamJson) }, 'http-response': pollResponse(poll) },
     },
-    { channel: historyChannelFor('stream', c), ...sequence, formats: { 'http-stream': { content: ndjsonLine(message, json) } } },
+    { channel: historyChannelFor('stream', c), ...sequence, formats: { 'http-stream': { content: ndjsonLine(message, streamJson) } } },
     { channel: liveChannelFor('ws', c), ...wsSequence, ...skip, formats: { 'ws-message': { content: wsMessageFrame(message, json, prevId) } } },
   ];
 }

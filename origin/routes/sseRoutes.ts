@@ -2,13 +2,10 @@
 // (or ?lastEventId=) first gets every retained message after that id; then Pushpin streams live ones.
 // A position the history cannot continue from gets an `event: reset` first, then everything retained.
 import { Router, type RequestHandler } from 'express';
-import type { ChannelAccess } from '../access/channelAccess.ts';
-import type { HistoryStore } from '../history/historyStore.ts';
-import type { OriginMetrics } from '../observability/metrics.ts';
 import { RESUME_QUERY_PARAM, SSE_KEEP_ALIVE, sseEvent, sseExpired, ssePosition, sseReset, STREAM_CONTENT_TYPES } from '../../protocol/index.ts';
-import { streamHoldHandler, streamHoldPaths } from './streamHold.ts';
+import { streamHoldHandler, streamHoldPaths, type StreamHoldDeps } from './streamHold.ts';
 
-export function sseRoutes(deps: { history: HistoryStore; requireGrip: RequestHandler; metrics: OriginMetrics; access: ChannelAccess }): Router {
+export function sseRoutes(deps: StreamHoldDeps & { requireGrip: RequestHandler }): Router {
   const router = Router();
   router.get(
     streamHoldPaths('events'),

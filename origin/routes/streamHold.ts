@@ -1,13 +1,24 @@
 // A GRIP stream hold (SSE and NDJSON): replay what the client missed in the body, then let the proxy
-// keep the response open on the transport's channels. The history channel carries prev-id and a
-// Grip-Link next, so when Pushpin sees one of the origin's items whose prev-id is not the last id it
-// delivered (a gap), it fetches the link and appends what is missing itself. The live channel carries
-// no prev-id, so anything published straight to the proxy reaches the client too.
+// keep the response open on the transport's channels: the history channel, where the origin publishes
+// what it stores, and the live channel, where anything published straight to the proxy arrives.
+//
+// The hold carries no prev-id and no next link. With them, Pushpin repaired a gap in the origin's
+// sequence itself (it fetched the link), but Pushpin 1.36 also updates every hold of a channel 1 s
+// after the channel's first subscription, through one limiter of 10 next-link fetches a second for the
+// whole handler, and holds back a stream's messages until its fetch returns: with hundreds of fresh
+// channels, messages waited tens of seconds (test/freshChannels.e2e.test.ts). A hold with no link has
+// nothing to update. Instead every stored message names the id it follows (`prev`), in the replay
+// here and in the published items, and the client applies the gap rule: a message whose `prev` is not
+// its last id means the proxy dropped something, and the client comes back from its last id (with
+// Last-Event-ID or ?since=). A replay longer than one page still goes out through next links (no hold
+// yet: Pushpin follows those at once, not through the limiter). A private stream also holds expiry
+// channels, on which the origin ends it when its token expires (access/streamExpiryCloser.ts).
 import { Channel, GripInstruct } from '@fanoutio/grip';
 import type { Request, Response } from 'express';
 import type { ChannelMessage, HistoryStore } from '../history/historyStore.ts';
 import { readReplay, replayPage } from '../history/replay.ts';
-import type { ContinuityReset } from '../../protocol/index.ts';
+import { withPrev, envelopeJson, type ContinuityReset } from '../../protocol/index.ts';
+import type { StreamExpiryCloser } from '../access/streamExpiryCloser.ts';
 import type { OriginMetrics } from '../observability/metrics.ts';
 import { historyChannelFor, liveChannelFor, type Transport } from '../transports/gripChannels.ts';
 import type { ChannelAccess } from '../access/channelAccess.ts';
@@ -26,7 +37,8 @@ export interface StreamHoldSpec {
   transport: Extract<Transport, 'sse' | 'stream'>;
   contentType: string;
   keepAlive: string;
-  frame: (message: ChannelMessage) => string;
+  /** The message's framing; `json` is its envelope JSON when the caller has it (with `prev`, say). */
+  frame: (message: ChannelMessage, json?: string) => string;
   /** The notice that the client's position could not be continued. */
   resetNotice: (channel: string, reset: ContinuityReset) => string;
   /** Something to send when no message is, so the client learns its position (SSE: an id-only block). */
@@ -55,18 +67,24 @@ function resumeLink(spec: StreamHoldSpec, channel: string, id: string): string {
 }
 
 /**
- * The next link, with the hold's link grant on a private channel. Its timeout makes Pushpin fetch it
- * when the token expires (a second later at most), and the origin then ends the stream.
+ * The link to the next replay page, with a link grant on a private channel: Pushpin fetches it at once
+ * without the client's headers, so the link has to carry the authorization.
  */
-function nextLinkOf(spec: StreamHoldSpec, access: ChannelAccess, admission: Admission, channel: string, id: string): { uri: string; timeout: number } {
+function nextPageLink(spec: StreamHoldSpec, access: ChannelAccess, admission: Admission, channel: string, id: string): string {
   const uri = resumeLink(spec, channel, id);
-  if (admission.kind === 'public' || !access.linkGrants) return { uri, timeout: 0 };
-  const grant = access.linkGrants.sign({ transport: spec.transport, channel }, admission.exp);
+  if (admission.kind === 'public' || !access.linkGrants) return uri;
   // In the path too (see streamHoldPaths): sessions sharing a link must share the grant.
-  return { uri: `${uri}/${grant}`, timeout: Math.max(1, admission.exp - access.nowSeconds()) };
+  return `${uri}/${access.linkGrants.sign({ transport: spec.transport, channel }, admission.exp)}`;
 }
 
-export function streamHoldHandler(spec: StreamHoldSpec, deps: { history: HistoryStore; metrics: OriginMetrics; access: ChannelAccess }) {
+export interface StreamHoldDeps {
+  history: HistoryStore;
+  metrics: OriginMetrics;
+  access: ChannelAccess;
+  streamExpiry: StreamExpiryCloser;
+}
+
+export function streamHoldHandler(spec: StreamHoldSpec, deps: StreamHoldDeps) {
   return async (req: Request, res: Response): Promise<void> => {
     let channel: string;
     let resumeId: string | undefined;
@@ -81,14 +99,17 @@ export function streamHoldHandler(spec: StreamHoldSpec, deps: { history: History
     if (!admission) return;
     res.set({ 'Content-Type': spec.contentType, 'Cache-Control': 'no-cache, no-store' });
     if (admission.kind === 'expired') {
-      // Pushpin followed the link of a hold whose token has expired: a last notice, no hold, no link,
-      // so the stream ends; the client comes back with a fresh token and its last id.
+      // Pushpin followed the link to the next replay page after the token expired: a last notice, no
+      // hold, no link, so the stream ends; the client comes back with a fresh token and its last id.
       deps.metrics.subscriptionsExpired.inc({ transport: spec.transport });
       res.status(200).send(spec.expiredNotice(channel));
       return;
     }
     const replay = await readReplay(deps.history, channel, resumeId, STREAM_REPLAY_PAGE_SIZE);
-    const frames = new Map(replay.messages.map((m) => [m.id, spec.frame(m)]));
+    // Each message names the one before it (the first, where the replay starts: the position asked
+    // for, or a reset's `after`), as the published items do, so the gap rule holds across the replay
+    // and the live messages.
+    const frames = new Map(replay.messages.map((m, i) => [m.id, spec.frame(m, withPrev(envelopeJson(m), i === 0 ? replay.plan.afterId : replay.messages[i - 1]!.id))]));
     const { page, complete } = replayPage(replay.messages, (m) => Buffer.byteLength(frames.get(m.id)!), STREAM_REPLAY_BUDGET_BYTES);
     const upTo = complete ? replay.upTo : page.at(-1)!.id;
     const parts = page.map((m) => frames.get(m.id)!);
@@ -97,20 +118,17 @@ export function streamHoldHandler(spec: StreamHoldSpec, deps: { history: History
     const body = parts.join('');
     if (page.length > 0) deps.metrics.messagesReplayed.inc({ transport: spec.transport }, page.length);
     res.status(200);
-    const next = nextLinkOf(spec, deps.access, admission, channel, upTo);
     if (!complete || replay.more) {
       // More retained than one page: no hold yet, only the next link, which Pushpin follows at once
       // and appends to this same response, until a page reaches the channel's position and holds.
-      res.set('Grip-Link', `<${next.uri}>; rel=next`).send(body);
+      res.set('Grip-Link', `<${nextPageLink(spec, deps.access, admission, channel, upTo)}>; rel=next`).send(body);
       return;
     }
-    const instruct = new GripInstruct([
-      new Channel(historyChannelFor(spec.transport, channel), upTo),
-      new Channel(liveChannelFor(spec.transport, channel)),
-    ]);
+    const channels = [historyChannelFor(spec.transport, channel), liveChannelFor(spec.transport, channel)];
+    if (admission.kind === 'granted') channels.push(...deps.streamExpiry.hold(spec.transport, channel, admission.exp));
+    const instruct = new GripInstruct(channels.map((c) => new Channel(c)));
     instruct.setHoldStream();
     instruct.setKeepAlive(spec.keepAlive, STREAM_KEEP_ALIVE_SECONDS);
-    instruct.setNextLink(next.uri, next.timeout);
     deps.metrics.holdsOpened.inc({ transport: spec.transport });
     res.set(instruct.toHeaders()).send(body);
   };

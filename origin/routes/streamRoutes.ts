@@ -1,18 +1,10 @@
 // GET /stream/:channel: HTTP streaming, one JSON message per line (NDJSON), held open by the GRIP
 // proxy. `?since=<id>` first replays every retained message after that id.
 import { Router, type RequestHandler } from 'express';
-import type { ChannelAccess } from '../access/channelAccess.ts';
-import type { HistoryStore } from '../history/historyStore.ts';
-import type { OriginMetrics } from '../observability/metrics.ts';
 import { NDJSON_KEEP_ALIVE, ndjsonExpired, ndjsonLine, ndjsonPosition, ndjsonReset, RESUME_QUERY_PARAM, STREAM_CONTENT_TYPES } from '../../protocol/index.ts';
-import { streamHoldHandler, streamHoldPaths } from './streamHold.ts';
+import { streamHoldHandler, streamHoldPaths, type StreamHoldDeps } from './streamHold.ts';
 
-export function streamRoutes(deps: {
-  history: HistoryStore;
-  requireGrip: RequestHandler;
-  metrics: OriginMetrics;
-  access: ChannelAccess;
-}): Router {
+export function streamRoutes(deps: StreamHoldDeps & { requireGrip: RequestHandler }): Router {
   const router = Router();
   router.get(
     streamHoldPaths('stream'),

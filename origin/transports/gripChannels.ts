@@ -3,8 +3,9 @@
 //   check, so anything published straight to the proxy (our CLI, curl, any GRIP publisher) reaches
 //   every current subscriber;
 // - for SSE, NDJSON and long-poll, a *history* channel (`history:sse:news`, `history:stream:news`)
-//   that only this origin publishes to, with `id`/`prev-id`: Pushpin checks prev-id per channel of a
-//   hold, so a gap in the origin's sequence is recovered from history through the hold's next link.
+//   that only this origin publishes to, with `id`/`prev-id`. Pushpin's sequencer orders the items of
+//   several origin instances by them; a long-poll hold checks prev-id and is retried on a gap. SSE and
+//   NDJSON holds carry no prev-id (see routes/streamHold.ts): each message names its `prev` instead.
 // WebSocket items carry no prev-id check in Pushpin, so WebSockets hold just `ws:news` (the origin's
 // items on it carry ids for Pushpin's reordering; see transports/wsSubscribe.ts for how a subscribe
 // closes the window in which a message could be missed).
@@ -38,4 +39,21 @@ export function historyChannelFor(transport: SequencedTransport, channel: string
  */
 export function expiryChannelFor(exp: number): string {
   return `expiry:ws:${exp}`;
+}
+
+/**
+ * A private SSE or NDJSON stream whose token expires at `exp` (seconds) also holds this channel; at
+ * `exp` the origin that let it in publishes the expiry notice and a close to it (see
+ * access/streamExpiryCloser.ts). Per channel, because the notice names the channel.
+ */
+export function streamExpiryChannelFor(transport: 'sse' | 'stream', channel: string, exp: number): string {
+  return `expiry:${transport}:${exp}:${channel}`;
+}
+
+/**
+ * The same streams also hold the sweep channel of the period their `exp` falls in (`at` its end, in
+ * seconds): every origin instance closes it when the period is over, whoever let the streams in.
+ */
+export function streamSweepChannelFor(transport: 'sse' | 'stream', at: number): string {
+  return `expiry:${transport}:${at}`;
 }

@@ -27,6 +27,11 @@ export interface PushpinOptions {
   /** Where Pushpin's merged log goes; the directory is created. */
   logDir: string;
   pushpinPath?: string;
+  /**
+   * Pushpin's `--loglevel`, e.g. `pushpin-handler:3` (the handler at debug: its "httpsession: next:"
+   * lines show every next-link fetch); default its own (2, info). Debug output is large: for diagnostic runs.
+   */
+  logLevel?: string;
   echo?: boolean | ((line: string) => boolean);
   log?: (line: string) => void;
 }
@@ -78,7 +83,7 @@ export async function startPushpin(options: PushpinOptions): Promise<RunningPush
   const child = await startManagedProcess({
     name: 'pushpin',
     command: binary.path,
-    args: [`--config=${configFile}`, '--merge-output'],
+    args: [`--config=${configFile}`, '--merge-output', ...(options.logLevel !== undefined ? [`--loglevel=${options.logLevel}`] : [])],
     cwd: workDir,
     ready: /\bstarted\s*$/m,
     logFile,

@@ -60,6 +60,8 @@ export interface LocalStackOptions {
   pushpinListenAll?: boolean;
   /** Pushpin's delivery settings (scripts/pushpin/pushpinProfiles.ts); default DEFAULT_PUSHPIN_PROFILE. */
   pushpinProfile?: PushpinProfileName;
+  /** Pushpin's `--loglevel` (see PushpinOptions.logLevel); default its own. */
+  pushpinLogLevel?: string;
   logDir?: string;
   /** Children's output in this process's stdout: every line (true), none (false, the default), or only warnings and errors ('problems', echoPolicy.ts). */
   echo?: boolean | 'problems';
@@ -234,6 +236,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         publishPort: ports.pushpinPublish,
         profile: pushpinProfile,
         ...(options.pushpinListenAll ? { proxyListenAll: true } : {}),
+        ...(options.pushpinLogLevel !== undefined ? { logLevel: options.pushpinLogLevel } : {}),
         logDir,
         log,
         ...(manifest.pushpin.pushpinPath ? { pushpinPath: manifest.pushpin.pushpinPath } : {}),
