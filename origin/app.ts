@@ -11,6 +11,7 @@ import type { Logger } from './observability/logger.ts';
 import type { OriginMetrics } from './observability/metrics.ts';
 import type { Readiness } from './observability/readiness.ts';
 import type { ChannelCloser } from './publishing/channelCloser.ts';
+import type { PresenceTracker } from './presence/presenceTracker.ts';
 import type { MessagePublisher } from './publishing/messagePublisher.ts';
 import { historyRoutes } from './routes/historyRoutes.ts';
 import { metricsRoutes } from './routes/metricsRoutes.ts';
@@ -34,6 +35,8 @@ export interface OriginDeps {
   expiryCloser: ExpiryCloser;
   readiness: Readiness;
   stateSeal: WsStateSeal;
+  /** Occupancy and presence (undefined when PRESENCE_TRACKING=false). */
+  presence?: PresenceTracker;
 }
 
 export function createOriginApp(deps: OriginDeps): Express {
@@ -76,6 +79,7 @@ export function createOriginApp(deps: OriginDeps): Express {
       expiryCloser: deps.expiryCloser,
       grantKeepAliveSeconds: config.wsGrantKeepAliveSeconds,
       stateSeal: deps.stateSeal,
+      ...(deps.presence ? { presence: { tracker: deps.presence, keepAliveSeconds: config.presence.keepAliveSeconds } } : {}),
     }),
   );
   // Through the cache (the publish API is above).

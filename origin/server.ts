@@ -18,6 +18,10 @@ import { createGripPublisher } from './publishing/gripPublisher.ts';
 import { createChannelCloser } from './publishing/channelCloser.ts';
 import { createMessagePublisher } from './publishing/messagePublisher.ts';
 import { createWsStateSeal } from './transports/wsStateSeal.ts';
+import { createMemoryPresenceStore } from './presence/memoryPresenceStore.ts';
+import { createPresenceTracker, type PresenceTracker } from './presence/presenceTracker.ts';
+import { PresenceUnavailableError, type PresenceStore } from './presence/presenceStore.ts';
+import { createRedisPresenceStore } from './presence/redisPresenceStore.ts';
 import { ORIGIN_MAX_HEADER_BYTES } from './transports/wsSessionState.ts';
 
 function readConfig(): OriginConfig {
@@ -61,6 +65,24 @@ async function openHistory(): Promise<HistoryStore> {
 }
 const history = await openHistory();
 log.info({ store: config.redisUrl ? 'redis' : 'memory' }, 'history store ready');
+async function openPresence(): Promise<PresenceTracker | undefined> {
+  if (!config.presence.enabled) return undefined;
+  const limits = { maxConnectionsPerChannel: config.presence.maxConnectionsPerChannel };
+  let store: PresenceStore;
+  try {
+    store = config.redisUrl ? await createRedisPresenceStore({ url: config.redisUrl, limits }) : createMemoryPresenceStore(limits);
+  } catch (error) {
+    if (error instanceof PresenceUnavailableError) {
+      log.fatal(`REDIS_URL: ${error.message}`);
+      process.exit(2);
+    }
+    throw error;
+  }
+  const tracker = createPresenceTracker(store, { onSweepError: (error) => log.warn({ err: error }, 'presence sweep failed; the next one tries again') });
+  tracker.start();
+  return tracker;
+}
+const presence = await openPresence();
 const grip = createGripPublisher(config.gripTargets);
 const expiryCloser = createExpiryCloser({
   publish: (items) => grip.publish(items).then(() => undefined),
@@ -78,6 +100,10 @@ const readiness = createReadiness(
   { showTargets: config.localOnly },
 );
 const metrics = createOriginMetrics();
+presence?.listen((changes) => {
+  for (const change of changes) metrics.presenceChanges.inc({ type: change.type, reason: change.reason ?? '' });
+  log.debug({ changes }, 'presence changed');
+});
 const app = createOriginApp({
   config,
   verifyGripSig: await createGripSignatureVerifier(config.signatureKeys),
@@ -92,6 +118,7 @@ const app = createOriginApp({
   expiryCloser,
   readiness,
   stateSeal: createWsStateSeal(config.wsStateSecret),
+  ...(presence ? { presence } : {}),
 });
 
 // A request must arrive whole within REQUEST_TIMEOUT_SECONDS (a body trickled byte by byte would
@@ -126,6 +153,7 @@ const stop = (signal: string): void => {
   stopping = true;
   log.info({ signal }, 'stopping');
   expiryCloser.stop();
+  presence?.stop();
   // Requests in flight finish first: a publish already stored in the history must still reach the
   // proxy (a held WebSocket has no other way to get it; streams would recover it only with the next
   // message). server.close() stops accepting and closes idle keep-alive connections.

@@ -8,10 +8,10 @@ import { utf8ByteLength } from './utf8.ts';
 
 /** A member's id is its subscribe token's `sub`: 1-128 characters. */
 export const PRESENCE_CLIENT_ID_MAX_LENGTH = 128;
-/** A member's `info` (the token's `presence_info` claim) is a JSON object of at most this many bytes. */
+/** A member's `info` (the subscribe token's `info` claim) is a JSON object of at most this many bytes. */
 export const PRESENCE_INFO_MAX_BYTES = 512;
 /** The subscribe token claim that carries a member's info. */
-export const PRESENCE_INFO_CLAIM = 'presence_info';
+export const PRESENCE_INFO_CLAIM = 'info';
 /** The query parameter (SSE, NDJSON) that asks for member events: `?presence=1`. */
 export const PRESENCE_EVENTS_QUERY_PARAM = 'presence';
 
@@ -149,7 +149,7 @@ export interface PresenceMember {
 export interface PresenceSnapshot {
   channel: string;
   occupancy: Occupancy;
-  /** Members in clientId order (UTF-16 code units), one page. */
+  /** Members in the order of their clientIds' UTF-8 bytes, one page. */
   members: PresenceMember[];
   /** The `after` of the next page, when there are more members. */
   next?: string;

@@ -1,6 +1,7 @@
 // Who may subscribe to (and, over WebSocket, publish to) a channel. Channels whose name starts with the
 // private prefix need a subscribe token granting them; every other channel is public. One policy for
 // every transport and the history API, so they refuse the same things with the same words.
+import type { PresenceInfo } from '../../protocol/index.ts';
 import { patternsCover } from './channelPattern.ts';
 import { createLinkGrants, type LinkGrants } from './linkGrant.ts';
 import { createSubscribeTokenVerifier, isTokenRefusal, type SubscribeTokenVerifier, type TokenRefusalReason } from './subscribeToken.ts';
@@ -16,8 +17,11 @@ export type RefusalReason = TokenRefusalReason | 'missing' | 'channel' | 'publis
 
 export type AccessDecision =
   | { allowed: true; kind: 'public' }
-  /** `exp`: when the grant ends (seconds since the epoch); `publish`: the token also allows publishing. */
-  | { allowed: true; kind: 'granted'; exp: number; publish: boolean }
+  /**
+   * `exp`: when the grant ends (seconds since the epoch); `publish`: the token also allows publishing;
+   * `sub`, `info`: who the holder is in the channel's presence (the token's claims, when it has them).
+   */
+  | { allowed: true; kind: 'granted'; exp: number; publish: boolean; sub?: string; info?: PresenceInfo }
   | { allowed: false; reason: RefusalReason; message: string };
 
 export interface ChannelAccess {
@@ -59,7 +63,14 @@ export function createChannelAccess(config: AccessConfig, nowSeconds: () => numb
       if (!patternsCover(grant.channels, channel)) {
         return { allowed: false, reason: 'channel', message: `the token does not grant ${channel}` };
       }
-      return { allowed: true, kind: 'granted', exp: grant.exp, publish: grant.publish };
+      return {
+        allowed: true,
+        kind: 'granted',
+        exp: grant.exp,
+        publish: grant.publish,
+        ...(grant.sub !== undefined ? { sub: grant.sub } : {}),
+        ...(grant.info !== undefined ? { info: grant.info } : {}),
+      };
     },
   };
 }

@@ -39,6 +39,21 @@ export interface HistoryConfig {
   maxBytes: number;
 }
 
+export interface PresenceConfig {
+  /** Count connections and members (PRESENCE_TRACKING, default true); false: no presence at all, and no keep-alive for it. */
+  enabled: boolean;
+  /**
+   * How often an idle WebSocket with subscriptions calls the origin (Keep-Alive-Interval), which
+   * renews its presence leases: a connection that vanished without a word leaves within this plus
+   * about 11 s (see transports/wsPresence.ts).
+   */
+  keepAliveSeconds: number;
+  /** How long a stream's or long-poll's lease lasts unless its client renews it (the client renews each third). */
+  leaseSeconds: number;
+  /** Leases (connections) one channel may hold: a presence subscribe past it is refused, a plain one goes uncounted. */
+  maxConnectionsPerChannel: number;
+}
+
 export interface OriginConfig {
   host: string;
   port: number;
@@ -73,6 +88,7 @@ export interface OriginConfig {
    * an expiry whose close was lost with an origin instance is caught that much later at most.
    */
   wsGrantKeepAliveSeconds: number;
+  presence: PresenceConfig;
   /** How long a long-poll is held before it answers with no messages. */
   longPollTimeoutSeconds: number;
   /** Private channels: their prefix and the secret subscribe tokens are verified with. */
@@ -334,6 +350,13 @@ export function loadOriginConfig(env: Env = process.env): OriginConfig {
     wsMaxSubscriptions: integer(env, 'WS_MAX_SUBSCRIPTIONS', 20, 1, MAX_WS_SUBSCRIPTIONS),
     // Pushpin raises anything under 20 s to 20 s.
     wsGrantKeepAliveSeconds: integer(env, 'WS_TOKEN_KEEP_ALIVE_SECONDS', 120, 20, 3600),
+    presence: {
+      enabled: boolean(env, 'PRESENCE_TRACKING', true),
+      // Pushpin raises anything under 20 s to 20 s.
+      keepAliveSeconds: integer(env, 'PRESENCE_KEEP_ALIVE_SECONDS', 30, 20, 3600),
+      leaseSeconds: integer(env, 'PRESENCE_LEASE_SECONDS', 30, 3, 3600),
+      maxConnectionsPerChannel: integer(env, 'PRESENCE_MAX_CONNECTIONS_PER_CHANNEL', 50_000, 1, 10_000_000),
+    },
     // Pushpin raises anything under 5 s to 5 s.
     longPollTimeoutSeconds: integer(env, 'LONG_POLL_TIMEOUT_SECONDS', 55, 5, 3600),
     ...readAccess(env, exposure === undefined),
