@@ -16,6 +16,7 @@ import type { MessagePublisher } from './publishing/messagePublisher.ts';
 import { historyRoutes } from './routes/historyRoutes.ts';
 import { metricsRoutes } from './routes/metricsRoutes.ts';
 import { pollRoutes } from './routes/pollRoutes.ts';
+import { presenceRoutes } from './routes/presenceRoutes.ts';
 import { publishRoutes } from './routes/publishRoutes.ts';
 import { sseRoutes } from './routes/sseRoutes.ts';
 import { staticRoutes } from './routes/staticRoutes.ts';
@@ -85,6 +86,7 @@ export function createOriginApp(deps: OriginDeps): Express {
   // Through the cache (the publish API is above).
   app.use(staticRoutes());
   app.use(historyRoutes({ history, access, metrics }));
+  app.use(presenceRoutes({ presence: deps.presence, access, publishToken: config.publishToken, metrics }));
   app.use(metricsRoutes({ metrics, metricsToken: config.metricsToken }));
 
   app.use((_req, res) => {

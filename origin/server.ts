@@ -157,7 +157,7 @@ const stop = (signal: string): void => {
   // Requests in flight finish first: a publish already stored in the history must still reach the
   // proxy (a held WebSocket has no other way to get it; streams would recover it only with the next
   // message). server.close() stops accepting and closes idle keep-alive connections.
-  server.close(() => void history.close().then(() => process.exit(0)));
+  server.close(() => void Promise.all([history.close(), presence?.close()]).then(() => process.exit(0)));
   // Bounded, below the local stack's 1.5 s before SIGKILL: a slow request or history store must not
   // hold the exit.
   setTimeout(() => server.closeAllConnections(), 800).unref();

@@ -22,6 +22,8 @@ export interface PresenceTracker {
   /** Starts the sweep timer (unref'd: it never holds the process). */
   start(): void;
   stop(): void;
+  /** Stops the sweep and closes the store. */
+  close(): Promise<void>;
 }
 
 export function createPresenceTracker(store: PresenceStore, options: { onSweepError?(error: unknown): void } = {}): PresenceTracker {
@@ -75,6 +77,10 @@ export function createPresenceTracker(store: PresenceStore, options: { onSweepEr
     stop() {
       if (timer) clearInterval(timer);
       timer = undefined;
+    },
+    async close() {
+      this.stop();
+      await store.close();
     },
   };
 }
