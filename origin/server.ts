@@ -22,6 +22,7 @@ import { createMemoryPresenceStore } from './presence/memoryPresenceStore.ts';
 import { createPresenceTracker, type PresenceTracker } from './presence/presenceTracker.ts';
 import { PresenceUnavailableError, type PresenceStore } from './presence/presenceStore.ts';
 import { createRedisPresenceStore } from './presence/redisPresenceStore.ts';
+import { memberEventAnnouncer } from './presence/memberEvents.ts';
 import { ORIGIN_MAX_HEADER_BYTES } from './transports/wsSessionState.ts';
 
 function readConfig(): OriginConfig {
@@ -104,6 +105,7 @@ presence?.listen((changes) => {
   for (const change of changes) metrics.presenceChanges.inc({ type: change.type, reason: change.reason ?? '' });
   log.debug({ changes }, 'presence changed');
 });
+presence?.listen(memberEventAnnouncer((items) => grip.publish(items), (error) => log.warn({ err: error }, 'publishing member events failed; subscribers miss them')));
 const app = createOriginApp({
   config,
   verifyGripSig: await createGripSignatureVerifier(config.signatureKeys),

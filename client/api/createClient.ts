@@ -11,11 +11,12 @@ import { probeHistory } from '../transports/historyQuery.ts';
 import { openHttpStream } from '../transports/httpStreamConnection.ts';
 import { openLongPoll } from '../transports/longPollConnection.ts';
 import { describeError } from '../transports/runtimeApis.ts';
+import { readPresenceSnapshot } from '../transports/presenceQuery.ts';
 import { subscribeUrl, webSocketUrl } from '../transports/urls.ts';
 import { openWebSocket } from '../transports/webSocketConnection.ts';
 import { resolveClientOptions, type ClientOptions } from './clientOptions.ts';
 import { PublishError, SubscriptionError } from './errors.ts';
-import { ClientSubscription, type SubscribeOptions, type Subscription, type SubscriptionDriver } from './subscription.ts';
+import { ClientSubscription, presenceRequestOf, type SubscribeOptions, type Subscription, type SubscriptionDriver } from './subscription.ts';
 
 export interface ClientConnectionInfo {
   transport: TransportName;
@@ -96,6 +97,7 @@ export function createClient(options: ClientOptions = {}): FanoutClient {
   const driver: SubscriptionDriver = {
     dispatch,
     record: (id) => machine.subs.get(id),
+    queryPresence: (channel, token, page) => readPresenceSnapshot(env.fetch, base, bearer(token), channel, page),
     stall: (conn, ms) => connections.get(conn)?.stall(ms),
     forget: (id) => void subscriptions.delete(id),
     get closed() {
@@ -128,8 +130,9 @@ export function createClient(options: ClientOptions = {}): FanoutClient {
     const sink = sinkFor(e.conn);
     if (e.transport === 'websocket') return openWebSocket(env, webSocketUrl(base), sink);
     const channel = e.channel!;
-    if (e.transport === 'sse' && eventSource) return openEventSource(env.EventSource!, subscribeUrl(base, 'sse', channel, e.since, e.token), sink);
-    const url = subscribeUrl(base, e.transport, channel, e.since);
+    const presence = { presenceEvents: e.presenceEvents };
+    if (e.transport === 'sse' && eventSource) return openEventSource(env.EventSource!, subscribeUrl(base, 'sse', channel, e.since, e.token, presence), sink);
+    const url = subscribeUrl(base, e.transport, channel, e.since, undefined, presence);
     if (e.transport === 'poll') return openLongPoll(env.fetch!, url, bearer(e.token), sink);
     return openHttpStream(env.fetch!, url, bearer(e.token), e.transport, sink);
   };
@@ -186,6 +189,9 @@ export function createClient(options: ClientOptions = {}): FanoutClient {
         sub?.listeners.emit('reset', { channel: sub.channel, ...e.reset });
         return;
       }
+      case 'presence':
+        subscriptions.get(e.sub)?.listeners.emit('presence', e.event);
+        return;
       case 'state':
         subscriptions.get(e.sub)?.changed(e.state, e.transport);
         return;
@@ -217,11 +223,12 @@ export function createClient(options: ClientOptions = {}): FanoutClient {
       if (machine.closed) throw new Error('fanout-forward client: subscribe after close()');
       if (!isValidChannelName(channel)) throw new TypeError(`fanout-forward client: the channel must be ${CHANNEL_NAME_RULE}; got ${JSON.stringify(channel)}`);
       const { since, token } = subscribeOptions;
+      const presence = presenceRequestOf(subscribeOptions.presence);
       if (since !== undefined && !isMessageId(since)) throw new TypeError(`fanout-forward client: since must be ${MESSAGE_ID_RULE}; got ${JSON.stringify(since)}`);
       if (token !== undefined && typeof token !== 'function' && (typeof token !== 'string' || token === '')) {
         throw new TypeError('fanout-forward client: token must be a string or a function returning one (or a promise of one)');
       }
-      const sub = new ClientSubscription(driver, nextId++, channel, token, since);
+      const sub = new ClientSubscription(driver, nextId++, channel, token, since, presence);
       subscriptions.set(sub.id, sub);
       return sub;
     },

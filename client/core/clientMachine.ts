@@ -20,6 +20,7 @@ import {
   type ContinuityReset,
   type Envelope,
   type PollBody,
+  type PresenceEvent,
   type ServerFrame,
   type StreamItem,
   type TransportName,
@@ -94,6 +95,12 @@ export interface MachineSettings extends LadderSettings {
 
 type TokenSource = 'none' | 'fixed' | 'function';
 
+/** What a subscription asks of the channel's presence: to enter it (its token's `sub`), and its member events. */
+export interface PresenceRequest {
+  enter: boolean;
+  events: boolean;
+}
+
 interface TokenRecord {
   source: TokenSource;
   value: string | undefined;
@@ -125,6 +132,8 @@ export interface SubRecord {
   transport: TransportName | undefined;
   token: TokenRecord;
   stats: SubscriptionStats;
+  /** Undefined: neither entered nor watched. */
+  presence?: PresenceRequest | undefined;
 }
 
 interface PendingPublish {
@@ -153,7 +162,15 @@ export interface ConnRecord extends LivenessClock {
 }
 
 export type MachineEvent =
-  | { type: 'subscribe'; sub: number; channel: string; since?: string | undefined; token?: string | undefined; tokenFunction?: boolean }
+  | {
+      type: 'subscribe';
+      sub: number;
+      channel: string;
+      since?: string | undefined;
+      token?: string | undefined;
+      tokenFunction?: boolean;
+      presence?: PresenceRequest | undefined;
+    }
   | { type: 'unsubscribe'; sub: number }
   | { type: 'close' }
   /** Time passed: the driver sends it at `wakeAt`. */
@@ -183,7 +200,7 @@ export type MachineEvent =
 
 export type Effect =
   /** Open a connection: a WebSocket (its subscribes follow as `send`), or a subscription's HTTP request. */
-  | { type: 'open'; conn: number; transport: TransportName; channel?: string; since?: string | undefined; token?: string | undefined }
+  | { type: 'open'; conn: number; transport: TransportName; channel?: string; since?: string | undefined; token?: string | undefined; presenceEvents?: true }
   | { type: 'send'; conn: number; text: string }
   /** Close the connection and ignore anything it still delivers. */
   | { type: 'drop'; conn: number }
@@ -194,6 +211,8 @@ export type Effect =
   | { type: 'check'; conn: number; channel: string; since: string; token: string | undefined }
   | { type: 'message'; sub: number; message: Envelope }
   | { type: 'reset'; sub: number; reset: ContinuityReset }
+  /** A member entered or left the channel (subscriptions that asked for member events). */
+  | { type: 'presence'; sub: number; event: PresenceEvent }
   | { type: 'state'; sub: number; state: SubscriptionStateName; transport: TransportName }
   | { type: 'recovering'; sub: number; reason: RecoveryReason; position: string | undefined; detail: string | undefined }
   | { type: 'ready'; sub: number }
@@ -343,6 +362,7 @@ function subscribe(s: MachineState, e: Extract<MachineEvent, { type: 'subscribe'
     transport: undefined,
     token: { source, value: e.token, expMs: e.token === undefined ? undefined : tokenExpiryMs(e.token), refreshAt: Infinity, fetching: false, refusals: 0 },
     stats: { messages: 0, duplicates: 0, resets: 0, reconnects: 0, connectFailures: 0, recoveries: {} },
+    ...(e.presence ? { presence: e.presence } : {}),
   };
   s.subs.set(sub.id, sub);
   setState(s, sub, 'connecting');
@@ -417,7 +437,15 @@ function openConn(s: MachineState, transport: TransportName, sub?: SubRecord): C
   s.out.push(
     transport === 'websocket' || !sub
       ? { type: 'open', conn: conn.id, transport }
-      : { type: 'open', conn: conn.id, transport, channel: sub.channel, since: sub.position, token: sub.token.value },
+      : {
+          type: 'open',
+          conn: conn.id,
+          transport,
+          channel: sub.channel,
+          since: sub.position,
+          token: sub.token.value,
+          ...(sub.presence?.events ? { presenceEvents: true as const } : {}),
+        },
   );
   wake(s, now + s.settings.idleTimeoutMs);
   return conn;
@@ -426,7 +454,11 @@ function openConn(s: MachineState, transport: TransportName, sub?: SubRecord): C
 function sendSubscribe(s: MachineState, conn: ConnRecord, sub: SubRecord): void {
   sub.awaiting = true;
   sub.sentSeq = ++conn.seq;
-  s.out.push({ type: 'send', conn: conn.id, text: clientFrames.subscribe(sub.channel, { since: sub.position, token: sub.token.value }) });
+  s.out.push({
+    type: 'send',
+    conn: conn.id,
+    text: clientFrames.subscribe(sub.channel, { since: sub.position, token: sub.token.value, presence: sub.presence?.enter, presenceEvents: sub.presence?.events }),
+  });
 }
 
 function goLive(s: MachineState, sub: SubRecord): void {
@@ -641,6 +673,11 @@ function frame(s: MachineState, id: number, f: ServerFrame): void {
       return;
     case 'published':
       return settlePublish(s, conn, f.channel, { type: 'published', ref: 0, id: f.id });
+    case 'presence': {
+      const sub = subOn(conn, f.channel);
+      if (sub?.presence?.events) s.out.push({ type: 'presence', sub: sub.id, event: presenceEventOfFrame(f) });
+      return;
+    }
     case 'error':
       return wsError(s, conn, f);
   }
@@ -675,6 +712,11 @@ function wsError(s: MachineState, conn: ConnRecord, f: Extract<ServerFrame, { ty
   fail(s, sub, code, message);
 }
 
+function presenceEventOfFrame(f: Extract<ServerFrame, { type: 'presence' }>): PresenceEvent {
+  const { type: _type, ...event } = f;
+  return event;
+}
+
 function retrySubscribe(s: MachineState, sub: SubRecord, detail: string): void {
   detach(s, sub);
   retry(s, sub, 'busy', failedDelay(s, sub), detail);
@@ -691,6 +733,7 @@ function item(s: MachineState, id: number, it: StreamItem): void {
     if (sub.position !== undefined && conn.open) goLive(s, sub);
   } else if (it.kind === 'reset') reset(s, sub, it.reset);
   else if (it.kind === 'expired') tokenRefused(s, sub, 'token_expired', `the subscribe token for ${sub.channel} expired`);
+  else if (it.kind === 'presence' && sub.presence?.events) s.out.push({ type: 'presence', sub: sub.id, event: it.event });
 }
 
 function polled(s: MachineState, id: number, body: PollBody): void {

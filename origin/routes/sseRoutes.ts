@@ -6,12 +6,14 @@ import type { ChannelAccess } from '../access/channelAccess.ts';
 import type { HistoryStore } from '../history/historyStore.ts';
 import type { OriginMetrics } from '../observability/metrics.ts';
 import { RESUME_QUERY_PARAM, SSE_KEEP_ALIVE, sseEvent, sseExpired, ssePosition, sseReset, STREAM_CONTENT_TYPES } from '../../protocol/index.ts';
+import { presenceEventsChannelFor } from '../transports/gripChannels.ts';
 import { streamHoldHandler, streamHoldPaths } from './streamHold.ts';
 
 export function sseRoutes(deps: { history: HistoryStore; requireGrip: RequestHandler; metrics: OriginMetrics; access: ChannelAccess }): Router {
   const router = Router();
   router.get(
-    streamHoldPaths('events'),
+    // With the next links of streams that take member events (`?presence=1`, see StreamHoldSpec.presenceEvents).
+    [...streamHoldPaths('events'), ...streamHoldPaths('presence-events').slice(1)],
     deps.requireGrip,
     streamHoldHandler(
       {
@@ -24,6 +26,7 @@ export function sseRoutes(deps: { history: HistoryStore; requireGrip: RequestHan
         positionNotice: (_channel, id) => ssePosition(id),
         pathPrefix: 'events',
         resumeSources: { headers: ['last-event-id'], query: [RESUME_QUERY_PARAM.sse] },
+        presenceEvents: { channel: (c) => presenceEventsChannelFor('sse', c), linkPrefix: 'presence-events' },
       },
       deps,
     ),

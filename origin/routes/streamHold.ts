@@ -7,7 +7,7 @@ import { Channel, GripInstruct } from '@fanoutio/grip';
 import type { Request, Response } from 'express';
 import type { ChannelMessage, HistoryStore } from '../history/historyStore.ts';
 import { readReplay, replayPage } from '../history/replay.ts';
-import type { ContinuityReset } from '../../protocol/index.ts';
+import { PRESENCE_EVENTS_QUERY_PARAM, type ContinuityReset } from '../../protocol/index.ts';
 import type { OriginMetrics } from '../observability/metrics.ts';
 import { historyChannelFor, liveChannelFor, type Transport } from '../transports/gripChannels.ts';
 import type { ChannelAccess } from '../access/channelAccess.ts';
@@ -37,7 +37,14 @@ export interface StreamHoldSpec {
   pathPrefix: string;
   /** Where a client gives its position (the link's own, in the path, always comes first). */
   resumeSources: { headers?: string[]; query: string[] };
+  /**
+   * Member events for a stream opened with `?presence=1`: the hold also subscribes to this GRIP
+   * channel, and its next links go below `linkPrefix` instead of `pathPrefix`, so the hold keeps the
+   * events through every link (the query is not part of a link: see streamHoldPaths).
+   */
+  presenceEvents?: { channel: (channel: string) => string; linkPrefix: string };
 }
+
 
 /**
  * The paths a stream hold answers: the client's, and the next links' forms. A next link carries its
@@ -50,16 +57,17 @@ export function streamHoldPaths(pathPrefix: string): string[] {
   return [`/${pathPrefix}/:channel`, `/${pathPrefix}/:channel/after/:after`, `/${pathPrefix}/:channel/after/:after/:grant`];
 }
 
-function resumeLink(spec: StreamHoldSpec, channel: string, id: string): string {
-  return `/${spec.pathPrefix}/${encodeURIComponent(channel)}/after/${id}`;
+function resumeLink(spec: StreamHoldSpec, channel: string, id: string, events: boolean): string {
+  const prefix = events && spec.presenceEvents ? spec.presenceEvents.linkPrefix : spec.pathPrefix;
+  return `/${prefix}/${encodeURIComponent(channel)}/after/${id}`;
 }
 
 /**
  * The next link, with the hold's link grant on a private channel. Its timeout makes Pushpin fetch it
  * when the token expires (a second later at most), and the origin then ends the stream.
  */
-function nextLinkOf(spec: StreamHoldSpec, access: ChannelAccess, admission: Admission, channel: string, id: string): { uri: string; timeout: number } {
-  const uri = resumeLink(spec, channel, id);
+function nextLinkOf(spec: StreamHoldSpec, access: ChannelAccess, admission: Admission, channel: string, id: string, events: boolean): { uri: string; timeout: number } {
+  const uri = resumeLink(spec, channel, id, events);
   if (admission.kind === 'public' || !access.linkGrants) return { uri, timeout: 0 };
   const grant = access.linkGrants.sign({ transport: spec.transport, channel }, admission.exp);
   // In the path too (see streamHoldPaths): sessions sharing a link must share the grant.
@@ -67,7 +75,10 @@ function nextLinkOf(spec: StreamHoldSpec, access: ChannelAccess, admission: Admi
 }
 
 export function streamHoldHandler(spec: StreamHoldSpec, deps: { history: HistoryStore; metrics: OriginMetrics; access: ChannelAccess }) {
+  const eventsLink = spec.presenceEvents ? `/${spec.presenceEvents.linkPrefix}/` : undefined;
   return async (req: Request, res: Response): Promise<void> => {
+    // Asked in the client's query, or kept by a next link of such a stream.
+    const events = eventsLink !== undefined && (req.path.startsWith(eventsLink) || req.query[PRESENCE_EVENTS_QUERY_PARAM] === '1');
     let channel: string;
     let resumeId: string | undefined;
     try {
@@ -97,7 +108,7 @@ export function streamHoldHandler(spec: StreamHoldSpec, deps: { history: History
     const body = parts.join('');
     if (page.length > 0) deps.metrics.messagesReplayed.inc({ transport: spec.transport }, page.length);
     res.status(200);
-    const next = nextLinkOf(spec, deps.access, admission, channel, upTo);
+    const next = nextLinkOf(spec, deps.access, admission, channel, upTo, events);
     if (!complete || replay.more) {
       // More retained than one page: no hold yet, only the next link, which Pushpin follows at once
       // and appends to this same response, until a page reaches the channel's position and holds.
@@ -107,6 +118,7 @@ export function streamHoldHandler(spec: StreamHoldSpec, deps: { history: History
     const instruct = new GripInstruct([
       new Channel(historyChannelFor(spec.transport, channel), upTo),
       new Channel(liveChannelFor(spec.transport, channel)),
+      ...(events && spec.presenceEvents ? [new Channel(spec.presenceEvents.channel(channel))] : []),
     ]);
     instruct.setHoldStream();
     instruct.setKeepAlive(spec.keepAlive, STREAM_KEEP_ALIVE_SECONDS);

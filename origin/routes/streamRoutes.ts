@@ -5,6 +5,7 @@ import type { ChannelAccess } from '../access/channelAccess.ts';
 import type { HistoryStore } from '../history/historyStore.ts';
 import type { OriginMetrics } from '../observability/metrics.ts';
 import { NDJSON_KEEP_ALIVE, ndjsonExpired, ndjsonLine, ndjsonPosition, ndjsonReset, RESUME_QUERY_PARAM, STREAM_CONTENT_TYPES } from '../../protocol/index.ts';
+import { presenceEventsChannelFor } from '../transports/gripChannels.ts';
 import { streamHoldHandler, streamHoldPaths } from './streamHold.ts';
 
 export function streamRoutes(deps: {
@@ -15,7 +16,8 @@ export function streamRoutes(deps: {
 }): Router {
   const router = Router();
   router.get(
-    streamHoldPaths('stream'),
+    // With the next links of streams that take member events (`?presence=1`, see StreamHoldSpec.presenceEvents).
+    [...streamHoldPaths('stream'), ...streamHoldPaths('presence-stream').slice(1)],
     deps.requireGrip,
     streamHoldHandler(
       {
@@ -29,6 +31,7 @@ export function streamRoutes(deps: {
         expiredNotice: ndjsonExpired,
         pathPrefix: 'stream',
         resumeSources: { query: [RESUME_QUERY_PARAM.stream] },
+        presenceEvents: { channel: (c) => presenceEventsChannelFor('stream', c), linkPrefix: 'presence-stream' },
       },
       deps,
     ),

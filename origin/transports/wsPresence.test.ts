@@ -243,6 +243,46 @@ describe('WebSocket presence', () => {
   });
 });
 
+describe('member events on a WebSocket', () => {
+  const controls = (result: WsSessionResult) =>
+    result.out
+      .filter((e) => e.type === 'TEXT' && e.content!.toString().startsWith('c:'))
+      .map((e) => JSON.parse(e.content!.toString().slice(2)) as { type: string; channel?: string })
+      .filter((c) => c.channel?.startsWith('presence:'))
+      .map((c) => `${c.type} ${c.channel}`);
+  const runCapped = (events: WebSocketEvent[], state: WsSessionState) =>
+    runWsSession(events, state, ports(), { maxSubscriptions: 4, limits: DEFAULT_SUBSCRIBE_LIMITS, keepAliveSeconds: 25 });
+
+  it('subscribes the connection to a channel\'s member events when asked, and ends them with the channel', async () => {
+    let state = (await run([{ type: 'OPEN' }])).state;
+    const sub = await run([text({ type: 'subscribe', channel: 'private-room', token: await token({ sub: 'ann' }), presence: true, presenceEvents: true })], state);
+    expect(controls(sub)).toEqual(['subscribe presence:private-room']);
+    expect(sub.state.presenceEvents).toEqual(['private-room']);
+    state = sub.state;
+    // A refresh without it stops them; with it again, they come back.
+    const refreshed = await run([text({ type: 'subscribe', channel: 'private-room', token: await token({ sub: 'ann' }), presence: true })], state);
+    expect(controls(refreshed)).toEqual(['unsubscribe presence:private-room']);
+    state = (await run([text({ type: 'subscribe', channel: 'private-room', token: await token({ sub: 'ann' }), presence: true, presenceEvents: true })], refreshed.state)).state;
+    const unsub = await run([text({ type: 'unsubscribe', channel: 'private-room' })], state);
+    expect(controls(unsub)).toEqual(['unsubscribe presence:private-room']);
+    expect(unsub.state.presenceEvents).toBeUndefined();
+    // A subscribe refused subscribes no events either.
+    const refused = await run([text({ type: 'subscribe', channel: 'news', presence: true, presenceEvents: true })], unsub.state);
+    expect(controls(refused)).toEqual([]);
+  });
+
+  it('counts member events against the subscriptions a connection may hold', async () => {
+    let state = (await run([{ type: 'OPEN' }])).state;
+    state = (await runCapped([text({ type: 'subscribe', channel: 'a', presenceEvents: true }), text({ type: 'subscribe', channel: 'b', presenceEvents: true })], state)).state;
+    const full = await runCapped([text({ type: 'subscribe', channel: 'c' })], state);
+    expect(clientFrames(full)).toMatchObject([{ type: 'error', code: 'too_many_subscriptions', channel: 'c' }]);
+    expect(String(clientFrames(full)[0]!.message)).toContain('2 for member events');
+    // Asking for events on a channel held already counts too.
+    const again = await runCapped([text({ type: 'unsubscribe', channel: 'b' }), text({ type: 'subscribe', channel: 'a', presenceEvents: true })], state);
+    expect(clientFrames(again).filter((f) => f.type === 'error')).toEqual([]);
+  });
+});
+
 describe('planLeases', () => {
   const state = (channels: string[], leaseAt?: number): WsSessionState => ({
     user: 'U',

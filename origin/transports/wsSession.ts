@@ -6,7 +6,7 @@ import { HistoryUnavailableError, type GateOutcome } from '../history/historySto
 import type { PublishedMessage } from '../publishing/messagePublisher.ts';
 import { describePublishFailure } from '../publishing/publishFailure.ts';
 import { validatePublishInput, type PublishInput } from '../publishing/publishInput.ts';
-import { expiryChannelFor, liveChannelFor } from './gripChannels.ts';
+import { expiryChannelFor, liveChannelFor, presenceEventsChannelFor } from './gripChannels.ts';
 import { closeEvent, closeStatusOf, clientTextEvent, gripControlEvent, type WebSocketEvent } from './websocketEvents.ts';
 import { CLOSE_CODES, closeReplyCode, isPresenceClientId, isProtocolError, parseClientFrame, serverFrames, type WsProtocolError } from '../../protocol/index.ts';
 import { distinctMembers, leaseOf, leasedChannels, planLeases, prunePresence, type WsPresencePort } from './wsPresence.ts';
@@ -217,7 +217,7 @@ class Session {
       case 'ping':
         return this.send(serverFrames.pong(await this.lastIdsOfSubscriptions()));
       case 'subscribe':
-        return this.subscribe(command.channel, command.since, command.token, command.presence === true);
+        return this.subscribe(command.channel, command.since, command.token, command.presence === true, command.presenceEvents === true);
       case 'unsubscribe':
         return this.unsubscribe(command.channel);
       case 'publish':
@@ -225,7 +225,7 @@ class Session {
     }
   }
 
-  private async subscribe(channel: string, since: string | undefined, token: string | undefined, presence: boolean): Promise<void> {
+  private async subscribe(channel: string, since: string | undefined, token: string | undefined, presence: boolean, presenceEvents: boolean): Promise<void> {
     const { subscriptions, pending } = this.state;
     const held = new Set([...subscriptions, ...pending.map((p) => p.channel)]);
     const decision = await this.ports.access.authorize(channel, token);
@@ -254,17 +254,22 @@ class Session {
         });
       }
     }
-    if (!held.has(channel)) {
-      // As the proxy counts them (Fanout: 20): every channel held, plus the expiry channel of the
-      // connection's token grants, if it has any (see expiryControls). Past the cap the proxy would
-      // drop the subscription silently (Pushpin logs "too many subscriptions").
+    const events = new Set(this.state.presenceEvents ?? []);
+    const wantEvents = presenceEvents && this.ports.presence !== undefined;
+    if (!held.has(channel) || (wantEvents && !events.has(channel))) {
+      // As the proxy counts them (Fanout: 20): every channel held, the member events of those that
+      // asked for them, plus the expiry channel of the connection's token grants, if it has any (see
+      // expiryControls). Past the cap the proxy would drop the subscription silently (Pushpin logs
+      // "too many subscriptions").
       const expiry = this.state.grants.length > 0 || decision.kind === 'granted' ? 1 : 0;
-      if (held.size + 1 + expiry > this.options.maxSubscriptions) {
-        const room = this.options.maxSubscriptions - expiry;
+      const eventChannels = events.size + (wantEvents && !events.has(channel) ? 1 : 0);
+      if (held.size + (held.has(channel) ? 0 : 1) + eventChannels + expiry > this.options.maxSubscriptions) {
+        const room = this.options.maxSubscriptions - expiry - eventChannels;
         return this.error({
           error: 'too_many_subscriptions',
           message:
-            `a connection may hold ${this.options.maxSubscriptions} subscriptions${expiry ? ', one of them for the expiry of its private channels\' tokens' : ''}: ` +
+            `a connection may hold ${this.options.maxSubscriptions} subscriptions${expiry ? ', one of them for the expiry of its private channels\' tokens' : ''}` +
+            `${eventChannels ? `, ${eventChannels} for member events` : ''}: ` +
             `at most ${room} channels here; unsubscribe first, or open another connection`,
           channel,
         });
@@ -276,6 +281,7 @@ class Session {
       // (and, asked again with "presence", who the connection is there).
       if (held.has(channel)) {
         if (member) await this.enterPresence(channel, member);
+        this.setPresenceEvents(channel, wantEvents);
         return this.send(serverFrames.refreshed(channel, decision.exp));
       }
     }
@@ -303,6 +309,7 @@ class Session {
       return this.error({ error: begun.code, message: begun.message, channel });
     }
     this.out.push(subscribeControl(channel));
+    this.setPresenceEvents(channel, wantEvents);
     const entry: PendingSubscribe = {
       channel,
       ...(since ? { since } : {}),
@@ -362,6 +369,23 @@ class Session {
         this.failSubscribe(entry.channel, outcome.message);
       }
     }
+  }
+
+  /** Subscribes the connection to the channel's member events, or unsubscribes it (see memberEvents.ts). */
+  private setPresenceEvents(channel: string, wanted: boolean): void {
+    const events = this.state.presenceEvents ?? [];
+    if (events.includes(channel) === wanted) return;
+    const grip = presenceEventsChannelFor('ws', channel);
+    this.out.push(gripControlEvent({ type: wanted ? 'subscribe' : 'unsubscribe', channel: grip }));
+    const next = wanted ? [...events, channel] : events.filter((c) => c !== channel);
+    const { presenceEvents: _old, ...rest } = this.state;
+    this.state = next.length > 0 ? { ...rest, presenceEvents: next } : rest;
+  }
+
+  /** The member events of channels the connection no longer holds end with them. */
+  pruneEvents(): void {
+    const held = new Set(leasedChannels(this.state));
+    for (const channel of this.state.presenceEvents ?? []) if (!held.has(channel)) this.setPresenceEvents(channel, false);
   }
 
   /**
@@ -571,6 +595,7 @@ export async function runWsSession(
   }
   await session.settlePresence(initial);
   if (session.closed) return { out: session.out, state: session.state };
+  session.pruneEvents();
   session.out.push(...expiryControls(state.grants, session.state.grants));
   const closesAt = earliestExpiry(session.state.grants);
   if (closesAt !== undefined) ports.scheduleExpiry?.(closesAt);

@@ -57,6 +57,7 @@ describe('WebSocket session state in connection meta', () => {
         { channel: 'feed', clientId: 'bob:x,y' },
       ],
       leaseAt: 1796000000123,
+      presenceEvents: ['private-a', 'news'],
     };
     expect(roundTrip(withPresence)).toEqual({ state: withPresence, seal: 'valid' });
     const headers = sessionStateHeaders(withPresence, SEALING);
@@ -64,7 +65,7 @@ describe('WebSocket session state in connection meta', () => {
     // The meta of an origin before presence: six values under the seal, no presence meta.
     const order = ['meta-user', 'meta-chans', 'meta-subs', 'meta-pend', 'meta-barrier', 'meta-grants'];
     const old = metaOf(sessionStateHeaders(STATE, SEALING));
-    for (const name of ['meta-mems', 'meta-pres', 'meta-lease']) expect(old.get(name)).toBe('');
+    for (const name of ['meta-mems', 'meta-pres', 'meta-lease', 'meta-pevents']) expect(old.get(name)).toBe('');
     old.set('meta-seal', SEALING.seal.sign(SEALING.connectionId, order.map((name) => old.get(name)!)));
     expect(readSessionState((name) => old.get(name) || undefined, SEALING)).toEqual({ state: STATE, seal: 'valid' });
     // Presence meta cannot be added to, or dropped from, a sealed state.
@@ -139,6 +140,7 @@ describe('WebSocket session state in connection meta', () => {
           info: { i: i % MAX_PRESENCE_MEMBERS_PER_CONNECTION, pad: '\u00e9'.repeat((PRESENCE_INFO_MAX_BYTES - 20) / 2) },
         })),
         leaseAt: 999_999_999_999_999,
+        presenceEvents: names,
         pending: names.map((channel) => ({
           channel,
           since: '999999999999999999',

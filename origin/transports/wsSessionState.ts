@@ -54,6 +54,8 @@ export interface WsSessionState {
   presence?: WsPresenceEntry[];
   /** When the connection's presence leases were last renewed (ms); absent: not since it subscribed. */
   leaseAt?: number;
+  /** Channels (subscribed or pending) whose member events the connection receives; absent: none. */
+  presenceEvents?: string[];
 }
 
 /**
@@ -75,6 +77,8 @@ export const META = {
   /** `<channel index>:<member index>` per channel the connection is in presence on. */
   presence: 'Pres',
   lease: 'Lease',
+  /** Channel indexes whose member events the connection holds. */
+  presenceEvents: 'PEvents',
   seal: 'Seal',
 } as const;
 
@@ -105,7 +109,7 @@ const SEALED = [META.user, META.channels, META.subscriptions, META.pending, META
  * Presence values, sealed after those when any is set: a connection sealed before presence existed
  * (an origin upgraded under it) still verifies, and none of them can be added or dropped unnoticed.
  */
-const PRESENCE_SEALED = [META.members, META.presence, META.lease] as const;
+const PRESENCE_SEALED = [META.members, META.presence, META.lease, META.presenceEvents] as const;
 
 function sealedValues(get: (name: string) => string): string[] {
   const values = SEALED.map(get);
@@ -244,6 +248,7 @@ function parseSessionState(get: (name: string) => string | undefined): WsSession
   const subscriptions = [...new Set((get(META.subscriptions) ?? '').split(',').map(channelAt).filter((c): c is string => c !== undefined))];
   const presence = parsePresence(get(META.presence), channelAt, get(META.members));
   const leaseAt = get(META.lease);
+  const presenceEvents = [...new Set((get(META.presenceEvents) ?? '').split(',').map(channelAt).filter((c): c is string => c !== undefined))];
   return {
     ...(user && USER.test(user) ? { user } : {}),
     subscriptions,
@@ -252,6 +257,7 @@ function parseSessionState(get: (name: string) => string | undefined): WsSession
     grants: parseGrants(get(META.grants), channelAt),
     ...(presence.length > 0 ? { presence } : {}),
     ...(leaseAt && /^\d{1,15}$/.test(leaseAt) && Number(leaseAt) > 0 ? { leaseAt: Number(leaseAt) } : {}),
+    ...(presenceEvents.length > 0 ? { presenceEvents } : {}),
   };
 }
 
@@ -264,7 +270,13 @@ function memberKey(entry: WsPresenceEntry): string {
 export function sessionStateHeaders(state: WsSessionState, sealing: StateSealing): Record<string, string> {
   const presence = state.presence ?? [];
   const channels = [
-    ...new Set([...state.subscriptions, ...state.pending.map((p) => p.channel), ...state.grants.map((g) => g.channel), ...presence.map((e) => e.channel)]),
+    ...new Set([
+      ...state.subscriptions,
+      ...state.pending.map((p) => p.channel),
+      ...state.grants.map((g) => g.channel),
+      ...presence.map((e) => e.channel),
+      ...(state.presenceEvents ?? []),
+    ]),
   ];
   const index = new Map(channels.map((c, i) => [c, i]));
   const at = (channel: string) => index.get(channel)!;
@@ -281,6 +293,7 @@ export function sessionStateHeaders(state: WsSessionState, sealing: StateSealing
     [META.members]: members.join(','),
     [META.presence]: presence.map((e) => `${at(e.channel)}:${members.indexOf(memberKey(e))}`).join(','),
     [META.lease]: state.leaseAt ? String(state.leaseAt) : '',
+    [META.presenceEvents]: (state.presenceEvents ?? []).map(at).join(','),
   };
   const headers: Record<string, string> = {};
   for (const name of [...SEALED, ...PRESENCE_SEALED]) headers[`Set-Meta-${name}`] = values[name];
