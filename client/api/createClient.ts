@@ -28,9 +28,11 @@ export interface FanoutClient {
   subscribe(channel: string, options?: SubscribeOptions): Subscription;
   /**
    * Publishes over the client's WebSocket (the origin must allow it: ALLOW_CLIENT_PUBLISH=true);
-   * resolves with the message's id, rejects with a PublishError.
+   * resolves with the message's id, rejects with a PublishError. `skipSelf`: the message does not come
+   * back to this client's subscription to the channel on that WebSocket (every other subscriber gets
+   * it; the subscription's position moves past it).
    */
-  publish(channel: string, data: unknown, options?: { token?: string }): Promise<string>;
+  publish(channel: string, data: unknown, options?: { token?: string; skipSelf?: boolean }): Promise<string>;
   /** The transport subscriptions use now (under 'auto' it changes with fallbacks and upgrades). */
   readonly transport: TransportName;
   close(): void;
@@ -239,7 +241,7 @@ export function createClient(options: ClientOptions = {}): FanoutClient {
       const ref = nextId++;
       return new Promise<string>((resolve, reject) => {
         publishes.set(ref, { channel, resolve, reject });
-        dispatch({ type: 'publish', ref, channel, data, token: publishOptions.token });
+        dispatch({ type: 'publish', ref, channel, data, token: publishOptions.token, skipSelf: publishOptions.skipSelf === true });
       });
     },
     get transport() {

@@ -28,6 +28,7 @@ import {
 import { backoffDelayMs, type BackoffSettings } from './backoff.ts';
 import { judgeMessage, positionAfter, type Judgement } from './deliveryRule.ts';
 import { livenessAction, nextLivenessCheck, type LivenessClock } from './liveness.ts';
+import { passOwn, recordOwn, type OwnMessages } from './ownMessages.ts';
 import { tokenExpiryMs, tokenRefreshAt } from './tokenLifetime.ts';
 import { createLadder, ladderFailed, ladderUpgrade, ladderWorked, type Ladder, type LadderSettings } from './transportLadder.ts';
 
@@ -134,6 +135,8 @@ export interface SubRecord {
   stats: SubscriptionStats;
   /** Undefined: neither entered nor watched. */
   presence?: PresenceRequest | undefined;
+  /** Messages it published with skipSelf on its WebSocket, not passed yet (see ownMessages.ts). */
+  own?: OwnMessages | undefined;
 }
 
 interface PendingPublish {
@@ -196,7 +199,7 @@ export type MachineEvent =
   | { type: 'ended'; conn: number; status?: number | undefined; refused?: boolean; code?: number | undefined; detail?: string | undefined }
   /** The testing hook: drop the connection (of a subscription, or every one) as a network would. */
   | { type: 'cut'; sub?: number | undefined }
-  | { type: 'publish'; ref: number; channel: string; data: unknown; token?: string | undefined };
+  | { type: 'publish'; ref: number; channel: string; data: unknown; token?: string | undefined; skipSelf?: boolean | undefined };
 
 export type Effect =
   /** Open a connection: a WebSocket (its subscribes follow as `send`), or a subscription's HTTP request. */
@@ -644,6 +647,7 @@ function frame(s: MachineState, id: number, f: ServerFrame): void {
       const sub = subOn(conn, f.channel);
       // Not subscribed yet: a stored message belongs to the replay that `subscribed` starts.
       if (!sub || (sub.phase !== 'live' && f.id !== undefined)) return;
+      if (sub.own) sub.position = passOwn(sub.own, sub.position);
       const judgement = judgeMessage(sub.position, f.id, f.prev);
       if (judgement === 'gap') return lose(s, conn, 'gap', `${f.channel}: ${f.id} follows ${f.prev}, the position is ${sub.position}`);
       return deliver(s, sub, envelopeOf(f), judgement);
@@ -665,14 +669,23 @@ function frame(s: MachineState, id: number, f: ServerFrame): void {
       // Sent only when silent: a channel ahead of us means the proxy stopped sending this connection
       // its messages (Pushpin 1.36 goes on answering pings after a buffer overflow).
       for (const sub of conn.subs) {
+        if (sub.own) sub.position = passOwn(sub.own, sub.position);
         const last = f.lastIds?.[sub.channel];
         if (sub.phase === 'live' && last !== undefined && sub.position !== undefined && compareMessageIds(last, sub.position) > 0) {
           return lose(s, conn, 'pong-behind', `${sub.channel} is at ${last}, the position is ${sub.position}`);
         }
       }
       return;
-    case 'published':
+    case 'published': {
+      // Published with skipSelf: it will not come back on this connection; its subscription to the
+      // channel here moves through it.
+      const sub = f.prev === undefined ? undefined : subOn(conn, f.channel);
+      if (sub && f.prev !== undefined) {
+        recordOwn((sub.own ??= new Map()), f.prev, f.id);
+        sub.position = passOwn(sub.own, sub.position);
+      }
       return settlePublish(s, conn, f.channel, { type: 'published', ref: 0, id: f.id });
+    }
     case 'presence': {
       const sub = subOn(conn, f.channel);
       if (sub?.presence?.events) s.out.push({ type: 'presence', sub: sub.id, event: presenceEventOfFrame(f) });
@@ -835,7 +848,8 @@ function publish(s: MachineState, e: Extract<MachineEvent, { type: 'publish' }>)
     if (c.open) break;
   }
   conn ??= openConn(s, 'websocket');
-  const p: PendingPublish = { ref: e.ref, channel: e.channel, text: clientFrames.publish(e.channel, e.data, { token: e.token }), at: s.now, seq: ++conn.seq };
+  const text = clientFrames.publish(e.channel, e.data, { token: e.token, skipSelf: e.skipSelf });
+  const p: PendingPublish = { ref: e.ref, channel: e.channel, text, at: s.now, seq: ++conn.seq };
   conn.publishes.push(p);
   if (conn.open) s.out.push({ type: 'send', conn: conn.id, text: p.text });
   wake(s, s.now + s.settings.publishTimeoutMs);

@@ -221,7 +221,7 @@ class Session {
       case 'unsubscribe':
         return this.unsubscribe(command.channel);
       case 'publish':
-        return this.publish(command.channel, command.data, command.token);
+        return this.publish(command.channel, command.data, command.token, command.skipSelf === true);
     }
   }
 
@@ -531,7 +531,7 @@ class Session {
     return grant !== undefined && grant.publish && grant.exp * 1000 > this.ports.now();
   }
 
-  private async publish(channel: string, data: unknown, token: string | undefined): Promise<void> {
+  private async publish(channel: string, data: unknown, token: string | undefined, skipSelf: boolean): Promise<void> {
     if (!this.ports.publish) {
       return this.error({
         error: 'publish_forbidden',
@@ -548,9 +548,13 @@ class Session {
       });
     }
     try {
-      const message = await this.ports.publish(validatePublishInput({ channel, data }, 'message', { allowId: false }));
+      const input = validatePublishInput({ channel, data }, 'message', { allowId: false });
+      // skipSelf: the message skips this connection as a subscribe in progress does (Pushpin's
+      // skip-users filter, which every WebSocket subscription carries); the answer names the position
+      // it follows, so the client moves its own through it.
+      const message = await this.ports.publish(skipSelf ? { ...input, skipUser: this.user() } : input);
       this.ports.observe?.published?.();
-      this.send(serverFrames.published(channel, message.id));
+      this.send(serverFrames.published(channel, message.id, skipSelf ? message.prevId : undefined));
     } catch (error) {
       const failure = describePublishFailure(error);
       if (!failure) throw error;
