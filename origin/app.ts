@@ -86,7 +86,7 @@ export function createOriginApp(deps: OriginDeps): Express {
   // Through the cache (the publish API is above).
   app.use(staticRoutes());
   app.use(historyRoutes({ history, access, metrics }));
-  app.use(presenceRoutes({ presence: deps.presence, access, publishToken: config.publishToken, metrics }));
+  app.use(presenceRoutes({ presence: deps.presence, access, publishToken: config.publishToken, metrics, leaseSeconds: config.presence.leaseSeconds }));
   app.use(metricsRoutes({ metrics, metricsToken: config.metricsToken }));
 
   app.use((_req, res) => {

@@ -11,6 +11,7 @@ import { probeHistory } from '../transports/historyQuery.ts';
 import { openHttpStream } from '../transports/httpStreamConnection.ts';
 import { openLongPoll } from '../transports/longPollConnection.ts';
 import { describeError } from '../transports/runtimeApis.ts';
+import { createPresenceLeases } from '../transports/presenceLeases.ts';
 import { readPresenceSnapshot } from '../transports/presenceQuery.ts';
 import { subscribeUrl, webSocketUrl } from '../transports/urls.ts';
 import { openWebSocket } from '../transports/webSocketConnection.ts';
@@ -48,7 +49,7 @@ export interface FanoutClient {
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export function createClient(options: ClientOptions = {}): FanoutClient {
-  const { base, env, eventSource, settings } = resolveClientOptions(options);
+  const { base, env, eventSource, settings, presenceLeases } = resolveClientOptions(options);
   const machine: MachineState = createMachine(settings);
   const subscriptions = new Map<number, ClientSubscription>();
   /** Connections by the machine's id; null while the binding is being created. */
@@ -108,6 +109,34 @@ export function createClient(options: ClientOptions = {}): FanoutClient {
     get transport() {
       return settings.transports[machine.ladder.index]!;
     },
+  };
+
+  // Streams and long-polls are counted through leases (transports/presenceLeases.ts); a lease refused
+  // to a subscription that asked to enter presence ends it, as the origin's refusal on a WebSocket does.
+  const leases = env.fetch
+    ? createPresenceLeases({
+        fetch: env.fetch,
+        base,
+        headers: env.headers,
+        refused: (id, code, message) => {
+          const sub = subscriptions.get(id);
+          if (!sub) return;
+          sub.settle(new SubscriptionError(code, sub.channel, message));
+          sub.unsubscribe();
+        },
+      })
+    : undefined;
+  const followLease = (e: Extract<Effect, { type: 'state' }>): void => {
+    const sub = subscriptions.get(e.sub);
+    if (!leases || !sub) return;
+    const enter = sub.presenceRequest?.enter === true;
+    if (!presenceLeases && !enter) return;
+    const source = sub.tokenSource;
+    leases.follow(e.sub, e.state, e.transport, {
+      channel: sub.channel,
+      enter,
+      token: () => machine.subs.get(e.sub)?.token.value ?? (typeof source === 'string' ? source : undefined),
+    });
   };
 
   const sinkFor = (conn: number): ConnectionSink => {
@@ -195,6 +224,7 @@ export function createClient(options: ClientOptions = {}): FanoutClient {
         subscriptions.get(e.sub)?.listeners.emit('presence', e.event);
         return;
       case 'state':
+        followLease(e);
         subscriptions.get(e.sub)?.changed(e.state, e.transport);
         return;
       case 'recovering':
@@ -249,6 +279,7 @@ export function createClient(options: ClientOptions = {}): FanoutClient {
     },
     close() {
       dispatch({ type: 'close' });
+      leases?.close();
       for (const sub of [...subscriptions.values()]) sub.unsubscribe();
     },
     testing: {

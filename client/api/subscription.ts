@@ -138,7 +138,7 @@ export class ClientSubscription implements Subscription {
     readonly channel: string,
     readonly tokenSource: TokenSource | undefined,
     private readonly since: string | undefined,
-    private readonly presenceRequest?: PresenceRequest,
+    readonly presenceRequest?: PresenceRequest,
   ) {
     this.ready = new Promise<void>((resolve, reject) => {
       this.resolveReady = resolve;

@@ -2,13 +2,27 @@
 // transport, members) and a page of its members. For the publisher (PUBLISH_TOKEN) or a subscriber of
 // that channel (a subscribe token granting it, public channels too). Through the cache path, never
 // cached: it is personal (Authorization) and changes with every connection.
-import { Router, type Request, type Response } from 'express';
+//
+// PUT/DELETE /api/channels/:channel/presence/leases/:leaseId: how a client's SSE, NDJSON or long-poll
+// subscription is counted (the proxy holds those, and tells the origin nothing when they end): the
+// client takes a lease while it is subscribed, renews it every `renewInMs`, and deletes it when it
+// stops; one it stops renewing lapses `expiresInMs` later. On a private channel it takes the
+// subscribe token; with "presence": true its holder enters as the token's `sub`.
+import express, { Router, type Request, type Response } from 'express';
 import type { ChannelAccess } from '../access/channelAccess.ts';
 import { presentedToken } from '../access/tokenPresentation.ts';
 import type { PresenceTracker } from '../presence/presenceTracker.ts';
 import { PresenceUnavailableError } from '../presence/presenceStore.ts';
 import type { OriginMetrics } from '../observability/metrics.ts';
-import { isPresenceClientId, PRESENCE_PAGE_DEFAULT, PRESENCE_PAGE_MAX, type PresenceSnapshot } from '../../protocol/index.ts';
+import {
+  isLeaseId,
+  isPresenceClientId,
+  parseLeaseRequest,
+  PRESENCE_PAGE_DEFAULT,
+  PRESENCE_PAGE_MAX,
+  type LeaseAnswer,
+  type PresenceSnapshot,
+} from '../../protocol/index.ts';
 import { tokenMatches } from './bearerToken.ts';
 import { channelParam, RequestParamError, sendBadRequest } from './realtimeRequest.ts';
 
@@ -18,6 +32,13 @@ export interface PresenceRouteDeps {
   access: ChannelAccess;
   publishToken: string;
   metrics: OriginMetrics;
+  /** How long a client's lease lasts unless renewed (PRESENCE_LEASE_SECONDS). */
+  leaseSeconds: number;
+}
+
+/** The lease key of a client's HTTP subscription (WebSockets are `ws:<filter user>`). */
+export function httpLeaseKey(leaseId: string): string {
+  return `lease:${leaseId}`;
 }
 
 function pageOf(req: Request): { after?: string; limit: number } {
@@ -77,6 +98,76 @@ export function presenceRoutes(deps: PresenceRouteDeps): Router {
       res.set('Retry-After', '1');
       send(res, 503, { error: 'presence_unavailable', message: 'the presence store is unavailable; try again in a moment' });
     }
+  });
+  const leaseParams = (req: Request, res: Response): { channel: string; leaseId: string } | undefined => {
+    try {
+      const channel = channelParam(req);
+      const leaseId = String(req.params.leaseId ?? '');
+      if (!isLeaseId(leaseId)) throw new RequestParamError('the lease id must be 16-64 letters, digits, "_" or "-" (a random one of the client\'s)');
+      return { channel, leaseId };
+    } catch (error) {
+      if (error instanceof RequestParamError) return void sendBadRequest(res, error.message);
+      throw error;
+    }
+  };
+  const unavailable = (res: Response, error: unknown): void => {
+    if (!(error instanceof PresenceUnavailableError)) throw error;
+    deps.metrics.presenceErrors.inc();
+    res.set('Retry-After', '1');
+    send(res, 503, { error: 'presence_unavailable', message: 'the presence store is unavailable; try again in a moment' });
+  };
+  const leasePath = '/api/channels/:channel/presence/leases/:leaseId';
+  const ttlMs = deps.leaseSeconds * 1000;
+
+  router.put(leasePath, express.json({ limit: '1kb', type: () => true }), async (req: Request, res: Response) => {
+    const params = leaseParams(req, res);
+    if (!params) return;
+    const { channel, leaseId } = params;
+    const request = parseLeaseRequest(req.body);
+    if (typeof request === 'string') return sendBadRequest(res, request);
+    const presented = presentedToken(req.query.token, req.get('authorization'));
+    if ('ambiguous' in presented) return sendBadRequest(res, presented.ambiguous);
+    const decision = await deps.access.authorize(channel, presented.token);
+    if (!decision.allowed) {
+      deps.metrics.subscribeRefusals.inc({ transport: 'presence', reason: decision.reason });
+      return send(res, 403, { error: 'forbidden', reason: decision.reason, message: decision.message, channel });
+    }
+    if (request.presence && (decision.kind !== 'granted' || !isPresenceClientId(decision.sub))) {
+      deps.metrics.presenceRefusals.inc({ reason: 'not-member' });
+      return send(res, 403, {
+        error: 'presence_refused',
+        message: 'presence takes a private channel and a subscribe token naming its holder (a "sub" claim of 1-128 characters)',
+        channel,
+      });
+    }
+    if (!deps.presence) return send(res, 404, { error: 'presence_off', message: 'this origin does not track presence (PRESENCE_TRACKING=false)' });
+    const member =
+      request.presence && decision.kind === 'granted' && decision.sub !== undefined
+        ? { clientId: decision.sub, ...(decision.info !== undefined ? { info: decision.info } : {}) }
+        : undefined;
+    try {
+      const refused = await deps.presence.touch([{ channel, connection: httpLeaseKey(leaseId), transport: request.transport, ...(member ? { member } : {}) }], ttlMs);
+      if (refused.length > 0) {
+        deps.metrics.presenceRefusals.inc({ reason: member ? 'full' : 'uncounted' });
+        return send(res, 409, { error: 'presence_full', message: `${channel} holds as many connections as it may; try again later`, channel });
+      }
+    } catch (error) {
+      return unavailable(res, error);
+    }
+    const answer: LeaseAnswer = { channel, leaseId, expiresInMs: ttlMs, renewInMs: Math.floor(ttlMs / 3) };
+    send(res, 200, answer);
+  });
+
+  router.delete(leasePath, async (req: Request, res: Response) => {
+    const params = leaseParams(req, res);
+    if (!params) return;
+    if (!deps.presence) return void res.status(204).end();
+    try {
+      await deps.presence.release([{ channel: params.channel, connection: httpLeaseKey(params.leaseId) }]);
+    } catch (error) {
+      return unavailable(res, error);
+    }
+    res.status(204).set('Cache-Control', 'no-store').end();
   });
   return router;
 }
