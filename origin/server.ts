@@ -23,6 +23,8 @@ import { createPresenceTracker, type PresenceTracker } from './presence/presence
 import { PresenceUnavailableError, type PresenceStore } from './presence/presenceStore.ts';
 import { createRedisPresenceStore } from './presence/redisPresenceStore.ts';
 import { memberEventAnnouncer } from './presence/memberEvents.ts';
+import { createHttpPost } from './publishing/httpPost.ts';
+import { createWebhookSender, DEFAULT_WEBHOOK_SETTINGS, webhookUrlForLog } from './webhooks/webhookSender.ts';
 import { ORIGIN_MAX_HEADER_BYTES } from './transports/wsSessionState.ts';
 
 function readConfig(): OriginConfig {
@@ -105,6 +107,23 @@ presence?.listen((changes) => {
   for (const change of changes) metrics.presenceChanges.inc({ type: change.type, reason: change.reason ?? '' });
   log.debug({ changes }, 'presence changed');
 });
+if (presence && config.webhooks) {
+  const webhooks = createWebhookSender({ ...DEFAULT_WEBHOOK_SETTINGS, ...config.webhooks }, createHttpPost(), {
+    observe: {
+      sent: () => metrics.webhookBatches.inc({ outcome: 'sent' }),
+      failed: (url, events, status, detail) => {
+        metrics.webhookBatches.inc({ outcome: 'failed' });
+        log.error({ url: webhookUrlForLog(url), events, status, detail }, 'a webhook batch was given up after its retries');
+      },
+      dropped: (url, events) => {
+        metrics.webhookBatches.inc({ outcome: 'dropped' }, events);
+        log.warn({ url: webhookUrlForLog(url), events }, 'webhook events dropped: the queue for this URL is full');
+      },
+    },
+  });
+  presence.listen((changes) => webhooks.enqueue(changes));
+  log.info({ urls: config.webhooks.urls.map(webhookUrlForLog) }, 'channel events go to webhooks');
+}
 presence?.listen(memberEventAnnouncer((items) => grip.publish(items), (error) => log.warn({ err: error }, 'publishing member events failed; subscribers miss them')));
 const app = createOriginApp({
   config,

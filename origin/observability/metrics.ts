@@ -34,6 +34,8 @@ export interface OriginMetrics {
   presenceRefusals: Counter<'reason'>;
   /** Presence store calls that failed (Redis unreachable): leases are renewed later, or lapse. */
   presenceErrors: Counter;
+  /** Webhook batches by outcome: sent (a 2xx), failed (given up), dropped (events past the queue bound). */
+  webhookBatches: Counter<'outcome'>;
 }
 
 export function createOriginMetrics(options: { defaultMetrics?: boolean } = {}): OriginMetrics {
@@ -126,6 +128,12 @@ export function createOriginMetrics(options: { defaultMetrics?: boolean } = {}):
     presenceErrors: new Counter({
       name: 'origin_presence_errors_total',
       help: 'Presence store calls that failed (leases are renewed later, or lapse)',
+      registers,
+    }),
+    webhookBatches: new Counter({
+      name: 'origin_webhook_batches_total',
+      help: 'Webhook batches by outcome (sent, failed: given up; dropped counts events past the queue bound)',
+      labelNames: ['outcome'],
       registers,
     }),
   };
