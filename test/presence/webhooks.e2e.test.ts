@@ -1,9 +1,13 @@
 // Channel events as webhooks, end to end: members join and leave through the edge, and the origin
 // POSTs channel_occupied, member_added, member_removed and channel_vacated to a recording receiver,
-// batched, signed (checked here the way the README tells a receiver to), retried with the same
+// batched, signed (checked here with the README's own snippet), retried with the same
 // X-Webhook-Id after a failure, and never in the way of a publish: with the receiver holding its
 // request, publishes are answered as usual.
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { PROJECT_ROOT } from '../../scripts/stack/projectRoot.ts';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { signSubscribeToken } from '../../origin/access/subscribeToken.ts';
 import { startTestStack, type TestStack } from '../harness/testStack.ts';
@@ -16,15 +20,20 @@ let stack: TestStack;
 let receiver: WebhookReceiver;
 const sockets: WsRecorder[] = [];
 
-/** A receiver's check, as in the README: HMAC-SHA256 of "<t>.<raw body>", and a recent t. */
-function verified(hook: ReceivedWebhook): boolean {
-  const header = String(hook.headers['x-webhook-signature'] ?? '');
-  const { t, v1 } = Object.fromEntries(header.split(',').map((kv) => kv.split('=', 2))) as { t?: string; v1?: string };
-  if (!t || !v1 || Math.abs(Date.now() / 1000 - Number(t)) > 300) return false;
-  const expected = createHmac('sha256', WEBHOOK_SECRET).update(`${t}.${hook.body}`).digest();
-  const given = Buffer.from(v1, 'hex');
-  return given.length === expected.length && timingSafeEqual(given, expected);
+type Verifier = (rawBody: string, header: unknown, secret: string) => boolean;
+/** The README's verification snippet (the block after <!-- webhook-verify -->), loaded as a module. */
+let readmeVerifier: Verifier;
+let snippetDir: string | undefined;
+async function loadReadmeVerifier(): Promise<Verifier> {
+  const readme = readFileSync(join(PROJECT_ROOT, 'README.md'), 'utf8');
+  const code = /<!-- webhook-verify -->\s*```js\n([\s\S]*?)```/.exec(readme)?.[1];
+  if (!code || !code.includes('function verifyWebhook(')) throw new Error('README.md has no <!-- webhook-verify --> snippet defining verifyWebhook');
+  snippetDir = mkdtempSync(join(tmpdir(), 'readme-webhook-'));
+  const file = join(snippetDir, 'verify.mjs');
+  writeFileSync(file, `${code}\nexport { verifyWebhook };\n`);
+  return ((await import(pathToFileURL(file).href)) as { verifyWebhook: Verifier }).verifyWebhook;
 }
+const verified = (hook: ReceivedWebhook): boolean => readmeVerifier(hook.body, hook.headers['x-webhook-signature'], WEBHOOK_SECRET);
 const eventsOf = (hook: ReceivedWebhook) => (JSON.parse(hook.body) as { events: Array<Record<string, unknown>> }).events;
 
 async function member(channel: string, sub: string): Promise<WsRecorder> {
@@ -37,6 +46,7 @@ async function member(channel: string, sub: string): Promise<WsRecorder> {
 }
 
 beforeAll(async () => {
+  readmeVerifier = await loadReadmeVerifier();
   receiver = await startWebhookReceiver();
   stack = await startTestStack({
     edge: true,
@@ -48,6 +58,7 @@ afterAll(async () => {
   for (const ws of sockets) ws.socket.terminate();
   await stack?.stop();
   await receiver?.stop();
+  if (snippetDir) rmSync(snippetDir, { recursive: true, force: true });
 });
 
 it('posts every channel event, signed, batched and in order', async () => {
