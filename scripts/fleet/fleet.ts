@@ -93,6 +93,9 @@ export interface Fleet {
 /** What the fleet passes every client unless `options.client` says otherwise (the README's harness settings). */
 const FLEET_CLIENT_DEFAULTS = {
   backoff: { baseMs: 200, maxMs: 3000 },
+  // The fleet measures delivery: thousands of stream members renewing presence leases (one request
+  // each 10 s) would add origin traffic that on Pushpin 1.36 all goes through zurl's one thread.
+  presenceLeases: false,
   webSocketOptions: { perMessageDeflate: false },
 } as const satisfies Partial<ClientOptions>;
 
