@@ -1,5 +1,32 @@
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
+
+const TESTS = '{protocol,client,edge,origin,scripts,test}/**/*.test.ts';
+
+// Files that load this 2-core machine on their own (hundreds of clients, bursts, Chromium under
+// faults): they run one at a time after the rest, so neither they nor the timing of others suffer
+// from running side by side. Everything else runs in parallel: most end-to-end files wait on
+// processes and timers far more than they compute.
+const RUN_ALONE = [
+  'test/faults/cutSessions.e2e.test.ts',
+  'test/faults/originRestart.e2e.test.ts',
+  'test/faults/pushpinRestart.e2e.test.ts',
+  'test/faults/redisOutage.e2e.test.ts',
+  'test/soakSmoke.e2e.test.ts',
+  'test/fanoutBench.e2e.test.ts',
+  'test/plainVsClientBench.e2e.test.ts',
+  'test/chatBench.e2e.test.ts',
+  'test/freshChannels.e2e.test.ts',
+  'test/pushpinBurst.e2e.test.ts',
+  'test/fastlyServe.e2e.test.ts',
+  'test/wsSubscribeWindow.e2e.test.ts',
+  'test/computeHostLoad.e2e.test.ts',
+  'test/client/clientBrowserFaults.e2e.test.ts',
+  'test/demoPage.e2e.test.ts',
+];
+const missing = RUN_ALONE.filter((file) => !existsSync(fileURLToPath(new URL(file, import.meta.url))));
+if (missing.length > 0) throw new Error(`vitest.config.ts: RUN_ALONE names files that do not exist: ${missing.join(', ')}`);
 
 export default defineConfig({
   resolve: {
@@ -7,12 +34,15 @@ export default defineConfig({
     alias: [{ find: /^fastly:(.*)$/, replacement: fileURLToPath(new URL('./edge/testing/fastly/$1.ts', import.meta.url)) }],
   },
   test: {
-    include: ['{protocol,client,edge,origin,scripts,test}/**/*.test.ts'],
     // End-to-end files start real Pushpin and origin processes on their own free ports.
     globalSetup: ['test/harness/globalSetup.ts'],
     pool: 'forks',
     testTimeout: 30_000,
     hookTimeout: 90_000,
     teardownTimeout: 30_000,
+    projects: [
+      { extends: true, test: { name: 'parallel', include: [TESTS], exclude: RUN_ALONE, maxWorkers: 3, sequence: { groupOrder: 0 } } },
+      { extends: true, test: { name: 'alone', include: RUN_ALONE, maxWorkers: 1, sequence: { groupOrder: 1 } } },
+    ],
   },
 });

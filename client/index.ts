@@ -4,9 +4,11 @@
 export { createClient, type ClientConnectionInfo, type FanoutClient } from './api/createClient.ts';
 export { DEFAULT_FALLBACK, type ClientOptions } from './api/clientOptions.ts';
 export { PublishError, SubscriptionError } from './api/errors.ts';
+export { PresenceQueryError } from './transports/presenceQuery.ts';
 export type { Unlisten } from './api/listeners.ts';
 export type {
   Message,
+  PresenceOptions,
   Recovery,
   ResetNotice,
   StateChange,
@@ -18,4 +20,14 @@ export type {
 } from './api/subscription.ts';
 export type { RecoveryReason, SubscriptionStateName, SubscriptionStats } from './core/clientMachine.ts';
 export type { EventSourceConstructor, FetchLike, RequestInitLike, ResponseLike, StreamReaderLike, WebSocketConstructor } from './transports/runtimeApis.ts';
-export type { ContinuityReset, Envelope, ResetReason, TransportName } from '../protocol/index.ts';
+export type {
+  ContinuityReset,
+  Envelope,
+  Occupancy,
+  PresenceEvent,
+  PresenceInfo,
+  PresenceMember,
+  PresenceSnapshot,
+  ResetReason,
+  TransportName,
+} from '../protocol/index.ts';

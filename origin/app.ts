@@ -12,10 +12,12 @@ import type { Logger } from './observability/logger.ts';
 import type { OriginMetrics } from './observability/metrics.ts';
 import type { Readiness } from './observability/readiness.ts';
 import type { ChannelCloser } from './publishing/channelCloser.ts';
+import type { PresenceTracker } from './presence/presenceTracker.ts';
 import type { MessagePublisher } from './publishing/messagePublisher.ts';
 import { historyRoutes } from './routes/historyRoutes.ts';
 import { metricsRoutes } from './routes/metricsRoutes.ts';
 import { pollRoutes } from './routes/pollRoutes.ts';
+import { presenceRoutes } from './routes/presenceRoutes.ts';
 import { publishRoutes } from './routes/publishRoutes.ts';
 import { sseRoutes } from './routes/sseRoutes.ts';
 import { staticRoutes } from './routes/staticRoutes.ts';
@@ -36,6 +38,8 @@ export interface OriginDeps {
   streamExpiryCloser: StreamExpiryCloser;
   readiness: Readiness;
   stateSeal: WsStateSeal;
+  /** Occupancy and presence (undefined when PRESENCE_TRACKING=false). */
+  presence?: PresenceTracker;
 }
 
 export function createOriginApp(deps: OriginDeps): Express {
@@ -78,11 +82,13 @@ export function createOriginApp(deps: OriginDeps): Express {
       expiryCloser: deps.expiryCloser,
       grantKeepAliveSeconds: config.wsGrantKeepAliveSeconds,
       stateSeal: deps.stateSeal,
+      ...(deps.presence ? { presence: { tracker: deps.presence, keepAliveSeconds: config.presence.keepAliveSeconds } } : {}),
     }),
   );
   // Through the cache (the publish API is above).
   app.use(staticRoutes());
   app.use(historyRoutes({ history, access, metrics }));
+  app.use(presenceRoutes({ presence: deps.presence, access, publishToken: config.publishToken, metrics, leaseSeconds: config.presence.leaseSeconds }));
   app.use(metricsRoutes({ metrics, metricsToken: config.metricsToken }));
 
   app.use((_req, res) => {

@@ -19,6 +19,13 @@ import { createGripPublisher } from './publishing/gripPublisher.ts';
 import { createChannelCloser } from './publishing/channelCloser.ts';
 import { createMessagePublisher } from './publishing/messagePublisher.ts';
 import { createWsStateSeal } from './transports/wsStateSeal.ts';
+import { createMemoryPresenceStore } from './presence/memoryPresenceStore.ts';
+import { createPresenceTracker, type PresenceTracker } from './presence/presenceTracker.ts';
+import { PresenceUnavailableError, type PresenceStore } from './presence/presenceStore.ts';
+import { createRedisPresenceStore } from './presence/redisPresenceStore.ts';
+import { memberEventAnnouncer } from './presence/memberEvents.ts';
+import { createHttpPost } from './publishing/httpPost.ts';
+import { createWebhookSender, DEFAULT_WEBHOOK_SETTINGS, webhookUrlForLog } from './webhooks/webhookSender.ts';
 import { ORIGIN_MAX_HEADER_BYTES } from './transports/wsSessionState.ts';
 
 function readConfig(): OriginConfig {
@@ -62,6 +69,24 @@ async function openHistory(): Promise<HistoryStore> {
 }
 const history = await openHistory();
 log.info({ store: config.redisUrl ? 'redis' : 'memory' }, 'history store ready');
+async function openPresence(): Promise<PresenceTracker | undefined> {
+  if (!config.presence.enabled) return undefined;
+  const limits = { maxConnectionsPerChannel: config.presence.maxConnectionsPerChannel };
+  let store: PresenceStore;
+  try {
+    store = config.redisUrl ? await createRedisPresenceStore({ url: config.redisUrl, limits }) : createMemoryPresenceStore(limits);
+  } catch (error) {
+    if (error instanceof PresenceUnavailableError) {
+      log.fatal(`REDIS_URL: ${error.message}`);
+      process.exit(2);
+    }
+    throw error;
+  }
+  const tracker = createPresenceTracker(store, { onSweepError: (error) => log.warn({ err: error }, 'presence sweep failed; the next one tries again') });
+  tracker.start();
+  return tracker;
+}
+const presence = await openPresence();
 const grip = createGripPublisher(config.gripTargets);
 const expiryCloser = createExpiryCloser({
   publish: (items) => grip.publish(items).then(() => undefined),
@@ -87,6 +112,28 @@ const readiness = createReadiness(
   ],
   { showTargets: config.localOnly },
 );
+presence?.listen((changes) => {
+  for (const change of changes) metrics.presenceChanges.inc({ type: change.type, reason: change.reason ?? '' });
+  log.debug({ changes }, 'presence changed');
+});
+if (presence && config.webhooks) {
+  const webhooks = createWebhookSender({ ...DEFAULT_WEBHOOK_SETTINGS, ...config.webhooks }, createHttpPost(), {
+    observe: {
+      sent: () => metrics.webhookBatches.inc({ outcome: 'sent' }),
+      failed: (url, events, status, detail) => {
+        metrics.webhookBatches.inc({ outcome: 'failed' });
+        log.error({ url: webhookUrlForLog(url), events, status, detail }, 'a webhook batch was given up after its retries');
+      },
+      dropped: (url, events) => {
+        metrics.webhookBatches.inc({ outcome: 'dropped' }, events);
+        log.warn({ url: webhookUrlForLog(url), events }, 'webhook events dropped: the queue for this URL is full');
+      },
+    },
+  });
+  presence.listen((changes) => webhooks.enqueue(changes));
+  log.info({ urls: config.webhooks.urls.map(webhookUrlForLog) }, 'channel events go to webhooks');
+}
+presence?.listen(memberEventAnnouncer((items) => grip.publish(items), (error) => log.warn({ err: error }, 'publishing member events failed; subscribers miss them')));
 const app = createOriginApp({
   config,
   verifyGripSig: await createGripSignatureVerifier(config.signatureKeys),
@@ -102,6 +149,7 @@ const app = createOriginApp({
   streamExpiryCloser,
   readiness,
   stateSeal: createWsStateSeal(config.wsStateSecret),
+  ...(presence ? { presence } : {}),
 });
 
 // A request must arrive whole within REQUEST_TIMEOUT_SECONDS (a body trickled byte by byte would
@@ -137,10 +185,11 @@ const stop = (signal: string): void => {
   log.info({ signal }, 'stopping');
   expiryCloser.stop();
   streamExpiryCloser.stop();
+  presence?.stop();
   // Requests in flight finish first: a publish already stored in the history must still reach the
   // proxy (a held WebSocket has no other way to get it; streams would recover it only with the next
   // message). server.close() stops accepting and closes idle keep-alive connections.
-  server.close(() => void history.close().then(() => process.exit(0)));
+  server.close(() => void Promise.all([history.close(), presence?.close()]).then(() => process.exit(0)));
   // Bounded, below the local stack's 1.5 s before SIGKILL: a slow request or history store must not
   // hold the exit.
   setTimeout(() => server.closeAllConnections(), 800).unref();

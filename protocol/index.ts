@@ -6,6 +6,7 @@ export * from './envelope.ts';
 export * from './eventStreamReader.ts';
 export * from './lineReader.ts';
 export * from './messageIds.ts';
+export * from './presence.ts';
 export * from './streamFraming.ts';
 export * from './transports.ts';
 export * from './utf8.ts';

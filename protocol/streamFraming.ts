@@ -7,6 +7,7 @@ import { isValidChannelName } from './channelNames.ts';
 import { isContinuityReset, type ContinuityReset } from './continuity.ts';
 import { envelopeJson, isEnvelope, type Envelope } from './envelope.ts';
 import { isMessageId } from './messageIds.ts';
+import { presenceEventData, presenceEventOf, presenceJson, type PresenceEvent } from './presence.ts';
 
 // --- Server-Sent Events (GET /events/:channel) ---
 
@@ -16,6 +17,8 @@ export const SSE_EVENTS = {
   reset: 'reset',
   /** The stream's subscribe token expired; the stream ends. Data: `{ channel }`. */
   tokenExpired: 'token-expired',
+  /** A member entered or left (streams opened with `?presence=1`). Data: a PresenceEvent; no `id:`, so the position stays. */
+  presence: 'presence',
 } as const;
 
 /**
@@ -53,6 +56,11 @@ export function sseExpired(channel: string): string {
   return `event: ${SSE_EVENTS.tokenExpired}\ndata: ${JSON.stringify({ channel })}\n\n`;
 }
 
+/** A member event on an SSE stream (no `id:` line: EventSource's Last-Event-ID stays the position). */
+export function ssePresence(event: PresenceEvent): string {
+  return `event: ${SSE_EVENTS.presence}\ndata: ${presenceEventData(event)}\n\n`;
+}
+
 /** The comment line Pushpin sends on an idle SSE stream. */
 export const SSE_KEEP_ALIVE = ':\n\n';
 
@@ -63,7 +71,12 @@ export function ndjsonLine(message: Envelope, json = envelopeJson(message)): str
 }
 
 /** Status lines among the messages carry a "type" (messages never do). */
-export const NDJSON_STATUS = { reset: 'reset', tokenExpired: 'token_expired', position: 'position' } as const;
+export const NDJSON_STATUS = { reset: 'reset', tokenExpired: 'token_expired', position: 'position', presence: 'presence' } as const;
+
+/** A member event on an NDJSON stream (streams opened with `?presence=1`). */
+export function ndjsonPresence(event: PresenceEvent): string {
+  return `${presenceJson(event)}\n`;
+}
 
 /**
  * The first line of a stream that replays nothing: where the subscriber is (as SSE's id-only block),
@@ -92,6 +105,8 @@ export type StreamItem =
   | { kind: 'expired'; channel: string }
   /** Where the subscriber stands before any message (an NDJSON position line). */
   | { kind: 'position'; channel: string; lastId: string }
+  /** A member entered or left (not a message: the position stays). */
+  | { kind: 'presence'; event: PresenceEvent }
   | { kind: 'keep-alive' }
   | { kind: 'invalid'; reason: string };
 
@@ -129,6 +144,10 @@ export function parseNdjsonLine(line: string): StreamItem {
   if (v.type === NDJSON_STATUS.position) {
     return isMessageId(v.lastId) ? { kind: 'position', channel: v.channel, lastId: v.lastId } : { kind: 'invalid', reason: 'a position line without a lastId' };
   }
+  if (v.type === NDJSON_STATUS.presence) {
+    const event = presenceEventOf(v);
+    return event ? { kind: 'presence', event } : { kind: 'invalid', reason: 'a presence line without action, clientId and ts' };
+  }
   return { kind: 'invalid', reason: `an unknown status line type ${JSON.stringify(v.type)}` };
 }
 
@@ -156,6 +175,10 @@ export function parseSseEvent(event: string, data: string): StreamItem {
     return reset ? { kind: 'reset', channel: value.channel, reset } : { kind: 'invalid', reason: 'a reset event without reason, since and after' };
   }
   if (event === SSE_EVENTS.tokenExpired) return { kind: 'expired', channel: value.channel };
+  if (event === SSE_EVENTS.presence) {
+    const presence = presenceEventOf(value);
+    return presence ? { kind: 'presence', event: presence } : { kind: 'invalid', reason: 'a presence event without action, clientId and ts' };
+  }
   return { kind: 'invalid', reason: `an unknown event ${JSON.stringify(event)}` };
 }
 

@@ -11,6 +11,13 @@ describe('WebSocket JSON protocol', () => {
     ['{"type":"unsubscribe","channel":"a.b-c_d"}', { type: 'unsubscribe', channel: 'a.b-c_d' }],
     ['{"type":"publish","channel":"c","data":{"x":[1]}}', { type: 'publish', channel: 'c', data: { x: [1] } }],
     ['{"type":"publish","channel":"c","data":null}', { type: 'publish', channel: 'c', data: null }],
+    ['{"type":"publish","channel":"c","data":1,"skipSelf":true}', { type: 'publish', channel: 'c', data: 1, skipSelf: true }],
+    ['{"type":"publish","channel":"c","data":1,"skipSelf":false}', { type: 'publish', channel: 'c', data: 1 }],
+    [
+      '{"type":"subscribe","channel":"private-c","token":"a.b.c","presence":true,"presenceEvents":true}',
+      { type: 'subscribe', channel: 'private-c', token: 'a.b.c', presence: true, presenceEvents: true },
+    ],
+    ['{"type":"subscribe","channel":"c","presenceEvents":true,"presence":null}', { type: 'subscribe', channel: 'c', presenceEvents: true }],
   ])('parses %s', (frame, command) => {
     expect(parseClientFrame(frame)).toEqual(command);
   });
@@ -32,6 +39,9 @@ describe('WebSocket JSON protocol', () => {
     ['{"type":"publish","channel":"c","data":1,"id":"7"}', 'invalid_message'],
     ['{"type":"publish","channel":"c","data":1,"id":"1234567890123456789"}', 'invalid_message'],
     [JSON.stringify({ type: 'ping', pad: 'x'.repeat(MAX_CLIENT_FRAME_BYTES) }), 'invalid_frame'],
+    ['{"type":"subscribe","channel":"c","presence":"yes"}', 'invalid_frame'],
+    ['{"type":"subscribe","channel":"c","presenceEvents":1}', 'invalid_frame'],
+    ['{"type":"publish","channel":"c","data":1,"skipSelf":"true"}', 'invalid_frame'],
   ])('refuses %s with %s', (frame, code) => {
     expect(parseClientFrame(frame)).toMatchObject({ error: code });
   });
@@ -74,13 +84,16 @@ describe('client and server frames round trip', () => {
 
   it('every client frame a client builds parses back to the command it meant', () => {
     fc.assert(
-      fc.property(channel, fc.option(id, { nil: undefined }), fc.option(fc.stringMatching(/^[\w-]+\.[\w-]*\.[\w-]*$/), { nil: undefined }), json, (c, since, token, data) => {
-        expect(parseClientFrame(clientFrames.subscribe(c, { since, token }))).toEqual({
+      fc.property(channel, fc.option(id, { nil: undefined }), fc.option(fc.stringMatching(/^[\w-]+\.[\w-]*\.[\w-]*$/), { nil: undefined }), json, fc.boolean(), fc.boolean(), (c, since, token, data, presence, presenceEvents) => {
+        expect(parseClientFrame(clientFrames.subscribe(c, { since, token, presence, presenceEvents }))).toEqual({
           type: 'subscribe',
           channel: c,
           ...(since !== undefined ? { since } : {}),
           ...(token !== undefined ? { token } : {}),
+          ...(presence ? { presence } : {}),
+          ...(presenceEvents ? { presenceEvents } : {}),
         });
+        expect(parseClientFrame(clientFrames.publish(c, 1, { skipSelf: presence }))).toEqual({ type: 'publish', channel: c, data: 1, ...(presence ? { skipSelf: true } : {}) });
         expect(parseClientFrame(clientFrames.unsubscribe(c))).toEqual({ type: 'unsubscribe', channel: c });
         // JSON drops -0 and undefined the same way on both ends.
         expect(parseClientFrame(clientFrames.publish(c, data))).toEqual({ type: 'publish', channel: c, data: JSON.parse(JSON.stringify(data)) });
@@ -100,6 +113,7 @@ describe('client and server frames round trip', () => {
         expect(parseServerFrame(serverFrames.unsubscribed(c))).toEqual({ type: 'unsubscribed', channel: c });
         expect(parseServerFrame(serverFrames.refreshed(c, ts))).toEqual({ type: 'refreshed', channel: c, expiresAt: ts });
         expect(parseServerFrame(serverFrames.published(c, a))).toEqual({ type: 'published', channel: c, id: a });
+        expect(parseServerFrame(serverFrames.published(c, a, b))).toEqual({ type: 'published', channel: c, id: a, prev: b });
         expect(parseServerFrame(serverFrames.pong({ [c]: a }))).toEqual({ type: 'pong', lastIds: { [c]: a } });
         expect(parseServerFrame(serverFrames.error({ error: 'subscribe_busy', message: 'm', channel: c }))).toEqual({
           type: 'error',

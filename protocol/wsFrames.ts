@@ -5,6 +5,7 @@ import { CHANNEL_NAME_RULE, isValidChannelName } from './channelNames.ts';
 import { isContinuityReset, type ContinuityReset } from './continuity.ts';
 import { envelopeJson, isEnvelope, type Envelope } from './envelope.ts';
 import { isMessageId } from './messageIds.ts';
+import { presenceEventOf, presenceJson, type PresenceEvent } from './presence.ts';
 import { fitsUtf8Bytes } from './utf8.ts';
 
 /** The path of the WebSocket endpoint. */
@@ -18,24 +19,44 @@ export const MAX_CLIENT_FRAME_BYTES = 128 * 1024;
 
 // --- Client frames ---
 
+/**
+ * `presence`: enter the channel's presence as the token's `sub` (private channels only);
+ * `presenceEvents`: also receive `presence` frames (member_joined, member_left).
+ */
+export interface SubscribeFrameOptions {
+  since?: string | undefined;
+  token?: string | undefined;
+  presence?: boolean | undefined;
+  presenceEvents?: boolean | undefined;
+}
+
 export type ClientCommand =
-  | { type: 'subscribe'; channel: string; since?: string; token?: string }
+  | { type: 'subscribe'; channel: string; since?: string; token?: string; presence?: true; presenceEvents?: true }
   | { type: 'unsubscribe'; channel: string }
-  | { type: 'publish'; channel: string; data: unknown; token?: string }
+  /** `skipSelf`: the message does not come back to this connection (every other subscriber gets it). */
+  | { type: 'publish'; channel: string; data: unknown; token?: string; skipSelf?: true }
   | { type: 'ping' };
 
 /** Builds client frames (the text to send). */
 export const clientFrames = {
-  subscribe: (channel: string, options: { since?: string | undefined; token?: string | undefined } = {}) =>
+  subscribe: (channel: string, options: SubscribeFrameOptions = {}) =>
     JSON.stringify({
       type: 'subscribe',
       channel,
       ...(options.since !== undefined ? { since: options.since } : {}),
       ...(options.token !== undefined ? { token: options.token } : {}),
+      ...(options.presence ? { presence: true } : {}),
+      ...(options.presenceEvents ? { presenceEvents: true } : {}),
     }),
   unsubscribe: (channel: string) => JSON.stringify({ type: 'unsubscribe', channel }),
-  publish: (channel: string, data: unknown, options: { token?: string | undefined } = {}) =>
-    JSON.stringify({ type: 'publish', channel, data, ...(options.token !== undefined ? { token: options.token } : {}) }),
+  publish: (channel: string, data: unknown, options: { token?: string | undefined; skipSelf?: boolean | undefined } = {}) =>
+    JSON.stringify({
+      type: 'publish',
+      channel,
+      data,
+      ...(options.token !== undefined ? { token: options.token } : {}),
+      ...(options.skipSelf ? { skipSelf: true } : {}),
+    }),
   ping: () => '{"type":"ping"}',
 };
 
@@ -59,6 +80,7 @@ export type WsErrorCode =
   | 'forbidden'
   | 'token_expired'
   | 'session_invalid'
+  | 'presence_refused'
   | 'internal';
 
 /**
@@ -92,6 +114,14 @@ function tokenOf(frame: Record<string, unknown>, channel: string): { token?: str
   return { token };
 }
 
+/** An optional boolean flag of a frame: absent (or false) or true; anything else is a malformed frame. */
+function flagOf(frame: Record<string, unknown>, name: string, channel: string): boolean | WsProtocolError {
+  const value = frame[name];
+  if (value === undefined || value === null || value === false) return false;
+  if (value === true) return true;
+  return fail('invalid_frame', `"${name}" must be true or false`, channel);
+}
+
 /** Reads a client frame (the origin's side). */
 export function parseClientFrame(text: string): ClientCommand | WsProtocolError {
   if (!fitsUtf8Bytes(text, MAX_CLIENT_FRAME_BYTES)) return fail('invalid_frame', `frames are limited to ${MAX_CLIENT_FRAME_BYTES} bytes`);
@@ -113,9 +143,14 @@ export function parseClientFrame(text: string): ClientCommand | WsProtocolError 
       if (typeof channel !== 'string') return channel;
       const token = tokenOf(frame, channel);
       if ('error' in token) return token;
-      if (frame.since === undefined || frame.since === null) return { type: 'subscribe', channel, ...token };
+      const presence = flagOf(frame, 'presence', channel);
+      if (typeof presence !== 'boolean') return presence;
+      const presenceEvents = flagOf(frame, 'presenceEvents', channel);
+      if (typeof presenceEvents !== 'boolean') return presenceEvents;
+      const flags = { ...(presence ? { presence: true as const } : {}), ...(presenceEvents ? { presenceEvents: true as const } : {}) };
+      if (frame.since === undefined || frame.since === null) return { type: 'subscribe', channel, ...token, ...flags };
       if (!isMessageId(frame.since)) return fail('invalid_since', '"since" must be a message id string such as "42"', channel);
-      return { type: 'subscribe', channel, since: frame.since, ...token };
+      return { type: 'subscribe', channel, since: frame.since, ...token, ...flags };
     }
     case 'unsubscribe': {
       const channel = channelOf(frame);
@@ -128,7 +163,9 @@ export function parseClientFrame(text: string): ClientCommand | WsProtocolError 
       if (frame.id !== undefined) return fail('invalid_message', 'clients may not choose ids: the origin assigns them', channel);
       const token = tokenOf(frame, channel);
       if ('error' in token) return token;
-      return { type: 'publish', channel, data: frame.data, ...token };
+      const skipSelf = flagOf(frame, 'skipSelf', channel);
+      if (typeof skipSelf !== 'boolean') return skipSelf;
+      return { type: 'publish', channel, data: frame.data, ...token, ...(skipSelf ? { skipSelf: true as const } : {}) };
     }
     default:
       return fail('unknown_type', `"type" must be one of subscribe, unsubscribe, publish, ping; got ${JSON.stringify(frame.type) ?? 'nothing'}`);
@@ -149,7 +186,14 @@ export type ServerFrame =
   | { type: 'unsubscribed'; channel: string }
   /** A fresh token on a channel already subscribed: the subscription now ends at `expiresAt` (seconds). */
   | { type: 'refreshed'; channel: string; expiresAt: number }
-  | { type: 'published'; channel: string; id: string }
+  /**
+   * `prev`: the position the message follows on its channel. A publish with `skipSelf` does not come
+   * back to its connection, so the next message there names this id as its `prev`: the publisher moves
+   * its position through it (prev -> id) without delivering it (see client/core/ownMessages.ts).
+   */
+  | { type: 'published'; channel: string; id: string; prev?: string }
+  /** A member entered or left the channel (only on subscriptions with `presenceEvents`). */
+  | ({ type: 'presence' } & PresenceEvent)
   /** `lastIds`: the last id of each channel the connection is subscribed to (the client's gap check). */
   | { type: 'pong'; lastIds?: Record<string, string> }
   | { type: 'error'; code: WsErrorCode | string; message: string; channel?: string };
@@ -168,7 +212,9 @@ export const serverFrames = {
     JSON.stringify({ type: 'subscribed', channel, lastId, ...(reset ? { reset } : {}) }),
   unsubscribed: (channel: string) => JSON.stringify({ type: 'unsubscribed', channel }),
   refreshed: (channel: string, expiresAt: number) => JSON.stringify({ type: 'refreshed', channel, expiresAt }),
-  published: (channel: string, id: string) => JSON.stringify({ type: 'published', channel, id }),
+  published: (channel: string, id: string, prev?: string) =>
+    JSON.stringify(prev === undefined ? { type: 'published', channel, id } : { type: 'published', channel, id, prev }),
+  presence: (event: PresenceEvent) => presenceJson(event),
   pong: (lastIds?: Record<string, string>) => JSON.stringify(lastIds ? { type: 'pong', lastIds } : { type: 'pong' }),
   error: (problem: WsProtocolError) =>
     JSON.stringify({
@@ -208,7 +254,13 @@ export function parseServerFrame(text: string): ServerFrame | string {
         ? { type: 'refreshed', channel: v.channel as string, expiresAt: v.expiresAt }
         : 'a refreshed frame without channel and expiresAt';
     case 'published':
-      return channelOk && isMessageId(v.id) ? { type: 'published', channel: v.channel as string, id: v.id } : 'a published frame without channel and id';
+      if (!channelOk || !isMessageId(v.id)) return 'a published frame without channel and id';
+      if (v.prev !== undefined && !isMessageId(v.prev)) return 'a published frame whose prev is not a message id';
+      return { type: 'published', channel: v.channel as string, id: v.id, ...(v.prev !== undefined ? { prev: v.prev } : {}) };
+    case 'presence': {
+      const event = presenceEventOf(v);
+      return event ? { type: 'presence', ...event } : 'a presence frame without action, channel, clientId and ts';
+    }
     case 'pong': {
       if (v.lastIds === undefined) return { type: 'pong' };
       if (typeof v.lastIds !== 'object' || v.lastIds === null) return 'a pong whose lastIds is not an object';

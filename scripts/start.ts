@@ -82,7 +82,7 @@ async function main(): Promise<void> {
       manifestPath: options.manifestPath,
       ports: { edge: options.edgePort },
       logDir: options.logDir,
-      echo: !options.quiet,
+      echo: options.echo === 'none' ? false : options.echo === 'all' ? true : 'problems',
       edge: true,
       pushpinListenAll: options.pushpinListenAll,
       pushpinProfile: options.pushpinProfile,

@@ -9,7 +9,13 @@ try {
   } else {
     if (command.devSecret) process.stderr.write('token: SUBSCRIBE_TOKEN_SECRET is not set; signing with the local development secret\n');
     const token = await signSubscribeToken(
-      { channels: command.channels, ttlSeconds: command.ttlSeconds, publish: command.publish, ...(command.sub ? { sub: command.sub } : {}) },
+      {
+        channels: command.channels,
+        ttlSeconds: command.ttlSeconds,
+        publish: command.publish,
+        ...(command.sub ? { sub: command.sub } : {}),
+        ...(command.info ? { info: command.info } : {}),
+      },
       command.secret,
     );
     process.stdout.write(`${token}\n`);

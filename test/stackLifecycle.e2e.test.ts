@@ -64,6 +64,40 @@ describe('local stack lifecycle', () => {
     }
   });
 
+  it('restarts the origin after keeping it down for `downMs`: refused in between, answering after', async () => {
+    const stack = await startTestStack();
+    try {
+      const old = stack.pids.origin;
+      const restarted = stack.restart('origin', { downMs: 4000 });
+      while (isAlive(old)) await new Promise((r) => setTimeout(r, 20));
+      const goneAt = Date.now();
+      // 2 s after the old one is gone a new origin would be up (it starts in about 1 s here); kept
+      // down, nothing answers on its port.
+      await new Promise((r) => setTimeout(r, 2000));
+      await expect(fetch(`${stack.urls.origin}/healthz`)).rejects.toThrow();
+      const pid = await restarted;
+      expect(Date.now() - goneAt).toBeGreaterThanOrEqual(3900);
+      expect(pid).not.toBe(old);
+      expect((await fetch(`${stack.urls.origin}/healthz`)).status).toBe(200);
+    } finally {
+      await stack.stop();
+    }
+  });
+
+  it("stop() during a restart's down time ends it at once: the restart rejects and nothing is started", async () => {
+    const stack = await startTestStack();
+    const old = stack.pids.origin;
+    // Far longer than the test's timeout: stop() must not wait it out.
+    const outcome = stack.restart('origin', { downMs: 120_000 }).then(
+      () => 'restarted',
+      (error: unknown) => String(error),
+    );
+    while (isAlive(old)) await new Promise((r) => setTimeout(r, 20));
+    await stack.stop();
+    expect(await outcome).toMatch(/origin not restarted: the stack is stopping/);
+    await expect(fetch(`${stack.urls.origin}/healthz`)).rejects.toThrow();
+  });
+
   it('fails clearly when a port is taken', async () => {
     const blocker = createServer();
     const taken = await findFreePort();

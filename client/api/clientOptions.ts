@@ -69,11 +69,19 @@ export interface ClientOptions {
   subscribeTimeoutMs?: number;
   /** Randomness for the backoff jitter (tests); Math.random by default. */
   random?: () => number;
+  /**
+   * Subscriptions on SSE, NDJSON and long-poll take a presence lease over HTTP while subscribed, so
+   * the channel's occupancy counts them (a WebSocket is counted by the origin itself). Default true;
+   * false: only those that enter presence (`presence: true`) take one.
+   */
+  presenceLeases?: boolean;
 }
 
 export const DEFAULT_FALLBACK: readonly TransportName[] = ['websocket', 'sse', 'poll'];
 
 export interface ResolvedClient {
+  /** Whether every HTTP subscription takes a presence lease (see ClientOptions.presenceLeases). */
+  presenceLeases: boolean;
   base: string;
   env: RuntimeEnv;
   /** SSE through an EventSource (else fetch). */
@@ -116,6 +124,7 @@ export function resolveClientOptions(options: ClientOptions): ResolvedClient {
     transports = [requested];
   }
   return {
+    presenceLeases: options.presenceLeases !== false,
     base,
     env,
     eventSource,

@@ -11,11 +11,13 @@ import { probeHistory } from '../transports/historyQuery.ts';
 import { openHttpStream } from '../transports/httpStreamConnection.ts';
 import { openLongPoll } from '../transports/longPollConnection.ts';
 import { describeError } from '../transports/runtimeApis.ts';
+import { createPresenceLeases } from '../transports/presenceLeases.ts';
+import { readPresenceSnapshot } from '../transports/presenceQuery.ts';
 import { subscribeUrl, webSocketUrl } from '../transports/urls.ts';
 import { openWebSocket } from '../transports/webSocketConnection.ts';
 import { resolveClientOptions, type ClientOptions } from './clientOptions.ts';
 import { PublishError, SubscriptionError } from './errors.ts';
-import { ClientSubscription, type SubscribeOptions, type Subscription, type SubscriptionDriver } from './subscription.ts';
+import { ClientSubscription, presenceRequestOf, type SubscribeOptions, type Subscription, type SubscriptionDriver } from './subscription.ts';
 
 export interface ClientConnectionInfo {
   transport: TransportName;
@@ -27,9 +29,11 @@ export interface FanoutClient {
   subscribe(channel: string, options?: SubscribeOptions): Subscription;
   /**
    * Publishes over the client's WebSocket (the origin must allow it: ALLOW_CLIENT_PUBLISH=true);
-   * resolves with the message's id, rejects with a PublishError.
+   * resolves with the message's id, rejects with a PublishError. `skipSelf`: the message does not come
+   * back to this client's subscription to the channel on that WebSocket (every other subscriber gets
+   * it; the subscription's position moves past it).
    */
-  publish(channel: string, data: unknown, options?: { token?: string }): Promise<string>;
+  publish(channel: string, data: unknown, options?: { token?: string; skipSelf?: boolean }): Promise<string>;
   /** The transport subscriptions use now (under 'auto' it changes with fallbacks and upgrades). */
   readonly transport: TransportName;
   close(): void;
@@ -45,7 +49,7 @@ export interface FanoutClient {
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export function createClient(options: ClientOptions = {}): FanoutClient {
-  const { base, env, eventSource, settings } = resolveClientOptions(options);
+  const { base, env, eventSource, settings, presenceLeases } = resolveClientOptions(options);
   const machine: MachineState = createMachine(settings);
   const subscriptions = new Map<number, ClientSubscription>();
   /** Connections by the machine's id; null while the binding is being created. */
@@ -96,6 +100,7 @@ export function createClient(options: ClientOptions = {}): FanoutClient {
   const driver: SubscriptionDriver = {
     dispatch,
     record: (id) => machine.subs.get(id),
+    queryPresence: (channel, token, page) => readPresenceSnapshot(env.fetch, base, bearer(token), channel, page),
     stall: (conn, ms) => connections.get(conn)?.stall(ms),
     forget: (id) => void subscriptions.delete(id),
     get closed() {
@@ -104,6 +109,34 @@ export function createClient(options: ClientOptions = {}): FanoutClient {
     get transport() {
       return settings.transports[machine.ladder.index]!;
     },
+  };
+
+  // Streams and long-polls are counted through leases (transports/presenceLeases.ts); a lease refused
+  // to a subscription that asked to enter presence ends it, as the origin's refusal on a WebSocket does.
+  const leases = env.fetch
+    ? createPresenceLeases({
+        fetch: env.fetch,
+        base,
+        headers: env.headers,
+        refused: (id, code, message) => {
+          const sub = subscriptions.get(id);
+          if (!sub) return;
+          sub.settle(new SubscriptionError(code, sub.channel, message));
+          sub.unsubscribe();
+        },
+      })
+    : undefined;
+  const followLease = (e: Extract<Effect, { type: 'state' }>): void => {
+    const sub = subscriptions.get(e.sub);
+    if (!leases || !sub) return;
+    const enter = sub.presenceRequest?.enter === true;
+    if (!presenceLeases && !enter) return;
+    const source = sub.tokenSource;
+    leases.follow(e.sub, e.state, e.transport, {
+      channel: sub.channel,
+      enter,
+      token: () => machine.subs.get(e.sub)?.token.value ?? (typeof source === 'string' ? source : undefined),
+    });
   };
 
   const sinkFor = (conn: number): ConnectionSink => {
@@ -128,8 +161,9 @@ export function createClient(options: ClientOptions = {}): FanoutClient {
     const sink = sinkFor(e.conn);
     if (e.transport === 'websocket') return openWebSocket(env, webSocketUrl(base), sink);
     const channel = e.channel!;
-    if (e.transport === 'sse' && eventSource) return openEventSource(env.EventSource!, subscribeUrl(base, 'sse', channel, e.since, e.token), sink);
-    const url = subscribeUrl(base, e.transport, channel, e.since);
+    const presence = { presenceEvents: e.presenceEvents };
+    if (e.transport === 'sse' && eventSource) return openEventSource(env.EventSource!, subscribeUrl(base, 'sse', channel, e.since, e.token, presence), sink);
+    const url = subscribeUrl(base, e.transport, channel, e.since, undefined, presence);
     if (e.transport === 'poll') return openLongPoll(env.fetch!, url, bearer(e.token), sink);
     return openHttpStream(env.fetch!, url, bearer(e.token), e.transport, sink);
   };
@@ -186,7 +220,11 @@ export function createClient(options: ClientOptions = {}): FanoutClient {
         sub?.listeners.emit('reset', { channel: sub.channel, ...e.reset });
         return;
       }
+      case 'presence':
+        subscriptions.get(e.sub)?.listeners.emit('presence', e.event);
+        return;
       case 'state':
+        followLease(e);
         subscriptions.get(e.sub)?.changed(e.state, e.transport);
         return;
       case 'recovering':
@@ -217,11 +255,12 @@ export function createClient(options: ClientOptions = {}): FanoutClient {
       if (machine.closed) throw new Error('fanout-forward client: subscribe after close()');
       if (!isValidChannelName(channel)) throw new TypeError(`fanout-forward client: the channel must be ${CHANNEL_NAME_RULE}; got ${JSON.stringify(channel)}`);
       const { since, token } = subscribeOptions;
+      const presence = presenceRequestOf(subscribeOptions.presence);
       if (since !== undefined && !isMessageId(since)) throw new TypeError(`fanout-forward client: since must be ${MESSAGE_ID_RULE}; got ${JSON.stringify(since)}`);
       if (token !== undefined && typeof token !== 'function' && (typeof token !== 'string' || token === '')) {
         throw new TypeError('fanout-forward client: token must be a string or a function returning one (or a promise of one)');
       }
-      const sub = new ClientSubscription(driver, nextId++, channel, token, since);
+      const sub = new ClientSubscription(driver, nextId++, channel, token, since, presence);
       subscriptions.set(sub.id, sub);
       return sub;
     },
@@ -232,7 +271,7 @@ export function createClient(options: ClientOptions = {}): FanoutClient {
       const ref = nextId++;
       return new Promise<string>((resolve, reject) => {
         publishes.set(ref, { channel, resolve, reject });
-        dispatch({ type: 'publish', ref, channel, data, token: publishOptions.token });
+        dispatch({ type: 'publish', ref, channel, data, token: publishOptions.token, skipSelf: publishOptions.skipSelf === true });
       });
     },
     get transport() {
@@ -240,6 +279,7 @@ export function createClient(options: ClientOptions = {}): FanoutClient {
     },
     close() {
       dispatch({ type: 'close' });
+      leases?.close();
       for (const sub of [...subscriptions.values()]) sub.unsubscribe();
     },
     testing: {

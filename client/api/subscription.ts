@@ -1,7 +1,7 @@
 // A subscription as the application holds it: its events, its position and state, `ready`, and the
 // testing hooks. It reads its figures from the machine's record and acts through the client's driver.
-import type { ContinuityReset, Envelope, TransportName } from '../../protocol/index.ts';
-import type { MachineEvent, RecoveryReason, SubRecord, SubscriptionStateName, SubscriptionStats } from '../core/clientMachine.ts';
+import type { ContinuityReset, Envelope, PresenceEvent, PresenceSnapshot, TransportName } from '../../protocol/index.ts';
+import type { MachineEvent, PresenceRequest, RecoveryReason, SubRecord, SubscriptionStateName, SubscriptionStats } from '../core/clientMachine.ts';
 import { SubscriptionError } from './errors.ts';
 import { Listeners, type Unlisten } from './listeners.ts';
 
@@ -33,6 +33,21 @@ export interface SubscriptionEvents {
   recovering: Recovery;
   /** The subscription ended for good (ready rejects with the same error). */
   error: SubscriptionError;
+  /**
+   * A member entered (`member_joined`) or left (`member_left`) the channel; only for subscriptions
+   * made with `presence: true` or `{ events: true }`. Live only: after a reconnect, `presence()` tells
+   * who is there.
+   */
+  presence: PresenceEvent;
+}
+
+/**
+ * `enter`: be in the channel's presence as the token's `sub` (with its `info` claim): a private
+ * channel, and a token naming its holder. `events`: receive member events (`on('presence')`).
+ */
+export interface PresenceOptions {
+  enter?: boolean;
+  events?: boolean;
 }
 
 export type TokenSource = string | (() => string | Promise<string>);
@@ -42,6 +57,17 @@ export interface SubscribeOptions {
   since?: string;
   /** A subscribe token for a private channel; a function is asked again before the token's `exp` and when one is refused. */
   token?: TokenSource;
+  /** `true`: enter the channel's presence and receive its member events; or choose each (see PresenceOptions). */
+  presence?: boolean | PresenceOptions;
+}
+
+/** What `presence` asks the machine for (undefined: nothing). */
+export function presenceRequestOf(option: SubscribeOptions['presence']): PresenceRequest | undefined {
+  if (option === undefined || option === false) return undefined;
+  if (option === true) return { enter: true, events: true };
+  if (typeof option !== 'object' || option === null) throw new TypeError('fanout-forward client: presence must be true, false or { enter?, events? }');
+  const request = { enter: option.enter === true, events: option.events === true };
+  return request.enter || request.events ? request : undefined;
 }
 
 /** Hooks for test harnesses (soak, benchmarks, fault suites); an application has no use for them. */
@@ -70,6 +96,12 @@ export interface Subscription {
   on<K extends keyof SubscriptionEvents>(event: K, listener: (payload: SubscriptionEvents[K]) => void): Unlisten;
   off<K extends keyof SubscriptionEvents>(event: K, listener: (payload: SubscriptionEvents[K]) => void): void;
   unsubscribe(): void;
+  /**
+   * The channel's occupancy and a page of its members (GET /api/channels/:channel/presence), read with
+   * the subscription's token (the API takes a token granting the channel, public channels too).
+   * Rejects with a PresenceQueryError.
+   */
+  presence(page?: { after?: string; limit?: number }): Promise<PresenceSnapshot>;
   readonly testing: SubscriptionTestingHooks;
 }
 
@@ -80,6 +112,8 @@ export interface SubscriptionDriver {
   stall(conn: number, ms: number): (() => void) | undefined;
   /** The subscription is closed: the client forgets it. */
   forget(id: number): void;
+  /** Reads the presence API with this token. */
+  queryPresence(channel: string, token: string | undefined, page?: { after?: string | undefined; limit?: number | undefined }): Promise<PresenceSnapshot>;
   readonly closed: boolean;
   /** The transport subscriptions use now. */
   readonly transport: TransportName;
@@ -104,6 +138,7 @@ export class ClientSubscription implements Subscription {
     readonly channel: string,
     readonly tokenSource: TokenSource | undefined,
     private readonly since: string | undefined,
+    readonly presenceRequest?: PresenceRequest,
   ) {
     this.ready = new Promise<void>((resolve, reject) => {
       this.resolveReady = resolve;
@@ -122,6 +157,7 @@ export class ClientSubscription implements Subscription {
         since,
         token: typeof source === 'string' ? source : undefined,
         tokenFunction: typeof source === 'function',
+        ...(this.presenceRequest ? { presence: this.presenceRequest } : {}),
       });
       this.sub = this.driver.record(id);
     });
@@ -152,6 +188,13 @@ export class ClientSubscription implements Subscription {
     this.stopped = true;
     if (this.sub && this.current !== 'closed') this.driver.dispatch({ type: 'unsubscribe', sub: this.id });
     else this.changed('closed', this.via ?? this.driver.transport);
+  }
+
+  async presence(page: { after?: string; limit?: number } = {}): Promise<PresenceSnapshot> {
+    const source = this.tokenSource;
+    // The token in use (a function's latest), else a fixed one, else a fresh one from the function.
+    const token = this.sub?.token.value ?? (typeof source === 'string' ? source : typeof source === 'function' ? await source() : undefined);
+    return this.driver.queryPresence(this.channel, token, page);
   }
 
   readonly testing: SubscriptionTestingHooks = {

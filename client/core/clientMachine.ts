@@ -20,6 +20,7 @@ import {
   type ContinuityReset,
   type Envelope,
   type PollBody,
+  type PresenceEvent,
   type ServerFrame,
   type StreamItem,
   type TransportName,
@@ -27,6 +28,7 @@ import {
 import { backoffDelayMs, type BackoffSettings } from './backoff.ts';
 import { judgeMessage, positionAfter, type Judgement } from './deliveryRule.ts';
 import { livenessAction, nextLivenessCheck, type LivenessClock } from './liveness.ts';
+import { passOwn, recordOwn, type OwnMessages } from './ownMessages.ts';
 import { tokenExpiryMs, tokenRefreshAt } from './tokenLifetime.ts';
 import { createLadder, ladderFailed, ladderUpgrade, ladderWorked, type Ladder, type LadderSettings } from './transportLadder.ts';
 
@@ -101,6 +103,12 @@ export interface MachineSettings extends LadderSettings {
 
 type TokenSource = 'none' | 'fixed' | 'function';
 
+/** What a subscription asks of the channel's presence: to enter it (its token's `sub`), and its member events. */
+export interface PresenceRequest {
+  enter: boolean;
+  events: boolean;
+}
+
 interface TokenRecord {
   source: TokenSource;
   value: string | undefined;
@@ -134,6 +142,10 @@ export interface SubRecord {
   transport: TransportName | undefined;
   token: TokenRecord;
   stats: SubscriptionStats;
+  /** Undefined: neither entered nor watched. */
+  presence?: PresenceRequest | undefined;
+  /** Messages it published with skipSelf on its WebSocket, not passed yet (see ownMessages.ts). */
+  own?: OwnMessages | undefined;
 }
 
 interface PendingPublish {
@@ -162,7 +174,15 @@ export interface ConnRecord extends LivenessClock {
 }
 
 export type MachineEvent =
-  | { type: 'subscribe'; sub: number; channel: string; since?: string | undefined; token?: string | undefined; tokenFunction?: boolean }
+  | {
+      type: 'subscribe';
+      sub: number;
+      channel: string;
+      since?: string | undefined;
+      token?: string | undefined;
+      tokenFunction?: boolean;
+      presence?: PresenceRequest | undefined;
+    }
   | { type: 'unsubscribe'; sub: number }
   | { type: 'close' }
   /** Time passed: the driver sends it at `wakeAt`. */
@@ -188,11 +208,11 @@ export type MachineEvent =
   | { type: 'ended'; conn: number; status?: number | undefined; refused?: boolean; code?: number | undefined; detail?: string | undefined }
   /** The testing hook: drop the connection (of a subscription, or every one) as a network would. */
   | { type: 'cut'; sub?: number | undefined }
-  | { type: 'publish'; ref: number; channel: string; data: unknown; token?: string | undefined };
+  | { type: 'publish'; ref: number; channel: string; data: unknown; token?: string | undefined; skipSelf?: boolean | undefined };
 
 export type Effect =
   /** Open a connection: a WebSocket (its subscribes follow as `send`), or a subscription's HTTP request. */
-  | { type: 'open'; conn: number; transport: TransportName; channel?: string; since?: string | undefined; token?: string | undefined }
+  | { type: 'open'; conn: number; transport: TransportName; channel?: string; since?: string | undefined; token?: string | undefined; presenceEvents?: true }
   | { type: 'send'; conn: number; text: string }
   /** Close the connection and ignore anything it still delivers. */
   | { type: 'drop'; conn: number }
@@ -203,6 +223,8 @@ export type Effect =
   | { type: 'check'; conn: number; channel: string; since: string; token: string | undefined }
   | { type: 'message'; sub: number; message: Envelope }
   | { type: 'reset'; sub: number; reset: ContinuityReset }
+  /** A member entered or left the channel (subscriptions that asked for member events). */
+  | { type: 'presence'; sub: number; event: PresenceEvent }
   | { type: 'state'; sub: number; state: SubscriptionStateName; transport: TransportName }
   | { type: 'recovering'; sub: number; reason: RecoveryReason; position: string | undefined; detail: string | undefined }
   | { type: 'ready'; sub: number }
@@ -353,6 +375,7 @@ function subscribe(s: MachineState, e: Extract<MachineEvent, { type: 'subscribe'
     transport: undefined,
     token: { source, value: e.token, expMs: e.token === undefined ? undefined : tokenExpiryMs(e.token), refreshAt: Infinity, fetching: false, refusals: 0 },
     stats: { messages: 0, duplicates: 0, resets: 0, reconnects: 0, connectFailures: 0, recoveries: {} },
+    ...(e.presence ? { presence: e.presence } : {}),
   };
   s.subs.set(sub.id, sub);
   setState(s, sub, 'connecting');
@@ -427,7 +450,15 @@ function openConn(s: MachineState, transport: TransportName, sub?: SubRecord): C
   s.out.push(
     transport === 'websocket' || !sub
       ? { type: 'open', conn: conn.id, transport }
-      : { type: 'open', conn: conn.id, transport, channel: sub.channel, since: sub.position, token: sub.token.value },
+      : {
+          type: 'open',
+          conn: conn.id,
+          transport,
+          channel: sub.channel,
+          since: sub.position,
+          token: sub.token.value,
+          ...(sub.presence?.events ? { presenceEvents: true as const } : {}),
+        },
   );
   wake(s, now + s.settings.idleTimeoutMs);
   return conn;
@@ -438,7 +469,11 @@ function sendSubscribe(s: MachineState, conn: ConnRecord, sub: SubRecord): void 
   sub.sentSeq = ++conn.seq;
   sub.sentAt = s.now;
   wake(s, s.now + s.settings.subscribeTimeoutMs);
-  s.out.push({ type: 'send', conn: conn.id, text: clientFrames.subscribe(sub.channel, { since: sub.position, token: sub.token.value }) });
+  s.out.push({
+    type: 'send',
+    conn: conn.id,
+    text: clientFrames.subscribe(sub.channel, { since: sub.position, token: sub.token.value, presence: sub.presence?.enter, presenceEvents: sub.presence?.events }),
+  });
 }
 
 function goLive(s: MachineState, sub: SubRecord): void {
@@ -624,6 +659,7 @@ function frame(s: MachineState, id: number, f: ServerFrame): void {
       const sub = subOn(conn, f.channel);
       // Not subscribed yet: a stored message belongs to the replay that `subscribed` starts.
       if (!sub || (sub.phase !== 'live' && f.id !== undefined)) return;
+      if (sub.own) sub.position = passOwn(sub.own, sub.position);
       const judgement = judgeMessage(sub.position, f.id, f.prev);
       if (judgement === 'gap') return lose(s, conn, 'gap', `${f.channel}: ${f.id} follows ${f.prev}, the position is ${sub.position}`);
       return deliver(s, sub, envelopeOf(f), judgement);
@@ -645,14 +681,28 @@ function frame(s: MachineState, id: number, f: ServerFrame): void {
       // Sent only when silent: a channel ahead of us means the proxy stopped sending this connection
       // its messages (Pushpin 1.36 goes on answering pings after a buffer overflow).
       for (const sub of conn.subs) {
+        if (sub.own) sub.position = passOwn(sub.own, sub.position);
         const last = f.lastIds?.[sub.channel];
         if (sub.phase === 'live' && last !== undefined && sub.position !== undefined && compareMessageIds(last, sub.position) > 0) {
           return lose(s, conn, 'pong-behind', `${sub.channel} is at ${last}, the position is ${sub.position}`);
         }
       }
       return;
-    case 'published':
+    case 'published': {
+      // Published with skipSelf: it will not come back on this connection; its subscription to the
+      // channel here moves through it.
+      const sub = f.prev === undefined ? undefined : subOn(conn, f.channel);
+      if (sub && f.prev !== undefined) {
+        recordOwn((sub.own ??= new Map()), f.prev, f.id);
+        sub.position = passOwn(sub.own, sub.position);
+      }
       return settlePublish(s, conn, f.channel, { type: 'published', ref: 0, id: f.id });
+    }
+    case 'presence': {
+      const sub = subOn(conn, f.channel);
+      if (sub?.presence?.events) s.out.push({ type: 'presence', sub: sub.id, event: presenceEventOfFrame(f) });
+      return;
+    }
     case 'error':
       return wsError(s, conn, f);
   }
@@ -687,6 +737,11 @@ function wsError(s: MachineState, conn: ConnRecord, f: Extract<ServerFrame, { ty
   fail(s, sub, code, message);
 }
 
+function presenceEventOfFrame(f: Extract<ServerFrame, { type: 'presence' }>): PresenceEvent {
+  const { type: _type, ...event } = f;
+  return event;
+}
+
 function retrySubscribe(s: MachineState, sub: SubRecord, detail: string): void {
   detach(s, sub);
   retry(s, sub, 'busy', failedDelay(s, sub), detail);
@@ -707,6 +762,7 @@ function item(s: MachineState, id: number, it: StreamItem): void {
     if (sub.position !== undefined && conn.open) goLive(s, sub);
   } else if (it.kind === 'reset') reset(s, sub, it.reset);
   else if (it.kind === 'expired') tokenRefused(s, sub, 'token_expired', `the subscribe token for ${sub.channel} expired`);
+  else if (it.kind === 'presence' && sub.presence?.events) s.out.push({ type: 'presence', sub: sub.id, event: it.event });
 }
 
 function polled(s: MachineState, id: number, body: PollBody): void {
@@ -814,7 +870,8 @@ function publish(s: MachineState, e: Extract<MachineEvent, { type: 'publish' }>)
     if (c.open) break;
   }
   conn ??= openConn(s, 'websocket');
-  const p: PendingPublish = { ref: e.ref, channel: e.channel, text: clientFrames.publish(e.channel, e.data, { token: e.token }), at: s.now, seq: ++conn.seq };
+  const text = clientFrames.publish(e.channel, e.data, { token: e.token, skipSelf: e.skipSelf });
+  const p: PendingPublish = { ref: e.ref, channel: e.channel, text, at: s.now, seq: ++conn.seq };
   conn.publishes.push(p);
   if (conn.open) s.out.push({ type: 'send', conn: conn.id, text: p.text });
   wake(s, s.now + s.settings.publishTimeoutMs);

@@ -18,7 +18,7 @@ export function openEventSource(EventSourceCtor: EventSourceConstructor, url: st
     sink.opened();
   };
   source.onmessage = (event) => sink.item(parseSseEvent('message', event.data));
-  for (const name of [SSE_EVENTS.reset, SSE_EVENTS.tokenExpired]) source.addEventListener(name, (event) => sink.item(parseSseEvent(name, event.data)));
+  for (const name of [SSE_EVENTS.reset, SSE_EVENTS.tokenExpired, SSE_EVENTS.presence]) source.addEventListener(name, (event) => sink.item(parseSseEvent(name, event.data)));
   source.onerror = () => {
     if (gone) return;
     gone = true;

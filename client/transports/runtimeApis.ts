@@ -54,6 +54,9 @@ export interface ResponseLike {
 export interface RequestInitLike {
   headers: Record<string, string>;
   signal?: AbortSignal;
+  /** GET when absent (presence leases PUT and DELETE). */
+  method?: string;
+  body?: string;
 }
 
 export type FetchLike = (url: string, init: RequestInitLike) => Promise<ResponseLike>;

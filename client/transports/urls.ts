@@ -1,5 +1,14 @@
 // The URLs of the public contract, from the service's base URL (which may carry a path prefix).
-import { historyPath, RESUME_QUERY_PARAM, subscribePath, TOKEN_QUERY_PARAM, WS_PATH, type TransportName } from '../../protocol/index.ts';
+import {
+  historyPath,
+  PRESENCE_EVENTS_QUERY_PARAM,
+  presencePath,
+  RESUME_QUERY_PARAM,
+  subscribePath,
+  TOKEN_QUERY_PARAM,
+  WS_PATH,
+  type TransportName,
+} from '../../protocol/index.ts';
 
 /** The base as http(s), without a trailing slash (a ws(s) base is taken as its http(s) twin). */
 export function httpBase(base: string): string {
@@ -15,12 +24,30 @@ export function webSocketUrl(base: string): string {
  * where no header can be set) and the token there only when asked (an EventSource cannot send
  * `Authorization`; the edge moves `?token=` into that header).
  */
-export function subscribeUrl(base: string, transport: Exclude<TransportName, 'websocket'>, channel: string, since?: string, token?: string): string {
+export function subscribeUrl(
+  base: string,
+  transport: Exclude<TransportName, 'websocket'>,
+  channel: string,
+  since?: string,
+  token?: string,
+  options: { presenceEvents?: boolean | undefined } = {},
+): string {
   const query = new URLSearchParams();
   if (since !== undefined) query.set(RESUME_QUERY_PARAM[transport], since);
   if (token !== undefined) query.set(TOKEN_QUERY_PARAM, token);
+  // Member events: SSE and NDJSON streams (a long-poll answers with messages only).
+  if (options.presenceEvents && transport !== 'poll') query.set(PRESENCE_EVENTS_QUERY_PARAM, '1');
   const q = query.toString();
   return httpBase(base) + subscribePath(transport, channel) + (q ? `?${q}` : '');
+}
+
+/** The presence API: a page of members after `after` (see PresenceSnapshot.next). */
+export function presenceUrl(base: string, channel: string, page: { after?: string | undefined; limit?: number | undefined } = {}): string {
+  const query = new URLSearchParams();
+  if (page.after !== undefined) query.set('after', page.after);
+  if (page.limit !== undefined) query.set('limit', String(page.limit));
+  const q = query.toString();
+  return `${httpBase(base)}${presencePath(channel)}${q ? `?${q}` : ''}`;
 }
 
 /** One message of history after `since` at most: enough to say whether one exists, and the channel's last id. */

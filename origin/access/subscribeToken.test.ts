@@ -20,6 +20,8 @@ describe('subscribe tokens', () => {
   it('grants what a token it issued says', async () => {
     const token = await signSubscribeToken({ channels: ['private-a', 'team-*'], ttlSeconds: 60, sub: 'u1', publish: true }, SECRET, NOW);
     expect(await verifier.verify(token, NOW)).toEqual({ channels: ['private-a', 'team-*'], sub: 'u1', exp: NOW + 60, publish: true });
+    const member = await signSubscribeToken({ channels: ['private-a'], ttlSeconds: 60, sub: 'u1', info: { name: 'Ann', tags: ['x'] } }, SECRET, NOW);
+    expect(await verifier.verify(member, NOW)).toEqual({ channels: ['private-a'], sub: 'u1', info: { name: 'Ann', tags: ['x'] }, exp: NOW + 60, publish: false });
     const plain = await signSubscribeToken({ channels: ['private-a'], ttlSeconds: 5 }, SECRET, NOW);
     expect(await verifier.verify(plain, NOW)).toEqual({ channels: ['private-a'], exp: NOW + 5, publish: false });
   });
@@ -40,6 +42,8 @@ describe('subscribe tokens', () => {
     ['a channel that is no name', () => handMade({ alg: 'HS256' }, { channels: ['a b'], exp: NOW + 60 }), 'claims'],
     ['a * in the middle', () => handMade({ alg: 'HS256' }, { channels: ['private-*-x'], exp: NOW + 60 }), 'claims'],
     ['a number sub', () => handMade({ alg: 'HS256' }, { channels: ['private-a'], exp: NOW + 60, sub: 7 }), 'claims'],
+    ['an info that is no object', () => handMade({ alg: 'HS256' }, { channels: ['private-a'], exp: NOW + 60, info: 'Ann' }), 'claims'],
+    ['an info over 512 bytes', () => handMade({ alg: 'HS256' }, { channels: ['private-a'], exp: NOW + 60, info: { bio: 'x'.repeat(600) } }), 'claims'],
     ['a string publish', () => handMade({ alg: 'HS256' }, { channels: ['private-a'], exp: NOW + 60, publish: 'yes' }), 'claims'],
     ['garbage', () => 'not-a-token', 'malformed'],
     ['a JWE-shaped string', () => 'a.b.c.d.e', 'malformed'],

@@ -2,15 +2,17 @@
 // Verification pins the algorithm (a token's own `alg` never chooses it, so `none` and RS/ES
 // confusions are refused) and requires `exp`; the claims are checked here, not trusted.
 import { errors, jwtVerify, SignJWT } from 'jose';
-import { MAX_TOKEN_LENGTH } from '../../protocol/index.ts';
+import { isPresenceInfo, MAX_TOKEN_LENGTH, PRESENCE_INFO_CLAIM, PRESENCE_INFO_MAX_BYTES, type PresenceInfo } from '../../protocol/index.ts';
 import { isValidChannelPattern } from './channelPattern.ts';
 
 /** What a valid token grants. */
 export interface SubscribeGrant {
   /** Channel names and `prefix*` patterns. */
   channels: string[];
-  /** The subscriber's id, when the issuer named one (never used for authorization here). */
+  /** The subscriber's id, when the issuer named one: who it is in a channel's presence (never used for authorization). */
   sub?: string;
+  /** What the channel's presence shows of the subscriber (the `info` claim): a JSON object. */
+  info?: PresenceInfo;
   /** Seconds since the epoch. */
   exp: number;
   /** Whether WebSocket clients holding it may publish to the channels it grants. */
@@ -42,6 +44,7 @@ export const MAX_TOKEN_EXP = 999_999_999_999;
 
 function grantOf(payload: Record<string, unknown>, nowSeconds: number): SubscribeGrant | TokenRefusal {
   const { channels, sub, publish } = payload;
+  const info = payload[PRESENCE_INFO_CLAIM];
   if (typeof payload.exp !== 'number' || !Number.isFinite(payload.exp)) return refuse('claims', 'the token has no numeric "exp" claim');
   if (payload.exp > MAX_TOKEN_EXP) return refuse('claims', `the token's "exp" is beyond ${MAX_TOKEN_EXP} (not a time)`);
   // JWT allows a fractional exp; a grant ends at the whole second before it, never after the token.
@@ -55,7 +58,10 @@ function grantOf(payload: Record<string, unknown>, nowSeconds: number): Subscrib
   }
   if (sub !== undefined && typeof sub !== 'string') return refuse('claims', 'the token\'s "sub" claim must be a string');
   if (publish !== undefined && typeof publish !== 'boolean') return refuse('claims', 'the token\'s "publish" claim must be true or false');
-  return { channels, ...(sub !== undefined ? { sub } : {}), exp, publish: publish === true };
+  if (info !== undefined && !isPresenceInfo(info)) {
+    return refuse('claims', `the token's "${PRESENCE_INFO_CLAIM}" claim must be a JSON object of at most ${PRESENCE_INFO_MAX_BYTES} bytes`);
+  }
+  return { channels, ...(sub !== undefined ? { sub } : {}), ...(info !== undefined ? { info } : {}), exp, publish: publish === true };
 }
 
 export interface SubscribeTokenVerifier {
@@ -95,12 +101,18 @@ export interface SubscribeTokenClaims {
   /** Seconds from now. */
   ttlSeconds: number;
   sub?: string;
+  /** Presence info (the `info` claim). */
+  info?: PresenceInfo;
   publish?: boolean;
 }
 
 /** Issues a token (for `npm run token`, tests and servers that use this package to issue them). */
 export async function signSubscribeToken(claims: SubscribeTokenClaims, secret: string, nowSeconds = Math.floor(Date.now() / 1000)): Promise<string> {
-  const jwt = new SignJWT({ channels: claims.channels, ...(claims.publish ? { publish: true } : {}) })
+  const jwt = new SignJWT({
+    channels: claims.channels,
+    ...(claims.publish ? { publish: true } : {}),
+    ...(claims.info !== undefined ? { [PRESENCE_INFO_CLAIM]: claims.info } : {}),
+  })
     .setProtectedHeader({ alg: SUBSCRIBE_TOKEN_ALGORITHM, typ: 'JWT' })
     .setIssuedAt(nowSeconds)
     .setExpirationTime(nowSeconds + claims.ttlSeconds);

@@ -32,6 +32,18 @@ describe('origin configuration', () => {
     expect(() => loadOriginConfig({ STREAM_EXPIRY_SWEEP_SECONDS: '5' })).toThrow('STREAM_EXPIRY_SWEEP_SECONDS');
   });
 
+  it('tracks presence by default (keep-alive 30 s, leases 30 s), without webhooks unless WEBHOOK_URLS names some', () => {
+    const config = loadOriginConfig({});
+    expect(config.presence).toEqual({ enabled: true, keepAliveSeconds: 30, leaseSeconds: 30, maxConnectionsPerChannel: 50_000 });
+    expect(config.webhooks).toBeUndefined();
+    const secret = 'a-webhook-secret-of-at-least-32-bytes!!';
+    expect(loadOriginConfig({ WEBHOOK_URLS: 'https://a.example/hook, http://b.example/x?key=1', WEBHOOK_SECRET: secret }).webhooks).toEqual({
+      urls: ['https://a.example/hook', 'http://b.example/x?key=1'],
+      secret,
+      batchMs: 500,
+    });
+  });
+
   it('bounds the in-memory history at 64 MiB and requests at 30 s by default', () => {
     const config = loadOriginConfig({});
     expect(config.history.maxBytes).toBe(DEFAULT_HISTORY_MAX_BYTES);
@@ -129,6 +141,12 @@ describe('origin configuration', () => {
     [{ HISTORY_MAX_BYTES: '1000' }, 'HISTORY_MAX_BYTES', /between 1048576/],
     [{ HISTORY_MAX_BYTES: '64MB' }, 'HISTORY_MAX_BYTES', /whole number/],
     [{ REQUEST_TIMEOUT_SECONDS: '0' }, 'REQUEST_TIMEOUT_SECONDS', /between 1/],
+    [{ PRESENCE_KEEP_ALIVE_SECONDS: '10' }, 'PRESENCE_KEEP_ALIVE_SECONDS', /between 20/],
+    [{ PRESENCE_TRACKING: 'sometimes' }, 'PRESENCE_TRACKING', /true or false/],
+    [{ WEBHOOK_URLS: 'ftp://x/' }, 'WEBHOOK_URLS', /http or https/],
+    [{ WEBHOOK_URLS: 'https://hooks.example/a' }, 'WEBHOOK_SECRET', /at least 32 bytes/],
+    [{ WEBHOOK_URLS: 'https://hooks.example/a', WEBHOOK_SECRET: 'x'.repeat(32), PRESENCE_TRACKING: 'false' }, 'WEBHOOK_URLS', /PRESENCE_TRACKING=false/],
+    [{ WEBHOOK_SECRET: 'x'.repeat(32) }, 'WEBHOOK_SECRET', /WEBHOOK_URLS is not/],
   ])('rejects %j naming %s', (env, variable, message) => {
     const error = errorOf(env as Record<string, string>);
     expect(error.variable).toBe(variable);

@@ -39,6 +39,30 @@ export interface HistoryConfig {
   maxBytes: number;
 }
 
+export interface PresenceConfig {
+  /** Count connections and members (PRESENCE_TRACKING, default true); false: no presence at all, and no keep-alive for it. */
+  enabled: boolean;
+  /**
+   * How often an idle WebSocket with subscriptions calls the origin (Keep-Alive-Interval), which
+   * renews its presence leases: a connection that vanished without a word leaves within this plus
+   * about 11 s (see transports/wsPresence.ts).
+   */
+  keepAliveSeconds: number;
+  /** How long a stream's or long-poll's lease lasts unless its client renews it (the client renews each third). */
+  leaseSeconds: number;
+  /** Leases (connections) one channel may hold: a presence subscribe past it is refused, a plain one goes uncounted. */
+  maxConnectionsPerChannel: number;
+}
+
+/** Where channel events go (channel_occupied, channel_vacated, member_added, member_removed). */
+export interface WebhookConfig {
+  urls: string[];
+  /** Signs every request (HMAC-SHA256, see webhooks/webhookSignature.ts). */
+  secret: string;
+  /** Events are collected this long before a request goes. */
+  batchMs: number;
+}
+
 export interface OriginConfig {
   host: string;
   port: number;
@@ -73,6 +97,9 @@ export interface OriginConfig {
    * an expiry whose close was lost with an origin instance is caught that much later at most.
    */
   wsGrantKeepAliveSeconds: number;
+  presence: PresenceConfig;
+  /** Undefined: no webhooks (WEBHOOK_URLS not set). */
+  webhooks?: WebhookConfig;
   /** How long a long-poll is held before it answers with no messages. */
   longPollTimeoutSeconds: number;
   /**
@@ -232,6 +259,30 @@ function readWsStateSecret(env: Env, publishToken: string, subscribeSecret: stri
   return `derived\n${publishToken}\n${subscribeSecret ?? ''}`;
 }
 
+function readWebhooks(env: Env, presenceEnabled: boolean): WebhookConfig | undefined {
+  const raw = nonEmpty(env, 'WEBHOOK_URLS');
+  if (raw === undefined) {
+    if (env.WEBHOOK_SECRET !== undefined) throw new ConfigError('WEBHOOK_SECRET', 'is set but WEBHOOK_URLS is not; it would sign nothing');
+    return undefined;
+  }
+  const urls = raw.split(/[\s,]+/).filter(Boolean);
+  for (const url of urls) {
+    let parsed: URL;
+    try {
+      parsed = new URL(url);
+    } catch {
+      throw new ConfigError('WEBHOOK_URLS', `"${url}" is not a URL`);
+    }
+    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new ConfigError('WEBHOOK_URLS', `"${url}" must be http or https`);
+  }
+  if (!presenceEnabled) throw new ConfigError('WEBHOOK_URLS', 'channel events come from presence tracking, which PRESENCE_TRACKING=false turns off');
+  const secret = env.WEBHOOK_SECRET;
+  if (secret === undefined || Buffer.byteLength(secret) < MIN_SECRET_BYTES) {
+    throw new ConfigError('WEBHOOK_SECRET', `must be set, at least ${MIN_SECRET_BYTES} bytes, to sign the webhook requests; for example: openssl rand -base64 48`);
+  }
+  return { urls, secret, batchMs: integer(env, 'WEBHOOK_BATCH_MS', 500, 0, 60_000) };
+}
+
 function readHistory(env: Env): HistoryConfig {
   const maxAgeSeconds = integer(env, 'HISTORY_MAX_AGE_SECONDS', 3600, 1, 30 * 24 * 3600);
   const idleSeconds = integer(env, 'HISTORY_CHANNEL_IDLE_SECONDS', Math.max(7 * 24 * 3600, maxAgeSeconds), 60, 365 * 24 * 3600);
@@ -321,6 +372,8 @@ export function loadOriginConfig(env: Env = process.env): OriginConfig {
   if (exposure && metricsToken === DEV_PUBLISH_TOKEN) {
     throw new ConfigError('METRICS_TOKEN', `is the public development token, and ${exposure}; set a secret of at least 8 characters`);
   }
+  const presenceEnabled = boolean(env, 'PRESENCE_TRACKING', true);
+  const webhooks = readWebhooks(env, presenceEnabled);
   const logLevel = nonEmpty(env, 'LOG_LEVEL') ?? 'info';
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) {
     throw new ConfigError('LOG_LEVEL', `must be one of fatal, error, warn, info, debug, trace, silent; got "${logLevel}"`);
@@ -340,6 +393,14 @@ export function loadOriginConfig(env: Env = process.env): OriginConfig {
     wsMaxSubscriptions: integer(env, 'WS_MAX_SUBSCRIPTIONS', 20, 1, MAX_WS_SUBSCRIPTIONS),
     // Pushpin raises anything under 20 s to 20 s.
     wsGrantKeepAliveSeconds: integer(env, 'WS_TOKEN_KEEP_ALIVE_SECONDS', 120, 20, 3600),
+    presence: {
+      enabled: presenceEnabled,
+      // Pushpin raises anything under 20 s to 20 s.
+      keepAliveSeconds: integer(env, 'PRESENCE_KEEP_ALIVE_SECONDS', 30, 20, 3600),
+      leaseSeconds: integer(env, 'PRESENCE_LEASE_SECONDS', 30, 3, 3600),
+      maxConnectionsPerChannel: integer(env, 'PRESENCE_MAX_CONNECTIONS_PER_CHANNEL', 50_000, 1, 10_000_000),
+    },
+    ...(webhooks ? { webhooks } : {}),
     // Pushpin raises anything under 5 s to 5 s.
     longPollTimeoutSeconds: integer(env, 'LONG_POLL_TIMEOUT_SECONDS', 55, 5, 3600),
     streamExpirySweepSeconds: integer(env, 'STREAM_EXPIRY_SWEEP_SECONDS', 60, 10, 3600),

@@ -28,6 +28,14 @@ export interface OriginMetrics {
   publishStoreRounds: Counter;
   /** Publish requests to the GRIP proxy (each to every target) carrying stored messages; messages_published / this = messages a request. */
   publishProxyRequests: Counter;
+  /** Presence changes (channel_occupied, channel_vacated, member_added, member_removed), by type and reason (left, expired, or none). */
+  presenceChanges: Counter<'type' | 'reason'>;
+  /** Presence refused or a connection left uncounted, by reason (not-member, members, full, uncounted). */
+  presenceRefusals: Counter<'reason'>;
+  /** Presence store calls that failed (Redis unreachable): leases are renewed later, or lapse. */
+  presenceErrors: Counter;
+  /** Webhook batches by outcome: sent (a 2xx), failed (given up), dropped (events past the queue bound). */
+  webhookBatches: Counter<'outcome'>;
 }
 
 export function createOriginMetrics(options: { defaultMetrics?: boolean } = {}): OriginMetrics {
@@ -103,6 +111,29 @@ export function createOriginMetrics(options: { defaultMetrics?: boolean } = {}):
     publishProxyRequests: new Counter({
       name: 'origin_publish_proxy_requests_total',
       help: 'Publish requests with stored messages sent to the GRIP proxy (concurrent publishes share one)',
+      registers,
+    }),
+    presenceChanges: new Counter({
+      name: 'origin_presence_changes_total',
+      help: 'Presence changes (channel_occupied, channel_vacated, member_added, member_removed) by type and reason',
+      labelNames: ['type', 'reason'],
+      registers,
+    }),
+    presenceRefusals: new Counter({
+      name: 'origin_presence_refusals_total',
+      help: 'Presence refused, or a connection left uncounted, by reason (not-member, members, full, uncounted)',
+      labelNames: ['reason'],
+      registers,
+    }),
+    presenceErrors: new Counter({
+      name: 'origin_presence_errors_total',
+      help: 'Presence store calls that failed (leases are renewed later, or lapse)',
+      registers,
+    }),
+    webhookBatches: new Counter({
+      name: 'origin_webhook_batches_total',
+      help: 'Webhook batches by outcome (sent, failed: given up; dropped counts events past the queue bound)',
+      labelNames: ['outcome'],
       registers,
     }),
   };

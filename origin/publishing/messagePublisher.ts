@@ -41,6 +41,8 @@ import { DEFAULT_PUBLISH_RETRY_POLICY } from './publishRetryPolicy.ts';
 export interface PublishedMessage extends ChannelMessage {
   /** A retry of a requested id already stored with the same data: not stored or published again. */
   duplicate: boolean;
+  /** The position the message follows on its channel. */
+  prevId?: string;
 }
 
 /**
@@ -149,8 +151,9 @@ export function createMessagePublisher(history: HistoryStore, grip: GripPublishe
     const items: string[] = [];
     result.messages.forEach((m, i) => {
       if (m.duplicate) return;
-      const dataJson = inputs[i]!.dataJson;
-      const options = dataJson === undefined ? { skipUsers: result.skipUsers } : { skipUsers: result.skipUsers, dataJson };
+      const { dataJson, skipUser } = inputs[i]!;
+      const skipUsers = skipUser === undefined ? result.skipUsers : [...result.skipUsers, skipUser];
+      const options = dataJson === undefined ? { skipUsers } : { skipUsers, dataJson };
       for (const item of itemsForStoredMessage(m.message, m.prevId, options)) items.push(JSON.stringify(item));
     });
     return {
@@ -221,7 +224,7 @@ export function createMessagePublisher(history: HistoryStore, grip: GripPublishe
     pending.delete(id);
     const results: PublishedMessage[] = new Array(request.inputs.length);
     for (const job of answer.stored) {
-      job.result.messages.forEach((m, i) => (results[job.indexes[i]!] = { ...m.message, duplicate: m.duplicate }));
+      job.result.messages.forEach((m, i) => (results[job.indexes[i]!] = { ...m.message, duplicate: m.duplicate, prevId: m.prevId }));
     }
     const stored = results.filter((r) => r !== undefined);
     let outcome: { ok: true; messages: PublishedMessage[] } | { ok: false; error: unknown };

@@ -15,6 +15,11 @@ export interface PublishInput {
   dataJson?: string;
   /** A requested id, for idempotent retries (see HistoryStore.append). */
   id?: string;
+  /**
+   * The filter user of the WebSocket connection publishing it with `skipSelf`: the message's WebSocket
+   * item names it in its `skip_users` meta, so it does not come back to that connection.
+   */
+  skipUser?: string;
 }
 
 export class PublishInputError extends Error {
@@ -32,7 +37,7 @@ export const MAX_ITEMS_PER_PUBLISH = 1000;
 export const MAX_DATA_DEPTH = 100;
 /**
  * Room kept in every item for the WebSocket item's `skip_users` meta (up to 200 subscribes in progress
- * on a channel, each a 12-character name plus a comma).
+ * on a channel, each a 12-character name plus a comma; a skip-self sender's fits the slack).
  */
 export const SKIP_META_RESERVE_BYTES = 200 * 13 + 32;
 

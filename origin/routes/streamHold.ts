@@ -17,7 +17,7 @@ import { Channel, GripInstruct } from '@fanoutio/grip';
 import type { Request, Response } from 'express';
 import type { ChannelMessage, HistoryStore } from '../history/historyStore.ts';
 import { readReplay, replayPage } from '../history/replay.ts';
-import { withPrev, envelopeJson, type ContinuityReset } from '../../protocol/index.ts';
+import { withPrev, envelopeJson, PRESENCE_EVENTS_QUERY_PARAM, type ContinuityReset } from '../../protocol/index.ts';
 import type { StreamExpiryCloser } from '../access/streamExpiryCloser.ts';
 import type { OriginMetrics } from '../observability/metrics.ts';
 import { historyChannelFor, liveChannelFor, type Transport } from '../transports/gripChannels.ts';
@@ -49,7 +49,14 @@ export interface StreamHoldSpec {
   pathPrefix: string;
   /** Where a client gives its position (the link's own, in the path, always comes first). */
   resumeSources: { headers?: string[]; query: string[] };
+  /**
+   * Member events for a stream opened with `?presence=1`: the hold also subscribes to this GRIP
+   * channel, and its next links go below `linkPrefix` instead of `pathPrefix`, so the hold keeps the
+   * events through every link (the query is not part of a link: see streamHoldPaths).
+   */
+  presenceEvents?: { channel: (channel: string) => string; linkPrefix: string };
 }
+
 
 /**
  * The paths a stream hold answers: the client's, and the next links' forms. A next link carries its
@@ -62,16 +69,17 @@ export function streamHoldPaths(pathPrefix: string): string[] {
   return [`/${pathPrefix}/:channel`, `/${pathPrefix}/:channel/after/:after`, `/${pathPrefix}/:channel/after/:after/:grant`];
 }
 
-function resumeLink(spec: StreamHoldSpec, channel: string, id: string): string {
-  return `/${spec.pathPrefix}/${encodeURIComponent(channel)}/after/${id}`;
+function resumeLink(spec: StreamHoldSpec, channel: string, id: string, events: boolean): string {
+  const prefix = events && spec.presenceEvents ? spec.presenceEvents.linkPrefix : spec.pathPrefix;
+  return `/${prefix}/${encodeURIComponent(channel)}/after/${id}`;
 }
 
 /**
  * The link to the next replay page, with a link grant on a private channel: Pushpin fetches it at once
  * without the client's headers, so the link has to carry the authorization.
  */
-function nextPageLink(spec: StreamHoldSpec, access: ChannelAccess, admission: Admission, channel: string, id: string): string {
-  const uri = resumeLink(spec, channel, id);
+function nextPageLink(spec: StreamHoldSpec, access: ChannelAccess, admission: Admission, channel: string, id: string, events: boolean): string {
+  const uri = resumeLink(spec, channel, id, events);
   if (admission.kind === 'public' || !access.linkGrants) return uri;
   // In the path too (see streamHoldPaths): sessions sharing a link must share the grant.
   return `${uri}/${access.linkGrants.sign({ transport: spec.transport, channel }, admission.exp)}`;
@@ -85,7 +93,10 @@ export interface StreamHoldDeps {
 }
 
 export function streamHoldHandler(spec: StreamHoldSpec, deps: StreamHoldDeps) {
+  const eventsLink = spec.presenceEvents ? `/${spec.presenceEvents.linkPrefix}/` : undefined;
   return async (req: Request, res: Response): Promise<void> => {
+    // Asked in the client's query, or kept by a next link of such a stream.
+    const events = eventsLink !== undefined && (req.path.startsWith(eventsLink) || req.query[PRESENCE_EVENTS_QUERY_PARAM] === '1');
     let channel: string;
     let resumeId: string | undefined;
     try {
@@ -121,10 +132,11 @@ export function streamHoldHandler(spec: StreamHoldSpec, deps: StreamHoldDeps) {
     if (!complete || replay.more) {
       // More retained than one page: no hold yet, only the next link, which Pushpin follows at once
       // and appends to this same response, until a page reaches the channel's position and holds.
-      res.set('Grip-Link', `<${nextPageLink(spec, deps.access, admission, channel, upTo)}>; rel=next`).send(body);
+      res.set('Grip-Link', `<${nextPageLink(spec, deps.access, admission, channel, upTo, events)}>; rel=next`).send(body);
       return;
     }
     const channels = [historyChannelFor(spec.transport, channel), liveChannelFor(spec.transport, channel)];
+    if (events && spec.presenceEvents) channels.push(spec.presenceEvents.channel(channel));
     if (admission.kind === 'granted') channels.push(...deps.streamExpiry.hold(spec.transport, channel, admission.exp));
     const instruct = new GripInstruct(channels.map((c) => new Channel(c)));
     instruct.setHoldStream();

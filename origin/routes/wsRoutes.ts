@@ -16,6 +16,8 @@ import {
   WebSocketEventsDecodeError,
   type WebSocketEvent,
 } from '../transports/websocketEvents.ts';
+import type { PresenceTracker } from '../presence/presenceTracker.ts';
+import { wsLeaseTtlMs, type WsPresencePort } from '../transports/wsPresence.ts';
 import { runWsSession, type WsSessionPorts } from '../transports/wsSession.ts';
 import { newFilterUser, readSessionState, sessionStateHeaders } from '../transports/wsSessionState.ts';
 import { sealedBarriers, type WsStateSeal } from '../transports/wsStateSeal.ts';
@@ -38,6 +40,8 @@ export interface WsRouteDeps {
   grantKeepAliveSeconds: number;
   /** Seals the session state kept in proxy meta (and the barrier pings). */
   stateSeal: WsStateSeal;
+  /** Occupancy and presence; undefined: not counted. */
+  presence?: { tracker: PresenceTracker; keepAliveSeconds: number };
 }
 
 export function wsRoutes(deps: WsRouteDeps): Router {
@@ -45,6 +49,11 @@ export function wsRoutes(deps: WsRouteDeps): Router {
   const { metrics, log } = deps;
   // The body is read only after the signature check passed, and as raw bytes (lengths are in bytes).
   const rawBody = express.raw({ type: () => true, limit: '2mb' });
+  const presence: WsPresencePort | undefined = deps.presence && {
+    touch: (touches) => deps.presence!.tracker.touch(touches, wsLeaseTtlMs(deps.presence!.keepAliveSeconds)),
+    release: (releases) => deps.presence!.tracker.release(releases),
+    keepAliveSeconds: deps.presence.keepAliveSeconds,
+  };
   router.post('/ws', deps.requireGrip, rawBody, async (req: Request, res: Response) => {
     res.set('Cache-Control', 'no-store');
     const connectionId = req.get('connection-id');
@@ -69,6 +78,7 @@ export function wsRoutes(deps: WsRouteDeps): Router {
       barriers: sealedBarriers(deps.stateSeal, connectionId),
       access: deps.access,
       scheduleExpiry: (exp) => deps.expiryCloser.schedule(exp),
+      ...(presence ? { presence } : {}),
       publish: deps.allowClientPublish ? async (input) => (await deps.publisher.publish([input]))[0]! : undefined,
       newUser: newFilterUser,
       now: Date.now,
@@ -88,6 +98,11 @@ export function wsRoutes(deps: WsRouteDeps): Router {
         unsealed: () => {
           metrics.signatureFailures.inc({ reason: 'unsealed-state' });
           log.warn({ connectionId }, 'websocket session state did not verify (forged, or sealed under another key); closing the connection');
+        },
+        presenceRefused: (reason) => metrics.presenceRefusals.inc({ reason }),
+        presenceFailed: (error) => {
+          metrics.presenceErrors.inc();
+          log.warn({ err: error, connectionId }, 'presence store call failed; the leases are renewed at a later request, or lapse');
         },
         failed: (error) => log.error({ err: error, connectionId }, 'websocket command failed'),
       },

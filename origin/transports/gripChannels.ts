@@ -34,6 +34,15 @@ export function historyChannelFor(transport: SequencedTransport, channel: string
 }
 
 /**
+ * Where member events (member_joined, member_left) go, to the subscribers that asked for them: one
+ * item carries the WebSocket frame (ws-message) and the SSE event (http-stream); NDJSON streams, whose
+ * http-stream content differs, have a channel of their own. No sequence: events are live only.
+ */
+export function presenceEventsChannelFor(transport: 'ws' | 'sse' | 'stream', channel: string): string {
+  return transport === 'stream' ? `presence:stream:${channel}` : `presence:${channel}`;
+}
+
+/**
  * WebSocket connections holding a subscription whose token expires at `exp` (seconds) also hold this
  * channel; at `exp` the origin publishes a close to it (see access/expiryCloser.ts).
  */

@@ -11,6 +11,8 @@ import { createMemoryHistoryStore } from '../history/memoryHistoryStore.ts';
 import type { GripPublisher } from '../publishing/gripPublisher.ts';
 import { createMessagePublisher } from '../publishing/messagePublisher.ts';
 import { closeStatusOf, encodeWebSocketEvents, decodeWebSocketEvents, type WebSocketEvent } from './websocketEvents.ts';
+import { createMemoryPresenceStore } from '../presence/memoryPresenceStore.ts';
+import { createPresenceTracker, type PresenceTracker } from '../presence/presenceTracker.ts';
 import { runWsSession, type WsSessionOptions, type WsSessionPorts } from './wsSession.ts';
 import { META, newFilterUser, readSessionState, sessionStateHeaders, type WsSessionState } from './wsSessionState.ts';
 import { createWsStateSeal, sealedBarriers } from './wsStateSeal.ts';
@@ -33,9 +35,10 @@ const recordingGrip: GripPublisher = {
   targets: ['recording'],
 };
 
-function portsFor(history: HistoryStore, allowPublish: boolean): WsSessionPorts {
+function portsFor(history: HistoryStore, allowPublish: boolean, presence?: PresenceTracker): WsSessionPorts {
   const publisher = createMessagePublisher(history, recordingGrip);
   return {
+    ...(presence ? { presence: { touch: (t) => presence.touch(t, 60_000), release: (r) => presence.release(r), keepAliveSeconds: 30 } } : {}),
     history,
     access: createChannelAccess({ privatePrefix: 'private-', tokenSecret: 'a-property-test-secret-0123456789abcdef' }),
     publish: allowPublish ? async (input) => (await publisher.publish([input]))[0]! : undefined,
@@ -255,7 +258,17 @@ describe('WebSocket session: hostile events and meta (property-based)', () => {
       fc.asyncProperty(fc.array(step, { maxLength: 14 }), fc.integer({ min: 0, max: 3 }), async (steps, publishesBetween) => {
         const history = createMemoryHistoryStore(LIMITS);
         const publisher = createMessagePublisher(history, recordingGrip);
-        const proxy = new ProxyModel(history);
+        const presence = createPresenceTracker(createMemoryPresenceStore());
+        const proxy = new ProxyModel(history, presence);
+        const counted = async () => {
+          const occupied = new Set<string>();
+          for (const channel of ['a', 'b', 'c', 'd', 'e', 'f']) {
+            const { occupancy } = await presence.read(channel, { limit: 1 });
+            expect(occupancy.connections).toBeLessThanOrEqual(1);
+            if (occupancy.connections === 1) occupied.add(channel);
+          }
+          return occupied;
+        };
         const expected = new Set<string>();
         await proxy.send([{ type: 'OPEN' }]);
         for (const { subscribe, channel, withSince } of steps) {
@@ -270,12 +283,15 @@ describe('WebSocket session: hostile events and meta (property-based)', () => {
         expect(new Set(proxy.state.subscriptions)).toEqual(expected);
         expect(proxy.state.pending).toEqual([]);
         expect(proxy.subscribed).toEqual(expected);
+        // Occupancy counts the connection on exactly the channels it holds.
+        expect(await counted()).toEqual(expected);
         // The history holds no subscribe in progress for the connection: nothing skips it any more.
         for (const channel of ['a', 'b', 'c', 'd', 'e', 'f']) expect((await history.append(channel, [{ data: 'check' }])).skipUsers).toEqual([]);
         // A close ends it all, and nothing is left in progress either.
         const closing = await proxy.send([{ type: 'TEXT', content: Buffer.from('{"type":"subscribe","channel":"a"}') }, { type: 'CLOSE' }]);
         expect(closing.controls.filter((c) => c.type === 'send-delayed')).toEqual([]);
         expect((await history.append('a', [{ data: 'after close' }])).skipUsers).toEqual([]);
+        expect(await counted()).toEqual(new Set());
       }),
       { numRuns: 100 },
     );
@@ -317,10 +333,13 @@ class ProxyModel {
   private barriers: Buffer[] = [];
   private lastBarrier = 0;
 
-  constructor(private readonly history: HistoryStore) {}
+  constructor(
+    private readonly history: HistoryStore,
+    private readonly presence?: PresenceTracker,
+  ) {}
 
   async send(events: WebSocketEvent[]): Promise<Answer> {
-    const { out, state } = await runWsSession(events, throughMeta(this.state), portsFor(this.history, false), OPTIONS);
+    const { out, state } = await runWsSession(events, throughMeta(this.state), portsFor(this.history, false, this.presence), OPTIONS);
     const answer = inspect(out);
     this.state = throughMeta(state);
     for (const control of answer.controls) {

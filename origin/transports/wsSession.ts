@@ -6,9 +6,10 @@ import { HistoryUnavailableError, type GateOutcome } from '../history/historySto
 import type { PublishedMessage } from '../publishing/messagePublisher.ts';
 import { describePublishFailure } from '../publishing/publishFailure.ts';
 import { validatePublishInput, type PublishInput } from '../publishing/publishInput.ts';
-import { expiryChannelFor, liveChannelFor } from './gripChannels.ts';
+import { expiryChannelFor, liveChannelFor, presenceEventsChannelFor } from './gripChannels.ts';
 import { closeEvent, closeStatusOf, clientTextEvent, gripControlEvent, type WebSocketEvent } from './websocketEvents.ts';
-import { CLOSE_CODES, closeReplyCode, isProtocolError, parseClientFrame, serverFrames, type WsProtocolError } from '../../protocol/index.ts';
+import { CLOSE_CODES, closeReplyCode, isPresenceClientId, isProtocolError, parseClientFrame, serverFrames, type WsProtocolError } from '../../protocol/index.ts';
+import { distinctMembers, leaseOf, leasedChannels, planLeases, prunePresence, type WsPresencePort } from './wsPresence.ts';
 import {
   abandonSubscribe,
   ANSWER_CATCH_UP_BUDGET_BYTES,
@@ -21,7 +22,15 @@ import {
   type SubscribeHistory,
   type SubscribeLimits,
 } from './wsSubscribe.ts';
-import { EMPTY_SESSION_STATE, type PendingSubscribe, type SealStatus, type WsGrant, type WsSessionState } from './wsSessionState.ts';
+import {
+  EMPTY_SESSION_STATE,
+  MAX_PRESENCE_MEMBERS_PER_CONNECTION,
+  type PendingSubscribe,
+  type SealStatus,
+  type WsGrant,
+  type WsPresenceEntry,
+  type WsSessionState,
+} from './wsSessionState.ts';
 
 export interface WsSessionObserver {
   event?(name: string): void;
@@ -39,6 +48,14 @@ export interface WsSessionObserver {
   unsealed?(): void;
   /** A subscribe asked to hold its channel's appends for a round (see HistoryStore.gateAppends). */
   gate?(outcome: GateOutcome): void;
+  /**
+   * A subscribe's presence was refused (`not-member`: a public channel or a token without `sub`;
+   * `members`: the connection is in presence as too many members; `full`: the channel is full), or a
+   * subscription could not be counted (`uncounted`: full).
+   */
+  presenceRefused?(reason: 'not-member' | 'members' | 'full' | 'uncounted'): void;
+  /** The presence store could not be reached (leases are renewed at a later request, or lapse). */
+  presenceFailed?(error: unknown): void;
   failed?(error: unknown): void;
 }
 
@@ -52,6 +69,8 @@ export interface WsSessionPorts {
   barriers: BarrierPayloads;
   /** Makes sure the connections holding a grant until `exp` are closed at `exp` (see access/expiryCloser.ts). */
   scheduleExpiry?(exp: number): void;
+  /** Occupancy and presence (see wsPresence.ts); undefined: not counted. */
+  presence?: WsPresencePort;
   newUser(): string;
   now(): number;
   observe?: WsSessionObserver;
@@ -87,6 +106,10 @@ class Session {
   barrier: number | undefined;
   /** Bytes of catch-up frames in this answer so far (see ANSWER_CATCH_UP_BUDGET_BYTES). */
   private catchUpBytes = 0;
+  /** Presence leases taken in this request (released at its end if the subscribe did not hold). */
+  readonly touched: Array<{ channel: string; user: string }> = [];
+  /** Channels whose lease was asked for in this request (taken or refused): not renewed again in it. */
+  private readonly asked = new Set<string>();
 
   constructor(
     public state: WsSessionState,
@@ -194,15 +217,15 @@ class Session {
       case 'ping':
         return this.send(serverFrames.pong(await this.lastIdsOfSubscriptions()));
       case 'subscribe':
-        return this.subscribe(command.channel, command.since, command.token);
+        return this.subscribe(command.channel, command.since, command.token, command.presence === true, command.presenceEvents === true);
       case 'unsubscribe':
         return this.unsubscribe(command.channel);
       case 'publish':
-        return this.publish(command.channel, command.data, command.token);
+        return this.publish(command.channel, command.data, command.token, command.skipSelf === true);
     }
   }
 
-  private async subscribe(channel: string, since: string | undefined, token: string | undefined): Promise<void> {
+  private async subscribe(channel: string, since: string | undefined, token: string | undefined, presence: boolean, presenceEvents: boolean): Promise<void> {
     const { subscriptions, pending } = this.state;
     const held = new Set([...subscriptions, ...pending.map((p) => p.channel)]);
     const decision = await this.ports.access.authorize(channel, token);
@@ -210,17 +233,43 @@ class Session {
       this.ports.observe?.refused?.(decision.reason);
       return this.error({ error: 'forbidden', message: decision.message, channel });
     }
-    if (!held.has(channel)) {
-      // As the proxy counts them (Fanout: 20): every channel held, plus the expiry channel of the
-      // connection's token grants, if it has any (see expiryControls). Past the cap the proxy would
-      // drop the subscription silently (Pushpin logs "too many subscriptions").
+    let member: WsPresenceEntry | undefined;
+    if (presence) {
+      if (decision.kind !== 'granted' || !isPresenceClientId(decision.sub)) {
+        this.ports.observe?.presenceRefused?.('not-member');
+        return this.error({
+          error: 'presence_refused',
+          message: `presence takes a private channel and a subscribe token naming its holder (a "sub" claim of 1-128 characters); subscribe to ${channel} without "presence", or with such a token`,
+          channel,
+        });
+      }
+      member = { channel, clientId: decision.sub, ...(decision.info !== undefined ? { info: decision.info } : {}) };
+      const others = (this.state.presence ?? []).filter((e) => e.channel !== channel);
+      if (distinctMembers([...others, member]) > MAX_PRESENCE_MEMBERS_PER_CONNECTION) {
+        this.ports.observe?.presenceRefused?.('members');
+        return this.error({
+          error: 'presence_refused',
+          message: `a connection may be in presence as at most ${MAX_PRESENCE_MEMBERS_PER_CONNECTION} members (tokens with different "sub"); use another connection`,
+          channel,
+        });
+      }
+    }
+    const events = new Set(this.state.presenceEvents ?? []);
+    const wantEvents = presenceEvents && this.ports.presence !== undefined;
+    if (!held.has(channel) || (wantEvents && !events.has(channel))) {
+      // As the proxy counts them (Fanout: 20): every channel held, the member events of those that
+      // asked for them, plus the expiry channel of the connection's token grants, if it has any (see
+      // expiryControls). Past the cap the proxy would drop the subscription silently (Pushpin logs
+      // "too many subscriptions").
       const expiry = this.state.grants.length > 0 || decision.kind === 'granted' ? 1 : 0;
-      if (held.size + 1 + expiry > this.options.maxSubscriptions) {
-        const room = this.options.maxSubscriptions - expiry;
+      const eventChannels = events.size + (wantEvents && !events.has(channel) ? 1 : 0);
+      if (held.size + (held.has(channel) ? 0 : 1) + eventChannels + expiry > this.options.maxSubscriptions) {
+        const room = this.options.maxSubscriptions - expiry - eventChannels;
         return this.error({
           error: 'too_many_subscriptions',
           message:
-            `a connection may hold ${this.options.maxSubscriptions} subscriptions${expiry ? ', one of them for the expiry of its private channels\' tokens' : ''}: ` +
+            `a connection may hold ${this.options.maxSubscriptions} subscriptions${expiry ? ', one of them for the expiry of its private channels\' tokens' : ''}` +
+            `${eventChannels ? `, ${eventChannels} for member events` : ''}: ` +
             `at most ${room} channels here; unsubscribe first, or open another connection`,
           channel,
         });
@@ -228,10 +277,19 @@ class Session {
     }
     if (decision.kind === 'granted') {
       this.setGrant({ channel, exp: decision.exp, publish: decision.publish });
-      // Already held (live, or still catching up): a fresh token only moves the subscription's end.
-      if (held.has(channel)) return this.send(serverFrames.refreshed(channel, decision.exp));
+      // Already held (live, or still catching up): a fresh token only moves the subscription's end
+      // (and, asked again with "presence", who the connection is there).
+      if (held.has(channel)) {
+        if (member) await this.enterPresence(channel, member);
+        this.setPresenceEvents(channel, wantEvents);
+        return this.send(serverFrames.refreshed(channel, decision.exp));
+      }
     }
     const user = this.user();
+    if (!(await this.enterPresence(channel, member))) {
+      this.dropGrantUnlessSubscribed(channel);
+      return this.error({ error: 'presence_refused', message: `the presence of ${channel} is full; subscribe without "presence", or later`, channel });
+    }
     const previous = pending.find((p) => p.channel === channel);
     let begun: Awaited<ReturnType<typeof beginSubscribe>>;
     try {
@@ -251,6 +309,7 @@ class Session {
       return this.error({ error: begun.code, message: begun.message, channel });
     }
     this.out.push(subscribeControl(channel));
+    this.setPresenceEvents(channel, wantEvents);
     const entry: PendingSubscribe = {
       channel,
       ...(since ? { since } : {}),
@@ -309,6 +368,89 @@ class Session {
         await abandonSubscribe(this.ports.history, entry, user);
         this.failSubscribe(entry.channel, outcome.message);
       }
+    }
+  }
+
+  /** Subscribes the connection to the channel's member events, or unsubscribes it (see memberEvents.ts). */
+  private setPresenceEvents(channel: string, wanted: boolean): void {
+    const events = this.state.presenceEvents ?? [];
+    if (events.includes(channel) === wanted) return;
+    const grip = presenceEventsChannelFor('ws', channel);
+    this.out.push(gripControlEvent({ type: wanted ? 'subscribe' : 'unsubscribe', channel: grip }));
+    const next = wanted ? [...events, channel] : events.filter((c) => c !== channel);
+    const { presenceEvents: _old, ...rest } = this.state;
+    this.state = next.length > 0 ? { ...rest, presenceEvents: next } : rest;
+  }
+
+  /** The member events of channels the connection no longer holds end with them. */
+  pruneEvents(): void {
+    const held = new Set(leasedChannels(this.state));
+    for (const channel of this.state.presenceEvents ?? []) if (!held.has(channel)) this.setPresenceEvents(channel, false);
+  }
+
+  /**
+   * Counts the connection on the channel, as `member` (or no member), when that is new: its lease is
+   * taken now, so a subscribe is seen at once. False when the channel is full and the subscribe asked
+   * for presence (a plain subscribe goes on uncounted). A store that cannot be reached counts it at
+   * the next renewal (the request after this one).
+   */
+  private async enterPresence(channel: string, member: WsPresenceEntry | undefined): Promise<boolean> {
+    const port = this.ports.presence;
+    const current = this.state.presence ?? [];
+    const existing = current.find((e) => e.channel === channel);
+    const others = current.filter((e) => e.channel !== channel);
+    const presence = member ? [...others, member] : others;
+    const { presence: _old, ...rest } = this.state;
+    const next: WsSessionState = presence.length > 0 ? { ...rest, presence } : rest;
+    const held = leasedChannels(this.state).includes(channel);
+    const same = existing?.clientId === member?.clientId && JSON.stringify(existing?.info) === JSON.stringify(member?.info);
+    if (!port || (held && same)) {
+      this.state = next;
+      return true;
+    }
+    const user = this.user();
+    try {
+      const refused = await port.touch([leaseOf(user, channel, member)]);
+      this.asked.add(channel);
+      if (refused.length > 0) {
+        this.ports.observe?.presenceRefused?.(member ? 'full' : 'uncounted');
+        if (member) return false;
+      } else {
+        this.touched.push({ channel, user });
+      }
+    } catch (error) {
+      this.ports.observe?.presenceFailed?.(error);
+      const { leaseAt: _renewed, ...unrenewed } = next;
+      this.state = unrenewed;
+      return true;
+    }
+    this.state = next;
+    return true;
+  }
+
+  /**
+   * At the end of a request: releases the leases of channels the connection no longer holds (all of
+   * them when it closed), and renews the others when due.
+   */
+  async settlePresence(initial: WsSessionState): Promise<void> {
+    const port = this.ports.presence;
+    if (!port) return;
+    if (!this.closed) this.state = prunePresence(this.state);
+    const now = this.ports.now();
+    const plan = planLeases(initial, this.closed ? undefined : this.state, this.touched, now);
+    if (plan.releases.length > 0) {
+      await port.release(plan.releases).catch((error: unknown) => this.ports.observe?.presenceFailed?.(error));
+    }
+    if (!plan.renew) return;
+    try {
+      // Asked for in this request already: nothing to renew.
+      if (!plan.renew.every((lease) => this.asked.has(lease.channel))) {
+        const refused = await port.touch(plan.renew);
+        if (refused.length > 0) this.ports.observe?.presenceRefused?.('uncounted');
+      }
+      this.state = { ...this.state, leaseAt: now };
+    } catch (error) {
+      this.ports.observe?.presenceFailed?.(error);
     }
   }
 
@@ -389,7 +531,7 @@ class Session {
     return grant !== undefined && grant.publish && grant.exp * 1000 > this.ports.now();
   }
 
-  private async publish(channel: string, data: unknown, token: string | undefined): Promise<void> {
+  private async publish(channel: string, data: unknown, token: string | undefined, skipSelf: boolean): Promise<void> {
     if (!this.ports.publish) {
       return this.error({
         error: 'publish_forbidden',
@@ -406,9 +548,13 @@ class Session {
       });
     }
     try {
-      const message = await this.ports.publish(validatePublishInput({ channel, data }, 'message', { allowId: false }));
+      const input = validatePublishInput({ channel, data }, 'message', { allowId: false });
+      // skipSelf: the message skips this connection as a subscribe in progress does (Pushpin's
+      // skip-users filter, which every WebSocket subscription carries); the answer names the position
+      // it follows, so the client moves its own through it.
+      const message = await this.ports.publish(skipSelf ? { ...input, skipUser: this.user() } : input);
       this.ports.observe?.published?.();
-      this.send(serverFrames.published(channel, message.id));
+      this.send(serverFrames.published(channel, message.id, skipSelf ? message.prevId : undefined));
     } catch (error) {
       const failure = describePublishFailure(error);
       if (!failure) throw error;
@@ -438,7 +584,8 @@ export async function runWsSession(
     session.out.push(closeEvent(CLOSE_CODES.sessionInvalid, 'session state did not verify'));
     return { out: session.out, state: EMPTY_SESSION_STATE };
   }
-  const session = new Session(seal === 'invalid' ? EMPTY_SESSION_STATE : state, ports, options);
+  const initial = seal === 'invalid' ? EMPTY_SESSION_STATE : state;
+  const session = new Session(initial, ports, options);
   await session.closeExpiredGrants();
   if (!session.closed) await session.expire();
   for (const event of events) {
@@ -450,14 +597,29 @@ export async function runWsSession(
       session.error({ error: 'internal', message: 'the origin could not handle this frame; try again' });
     }
   }
+  await session.settlePresence(initial);
   if (session.closed) return { out: session.out, state: session.state };
+  session.pruneEvents();
   session.out.push(...expiryControls(state.grants, session.state.grants));
   const closesAt = earliestExpiry(session.state.grants);
   if (closesAt !== undefined) ports.scheduleExpiry?.(closesAt);
   if (session.barrier !== undefined) session.out.push(...barrierControls(ports.barriers.payload(session.barrier)));
-  const interval = options.grantKeepAliveSeconds ?? GRANT_KEEP_ALIVE_SECONDS;
-  const keepAlive = session.state.grants.length > 0 ? interval : state.grants.length > 0 ? 0 : undefined;
+  const keepAlive = keepAliveInterval(initial, session.state, ports, options);
   return { out: session.out, state: session.state, ...(keepAlive !== undefined ? { keepAliveIntervalSeconds: keepAlive } : {}) };
+}
+
+/**
+ * The Keep-Alive-Interval to ask for: the shortest of those the connection needs now (its grants'
+ * expiry check, its presence leases' renewal); 0 when it needed one before and needs none now.
+ */
+function keepAliveInterval(before: WsSessionState, after: WsSessionState, ports: WsSessionPorts, options: WsSessionOptions): number | undefined {
+  const leases = (s: WsSessionState) => ports.presence !== undefined && leasedChannels(s).length > 0;
+  const wanted = [
+    ...(after.grants.length > 0 ? [options.grantKeepAliveSeconds ?? GRANT_KEEP_ALIVE_SECONDS] : []),
+    ...(leases(after) ? [ports.presence!.keepAliveSeconds] : []),
+  ];
+  if (wanted.length > 0) return Math.min(...wanted);
+  return before.grants.length > 0 || leases(before) ? 0 : undefined;
 }
 
 /** When the first of a connection's grants ends: the connection is closed then unless a fresh token came. */

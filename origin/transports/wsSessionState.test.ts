@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { MAX_CHANNEL_NAME_LENGTH } from '../../protocol/index.ts';
+import { isPresenceClientId, isPresenceInfo, MAX_CHANNEL_NAME_LENGTH, PRESENCE_INFO_MAX_BYTES } from '../../protocol/index.ts';
 import {
+  MAX_PRESENCE_MEMBERS_PER_CONNECTION,
   MAX_WS_SUBSCRIPTIONS,
   newFilterUser,
   ORIGIN_MAX_HEADER_BYTES,
@@ -44,6 +45,35 @@ describe('WebSocket session state in connection meta', () => {
     expect(roundTrip(STATE)).toEqual({ state: STATE, seal: 'valid' });
     const empty: WsSessionState = { subscriptions: [], pending: [], barrier: 0, grants: [] };
     expect(roundTrip(empty)).toEqual({ state: empty, seal: 'valid' });
+  });
+
+  it('carries the presence entries, each member written once, and a connection sealed before presence existed still verifies', () => {
+    const info = { name: 'Ann, "the" admin', n: [1, 2] };
+    const withPresence: WsSessionState = {
+      ...STATE,
+      presence: [
+        { channel: 'private-a', clientId: 'ann', info },
+        { channel: 'chat', clientId: 'ann', info },
+        { channel: 'feed', clientId: 'bob:x,y' },
+      ],
+      leaseAt: 1796000000123,
+      presenceEvents: ['private-a', 'news'],
+    };
+    expect(roundTrip(withPresence)).toEqual({ state: withPresence, seal: 'valid' });
+    const headers = sessionStateHeaders(withPresence, SEALING);
+    expect(headers['Set-Meta-Mems']!.split(',')).toHaveLength(2);
+    // The meta of an origin before presence: six values under the seal, no presence meta.
+    const order = ['meta-user', 'meta-chans', 'meta-subs', 'meta-pend', 'meta-barrier', 'meta-grants'];
+    const old = metaOf(sessionStateHeaders(STATE, SEALING));
+    for (const name of ['meta-mems', 'meta-pres', 'meta-lease', 'meta-pevents']) expect(old.get(name)).toBe('');
+    old.set('meta-seal', SEALING.seal.sign(SEALING.connectionId, order.map((name) => old.get(name)!)));
+    expect(readSessionState((name) => old.get(name) || undefined, SEALING)).toEqual({ state: STATE, seal: 'valid' });
+    // Presence meta cannot be added to, or dropped from, a sealed state.
+    const added = new Map(old).set('meta-pres', '0:0').set('meta-mems', Buffer.from('["mallory"]').toString('base64url'));
+    expect(readSessionState((name) => added.get(name) || undefined, SEALING).seal).toBe('invalid');
+    const dropped = metaOf(headers);
+    dropped.delete('meta-pres');
+    expect(readSessionState((name) => dropped.get(name) || undefined, SEALING).seal).toBe('invalid');
   });
 
   it('is not read when its seal does not verify: forged, moved to another connection, or sealed under another key', () => {
@@ -103,6 +133,14 @@ describe('WebSocket session state in connection meta', () => {
         subscriptions: [],
         barrier: 999_999_999,
         grants: names.map((channel) => ({ channel, exp: 999_999_999_999, publish: true })),
+        // Every channel in presence, as the most members a connection may be, each at its largest.
+        presence: names.map((channel, i) => ({
+          channel,
+          clientId: `${i % MAX_PRESENCE_MEMBERS_PER_CONNECTION}${'\u{10FFFF}'.repeat(63)}`,
+          info: { i: i % MAX_PRESENCE_MEMBERS_PER_CONNECTION, pad: '\u00e9'.repeat((PRESENCE_INFO_MAX_BYTES - 20) / 2) },
+        })),
+        leaseAt: 999_999_999_999_999,
+        presenceEvents: names,
         pending: names.map((channel) => ({
           channel,
           since: '999999999999999999',
@@ -116,11 +154,12 @@ describe('WebSocket session state in connection meta', () => {
         })),
       };
     };
+    for (const entry of worst(2).presence!) expect(isPresenceClientId(entry.clientId) && isPresenceInfo(entry.info)).toBe(true);
     const bytes = (state: WsSessionState) =>
       Object.entries(sessionStateHeaders(state, SEALING)).reduce((sum, [name, value]) => sum + name.length - 'Set-'.length + value.length + 4, 0);
     expect(bytes(worst(MAX_WS_SUBSCRIPTIONS))).toBeLessThanOrEqual(STATE_HEADER_BUDGET_BYTES);
-    // Fanout's 20: a few KB (9,448 bytes before channel names were written once).
-    expect(bytes(worst(20))).toBeLessThan(5 * 1024);
+    // Fanout's 20: a few KB (9,448 bytes before channel names were written once), presence included.
+    expect(bytes(worst(20))).toBeLessThan(8 * 1024);
     // What is left of the origin's limit for the client's own headers.
     expect(ORIGIN_MAX_HEADER_BYTES - STATE_HEADER_BUDGET_BYTES).toBeGreaterThanOrEqual(32 * 1024);
   });

@@ -3,7 +3,7 @@
 // sealed (wsStateSeal.ts): state whose seal does not verify is never read.
 import { randomBytes } from 'node:crypto';
 import type { WsStateSeal } from './wsStateSeal.ts';
-import { isMessageId, isValidChannelName } from '../../protocol/index.ts';
+import { isMessageId, isPresenceClientId, isPresenceInfo, isValidChannelName, type PresenceInfo } from '../../protocol/index.ts';
 
 /** A subscribe in progress (see wsSubscribe.ts): waiting for the pong of its latest barrier. */
 export interface PendingSubscribe {
@@ -33,6 +33,13 @@ export interface WsGrant {
   publish: boolean;
 }
 
+/** A channel on which the connection is in presence, as whom (its subscribe token's `sub` and `info`). */
+export interface WsPresenceEntry {
+  channel: string;
+  clientId: string;
+  info?: PresenceInfo;
+}
+
 export interface WsSessionState {
   /** The connection's filter user (for the skip-users filter); set at OPEN. */
   user?: string;
@@ -43,6 +50,12 @@ export interface WsSessionState {
   barrier: number;
   /** Token grants of the private channels subscribed (or being subscribed) to. */
   grants: WsGrant[];
+  /** Channels (subscribed or pending) on which the connection is in presence; absent: none. */
+  presence?: WsPresenceEntry[];
+  /** When the connection's presence leases were last renewed (ms); absent: not since it subscribed. */
+  leaseAt?: number;
+  /** Channels (subscribed or pending) whose member events the connection receives; absent: none. */
+  presenceEvents?: string[];
 }
 
 /**
@@ -59,8 +72,21 @@ export const META = {
   pending: 'Pend',
   barrier: 'Barrier',
   grants: 'Grants',
+  /** Distinct presence members of the connection: base64url JSON `[clientId, info?]`, comma separated. */
+  members: 'Mems',
+  /** `<channel index>:<member index>` per channel the connection is in presence on. */
+  presence: 'Pres',
+  lease: 'Lease',
+  /** Channel indexes whose member events the connection holds. */
+  presenceEvents: 'PEvents',
   seal: 'Seal',
 } as const;
+
+/**
+ * The distinct members one connection may be in presence as (usually one: the `sub` of its token).
+ * Each is at most 128 characters and 512 bytes of info, written once in the meta.
+ */
+export const MAX_PRESENCE_MEMBERS_PER_CONNECTION = 2;
 
 /**
  * The most subscriptions a connection may be allowed (WS_MAX_SUBSCRIPTIONS; Fanout's own cap is 20):
@@ -79,6 +105,17 @@ export const ORIGIN_MAX_HEADER_BYTES = 64 * 1024;
 
 /** The sealed values, in the order the seal covers them. */
 const SEALED = [META.user, META.channels, META.subscriptions, META.pending, META.barrier, META.grants] as const;
+/**
+ * Presence values, sealed after those when any is set: a connection sealed before presence existed
+ * (an origin upgraded under it) still verifies, and none of them can be added or dropped unnoticed.
+ */
+const PRESENCE_SEALED = [META.members, META.presence, META.lease, META.presenceEvents] as const;
+
+function sealedValues(get: (name: string) => string): string[] {
+  const values = SEALED.map(get);
+  const presence = PRESENCE_SEALED.map(get);
+  return presence.some((v) => v !== '') ? [...values, ...presence] : values;
+}
 
 /** What seals a connection's state: the origins' seal and the connection it belongs to. */
 export interface StateSealing {
@@ -163,13 +200,40 @@ export function readSessionState(
   sealing: StateSealing,
 ): { state: WsSessionState; seal: SealStatus } {
   const get = (name: string): string | undefined => getHeader(`meta-${name}`.toLowerCase());
-  const values = SEALED.map((name) => get(name) ?? '');
+  const values = sealedValues((name) => get(name) ?? '');
   const seal = get(META.seal);
   if (seal === undefined) {
     return { state: EMPTY_SESSION_STATE, seal: values.every((v) => v === '') ? 'absent' : 'invalid' };
   }
   if (!sealing.seal.verify(sealing.connectionId, values, seal)) return { state: EMPTY_SESSION_STATE, seal: 'invalid' };
   return { state: parseSessionState(get), seal: 'valid' };
+}
+
+function parseMembers(raw: string | undefined): Array<{ clientId: string; info?: PresenceInfo } | undefined> {
+  if (!raw) return [];
+  return raw.split(',').map((encoded) => {
+    try {
+      const value = JSON.parse(Buffer.from(encoded, 'base64url').toString('utf8')) as unknown;
+      if (!Array.isArray(value) || !isPresenceClientId(value[0]) || (value[1] !== undefined && !isPresenceInfo(value[1]))) return undefined;
+      return { clientId: value[0], ...(value[1] !== undefined ? { info: value[1] as PresenceInfo } : {}) };
+    } catch {
+      return undefined;
+    }
+  });
+}
+
+function parsePresence(raw: string | undefined, channelAt: ChannelAt, membersRaw: string | undefined): WsPresenceEntry[] {
+  if (!raw) return [];
+  const members = parseMembers(membersRaw);
+  const entries: WsPresenceEntry[] = [];
+  for (const entry of raw.split(',')) {
+    const [index, member] = entry.split(':');
+    const channel = channelAt(index);
+    const who = member !== undefined && /^\d{1,2}$/.test(member) ? members[Number(member)] : undefined;
+    if (!channel || !who || entries.some((e) => e.channel === channel)) continue;
+    entries.push({ channel, ...who });
+  }
+  return entries;
 }
 
 function parseSessionState(get: (name: string) => string | undefined): WsSessionState {
@@ -182,21 +246,42 @@ function parseSessionState(get: (name: string) => string | undefined): WsSession
     return name !== undefined && isValidChannelName(name) ? name : undefined;
   };
   const subscriptions = [...new Set((get(META.subscriptions) ?? '').split(',').map(channelAt).filter((c): c is string => c !== undefined))];
+  const presence = parsePresence(get(META.presence), channelAt, get(META.members));
+  const leaseAt = get(META.lease);
+  const presenceEvents = [...new Set((get(META.presenceEvents) ?? '').split(',').map(channelAt).filter((c): c is string => c !== undefined))];
   return {
     ...(user && USER.test(user) ? { user } : {}),
     subscriptions,
     pending: parsePending(get(META.pending), channelAt),
     barrier: barrier && COUNT.test(barrier) ? Number(barrier) : 0,
     grants: parseGrants(get(META.grants), channelAt),
+    ...(presence.length > 0 ? { presence } : {}),
+    ...(leaseAt && /^\d{1,15}$/.test(leaseAt) && Number(leaseAt) > 0 ? { leaseAt: Number(leaseAt) } : {}),
+    ...(presenceEvents.length > 0 ? { presenceEvents } : {}),
   };
+}
+
+/** A member as the meta writes it (the same member is written once however many channels it is on). */
+function memberKey(entry: WsPresenceEntry): string {
+  return Buffer.from(JSON.stringify(entry.info === undefined ? [entry.clientId] : [entry.clientId, entry.info])).toString('base64url');
 }
 
 /** The response headers that store the state, sealed, in the proxy's connection meta. */
 export function sessionStateHeaders(state: WsSessionState, sealing: StateSealing): Record<string, string> {
-  const channels = [...new Set([...state.subscriptions, ...state.pending.map((p) => p.channel), ...state.grants.map((g) => g.channel)])];
+  const presence = state.presence ?? [];
+  const channels = [
+    ...new Set([
+      ...state.subscriptions,
+      ...state.pending.map((p) => p.channel),
+      ...state.grants.map((g) => g.channel),
+      ...presence.map((e) => e.channel),
+      ...(state.presenceEvents ?? []),
+    ]),
+  ];
   const index = new Map(channels.map((c, i) => [c, i]));
   const at = (channel: string) => index.get(channel)!;
-  const values: Record<(typeof SEALED)[number], string> = {
+  const members = [...new Set(presence.map(memberKey))];
+  const values: Record<(typeof SEALED)[number] | (typeof PRESENCE_SEALED)[number], string> = {
     [META.user]: state.user ?? '',
     [META.channels]: channels.join(','),
     [META.subscriptions]: state.subscriptions.map(at).join(','),
@@ -205,9 +290,13 @@ export function sessionStateHeaders(state: WsSessionState, sealing: StateSealing
       .join(','),
     [META.barrier]: String(state.barrier),
     [META.grants]: state.grants.map((g) => `${at(g.channel)}:${g.exp}:${g.publish ? 1 : 0}`).join(','),
+    [META.members]: members.join(','),
+    [META.presence]: presence.map((e) => `${at(e.channel)}:${members.indexOf(memberKey(e))}`).join(','),
+    [META.lease]: state.leaseAt ? String(state.leaseAt) : '',
+    [META.presenceEvents]: (state.presenceEvents ?? []).map(at).join(','),
   };
   const headers: Record<string, string> = {};
-  for (const name of SEALED) headers[`Set-Meta-${name}`] = values[name];
-  headers[`Set-Meta-${META.seal}`] = sealing.seal.sign(sealing.connectionId, SEALED.map((name) => values[name]));
+  for (const name of [...SEALED, ...PRESENCE_SEALED]) headers[`Set-Meta-${name}`] = values[name];
+  headers[`Set-Meta-${META.seal}`] = sealing.seal.sign(sealing.connectionId, sealedValues((name) => values[name as keyof typeof values]));
   return headers;
 }

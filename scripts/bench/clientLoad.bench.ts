@@ -49,6 +49,8 @@ export async function run(): Promise<void> {
           headers: { 'pushpin-route': 'origin' },
           WebSocket,
           webSocketOptions: { perMessageDeflate: false },
+          // The client's own cost per message is measured, not presence's.
+          presenceLeases: false,
           ...(fetchName === 'node-http' ? { fetch: nodeHttpFetch() } : {}),
           transport,
         });

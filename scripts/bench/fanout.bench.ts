@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { fanoutChartSvg } from './fanout/fanoutChart.ts';
 import { runCase, type CaseResult, type CaseSpec } from './fanout/fanoutCase.ts';
 import { FANOUT_HELP, FanoutOptionsError, parseFanoutOptions, type FanoutOptions } from './fanout/fanoutOptions.ts';
-import { documentProfiles, markdownReport, mergeDocuments, ratioToSocketIo, systemLabel, type FanoutDocument } from './fanout/fanoutReport.ts';
+import { clientRecoveryText, documentProfiles, markdownReport, mergeDocuments, ratioToSocketIo, systemLabel, type FanoutDocument } from './fanout/fanoutReport.ts';
 import { argumentsWithProfile, benchPushpinProfile } from './benchEnv.ts';
 import { loadAverage, openFilesLimit } from './fanout/processUsage.ts';
 import { ensurePushpin } from '../pushpin/ensurePushpin.ts';
@@ -53,7 +53,8 @@ function printRow(row: CaseResult, all: CaseResult[], log: (line: string) => voi
   log(
     `  ${systemLabel(row)}, ${row.subscribers} subscribers: ${row.deliveriesPerSecond} deliveries/s` +
       `${ratio !== undefined ? ` (x${ratio.toFixed(2)} Socket.IO)` : ''}, p50 ${row.latencyMs.p50} ms, p99 ${row.latencyMs.p99} ms, max ${row.latencyMs.max} ms; ` +
-      `received ${row.received}/${row.expected}, lost ${row.lost}, duplicated ${row.duplicates}, reconnects ${row.reconnects}`,
+      `received ${row.received}/${row.expected}, lost ${row.lost}, duplicated ${row.duplicates}, reconnects ${row.reconnects}` +
+      `${row.system === 'pushpin' ? `; clients ${clientRecoveryText(row)}` : ''}`,
   );
   if (row.publishFailures > 0) {
     log(`  publishes failed: ${row.publishFailures} of ${row.published + row.publishFailures}: ${JSON.stringify(row.publishFailureReasons ?? {})}`);

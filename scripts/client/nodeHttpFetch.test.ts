@@ -11,6 +11,12 @@ const held: ServerResponse[] = [];
 
 beforeAll(async () => {
   server = createServer((req, res) => {
+    if (req.url === '/echo') {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString()));
+      req.on('end', () => res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify({ method: req.method, body, type: req.headers['content-type'] ?? null })));
+      return;
+    }
     if (req.url === '/json') {
       res.writeHead(403, { 'Content-Type': 'application/json', 'X-Seen': String(req.headers['x-test']) }).end('{"message":"no"}');
       return;
@@ -43,4 +49,11 @@ it('reads a held body chunk by chunk as it is written, and an abort ends it', as
   expect(decode((await reader.read()).value)).toBe('{"a":2}\n');
   abort.abort();
   await expect(reader.read()).rejects.toThrow();
+});
+
+it('sends the method and the body it is given (presence leases PUT and DELETE)', async () => {
+  const put = await nodeHttpFetch()(`${base}/echo`, { method: 'PUT', headers: { 'Content-Type': 'application/json' }, body: '{"transport":"sse"}' });
+  expect(await put.json()).toEqual({ method: 'PUT', body: '{"transport":"sse"}', type: 'application/json' });
+  const del = await nodeHttpFetch()(`${base}/echo`, { method: 'DELETE', headers: {} });
+  expect(await del.json()).toEqual({ method: 'DELETE', body: '', type: null });
 });

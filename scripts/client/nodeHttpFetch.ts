@@ -1,7 +1,7 @@
 // A `fetch` for fanout-forward/client over node:http, for harnesses that run thousands of clients in
 // one process (soak, benchmarks, fault suite): Node's own fetch (undici, web streams) costs about twice
 // the CPU per streamed message (measured by `npm run bench -- clientLoad`). Only what the client uses:
-// GET with headers and an abort signal; the body read chunk by chunk (not reading holds the socket
+// GET with headers and an abort signal, PUT/DELETE with a text body (presence leases); the body read chunk by chunk (not reading holds the socket
 // back, which the stall testing hook relies on), as JSON or text.
 import { request, type Agent, type IncomingMessage } from 'node:http';
 import type { FetchLike, ResponseLike } from '../../client/index.ts';
@@ -44,8 +44,10 @@ function responseOf(response: IncomingMessage): ResponseLike {
 export function nodeHttpFetch(agent: Agent | false = false): FetchLike {
   return (url, init) =>
     new Promise((resolve, reject) => {
-      const req = request(url, { headers: init.headers, agent, ...(init.signal ? { signal: init.signal } : {}) }, (response) => resolve(responseOf(response)));
+      const body = init.body === undefined ? undefined : Buffer.from(init.body);
+      const headers = body === undefined ? init.headers : { ...init.headers, 'Content-Length': String(body.length) };
+      const req = request(url, { method: init.method ?? 'GET', headers, agent, ...(init.signal ? { signal: init.signal } : {}) }, (response) => resolve(responseOf(response)));
       req.once('error', reject);
-      req.end();
+      req.end(body);
     });
 }

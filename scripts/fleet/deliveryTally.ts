@@ -39,24 +39,29 @@ function sortedByChannel(expected: ExpectedIds): Map<string, number[]> {
   return new Map([...expected].map(([channel, ids]) => [channel, [...ids].sort((a, b) => a - b)]));
 }
 
+/** A transport's tally before any client is counted. */
+export function emptyTally(transport: TransportName): TransportTally {
+  return {
+    transport,
+    clients: 0,
+    expected: 0,
+    delivered: 0,
+    lost: 0,
+    duplicated: 0,
+    outOfOrder: 0,
+    unexpected: 0,
+    duplicatesDropped: 0,
+    resets: 0,
+    reconnects: 0,
+    connectFailures: 0,
+    recoveries: {},
+  };
+}
+
 export function tallyDeliveries(members: readonly TalliedMember[], expected: ExpectedIds): TransportTally[] {
   const sorted = sortedByChannel(expected);
   return TRANSPORT_NAMES.map((transport) => {
-    const tally: TransportTally = {
-      transport,
-      clients: 0,
-      expected: 0,
-      delivered: 0,
-      lost: 0,
-      duplicated: 0,
-      outOfOrder: 0,
-      unexpected: 0,
-      duplicatesDropped: 0,
-      resets: 0,
-      reconnects: 0,
-      connectFailures: 0,
-      recoveries: {},
-    };
+    const tally = emptyTally(transport);
     for (const member of members) {
       if (member.transport !== transport) continue;
       const want = sorted.get(member.channel) ?? [];

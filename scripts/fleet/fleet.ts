@@ -60,6 +60,8 @@ export interface FleetMember {
   readonly state: SubscriptionStateName;
   /** Subscribed with a known position, right now (a long-poll: between its polls too). */
   readonly live: boolean;
+  /** Resolves once first subscribed with a known position; rejects when the subscription fails first. */
+  readonly ready: Promise<void>;
   /** The position it resumes from. */
   readonly position: string | undefined;
   /** Set when the subscription ended for good (a final subscribe error). */
@@ -91,6 +93,9 @@ export interface Fleet {
 /** What the fleet passes every client unless `options.client` says otherwise (the README's harness settings). */
 const FLEET_CLIENT_DEFAULTS = {
   backoff: { baseMs: 200, maxMs: 3000 },
+  // The fleet measures delivery: thousands of stream members renewing presence leases (one request
+  // each 10 s) would add origin traffic that on Pushpin 1.36 all goes through zurl's one thread.
+  presenceLeases: false,
   webSocketOptions: { perMessageDeflate: false },
 } as const satisfies Partial<ClientOptions>;
 
@@ -137,6 +142,9 @@ class Member implements FleetMember {
   }
   get live(): boolean {
     return this.sub.state === 'open';
+  }
+  get ready(): Promise<void> {
+    return this.sub.ready;
   }
   get position(): string | undefined {
     return this.sub.position;

@@ -32,7 +32,7 @@ export interface PushpinOptions {
    * lines show every next-link fetch); default its own (2, info). Debug output is large: for diagnostic runs.
    */
   logLevel?: string;
-  echo?: boolean;
+  echo?: boolean | ((line: string) => boolean);
   log?: (line: string) => void;
 }
 

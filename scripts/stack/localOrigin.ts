@@ -12,7 +12,7 @@ export interface LocalOriginOptions {
   /** Extra environment, over the local defaults. */
   env?: Record<string, string>;
   logFile: string;
-  echo?: boolean;
+  echo?: boolean | ((line: string) => boolean);
   /** Node options before the entry point (e.g. `--cpu-prof` for a benchmark's profile). */
   nodeArgs?: string[];
 }

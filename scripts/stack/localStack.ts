@@ -1,6 +1,7 @@
 // The whole local stack as `fastly compute serve` would have it: Pushpin configured from fastly.toml,
 // the origin behind it, and (once built) the edge on 7676. `npm start` and the end-to-end tests both
 // use this; tests pass their own free ports so they never collide with a running stack.
+import { echoFor, type StackChild } from './echoPolicy.ts';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { readManifest, unsupportedSettingsWarning, type ManifestBackend } from './fastlyManifest.ts';
@@ -62,7 +63,8 @@ export interface LocalStackOptions {
   /** Pushpin's `--loglevel` (see PushpinOptions.logLevel); default its own. */
   pushpinLogLevel?: string;
   logDir?: string;
-  echo?: boolean;
+  /** Children's output in this process's stdout: every line (true), none (false, the default), or only warnings and errors ('problems', echoPolicy.ts). */
+  echo?: boolean | 'problems';
   log?: (line: string) => void;
   /** Warnings at start (unsupported manifest settings, Pushpin off). Default `log`, else stderr. */
   warn?: (line: string) => void;
@@ -94,9 +96,10 @@ export interface LocalStack {
    * Stops the origin, the edge or Pushpin and starts it again as before, on the same ports (the edge
    * reads bin/main.wasm anew; Pushpin's clients are cut and reconnect); resolves with the new pid.
    * Restarts of one child run one after the other. Rejects when the new process does not start: that
-   * child is then down until the next restart.
+   * child is then down until the next restart. `downMs`: how long it stays down in between (a crash
+   * and a supervisor's restart, say); none by default.
    */
-  restart(name: RestartableChild): Promise<number>;
+  restart(name: RestartableChild, options?: { downMs?: number }): Promise<number>;
   /** Stops every child in parallel (SIGTERM, SIGKILL after 1.5 s); resolves when all are gone. */
   stop(): Promise<void>;
 }
@@ -178,7 +181,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       ...(b.overrideHost ? { overrideHost: b.overrideHost } : {}),
     })),
   ];
-  const echo = options.echo !== undefined ? { echo: options.echo } : {};
+  const echoOf = (child: StackChild) => (options.echo !== undefined ? { echo: echoFor(options.echo === 'problems' ? 'problems' : options.echo ? 'all' : 'none', child) } : {});
   const originUrl = `http://127.0.0.1:${ports.origin}`;
   const originLog = join(logDir, 'origin.log');
   const edgeLog = join(logDir, 'edge.log');
@@ -192,6 +195,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   /** Processes being stopped on purpose: their exit is not reported. */
   const stopping = new Set<ManagedProcess>();
   let stopped = false;
+  /** Ends a restart's down time at once when stop() comes (stop() waits for restarts in progress). */
+  let endDownTime: () => void = () => {};
+  const stopCalled = new Promise<void>((resolve) => (endDownTime = resolve));
 
   const launch = async (slot: ChildSlot): Promise<number> => {
     const child = await slot.start();
@@ -215,6 +221,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   // (plus a moment), never one grace period per child.
   const stopAll = async (): Promise<void> => {
     stopped = true;
+    endDownTime();
     await Promise.all(slots.map((slot) => stopChild(slot)));
     await Promise.all(slots.map((slot) => slot.queue.catch(() => undefined)));
   };
@@ -233,7 +240,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         logDir,
         log,
         ...(manifest.pushpin.pushpinPath ? { pushpinPath: manifest.pushpin.pushpinPath } : {}),
-        ...echo,
+        ...echoOf('pushpin'),
       });
       pushpinUrls = { proxyUrl: pushpin.proxyUrl, publishUrl: pushpin.publishUrl };
       pushpinLog = pushpin.logFile;
@@ -251,7 +258,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         ...(options.originEnv ? { env: options.originEnv } : {}),
         ...(options.originNodeArgs ? { nodeArgs: options.originNodeArgs } : {}),
         logFile: originLog,
-        ...echo,
+        ...echoOf('origin'),
       });
       return { process: origin, stop: () => origin.stop() };
     },
@@ -283,7 +290,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
           ready: /Listening on http/,
           readyTimeoutMs: 30000,
           logFile: edgeLog,
-          ...echo,
+          ...echoOf('edge'),
         });
         return { process: edge, stop: () => edge.stop() };
       },
@@ -300,12 +307,18 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     throw error;
   }
 
-  const restart = (name: RestartableChild): Promise<number> => {
+  const restart = (name: RestartableChild, restartOptions: { downMs?: number } = {}): Promise<number> => {
     const slot = name === 'origin' ? originSlot : name === 'edge' ? edgeSlot : withPushpin ? pushpinSlot : undefined;
     if (!slot) return Promise.reject(new Error(`this stack runs no ${name}`));
     const next = slot.queue.catch(() => undefined).then(async () => {
       if (stopped) throw new Error(`${name} not restarted: the stack is stopping`);
       await stopChild(slot);
+      if (restartOptions.downMs) {
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([new Promise((r) => (timer = setTimeout(r, restartOptions.downMs))), stopCalled]);
+        clearTimeout(timer);
+      }
+      if (stopped) throw new Error(`${name} not restarted: the stack is stopping`);
       return launch(slot);
     });
     slot.queue = next;

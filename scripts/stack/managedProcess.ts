@@ -21,8 +21,8 @@ export interface ManagedProcessOptions {
   readyTimeoutMs?: number;
   /** Output goes here (appended); also kept in memory for error messages. */
   logFile?: string;
-  /** Also copy output to this process's stdout, prefixed with the name. */
-  echo?: boolean;
+  /** Also copy output to this process's stdout, prefixed with the name: every line, or those a filter takes. */
+  echo?: boolean | ((line: string) => boolean);
   /** How long the child gets between SIGTERM and SIGKILL (default DEFAULT_STOP_GRACE_MS). */
   stopGraceMs?: number;
   /**
@@ -114,7 +114,8 @@ export async function startManagedProcess(options: ManagedProcessOptions): Promi
   const lineWaiters = new Set<() => void>();
   const onLine = (line: string): void => {
     // Not into a stdout whose reader is gone (see brokenOutput.ts).
-    if (options.echo && process.stdout.writable) process.stdout.write(`[${options.name}] ${line}\n`);
+    const echo = typeof options.echo === 'function' ? options.echo(line) : options.echo;
+    if (echo && process.stdout.writable) process.stdout.write(`[${options.name}] ${line}\n`);
     tail.push(line);
     if (tail.length > TAIL_LINES) tail.splice(0, tail.length - TAIL_LINES);
   };

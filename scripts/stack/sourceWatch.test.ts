@@ -25,13 +25,26 @@ async function watched(): Promise<{ bursts: string[][]; next(timeoutMs?: number)
   let seen = 0;
   return {
     bursts,
+    /**
+     * The files of the next burst, with those of any burst that follows it before the watch goes
+     * quiet (500 ms): on a loaded machine the events of one change can arrive late enough to make a
+     * second burst, which must not be taken for the next step's.
+     */
     async next(timeoutMs = 10_000) {
       const deadline = Date.now() + timeoutMs;
       while (bursts.length <= seen) {
         if (Date.now() > deadline) throw new Error(`no burst within ${timeoutMs} ms (had ${JSON.stringify(bursts)})`);
         await settle(20);
       }
-      return bursts[seen++]!;
+      let count = bursts.length;
+      for (;;) {
+        await settle(500);
+        if (bursts.length === count) break;
+        count = bursts.length;
+      }
+      const files = [...new Set(bursts.slice(seen, count).flat())];
+      seen = count;
+      return files;
     },
   };
 }

@@ -11,7 +11,7 @@ describe('npm start options', () => {
       manifestPath: '/repo/fastly.toml',
       edgePort: DEFAULT_EDGE_PORT,
       logDir: '/repo/pushpin-logs',
-      quiet: false,
+      echo: 'problems',
       watch: false,
       pushpinListenAll: false,
       pushpinProfile: DEFAULT_PUSHPIN_PROFILE,
@@ -23,14 +23,16 @@ describe('npm start options', () => {
       manifestPath: '/home/me/work/other.toml',
       edgePort: 17676,
       logDir: '/home/me/logs',
-      quiet: true,
+      echo: 'none',
       watch: false,
       pushpinListenAll: false,
       pushpinProfile: DEFAULT_PUSHPIN_PROFILE,
     });
     expect(parseStartOptions(['--pushpin-listen-all'], defaults)).toMatchObject({ pushpinListenAll: true });
     expect(parseStartOptions(['--watch'], defaults)).toMatchObject({ watch: true });
-    expect(parseStartOptions(['-w', '-q'], defaults)).toMatchObject({ watch: true, quiet: true });
+    expect(parseStartOptions(['-w', '-q'], defaults)).toMatchObject({ watch: true, echo: 'none' });
+    expect(parseStartOptions(['--verbose'], defaults)).toMatchObject({ echo: 'all' });
+    expect(() => parseStartOptions(['-q', '-v'], defaults)).toThrow(/--quiet and --verbose cannot be given together/);
     expect(parseStartOptions(['-C', '/abs/fastly.toml', '--edge-port=8080'], defaults)).toMatchObject({
       manifestPath: '/abs/fastly.toml',
       edgePort: 8080,

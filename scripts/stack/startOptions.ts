@@ -2,6 +2,7 @@
 // go. Parsed with node:util parseArgs; every bad value is a UsageError naming the option.
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import type { EchoMode } from './echoPolicy.ts';
 import { DEFAULT_EDGE_PORT } from './localStack.ts';
 import {
   DEFAULT_PUSHPIN_PROFILE,
@@ -19,7 +20,8 @@ export interface StartOptions {
   edgePort: number;
   /** Absolute path of the directory for the logs and generated files. */
   logDir: string;
-  quiet: boolean;
+  /** The children's output in the terminal: warnings and errors (default), every line (--verbose), none (--quiet). */
+  echo: EchoMode;
   /** Rebuild and restart the edge when edge/ changes, restart the origin when origin/ changes. */
   watch: boolean;
   /** Pushpin's proxy on every interface instead of 127.0.0.1 (LocalStackOptions.pushpinListenAll). */
@@ -33,7 +35,7 @@ export class UsageError extends Error {
 }
 
 export const START_USAGE = `Usage: npm start [-- [--config fastly.toml] [--edge-port 7676] [--log-dir pushpin-logs] [--watch]
-                        [--pushpin-listen-all] [--pushpin-profile NAME] [--quiet]]
+                        [--pushpin-listen-all] [--pushpin-profile NAME] [--quiet | --verbose]]
 
 Starts the local stack from a Fastly manifest: the edge (bin/main.wasm on the local Compute host),
 Pushpin (unless [local_server.pushpin] enable is not true) and the origin, in the foreground.
@@ -62,7 +64,9 @@ bin/main.wasm is rebuilt when edge/ is newer. Manifest settings the local stack 
                                        25000 queued)
                           gentle       256 KiB client buffers, no shaping, no id cache
                         Default: \$${PUSHPIN_PROFILE_ENV} when set, else ${DEFAULT_PUSHPIN_PROFILE}.
-  -q, --quiet           do not echo the children's output
+  -q, --quiet           show none of the children's output (it is in their logs, see --log-dir)
+  -v, --verbose         show all of it: Pushpin's INFO lines, the origin's info logs, a line per
+                        edge request. By default only warnings and errors are shown
   -h, --help            this text
 
 Environment for the origin (PUBLISH_TOKEN, HISTORY_*, REDIS_URL, ...) is passed on.
@@ -109,6 +113,7 @@ export function parseStartOptions(argv: string[], defaults: StartDefaults): Star
   const { values, positionals } = parsed;
   if (values.help) return 'help';
   if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
+  if (values.quiet && values.verbose) throw new UsageError('--quiet and --verbose cannot be given together');
   for (const name of ['config', 'log-dir'] as const) {
     if (values[name] === '') throw new UsageError(`--${name} needs a non-empty value`);
   }
@@ -116,7 +121,7 @@ export function parseStartOptions(argv: string[], defaults: StartDefaults): Star
     manifestPath: values.config === undefined ? defaults.manifestPath : resolve(defaults.cwd, values.config),
     edgePort: values['edge-port'] === undefined ? DEFAULT_EDGE_PORT : port(values['edge-port'], '--edge-port'),
     logDir: values['log-dir'] === undefined ? defaults.logDir : resolve(defaults.cwd, values['log-dir']),
-    quiet: values.quiet ?? false,
+    echo: values.quiet ? 'none' : values.verbose ? 'all' : 'problems',
     watch: values.watch ?? false,
     pushpinListenAll: values['pushpin-listen-all'] ?? false,
     pushpinProfile: profileOption(values['pushpin-profile'], defaults.env ?? {}),
@@ -133,6 +138,7 @@ function parseStartArgs(argv: string[]) {
       'edge-port': { type: 'string' },
       'log-dir': { type: 'string' },
       quiet: { type: 'boolean', short: 'q' },
+      verbose: { type: 'boolean', short: 'v' },
       watch: { type: 'boolean', short: 'w' },
       'pushpin-listen-all': { type: 'boolean' },
       'pushpin-profile': { type: 'string' },

@@ -18,6 +18,14 @@ describe('npm run token arguments', () => {
     });
   });
 
+  it('takes presence info as a JSON object', async () => {
+    const command = parseTokenCommand(['private-room', '--sub', 'ann', '--info', '{"name":"Ann"}'], {});
+    if (command === 'help') throw new Error('unreachable');
+    expect(command.info).toEqual({ name: 'Ann' });
+    const token = await signSubscribeToken(command, command.secret, 1_796_000_000);
+    expect(await createSubscribeTokenVerifier(DEV_SUBSCRIBE_TOKEN_SECRET).verify(token, 1_796_000_000)).toMatchObject({ sub: 'ann', info: { name: 'Ann' } });
+  });
+
   it('signs with SUBSCRIBE_TOKEN_SECRET when set, and defaults to an hour', () => {
     const secret = 'x'.repeat(40);
     expect(parseTokenCommand(['c'], { SUBSCRIBE_TOKEN_SECRET: secret })).toMatchObject({ secret, devSecret: false, ttlSeconds: DEFAULT_TTL_SECONDS, publish: false });
@@ -33,6 +41,8 @@ describe('npm run token arguments', () => {
     [['c', '--ttl', '999999999'], /--ttl must be/],
     [['c', '--sub', ''], /--sub/],
     [['c', '--nope'], /Unknown option/],
+    [['c', '--info', 'Ann'], /--info must be JSON/],
+    [['c', '--info', '[1]'], /JSON object/],
   ])('refuses %j', (argv, message) => {
     expect(() => parseTokenCommand(argv as string[], {})).toThrow(TokenUsageError);
     expect(() => parseTokenCommand(argv as string[], {})).toThrow(message);

@@ -1,6 +1,7 @@
-// `npm run token -- <channel...> [--ttl SECONDS] [--sub ID] [--publish]`: the arguments, validated.
+// `npm run token -- <channel...> [--ttl SECONDS] [--sub ID] [--info JSON] [--publish]`: the arguments, validated.
 import { parseArgs } from 'node:util';
 import { isValidChannelPattern } from '../../origin/access/channelPattern.ts';
+import { isPresenceInfo, PRESENCE_INFO_MAX_BYTES, type PresenceInfo } from '../../protocol/index.ts';
 import { MIN_SECRET_BYTES } from '../../origin/access/subscribeToken.ts';
 import { DEV_SUBSCRIBE_TOKEN_SECRET } from '../../origin/config/originConfig.ts';
 
@@ -11,6 +12,8 @@ export interface TokenCommand {
   channels: string[];
   ttlSeconds: number;
   sub?: string;
+  /** Presence info (the `info` claim). */
+  info?: PresenceInfo;
   publish: boolean;
   secret: string;
   /** The secret is the local development one (SUBSCRIBE_TOKEN_SECRET is not set). */
@@ -21,14 +24,15 @@ export class TokenUsageError extends Error {
   override name = 'TokenUsageError';
 }
 
-export const TOKEN_HELP = `Usage: npm run token -- <channel...> [--ttl SECONDS] [--sub ID] [--publish]
+export const TOKEN_HELP = `Usage: npm run token -- <channel...> [--ttl SECONDS] [--sub ID] [--info JSON] [--publish]
 
 Prints a subscribe token (a JWT, HS256) for private channels, signed with SUBSCRIBE_TOKEN_SECRET
 (or, when it is not set, the local development secret a local origin uses too).
 
   <channel...>      channel names, or prefixes ending in * (quote them: 'private-team-*')
   --ttl SECONDS     lifetime, default ${DEFAULT_TTL_SECONDS}
-  --sub ID          the subscriber's id (the "sub" claim)
+  --sub ID          the subscriber's id (the "sub" claim): who it is in a channel's presence
+  --info JSON       what presence shows of it (the "info" claim): a JSON object, ${PRESENCE_INFO_MAX_BYTES} bytes at most
   --publish         also allow WebSocket clients holding it to publish to these channels
   -h, --help        this text
 
@@ -46,6 +50,7 @@ export function parseTokenCommand(argv: string[], env: Record<string, string | u
       options: {
         ttl: { type: 'string' },
         sub: { type: 'string' },
+        info: { type: 'string' },
         publish: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
@@ -70,6 +75,15 @@ export function parseTokenCommand(argv: string[], env: Record<string, string | u
   if (values.sub !== undefined && (values.sub === '' || values.sub.length > 256)) {
     throw new TokenUsageError('--sub must be 1 to 256 characters');
   }
+  let info: PresenceInfo | undefined;
+  if (values.info !== undefined) {
+    try {
+      info = JSON.parse(values.info) as PresenceInfo;
+    } catch {
+      throw new TokenUsageError('--info must be JSON, e.g. \'{"name":"Ann"}\'');
+    }
+    if (!isPresenceInfo(info)) throw new TokenUsageError(`--info must be a JSON object of at most ${PRESENCE_INFO_MAX_BYTES} bytes`);
+  }
   const envSecret = env.SUBSCRIBE_TOKEN_SECRET;
   if (envSecret !== undefined && Buffer.byteLength(envSecret) < MIN_SECRET_BYTES) {
     throw new TokenUsageError(`SUBSCRIBE_TOKEN_SECRET must be at least ${MIN_SECRET_BYTES} bytes`);
@@ -78,6 +92,7 @@ export function parseTokenCommand(argv: string[], env: Record<string, string | u
     channels: positionals,
     ttlSeconds,
     ...(values.sub !== undefined ? { sub: values.sub } : {}),
+    ...(info !== undefined ? { info } : {}),
     publish: values.publish === true,
     secret: envSecret ?? DEV_SUBSCRIBE_TOKEN_SECRET,
     devSecret: envSecret === undefined,

@@ -1,6 +1,13 @@
 // A stack whose parts can be broken one at a time: Redis, Pushpin (generated config, free ports) and
 // an origin routed by Pushpin, plus optionally a second origin on the same Redis for publishing while
 // the first is down. Each part restarts on its own ports, where clients and the others expect it.
+//
+// Pushpin is supervised, as systemd supervises a packaged one: when its runner exits without being
+// asked to (it stops every service when one dies), it is started again on the same ports and the
+// crash is recorded with the log lines that explain it. Debian's condure 1.9.1 panics at
+// src/server.rs:516 when a connection goes while a send to a full channel is pending (fixed upstream
+// in condure 1.9.2 / 1.10.0; Fastly runs a newer build): pausing Pushpin's services under hundreds of
+// clients hits it now and then. A test decides which crashes it accepts (see knownPushpinCrash).
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -32,8 +39,13 @@ export interface FaultStack {
   /** SIGTERM (`crash`: SIGKILL, as a crash would leave it). */
   stopRedis(crash?: boolean): Promise<void>;
   startRedis(): Promise<void>;
-  /** The pid of one of Pushpin's services (condure, pushpin-handler, pushpin-proxy, zurl). */
-  pushpinServicePid(service: string): number;
+  /** The pid of one of Pushpin's services (condure, pushpin-handler, pushpin-proxy, zurl); waits while a crashed Pushpin is started again. */
+  pushpinServicePid(service: string): Promise<number>;
+  /**
+   * Pushpin exits nobody asked for, each with the log lines that name its cause; Pushpin was started
+   * again after each. stop() fails on any but knownPushpinCrash.
+   */
+  pushpinCrashes(): string[];
   stop(): Promise<void>;
 }
 
@@ -82,13 +94,32 @@ export async function startFaultStack(options: FaultStackOptions = {}): Promise<
   let origin: ExtraOrigin | undefined;
   let spare: ExtraOrigin | undefined;
   let restarts = 0;
+  let stopping = false;
+  let pushpinStarting: Promise<void> | undefined;
+  const crashes: string[] = [];
+  const supervise = (running: RunningPushpin): void => {
+    void running.process.exited.then((status) => {
+      if (stopping || pushpin !== running) return;
+      const log = readFileSync(join(logDir, 'pushpin.log'), 'utf8').split('\n');
+      const cause = log.filter((line) => /panicked|exited|\[ERR\]/.test(line)).slice(-3);
+      crashes.push(`Pushpin exited (${status}): ${cause.join(' | ') || 'no cause in its log'}`);
+      pushpin = undefined;
+      pushpinStarting = launchPushpin().then((next) => {
+        pushpin = next;
+        supervise(next);
+      });
+    });
+  };
   const stopAll = async (): Promise<void> => {
+    stopping = true;
+    await pushpinStarting?.catch(() => {});
     await Promise.all([origin?.stop(), spare?.stop(), pushpin?.stop()]);
     await redis.stop();
     if (redisDataDir) rmSync(redisDataDir, { recursive: true, force: true });
   };
   try {
     pushpin = await launchPushpin();
+    supervise(pushpin);
     origin = await startExtraOrigin({ name: 'origin', pushpinPublishUrl: publishUrl, logDir, port: ports.origin, env: originEnv() });
     if (options.spareOrigin) spare = await startExtraOrigin({ name: 'spare-origin', pushpinPublishUrl: publishUrl, logDir, env: originEnv() });
   } catch (error) {
@@ -119,11 +150,13 @@ export async function startFaultStack(options: FaultStackOptions = {}): Promise<
       origin = await startExtraOrigin({ name: `origin-${++restarts}`, pushpinPublishUrl: publishUrl, logDir, port: ports.origin, env: originEnv() });
     },
     async stopPushpin() {
-      await pushpin?.stop();
+      const running = pushpin;
       pushpin = undefined;
+      await running?.stop();
     },
     async startPushpin() {
       pushpin = await launchPushpin();
+      supervise(pushpin);
     },
     async stopRedis(crash) {
       if (crash) await redis.kill();
@@ -132,12 +165,29 @@ export async function startFaultStack(options: FaultStackOptions = {}): Promise<
     async startRedis() {
       redis = await startRedisServer({ ...redisOptions, port: redis.port });
     },
-    pushpinServicePid(service) {
-      if (!pushpin) throw new Error('Pushpin is not running');
-      const pid = descendantsOf(pushpin.process.pid).find((p) => commandOf(p).split(' ')[0]!.endsWith(`/${service}`) || commandOf(p).startsWith(`${service} `));
-      if (pid === undefined) throw new Error(`no Pushpin service ${service} under ${pushpin.process.pid}`);
-      return pid;
+    async pushpinServicePid(service) {
+      const deadline = Date.now() + 30_000;
+      for (;;) {
+        await pushpinStarting;
+        const running = pushpin;
+        const pid = running && descendantsOf(running.process.pid).find((p) => commandOf(p).split(' ')[0]!.endsWith(`/${service}`) || commandOf(p).startsWith(`${service} `));
+        if (pid !== undefined) return pid;
+        if (Date.now() > deadline) throw new Error(`no Pushpin service ${service}${running ? ` under ${running.process.pid}` : ': Pushpin is not running'}; crashes: ${crashes.join('; ') || 'none'}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
     },
-    stop: stopAll,
+    pushpinCrashes: () => [...crashes],
+    async stop() {
+      await stopAll();
+      // Known crashes are reported; any other fails the file (from its afterAll).
+      for (const crash of crashes) console.log(`[fault] ${knownPushpinCrash(crash) ? 'known Debian condure 1.9.1 crash, Pushpin started again' : 'UNEXPECTED'}: ${crash}`);
+      const unexpected = crashes.filter((crash) => !knownPushpinCrash(crash));
+      if (unexpected.length > 0) throw new Error(`Pushpin crashed during the test: ${unexpected.join('; ')}`);
+    },
   };
+}
+
+/** The one Pushpin crash the fault tests accept: Debian condure 1.9.1's panic (see the top of this file). */
+export function knownPushpinCrash(crash: string): boolean {
+  return /panicked at .*src\/server\.rs:516/.test(crash);
 }

@@ -1,4 +1,4 @@
-// Fault: the origin restarted (SIGTERM, then a new process on its port) under 500 held clients of each
+// Fault: the origin restarted (SIGTERM, then a new process on its port) under 250 held clients of each
 // transport, Redis history, with messages published before, during (through a second origin on the
 // same Redis) and after the restart, and one publish caught in flight by the stop. Pushpin keeps
 // holding every client; long-polls answered while the origin is down poll again (Pushpin answers 502
@@ -9,7 +9,7 @@ import { waitForDeliveries } from '../../scripts/fleet/deliveryTally.ts';
 import { expectEveryoneGotEverything, publishNow, startClients, startPublisher } from './faultRun.ts';
 import { startFaultStack, type FaultStack } from './faultStack.ts';
 
-const PER_TRANSPORT = 500;
+const PER_TRANSPORT = 250;
 
 async function historyHolds(originUrl: string, channel: string, data: string): Promise<boolean> {
   const body = (await (await fetch(`${originUrl}/api/channels/${channel}/messages?since=0&limit=1000`)).json()) as { messages: Array<{ data: unknown }> };
@@ -45,7 +45,7 @@ it(`origin restarted under ${PER_TRANSPORT} held clients of each transport (Redi
 
     // A publish the origin has stored but not yet handed to Pushpin when it is told to stop: Pushpin's
     // handler is paused for a moment, so the publish is surely still on its way.
-    const handler = stack.pushpinServicePid('pushpin-handler');
+    const handler = await stack.pushpinServicePid('pushpin-handler');
     const marker = `in flight at the stop ${Date.now()}`;
     let during: ReturnType<typeof startPublisher> | undefined;
     let inFlightAnswer: number | string = 'none';
@@ -75,7 +75,7 @@ it(`origin restarted under ${PER_TRANSPORT} held clients of each transport (Redi
     for (const id of await publishNow(stack.publish, stack.origin().url, channel, 5)) acked.add(id);
     expect(publisher.answers.get('refused') ?? 0, 'some publishes found the origin down').toBeGreaterThan(0);
     expect(publisher.failures).toEqual([]);
-    const tallies = await expectEveryoneGotEverything('origin restarted (500 per transport, Redis)', fleet, channel, acked, stack.origin().url);
+    const tallies = await expectEveryoneGotEverything(`origin restarted (${PER_TRANSPORT} per transport, Redis)`, fleet, channel, acked, stack.origin().url);
     // The stopping origin finished the publish it had in hand, and answered it.
     expect(inFlightAnswer).toBe(200);
     // Long-polls answered while the origin was down had to poll again.

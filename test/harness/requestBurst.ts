@@ -57,20 +57,6 @@ function get(url: string, route: string, agent: Agent): Promise<number> {
   });
 }
 
-/** Waits until a request through the proxy reaches the backend (Pushpin's first requests can fail). */
-export async function waitUntilProxying(proxyUrl: string, route: string, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  const agent = new Agent({ keepAlive: false });
-  try {
-    while ((await get(`${proxyUrl}${READY_PATH}`, route, agent)) !== 204) {
-      if (Date.now() > deadline) throw new Error(`no request through ${proxyUrl} reached the backend within ${timeoutMs} ms`);
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-  } finally {
-    agent.destroy();
-  }
-}
-
 /**
  * BURST requests through the proxy on `route`, one connection each, STEP at a time; resolves with
  * status -> count once all are answered. Thousands in the same instant would overrun the 1.36 proxy's

@@ -10,7 +10,7 @@ describe('deliveryLedger', () => {
     arrived(a, tally, '12', 1000, 1020);
     arrived(a, tally, '12', 1000, 1030);
     arrived(b, tally, '12', 1000, 1040);
-    expect(countAgainst([a, b], ['11', '12'])).toEqual({ received: 3, lost: 1, duplicates: 1, subscribersWithLoss: 1 });
+    expect(countAgainst([a, b], ['11', '12'])).toEqual({ received: 3, lost: 1, duplicates: 1, outOfOrder: 0, subscribersWithLoss: 1 });
     expect(tally.latency.count).toBe(3);
     expect(tally.firstAt).toBe(1010);
     expect(tally.lastAt).toBe(1040);
@@ -21,6 +21,6 @@ describe('deliveryLedger', () => {
     const tally = newTally();
     const a = newLedger();
     arrived(a, tally, 'warm-up', 0, 1);
-    expect(countAgainst([a], ['1'])).toEqual({ received: 0, lost: 1, duplicates: 0, subscribersWithLoss: 1 });
+    expect(countAgainst([a], ['1'])).toEqual({ received: 0, lost: 1, duplicates: 0, outOfOrder: 0, subscribersWithLoss: 1 });
   });
 });

@@ -22,7 +22,7 @@ import {
   type ProcessUsage,
 } from './processUsage.ts';
 import { startPublisher } from './publisher.ts';
-import type { ClientKind } from './subscriberClients.ts';
+import type { ClientKind } from './subscriberGroup.ts';
 import { benchPushpinProfile } from '../benchEnv.ts';
 import type { PushpinProfileName } from '../../pushpin/pushpinProfiles.ts';
 
@@ -64,9 +64,16 @@ export interface CaseResult {
   expected: number;
   received: number;
   lost: number;
+  /** Messages handed to the application twice (by our clients: a client bug). */
   duplicates: number;
+  /** Messages our clients handed on below one handed on before (a client bug); absent in older rows. */
+  outOfOrder?: number;
+  /** Messages the proxy sent again that our clients dropped; absent in older rows and Socket.IO's. */
+  duplicatesDropped?: number;
   subscribersWithLoss: number;
   reconnects: number;
+  /** Why our clients connected again (the client's recovery reasons: gap, silent, cut, ...); absent when none. */
+  recoveries?: Record<string, number>;
   resets: number;
   /** Unique deliveries per second, from the first publish to the last delivery. */
   deliveriesPerSecond: number;
@@ -270,8 +277,10 @@ export async function runCase(spec: CaseSpec): Promise<CaseResult> {
       received: count.received,
       lost: count.lost,
       duplicates: count.duplicates,
+      ...(spec.system === 'pushpin' ? { outOfOrder: count.outOfOrder, duplicatesDropped: result.stats.duplicatesDropped } : {}),
       subscribersWithLoss: count.subscribersWithLoss,
       reconnects: result.stats.reconnects,
+      ...(Object.keys(result.recoveries).length > 0 ? { recoveries: result.recoveries } : {}),
       resets: result.stats.resets,
       deliveriesPerSecond: round(count.received / deliverySeconds, 0),
       latencyMs: {

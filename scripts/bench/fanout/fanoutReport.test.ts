@@ -117,6 +117,19 @@ describe('fanoutChart', () => {
     expect(markdownReport(doc)).not.toContain('Publishes that failed');
   });
 
+  it('no server CPU per 1,000 deliveries for a row that delivered nothing (a CPU figure over 0 deliveries is no rate)', () => {
+    const md = markdownReport({ ...doc, results: [row({ transport: 'ws', subscribers: 10000, received: 0, lost: 400000, serverCpuPer1000: 2.8 })] });
+    expect(md).toContain('| 0.9 | - | 0 holds, 0 ws events |');
+    expect(md).not.toContain('2,800');
+  });
+
+  it("lists what our clients recovered from (duplicates dropped, recoveries by reason), only for rows that had any", () => {
+    const md = markdownReport({ ...doc, results: [row({ transport: 'ws', duplicatesDropped: 12, recoveries: { silent: 1, gap: 30 } }), row({ duplicatesDropped: 0 })] });
+    expect(md).toContain('- Pushpin: ws, 1,000: dropped 12 duplicates; recoveries gap 30, silent 1');
+    expect(md).not.toContain('- Pushpin: sse, 1,000:');
+    expect(markdownReport(doc)).not.toContain('recovered from');
+  });
+
   it('names the Pushpin profile of the rows, and labels each row with it when a merged document mixes profiles', () => {
     // Rows recorded before profiles ran what is now `gentle`.
     expect(markdownReport(doc)).toContain('Pushpin 1.36.0 with Pushpin profile gentle (scripts/pushpin/pushpinProfiles.ts);');

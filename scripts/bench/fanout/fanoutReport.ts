@@ -81,6 +81,18 @@ function rssCell(row: CaseResult): string {
     .join(', ');
 }
 
+/** `dropped 3 duplicates; recoveries gap 2, silent 1`: what a row's clients recovered from. */
+export function clientRecoveryText(row: Pick<CaseResult, 'duplicatesDropped' | 'recoveries' | 'outOfOrder'>): string {
+  const recoveries = Object.entries(row.recoveries ?? {})
+    .sort((a, b) => b[1] - a[1])
+    .map(([reason, count]) => `${reason} ${n(count)}`);
+  return [
+    `dropped ${n(row.duplicatesDropped ?? 0)} duplicates`,
+    ...(recoveries.length > 0 ? [`recoveries ${recoveries.join(', ')}`] : []),
+    ...((row.outOfOrder ?? 0) > 0 ? [`handed on out of order ${n(row.outOfOrder!)}`] : []),
+  ].join('; ');
+}
+
 export function markdownReport(doc: FanoutDocument): string {
   const rows = doc.results;
   const lines: string[] = [];
@@ -106,6 +118,11 @@ export function markdownReport(doc: FanoutDocument): string {
         `${n(row.reconnects)} | ${n(row.connect.seconds, 1)} (${n(row.connect.perSecond)}) | ${n(row.loadAverageBefore[0], 1)} |`,
     );
   }
+  const recovered = rows.filter((row) => (row.duplicatesDropped ?? 0) > 0 || row.recoveries !== undefined || (row.outOfOrder ?? 0) > 0);
+  if (recovered.length > 0) {
+    lines.push('', "What our subscribers (fanout-forward clients) recovered from: duplicates the proxy sent that they dropped, and why they connected again:", '');
+    for (const row of recovered) lines.push(`- ${label(row)}, ${n(row.subscribers)}: ${clientRecoveryText(row)}`);
+  }
   const failed = rows.filter((row) => row.publishFailures > 0);
   if (failed.length > 0) {
     lines.push('', 'Publishes that failed (not stored, so not counted in expected or lost):', '');
@@ -125,7 +142,7 @@ export function markdownReport(doc: FanoutDocument): string {
     const loadCpu = row.processes.find((p) => p.name === 'load generator')?.cpuSeconds ?? Number.NaN;
     const origin = row.originDuringWindow ? `${n(row.originDuringWindow.holdsOpened)} holds, ${n(row.originDuringWindow.websocketEvents)} ws events` : '-';
     lines.push(
-      `| ${label(row)} | ${n(row.subscribers)} | ${cpuCell(row)} | ${rssCell(row)} | ${n(loadCpu, 1)} | ${n(row.serverCpuPer1000 * 1000, 2)} | ${origin} |`,
+      `| ${label(row)} | ${n(row.subscribers)} | ${cpuCell(row)} | ${rssCell(row)} | ${n(loadCpu, 1)} | ${row.received > 0 ? n(row.serverCpuPer1000 * 1000, 2) : '-'} | ${origin} |`,
     );
   }
   lines.push('', `Reproduce: \`${doc.command}\``, '');

@@ -5,15 +5,17 @@
 //
 // parent -> child: start (what to connect), finish (the ids the publisher was told were stored), stop
 // child -> parent: connected (with connect figures), progress (deliveries so far), result
-import { Agent } from 'node:http';
-import { countAgainst, newLedger, newTally, type DeliveryTally, type LedgerCount } from './deliveryLedger.ts';
-import { startSubscriber, type ClientKind, type ClientStats, type ClientTarget, type Subscriber } from './subscriberClients.ts';
+import { startClientSubscribers } from './clientSubscribers.ts';
+import { newTally, type DeliveryTally, type LedgerCount } from './deliveryLedger.ts';
 import type { LatencyHistogram } from './latencyHistogram.ts';
+import { startSocketIoSubscribers } from './socketIoSubscribers.ts';
+import type { ClientKind, ClientTarget, GroupStats, SubscriberGroup } from './subscriberGroup.ts';
 
 export interface LoadPlan {
+  /** Every one `socketio`, or none. */
   kinds: ClientKind[];
-  target: Omit<ClientTarget, 'pollAgent' | 'streamAgent'>;
-  /** Connections opened at once; the next batch starts when the previous one is subscribed. */
+  target: ClientTarget;
+  /** Subscribers started at once; the next batch starts when the previous one is subscribed. */
   batchSize: number;
   /** A subscriber not subscribed after this long counts as failed to connect (it keeps trying). */
   connectTimeoutMs: number;
@@ -26,7 +28,9 @@ export interface LoadResult {
   latency: LatencyHistogram;
   firstAt: number;
   lastAt: number;
-  stats: ClientStats;
+  stats: GroupStats;
+  /** Why our clients connected again, by the client's recovery reason. */
+  recoveries: Record<string, number>;
 }
 
 export type FromLoadProcess =
@@ -41,53 +45,49 @@ function send(message: FromLoadProcess): void {
   process.send?.(message);
 }
 
-const subscribers: Subscriber[] = [];
+let group: SubscriberGroup | undefined;
 let tally: DeliveryTally = newTally();
 let progress: NodeJS.Timeout | undefined;
 
+function subscribedWithin(ready: Promise<void>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+  return Promise.race([ready.then(() => true, () => false), timeout]).finally(() => clearTimeout(timer));
+}
+
 async function connectAll(plan: LoadPlan): Promise<void> {
-  const target: ClientTarget = {
-    ...plan.target,
-    pollAgent: new Agent({ keepAlive: true, maxSockets: Infinity }),
-    streamAgent: new Agent({ keepAlive: false, maxSockets: Infinity }),
-  };
+  const socketIo = plan.kinds.filter((kind) => kind === 'socketio').length;
+  if (socketIo > 0 && socketIo < plan.kinds.length) throw new Error('a load process holds Socket.IO clients or ours, not both');
+  group = socketIo > 0 ? startSocketIoSubscribers(plan.target, tally) : startClientSubscribers(plan.target, tally);
   const started = performance.now();
   let notSubscribed = 0;
   for (let i = 0; i < plan.kinds.length; i += plan.batchSize) {
-    const batch = plan.kinds.slice(i, i + plan.batchSize).map((kind) => startSubscriber(kind, target, newLedger(plan.target.since), tally));
-    subscribers.push(...batch);
-    const outcomes = await Promise.all(
-      batch.map((s) => {
-        let timer: NodeJS.Timeout | undefined;
-        const timeout = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), plan.connectTimeoutMs)));
-        return Promise.race([s.ready.then(() => true), timeout]).finally(() => clearTimeout(timer));
-      }),
-    );
+    const batch = plan.kinds.slice(i, i + plan.batchSize).map((kind) => group!.add(kind));
+    const outcomes = await Promise.all(batch.map((ready) => subscribedWithin(ready, plan.connectTimeoutMs)));
     notSubscribed += outcomes.filter((ok) => !ok).length;
   }
-  send({ type: 'connected', subscribed: subscribers.length - notSubscribed, notSubscribed, connectMs: performance.now() - started });
+  send({ type: 'connected', subscribed: plan.kinds.length - notSubscribed, notSubscribed, connectMs: performance.now() - started });
   progress = setInterval(() => send({ type: 'progress', delivered: tally.latency.count }), PROGRESS_MS);
 }
 
 function finish(published: string[]): void {
   clearInterval(progress);
-  const stats: ClientStats = { reconnects: 0, connectFailures: 0, resets: 0 };
-  for (const s of subscribers) {
-    stats.reconnects += s.stats.reconnects;
-    stats.connectFailures += s.stats.connectFailures;
-    stats.resets += s.stats.resets;
-  }
-  const count = countAgainst(
-    subscribers.map((s) => s.ledger),
-    published,
-  );
-  send({ type: 'result', result: { count, latency: tally.latency, firstAt: tally.firstAt, lastAt: tally.lastAt, stats } });
+  if (!group) throw new Error('finish before start');
+  const result: LoadResult = {
+    count: group.count(published),
+    latency: tally.latency,
+    firstAt: tally.firstAt,
+    lastAt: tally.lastAt,
+    stats: group.stats(),
+    recoveries: group.recoveries(),
+  };
+  send({ type: 'result', result });
 }
 
 function stopAll(): void {
   clearInterval(progress);
-  for (const s of subscribers) s.stop();
-  subscribers.length = 0;
+  group?.stop();
+  group = undefined;
   tally = newTally();
 }
 
@@ -95,7 +95,11 @@ process.on('message', (message: ToLoadProcess) => {
   if (message.type === 'start') {
     connectAll(message.plan).catch((error: unknown) => send({ type: 'failed', message: (error as Error).stack ?? String(error) }));
   } else if (message.type === 'finish') {
-    finish(message.published);
+    try {
+      finish(message.published);
+    } catch (error) {
+      send({ type: 'failed', message: (error as Error).stack ?? String(error) });
+    }
   } else if (message.type === 'stop') {
     stopAll();
     process.disconnect();

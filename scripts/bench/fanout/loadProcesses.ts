@@ -5,7 +5,8 @@ import { fileURLToPath } from 'node:url';
 import { PROJECT_ROOT } from '../../stack/projectRoot.ts';
 import { emptyHistogram, merge } from './latencyHistogram.ts';
 import type { FromLoadProcess, LoadPlan, LoadResult, ToLoadProcess } from './loadProcess.ts';
-import type { ClientKind } from './subscriberClients.ts';
+import { emptyCount } from './deliveryLedger.ts';
+import { emptyStats, type ClientKind } from './subscriberGroup.ts';
 
 const ENTRY = fileURLToPath(new URL('./loadProcess.ts', import.meta.url));
 
@@ -91,11 +92,12 @@ export function startLoadGenerator(
       ]);
       const latency = emptyHistogram();
       const total: LoadResult = {
-        count: { received: 0, lost: 0, duplicates: 0, subscribersWithLoss: 0 },
+        count: emptyCount(),
         latency,
         firstAt: Infinity,
         lastAt: -Infinity,
-        stats: { reconnects: 0, connectFailures: 0, resets: 0 },
+        stats: emptyStats(),
+        recoveries: {},
       };
       for (const part of parts) {
         merge(latency, part.latency);
@@ -103,6 +105,7 @@ export function startLoadGenerator(
         total.lastAt = Math.max(total.lastAt, part.lastAt);
         for (const key of Object.keys(total.count) as Array<keyof LoadResult['count']>) total.count[key] += part.count[key];
         for (const key of Object.keys(total.stats) as Array<keyof LoadResult['stats']>) total.stats[key] += part.stats[key];
+        for (const [reason, n] of Object.entries(part.recoveries)) total.recoveries[reason] = (total.recoveries[reason] ?? 0) + n;
       }
       return total;
     },
