@@ -26,7 +26,7 @@ afterEach(() => {
   seen = new Set();
 });
 
-async function startAndWaitUp(options: { quiet?: boolean } = {}): Promise<NpmStart> {
+async function startAndWaitUp(options: { quiet?: boolean; args?: string[] } = {}): Promise<NpmStart> {
   running = await startNpmStart(options);
   await running.waitForOutput(/Local stack is up/, 90_000);
   return running;
@@ -175,14 +175,15 @@ describe('npm start process lifecycle', () => {
   }, 120_000);
 
   it('start.ts whose output pipe was closed neither spins nor outlives it: the stack stops', async () => {
-    const npm = await startAndWaitUp({ quiet: false });
+    // --verbose: start.ts echoes the edge's line per request (by default it shows only problems).
+    const npm = await startAndWaitUp({ quiet: false, args: ['--verbose'] });
     const members = stackMembers(npm);
     const startTs = members.find((pid) => START_TS.test(commandOf(pid)))!;
     // The reader goes away (an IDE closing its terminal pipe); npm itself stays.
     npm.child.stdout?.destroy();
     npm.child.stderr?.destroy();
     const before = cpuSeconds(startTs);
-    // The edge logs every request (-v) and start.ts echoes it: output into the closed pipe.
+    // The edge logs every request and start.ts echoes it: output into the closed pipe.
     for (let i = 0; i < 5; i++) {
       await fetch(`${npm.urls.edge}/healthz`, { signal: AbortSignal.timeout(2000) })
         .then((r) => r.arrayBuffer())
