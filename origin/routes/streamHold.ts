@@ -57,7 +57,6 @@ export interface StreamHoldSpec {
   presenceEvents?: { channel: (channel: string) => string; linkPrefix: string };
 }
 
-
 /**
  * The paths a stream hold answers: the client's, and the next links' forms. A next link carries its
  * position (and on a private channel its grant) in the path, never in the query: Pushpin shares the
