@@ -5,15 +5,11 @@
 // generators (subscribers and publishers) run in child processes. Writes latest.json, latest.md and
 // latest.svg to the results folder; see scripts/bench/chat/ for the parts and `--help` for the
 // options. Prints numbers, asserts nothing.
-import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
-import { ensurePushpin } from '../pushpin/ensurePushpin.ts';
-import { formatVersion } from '../pushpin/pushpinConfig.ts';
 import { PROJECT_ROOT } from '../stack/projectRoot.ts';
+import { benchMachine, uptimeLine } from './benchMachine.ts';
 import { argumentsWithProfile, benchPushpinProfile } from './benchEnv.ts';
-import { loadAverage, openFilesLimit } from './fanout/processUsage.ts';
 import { runChatCase, type ChatCaseResult, type ChatCaseSpec } from './chat/chatCase.ts';
 import { chatChartSvg } from './chat/chatChart.ts';
 import { CHAT_HELP, ChatOptionsError, parseChatOptions, type ChatOptions } from './chat/chatOptions.ts';
@@ -22,32 +18,6 @@ import { earlyLate, markdownReport, mergeDocuments, ratiosToSocketIo, systemLabe
 export interface ChatRunOutput {
   document: ChatDocument;
   files: { json: string; markdown: string; svg: string };
-}
-
-function machine(): ChatDocument['machine'] {
-  let pushpin = 'unknown';
-  try {
-    pushpin = formatVersion(ensurePushpin(undefined, () => {}).version);
-  } catch {
-    // reported as unknown; starting the stack says why
-  }
-  const limit = openFilesLimit();
-  return {
-    cpus: cpus().length,
-    cpuModel: cpus()[0]?.model.trim() ?? 'unknown',
-    memoryGb: Math.round(totalmem() / 1024 ** 3),
-    node: process.versions.node,
-    pushpin,
-    openFilesLimit: limit === undefined || !Number.isFinite(limit) ? null : limit,
-  };
-}
-
-function uptimeLine(): string {
-  try {
-    return execFileSync('uptime', { encoding: 'utf8' }).trim();
-  } catch {
-    return `load average: ${loadAverage().join(', ')}`;
-  }
 }
 
 function printRow(row: ChatCaseResult, all: ChatCaseResult[], log: (line: string) => void): void {
@@ -110,7 +80,7 @@ export async function runChat(options: ChatOptions, log: (line: string) => void 
   const thisRun: ChatDocument = {
     generatedAt: new Date().toISOString(),
     command: `npm run bench -- chat ${args.join(' ')}`,
-    machine: machine(),
+    machine: benchMachine(),
     options: recorded,
     pushpinProfile: benchPushpinProfile(),
     results,

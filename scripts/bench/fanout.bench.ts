@@ -3,49 +3,19 @@
 // the same run. Writes latest.json, latest.md and latest.svg to the results folder. See
 // scripts/bench/fanout/ for the parts and `--help` for the options; prints numbers, asserts nothing.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
-import { execFileSync } from 'node:child_process';
 import { fanoutChartSvg } from './fanout/fanoutChart.ts';
 import { runCase, type CaseResult, type CaseSpec } from './fanout/fanoutCase.ts';
 import { FANOUT_HELP, FanoutOptionsError, parseFanoutOptions, type FanoutOptions } from './fanout/fanoutOptions.ts';
 import { clientRecoveryText, documentProfiles, markdownReport, mergeDocuments, ratioToSocketIo, systemLabel, type FanoutDocument } from './fanout/fanoutReport.ts';
+import { benchMachine, uptimeLine } from './benchMachine.ts';
 import { argumentsWithProfile, benchPushpinProfile } from './benchEnv.ts';
-import { loadAverage, openFilesLimit } from './fanout/processUsage.ts';
-import { ensurePushpin } from '../pushpin/ensurePushpin.ts';
-import { formatVersion } from '../pushpin/pushpinConfig.ts';
 import { ensureEdgeBuilt } from '../compute-host/edgeBuild.ts';
 import { PROJECT_ROOT } from '../stack/projectRoot.ts';
 
 export interface FanoutRunOutput {
   document: FanoutDocument;
   files: { json: string; markdown: string; svg: string };
-}
-
-function machine(): FanoutDocument['machine'] {
-  let pushpin = 'unknown';
-  try {
-    pushpin = formatVersion(ensurePushpin(undefined, () => {}).version);
-  } catch {
-    // reported as unknown; starting the stack will say why
-  }
-  const limit = openFilesLimit();
-  return {
-    cpus: cpus().length,
-    cpuModel: cpus()[0]?.model.trim() ?? 'unknown',
-    memoryGb: Math.round(totalmem() / 1024 ** 3),
-    node: process.versions.node,
-    pushpin,
-    openFilesLimit: limit === undefined || !Number.isFinite(limit) ? null : limit,
-  };
-}
-
-function uptimeLine(): string {
-  try {
-    return execFileSync('uptime', { encoding: 'utf8' }).trim();
-  } catch {
-    return `load average: ${loadAverage().join(', ')}`;
-  }
 }
 
 function printRow(row: CaseResult, all: CaseResult[], log: (line: string) => void): void {
@@ -91,7 +61,7 @@ export async function runFanout(options: FanoutOptions, log: (line: string) => v
   const thisRun: FanoutDocument = {
     generatedAt: new Date().toISOString(),
     command: `npm run bench -- fanout ${args.join(' ')}`,
-    machine: machine(),
+    machine: benchMachine(),
     options: recorded,
     pushpinProfile: benchPushpinProfile(),
     results,
