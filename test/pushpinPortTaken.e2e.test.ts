@@ -31,8 +31,14 @@ describe('Pushpin on a port another process holds', () => {
     });
     onTestFinished(async () => void (await start.then((pushpin) => pushpin.stop(), () => undefined)));
     await expect(start).rejects.toThrow(new RegExp(`another process listens on its port ${publishPort} \\(publish\\)`));
-    // Pushpin itself said nothing about it.
-    expect(readFileSync(join(logDir, 'pushpin.log'), 'utf8')).not.toMatch(/\[(ERR|WARN)\]|in use/i);
+    // Pushpin itself said nothing about it: no warning or error names the port or a bind. (Other
+    // warnings can appear: its proxy sometimes logs "received message out of sequence" for the
+    // readiness probe, which a CI run met.)
+    const complaints = readFileSync(join(logDir, 'pushpin.log'), 'utf8')
+      .split('\n')
+      .filter((line) => /\[(ERR|WARN)\]/.test(line))
+      .filter((line) => new RegExp(`in use|bind|listen|:${publishPort}\\b`, 'i').test(line));
+    expect(complaints).toEqual([]);
     expect(descendantsOf(process.pid).filter((pid) => !ourChildren.includes(pid))).toEqual([]);
   });
 });
