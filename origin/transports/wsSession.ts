@@ -14,7 +14,13 @@ import {
   abandonSubscribe,
   ANSWER_CATCH_UP_BUDGET_BYTES,
   barrierControls,
+  CATCH_UP_CLIENT_KEEP_ALIVE_SECONDS,
+  CATCH_UP_KEEP_ALIVE_SECONDS,
   MIN_ROUND_ROOM_BYTES,
+  mayHaveLapsed,
+  progressed,
+  renewSkipping,
+  resendBarrier,
   beginSubscribe,
   type BarrierPayloads,
   catchUpRound,
@@ -38,6 +44,8 @@ export interface WsSessionObserver {
   replayed?(count: number): void;
   /** A subscribe caught up and went live after `rounds` catch-up rounds (`gated`: appends were held). */
   caughtUp?(channel: string, rounds: number, gated: boolean): void;
+  /** A subscribe's barrier had no pong in time and was sent again. */
+  barrierResent?(channel: string): void;
   published?(): void;
   publishFailed?(kind: string, error: unknown): void;
   /** A subscribe or publish refused on a private channel. */
@@ -89,9 +97,10 @@ export interface WsSessionResult {
   out: WebSocketEvent[];
   state: WsSessionState;
   /**
-   * The Keep-Alive-Interval to ask of the proxy: while the connection holds grants, it calls the origin
-   * at least this often, so an expiry is caught even when the close at `exp` was lost (an origin
-   * restart); 0 turns that off again. Undefined: no change.
+   * The Keep-Alive-Interval to ask of the proxy: while the connection holds grants, presence leases or
+   * a subscribe in progress, it calls the origin at least this often when idle, so an expiry is caught
+   * even when the close at `exp` was lost (an origin restart), leases are renewed, and a catch-up whose
+   * pong went missing goes on (recoverStalled); 0 turns that off again. Undefined: no change.
    */
   keepAliveIntervalSeconds?: number;
 }
@@ -147,9 +156,7 @@ class Session {
       case 'OPEN':
         this.ports.observe?.opened?.();
         this.out.push({ type: 'OPEN' });
-        this.out.push(
-          gripControlEvent({ type: 'keep-alive', 'message-type': 'pong', content: '', timeout: this.options.keepAliveSeconds }),
-        );
+        this.out.push(clientKeepAlive(this.options.keepAliveSeconds));
         // A new connection knows nothing yet, whatever meta came with it.
         this.state = EMPTY_SESSION_STATE;
         this.user();
@@ -328,12 +335,20 @@ class Session {
     const user = this.state.user;
     if (!user) return;
     for (const entry of this.state.pending.filter((p) => p.barrier <= barrier)) {
+      if (mayHaveLapsed(entry, this.ports.now(), this.options.limits)) continue; // recoverStalled() fails it
       const roomBytes = ANSWER_CATCH_UP_BUDGET_BYTES - this.catchUpBytes;
       if (roomBytes < MIN_ROUND_ROOM_BYTES) {
         // This answer is full: the subscribe takes its round at the next barrier (no round is counted).
+        // Its skipping is renewed first, as a round does, since the next pong may come a while later.
+        if (!(await renewSkipping(this.ports.history, entry.channel, user, this.options.limits).catch(() => false))) {
+          this.state = { ...this.state, pending: this.state.pending.filter((p) => p !== entry) };
+          await abandonSubscribe(this.ports.history, entry, user);
+          this.failSubscribe(entry.channel, `the subscribe to ${entry.channel} could not be renewed; subscribe again`);
+          continue;
+        }
         // The barrier first: nextBarrier() records it in the state, which the spread below must include.
         const next = this.nextBarrier();
-        this.state = { ...this.state, pending: this.state.pending.map((p) => (p === entry ? { ...entry, barrier: next, startedMs: this.ports.now() } : p)) };
+        this.replacePending(entry, { ...progressed(entry), barrier: next, startedMs: this.ports.now() });
         continue;
       }
       const outcome = await catchUpRound(
@@ -490,17 +505,37 @@ class Session {
     }
   }
 
-  /** Subscribes whose barrier never came back: fail them, so the client knows to try again. */
-  async expire(): Promise<void> {
+  /**
+   * Subscribes whose barrier has not come back (this runs after the request's events, so a pong the
+   * proxy held until now still counts): the barrier is sent again once; with still no pong, or once the
+   * history's skipping may have lapsed, the subscribe fails, so the client knows to try again. While a
+   * subscribe is in progress the connection calls at least every CATCH_UP_KEEP_ALIVE_SECONDS, so this
+   * runs even when the client sends nothing.
+   */
+  async recoverStalled(): Promise<void> {
     const user = this.state.user;
-    const deadline = this.ports.now() - this.options.limits.subscribeTimeoutMs;
-    const expired = this.state.pending.filter((p) => p.startedMs < deadline);
-    if (expired.length === 0) return;
-    this.state = { ...this.state, pending: this.state.pending.filter((p) => !expired.includes(p)) };
-    for (const entry of expired) {
-      if (user) await abandonSubscribe(this.ports.history, entry, user);
+    if (!user) return;
+    for (const entry of [...this.state.pending]) {
+      const step = await resendBarrier(this.ports.history, entry, user, this.options.limits, this.ports.now()).catch((error: unknown) => {
+        this.ports.observe?.failed?.(error);
+        return 'fail' as const;
+      });
+      if (step === 'wait') continue;
+      if (step === 'resend') {
+        this.ports.observe?.barrierResent?.(entry.channel);
+        // The barrier first: nextBarrier() records it in the state, which the spread below must include.
+        const barrier = this.nextBarrier();
+        this.replacePending(entry, { ...entry, barrier, startedMs: this.ports.now(), resent: true });
+        continue;
+      }
+      this.state = { ...this.state, pending: this.state.pending.filter((p) => p !== entry) };
+      await abandonSubscribe(this.ports.history, entry, user);
       this.failSubscribe(entry.channel, `the proxy did not confirm the subscribe to ${entry.channel} in time; subscribe again`);
     }
+  }
+
+  private replacePending(entry: PendingSubscribe, next: PendingSubscribe): void {
+    this.state = { ...this.state, pending: this.state.pending.map((p) => (p === entry ? next : p)) };
   }
 
   private async unsubscribe(channel: string): Promise<void> {
@@ -587,7 +622,6 @@ export async function runWsSession(
   const initial = seal === 'invalid' ? EMPTY_SESSION_STATE : state;
   const session = new Session(initial, ports, options);
   await session.closeExpiredGrants();
-  if (!session.closed) await session.expire();
   for (const event of events) {
     if (session.closed) break;
     try {
@@ -597,12 +631,20 @@ export async function runWsSession(
       session.error({ error: 'internal', message: 'the origin could not handle this frame; try again' });
     }
   }
+  if (!session.closed) await session.recoverStalled();
   await session.settlePresence(initial);
   if (session.closed) return { out: session.out, state: session.state };
   session.pruneEvents();
   session.out.push(...expiryControls(state.grants, session.state.grants));
   const closesAt = earliestExpiry(session.state.grants);
   if (closesAt !== undefined) ports.scheduleExpiry?.(closesAt);
+  // While a subscribe is in progress Pushpin writes to an idle client every few seconds: Pushpin 1.36
+  // (Debian's) can stop writing to a WebSocket client mid-answer until something else is written to it
+  // (see CATCH_UP_CLIENT_KEEP_ALIVE_SECONDS); newer builds, Fastly's among them, do not.
+  const catchingUp = (s: WsSessionState) => s.pending.length > 0;
+  if (catchingUp(initial) !== catchingUp(session.state)) {
+    session.out.push(clientKeepAlive(catchingUp(session.state) ? CATCH_UP_CLIENT_KEEP_ALIVE_SECONDS : options.keepAliveSeconds));
+  }
   if (session.barrier !== undefined) session.out.push(...barrierControls(ports.barriers.payload(session.barrier)));
   const keepAlive = keepAliveInterval(initial, session.state, ports, options);
   return { out: session.out, state: session.state, ...(keepAlive !== undefined ? { keepAliveIntervalSeconds: keepAlive } : {}) };
@@ -617,9 +659,15 @@ function keepAliveInterval(before: WsSessionState, after: WsSessionState, ports:
   const wanted = [
     ...(after.grants.length > 0 ? [options.grantKeepAliveSeconds ?? GRANT_KEEP_ALIVE_SECONDS] : []),
     ...(leases(after) ? [ports.presence!.keepAliveSeconds] : []),
+    ...(after.pending.length > 0 ? [CATCH_UP_KEEP_ALIVE_SECONDS] : []),
   ];
   if (wanted.length > 0) return Math.min(...wanted);
-  return before.grants.length > 0 || leases(before) ? 0 : undefined;
+  return before.grants.length > 0 || leases(before) || before.pending.length > 0 ? 0 : undefined;
+}
+
+/** Pushpin sends the client an unsolicited pong after this many idle seconds (clients answer nothing). */
+function clientKeepAlive(seconds: number): WebSocketEvent {
+  return gripControlEvent({ type: 'keep-alive', 'message-type': 'pong', content: '', timeout: seconds });
 }
 
 /** When the first of a connection's grants ends: the connection is closed then unless a fresh token came. */

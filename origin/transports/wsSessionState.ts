@@ -22,6 +22,8 @@ export interface PendingSubscribe {
   behind: number;
   /** Whether it holds the channel's appends (gateAppends) until its next pong. */
   gated: boolean;
+  /** Its barrier was sent again after no pong came (see recoverStalled in wsSession.ts); once per stall. */
+  resent?: boolean;
 }
 
 /** What a subscribe token granted a connection on one private channel. */
@@ -156,13 +158,13 @@ function parsePending(raw: string | undefined, channelAt: ChannelAt): PendingSub
   if (!raw) return [];
   const pending: PendingSubscribe[] = [];
   for (const entry of raw.split(',')) {
-    const [index, since, barrier, started, cursor, more, rounds, behind, gated] = entry.split(':');
+    const [index, since, barrier, started, cursor, more, rounds, behind, gated, resent = '0'] = entry.split(':');
     const channel = channelAt(index);
     if (!channel || !COUNT.test(barrier ?? '') || !/^\d{1,15}$/.test(started ?? '')) continue;
     if ((since && !isMessageId(since)) || (cursor && !isMessageId(cursor)) || !COUNT.test(rounds ?? '') || !COUNT.test(behind ?? '')) {
       continue;
     }
-    if (!FLAG.test(gated ?? '') || !FLAG.test(more ?? '')) continue;
+    if (!FLAG.test(gated ?? '') || !FLAG.test(more ?? '') || !FLAG.test(resent)) continue;
     if (pending.some((p) => p.channel === channel)) continue;
     pending.push({
       channel,
@@ -174,6 +176,7 @@ function parsePending(raw: string | undefined, channelAt: ChannelAt): PendingSub
       rounds: Number(rounds),
       behind: Number(behind),
       gated: gated === '1',
+      ...(resent === '1' ? { resent: true } : {}),
     });
   }
   return pending;
@@ -286,7 +289,7 @@ export function sessionStateHeaders(state: WsSessionState, sealing: StateSealing
     [META.channels]: channels.join(','),
     [META.subscriptions]: state.subscriptions.map(at).join(','),
     [META.pending]: state.pending
-      .map((p) => [at(p.channel), p.since ?? '', p.barrier, p.startedMs, p.cursor ?? '', p.more ? 1 : 0, p.rounds, p.behind, p.gated ? 1 : 0].join(':'))
+      .map((p) => [at(p.channel), p.since ?? '', p.barrier, p.startedMs, p.cursor ?? '', p.more ? 1 : 0, p.rounds, p.behind, p.gated ? 1 : 0, p.resent ? 1 : 0].join(':'))
       .join(','),
     [META.barrier]: String(state.barrier),
     [META.grants]: state.grants.map((g) => `${at(g.channel)}:${g.exp}:${g.publish ? 1 : 0}`).join(','),

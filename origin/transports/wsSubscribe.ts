@@ -31,8 +31,14 @@ export type SubscribeHistory = Pick<
 >;
 
 export interface SubscribeLimits {
-  /** A subscribe with no progress (no pong of its barrier) for this long fails, and stops skipping the connection. */
+  /**
+   * A subscribe with no progress (no pong of its barrier) for this long fails, and stops skipping the
+   * connection: the history keeps the skipping this long after each round, so nothing is acted on
+   * later than this (less LAPSE_MARGIN_MS) after its last progress.
+   */
   subscribeTimeoutMs: number;
+  /** With no pong for this long, the next request sends the subscribe's barrier again (once). */
+  barrierResendMs: number;
   /** Subscribes in progress at once on one channel (each is named in every message's meta meanwhile). */
   maxConcurrentSubscribes: number;
   /** How long to wait for earlier publishes still on their way to the proxy. */
@@ -66,7 +72,8 @@ export interface SubscribeLimits {
 }
 
 export const DEFAULT_SUBSCRIBE_LIMITS: SubscribeLimits = {
-  subscribeTimeoutMs: 15_000,
+  subscribeTimeoutMs: 30_000,
+  barrierResendMs: 10_000,
   maxConcurrentSubscribes: 200,
   inFlightWaitMs: 5_000,
   replayPageSize: 100,
@@ -82,10 +89,35 @@ export const DEFAULT_SUBSCRIBE_LIMITS: SubscribeLimits = {
 /** Pushpin drops a connection whose WebSocket-over-HTTP answer is over 1,000,000 bytes. */
 export const WS_ANSWER_LIMIT_BYTES = 1_000_000;
 /**
- * What the catch-up rounds of one answer may take together (every pending subscribe shares it): the
- * rest of the limit is room for error frames, a pong's lastIds, controls and the event encoding.
+ * What the catch-up rounds of one answer may take together (every pending subscribe shares it). Well
+ * under the limit above: Pushpin's WebSocket-over-HTTP side holds a client frame (a pong, a publish)
+ * while more than 200,000 bytes of answers wait to go to the client, until another client frame or a
+ * keep-alive comes (websocketoverhttp.cpp: BUFFER_SIZE, canReceive(); readFrame() does not re-check),
+ * so an answer stays below that.
  */
-export const ANSWER_CATCH_UP_BUDGET_BYTES = 900_000;
+export const ANSWER_CATCH_UP_BUDGET_BYTES = 150_000;
+/**
+ * While a subscribe is in progress the connection calls the origin at least this often when idle
+ * (Keep-Alive-Interval; Pushpin's minimum is 20 s): a pong held by the proxy comes with that request,
+ * and a barrier that was lost is sent again in its answer (recoverStalled in wsSession.ts). Without it
+ * a connection whose pong went missing would wait for the client's next frame, which may never come.
+ */
+export const CATCH_UP_KEEP_ALIVE_SECONDS = 20;
+/**
+ * While a subscribe is in progress, Pushpin sends an idle client an unsolicited pong this often (the
+ * connection's keep-alive is put back after). Pushpin 1.36's proxy can stop writing to a WebSocket
+ * client mid-answer: when the client's credits come back while nothing is queued for it, nothing tells
+ * the proxy it may write again (zwebsocket.cpp, fixed in 1.38 by 335135bf "base writeBytesAvailable on
+ * credits and emit signal when changed"), until something else is written to the client. A catch-up
+ * stalled so for 24 s (until the 25 s keep-alive) in a debug trace; this bounds it to a few seconds.
+ */
+export const CATCH_UP_CLIENT_KEEP_ALIVE_SECONDS = 3;
+/**
+ * A subscribe is acted on only this long short of subscribeTimeoutMs after its last progress: the
+ * skipping the history keeps for it must still be there (a round after it lapsed could send a message
+ * the connection also got live). Room for clock skew between origins sharing Redis.
+ */
+export const LAPSE_MARGIN_MS = 2_000;
 /**
  * A round takes at least one message, which may be as large as Fanout's 64 KiB publish limit once
  * framed: with less room than this left in the answer, a subscribe waits for the next one.
@@ -199,8 +231,7 @@ export async function catchUpRound(context: RoundContext, pending: PendingSubscr
     gated = outcome === 'gated';
   }
   // Keep the skipping alive for the rounds to come.
-  const renewed = await history.beginSubscribe(channel, user, limits.subscribeTimeoutMs, Number.MAX_SAFE_INTEGER);
-  if (renewed.busy) return fail(`the subscribe to ${channel} could not be renewed; subscribe again`);
+  if (!(await renewSkipping(history, channel, user, limits))) return fail(`the subscribe to ${channel} could not be renewed; subscribe again`);
   const replay = await readReplay(history, channel, pending.cursor ?? pending.since, limits.replayPageSize);
   if (pending.cursor !== undefined && replay.plan.reset) {
     return fail(`the history of ${channel} moved past this subscribe; subscribe again with "since"`);
@@ -218,8 +249,42 @@ export async function catchUpRound(context: RoundContext, pending: PendingSubscr
     frames: out,
     delivered: page.length,
     bytes: out.reduce((sum, frame) => sum + frameBytes(frame), 0),
-    pending: { ...pending, cursor, more: !complete || replay.more, rounds: pending.rounds + 1, behind, gated, startedMs: context.now },
+    pending: { ...progressed(pending), cursor, more: !complete || replay.more, rounds: pending.rounds + 1, behind, gated, startedMs: context.now },
   };
+}
+
+/** A subscribe that moved on: a barrier sent again before counts no more. */
+export function progressed({ resent: _resent, ...pending }: PendingSubscribe): PendingSubscribe {
+  return pending;
+}
+
+/** The history goes on skipping the connection for subscribeTimeoutMs from now; false if it refused. */
+export async function renewSkipping(history: SubscribeHistory, channel: string, user: string, limits: SubscribeLimits): Promise<boolean> {
+  const renewed = await history.beginSubscribe(channel, user, limits.subscribeTimeoutMs, Number.MAX_SAFE_INTEGER);
+  return !renewed.busy;
+}
+
+/** Whether the history's skipping for this subscribe may have lapsed: it must not be acted on any more. */
+export function mayHaveLapsed(pending: PendingSubscribe, now: number, limits: SubscribeLimits): boolean {
+  return now - pending.startedMs >= limits.subscribeTimeoutMs - LAPSE_MARGIN_MS;
+}
+
+/**
+ * A subscribe whose barrier has had no pong for barrierResendMs: renew its skipping so the barrier can
+ * be sent again (the caller gives it a new one); 'fail' when it was sent again already with no pong
+ * since, or may have lapsed.
+ */
+export async function resendBarrier(
+  history: SubscribeHistory,
+  pending: PendingSubscribe,
+  user: string,
+  limits: SubscribeLimits,
+  now: number,
+): Promise<'resend' | 'wait' | 'fail'> {
+  if (mayHaveLapsed(pending, now, limits)) return 'fail';
+  if (now - pending.startedMs < limits.barrierResendMs) return 'wait';
+  if (pending.resent) return 'fail';
+  return (await renewSkipping(history, pending.channel, user, limits)) ? 'resend' : 'fail';
 }
 
 /** Undoes what a subscribe in progress holds in the history (the skipping, a gate). */

@@ -19,8 +19,12 @@ export interface WsRecorder {
   close(code?: number, reason?: string): void;
 }
 
-export function recordWs(proxyUrl: string, path = '/ws'): WsRecorder {
-  const socket = new WebSocket(`${proxyUrl.replace(/^http/, 'ws')}${path}`, { headers: { 'pushpin-route': 'origin' } });
+/** `autoPong: false`: the client answers no ping by itself (a test sends pongs with `socket.pong`). */
+export function recordWs(proxyUrl: string, path = '/ws', options: { autoPong?: boolean } = {}): WsRecorder {
+  const socket = new WebSocket(`${proxyUrl.replace(/^http/, 'ws')}${path}`, {
+    headers: { 'pushpin-route': 'origin' },
+    autoPong: options.autoPong ?? true,
+  });
   const arrivals = createArrivals<WsFrame>('WebSocket frames');
   socket.on('message', (data, isBinary) => {
     arrivals.push(isBinary ? { type: '(binary)' } : (JSON.parse(data.toString()) as WsFrame));
