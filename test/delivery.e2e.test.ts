@@ -1,7 +1,7 @@
 // Every publish path reaches every transport's current subscribers exactly once, through the edge as a
 // user connects: through the origin (POST /api/publish, the CLI's --target origin, a WebSocket
 // client's publish) and straight to the proxy (the CLI's --grip-url and GRIP_URL, --target fastly via
-// a stand-in that relays to Pushpin as Fastly's API would, js-grip's Publisher, and the README's curl).
+// a stand-in that relays to Pushpin as Fastly's API would, js-grip's Publisher, and the curl of docs/publishing.md).
 import { execFile } from 'node:child_process';
 import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
@@ -55,13 +55,13 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-/** The curl command the README documents for publishing straight to the proxy. */
+/** The curl command docs/publishing.md documents for publishing straight to the proxy. */
 function readmeCurlBody(channel: string): string {
-  const readme = readFileSync(join(PROJECT_ROOT, 'README.md'), 'utf8');
+  const readme = readFileSync(join(PROJECT_ROOT, 'docs/publishing.md'), 'utf8');
   const block = /<!-- direct-publish-curl -->\s*```sh\n([\s\S]*?)```/.exec(readme)?.[1];
-  if (!block) throw new Error('README.md has no <!-- direct-publish-curl --> example');
+  if (!block) throw new Error('docs/publishing.md has no <!-- direct-publish-curl --> example');
   const body = /<<'EOF'\n([\s\S]*?)\nEOF/.exec(block)?.[1];
-  if (!body || !block.includes('http://127.0.0.1:5561/publish/')) throw new Error('the README curl example has changed shape');
+  if (!body || !block.includes('http://127.0.0.1:5561/publish/')) throw new Error('the docs/publishing.md curl example has changed shape');
   return body.replaceAll('news', channel);
 }
 
@@ -147,7 +147,7 @@ const PATHS: PublishPath[] = [
     },
   },
   {
-    name: "the README's curl",
+    name: 'the curl of docs/publishing.md',
     stored: false,
     publish: async (channel, data) => {
       const file = join(mkdtempSync(join(tmpdir(), 'curl-')), 'body.json');

@@ -1,6 +1,6 @@
 // Channel events as webhooks, end to end: members join and leave through the edge, and the origin
 // POSTs channel_occupied, member_added, member_removed and channel_vacated to a recording receiver,
-// batched, signed (checked here with the README's own snippet), retried with the same
+// batched, signed (checked here with the snippet of docs/presence.md), retried with the same
 // X-Webhook-Id after a failure, and never in the way of a publish: with the receiver holding its
 // request, publishes are answered as usual.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -21,13 +21,13 @@ let receiver: WebhookReceiver;
 const sockets: WsRecorder[] = [];
 
 type Verifier = (rawBody: string, header: unknown, secret: string) => boolean;
-/** The README's verification snippet (the block after <!-- webhook-verify -->), loaded as a module. */
+/** The verification snippet of docs/presence.md (the block after <!-- webhook-verify -->), loaded as a module. */
 let readmeVerifier: Verifier;
 let snippetDir: string | undefined;
 async function loadReadmeVerifier(): Promise<Verifier> {
-  const readme = readFileSync(join(PROJECT_ROOT, 'README.md'), 'utf8');
+  const readme = readFileSync(join(PROJECT_ROOT, 'docs/presence.md'), 'utf8');
   const code = /<!-- webhook-verify -->\s*```js\n([\s\S]*?)```/.exec(readme)?.[1];
-  if (!code || !code.includes('function verifyWebhook(')) throw new Error('README.md has no <!-- webhook-verify --> snippet defining verifyWebhook');
+  if (!code || !code.includes('function verifyWebhook(')) throw new Error('docs/presence.md has no <!-- webhook-verify --> snippet defining verifyWebhook');
   snippetDir = mkdtempSync(join(tmpdir(), 'readme-webhook-'));
   const file = join(snippetDir, 'verify.mjs');
   writeFileSync(file, `${code}\nexport { verifyWebhook };\n`);
