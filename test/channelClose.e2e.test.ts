@@ -6,7 +6,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { findFreePort } from '../scripts/stack/ports.ts';
+import { findFreePort } from '../scripts/shared/ports.ts';
 import { subscribeEveryTransport } from './harness/channelSubscribers.ts';
 import { startExtraOrigin } from './harness/originProcess.ts';
 import { startTestStack, type TestStack } from './harness/testStack.ts';

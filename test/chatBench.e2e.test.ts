@@ -11,8 +11,8 @@ import { benchPushpinProfile } from '../scripts/bench/benchEnv.ts';
 import { runChat } from '../scripts/bench/chat.bench.ts';
 import { parseChatOptions } from '../scripts/bench/chat/chatOptions.ts';
 import type { ChatDocument } from '../scripts/bench/chat/chatReport.ts';
-import { descendantsOf, isAlive } from '../scripts/stack/processTree.mjs';
-import { PROJECT_ROOT } from '../scripts/stack/projectRoot.ts';
+import { descendantsOf, isAlive } from '../scripts/shared/processTree.mjs';
+import { PROJECT_ROOT } from '../scripts/shared/projectRoot.ts';
 
 describe('npm run bench -- chat --quick', () => {
   it('runs our stack and Socket.IO, loses nothing, and writes JSON, Markdown and SVG', { timeout: 180_000 }, async () => {

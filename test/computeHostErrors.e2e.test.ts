@@ -10,9 +10,9 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EDGE_WASM } from '../scripts/compute-host/edgeBuild.ts';
-import { startManagedProcess, type ManagedProcess } from '../scripts/stack/managedProcess.ts';
-import { findFreePort } from '../scripts/stack/ports.ts';
-import { PROJECT_ROOT } from '../scripts/stack/projectRoot.ts';
+import { startManagedProcess, type ManagedProcess } from '../scripts/shared/managedProcess.ts';
+import { findFreePort } from '../scripts/shared/ports.ts';
+import { PROJECT_ROOT } from '../scripts/shared/projectRoot.ts';
 
 const HOST = join(PROJECT_ROOT, 'scripts/compute-host/viceroy');
 const dir = mkdtempSync(join(tmpdir(), 'compute-host-errors-'));

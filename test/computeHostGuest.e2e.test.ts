@@ -6,9 +6,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startManagedProcess, type ManagedProcess } from '../scripts/stack/managedProcess.ts';
-import { findFreePort } from '../scripts/stack/ports.ts';
-import { PROJECT_ROOT } from '../scripts/stack/projectRoot.ts';
+import { startManagedProcess, type ManagedProcess } from '../scripts/shared/managedProcess.ts';
+import { findFreePort } from '../scripts/shared/ports.ts';
+import { PROJECT_ROOT } from '../scripts/shared/projectRoot.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'compute-host-probe-'));
 let host: ManagedProcess;

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Publisher, WebSocketMessageFormat } from '@fanoutio/grip';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PROJECT_ROOT } from '../scripts/stack/projectRoot.ts';
+import { PROJECT_ROOT } from '../scripts/shared/projectRoot.ts';
 import { subscribeEvery, type EveryTransport } from './harness/everyTransport.ts';
 import { runPublishCli } from './harness/publishCli.ts';
 import { startTestStack, type TestStack } from './harness/testStack.ts';

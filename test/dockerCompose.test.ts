@@ -14,10 +14,10 @@ import {
 } from '../scripts/pushpin/composeConfig.ts';
 import { LOCAL_GRIP_SIG_ISS, LOCAL_GRIP_SIG_KEY, parsePushpinVersion, pushpinRunnerLayout } from '../scripts/pushpin/pushpinConfig.ts';
 import { readPushpinSetting } from '../scripts/pushpin/pushpinConfigAdapter.ts';
-import { ensureCommand } from '../scripts/stack/aptPackages.ts';
+import { ensureCommand } from '../scripts/shared/aptPackages.ts';
 import { loadOriginConfig } from '../origin/config/originConfig.ts';
-import { readManifest } from '../scripts/stack/fastlyManifest.ts';
-import { PROJECT_ROOT } from '../scripts/stack/projectRoot.ts';
+import { readManifest } from '../scripts/shared/fastlyManifest.ts';
+import { PROJECT_ROOT } from '../scripts/shared/projectRoot.ts';
 
 interface ComposeService {
   image: string;

@@ -10,8 +10,8 @@ import { describe, expect, it } from 'vitest';
 import { runFanout } from '../scripts/bench/fanout.bench.ts';
 import { parseFanoutOptions } from '../scripts/bench/fanout/fanoutOptions.ts';
 import type { FanoutDocument } from '../scripts/bench/fanout/fanoutReport.ts';
-import { descendantsOf, isAlive } from '../scripts/stack/processTree.mjs';
-import { PROJECT_ROOT } from '../scripts/stack/projectRoot.ts';
+import { descendantsOf, isAlive } from '../scripts/shared/processTree.mjs';
+import { PROJECT_ROOT } from '../scripts/shared/projectRoot.ts';
 
 describe('npm run bench -- fanout --quick', () => {
   it('runs the mix and Socket.IO, loses nothing, and writes JSON, Markdown and SVG', { timeout: 180_000 }, async () => {

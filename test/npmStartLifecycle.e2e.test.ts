@@ -4,7 +4,7 @@
 import { connect, type Socket } from 'node:net';
 import { Agent, request } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
-import { descendantsOf } from '../scripts/stack/managedProcess.ts';
+import { descendantsOf } from '../scripts/shared/managedProcess.ts';
 import { allPorts, commandOf, cpuSeconds, outcome, startNpmStart, waitUntilGone, type NpmStart } from './harness/npmStart.ts';
 import { recordSse, type SseRecorder } from './harness/sseClient.ts';
 import { recordWs, type WsRecorder } from './harness/wsClient.ts';

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { EDGE_WASM } from '../scripts/compute-host/edgeBuild.ts';
-import { PROJECT_ROOT } from '../scripts/stack/projectRoot.ts';
+import { PROJECT_ROOT } from '../scripts/shared/projectRoot.ts';
 import { allPorts, commandOf, startNpmStart, waitUntilGone, type NpmStart } from './harness/npmStart.ts';
 import { recordSse } from './harness/sseClient.ts';
 

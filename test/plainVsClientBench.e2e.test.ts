@@ -13,8 +13,8 @@ import { runPlainVsClient } from '../scripts/bench/plainVsClient.bench.ts';
 import { parsePlainVsClientOptions } from '../scripts/bench/plainVsClient/plainVsClientOptions.ts';
 import { FAULT_NAMES, type PlainVsClientDocument } from '../scripts/bench/plainVsClient/plainVsClientReport.ts';
 import { pushpinProfileFromEnv } from '../scripts/pushpin/pushpinProfiles.ts';
-import { descendantsOf } from '../scripts/stack/processTree.mjs';
-import { PROJECT_ROOT } from '../scripts/stack/projectRoot.ts';
+import { descendantsOf } from '../scripts/shared/processTree.mjs';
+import { PROJECT_ROOT } from '../scripts/shared/projectRoot.ts';
 import { waitUntilGone } from './harness/npmStart.ts';
 
 describe('npm run bench -- plainVsClient --quick', () => {

@@ -10,7 +10,7 @@ import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dirname } from 'node:path';
 import { signSubscribeToken } from '../origin/access/subscribeToken.ts';
-import { isAlive } from '../scripts/stack/managedProcess.ts';
+import { isAlive } from '../scripts/shared/managedProcess.ts';
 import { startExtraOrigin } from './harness/originProcess.ts';
 import { recordWs, untilLive, type WsFrame } from './harness/wsClient.ts';
 import { startTestStack, type TestStack } from './harness/testStack.ts';

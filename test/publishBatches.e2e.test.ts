@@ -7,7 +7,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startRedisServer, type RunningRedis } from './harness/redisServer.ts';
+import { startRedisServer, type RunningRedis } from '../scripts/shared/redisServer.ts';
 import { recordSse } from './harness/sseClient.ts';
 import { startTestStack, type TestStack } from './harness/testStack.ts';
 import { recordWs } from './harness/wsClient.ts';

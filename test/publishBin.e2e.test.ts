@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PROJECT_ROOT } from '../scripts/stack/projectRoot.ts';
+import { PROJECT_ROOT } from '../scripts/shared/projectRoot.ts';
 import { runPublishCli, type CliRun } from './harness/publishCli.ts';
 import { startTestStack, type TestStack } from './harness/testStack.ts';
 

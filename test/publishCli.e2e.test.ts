@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPushpin, type RunningPushpin } from '../scripts/pushpin/pushpinProcess.ts';
-import { findFreePort, findFreePortRange } from '../scripts/stack/ports.ts';
+import { findFreePort, findFreePortRange } from '../scripts/shared/ports.ts';
 import { startGripTestOrigin, type GripTestOrigin } from './harness/gripTestOrigin.ts';
 import { runPublishCli, type CliRun } from './harness/publishCli.ts';
 import { recordSse } from './harness/sseClient.ts';

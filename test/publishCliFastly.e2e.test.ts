@@ -2,7 +2,7 @@
 // request it sends, and every error path with its exit code, hint, and no token in the output.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { closeItemsForChannel, liveItemsForMessage } from '../origin/publishing/gripItems.ts';
-import { findFreePort } from '../scripts/stack/ports.ts';
+import { findFreePort } from '../scripts/shared/ports.ts';
 import { startFastlyApiStandIn, type FastlyApiStandIn } from './harness/fastlyApiStandIn.ts';
 import { runPublishCli, type CliRun } from './harness/publishCli.ts';
 

@@ -5,7 +5,7 @@
 // on a message too large for both formats in one item gets it with its next poll.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LOCAL_GRIP_SIG_KEY } from '../scripts/pushpin/pushpinConfig.ts';
-import { freeStackPorts } from '../scripts/stack/ports.ts';
+import { freeStackPorts } from '../scripts/shared/ports.ts';
 import { startFastlyApiStandIn, type FastlyApiStandIn } from './harness/fastlyApiStandIn.ts';
 import { recordSse } from './harness/sseClient.ts';
 import { startTestStack, type TestStack } from './harness/testStack.ts';

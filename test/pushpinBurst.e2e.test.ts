@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPushpin, type RunningPushpin } from '../scripts/pushpin/pushpinProcess.ts';
-import { findFreePort, findFreePortRange } from '../scripts/stack/ports.ts';
+import { findFreePort, findFreePortRange } from '../scripts/shared/ports.ts';
 import { BURST, sendBurst, startHoldingBackend, type HoldingBackend } from './harness/requestBurst.ts';
 import { TEST_PUSHPIN_PROFILE } from './harness/testPushpinProfile.ts';
 

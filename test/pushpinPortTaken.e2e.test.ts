@@ -8,8 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { startPushpin } from '../scripts/pushpin/pushpinProcess.ts';
-import { descendantsOf } from '../scripts/stack/processTree.mjs';
-import { findFreePort, findFreePortRange } from '../scripts/stack/ports.ts';
+import { descendantsOf } from '../scripts/shared/processTree.mjs';
+import { findFreePort, findFreePortRange } from '../scripts/shared/ports.ts';
 import { TEST_PUSHPIN_PROFILE } from './harness/testPushpinProfile.ts';
 
 describe('Pushpin on a port another process holds', () => {

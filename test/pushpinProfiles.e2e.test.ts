@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readPushpinSetting } from '../scripts/pushpin/pushpinConfigAdapter.ts';
 import { PUSHPIN_PROFILES, type PushpinProfileName } from '../scripts/pushpin/pushpinProfiles.ts';
-import { descendantsOf } from '../scripts/stack/processTree.mjs';
+import { descendantsOf } from '../scripts/shared/processTree.mjs';
 import { countSubscribes } from './harness/everyTransport.ts';
 import { recordNdjson } from './harness/ndjsonClient.ts';
 import { startTestStack, type TestStack } from './harness/testStack.ts';

@@ -3,7 +3,7 @@
 // bodies; the generated config now also sets the key 1.36-1.40 read.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPushpin, type RunningPushpin } from '../scripts/pushpin/pushpinProcess.ts';
-import { findFreePort, findFreePortRange } from '../scripts/stack/ports.ts';
+import { findFreePort, findFreePortRange } from '../scripts/shared/ports.ts';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

@@ -4,7 +4,7 @@ import { dirname } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startExtraOrigin, type ExtraOrigin } from './harness/originProcess.ts';
-import { startRedisServer, type RunningRedis } from './harness/redisServer.ts';
+import { startRedisServer, type RunningRedis } from '../scripts/shared/redisServer.ts';
 import { recordSse } from './harness/sseClient.ts';
 import { startTestStack, type TestStack } from './harness/testStack.ts';
 import { recordWs } from './harness/wsClient.ts';

@@ -3,11 +3,11 @@
 // Redis, which keeps it), or that come back after the whole stack restarted.
 import { dirname } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isAlive } from '../scripts/stack/managedProcess.ts';
+import { isAlive } from '../scripts/shared/managedProcess.ts';
 import { subscribeEvery, type EveryTransport } from './harness/everyTransport.ts';
 import { recordNdjson } from './harness/ndjsonClient.ts';
 import { startExtraOrigin, type ExtraOrigin } from './harness/originProcess.ts';
-import { startRedisServer, type RunningRedis } from './harness/redisServer.ts';
+import { startRedisServer, type RunningRedis } from '../scripts/shared/redisServer.ts';
 import { recordSse } from './harness/sseClient.ts';
 import { startTestStack, type TestStack } from './harness/testStack.ts';
 import { recordLines } from './harness/transportSubscribers.ts';

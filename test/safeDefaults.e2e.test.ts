@@ -8,10 +8,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPushpin, type RunningPushpin } from '../scripts/pushpin/pushpinProcess.ts';
-import { findFreePort, findFreePortRange } from '../scripts/stack/ports.ts';
-import { PROJECT_ROOT } from '../scripts/stack/projectRoot.ts';
+import { findFreePort, findFreePortRange } from '../scripts/shared/ports.ts';
+import { PROJECT_ROOT } from '../scripts/shared/projectRoot.ts';
 import { startExtraOrigin, type ExtraOrigin } from './harness/originProcess.ts';
-import { startRedisServer, type RunningRedis } from './harness/redisServer.ts';
+import { startRedisServer, type RunningRedis } from '../scripts/shared/redisServer.ts';
 import { TEST_PUSHPIN_PROFILE } from './harness/testPushpinProfile.ts';
 
 const logDir = mkdtempSync(join(tmpdir(), 'safe-defaults-'));

@@ -6,8 +6,8 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
-import { startManagedProcess } from '../scripts/stack/managedProcess.ts';
-import { PROJECT_ROOT } from '../scripts/stack/projectRoot.ts';
+import { startManagedProcess } from '../scripts/shared/managedProcess.ts';
+import { PROJECT_ROOT } from '../scripts/shared/projectRoot.ts';
 
 it('npm run soak -- --minutes 0.2 --connections 200 (even split): every transport, nothing lost, memory sampled', async () => {
   const logFile = join(mkdtempSync(join(tmpdir(), 'soak-smoke-')), 'soak.log');

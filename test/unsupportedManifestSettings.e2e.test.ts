@@ -5,9 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { EDGE_WASM } from '../scripts/compute-host/edgeBuild.ts';
-import { startManagedProcess } from '../scripts/stack/managedProcess.ts';
-import { findFreePort } from '../scripts/stack/ports.ts';
-import { PROJECT_ROOT } from '../scripts/stack/projectRoot.ts';
+import { startManagedProcess } from '../scripts/shared/managedProcess.ts';
+import { findFreePort } from '../scripts/shared/ports.ts';
+import { PROJECT_ROOT } from '../scripts/shared/projectRoot.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'unsupported-manifest-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));

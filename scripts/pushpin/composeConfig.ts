@@ -9,8 +9,8 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { readManifest, type LocalManifest, type ManifestBackend } from '../stack/fastlyManifest.ts';
-import { PROJECT_ROOT } from '../stack/projectRoot.ts';
+import { readManifest, type LocalManifest, type ManifestBackend } from '../shared/fastlyManifest.ts';
+import { PROJECT_ROOT } from '../shared/projectRoot.ts';
 import { buildPushpinConfig, EVERY_INTERFACE, parsePushpinVersion, type PushpinConfigFiles } from './pushpinConfig.ts';
 import { DEFAULT_PUSHPIN_PROFILE, parsePushpinProfileName, type PushpinProfileName } from './pushpinProfiles.ts';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseManifest } from '../stack/fastlyManifest.ts';
+import { parseManifest } from '../shared/fastlyManifest.ts';
 import { buildPushpinConfig, buildRoutes, EVERY_INTERFACE, LOOPBACK, parsePushpinVersion, proxyListenValue, pushpinPorts, withDefaultRoute } from './pushpinConfig.ts';
 import { DEFAULT_PUSHPIN_PROFILE, PUSHPIN_PROFILES, type PushpinProfileName } from './pushpinProfiles.ts';
 import { ZURL_LIMITS } from './zurlLibdir.ts';

@@ -1,7 +1,7 @@
 // Writes the Pushpin configuration `fastly compute serve` would write for this manifest (same ports,
 // same signing key and issuer, one route per backend), adapted to the installed Pushpin version.
 // Pure: the caller supplies directories and ports, so it can be unit tested and run many times at once.
-import type { ManifestBackend } from '../stack/fastlyManifest.ts';
+import type { ManifestBackend } from '../shared/fastlyManifest.ts';
 import { buildZurlTemplate, type ZurlLibdirs } from './zurlLibdir.ts';
 import { DEFAULT_PUSHPIN_PROFILE, profileLines, PUSHPIN_PROFILES, type ProfileSection, type PushpinProfileName } from './pushpinProfiles.ts';
 

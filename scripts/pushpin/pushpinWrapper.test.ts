@@ -6,7 +6,9 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ensurePushpin, PUSHPIN_WRAPPER_PATH } from './ensurePushpin.ts';
+import { readManifest } from '../shared/fastlyManifest.ts';
+import { PROJECT_ROOT } from '../shared/projectRoot.ts';
+import { ensurePushpin, isPushpinWrapper, PUSHPIN_WRAPPER_PATH } from './ensurePushpin.ts';
 import { readPushpinSetting } from './pushpinConfigAdapter.ts';
 import { buildZurlTemplate, ZURL_TEMPLATE_PATH } from './zurlLibdir.ts';
 
@@ -263,5 +265,10 @@ describe('scripts/pushpin/pushpin-wrapper', () => {
     const binary = ensurePushpin(PUSHPIN_WRAPPER_PATH, () => {});
     expect(binary.path).not.toBe(PUSHPIN_WRAPPER_PATH);
     expect(binary.path).toMatch(/pushpin$/);
+  });
+
+  it("is what this repository's fastly.toml gives the Fastly CLI as pushpin_path", () => {
+    const { pushpinPath } = readManifest(join(PROJECT_ROOT, 'fastly.toml')).pushpin;
+    expect(pushpinPath && isPushpinWrapper(pushpinPath)).toBe(true);
   });
 });

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
-const PROGRAM = fileURLToPath(new URL('../../test/fixtures/lifecycle/brokenOutputProgram.ts', import.meta.url));
+const PROGRAM = fileURLToPath(new URL('./testing/brokenOutputProgram.ts', import.meta.url));
 
 describe('broken output', () => {
   it('calls the handler once when the reader of stdout goes away, and swallows every later error', async () => {

@@ -1,10 +1,10 @@
-// A private redis-server (Debian's) for tests: a free port, no persistence, stopped afterwards.
+// A private redis-server (Debian's) for tests and benchmarks: a free port, no persistence, stopped afterwards.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ensureCommand } from '../../scripts/stack/aptPackages.ts';
-import { startManagedProcess } from '../../scripts/stack/managedProcess.ts';
-import { findFreePort } from '../../scripts/stack/ports.ts';
+import { ensureCommand } from './aptPackages.ts';
+import { startManagedProcess } from './managedProcess.ts';
+import { findFreePort } from './ports.ts';
 
 export interface RunningRedis {
   url: string;

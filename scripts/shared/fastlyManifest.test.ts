@@ -1,6 +1,5 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { isPushpinWrapper } from '../pushpin/ensurePushpin.ts';
 import { parseManifest, readManifest, unsupportedSettingsWarning } from './fastlyManifest.ts';
 import { PROJECT_ROOT } from './projectRoot.ts';
 
@@ -50,10 +49,8 @@ x = 1
     expect(unsupportedSettingsWarning(parseManifest('[local_server.backends.origin]\nurl = "http://127.0.0.1:3000"\n'))).toBeUndefined();
   });
 
-  it("this repository's fastly.toml has none, and gives the CLI the Pushpin wrapper", () => {
-    const own = readManifest(join(PROJECT_ROOT, 'fastly.toml'));
-    expect(own.unsupported).toEqual([]);
-    expect(own.pushpin.pushpinPath && isPushpinWrapper(own.pushpin.pushpinPath)).toBe(true);
+  it("this repository's fastly.toml has none", () => {
+    expect(readManifest(join(PROJECT_ROOT, 'fastly.toml')).unsupported).toEqual([]);
   });
 
   it('resolves pushpin_path against the manifest directory, as the CLI does from the project directory', () => {

@@ -224,6 +224,6 @@ for (const name of /** @type {const} */ (['SIGTERM', 'SIGINT', 'SIGHUP'])) {
 }
 
 if (!process.connected) {
-  console.error('processKeeper.mjs is started by scripts/stack/managedProcess.ts (it needs an IPC channel)');
+  console.error('processKeeper.mjs is started by scripts/shared/managedProcess.ts (it needs an IPC channel)');
   process.exit(2);
 }

@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { signal } from './processTree.mjs';
 
-const PROGRAM = fileURLToPath(new URL('../../test/fixtures/lifecycle/launcherWatchProgram.ts', import.meta.url));
+const PROGRAM = fileURLToPath(new URL('./testing/launcherWatchProgram.ts', import.meta.url));
 
 function run(command: string, args: string[], detached: boolean) {
   const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'inherit'], detached });
