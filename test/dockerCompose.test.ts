@@ -12,7 +12,8 @@ import {
   COMPOSE_PUSHPIN_IMAGE,
   composeConfigFiles,
 } from '../scripts/pushpin/composeConfig.ts';
-import { LOCAL_GRIP_SIG_ISS, LOCAL_GRIP_SIG_KEY, parsePushpinVersion, pushpinRunnerLayout } from '../scripts/pushpin/pushpinConfig.ts';
+import { LOCAL_GRIP_SIG_ISS, LOCAL_GRIP_SIG_KEY, pushpinRunnerLayout } from '../scripts/pushpin/pushpinConfig.ts';
+import { parsePushpinVersion } from '../scripts/pushpin/pushpinVersion.ts';
 import { readPushpinSetting } from '../scripts/pushpin/pushpinConfigAdapter.ts';
 import { ensureCommand } from '../scripts/shared/aptPackages.ts';
 import { loadOriginConfig } from '../origin/config/originConfig.ts';

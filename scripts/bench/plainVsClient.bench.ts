@@ -25,7 +25,7 @@ import { startRedisServer } from '../shared/redisServer.ts';
 import { historyIds, tallyDeliveries, waitForDeliveries, type TalliedMember } from '../fleet/deliveryTally.ts';
 import { createFleet, type Fleet } from '../fleet/fleet.ts';
 import { ensurePushpin } from '../pushpin/ensurePushpin.ts';
-import { formatVersion } from '../pushpin/pushpinConfig.ts';
+import { formatVersion } from '../pushpin/pushpinVersion.ts';
 import { startLocalOrigin } from '../stack/localOrigin.ts';
 import { startLocalStack, type LocalStack } from '../stack/localStack.ts';
 import type { ManagedProcess } from '../shared/managedProcess.ts';

@@ -11,7 +11,8 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { readManifest, type LocalManifest, type ManifestBackend } from '../shared/fastlyManifest.ts';
 import { PROJECT_ROOT } from '../shared/projectRoot.ts';
-import { buildPushpinConfig, EVERY_INTERFACE, parsePushpinVersion, type PushpinConfigFiles } from './pushpinConfig.ts';
+import { buildPushpinConfig, EVERY_INTERFACE, type PushpinConfigFiles } from './pushpinConfig.ts';
+import { parsePushpinVersion } from './pushpinVersion.ts';
 import { DEFAULT_PUSHPIN_PROFILE, parsePushpinProfileName, type PushpinProfileName } from './pushpinProfiles.ts';
 
 /** The image docker-compose.yml runs; its version decides the service names in the config. */

@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { ensureCommand, findCommand, MissingToolError } from '../shared/aptPackages.ts';
-import { parsePushpinVersion, type PushpinVersion } from './pushpinConfig.ts';
+import { parsePushpinVersion, type PushpinVersion } from './pushpinVersion.ts';
 
 export interface PushpinBinary {
   path: string;
