@@ -14,7 +14,7 @@
 // After each: five more messages, then up to `--wait` (75 s: past the client's 30 s silence check and
 // 45 s idle timeout) for everyone to have everything. Prints and writes (bench-results/plain-vs-client/
 // latest.json, latest.md) delivered / lost / duplicated per side, transport and fault; asserts nothing.
-// `--quick` is the smoke run (test/plainVsClientBench.e2e.test.ts); `--help` lists the options. Pushpin
+// `--quick` is the smoke run (test/load/plainVsClientBench.e2e.test.ts); `--help` lists the options. Pushpin
 // profile: `--pushpin-profile` (default `fanout`, Fanout's own settings).
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';

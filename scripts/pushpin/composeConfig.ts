@@ -73,7 +73,7 @@ function main(): void {
     console.log(`${before === text ? 'unchanged' : 'wrote'} ${path}`);
   }
   if (profile !== DEFAULT_PUSHPIN_PROFILE) {
-    console.log(`Pushpin profile ${profile}, not the default ${DEFAULT_PUSHPIN_PROFILE}: do not commit it (test/dockerCompose.test.ts expects the default)`);
+    console.log(`Pushpin profile ${profile}, not the default ${DEFAULT_PUSHPIN_PROFILE}: do not commit it (test/pushpin/dockerCompose.test.ts expects the default)`);
   }
 }
 
