@@ -4,7 +4,7 @@
 // - when no Viceroy is installed, `--viceroy-path` to the local Compute host (see serve/viceroyChoice.ts);
 // - the origin, on the port of fastly.toml's `origin` backend, publishing to the CLI's Pushpin;
 // - everything stops with the CLI: when it exits, is killed, or this launcher is. The CLI and the origin
-//   run under the process keepers `npm start` uses (stack/managedProcess.ts): one mechanism for both.
+//   run under the process keepers `npm start` uses (shared/managedProcess.ts): one mechanism for both.
 // The Pushpin side is fastly.toml's `pushpin_path`, scripts/pushpin/pushpin-wrapper, under the Pushpin
 // profile PUSHPIN_PROFILE names (the CLI passes the environment on to it).
 import { homedir } from 'node:os';
@@ -12,12 +12,12 @@ import { join, resolve } from 'node:path';
 import fastlyCli from '@fastly/cli';
 import { edgeAddress, parseServeArguments, ServeUsageError, type ServeArguments } from './serve/serveArguments.ts';
 import { chooseViceroy } from './serve/viceroyChoice.ts';
-import { readManifest, ManifestError, type LocalManifest } from './stack/fastlyManifest.ts';
-import { watchLaunchers } from './stack/launcherWatch.ts';
+import { readManifest, ManifestError, type LocalManifest } from './shared/fastlyManifest.ts';
+import { watchLaunchers } from './shared/launcherWatch.ts';
 import { startLocalOrigin } from './stack/localOrigin.ts';
-import { startManagedProcess, type ManagedProcess } from './stack/managedProcess.ts';
-import { assertPortsFree, PortInUseError } from './stack/ports.ts';
-import { PROJECT_ROOT } from './stack/projectRoot.ts';
+import { startManagedProcess, type ManagedProcess } from './shared/managedProcess.ts';
+import { assertPortsFree, PortInUseError } from './shared/ports.ts';
+import { PROJECT_ROOT } from './shared/projectRoot.ts';
 import { DEFAULT_PUSHPIN_PROFILE, PUSHPIN_PROFILE_ENV, PUSHPIN_PROFILE_NAMES, PUSHPIN_PROFILES, PushpinProfileError, pushpinProfileFromEnv, type PushpinProfileName } from './pushpin/pushpinProfiles.ts';
 
 const ORIGIN_BACKEND = 'origin';

@@ -2,12 +2,12 @@
 // its output any more, or until npm (whatever launched it) is gone. Every child runs under a process
 // keeper, so it also stops when this process is SIGKILLed. See "Process lifecycle" in README.md.
 import { join } from 'node:path';
-import { onBrokenOutput, outputIsOpen } from './stack/brokenOutput.ts';
-import { watchLaunchers } from './stack/launcherWatch.ts';
+import { onBrokenOutput, outputIsOpen } from './shared/brokenOutput.ts';
+import { watchLaunchers } from './shared/launcherWatch.ts';
 import { startLocalStack, type LocalStack } from './stack/localStack.ts';
 import { rebuildEdge } from './stack/edgeRebuild.ts';
-import { DEFAULT_STOP_GRACE_MS, stopEveryManagedProcess } from './stack/managedProcess.ts';
-import { PROJECT_ROOT } from './stack/projectRoot.ts';
+import { DEFAULT_STOP_GRACE_MS, stopEveryManagedProcess } from './shared/managedProcess.ts';
+import { PROJECT_ROOT } from './shared/projectRoot.ts';
 import { parseStartOptions, START_USAGE, UsageError, type StartOptions } from './stack/startOptions.ts';
 import { watchStack } from './stack/stackWatch.ts';
 import { edgeBuildIsStale } from './compute-host/edgeBuild.ts';

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startRedisServer, type RunningRedis } from '../../test/harness/redisServer.ts';
+import { startRedisServer, type RunningRedis } from '../../scripts/shared/redisServer.ts';
 import { HistoryUnavailableError, type HistoryStore } from './historyStore.ts';
 import { describeHistoryStore } from './historyStoreContract.ts';
 import { createRedisHistoryStore } from './redisHistoryStore.ts';

@@ -2,7 +2,7 @@
 // several origins on one presence, each change announced by one of them, and an outage reported.
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startRedisServer, type RunningRedis } from '../../test/harness/redisServer.ts';
+import { startRedisServer, type RunningRedis } from '../../scripts/shared/redisServer.ts';
 import { describePresenceStore } from './presenceStoreContract.ts';
 import { PresenceUnavailableError, type LeaseTouch, type PresenceLimits, type PresenceStore } from './presenceStore.ts';
 import { createRedisPresenceStore } from './redisPresenceStore.ts';

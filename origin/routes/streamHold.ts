@@ -6,7 +6,7 @@
 // sequence itself (it fetched the link), but Pushpin 1.36 also updates every hold of a channel 1 s
 // after the channel's first subscription, through one limiter of 10 next-link fetches a second for the
 // whole handler, and holds back a stream's messages until its fetch returns: with hundreds of fresh
-// channels, messages waited tens of seconds (test/freshChannels.e2e.test.ts). A hold with no link has
+// channels, messages waited tens of seconds (test/recovery/freshChannels.e2e.test.ts). A hold with no link has
 // nothing to update. Instead every stored message names the id it follows (`prev`), in the replay
 // here and in the published items, and the client applies the gap rule: a message whose `prev` is not
 // its last id means the proxy dropped something, and the client comes back from its last id (with

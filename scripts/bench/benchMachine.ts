@@ -3,7 +3,7 @@
 import { execFileSync } from 'node:child_process';
 import { cpus, totalmem } from 'node:os';
 import { ensurePushpin } from '../pushpin/ensurePushpin.ts';
-import { formatVersion } from '../pushpin/pushpinConfig.ts';
+import { formatVersion } from '../pushpin/pushpinVersion.ts';
 import { loadAverage, openFilesLimit } from './fanout/processUsage.ts';
 
 export interface BenchMachine {

@@ -7,7 +7,7 @@
 // options. Prints numbers, asserts nothing.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { PROJECT_ROOT } from '../stack/projectRoot.ts';
+import { PROJECT_ROOT } from '../shared/projectRoot.ts';
 import { benchMachine, uptimeLine } from './benchMachine.ts';
 import { argumentsWithProfile, benchPushpinProfile } from './benchEnv.ts';
 import { runChatCase, type ChatCaseResult, type ChatCaseSpec } from './chat/chatCase.ts';

@@ -10,7 +10,7 @@ import WebSocket from 'ws';
 import { createClient, type FanoutClient, type Subscription, type TransportName } from '../../client/index.ts';
 import { nodeHttpFetch } from '../client/nodeHttpFetch.ts';
 import { startLocalStack } from '../stack/localStack.ts';
-import { freeStackPorts } from '../stack/ports.ts';
+import { freeStackPorts } from '../shared/ports.ts';
 import { benchInteger } from './benchEnv.ts';
 
 const TOKEN = 'bench-publish-token';

@@ -14,9 +14,9 @@ import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { ensureEdgeBuilt, EDGE_WASM } from '../compute-host/edgeBuild.ts';
 import { writeEdgeManifest } from '../compute-host/edgeManifest.ts';
-import { startManagedProcess, type ManagedProcess } from '../stack/managedProcess.ts';
-import { findFreePort } from '../stack/ports.ts';
-import { PROJECT_ROOT } from '../stack/projectRoot.ts';
+import { startManagedProcess, type ManagedProcess } from '../shared/managedProcess.ts';
+import { findFreePort } from '../shared/ports.ts';
+import { PROJECT_ROOT } from '../shared/projectRoot.ts';
 import { benchInteger, quantile } from './benchEnv.ts';
 
 const SEQUENTIAL = benchInteger('BENCH_SEQUENTIAL', 300, 10, 100_000);

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureEdgeBuilt } from '../compute-host/edgeBuild.ts';
 import { startLocalStack } from '../stack/localStack.ts';
-import { freeStackPorts } from '../stack/ports.ts';
+import { freeStackPorts } from '../shared/ports.ts';
 import { benchPushpinProfile } from './benchEnv.ts';
 
 const SLOW_MS = Number(process.env.BENCH_SLOW_MS ?? 5000);

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureEdgeBuilt } from '../compute-host/edgeBuild.ts';
 import { startLocalStack } from '../stack/localStack.ts';
-import { freeStackPorts } from '../stack/ports.ts';
+import { freeStackPorts } from '../shared/ports.ts';
 import { benchPushpinProfile } from './benchEnv.ts';
 
 const REQUESTS = 200;

@@ -11,7 +11,7 @@ import { clientRecoveryText, documentProfiles, markdownReport, mergeDocuments, r
 import { benchMachine, uptimeLine } from './benchMachine.ts';
 import { argumentsWithProfile, benchPushpinProfile } from './benchEnv.ts';
 import { ensureEdgeBuilt } from '../compute-host/edgeBuild.ts';
-import { PROJECT_ROOT } from '../stack/projectRoot.ts';
+import { PROJECT_ROOT } from '../shared/projectRoot.ts';
 
 export interface FanoutRunOutput {
   document: FanoutDocument;

@@ -3,7 +3,7 @@
 import { createMemoryHistoryStore } from '../../origin/history/memoryHistoryStore.ts';
 import { createRedisHistoryStore } from '../../origin/history/redisHistoryStore.ts';
 import type { HistoryStore } from '../../origin/history/historyStore.ts';
-import { startRedisServer } from '../../test/harness/redisServer.ts';
+import { startRedisServer } from '../shared/redisServer.ts';
 
 const limits = { maxMessagesPerChannel: 1000, maxAgeMs: 3_600_000, channelIdleMs: 7 * 24 * 3_600_000, maxBytes: 1024 ** 3 };
 const APPENDS = 3000;

@@ -14,23 +14,23 @@
 // After each: five more messages, then up to `--wait` (75 s: past the client's 30 s silence check and
 // 45 s idle timeout) for everyone to have everything. Prints and writes (bench-results/plain-vs-client/
 // latest.json, latest.md) delivered / lost / duplicated per side, transport and fault; asserts nothing.
-// `--quick` is the smoke run (test/plainVsClientBench.e2e.test.ts); `--help` lists the options. Pushpin
+// `--quick` is the smoke run (test/load/plainVsClientBench.e2e.test.ts); `--help` lists the options. Pushpin
 // profile: `--pushpin-profile` (default `fanout`, Fanout's own settings).
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { TransportName } from '../../client/index.ts';
 import { TRANSPORT_NAMES } from '../../protocol/index.ts';
-import { startRedisServer } from '../../test/harness/redisServer.ts';
+import { startRedisServer } from '../shared/redisServer.ts';
 import { historyIds, tallyDeliveries, waitForDeliveries, type TalliedMember } from '../fleet/deliveryTally.ts';
 import { createFleet, type Fleet } from '../fleet/fleet.ts';
 import { ensurePushpin } from '../pushpin/ensurePushpin.ts';
-import { formatVersion } from '../pushpin/pushpinConfig.ts';
+import { formatVersion } from '../pushpin/pushpinVersion.ts';
 import { startLocalOrigin } from '../stack/localOrigin.ts';
 import { startLocalStack, type LocalStack } from '../stack/localStack.ts';
-import type { ManagedProcess } from '../stack/managedProcess.ts';
-import { findFreePort, freeStackPorts } from '../stack/ports.ts';
-import { PROJECT_ROOT } from '../stack/projectRoot.ts';
+import type { ManagedProcess } from '../shared/managedProcess.ts';
+import { findFreePort, freeStackPorts } from '../shared/ports.ts';
+import { PROJECT_ROOT } from '../shared/projectRoot.ts';
 import { argumentsWithProfile, benchPushpinProfile } from './benchEnv.ts';
 import type { PlainSubscriber } from './plainVsClient/plainRecord.ts';
 import { startPlainSubscriber } from './plainVsClient/plainSubscribers.ts';

@@ -16,9 +16,9 @@ import { liveItemsForMessage, type GripPublishItem } from '../../origin/publishi
 import { ensurePushpin } from '../pushpin/ensurePushpin.ts';
 import { buildPushpinConfig } from '../pushpin/pushpinConfig.ts';
 import { benchPushpinProfile } from './benchEnv.ts';
-import { descendantsOf, startManagedProcess, type ManagedProcess } from '../stack/managedProcess.ts';
-import { findFreePort, findFreePortRange } from '../stack/ports.ts';
-import { PROJECT_ROOT } from '../stack/projectRoot.ts';
+import { descendantsOf, startManagedProcess, type ManagedProcess } from '../shared/managedProcess.ts';
+import { findFreePort, findFreePortRange } from '../shared/ports.ts';
+import { PROJECT_ROOT } from '../shared/projectRoot.ts';
 
 const MESSAGES = 20_000;
 /** Messages per request for both sides: the CLI's default --batch (4 GRIP items each). */

@@ -7,7 +7,7 @@
 // (scripts/pushpin/pushpinProfiles.ts) for the run; benchmarks read it through benchPushpinProfile().
 import { readdirSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { stopEveryManagedProcess } from '../stack/managedProcess.ts';
+import { stopEveryManagedProcess } from '../shared/managedProcess.ts';
 import { DEFAULT_PUSHPIN_PROFILE, parsePushpinProfileName, PUSHPIN_PROFILE_ENV, PUSHPIN_PROFILE_NAMES, PushpinProfileError } from '../pushpin/pushpinProfiles.ts';
 import { benchPushpinProfile, splitPushpinProfileOption } from './benchEnv.ts';
 

@@ -9,7 +9,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startLocalStack } from '../stack/localStack.ts';
-import { freeStackPorts } from '../stack/ports.ts';
+import { freeStackPorts } from '../shared/ports.ts';
 import { TRANSPORT_NAMES } from '../../protocol/index.ts';
 import { formatTally, historyIds, tallyDeliveries, waitForDeliveries } from '../fleet/deliveryTally.ts';
 import { createFleet } from '../fleet/fleet.ts';

@@ -6,7 +6,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startLocalStack } from '../stack/localStack.ts';
-import { freeStackPorts } from '../stack/ports.ts';
+import { freeStackPorts } from '../shared/ports.ts';
 import { benchInteger, benchPushpinProfile, quantile } from './benchEnv.ts';
 import { measureFleetDelivery } from './fleetDelivery.ts';
 

@@ -3,7 +3,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { PROJECT_ROOT } from '../stack/projectRoot.ts';
+import { PROJECT_ROOT } from '../shared/projectRoot.ts';
 
 export const CLIENT_DIST = join(PROJECT_ROOT, 'client', 'dist');
 /** What the build writes; the oldest of them decides whether it is stale. */

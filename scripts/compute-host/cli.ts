@@ -3,7 +3,7 @@
 //   <host> [-v...] -C fastly.toml --addr 127.0.0.1:7676 bin/main.wasm [--local-pushpin-proxy-port=7677]
 import { resolve } from 'node:path';
 import { ComputeHostError, startComputeHost } from './computeHost.ts';
-import { onBrokenOutput, outputIsOpen } from '../stack/brokenOutput.ts';
+import { onBrokenOutput, outputIsOpen } from '../shared/brokenOutput.ts';
 
 /** What `--version` prints; the Fastly CLI only shows it. */
 export const HOST_VERSION = 'viceroy 0.14.0 (fanout-forward Node compute host, js-compute-runtime 3.46 ABI)';

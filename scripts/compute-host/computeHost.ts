@@ -5,7 +5,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { randomFillSync } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import type { AddressInfo } from 'node:net';
-import { readManifest, unsupportedSettingsWarning, type LocalManifest } from '../stack/fastlyManifest.ts';
+import { readManifest, unsupportedSettingsWarning, type LocalManifest } from '../shared/fastlyManifest.ts';
 import { HostBody } from './hostBody.ts';
 import { initialMemoryImage } from './guestMemory.ts';
 import { rawHeaderList, type HostBackend } from './backendClient.ts';

@@ -3,7 +3,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { PROJECT_ROOT } from '../stack/projectRoot.ts';
+import { PROJECT_ROOT } from '../shared/projectRoot.ts';
 
 export const EDGE_WASM = join(PROJECT_ROOT, 'bin', 'main.wasm');
 

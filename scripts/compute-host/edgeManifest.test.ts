@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseManifest } from '../stack/fastlyManifest.ts';
+import { parseManifest } from '../shared/fastlyManifest.ts';
 import { rewriteManifest } from './edgeManifest.ts';
 
 const SOURCE = `

@@ -4,7 +4,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { parse as parseToml, stringify as stringifyToml } from 'smol-toml';
-import { ManifestError } from '../stack/fastlyManifest.ts';
+import { ManifestError } from '../shared/fastlyManifest.ts';
 
 export interface EdgeBackendOverride {
   url: string;

@@ -1,7 +1,7 @@
 // Messages between a guest worker (runs the wasm, blocks on hostcalls) and the main thread (owns
 // bodies, pending requests and every socket). Request and response heads live in the worker, so only
 // hostcalls that touch I/O cross the thread boundary.
-import type { ManifestBackend } from '../stack/fastlyManifest.ts';
+import type { ManifestBackend } from '../shared/fastlyManifest.ts';
 import type { MemoryImage } from './guestMemory.ts';
 
 /** Header lists keep order and repeats; names are lower-case. */

@@ -5,7 +5,7 @@
 import type { RunFailure } from './failureHints.ts';
 import type { PublishInput } from './publishCommand.ts';
 import type { RunResult, RunStats } from './publishRun.ts';
-import type { ResolvedTarget } from './publishTargets.ts';
+import { closeEndpoint, type ResolvedTarget } from './publishTargets.ts';
 
 export type Redactor = (text: string) => string;
 
@@ -74,11 +74,6 @@ function transportsNote(target: ResolvedTarget): string {
   return target.kind === 'origin'
     ? 'stored and published by the origin to sse, stream, poll and ws'
     : "sse, stream, poll and ws, live only (not in the origin's history: a client that reconnects later will not get it)";
-}
-
-/** The origin's close endpoint for a channel (what a close is sent to instead of /api/publish). */
-export function closeEndpoint(target: Extract<ResolvedTarget, { kind: 'origin' }>, channel: string): string {
-  return `${target.baseUrl}/api/channels/${encodeURIComponent(channel)}/close`;
 }
 
 export function formatSummary(result: RunResult, input: PublishInput, target: ResolvedTarget): string {

@@ -19,8 +19,7 @@ import { PublishInputError, validatePublishInput } from '../../origin/publishing
 import { DEFAULT_PUBLISH_RETRY_POLICY } from '../../origin/publishing/publishRetryPolicy.ts';
 import type { OutgoingMessage } from './messageInput.ts';
 import type { PublishTuning } from './publishCommand.ts';
-import { closeEndpoint } from './publishOutput.ts';
-import type { ResolvedTarget } from './publishTargets.ts';
+import { closeEndpoint, type ResolvedTarget } from './publishTargets.ts';
 
 /** A message checked and framed, ready to join a batch. */
 export interface PreparedMessage {

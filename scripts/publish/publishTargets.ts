@@ -58,6 +58,11 @@ function redactUrl(raw: string): string {
   return raw.replace(/\/\/[^/@]*@/, '//***@').replace(/([?&](key|pass|token)=)[^&]*/gi, '$1***');
 }
 
+/** The origin's close endpoint for a channel (what a close is sent to instead of /api/publish). */
+export function closeEndpoint(target: Extract<ResolvedTarget, { kind: 'origin' }>, channel: string): string {
+  return `${target.baseUrl}/api/channels/${encodeURIComponent(channel)}/close`;
+}
+
 /** The URL the publisher POSTs to, without credentials. */
 export function publishEndpoint(controlUri: string): string {
   const url = new URL(controlUri);

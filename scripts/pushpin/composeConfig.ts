@@ -9,9 +9,10 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { readManifest, type LocalManifest, type ManifestBackend } from '../stack/fastlyManifest.ts';
-import { PROJECT_ROOT } from '../stack/projectRoot.ts';
-import { buildPushpinConfig, EVERY_INTERFACE, parsePushpinVersion, type PushpinConfigFiles } from './pushpinConfig.ts';
+import { readManifest, type LocalManifest, type ManifestBackend } from '../shared/fastlyManifest.ts';
+import { PROJECT_ROOT } from '../shared/projectRoot.ts';
+import { buildPushpinConfig, EVERY_INTERFACE, type PushpinConfigFiles } from './pushpinConfig.ts';
+import { parsePushpinVersion } from './pushpinVersion.ts';
 import { DEFAULT_PUSHPIN_PROFILE, parsePushpinProfileName, type PushpinProfileName } from './pushpinProfiles.ts';
 
 /** The image docker-compose.yml runs; its version decides the service names in the config. */
@@ -72,7 +73,7 @@ function main(): void {
     console.log(`${before === text ? 'unchanged' : 'wrote'} ${path}`);
   }
   if (profile !== DEFAULT_PUSHPIN_PROFILE) {
-    console.log(`Pushpin profile ${profile}, not the default ${DEFAULT_PUSHPIN_PROFILE}: do not commit it (test/dockerCompose.test.ts expects the default)`);
+    console.log(`Pushpin profile ${profile}, not the default ${DEFAULT_PUSHPIN_PROFILE}: do not commit it (test/pushpin/dockerCompose.test.ts expects the default)`);
   }
 }
 

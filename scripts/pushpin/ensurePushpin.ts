@@ -3,8 +3,8 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { ensureCommand, findCommand, MissingToolError } from '../stack/aptPackages.ts';
-import { parsePushpinVersion, type PushpinVersion } from './pushpinConfig.ts';
+import { ensureCommand, findCommand, MissingToolError } from '../shared/aptPackages.ts';
+import { parsePushpinVersion, type PushpinVersion } from './pushpinVersion.ts';
 
 export interface PushpinBinary {
   path: string;

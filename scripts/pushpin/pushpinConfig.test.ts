@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { parseManifest } from '../stack/fastlyManifest.ts';
-import { buildPushpinConfig, buildRoutes, EVERY_INTERFACE, LOOPBACK, parsePushpinVersion, proxyListenValue, pushpinPorts, withDefaultRoute } from './pushpinConfig.ts';
+import { parseManifest } from '../shared/fastlyManifest.ts';
+import { buildPushpinConfig, buildRoutes, EVERY_INTERFACE, LOOPBACK, proxyListenValue, pushpinPorts, withDefaultRoute } from './pushpinConfig.ts';
+import { parsePushpinVersion } from './pushpinVersion.ts';
 import { DEFAULT_PUSHPIN_PROFILE, PUSHPIN_PROFILES, type PushpinProfileName } from './pushpinProfiles.ts';
 import { ZURL_LIMITS } from './zurlLibdir.ts';
 

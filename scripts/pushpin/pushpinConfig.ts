@@ -1,9 +1,10 @@
 // Writes the Pushpin configuration `fastly compute serve` would write for this manifest (same ports,
 // same signing key and issuer, one route per backend), adapted to the installed Pushpin version.
 // Pure: the caller supplies directories and ports, so it can be unit tested and run many times at once.
-import type { ManifestBackend } from '../stack/fastlyManifest.ts';
+import type { ManifestBackend } from '../shared/fastlyManifest.ts';
 import { buildZurlTemplate, type ZurlLibdirs } from './zurlLibdir.ts';
 import { DEFAULT_PUSHPIN_PROFILE, profileLines, PUSHPIN_PROFILES, type ProfileSection, type PushpinProfileName } from './pushpinProfiles.ts';
+import { compareVersions, formatVersion, OLDEST_SUPPORTED_PUSHPIN, type PushpinVersion } from './pushpinVersion.ts';
 
 /** The dev signing key and issuer Viceroy and the Fastly CLI use; the origin verifies Grip-Sig with them. */
 export const LOCAL_GRIP_SIG_ISS = 'viceroy';
@@ -15,12 +16,6 @@ export const PUBLISH_MAX_BODY_BYTES = 65536;
  * 1.41 reads the `push_in_http_max_body_size` the Fastly CLI writes (github fastly/pushpin, handlerapp.cpp).
  */
 export const LEGACY_PUBLISH_BODY_LIMIT_KEY = 'push_in_max_body_size';
-
-export interface PushpinVersion {
-  major: number;
-  minor: number;
-  patch: number;
-}
 
 export interface PushpinConfigInput {
   version: PushpinVersion;
@@ -88,12 +83,6 @@ export interface PushpinConfigFiles {
   zurlTemplate?: string;
 }
 
-export function parsePushpinVersion(output: string): PushpinVersion {
-  const match = /(\d+)\.(\d+)\.(\d+)/.exec(output);
-  if (!match) throw new Error(`cannot read a Pushpin version from: ${output.trim() || '(no output)'}`);
-  return { major: Number(match[1]), minor: Number(match[2]), patch: Number(match[3]) };
-}
-
 /**
  * What the runner of a given Pushpin version expects, from its example config and internal.conf
  * (github fastly/pushpin, v1.36.0-v1.41.0). 1.38 moved Condure into Pushpin and made outgoing
@@ -106,17 +95,6 @@ export interface PushpinRunnerLayout {
   services: readonly string[];
   /** `[proxy]` settings the proxy needs on this version, beyond the package's internal.conf. */
   proxySettings: Readonly<Record<string, string>>;
-}
-
-/** Oldest Pushpin that honours `accept_pushpin_route`, which the CLI's routing relies on. */
-export const OLDEST_SUPPORTED_PUSHPIN: PushpinVersion = { major: 1, minor: 35, patch: 0 };
-
-export function compareVersions(a: PushpinVersion, b: PushpinVersion): number {
-  return a.major - b.major || a.minor - b.minor || a.patch - b.patch;
-}
-
-export function formatVersion(version: PushpinVersion): string {
-  return `${version.major}.${version.minor}.${version.patch}`;
 }
 
 const atLeast = (version: PushpinVersion, major: number, minor: number): boolean =>

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { buildPushpinConfig, parsePushpinVersion, type PushpinVersion } from './pushpinConfig.ts';
+import { buildPushpinConfig } from './pushpinConfig.ts';
+import { parsePushpinVersion, type PushpinVersion } from './pushpinVersion.ts';
 import { adaptPushpinConfig as adaptWithOptions, adaptPushpinRoutes, anchorRoutesFile, loopbackProxyPorts, readPushpinSetting, type AdaptOptions } from './pushpinConfigAdapter.ts';
 import { DEFAULT_PUSHPIN_PROFILE, type PushpinProfileName } from './pushpinProfiles.ts';
 import { buildZurlTemplate } from './zurlLibdir.ts';

@@ -13,16 +13,9 @@
 // Only the lines that must change are touched: everything else, comments and order included, is kept
 // byte for byte, and a config already right for the version comes back unchanged.
 // Hand-written instead of an INI library: those re-serialise the whole file and lose exactly that.
-import {
-  compareVersions,
-  LOOPBACK,
-  LEGACY_PUBLISH_BODY_LIMIT_KEY,
-  pushpinRunnerLayout,
-  SERVICE_RENAMES_1_40,
-  withDefaultRoute,
-  type PushpinVersion,
-} from './pushpinConfig.ts';
+import { LOOPBACK, LEGACY_PUBLISH_BODY_LIMIT_KEY, pushpinRunnerLayout, SERVICE_RENAMES_1_40, withDefaultRoute } from './pushpinConfig.ts';
 import { DEFAULT_PUSHPIN_PROFILE, profileLines, type PushpinProfileName } from './pushpinProfiles.ts';
+import { compareVersions, type PushpinVersion } from './pushpinVersion.ts';
 import { buildZurlTemplate, ZURL_LIMITS, type ZurlLibdirs } from './zurlLibdir.ts';
 
 export interface AdaptedPushpinConfig {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { OLDEST_SUPPORTED_PUSHPIN, parsePushpinVersion } from './pushpinConfig.ts';
+import { OLDEST_SUPPORTED_PUSHPIN, parsePushpinVersion } from './pushpinVersion.ts';
 import {
   DEFAULT_PUSHPIN_PROFILE,
   parsePushpinProfileName,

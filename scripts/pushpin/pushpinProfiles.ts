@@ -5,7 +5,7 @@
 // Fanout users cannot change these on Fastly (Fastly's build, fastly/pushpin fastly-build/pushpin.conf:
 // see FACTS.md), so `fanout` is what a client of the real service meets; `gentle` is what the local
 // stack ran with before, kept for benchmarks that measure throughput rather than Fanout's behaviour.
-import type { PushpinVersion } from './pushpinConfig.ts';
+import { compareVersions, type PushpinVersion } from './pushpinVersion.ts';
 
 export const PUSHPIN_PROFILE_NAMES = ['fanout', 'fanout-node', 'gentle'] as const;
 export type PushpinProfileName = (typeof PUSHPIN_PROFILE_NAMES)[number];
@@ -186,15 +186,10 @@ export interface ProfileLine {
   value: number;
 }
 
-/** Whether `version` is `since` or newer (pushpinConfig.ts's compareVersions, which imports this module). */
-function readsSince(version: PushpinVersion, since: PushpinVersion): boolean {
-  return (version.major - since.major || version.minor - since.minor || version.patch - since.patch) >= 0;
-}
-
 /** The profile's settings that `version` reads, in PROFILE_KEYS order. */
 export function profileLines(profile: PushpinProfileName, version: PushpinVersion): ProfileLine[] {
   const { settings } = PUSHPIN_PROFILES[profile];
   return (Object.keys(PROFILE_KEYS) as ProfileSettingName[])
-    .filter((name) => readsSince(version, PROFILE_KEYS[name].since))
+    .filter((name) => compareVersions(version, PROFILE_KEYS[name].since) >= 0)
     .map((name) => ({ name, section: PROFILE_KEYS[name].section, key: PROFILE_KEYS[name].key, value: settings[name] }));
 }

@@ -1,12 +1,14 @@
 // The wrapper as the Fastly CLI runs it (the real shell script and its Node half). No Pushpin 1.38-1.41
 // can be installed here, so the versions other than Debian's 1.36 are stand-in binaries that only record
-// how they were started; the 1.36 path with the real Pushpin and the real CLI is test/fastlyServe.e2e.test.ts.
+// how they were started; the 1.36 path with the real Pushpin and the real CLI is test/lifecycle/fastlyServe.e2e.test.ts.
 import { spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ensurePushpin, PUSHPIN_WRAPPER_PATH } from './ensurePushpin.ts';
+import { readManifest } from '../shared/fastlyManifest.ts';
+import { PROJECT_ROOT } from '../shared/projectRoot.ts';
+import { ensurePushpin, isPushpinWrapper, PUSHPIN_WRAPPER_PATH } from './ensurePushpin.ts';
 import { readPushpinSetting } from './pushpinConfigAdapter.ts';
 import { buildZurlTemplate, ZURL_TEMPLATE_PATH } from './zurlLibdir.ts';
 
@@ -263,5 +265,10 @@ describe('scripts/pushpin/pushpin-wrapper', () => {
     const binary = ensurePushpin(PUSHPIN_WRAPPER_PATH, () => {});
     expect(binary.path).not.toBe(PUSHPIN_WRAPPER_PATH);
     expect(binary.path).toMatch(/pushpin$/);
+  });
+
+  it("is what this repository's fastly.toml gives the Fastly CLI as pushpin_path", () => {
+    const { pushpinPath } = readManifest(join(PROJECT_ROOT, 'fastly.toml')).pushpin;
+    expect(pushpinPath && isPushpinWrapper(pushpinPath)).toBe(true);
   });
 });

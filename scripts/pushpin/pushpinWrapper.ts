@@ -16,7 +16,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { findInstalledPushpin, PUSHPIN_WRAPPER_PATH, PushpinMissingError, readVersion } from './ensurePushpin.ts';
-import { formatVersion, type PushpinVersion } from './pushpinConfig.ts';
+import { formatVersion, type PushpinVersion } from './pushpinVersion.ts';
 import { adaptPushpinConfig, adaptPushpinRoutes, anchorRoutesFile, readPushpinSetting, withRoutesFile } from './pushpinConfigAdapter.ts';
 import { pushpinProfileFromEnv, type PushpinProfileName } from './pushpinProfiles.ts';
 import { packageLibdirOf, writeOwnLibdir } from './zurlLibdir.ts';

@@ -1,7 +1,7 @@
 // Resident memory of a process and of everything it started (Pushpin's runner starts four services),
 // read from /proc, for the soak's samples.
 import { readFileSync } from 'node:fs';
-import { descendantsOf } from '../stack/managedProcess.ts';
+import { descendantsOf } from '../shared/managedProcess.ts';
 
 /** VmRSS in bytes; 0 when the process is gone. */
 export function rssBytes(pid: number): number {

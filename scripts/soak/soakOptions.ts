@@ -1,8 +1,8 @@
 // `npm run soak` options, parsed with node:util parseArgs and validated: a bad value stops the run
 // with a message naming the option, before anything is started.
 import { parseArgs } from 'node:util';
-import { MIX_SHARES } from '../bench/fanout/fanoutOptions.ts';
 import { TRANSPORT_NAMES, type TransportName } from '../../protocol/index.ts';
+import { TRANSPORT_MIX } from '../fleet/transportMix.ts';
 import {
   DEFAULT_PUSHPIN_PROFILE,
   parsePushpinProfileName,
@@ -122,12 +122,12 @@ function profileOption(value: string | undefined, env: NodeJS.ProcessEnv): Pushp
 }
 
 /**
- * The default split: the fan-out benchmark's mix (long-polling as the fallback it is). An even split,
- * 1,250 long-pollers re-polling after every message, is over what Pushpin 1.36 carries: each poll
- * passes zurl, and when more than 100 new requests wait for it the proxy answers 502 at once, which
- * strands shared next-link fetches (see the README's Soak section).
+ * The default split: the fleet's transport mix, the fan-out benchmark's too (long-polling as the
+ * fallback it is). An even split, 1,250 long-pollers re-polling after every message, is over what
+ * Pushpin 1.36 carries: each poll passes zurl, and when more than 100 new requests wait for it the
+ * proxy answers 502 at once, which strands shared next-link fetches (see the README's Soak section).
  */
-export const DEFAULT_MIX: Readonly<Record<TransportName, number>> = { websocket: MIX_SHARES.ws, sse: MIX_SHARES.sse, stream: MIX_SHARES.stream, poll: MIX_SHARES.poll };
+export const DEFAULT_MIX: Readonly<Record<TransportName, number>> = TRANSPORT_MIX;
 
 /** `sse=45,websocket=35,...` as weights (`ws` names the WebSocket too, as the fan-out benchmark does). */
 export function parseMix(raw: string): Record<TransportName, number> {

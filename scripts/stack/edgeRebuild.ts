@@ -7,8 +7,8 @@
 import { copyFileSync, existsSync, mkdirSync, rmSync, statSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
 import { EDGE_WASM } from '../compute-host/edgeBuild.ts';
-import { startManagedProcess } from './managedProcess.ts';
-import { PROJECT_ROOT } from './projectRoot.ts';
+import { startManagedProcess } from '../shared/managedProcess.ts';
+import { PROJECT_ROOT } from '../shared/projectRoot.ts';
 
 export type EdgeBuildResult = { ok: true; ms: number } | { ok: false; ms: number; status: number | string; output: string };
 

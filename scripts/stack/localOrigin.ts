@@ -2,8 +2,8 @@
 // Pushpin and verifying its signatures with the dev key, ready once /healthz answers.
 import { join } from 'node:path';
 import { LOCAL_GRIP_SIG_ISS, LOCAL_GRIP_SIG_KEY } from '../pushpin/pushpinConfig.ts';
-import { startManagedProcess, type ManagedProcess } from './managedProcess.ts';
-import { PROJECT_ROOT } from './projectRoot.ts';
+import { startManagedProcess, type ManagedProcess } from '../shared/managedProcess.ts';
+import { PROJECT_ROOT } from '../shared/projectRoot.ts';
 
 export interface LocalOriginOptions {
   port: number;

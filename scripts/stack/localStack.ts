@@ -4,11 +4,11 @@
 import { echoFor, type StackChild } from './echoPolicy.ts';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { readManifest, unsupportedSettingsWarning, type ManifestBackend } from './fastlyManifest.ts';
-import { startManagedProcess, type ManagedProcess } from './managedProcess.ts';
-import { assertPortsFree } from './ports.ts';
+import { readManifest, unsupportedSettingsWarning, type ManifestBackend } from '../shared/fastlyManifest.ts';
+import { startManagedProcess, type ManagedProcess } from '../shared/managedProcess.ts';
+import { assertPortsFree } from '../shared/ports.ts';
 import { startLocalOrigin } from './localOrigin.ts';
-import { PROJECT_ROOT } from './projectRoot.ts';
+import { PROJECT_ROOT } from '../shared/projectRoot.ts';
 import { startPushpin, type RunningPushpin } from '../pushpin/pushpinProcess.ts';
 import { DEFAULT_PUSHPIN_PROFILE, type PushpinProfileName } from '../pushpin/pushpinProfiles.ts';
 import { writeEdgeManifest, type EdgeBackendOverride } from '../compute-host/edgeManifest.ts';

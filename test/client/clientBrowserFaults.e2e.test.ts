@@ -14,7 +14,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { signSubscribeToken } from '../../origin/access/subscribeToken.ts';
 import { DEV_SUBSCRIBE_TOKEN_SECRET } from '../../origin/config/originConfig.ts';
 import { launchBrowser } from '../harness/browser.ts';
-import { startRedisServer, type RunningRedis } from '../harness/redisServer.ts';
+import { startRedisServer, type RunningRedis } from '../../scripts/shared/redisServer.ts';
 import { startTestStack, type TestStack } from '../harness/testStack.ts';
 import { startUpgradeRefusingProxy, type UpgradeRefusingProxy } from '../harness/upgradeRefusingProxy.ts';
 

@@ -8,7 +8,7 @@ import { pathToFileURL } from 'node:url';
 import { afterAll, expect, it } from 'vitest';
 import { bundleSizes } from '../../scripts/bench/clientSize.bench.ts';
 import { CLIENT_DIST } from '../../scripts/client/clientBuild.ts';
-import { PROJECT_ROOT } from '../../scripts/stack/projectRoot.ts';
+import { PROJECT_ROOT } from '../../scripts/shared/projectRoot.ts';
 
 const consumerDir = join(CLIENT_DIST, '.consumer-check');
 afterAll(() => rmSync(consumerDir, { recursive: true, force: true }));

@@ -9,7 +9,7 @@ import WebSocket from 'ws';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createClient, type ClientOptions, type FanoutClient, type TransportName } from '../../client/index.ts';
 import { liveItemsForMessage } from '../../origin/publishing/gripItems.ts';
-import { freeStackPorts } from '../../scripts/stack/ports.ts';
+import { freeStackPorts } from '../../scripts/shared/ports.ts';
 import { recordSubscription } from '../harness/clientRecorder.ts';
 import { startPublishFilter, type PublishFilter } from '../harness/publishFilter.ts';
 import { startTestStack, type TestStack } from '../harness/testStack.ts';

@@ -11,11 +11,11 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { descendantsOf, isAlive } from '../../scripts/stack/managedProcess.ts';
-import { findFreePort, findFreePortRange } from '../../scripts/stack/ports.ts';
+import { descendantsOf, isAlive } from '../../scripts/shared/managedProcess.ts';
+import { findFreePort, findFreePortRange } from '../../scripts/shared/ports.ts';
 import { startPushpin, type RunningPushpin } from '../../scripts/pushpin/pushpinProcess.ts';
 import { startExtraOrigin, type ExtraOrigin } from '../harness/originProcess.ts';
-import { startRedisServer, type RunningRedis } from '../harness/redisServer.ts';
+import { startRedisServer, type RunningRedis } from '../../scripts/shared/redisServer.ts';
 import { TEST_PUBLISH_TOKEN } from '../harness/testStack.ts';
 import { TEST_PUSHPIN_PROFILE } from '../harness/testPushpinProfile.ts';
 import type { PushpinProfileName } from '../../scripts/pushpin/pushpinProfiles.ts';

@@ -3,7 +3,7 @@
 // same Redis) and after the restart, and one publish caught in flight by the stop. Pushpin keeps
 // holding every client; long-polls answered while the origin is down poll again (Pushpin answers 502
 // meanwhile) and catch up from their `since`.
-// (test/restarts.e2e.test.ts covers the same with one client per transport, and the memory history.)
+// (test/recovery/restarts.e2e.test.ts covers the same with one client per transport, and the memory history.)
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { waitForDeliveries } from '../../scripts/fleet/deliveryTally.ts';
 import { expectEveryoneGotEverything, publishNow, startClients, startPublisher } from './faultRun.ts';

@@ -1,6 +1,6 @@
 // Headless Chromium (Debian's package) driven by playwright-core, for tests of what a person sees.
 import { chromium, type Browser } from 'playwright-core';
-import { ensureCommand } from '../../scripts/stack/aptPackages.ts';
+import { ensureCommand } from '../../scripts/shared/aptPackages.ts';
 
 export const CHROMIUM_HINT = 'Install Chromium: sudo apt-get install -y chromium';
 

@@ -5,7 +5,7 @@
 // so Pushpin delivers every item. It trusts every request (no Grip-Sig check): for tests only.
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { ManifestBackend } from '../../scripts/stack/fastlyManifest.ts';
+import type { ManifestBackend } from '../../scripts/shared/fastlyManifest.ts';
 
 export interface GripTestOrigin {
   url: string;

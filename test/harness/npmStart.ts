@@ -6,9 +6,9 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import { parse as parseToml, stringify as stringifyToml } from 'smol-toml';
-import { descendantsOf, isAlive } from '../../scripts/stack/managedProcess.ts';
-import { findFreePort, findFreePortRange, isPortFree } from '../../scripts/stack/ports.ts';
-import { PROJECT_ROOT } from '../../scripts/stack/projectRoot.ts';
+import { descendantsOf, isAlive } from '../../scripts/shared/managedProcess.ts';
+import { findFreePort, findFreePortRange, isPortFree } from '../../scripts/shared/ports.ts';
+import { PROJECT_ROOT } from '../../scripts/shared/projectRoot.ts';
 
 export interface StackPortSet {
   origin: number;

@@ -1,9 +1,9 @@
 // One more origin process beside a test stack (for several instances sharing Redis): a free port, its
 // log in the given directory, the same Grip-Sig key as the stack's Pushpin.
 import { join } from 'node:path';
-import { startManagedProcess, type ManagedProcess } from '../../scripts/stack/managedProcess.ts';
-import { findFreePort } from '../../scripts/stack/ports.ts';
-import { PROJECT_ROOT } from '../../scripts/stack/projectRoot.ts';
+import { startManagedProcess, type ManagedProcess } from '../../scripts/shared/managedProcess.ts';
+import { findFreePort } from '../../scripts/shared/ports.ts';
+import { PROJECT_ROOT } from '../../scripts/shared/projectRoot.ts';
 import { LOCAL_GRIP_SIG_ISS, LOCAL_GRIP_SIG_KEY } from '../../scripts/pushpin/pushpinConfig.ts';
 
 export interface ExtraOrigin {

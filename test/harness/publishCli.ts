@@ -2,7 +2,7 @@
 // environment stripped of publish settings so the caller's shell cannot change what a test means.
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { PROJECT_ROOT } from '../../scripts/stack/projectRoot.ts';
+import { PROJECT_ROOT } from '../../scripts/shared/projectRoot.ts';
 
 export interface CliRun {
   code: number | null;

@@ -3,7 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startLocalStack, type EdgeOptions, type LocalStack, type StackPorts } from '../../scripts/stack/localStack.ts';
-import { freeStackPorts } from '../../scripts/stack/ports.ts';
+import { freeStackPorts } from '../../scripts/shared/ports.ts';
 import type { PushpinProfileName } from '../../scripts/pushpin/pushpinProfiles.ts';
 import { TEST_PUSHPIN_PROFILE } from './testPushpinProfile.ts';
 

@@ -9,8 +9,8 @@ import { createClient, type FanoutClient, type TransportName } from '../../clien
 import { signSubscribeToken } from '../../origin/access/subscribeToken.ts';
 import { SWEEP_INTERVAL_MS } from '../../origin/presence/presenceTracker.ts';
 import { presenceLeasePath } from '../../protocol/index.ts';
-import { startManagedProcess } from '../../scripts/stack/managedProcess.ts';
-import { PROJECT_ROOT } from '../../scripts/stack/projectRoot.ts';
+import { startManagedProcess } from '../../scripts/shared/managedProcess.ts';
+import { PROJECT_ROOT } from '../../scripts/shared/projectRoot.ts';
 import { memberIds, readPresence, untilPresence } from '../harness/presenceReader.ts';
 import { startTestStack, type TestStack } from '../harness/testStack.ts';
 

@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { PROJECT_ROOT } from '../../scripts/stack/projectRoot.ts';
+import { PROJECT_ROOT } from '../../scripts/shared/projectRoot.ts';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { signSubscribeToken } from '../../origin/access/subscribeToken.ts';
 import { startTestStack, type TestStack } from '../harness/testStack.ts';

@@ -3,7 +3,7 @@
 // type, and a stop that always ends it. A child exits by itself when the channel closes (see
 // processRole.ts), so it never outlives the benchmark, also when the benchmark is killed outright.
 import { fork, type ChildProcess } from 'node:child_process';
-import { PROJECT_ROOT } from '../../stack/projectRoot.ts';
+import { PROJECT_ROOT } from '../../shared/projectRoot.ts';
 
 /** Every message a child sends has a type; `failed` (with a message) ends the run. */
 export type ChildMessage = { type: string };

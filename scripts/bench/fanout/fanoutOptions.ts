@@ -1,6 +1,7 @@
 // `npm run bench -- fanout [options]`: the command line, parsed with node:util parseArgs and validated
 // (a bad value names the option and what it takes; nothing starts).
 import { parseArgs } from 'node:util';
+import { TRANSPORT_MIX } from '../../fleet/transportMix.ts';
 
 export const SUBSCRIBER_TRANSPORTS = ['sse', 'ws', 'stream', 'poll'] as const;
 export type SubscriberTransport = (typeof SUBSCRIBER_TRANSPORTS)[number];
@@ -161,12 +162,13 @@ export function loadProcessesFor(subscribers: number, requested: number | undefi
   return Math.max(1, Math.min(wanted, subscribers));
 }
 
-/**
- * The mix: mostly streams and WebSockets, a few long-polls. A long-poll is the fallback transport and
- * the costly one: every delivery ends its request, and the next poll goes through the proxy to the
- * origin again (a stream costs the proxy a few tens of microseconds per delivery, a poll milliseconds).
- */
-export const MIX_SHARES: Readonly<Record<SubscriberTransport, number>> = { sse: 0.45, ws: 0.35, stream: 0.18, poll: 0.02 };
+/** The mix (scripts/fleet/transportMix.ts), under the benchmark's transport names. */
+export const MIX_SHARES: Readonly<Record<SubscriberTransport, number>> = {
+  sse: TRANSPORT_MIX.sse,
+  ws: TRANSPORT_MIX.websocket,
+  stream: TRANSPORT_MIX.stream,
+  poll: TRANSPORT_MIX.poll,
+};
 
 /** Which transport each of N subscribers uses: every one the same, or the mix (largest remainder). */
 export function transportsFor(choice: TransportChoice, n: number): SubscriberTransport[] {

@@ -2,7 +2,7 @@
 // subscriber, started and stopped together, their results merged.
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { PROJECT_ROOT } from '../../stack/projectRoot.ts';
+import { PROJECT_ROOT } from '../../shared/projectRoot.ts';
 import { emptyHistogram, merge } from './latencyHistogram.ts';
 import type { FromLoadProcess, LoadPlan, LoadResult, ToLoadProcess } from './loadProcess.ts';
 import { emptyCount } from './deliveryLedger.ts';

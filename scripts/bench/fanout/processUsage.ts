@@ -2,7 +2,7 @@
 // CPU time is what the process used, however busy the machine was; peak RSS is the kernel's high-water
 // mark (VmHWM) since the process started.
 import { readFileSync } from 'node:fs';
-import { descendantsOf } from '../../stack/processTree.mjs';
+import { descendantsOf } from '../../shared/processTree.mjs';
 
 /** Kernel clock ticks per second for /proc/PID/stat times (USER_HZ; 100 on every Linux we run on). */
 const TICKS_PER_SECOND = 100;

@@ -1,0 +1,92 @@
+// The chat benchmark's smoke run (`npm run bench -- chat --quick`): 10 channels x 4 subscribers of every
+// transport against the real Pushpin and origin, and Socket.IO's clients against its chat server, for
+// three seconds. It checks the run produced well-formed results and lost nothing; it asserts no speed
+// (the figures come from full runs, see the README's chat benchmark section).
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { benchPushpinProfile } from '../../scripts/bench/benchEnv.ts';
+import { runChat } from '../../scripts/bench/chat.bench.ts';
+import { parseChatOptions } from '../../scripts/bench/chat/chatOptions.ts';
+import type { ChatDocument } from '../../scripts/bench/chat/chatReport.ts';
+import { descendantsOf, isAlive } from '../../scripts/shared/processTree.mjs';
+import { PROJECT_ROOT } from '../../scripts/shared/projectRoot.ts';
+
+describe('npm run bench -- chat --quick', () => {
+  it('runs our stack and Socket.IO, loses nothing, and writes JSON, Markdown and SVG', { timeout: 180_000 }, async () => {
+    const out = mkdtempSync(join(tmpdir(), 'chat-smoke-'));
+    const lines: string[] = [];
+    const { files } = await runChat(parseChatOptions(['--quick', '--out', out]), (line) => lines.push(line));
+
+    const doc = JSON.parse(readFileSync(files.json, 'utf8')) as ChatDocument;
+    expect(doc.results.map((r) => r.system)).toEqual(['stack', 'socketio']);
+    const ours = doc.results[0]!;
+    expect(ours.pushpinProfile).toBe(benchPushpinProfile());
+    expect(ours.composition).toEqual({ sse: 18, websocket: 14, stream: 7, poll: 1 });
+    expect(doc.results[1]!.composition).toEqual({ 'socket.io': 40 });
+    for (const row of doc.results) {
+      expect(row.channels).toBe(10);
+      expect(row.subscribers).toBe(40);
+      expect(row.publish.scheduled).toBe(60);
+      expect(row.publish).toMatchObject({ sent: 60, accepted: 60, failed: 0 });
+      expect(row.expected).toBe(60 * 4);
+      expect({ received: row.received, lost: row.lost, duplicated: row.duplicated }).toEqual({ received: 240, lost: 0, duplicated: 0 });
+      expect(row.connect.notLive).toBe(0);
+      expect(row.deliveriesPerSecond).toBeGreaterThan(0);
+      expect(row.latencyMs.p99).toBeGreaterThanOrEqual(row.latencyMs.p50);
+      expect(row.latencyMs.max).toBeGreaterThanOrEqual(row.latencyMs.p99);
+      expect(row.timeline.reduce((n, p) => n + p.deliveries, 0)).toBe(240);
+      expect(row.loadAverageAtPublish).toHaveLength(3);
+      for (const p of row.processes) expect(p.cpuSeconds).toBeGreaterThanOrEqual(0);
+    }
+    expect(ours.byTransport.map((t) => t.transport).sort()).toEqual(['poll', 'sse', 'stream', 'websocket']);
+    const names = ours.processes.map((p) => p.name);
+    for (const name of ['condure', 'zurl', 'pushpin-proxy', 'pushpin-handler', 'origin', 'subscriber load', 'publisher load']) expect(names).toContain(name);
+    expect(doc.results[1]!.processes.map((p) => p.name)).toEqual(['socket.io server', 'subscriber load', 'publisher load']);
+
+    const md = readFileSync(files.markdown, 'utf8');
+    expect(md).toContain('| Pushpin + origin | 10 x 4 |');
+    expect(md).toContain('| Socket.IO 4 rooms | 10 x 4 |');
+    const svg = readFileSync(files.svg, 'utf8');
+    expect(svg.startsWith('<svg')).toBe(true);
+    expect(svg.trim().endsWith('</svg>')).toBe(true);
+    expect(lines.some((l) => l.includes('load average'))).toBe(true);
+    // Every process the run started has stopped (the load processes and the stacks are our children).
+    expect(descendantsOf(process.pid).filter((pid) => existsSync(`/proc/${pid}`))).toEqual([]);
+  });
+});
+
+describe('the chat benchmark killed mid-run', () => {
+  it('leaves no process behind after SIGKILL', { timeout: 120_000 }, async () => {
+    const out = mkdtempSync(join(tmpdir(), 'chat-killed-'));
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', 'scripts/bench/run.ts', 'chat', '--channels', '20', '--subscribers', '3', '--seconds', '60', '--no-socket-io', '--out', out],
+      { cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    const deadline = Date.now() + 60_000;
+    while (!/publishing in/.test(output)) {
+      if (Date.now() > deadline) throw new Error(`the benchmark did not get going:\n${output}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await new Promise((r) => setTimeout(r, 1500));
+    const started = descendantsOf(child.pid!);
+    // Keepers, Pushpin's runner and services, the origin, subscriber and publisher processes.
+    expect(started.length).toBeGreaterThanOrEqual(9);
+    child.kill('SIGKILL');
+    await exited;
+    const until = Date.now() + 10_000;
+    let alive = started.filter((pid) => isAlive(pid));
+    while (alive.length > 0 && Date.now() < until) {
+      await new Promise((r) => setTimeout(r, 100));
+      alive = started.filter((pid) => isAlive(pid));
+    }
+    expect(alive).toEqual([]);
+  });
+});
