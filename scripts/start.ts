@@ -1,6 +1,6 @@
 // `npm start`: the local stack in the foreground, until Ctrl-C, SIGTERM or SIGHUP, until nobody reads
 // its output any more, or until npm (whatever launched it) is gone. Every child runs under a process
-// keeper, so it also stops when this process is SIGKILLed. See "Process lifecycle" in README.md.
+// keeper, so it also stops when this process is SIGKILLed. See "Process lifecycle" in docs/local-development.md.
 import { join } from 'node:path';
 import { onBrokenOutput, outputIsOpen } from './shared/brokenOutput.ts';
 import { watchLaunchers } from './shared/launcherWatch.ts';

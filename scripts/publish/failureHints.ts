@@ -35,10 +35,12 @@ export function exitCodeForFailures(failures: readonly RunFailure[]): ExitCode {
   return EXIT.ok;
 }
 
+// Fastly's own Pub/Sub app publishes with a purge_select token limited to the service
+// (github.com/fastly/pubsub, Setup); a global-scope token works too but can do far more (docs/deploy.md).
 const FASTLY_TOKEN_HINT =
-  'publishing needs an API token with the global scope (purge-only tokens such as purge_select cannot publish) ' +
-  'that can access this service, from a user with at least the Engineer role; create one under Account > API tokens ' +
-  'in the Fastly console and set FASTLY_API_TOKEN';
+  'publishing needs an API token that can access this service: a purge_select-scope token limited to it ' +
+  "(what Fastly's Pub/Sub app uses) or a global-scope one; create one under Account > API tokens " +
+  'in the Fastly console and set FASTLY_API_TOKEN (see docs/deploy.md)';
 
 function networkHint(target: TargetName, code: string): string {
   if (/timeout|aborted/i.test(code)) return 'no answer in time; check the target, or raise --timeout';

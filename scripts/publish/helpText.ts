@@ -57,7 +57,7 @@ ${options}
 Targets and environment:
   local     http://127.0.0.1:5561 (the Pushpin of \`npm start\`); the default
   fastly    POST \${FASTLY_API_URL:-https://api.fastly.com}/service/$FASTLY_SERVICE_ID/publish/
-            with the header Fastly-Key: $FASTLY_API_TOKEN (needs a token with the global scope)
+            with the header Fastly-Key: $FASTLY_API_TOKEN (a purge_select token limited to the service)
   origin    POST \${ORIGIN_URL:-http://127.0.0.1:3000}/api/publish with Authorization: Bearer
             $PUBLISH_TOKEN (default dev-publish-token); --close POSTs .../api/channels/<channel>/close
   GRIP_URL  used when neither --target nor --grip-url is given (comma or space separated)

@@ -67,7 +67,7 @@ describe('runPublish', () => {
     expect(result.sent).toBe(3);
     expect(result.stopped).toBe(true);
     expect(result.failures).toHaveLength(1);
-    expect(result.failures[0]).toMatchObject({ kind: 'rejected', status: 401, hint: expect.stringMatching(/global scope/) });
+    expect(result.failures[0]).toMatchObject({ kind: 'rejected', status: 401, hint: expect.stringMatching(/purge_select/) });
     expect(exitCodeForFailures(result.failures)).toBe(4);
   });
 

@@ -125,7 +125,7 @@ function profileOption(value: string | undefined, env: NodeJS.ProcessEnv): Pushp
  * The default split: the fleet's transport mix, the fan-out benchmark's too (long-polling as the
  * fallback it is). An even split, 1,250 long-pollers re-polling after every message, is over what
  * Pushpin 1.36 carries: each poll passes zurl, and when more than 100 new requests wait for it the
- * proxy answers 502 at once, which strands shared next-link fetches (see the README's Soak section).
+ * proxy answers 502 at once, which strands shared next-link fetches (see docs/reliability.md, Soak).
  */
 export const DEFAULT_MIX: Readonly<Record<TransportName, number>> = TRANSPORT_MIX;
 

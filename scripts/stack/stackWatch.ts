@@ -3,8 +3,8 @@
 // restart (sourceWatch.ts); changes that come while one runs are picked up by one more afterwards.
 // A failed build leaves the running edge alone; an origin or edge that does not start again is
 // reported and started again on the next change. Pushpin keeps running throughout, so clients held
-// by it stay connected while the origin restarts; clients of the edge reconnect (see README.md,
-// "Watch mode").
+// by it stay connected while the origin restarts; clients of the edge reconnect (see
+// docs/local-development.md, "Watch mode").
 import { join } from 'node:path';
 import type { EdgeBuildResult } from './edgeRebuild.ts';
 import type { LocalStack, RestartableChild } from './localStack.ts';

@@ -50,7 +50,7 @@ bin/main.wasm is rebuilt when edge/ is newer. Manifest settings the local stack 
       --log-dir DIR     logs and generated files (default ./pushpin-logs)
   -w, --watch           when edge/ changes, rebuild bin/main.wasm and restart the edge (a failed
                         build keeps the running one); when origin/ changes, restart the origin.
-                        Pushpin keeps running and holding its clients; see README.md, Watch mode
+                        Pushpin keeps running and holding its clients; see docs/local-development.md, Watch mode
       --pushpin-listen-all
                         Pushpin's proxy (7677) listens on every interface (0.0.0.0), not only on
                         127.0.0.1, e.g. for a load generator on another machine. The stack runs with

@@ -3,7 +3,7 @@
 // to every transport: Pushpin cuts some sessions (as it cancelled sessions "out of sequence" under
 // 5,000 SSE subscribers) and long-polls fail; the clients come back with their position and recover.
 // (Clients that stop reading during a burst larger than their buffers are a known gap with Pushpin
-// 1.36: `npm run bench -- slowConsumers` reproduces it; see the README's Reliability section.)
+// 1.36: `npm run bench -- slowConsumers` reproduces it; see docs/reliability.md.)
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';

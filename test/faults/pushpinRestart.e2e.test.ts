@@ -12,7 +12,7 @@ const PER_TRANSPORT = 100;
 /**
  * Shorter than the client's defaults (30 s silence check, 45 s idle), which the case would otherwise
  * wait out: a stream back after the restart is now and then left silent by Pushpin 1.36 (a stranded
- * next-link fetch, README: Known gaps), found by the silence check; and a connection made while Pushpin
+ * next-link fetch, docs/reliability.md: Known gaps), found by the silence check; and a connection made while Pushpin
  * starts can be accepted and never answered (seen: "socket hang up" 20 s later), dropped after the idle
  * time (seen in about one run in three, for a few clients; every other client waits with them). 400
  * clients checking every 5 s are little load; a stream with nothing at all for 10 s (Pushpin's

@@ -1,7 +1,7 @@
 // The chat benchmark's smoke run (`npm run bench -- chat --quick`): 10 channels x 4 subscribers of every
 // transport against the real Pushpin and origin, and Socket.IO's clients against its chat server, for
 // three seconds. It checks the run produced well-formed results and lost nothing; it asserts no speed
-// (the figures come from full runs, see the README's chat benchmark section).
+// (the figures come from full runs, see docs/benchmarks.md, Chat).
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -1,7 +1,7 @@
 // The fan-out benchmark's smoke run (`npm run bench -- fanout --quick`): every transport against the
 // real Pushpin and origin, and Socket.IO's clients against its server, at tiny N for two seconds. It
 // checks the run produced well-formed results and lost nothing; it asserts no speed (the figures come
-// from the full run on a quiet machine, see the README's Benchmarks section).
+// from the full run on a quiet machine, see docs/benchmarks.md).
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

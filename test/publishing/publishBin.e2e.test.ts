@@ -66,7 +66,7 @@ describe('fanout-publish, the package bin', () => {
     expect(result.code, result.stderr).toBe(0);
     expect(result.stdout.endsWith('\n')).toBe(true);
     expect(result.stdout.trimEnd().split('\n')).toHaveLength(1);
-    // Ids are positions seeded from the clock (see README, Ids and positions), not counters from 1.
+    // Ids are positions seeded from the clock (see docs/protocol.md, Ids and positions), not counters from 1.
     const printed = JSON.parse(result.stdout) as { ok: boolean; sent: number; ids: string[] };
     expect(printed).toMatchObject({ ok: true, sent: 1, ids: [expect.stringMatching(/^\d+$/)] });
     const history = (await (await fetch(`${stack.urls.origin}/api/channels/bin-channel/messages`)).json()) as {

@@ -92,7 +92,7 @@ describe('errors from the Fastly publish API', () => {
     expect(run.code).toBe(4);
     expectNoToken(run);
     expect(run.stderr).toMatch(/answered 401/);
-    expect(run.stderr).toMatch(/hint: Fastly did not accept FASTLY_API_TOKEN.*global scope/);
+    expect(run.stderr).toMatch(/hint: Fastly did not accept FASTLY_API_TOKEN.*purge_select/);
     expect(run.stderr).toContain('***');
     expect(api.requests).toHaveLength(1);
   });
@@ -105,7 +105,7 @@ describe('errors from the Fastly publish API', () => {
     const result = JSON.parse(run.stdout) as { ok: boolean; exitCode: number; errors: Array<{ status: number; hint: string }> };
     expect(result).toMatchObject({ ok: false, exitCode: 4, sent: 0, failed: 1 });
     expect(result.errors[0]!.status).toBe(403);
-    expect(result.errors[0]!.hint).toMatch(/may not publish.*global scope/);
+    expect(result.errors[0]!.hint).toMatch(/may not publish.*purge_select/);
   });
 
   it('413: exit 4 with the 64 KiB hint', async () => {

@@ -214,7 +214,7 @@ describe('WebSocket client publish (ALLOW_CLIENT_PUBLISH=true)', () => {
 
 describe('a gap on a stream (the proxy never saw a message): the next one names what it follows, and a client coming back from its last id gets the missing one', () => {
   // Stream holds carry no prev-id and no next link (routes/streamHold.ts): Pushpin delivers what it
-  // gets. Each stored message names the id it follows (`prev`); the rule for any client (the README's
+  // gets. Each stored message names the id it follows (`prev`); the rule for any client (docs/protocol.md's
   // "prev rule", what fanout-forward/client does): a `prev` that is not your last id means a gap,
   // reconnect with your last id (Last-Event-ID, ?since=).
   it('SSE: an EventSource sees `prev` skip an id; reconnecting with Last-Event-ID replays the missing one, the chain intact', async () => {

@@ -123,7 +123,7 @@ describe.each([
     // 1,224 of 5,308 here).
     // It checks a silent connection after 5 s instead of 30 s: in about one run in seven under load the
     // Redis case saw a catch-up stall (a barrier pong that never reached the origin), which the
-    // client's pong check ends, but after its silence time (README, Known gaps).
+    // client's pong check ends, but after its silence time (docs/reliability.md, Known gaps).
     const observerClient = createClient({
       url: stack.urls.pushpinProxy,
       headers: { 'pushpin-route': 'origin' },

@@ -1,6 +1,6 @@
 // Plain subscribers: what a user writes from the browser's own APIs, with none of the client library's
 // checks. Honest ones, not strawmen: each resumes from the last id it saw whenever its connection
-// ends, as the contract documents (README: The public contract), and nothing more.
+// ends, as the contract documents (docs/protocol.md: The public contract), and nothing more.
 // - SSE: a real EventSource (the `eventsource` package, the WHATWG algorithm): it reconnects by itself
 //   with Last-Event-ID after `retry` (3 s); an error status ends it for good, as in a browser.
 // - WebSocket: subscribes once on open with `since` (the last id it got), and again on a new socket

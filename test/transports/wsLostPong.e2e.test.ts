@@ -4,8 +4,8 @@
 // and sends the barrier again in that answer. Through the real Pushpin: the client ignores the first
 // barrier ping, gets it again without sending anything, and after answering it gets every message.
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { recordWs } from './harness/wsClient.ts';
-import { startTestStack, type TestStack } from './harness/testStack.ts';
+import { recordWs } from '../harness/wsClient.ts';
+import { startTestStack, type TestStack } from '../harness/testStack.ts';
 
 let stack: TestStack;
 beforeAll(async () => {
