@@ -3,6 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { createEventStreamReader } from './eventStreamReader.ts';
 import {
   formatStreamPosition,
+  MAX_CHANNEL_NAME_LENGTH,
+  MAX_MESSAGE_ID_DIGITS,
   maxStreamChannels,
   MAX_CONNECTION_SUBSCRIPTIONS,
   MAX_STREAM_POSITION_LENGTH,
@@ -21,6 +23,10 @@ const messageId = fc.oneof(fc.constant('0'), fc.bigInt({ min: 1n, max: 10n ** 18
 const position = fc.uniqueArray(fc.tuple(channelName, messageId), { selector: ([c]) => c, minLength: 1, maxLength: MAX_CONNECTION_SUBSCRIPTIONS });
 
 describe('stream positions', () => {
+  it('are at most MAX_STREAM_POSITION_LENGTH long: a full stream of the longest names and ids', () => {
+    expect(MAX_STREAM_POSITION_LENGTH).toBe(MAX_CONNECTION_SUBSCRIPTIONS * (MAX_CHANNEL_NAME_LENGTH + MAX_MESSAGE_ID_DIGITS + 2));
+  });
+
   it('read back what they write, in order, for any channels and ids', () => {
     fc.assert(
       fc.property(position, (entries) => {
