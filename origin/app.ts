@@ -66,8 +66,10 @@ export function createOriginApp(deps: OriginDeps): Express {
   // path match per request.
   app.use(publishRoutes({ publisher: deps.publisher, channelCloser: deps.channelCloser, publishToken: config.publishToken, log, metrics }));
   // Realtime: every route checks Grip-Sig before anything else (body included).
-  app.use(sseRoutes({ history, requireGrip, metrics, access, streamExpiry: deps.streamExpiryCloser }));
-  app.use(streamRoutes({ history, requireGrip, metrics, access, streamExpiry: deps.streamExpiryCloser }));
+  // Streams of several channels hold up to the proxy's subscriptions per connection, as a WebSocket does.
+  const streams = { history, requireGrip, metrics, access, streamExpiry: deps.streamExpiryCloser, maxSubscriptions: config.wsMaxSubscriptions };
+  app.use(sseRoutes(streams));
+  app.use(streamRoutes(streams));
   app.use(pollRoutes({ history, requireGrip, metrics, access, timeoutSeconds: config.longPollTimeoutSeconds }));
   app.use(
     wsRoutes({

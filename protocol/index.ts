@@ -8,6 +8,7 @@ export * from './lineReader.ts';
 export * from './messageIds.ts';
 export * from './presence.ts';
 export * from './streamFraming.ts';
+export * from './streamPositions.ts';
 export * from './transports.ts';
 export * from './utf8.ts';
 export * from './wsFrames.ts';

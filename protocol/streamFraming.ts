@@ -19,6 +19,11 @@ export const SSE_EVENTS = {
   tokenExpired: 'token-expired',
   /** A member entered or left (streams opened with `?presence=1`). Data: a PresenceEvent; no `id:`, so the position stays. */
   presence: 'presence',
+  /**
+   * Where one channel of a stream of several stands, when its replay sent no message (an EventSource
+   * hides id-only blocks; this one it dispatches). Data: `{ channel, lastId }`.
+   */
+  position: 'position',
 } as const;
 
 /**
@@ -42,6 +47,11 @@ export function sseEvent(message: Envelope, json = envelopeJson(message)): strin
  */
 export function ssePosition(id: string): string {
   return `id: ${id}\n\n`;
+}
+
+/** SSE_EVENTS.position: a channel's position on a stream of several (the NDJSON position line's twin). */
+export function sseChannelPosition(channel: string, id: string): string {
+  return `event: ${SSE_EVENTS.position}\ndata: ${JSON.stringify({ channel, lastId: id })}\n\n`;
 }
 
 export function sseReset(channel: string, reset: ContinuityReset): string {
@@ -103,7 +113,7 @@ export type StreamItem =
   | { kind: 'message'; message: Envelope; prev?: string }
   | { kind: 'reset'; channel: string; reset: ContinuityReset }
   | { kind: 'expired'; channel: string }
-  /** Where the subscriber stands before any message (an NDJSON position line). */
+  /** Where the subscriber stands before any message (an NDJSON position line, an SSE position event). */
   | { kind: 'position'; channel: string; lastId: string }
   /** A member entered or left (not a message: the position stays). */
   | { kind: 'presence'; event: PresenceEvent }
@@ -175,6 +185,9 @@ export function parseSseEvent(event: string, data: string): StreamItem {
     return reset ? { kind: 'reset', channel: value.channel, reset } : { kind: 'invalid', reason: 'a reset event without reason, since and after' };
   }
   if (event === SSE_EVENTS.tokenExpired) return { kind: 'expired', channel: value.channel };
+  if (event === SSE_EVENTS.position) {
+    return isMessageId(value.lastId) ? { kind: 'position', channel: value.channel, lastId: value.lastId } : { kind: 'invalid', reason: 'a position event without a lastId' };
+  }
   if (event === SSE_EVENTS.presence) {
     const presence = presenceEventOf(value);
     return presence ? { kind: 'presence', event: presence } : { kind: 'invalid', reason: 'a presence event without action, clientId and ts' };

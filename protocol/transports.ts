@@ -17,6 +17,11 @@ export function subscribePath(transport: Exclude<TransportName, 'websocket'>, ch
   return `/${HTTP_PATH_PREFIX[transport]}/${encodeURIComponent(channel)}`;
 }
 
+/** The path of a stream of several channels (`?channel=a&channel=b`, see streamPositions.ts). */
+export function multiStreamPath(transport: 'sse' | 'stream'): string {
+  return `/${HTTP_PATH_PREFIX[transport]}`;
+}
+
 /** The query parameter an HTTP transport's subscribe takes its position in (SSE also reads the Last-Event-ID header). */
 export const RESUME_QUERY_PARAM = { sse: 'lastEventId', stream: 'since', poll: 'since' } as const;
 

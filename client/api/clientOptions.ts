@@ -140,7 +140,9 @@ export function resolveClientOptions(options: ClientOptions): ResolvedClient {
       tokenLeadMs: options.tokenRefreshLeadMs,
       publishTimeoutMs: options.publishTimeoutMs ?? 10_000,
       subscribeTimeoutMs: options.subscribeTimeoutMs ?? 20_000,
-      locateFirst: eventSource ? ['poll', 'sse'] : ['poll'],
+      // An EventSource hides the id-only block a stream of one channel starts with, not the position
+      // event of a stream of several: it always opens those (see createClient's open).
+      locateFirst: ['poll'],
       keepAliveHidden: eventSource ? ['poll', 'sse'] : ['poll'],
       random: options.random ?? Math.random,
     },

@@ -71,3 +71,51 @@ it('on a gap, hands on nothing more that the left connection had already receive
     await new Promise((r) => server.close(r));
   }
 });
+
+it('opens SSE through an EventSource as a stream of channels, one for the channels subscribed together, asking no history first', async () => {
+  const sources: Array<{ url: string; closed: boolean; emit(type: string, data: unknown): void; onopen: (() => void) | null }> = [];
+  class FakeEventSource {
+    readyState = 0;
+    onopen: (() => void) | null = null;
+    onmessage: ((event: { data: string }) => void) | null = null;
+    onerror: (() => void) | null = null;
+    listeners = new Map<string, (event: { data: string }) => void>();
+    closed = false;
+    constructor(readonly url: string) {
+      sources.push(this as never);
+    }
+    addEventListener(type: string, listener: (event: { data: string }) => void): void {
+      this.listeners.set(type, listener);
+    }
+    emit(type: string, data: unknown): void {
+      this.listeners.get(type)?.({ data: JSON.stringify(data) });
+    }
+    close(): void {
+      this.closed = true;
+    }
+  }
+  const fetched: string[] = [];
+  const fetch = async (url: string) => {
+    fetched.push(url);
+    return { status: 204, headers: { get: () => null }, body: null, json: async () => ({}), text: async () => '' };
+  };
+  const client = createClient({ url: 'http://service.test', transport: 'sse', EventSource: FakeEventSource, fetch, presenceLeases: false });
+  try {
+    const a = client.subscribe('a');
+    await new Promise((r) => setTimeout(r, 10));
+    expect(sources.map((s) => s.url)).toEqual(['http://service.test/events?channel=a']);
+    sources[0]!.onopen?.();
+    sources[0]!.emit('position', { channel: 'a', lastId: '42' });
+    await a.ready;
+    expect(a.position).toBe('42');
+    const more = [client.subscribe('b', { since: '7' }), client.subscribe('c')];
+    await new Promise((r) => setTimeout(r, 10));
+    expect(sources[0]!.closed).toBe(true);
+    expect(sources.map((s) => s.url)).toEqual(['http://service.test/events?channel=a', 'http://service.test/events?channel=a%3A42&channel=b%3A7&channel=c']);
+    expect(more.map((s) => s.state)).toEqual(['connecting', 'connecting']);
+    // Nothing asked the history where a channel stands: the stream says so.
+    expect(fetched).toEqual([]);
+  } finally {
+    client.close();
+  }
+});

@@ -3,7 +3,7 @@
 // queries, token functions, the application's listeners), and keeps one timer per client for the
 // machine's next wake-up. Events that arrive while effects run (a listener unsubscribing, a binding
 // calling back at once) are queued, never nested.
-import { CHANNEL_NAME_RULE, isMessageId, isValidChannelName, MESSAGE_ID_RULE, type TransportName } from '../../protocol/index.ts';
+import { CHANNEL_NAME_RULE, isMessageId, isValidChannelName, MESSAGE_ID_RULE, type StreamChannel, type TransportName } from '../../protocol/index.ts';
 import { createMachine, step, type Effect, type MachineEvent, type MachineState } from '../core/clientMachine.ts';
 import type { ConnectionHandle, ConnectionSink } from '../transports/connection.ts';
 import { openEventSource } from '../transports/eventSourceConnection.ts';
@@ -61,6 +61,9 @@ export function createClient(options: ClientOptions = {}): FanoutClient {
   let nextId = 1;
   let timer: ReturnType<typeof setTimeout> | undefined;
   let armedAt = Infinity;
+  // Subscriptions given the same token (the same string, the same function) share it in the machine:
+  // one refresh for all, and one stream for all on SSE and NDJSON. A string is its own key.
+  const functionKeys = new WeakMap<object, number>();
 
   const dispatch = (event: MachineEvent): void => {
     queue.push(event);
@@ -102,6 +105,12 @@ export function createClient(options: ClientOptions = {}): FanoutClient {
     record: (id) => machine.subs.get(id),
     queryPresence: (channel, token, page) => readPresenceSnapshot(env.fetch, base, bearer(token), channel, page),
     stall: (conn, ms) => connections.get(conn)?.stall(ms),
+    tokenKey: (source) => {
+      if (typeof source !== 'function') return source;
+      let key = functionKeys.get(source);
+      if (key === undefined) functionKeys.set(source, (key = nextId++));
+      return key;
+    },
     forget: (id) => void subscriptions.delete(id),
     get closed() {
       return machine.closed;
@@ -160,12 +169,17 @@ export function createClient(options: ClientOptions = {}): FanoutClient {
   const open = (e: Extract<Effect, { type: 'open' }>): ConnectionHandle => {
     const sink = sinkFor(e.conn);
     if (e.transport === 'websocket') return openWebSocket(env, webSocketUrl(base), sink);
-    const channel = e.channel!;
+    const { transport } = e;
     const presence = { presenceEvents: e.presenceEvents };
-    if (e.transport === 'sse' && eventSource) return openEventSource(env.EventSource!, subscribeUrl(base, 'sse', channel, e.since, e.token, presence), sink);
-    const url = subscribeUrl(base, e.transport, channel, e.since, undefined, presence);
-    if (e.transport === 'poll') return openLongPoll(env.fetch!, url, bearer(e.token), sink);
-    return openHttpStream(env.fetch!, url, bearer(e.token), e.transport, sink);
+    const viaEventSource = transport === 'sse' && eventSource;
+    // An EventSource gets a stream of several channels even for one: it names where each channel
+    // stands in an event an EventSource shows (a stream of one names it in an id-only block).
+    const channels = e.channels ?? (viaEventSource ? [e as StreamChannel] : e.channel!);
+    const url = (token?: string): string => subscribeUrl(base, transport, channels, e.since, token, presence);
+    // An EventSource cannot set Authorization: the token goes in the URL (the edge moves it into the header).
+    if (viaEventSource) return openEventSource(env.EventSource!, url(e.token), sink);
+    if (transport === 'poll') return openLongPoll(env.fetch!, url(), bearer(e.token), sink);
+    return openHttpStream(env.fetch!, url(), bearer(e.token), transport, sink);
   };
 
   const execute = (e: Effect): void => {
@@ -209,7 +223,13 @@ export function createClient(options: ClientOptions = {}): FanoutClient {
         return;
       case 'check':
         void probeHistory(env.fetch!, base, bearer(e.token), e.channel, e.since).then((answer) =>
-          dispatch({ type: 'checked', conn: e.conn, since: e.since, behind: 'page' in answer ? answer.page.messages.length > 0 || answer.page.reset !== undefined : undefined }),
+          dispatch({
+            type: 'checked',
+            conn: e.conn,
+            channel: e.channel,
+            since: e.since,
+            behind: 'page' in answer ? answer.page.messages.length > 0 || answer.page.reset !== undefined : undefined,
+          }),
         );
         return;
       case 'message':

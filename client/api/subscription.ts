@@ -55,7 +55,11 @@ export type TokenSource = string | (() => string | Promise<string>);
 export interface SubscribeOptions {
   /** Resume after this id ("0": everything retained). Without it: live from the channel's position when subscribed. */
   since?: string;
-  /** A subscribe token for a private channel; a function is asked again before the token's `exp` and when one is refused. */
+  /**
+   * A subscribe token for a private channel; a function is asked again before the token's `exp` and
+   * when one is refused. Subscriptions given the same token (string or function) share it, and one
+   * SSE or NDJSON stream: it must grant all their channels.
+   */
   token?: TokenSource;
   /** `true`: enter the channel's presence and receive its member events; or choose each (see PresenceOptions). */
   presence?: boolean | PresenceOptions;
@@ -72,11 +76,11 @@ export function presenceRequestOf(option: SubscribeOptions['presence']): Presenc
 
 /** Hooks for test harnesses (soak, benchmarks, fault suites); an application has no use for them. */
 export interface SubscriptionTestingHooks {
-  /** Drops the subscription's connection as a network would (a WebSocket: every channel on it). It comes back by itself. */
+  /** Drops the subscription's connection as a network would (a WebSocket or a stream of several channels: every channel on it). It comes back by itself. */
   cut(): void;
   /**
    * Stops reading from the subscription's connection for `ms` at most (a slow consumer: the proxy's
-   * buffer for it fills; a WebSocket: every channel on it). Returns the function that resumes at once,
+   * buffer for it fills; a WebSocket or a stream of several channels: every channel on it). Returns the function that resumes at once,
    * or undefined when this connection cannot pause (an EventSource, a browser WebSocket) or there is
    * none right now.
    */
@@ -112,6 +116,8 @@ export interface SubscriptionDriver {
   stall(conn: number, ms: number): (() => void) | undefined;
   /** The subscription is closed: the client forgets it. */
   forget(id: number): void;
+  /** The key of a token (the same for the same string or function), for the machine to share it. */
+  tokenKey(source: TokenSource | undefined): number | string | undefined;
   /** Reads the presence API with this token. */
   queryPresence(channel: string, token: string | undefined, page?: { after?: string | undefined; limit?: number | undefined }): Promise<PresenceSnapshot>;
   readonly closed: boolean;
@@ -157,6 +163,7 @@ export class ClientSubscription implements Subscription {
         since,
         token: typeof source === 'string' ? source : undefined,
         tokenFunction: typeof source === 'function',
+        tokenKey: this.driver.tokenKey(source),
         ...(this.presenceRequest ? { presence: this.presenceRequest } : {}),
       });
       this.sub = this.driver.record(id);

@@ -9,8 +9,10 @@
 // The rules, each once: the per-message rule (deliveryRule.ts), the position moves (subscribed,
 // resets, SSE id-only blocks, long-poll lastId), the WebSocket gap rule and pong check, the stream
 // silence check (liveness.ts), backoff with full jitter (backoff.ts), transport fallback and upgrade
-// (transportLadder.ts), token refresh (tokenLifetime.ts), subscribe errors, and many channels on one
-// WebSocket with overflow onto another connection.
+// (transportLadder.ts), token refresh (tokenLifetime.ts), subscribe errors, many channels on one
+// WebSocket with overflow onto another connection, and many channels on one SSE or NDJSON stream
+// (streamGrouping.ts: which share one; a stream reopens, with every channel's position, when one
+// joins or leaves). Subscriptions given the same token share it (one refresh for all).
 import {
   clientFrames,
   CLOSE_CODES,
@@ -22,6 +24,7 @@ import {
   type PollBody,
   type PresenceEvent,
   type ServerFrame,
+  type StreamChannel,
   type StreamItem,
   type TransportName,
 } from '../../protocol/index.ts';
@@ -29,6 +32,7 @@ import { backoffDelayMs, type BackoffSettings } from './backoff.ts';
 import { judgeMessage, positionAfter, type Judgement } from './deliveryRule.ts';
 import { livenessAction, nextLivenessCheck, type LivenessClock } from './liveness.ts';
 import { passOwn, recordOwn, type OwnMessages } from './ownMessages.ts';
+import { canJoinStream, STREAM_SUBSCRIPTION_CAP } from './streamGrouping.ts';
 import { tokenExpiryMs, tokenRefreshAt } from './tokenLifetime.ts';
 import { createLadder, ladderFailed, ladderUpgrade, ladderWorked, type Ladder, type LadderSettings } from './transportLadder.ts';
 
@@ -52,6 +56,8 @@ export type RecoveryReason =
   | 'token-refresh'
   /** The token expired or was refused (or the token function failed): a fresh one, then connect again. */
   | 'token-refused'
+  /** Its SSE or NDJSON stream reopens for a channel that joins or leaves it (or that was refused on it). */
+  | 'regroup'
   /** The transport could not connect: one step down. */
   | 'fallback'
   /** Back up to a better transport. */
@@ -109,14 +115,17 @@ export interface PresenceRequest {
   events: boolean;
 }
 
+/** A subscription's token; subscriptions given the same one (`tokenKey`) share the record. */
 interface TokenRecord {
   source: TokenSource;
+  /** The driver's key for the token given (undefined: this subscription's own). */
+  key: number | string | undefined;
   value: string | undefined;
   expMs: number | undefined;
   refreshAt: number;
   fetching: boolean;
-  /** Refusals in a row since the subscription was last live: the third ends it (a function that only gives refused tokens). */
-  refusals: number;
+  /** The subscription whose `fetch-token` is in flight (its answer comes back in its name). */
+  fetchedBy: number | undefined;
 }
 
 export interface SubRecord {
@@ -141,6 +150,10 @@ export interface SubRecord {
   state: SubscriptionStateName | undefined;
   transport: TransportName | undefined;
   token: TokenRecord;
+  /** Refusals in a row since the subscription was last live: the third ends it (a function that only gives refused tokens). */
+  refusals: number;
+  /** On its way onto a stream of its group (see openStreams), over this transport. */
+  waiting?: { via: TransportName } | undefined;
   stats: SubscriptionStats;
   /** Undefined: neither entered nor watched. */
   presence?: PresenceRequest | undefined;
@@ -163,12 +176,14 @@ export interface ConnRecord extends LivenessClock {
   startedAt: number;
   /** The transport worked on it (an answer of the origin's came): it counts for the ladder. */
   confirmed: boolean;
-  /** A history check is in flight. */
-  checking: boolean;
+  /** History checks in flight (a stream of several channels checks each). */
+  checking: number;
   /** WebSocket: the origin refused a subscribe on it with too_many_subscriptions. */
   full: boolean;
-  /** One for an HTTP transport; any number on a WebSocket. */
+  /** One for a long-poll; any number on a WebSocket; up to the subscription cap on a stream. */
   subs: SubRecord[];
+  /** A stream: its subscriptions' token (`none`: public), which every subscription joining it shares. */
+  group?: TokenRecord | 'none' | undefined;
   publishes: PendingPublish[];
   seq: number;
 }
@@ -181,6 +196,8 @@ export type MachineEvent =
       since?: string | undefined;
       token?: string | undefined;
       tokenFunction?: boolean;
+      /** The driver's key for the token given (the string itself, or a function's number): the same key, one token (and one stream). */
+      tokenKey?: number | string | undefined;
       presence?: PresenceRequest | undefined;
     }
   | { type: 'unsubscribe'; sub: number }
@@ -192,7 +209,7 @@ export type MachineEvent =
   /** The history's answer to `locate`: the channel's last id, or a failure (`status` when it answered). */
   | { type: 'located'; sub: number; lastId?: string | undefined; status?: number | undefined; detail?: string | undefined }
   /** The history's answer to `check`: whether a message after `since` is retained (undefined: no answer). */
-  | { type: 'checked'; conn: number; since: string; behind: boolean | undefined }
+  | { type: 'checked'; conn: number; channel?: string | undefined; since: string; behind: boolean | undefined }
   | { type: 'opened'; conn: number }
   /** Something arrived that is not a message: bytes, a keep-alive, a WebSocket control frame. */
   | { type: 'alive'; conn: number }
@@ -203,16 +220,38 @@ export type MachineEvent =
   | { type: 'polled'; conn: number; body: PollBody }
   /**
    * The connection is over. `status`: the HTTP status of a refused answer; `refused`: it failed
-   * before it opened without one (an EventSource's failure); `code`: a WebSocket's close code.
+   * before it opened without one (an EventSource's failure); `code`: a WebSocket's close code;
+   * `channel`: the channel a refusal names; `limit`: the subscriptions per connection a 400 names.
    */
-  | { type: 'ended'; conn: number; status?: number | undefined; refused?: boolean; code?: number | undefined; detail?: string | undefined }
+  | {
+      type: 'ended';
+      conn: number;
+      status?: number | undefined;
+      refused?: boolean;
+      code?: number | undefined;
+      detail?: string | undefined;
+      channel?: string | undefined;
+      limit?: number | undefined;
+    }
   /** The testing hook: drop the connection (of a subscription, or every one) as a network would. */
   | { type: 'cut'; sub?: number | undefined }
   | { type: 'publish'; ref: number; channel: string; data: unknown; token?: string | undefined; skipSelf?: boolean | undefined };
 
 export type Effect =
-  /** Open a connection: a WebSocket (its subscribes follow as `send`), or a subscription's HTTP request. */
-  | { type: 'open'; conn: number; transport: TransportName; channel?: string; since?: string | undefined; token?: string | undefined; presenceEvents?: true }
+  /**
+   * Open a connection: a WebSocket (its subscribes follow as `send`), a subscription's HTTP request
+   * (`channel`, `since`), or a stream of several channels (`channels`, each with its position).
+   */
+  | {
+      type: 'open';
+      conn: number;
+      transport: TransportName;
+      channel?: string;
+      since?: string | undefined;
+      channels?: StreamChannel[];
+      token?: string | undefined;
+      presenceEvents?: true;
+    }
   | { type: 'send'; conn: number; text: string }
   /** Close the connection and ignore anything it still delivers. */
   | { type: 'drop'; conn: number }
@@ -237,7 +276,13 @@ export interface MachineState {
   readonly settings: MachineSettings;
   readonly subs: Map<number, SubRecord>;
   readonly conns: Map<number, ConnRecord>;
+  /** Token records shared by subscriptions given the same token, by the driver's key. */
+  readonly tokens: Map<number | string, TokenRecord>;
   readonly ladder: Ladder;
+  /** Subscriptions wait for a stream (see openStreams). */
+  streamsDue: boolean;
+  /** The subscriptions per connection streams are packed under (lowered when the origin says fewer). */
+  streamCap: number;
   nextConn: number;
   closed: boolean;
   /** The earliest time a tick may have something to do (the driver keeps one timer for it). */
@@ -251,7 +296,20 @@ export interface MachineState {
 const PUBLISH_ERRORS = ['publish_forbidden', 'invalid_message', 'message_too_large', 'id_conflict', 'publish_failed'];
 
 export function createMachine(settings: MachineSettings): MachineState {
-  return { settings, subs: new Map(), conns: new Map(), ladder: createLadder(), nextConn: 1, closed: false, wakeAt: Infinity, now: 0, out: [] };
+  return {
+    settings,
+    subs: new Map(),
+    conns: new Map(),
+    tokens: new Map(),
+    ladder: createLadder(),
+    streamsDue: false,
+    streamCap: STREAM_SUBSCRIPTION_CAP,
+    nextConn: 1,
+    closed: false,
+    wakeAt: Infinity,
+    now: 0,
+    out: [],
+  };
 }
 
 /** Applies one event at time `now`, appending its effects to `out`. */
@@ -259,6 +317,13 @@ export function step(s: MachineState, e: MachineEvent, now: number, out: Effect[
   if (s.closed) return;
   s.now = now;
   s.out = out;
+  apply(s, e);
+  // Subscribes and unsubscribes come in bursts (an application subscribing to several channels at
+  // once): their streams open at the next tick, which the driver runs once this turn's events are in.
+  if (s.streamsDue && e.type !== 'subscribe' && e.type !== 'unsubscribe') openStreams(s);
+}
+
+function apply(s: MachineState, e: MachineEvent): void {
   switch (e.type) {
     case 'subscribe':
       return subscribe(s, e);
@@ -280,13 +345,14 @@ export function step(s: MachineState, e: MachineEvent, now: number, out: Effect[
     case 'token':
       return tokenArrived(s, e.sub, e.token);
     case 'token-failed': {
-      const sub = s.subs.get(e.sub);
-      if (!sub) return;
-      sub.token.fetching = false;
-      // Still valid: try again a little later; otherwise the subscription waits for one.
-      if (sub.phase !== 'token') sub.token.refreshAt = s.now + backoffDelayMs(s.settings.backoff, 1, s.settings.random());
-      else retry(s, sub, 'token-refused', failedDelay(s, sub), `the token function failed: ${e.detail}`);
-      wake(s, sub.token.refreshAt);
+      const t = fetchedRecord(s, e.sub);
+      if (!t) return;
+      t.fetching = false;
+      // Still valid: try again a little later; subscriptions waiting for one connect again later.
+      const waiting = usersOf(s, t).filter((sub) => sub.phase === 'token');
+      if (waiting.length === 0) t.refreshAt = s.now + backoffDelayMs(s.settings.backoff, 1, s.settings.random());
+      for (const sub of waiting) retry(s, sub, 'token-refused', failedDelay(s, sub), `the token function failed: ${e.detail}`);
+      wake(s, t.refreshAt);
       return;
     }
     case 'located': {
@@ -300,8 +366,9 @@ export function step(s: MachineState, e: MachineEvent, now: number, out: Effect[
     case 'checked': {
       const conn = s.conns.get(e.conn);
       if (!conn) return;
-      conn.checking = false;
-      if (e.behind && conn.subs[0]?.position === e.since) lose(s, conn, 'history-behind', `the history holds messages after ${e.since}`);
+      conn.checking--;
+      const sub = e.channel === undefined ? conn.subs[0] : subOn(conn, e.channel);
+      if (e.behind && sub?.position === e.since) lose(s, conn, 'history-behind', `the history holds messages after ${e.since} on ${sub.channel}`);
       return;
     }
     case 'opened':
@@ -317,9 +384,12 @@ export function step(s: MachineState, e: MachineEvent, now: number, out: Effect[
       return item(s, e.conn, e.item);
     case 'position': {
       const conn = s.conns.get(e.conn);
-      const sub = conn?.subs[0];
+      if (conn) conn.lastByteAt = s.now;
+      // A stream of several channels names each one's position in a position event; its id-only block
+      // holds the whole stream's position, for EventSource's own reconnect. (A stream that loses a
+      // channel reopens at once: one with several subscriptions is one of several channels.)
+      const sub = conn?.subs.length === 1 ? conn.subs[0] : undefined;
       if (!conn || !sub) return;
-      conn.lastByteAt = s.now;
       sub.position = positionAfter(sub.position, e.id);
       if (conn.open) goLive(s, sub);
       return;
@@ -357,6 +427,11 @@ function setState(s: MachineState, sub: SubRecord, state: SubscriptionStateName)
 
 function subscribe(s: MachineState, e: Extract<MachineEvent, { type: 'subscribe' }>): void {
   const source: TokenSource = e.tokenFunction ? 'function' : e.token !== undefined ? 'fixed' : 'none';
+  let token = e.tokenKey === undefined ? undefined : s.tokens.get(e.tokenKey);
+  if (!token) {
+    token = { source, key: e.tokenKey, value: e.token, expMs: e.token === undefined ? undefined : tokenExpiryMs(e.token), refreshAt: Infinity, fetching: false, fetchedBy: undefined };
+    if (e.tokenKey !== undefined) s.tokens.set(e.tokenKey, token);
+  }
   const sub: SubRecord = {
     id: e.sub,
     channel: e.channel,
@@ -373,7 +448,8 @@ function subscribe(s: MachineState, e: Extract<MachineEvent, { type: 'subscribe'
     sentSeq: 0,
     state: undefined,
     transport: undefined,
-    token: { source, value: e.token, expMs: e.token === undefined ? undefined : tokenExpiryMs(e.token), refreshAt: Infinity, fetching: false, refusals: 0 },
+    token,
+    refusals: 0,
     stats: { messages: 0, duplicates: 0, resets: 0, reconnects: 0, connectFailures: 0, recoveries: {} },
     ...(e.presence ? { presence: e.presence } : {}),
   };
@@ -400,15 +476,34 @@ function advance(s: MachineState, sub: SubRecord): void {
   connect(s, sub, transport, false);
 }
 
+/** Asks for a fresh token, unless a subscription sharing it asked already (its answer serves all). */
 function fetchToken(s: MachineState, sub: SubRecord): void {
   if (sub.token.fetching) return;
   sub.token.fetching = true;
+  sub.token.fetchedBy = sub.id;
   sub.token.refreshAt = Infinity;
   s.out.push({ type: 'fetch-token', sub: sub.id });
 }
 
-/** Puts the subscription on a connection: a WebSocket with room (one is opened when none has), or its own HTTP request. */
+/** The token record whose fetch the subscription `id` made (it may be gone since; others share it). */
+function fetchedRecord(s: MachineState, id: number): TokenRecord | undefined {
+  return [...s.subs.values()].find((sub) => sub.token.fetchedBy === id)?.token;
+}
+
+function usersOf(s: MachineState, t: TokenRecord): SubRecord[] {
+  return [...s.subs.values()].filter((sub) => sub.token === t);
+}
+
+/**
+ * Puts the subscription on a connection: a WebSocket with room (one is opened when none has), a
+ * stream of its group (opened at the end of the step: see openStreams), or its own long-poll.
+ */
 function connect(s: MachineState, sub: SubRecord, transport: TransportName, nextPoll: boolean): void {
+  if (isStream(transport)) {
+    sub.phase = 'connecting';
+    setState(s, sub, sub.ready ? 'reconnecting' : 'connecting');
+    return awaitStream(s, sub, transport);
+  }
   if (!nextPoll && sub.connects++ > 0) sub.stats.reconnects++;
   let conn: ConnRecord | undefined;
   if (transport === 'websocket') {
@@ -429,7 +524,7 @@ function connect(s: MachineState, sub: SubRecord, transport: TransportName, next
   if (transport === 'websocket' && conn.open) sendSubscribe(s, conn, sub);
 }
 
-function openConn(s: MachineState, transport: TransportName, sub?: SubRecord): ConnRecord {
+function openConn(s: MachineState, transport: TransportName, sub?: SubRecord, members: SubRecord[] = sub ? [sub] : []): ConnRecord {
   const now = s.now;
   const conn: ConnRecord = {
     id: s.nextConn++,
@@ -440,26 +535,21 @@ function openConn(s: MachineState, transport: TransportName, sub?: SubRecord): C
     lastMessageAt: now,
     probedAt: now,
     confirmed: false,
-    checking: false,
+    checking: 0,
     full: false,
-    subs: sub ? [sub] : [],
+    subs: members,
     publishes: [],
     seq: 0,
   };
   s.conns.set(conn.id, conn);
-  s.out.push(
-    transport === 'websocket' || !sub
-      ? { type: 'open', conn: conn.id, transport }
-      : {
-          type: 'open',
-          conn: conn.id,
-          transport,
-          channel: sub.channel,
-          since: sub.position,
-          token: sub.token.value,
-          ...(sub.presence?.events ? { presenceEvents: true as const } : {}),
-        },
-  );
+  const open: Effect = { type: 'open', conn: conn.id, transport };
+  if (transport !== 'websocket' && sub) {
+    if (members.length > 1) open.channels = members.map((m) => ({ channel: m.channel, since: m.position }));
+    else Object.assign(open, { channel: sub.channel, since: sub.position });
+    open.token = sub.token.value;
+    if (members.some((m) => m.presence?.events)) open.presenceEvents = true;
+  }
+  s.out.push(open);
   wake(s, now + s.settings.idleTimeoutMs);
   return conn;
 }
@@ -481,7 +571,7 @@ function goLive(s: MachineState, sub: SubRecord): void {
     sub.phase = 'live';
     sub.liveSince = s.now;
   }
-  sub.token.refusals = 0;
+  sub.refusals = 0;
   if (!sub.ready) {
     sub.ready = true;
     s.out.push({ type: 'ready', sub: sub.id });
@@ -507,10 +597,15 @@ function dropWithPublishes(s: MachineState, conn: ConnRecord, why: string): void
  */
 function detach(s: MachineState, sub: SubRecord, unsubscribe = sub.phase === 'live'): void {
   const conn = sub.conn;
+  sub.waiting = undefined;
   if (!conn) return;
   sub.conn = undefined;
   sub.awaiting = false;
-  if (conn.transport !== 'websocket') return drop(s, conn);
+  if (conn.transport !== 'websocket') {
+    // A stream: the others reopen without it (with a burst of unsubscribes, once). A long-poll has one.
+    conn.subs.splice(conn.subs.indexOf(sub), 1);
+    return conn.subs.length === 0 ? drop(s, conn) : regroup(s, conn);
+  }
   conn.subs.splice(conn.subs.indexOf(sub), 1);
   conn.full = false;
   if (unsubscribe && conn.open) s.out.push({ type: 'send', conn: conn.id, text: clientFrames.unsubscribe(sub.channel) });
@@ -519,7 +614,11 @@ function detach(s: MachineState, sub: SubRecord, unsubscribe = sub.phase === 'li
 
 function close(s: MachineState, sub: SubRecord): void {
   sub.phase = 'closed';
+  sub.waiting = undefined;
   s.subs.delete(sub.id);
+  const t = sub.token;
+  if (t.key !== undefined && usersOf(s, t).length === 0) s.tokens.delete(t.key);
+  // Others waiting for the token this one was fetching: its answer still comes (see fetchedRecord).
   setState(s, sub, 'closed');
 }
 
@@ -535,10 +634,15 @@ function failedDelay(s: MachineState, sub: SubRecord): number {
   return backoffDelayMs(s.settings.backoff, sub.failures, s.settings.random());
 }
 
-/** The subscription is off its connection: count why, and connect again after `delayMs`. */
-function retry(s: MachineState, sub: SubRecord, reason: RecoveryReason, delayMs: number, detail?: string): void {
+/** The subscription connects again: count why, and say so. */
+function recovering(s: MachineState, sub: SubRecord, reason: RecoveryReason, detail?: string): void {
   sub.stats.recoveries[reason] = (sub.stats.recoveries[reason] ?? 0) + 1;
   s.out.push({ type: 'recovering', sub: sub.id, reason, position: sub.position, detail });
+}
+
+/** The subscription is off its connection: count why, and connect again after `delayMs`. */
+function retry(s: MachineState, sub: SubRecord, reason: RecoveryReason, delayMs: number, detail?: string): void {
+  recovering(s, sub, reason, detail);
   sub.phase = 'backoff';
   sub.retryAt = s.now + delayMs;
   setState(s, sub, sub.ready ? 'reconnecting' : 'connecting');
@@ -556,32 +660,119 @@ function lose(s: MachineState, conn: ConnRecord, reason: RecoveryReason, detail?
   const failed = reason === 'cut' || reason === 'silent';
   const st = s.settings;
   const fell = failed && !conn.confirmed && ladderFailed(s.ladder, st.transports.indexOf(conn.transport), st.transports.length, st, s.now);
+  const immediate = reason === 'token-refresh' || reason === 'upgrade';
+  // One delay for all of them (each still counts its failures): they come back together, onto one
+  // connection again, not one by one (a stream would reopen for each).
+  let delay: number | undefined;
   for (const sub of conn.subs) {
     sub.conn = undefined;
     sub.awaiting = false;
     if (!conn.open) sub.stats.connectFailures++;
-    const immediate = reason === 'token-refresh' || reason === 'upgrade';
-    retry(s, sub, fell ? 'fallback' : reason, immediate ? 0 : failedDelay(s, sub), fell ? `${conn.transport} could not connect: ${detail}` : detail);
+    const own = immediate ? 0 : failedDelay(s, sub);
+    delay ??= own;
+    retry(s, sub, fell ? 'fallback' : reason, delay, fell ? `${conn.transport} could not connect: ${detail}` : detail);
   }
   wake(s, s.ladder.upgradeAt);
 }
 
+const isStream = (transport: TransportName): transport is 'sse' | 'stream' => transport === 'sse' || transport === 'stream';
+
+/** The stream group of a subscription: its token (the same record when given the same token), or none. */
+const groupOf = (sub: SubRecord): TokenRecord | 'none' => (sub.token.source === 'none' ? 'none' : sub.token);
+
+/** The subscription waits for a stream of its group; openStreams puts it on one. */
+function awaitStream(s: MachineState, sub: SubRecord, transport: TransportName): void {
+  sub.conn = undefined;
+  sub.waiting = { via: transport };
+  s.streamsDue = true;
+  wake(s, s.now);
+}
+
+/**
+ * A stream whose channels change: it is left, and its subscriptions (their state and phase kept)
+ * wait to be put on a stream again, from their positions, with whoever joins.
+ */
+function regroup(s: MachineState, conn: ConnRecord): void {
+  drop(s, conn);
+  for (const sub of conn.subs) {
+    recovering(s, sub, 'regroup');
+    awaitStream(s, sub, conn.transport);
+  }
+}
+
+/**
+ * Puts the subscriptions waiting for a stream on one, per group and transport: first into a stream
+ * of their group with room (which reopens with them), then onto new ones.
+ */
+function openStreams(s: MachineState): void {
+  s.streamsDue = false;
+  let waiting: SubRecord[] = [];
+  for (const sub of s.subs.values()) {
+    if (!sub.waiting) continue;
+    const t = sub.token;
+    // Its token was refused meanwhile: it gets a fresh one first.
+    if (t.source === 'function' && t.value === undefined) {
+      sub.waiting = undefined;
+      advance(s, sub);
+    } else waiting.push(sub);
+  }
+  while (waiting.length > 0) {
+    const { via } = waiting[0]!.waiting!;
+    const group = groupOf(waiting[0]!);
+    const mine = waiting.filter((w) => groupOf(w) === group && w.waiting!.via === via);
+    waiting = waiting.filter((w) => !mine.includes(w));
+    packStreams(s, via, group, mine);
+  }
+}
+
+function packStreams(s: MachineState, transport: TransportName, group: TokenRecord | 'none', waiting: SubRecord[]): void {
+  const take = (members: SubRecord[]): SubRecord[] => {
+    const taken: SubRecord[] = [];
+    for (const sub of waiting) if (canJoinStream([...members, ...taken], sub, group !== 'none', s.streamCap)) taken.push(sub);
+    waiting = waiting.filter((sub) => !taken.includes(sub));
+    return taken;
+  };
+  for (const conn of [...s.conns.values()]) {
+    if (conn.transport !== transport || conn.group !== group || !waiting.length) continue;
+    const taken = take(conn.subs);
+    if (!taken.length) continue;
+    drop(s, conn);
+    for (const sub of conn.subs) recovering(s, sub, 'regroup');
+    openStream(s, transport, group, [...conn.subs, ...taken]);
+  }
+  while (waiting.length > 0) openStream(s, transport, group, take([]));
+}
+
+function openStream(s: MachineState, transport: TransportName, group: TokenRecord | 'none', members: SubRecord[]): void {
+  const conn = openConn(s, transport, members[0], members);
+  conn.group = group;
+  for (const sub of members) {
+    sub.conn = conn;
+    sub.waiting = undefined;
+    if (sub.connects++ > 0) sub.stats.reconnects++;
+  }
+}
+
 function tokenArrived(s: MachineState, id: number, token: string): void {
-  const sub = s.subs.get(id);
-  if (!sub) return;
-  const t = sub.token;
+  const t = fetchedRecord(s, id);
+  if (!t) return;
   t.fetching = false;
   t.value = token;
   t.expMs = tokenExpiryMs(token);
-  if (t.expMs !== undefined && t.expMs <= s.now) return tokenRefused(s, sub, 'token_expired', `the token function returned an expired token for ${sub.channel}`);
+  const users = usersOf(s, t);
+  const sub = users[0];
+  if (sub && t.expMs !== undefined && t.expMs <= s.now) return tokenRefused(s, sub, 'token_expired', `the token function returned an expired token for ${sub.channel}`);
   t.refreshAt = tokenRefreshAt(s.now, t.expMs, s.settings.tokenLeadMs);
   wake(s, t.refreshAt);
-  const conn = sub.conn;
-  if (sub.phase === 'token') advance(s, sub);
-  // A WebSocket takes the fresh token in place (the origin answers `refreshed`); a stream reconnects
-  // from its position with it. Not open yet or in backoff: the next connect takes it.
-  else if (conn?.open && conn.transport === 'websocket') sendSubscribe(s, conn, sub);
-  else if (conn?.open) lose(s, conn, 'token-refresh');
+  for (const sub of users) {
+    const conn = sub.conn;
+    if (sub.phase === 'token') advance(s, sub);
+    // A WebSocket takes the fresh token in place (the origin answers `refreshed`); a stream reconnects
+    // from its position with it (once for all its channels). Not open yet or in backoff: the next
+    // connect takes it.
+    else if (conn?.open && conn.transport === 'websocket') sendSubscribe(s, conn, sub);
+    else if (conn?.open) lose(s, conn, 'token-refresh');
+  }
 }
 
 /** What a refusal (HTTP 403) means: the token's `exp` passed, or the origin does not take it. */
@@ -592,14 +783,13 @@ function refusal(s: MachineState, sub: SubRecord): 'token_expired' | 'forbidden'
 /** The origin refused the token, or it expired: a fresh one when a function gives them, else the end. */
 function tokenRefused(s: MachineState, sub: SubRecord, code: 'forbidden' | 'token_expired', message: string): void {
   const t = sub.token;
-  if (t.source !== 'function' || ++t.refusals > 2) {
+  if (t.source !== 'function' || ++sub.refusals > 2) {
     const hint = t.source === 'fixed' ? ' (the token is a fixed string: give a function that returns a fresh one to keep the subscription going)' : '';
     return fail(s, sub, code, message + hint);
   }
   detach(s, sub);
   t.value = undefined;
-  sub.stats.recoveries['token-refused'] = (sub.stats.recoveries['token-refused'] ?? 0) + 1;
-  s.out.push({ type: 'recovering', sub: sub.id, reason: 'token-refused', position: sub.position, detail: message });
+  recovering(s, sub, 'token-refused', message);
   sub.phase = 'token';
   setState(s, sub, sub.ready ? 'reconnecting' : 'connecting');
   fetchToken(s, sub);
@@ -618,8 +808,7 @@ function opened(s: MachineState, id: number): void {
   }
   // A stream answered 200 with its media type; a long-poll is sent (it is confirmed by its answer).
   if (conn.transport !== 'poll') confirm(s, conn);
-  const sub = conn.subs[0]!;
-  if (sub.position !== undefined) goLive(s, sub);
+  for (const sub of conn.subs) if (sub.position !== undefined) goLive(s, sub);
 }
 
 function confirm(s: MachineState, conn: ConnRecord): void {
@@ -749,10 +938,16 @@ function retrySubscribe(s: MachineState, sub: SubRecord, detail: string): void {
 
 function item(s: MachineState, id: number, it: StreamItem): void {
   const conn = s.conns.get(id);
-  const sub = conn?.subs[0];
-  if (!conn || !sub) return;
+  if (!conn) return;
   conn.lastByteAt = s.now;
-  if (it.kind === 'message') {
+  // The channel it is about (on a stream of several, each names its own).
+  const channel = it.kind === 'message' ? it.message.channel : it.kind === 'presence' ? it.event.channel : 'channel' in it ? it.channel : '';
+  const sub = subOn(conn, channel);
+  if (!sub) return;
+  if (it.kind === 'position') {
+    sub.position = positionAfter(sub.position, it.lastId);
+    if (conn.open) goLive(s, sub);
+  } else if (it.kind === 'message') {
     conn.lastMessageAt = s.now;
     // The proxy holds streams without a sequence check; each message names what it follows, and the
     // gap rule applies as on a WebSocket (leave the connection, come back from the position).
@@ -783,18 +978,30 @@ function polled(s: MachineState, id: number, body: PollBody): void {
 function ended(s: MachineState, e: Extract<MachineEvent, { type: 'ended' }>): void {
   const conn = s.conns.get(e.conn);
   if (!conn) return;
-  const sub = conn.subs[0];
-  if (conn.transport !== 'websocket' && sub) {
-    const what = e.detail ?? `HTTP ${e.status}`;
-    if (e.status === 401 || e.status === 403) return tokenRefused(s, sub, refusal(s, sub), what);
-    if (e.status === 400) return fail(s, sub, 'bad_request', what);
-    // An EventSource says nothing about why it failed: an expired token is the one cause we can tell.
-    if (e.refused && refusal(s, sub) === 'token_expired') return tokenRefused(s, sub, 'token_expired', `the subscribe token for ${sub.channel} expired`);
+  const http = conn.transport !== 'websocket';
+  const what = e.detail ?? `HTTP ${e.status}`;
+  if (http && (e.status === 401 || e.status === 403)) {
+    // A refusal of a stream of several names its channel: that subscription gets a fresh token (or
+    // ends), and leaving the stream puts the others on one again at once (see detach).
+    const named = e.channel === undefined ? undefined : subOn(conn, e.channel);
+    for (const sub of named ? [named] : [...conn.subs]) tokenRefused(s, sub, refusal(s, sub), what);
+    return;
   }
-  if (e.code === CLOSE_CODES.tokenExpired) {
-    // The origin names each expired channel in an error frame first; should one be missing, the token's exp tells.
-    for (const expired of [...conn.subs]) {
-      if (expired.token.expMs !== undefined && expired.token.expMs <= s.now + 2000) tokenRefused(s, expired, 'token_expired', `the subscribe token for ${expired.channel} expired`);
+  if (http && e.status === 400) {
+    // Fewer subscriptions per connection than planned: packed again under the origin's limit.
+    if ((e.limit ?? Infinity) < s.streamCap && conn.subs.length > 1) {
+      s.streamCap = e.limit!;
+      return regroup(s, conn);
+    }
+    for (const sub of [...conn.subs]) fail(s, sub, 'bad_request', what);
+    return;
+  }
+  // An EventSource says nothing about why it failed: an expired token is the one cause we can tell.
+  // A WebSocket closed for an expired token names each channel in an error frame first; should one
+  // be missing, the token's exp tells. (A stream that loses a subscription reopens without it.)
+  if (e.code === CLOSE_CODES.tokenExpired || (http && e.refused)) {
+    for (const sub of [...conn.subs]) {
+      if (sub.token.expMs !== undefined && sub.token.expMs <= s.now + (http ? 0 : 2000)) tokenRefused(s, sub, 'token_expired', `the subscribe token for ${sub.channel} expired`);
     }
   }
   if (s.conns.has(conn.id)) lose(s, conn, 'cut', e.detail ?? (e.code !== undefined ? `closed with ${e.code}` : 'the connection ended'));
@@ -856,10 +1063,13 @@ function probe(s: MachineState, conn: ConnRecord): void {
     s.out.push({ type: 'send', conn: conn.id, text: clientFrames.ping() });
     return;
   }
-  const sub = conn.subs[0];
-  if (conn.checking || !sub || sub.phase !== 'live' || sub.position === undefined) return;
-  conn.checking = true;
-  s.out.push({ type: 'check', conn: conn.id, channel: sub.channel, since: sub.position, token: sub.token.value });
+  if (conn.checking > 0) return;
+  // Every channel of a stream: a message the proxy dropped last on one shows on no other.
+  for (const sub of conn.subs) {
+    if (sub.phase !== 'live' || sub.position === undefined) continue;
+    conn.checking++;
+    s.out.push({ type: 'check', conn: conn.id, channel: sub.channel, since: sub.position, token: sub.token.value });
+  }
 }
 
 function publish(s: MachineState, e: Extract<MachineEvent, { type: 'publish' }>): void {

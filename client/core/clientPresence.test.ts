@@ -30,6 +30,7 @@ describe('client presence', () => {
   it('puts member events in a stream\'s URL request, and takes them from its items', () => {
     const bed = createTestbed({ transports: ['sse'] });
     bed.send({ type: 'subscribe', sub: 1, channel: 'c', since: '10', presence: { enter: false, events: true } });
+    bed.wait(0);
     expect(bed.of('open')).toEqual([{ type: 'open', conn: 1, transport: 'sse', channel: 'c', since: '10', token: undefined, presenceEvents: true }]);
     bed.send({ type: 'opened', conn: 1 });
     bed.send({ type: 'item', conn: 1, item: { kind: 'presence', event: joined } });
@@ -37,6 +38,7 @@ describe('client presence', () => {
     // A stream that did not ask gets none (an event it never asked for is ignored).
     const plain = createTestbed({ transports: ['stream'] });
     plain.send({ type: 'subscribe', sub: 1, channel: 'c', since: '10' });
+    plain.wait(0);
     expect(plain.of('open')[0]).not.toHaveProperty('presenceEvents');
     plain.send({ type: 'opened', conn: 1 });
     plain.send({ type: 'item', conn: 1, item: { kind: 'presence', event: joined } });

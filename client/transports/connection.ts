@@ -12,7 +12,7 @@ export interface ConnectionSink {
   position(id: string): void;
   polled(body: PollBody): void;
   /** Over (once): see the `ended` event of clientMachine.ts. */
-  ended(info: { status?: number; refused?: boolean; code?: number; detail?: string }): void;
+  ended(info: { status?: number; refused?: boolean; code?: number; detail?: string; channel?: string; limit?: number }): void;
 }
 
 export interface ConnectionHandle {

@@ -1,7 +1,8 @@
 // SSE through an EventSource (a browser's, or one given): messages, resets and the token-expired
 // event. Its own reconnects are not used: on any error it is closed and the client reconnects from
 // its position (with a fresh token when needed). It tells nothing about why it failed, and hides the
-// keep-alives and the id-only position block (see locateFirst and keepAliveHidden in clientMachine.ts).
+// keep-alives (see keepAliveHidden in clientMachine.ts) and id-only blocks: the client opens streams
+// of several channels with it, which name each channel's position in a position event.
 import { parseSseEvent, SSE_EVENTS } from '../../protocol/index.ts';
 import type { ConnectionHandle, ConnectionSink } from './connection.ts';
 import type { EventSourceConstructor, EventSourceLike } from './runtimeApis.ts';
@@ -18,7 +19,8 @@ export function openEventSource(EventSourceCtor: EventSourceConstructor, url: st
     sink.opened();
   };
   source.onmessage = (event) => sink.item(parseSseEvent('message', event.data));
-  for (const name of [SSE_EVENTS.reset, SSE_EVENTS.tokenExpired, SSE_EVENTS.presence]) source.addEventListener(name, (event) => sink.item(parseSseEvent(name, event.data)));
+  // Every named event of the contract (reset, token-expired, presence, position).
+  for (const name of Object.values(SSE_EVENTS)) source.addEventListener(name, (event) => sink.item(parseSseEvent(name, event.data)));
   source.onerror = () => {
     if (gone) return;
     gone = true;

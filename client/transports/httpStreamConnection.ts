@@ -34,7 +34,7 @@ export function openHttpStream(
     } catch (error) {
       return end({ refused: true, detail: describeError(error) });
     }
-    if (response.status !== 200) return end({ status: response.status, detail: await refusal(response) });
+    if (response.status !== 200) return end({ status: response.status, ...(await readRefusal(response)) });
     const type = response.headers.get('content-type') ?? '';
     if (!type.startsWith(STREAM_CONTENT_TYPES[kind]) || !response.body) {
       void response.body?.getReader().cancel().catch(() => {});
@@ -58,8 +58,7 @@ export function openHttpStream(
             const item = parseNdjsonLine(line);
             if (item.kind === 'keep-alive') return;
             items++;
-            if (item.kind === 'position') sink.position(item.lastId);
-            else sink.item(item);
+            sink.item(item);
           });
     const reader = response.body.getReader();
     const decoder = new TextDecoder();
@@ -96,12 +95,21 @@ export function openHttpStream(
 
 /** The origin's reason for a refusal (`{"message"}` in its JSON errors), else the status. */
 export async function refusal(response: ResponseLike): Promise<string> {
+  return (await readRefusal(response)).detail;
+}
+
+/**
+ * A refusal: its reason, the channel it names (a stream of several is refused for one of them), and
+ * the subscriptions per connection a 400 names (a stream that asked for more than the proxy gives).
+ */
+async function readRefusal(response: ResponseLike): Promise<{ detail: string; channel?: string; limit?: number }> {
   const text = await response.text().catch(() => '');
   try {
-    const message = (JSON.parse(text) as { message?: unknown }).message;
-    if (typeof message === 'string') return `HTTP ${response.status}: ${message}`;
+    // (Checked where they are used: a channel is matched against the stream's, a limit compared.)
+    const { message, channel, limit } = JSON.parse(text) as { message?: unknown; channel?: string; limit?: number };
+    if (typeof message === 'string') return { detail: `HTTP ${response.status}: ${message}`, channel, limit };
   } catch {
     // not JSON
   }
-  return `HTTP ${response.status}`;
+  return { detail: `HTTP ${response.status}` };
 }

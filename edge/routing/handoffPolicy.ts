@@ -3,7 +3,7 @@
 import { matchesPathPrefix } from './pathPrefix.ts';
 
 export type HandoffDecision =
-  | { handoff: true; reason: 'websocket-upgrade' | 'realtime-path' | 'event-stream-accept' }
+  | { handoff: true; reason: 'websocket-upgrade' | 'realtime-path' | 'multi-channel-stream' | 'event-stream-accept' }
   | { handoff: false };
 
 export interface HandoffSettings {
@@ -24,13 +24,27 @@ export function acceptsEventStream(request: Request): boolean {
   return headerTokens(request.headers.get('accept')).some((range) => range.split(';')[0]!.trim() === 'text/event-stream');
 }
 
+/** The query parameter naming each channel of a stream of several (protocol/streamPositions.ts). */
+const STREAM_CHANNEL_PARAM = 'channel';
+
+/**
+ * A stream of several channels: `GET /events?channel=a&channel=b` (or `/stream?...`), the root of a
+ * realtime prefix that ends in "/" ("/events/"), with channels named in the query. Without a channel
+ * the root is left to the cache path: the site may serve a page there.
+ */
+function isMultiChannelStream(url: URL, settings: HandoffSettings): boolean {
+  return url.searchParams.has(STREAM_CHANNEL_PARAM) && settings.realtimePaths.some((prefix) => prefix.endsWith('/') && prefix.length > 1 && url.pathname === prefix.slice(0, -1));
+}
+
 export function decideHandoff(request: Request, settings: HandoffSettings): HandoffDecision {
   if (isWebSocketUpgrade(request)) return { handoff: true, reason: 'websocket-upgrade' };
   if (request.method !== 'GET' && request.method !== 'HEAD') return { handoff: false };
-  const { pathname } = new URL(request.url);
+  const url = new URL(request.url);
+  const { pathname } = url;
   if (settings.realtimePaths.some((prefix) => matchesPathPrefix(pathname, prefix))) {
     return { handoff: true, reason: 'realtime-path' };
   }
+  if (isMultiChannelStream(url, settings)) return { handoff: true, reason: 'multi-channel-stream' };
   if (request.method === 'GET' && acceptsEventStream(request)) return { handoff: true, reason: 'event-stream-accept' };
   return { handoff: false };
 }

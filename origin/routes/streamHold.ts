@@ -55,6 +55,13 @@ export interface StreamHoldSpec {
    * events through every link (the query is not part of a link: see streamHoldPaths).
    */
   presenceEvents?: { channel: (channel: string) => string; linkPrefix: string };
+  /** On a stream of several channels (routes/multiStreamHold.ts). */
+  multi: {
+    /** Where one channel stands when its replay sends no message (the single stream's positionNotice names no channel on SSE). */
+    positionNotice: (channel: string, id: string) => string;
+    /** The whole stream's position after each page (SSE: an id-only block, what EventSource's Last-Event-ID becomes). */
+    streamPosition?: (position: string) => string;
+  };
 }
 
 /**

@@ -62,3 +62,48 @@ export async function admitStreamSubscriber(
   if (check?.expired) return { allowed: true, kind: 'expired' };
   return refuse(res, deps, transport, channel, 'forged', 'the link grant does not verify');
 }
+
+/** A stream of several channels: public, opened with a token covering its private ones (until `exp`), or a next link whose grant ran out. */
+export type StreamChannelsAdmission = { kind: 'public' } | { kind: 'granted'; exp: number } | { kind: 'expired' };
+
+/** The link grant's scope for the private channels of a stream of several (no channel name holds a ','). */
+export function streamGrantScope(transport: string, privateChannels: readonly string[]): { transport: string; channel: string } {
+  return { transport, channel: privateChannels.join(',') };
+}
+
+/**
+ * Lets a stream of several channels on, or answers for it. One token for the whole stream: it must
+ * grant every private channel, and the first it does not grant refuses the request (403 naming that
+ * channel: a stream never opens with part of its channels). A next link carries one grant for the
+ * stream's private channels instead (see admitStreamSubscriber).
+ */
+export async function admitStreamChannels(
+  req: Request,
+  res: Response,
+  privateChannels: readonly string[],
+  transport: string,
+  deps: AdmissionDeps,
+): Promise<StreamChannelsAdmission | undefined> {
+  if (privateChannels.length === 0) return { kind: 'public' };
+  const { access } = deps;
+  const grant = req.params.grant;
+  const hasToken = req.query.token !== undefined || /^Bearer\s/i.test(req.get('authorization') ?? '');
+  if (grant !== undefined && !hasToken) {
+    const check = typeof grant === 'string' && access.linkGrants ? access.linkGrants.check(grant, streamGrantScope(transport, privateChannels), access.nowSeconds()) : undefined;
+    if (check?.valid) return { kind: 'granted', exp: check.exp };
+    if (check?.expired) return { kind: 'expired' };
+    return refuse(res, deps, transport, privateChannels[0]!, 'forged', 'the link grant does not verify');
+  }
+  const presented = presentedToken(req.query.token, req.get('authorization'));
+  if ('ambiguous' in presented) {
+    sendBadRequest(res, presented.ambiguous);
+    return undefined;
+  }
+  let exp = Infinity;
+  for (const channel of privateChannels) {
+    const decision = await access.authorize(channel, presented.token);
+    if (!decision.allowed) return refuse(res, deps, transport, channel, decision.reason, decision.message);
+    if (decision.kind === 'granted') exp = Math.min(exp, decision.exp);
+  }
+  return { kind: 'granted', exp };
+}
