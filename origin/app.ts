@@ -1,5 +1,5 @@
 // Assembles the origin from its parts. Routes stay thin; the work lives in history/, publishing/,
-// transports/ and grip/.
+// websocket/ and grip/.
 import express, { type ErrorRequestHandler, type Express } from 'express';
 import type { ChannelAccess } from './access/channelAccess.ts';
 import type { ExpiryCloser } from './access/expiryCloser.ts';
@@ -23,7 +23,7 @@ import { sseRoutes } from './routes/sseRoutes.ts';
 import { staticRoutes } from './routes/staticRoutes.ts';
 import { streamRoutes } from './routes/streamRoutes.ts';
 import { wsRoutes } from './routes/wsRoutes.ts';
-import type { WsStateSeal } from './transports/wsStateSeal.ts';
+import type { WsStateSeal } from './websocket/wsStateSeal.ts';
 
 export interface OriginDeps {
   config: OriginConfig;

@@ -18,7 +18,7 @@ import { METRICS_DISABLED_MESSAGE } from './routes/metricsRoutes.ts';
 import { createGripPublisher } from './publishing/gripPublisher.ts';
 import { createChannelCloser } from './publishing/channelCloser.ts';
 import { createMessagePublisher } from './publishing/messagePublisher.ts';
-import { createWsStateSeal } from './transports/wsStateSeal.ts';
+import { createWsStateSeal } from './websocket/wsStateSeal.ts';
 import { createMemoryPresenceStore } from './presence/memoryPresenceStore.ts';
 import { createPresenceTracker, type PresenceTracker } from './presence/presenceTracker.ts';
 import { PresenceUnavailableError, type PresenceStore } from './presence/presenceStore.ts';
@@ -26,7 +26,7 @@ import { createRedisPresenceStore } from './presence/redisPresenceStore.ts';
 import { memberEventAnnouncer } from './presence/memberEvents.ts';
 import { createHttpPost } from './publishing/httpPost.ts';
 import { createWebhookSender, DEFAULT_WEBHOOK_SETTINGS, webhookUrlForLog } from './webhooks/webhookSender.ts';
-import { ORIGIN_MAX_HEADER_BYTES } from './transports/wsSessionState.ts';
+import { ORIGIN_MAX_HEADER_BYTES } from './websocket/wsSessionState.ts';
 
 function readConfig(): OriginConfig {
   try {

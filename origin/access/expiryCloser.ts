@@ -7,7 +7,7 @@
 // scale-down), the connection's next call to any origin (at most GRANT_KEEP_ALIVE_SECONDS later: see
 // wsSession.ts) finds the grant expired and closes it, or schedules the close again.
 import type { GripPublishItem } from '../publishing/gripItems.ts';
-import { expiryChannelFor } from '../transports/gripChannels.ts';
+import { expiryChannelFor } from '../channels/gripChannels.ts';
 import { CLOSE_CODES, serverFrames } from '../../protocol/index.ts';
 
 export interface ExpiryCloser {

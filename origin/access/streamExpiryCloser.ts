@@ -13,7 +13,7 @@
 // The sweep costs every origin instance one publish of two items a period (Fanout bills items), with
 // or without private streams; it runs only where private channels can be subscribed at all.
 import type { GripPublishItem } from '../publishing/gripItems.ts';
-import { streamExpiryChannelFor, streamSweepChannelFor } from '../transports/gripChannels.ts';
+import { streamExpiryChannelFor, streamSweepChannelFor } from '../channels/gripChannels.ts';
 import { ndjsonExpired, sseExpired } from '../../protocol/index.ts';
 
 export type StreamTransport = 'sse' | 'stream';

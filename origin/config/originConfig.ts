@@ -1,11 +1,12 @@
 // The origin's configuration, read from the environment once at start and validated so a bad value
 // stops the process with a message naming the variable, not a stack trace at the first request.
 import { isIPv4 } from 'node:net';
+import type { HistoryConfig } from '../history/historyConfig.ts';
 import type { IGripConfig } from '@fanoutio/grip';
 import type { JWK } from 'jose';
 import type { AccessConfig } from '../access/channelAccess.ts';
 import { MIN_SECRET_BYTES } from '../access/subscribeToken.ts';
-import { MAX_WS_SUBSCRIPTIONS } from '../transports/wsSessionState.ts';
+import { MAX_WS_SUBSCRIPTIONS } from '../websocket/wsSessionState.ts';
 import { buildFanoutGripConfig, PUBLIC_KEY_FASTLY_FANOUT_JWK } from '@fanoutio/grip/fastly-fanout';
 
 export const LOCAL_GRIP_URL = 'http://127.0.0.1:5561/?verify-iss=viceroy';
@@ -22,22 +23,6 @@ export type SignatureKeySpec =
   | { algorithm: 'HS256'; secret: string; issuer?: string }
   | { algorithm: 'ES256'; publicJwk: JWK; issuer?: string };
 
-export interface HistoryConfig {
-  maxMessagesPerChannel: number;
-  maxAgeMs: number;
-  /**
-   * How long a channel's position (its last id and epoch) is kept after its last use. A channel
-   * forgotten after that starts a new epoch: its ids still never go backwards, but a client resuming
-   * from an id of the old epoch is told continuity was lost.
-   */
-  channelIdleMs: number;
-  /**
-   * The in-memory store's bound on everything it keeps, all channels together (each message counted
-   * as its JSON's UTF-8 size plus a fixed overhead). Past it the oldest messages go first, as a
-   * retention trim would drop them. The Redis store leaves this to Redis's own `maxmemory`.
-   */
-  maxBytes: number;
-}
 
 export interface PresenceConfig {
   /** Count connections and members (PRESENCE_TRACKING, default true); false: no presence at all, and no keep-alive for it. */
@@ -45,7 +30,7 @@ export interface PresenceConfig {
   /**
    * How often an idle WebSocket with subscriptions calls the origin (Keep-Alive-Interval), which
    * renews its presence leases: a connection that vanished without a word leaves within this plus
-   * about 11 s (see transports/wsPresence.ts).
+   * about 11 s (see websocket/wsPresence.ts).
    */
   keepAliveSeconds: number;
   /** How long a stream's or long-poll's lease lasts unless its client renews it (the client renews each third). */

@@ -11,7 +11,7 @@
 //   client resuming from the old epoch is told `restarted`.
 // Under the byte bound, records that hold no message (created by reads of channels nobody publishes
 // to, which anyone can make) are dropped before any message, least recently used first.
-import type { HistoryConfig } from '../config/originConfig.ts';
+import type { HistoryConfig } from './historyConfig.ts';
 import { compareMessageIds, START_ID } from '../../protocol/index.ts';
 import {
   emptyPosition,

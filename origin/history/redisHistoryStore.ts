@@ -3,7 +3,7 @@
 // the replay, settling a subscribe) is one Lua script: see redisScripts.ts for the keys and rules.
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
-import type { HistoryConfig } from '../config/originConfig.ts';
+import type { HistoryConfig } from './historyConfig.ts';
 import {
   HistoryConflictError,
   HistoryUnavailableError,

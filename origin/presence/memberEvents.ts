@@ -1,11 +1,11 @@
 // Member events to subscribers: each member_added / member_removed the tracker reports becomes a
 // `presence` event (member_joined / member_left) published to the channel's presence-events channels
-// (transports/gripChannels.ts), for the WebSockets and streams that asked for them. Live only (not in
+// (channels/gripChannels.ts), for the WebSockets and streams that asked for them. Live only (not in
 // the history): a client that reconnects reads the presence anew. Published on their own, never in
 // the way of a message publish; a failed one is reported and dropped.
 import { ndjsonPresence, serverFrames, ssePresence, type PresenceEvent } from '../../protocol/index.ts';
 import type { GripPublishItem } from '../publishing/gripItems.ts';
-import { presenceEventsChannelFor } from '../transports/gripChannels.ts';
+import { presenceEventsChannelFor } from '../channels/gripChannels.ts';
 import type { PresenceListener } from './presenceTracker.ts';
 import type { PresenceChange } from './presenceStore.ts';
 

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { envelopeJson, storedEnvelopeJson, withPrev } from '../../protocol/index.ts';
-import { historyChannelFor } from '../transports/gripChannels.ts';
+import { historyChannelFor } from '../channels/gripChannels.ts';
 import { closeItemsForChannel, itemsForStoredMessage, liveItemsForMessage, MAX_ITEM_BYTES, publishedItemBytes } from './gripItems.ts';
 
 const message = (id: string, data: unknown = id) => ({ id, channel: 'c', data, ts: 1 });

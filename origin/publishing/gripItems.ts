@@ -1,7 +1,7 @@
 // Turns a message into GRIP publish items for every transport, in Pushpin's wire format (see
-// transports/gripChannels.ts for which channel is which).
+// channels/gripChannels.ts for which channel is which).
 import type { ChannelMessage } from '../history/historyStore.ts';
-import { historyChannelFor, liveChannelFor } from '../transports/gripChannels.ts';
+import { historyChannelFor, liveChannelFor } from '../channels/gripChannels.ts';
 import { envelopeJson, ndjsonLine, pollBody, sseEvent, START_ID, storedEnvelopeJson, withPrev, wsMessageFrame, type Envelope } from '../../protocol/index.ts';
 
 export type GripFormats = {

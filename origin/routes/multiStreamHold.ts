@@ -23,7 +23,7 @@ import {
 } from '../../protocol/index.ts';
 import { multiReplayPage } from '../history/multiReplay.ts';
 import { readReplay } from '../history/replay.ts';
-import { historyChannelFor, liveChannelFor } from '../transports/gripChannels.ts';
+import { historyChannelFor, liveChannelFor } from '../channels/gripChannels.ts';
 import { multiStreamRequestOf, type MultiStreamRequest } from './multiStreamRequest.ts';
 import { RequestParamError, sendBadRequest } from './realtimeRequest.ts';
 import { STREAM_KEEP_ALIVE_SECONDS, STREAM_REPLAY_BUDGET_BYTES, STREAM_REPLAY_PAGE_SIZE, type StreamHoldDeps, type StreamHoldSpec } from './streamHold.ts';

@@ -8,7 +8,7 @@ import type { ChannelAccess } from '../access/channelAccess.ts';
 import type { HistoryStore } from '../history/historyStore.ts';
 import { readReplay } from '../history/replay.ts';
 import type { OriginMetrics } from '../observability/metrics.ts';
-import { historyChannelFor, liveChannelFor } from '../transports/gripChannels.ts';
+import { historyChannelFor, liveChannelFor } from '../channels/gripChannels.ts';
 import { POLL_PAGE_SIZE, pollBody, RESUME_QUERY_PARAM } from '../../protocol/index.ts';
 import { channelParam, RequestParamError, resumeIdOf, sendBadRequest } from './realtimeRequest.ts';
 import { admitSubscriber } from './subscriberAdmission.ts';

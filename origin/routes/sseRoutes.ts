@@ -4,7 +4,7 @@
 // GET /events?channel=a&channel=b: several channels on one stream (routes/multiStreamHold.ts).
 import { Router, type RequestHandler } from 'express';
 import { RESUME_QUERY_PARAM, SSE_KEEP_ALIVE, sseChannelPosition, sseEvent, sseExpired, ssePosition, sseReset, STREAM_CONTENT_TYPES } from '../../protocol/index.ts';
-import { presenceEventsChannelFor } from '../transports/gripChannels.ts';
+import { presenceEventsChannelFor } from '../channels/gripChannels.ts';
 import { multiStreamHoldHandler, multiStreamHoldPaths, type MultiStreamHoldDeps } from './multiStreamHold.ts';
 import { streamHoldHandler, streamHoldPaths, type StreamHoldSpec } from './streamHold.ts';
 

@@ -20,7 +20,7 @@ import { readReplay, replayPage } from '../history/replay.ts';
 import { withPrev, envelopeJson, PRESENCE_EVENTS_QUERY_PARAM, type ContinuityReset } from '../../protocol/index.ts';
 import type { StreamExpiryCloser } from '../access/streamExpiryCloser.ts';
 import type { OriginMetrics } from '../observability/metrics.ts';
-import { historyChannelFor, liveChannelFor, type Transport } from '../transports/gripChannels.ts';
+import { historyChannelFor, liveChannelFor, type Transport } from '../channels/gripChannels.ts';
 import type { ChannelAccess } from '../access/channelAccess.ts';
 import { channelParam, RequestParamError, resumeIdOf, sendBadRequest } from './realtimeRequest.ts';
 import { admitStreamSubscriber, type Admission } from './subscriberAdmission.ts';

@@ -3,7 +3,7 @@
 // GET /stream?channel=a&channel=b: several channels on one stream (routes/multiStreamHold.ts).
 import { Router, type RequestHandler } from 'express';
 import { NDJSON_KEEP_ALIVE, ndjsonExpired, ndjsonLine, ndjsonPosition, ndjsonReset, RESUME_QUERY_PARAM, STREAM_CONTENT_TYPES } from '../../protocol/index.ts';
-import { presenceEventsChannelFor } from '../transports/gripChannels.ts';
+import { presenceEventsChannelFor } from '../channels/gripChannels.ts';
 import { multiStreamHoldHandler, multiStreamHoldPaths, type MultiStreamHoldDeps } from './multiStreamHold.ts';
 import { streamHoldHandler, streamHoldPaths, type StreamHoldSpec } from './streamHold.ts';
 

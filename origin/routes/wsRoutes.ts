@@ -15,13 +15,13 @@ import {
   WEBSOCKET_EVENTS_CONTENT_TYPE,
   WebSocketEventsDecodeError,
   type WebSocketEvent,
-} from '../transports/websocketEvents.ts';
+} from '../websocket/websocketEvents.ts';
 import type { PresenceTracker } from '../presence/presenceTracker.ts';
-import { wsLeaseTtlMs, type WsPresencePort } from '../transports/wsPresence.ts';
-import { runWsSession, type WsSessionPorts } from '../transports/wsSession.ts';
-import { newFilterUser, readSessionState, sessionStateHeaders } from '../transports/wsSessionState.ts';
-import { sealedBarriers, type WsStateSeal } from '../transports/wsStateSeal.ts';
-import { DEFAULT_SUBSCRIBE_LIMITS, type SubscribeLimits } from '../transports/wsSubscribe.ts';
+import { wsLeaseTtlMs, type WsPresencePort } from '../websocket/wsPresence.ts';
+import { runWsSession, type WsSessionPorts } from '../websocket/wsSession.ts';
+import { newFilterUser, readSessionState, sessionStateHeaders } from '../websocket/wsSessionState.ts';
+import { sealedBarriers, type WsStateSeal } from '../websocket/wsStateSeal.ts';
+import { DEFAULT_SUBSCRIBE_LIMITS, type SubscribeLimits } from '../websocket/wsSubscribe.ts';
 
 /** Pushpin sends an unsolicited pong to an idle client this often, so intermediaries keep the connection. */
 const WS_KEEP_ALIVE_SECONDS = 25;

@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signSubscribeToken } from '../../origin/access/subscribeToken.ts';
-import { wsLeaseTtlMs } from '../../origin/transports/wsPresence.ts';
+import { wsLeaseTtlMs } from '../../origin/websocket/wsPresence.ts';
 import { startManagedProcess } from '../../scripts/shared/managedProcess.ts';
 import { PROJECT_ROOT } from '../../scripts/shared/projectRoot.ts';
 import { memberIds, readPresence, untilPresence } from '../harness/presenceReader.ts';

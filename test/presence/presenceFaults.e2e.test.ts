@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { signSubscribeToken } from '../../origin/access/subscribeToken.ts';
 import { SWEEP_INTERVAL_MS } from '../../origin/presence/presenceTracker.ts';
-import { wsLeaseTtlMs } from '../../origin/transports/wsPresence.ts';
+import { wsLeaseTtlMs } from '../../origin/websocket/wsPresence.ts';
 import { startManagedProcess, type ManagedProcess } from '../../scripts/shared/managedProcess.ts';
 import { PROJECT_ROOT } from '../../scripts/shared/projectRoot.ts';
 import { startFaultStack, type FaultStack } from '../faults/faultStack.ts';

@@ -7,7 +7,7 @@
 //   several origin instances by them; a long-poll hold checks prev-id and is retried on a gap. SSE and
 //   NDJSON holds carry no prev-id (see routes/streamHold.ts): each message names its `prev` instead.
 // WebSocket items carry no prev-id check in Pushpin, so WebSockets hold just `ws:news` (the origin's
-// items on it carry ids for Pushpin's reordering; see transports/wsSubscribe.ts for how a subscribe
+// items on it carry ids for Pushpin's reordering; see websocket/wsSubscribe.ts for how a subscribe
 // closes the window in which a message could be missed).
 // One item carries at most one content per format, and Pushpin gives each hold the format of its
 // mode (http-stream to stream holds, http-response to response holds, ws-message to WebSockets:

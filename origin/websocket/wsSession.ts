@@ -6,7 +6,7 @@ import { HistoryUnavailableError, type GateOutcome } from '../history/historySto
 import type { PublishedMessage } from '../publishing/messagePublisher.ts';
 import { describePublishFailure } from '../publishing/publishFailure.ts';
 import { validatePublishInput, type PublishInput } from '../publishing/publishInput.ts';
-import { expiryChannelFor, liveChannelFor, presenceEventsChannelFor } from './gripChannels.ts';
+import { expiryChannelFor, liveChannelFor, presenceEventsChannelFor } from '../channels/gripChannels.ts';
 import { closeEvent, closeStatusOf, clientTextEvent, gripControlEvent, type WebSocketEvent } from './websocketEvents.ts';
 import { CLOSE_CODES, closeReplyCode, isPresenceClientId, isProtocolError, parseClientFrame, serverFrames, type WsProtocolError } from '../../protocol/index.ts';
 import { distinctMembers, leaseOf, leasedChannels, planLeases, prunePresence, type WsPresencePort } from './wsPresence.ts';

@@ -20,7 +20,7 @@
 //    ends. From then on every message reaches the connection live, after everything it was sent.
 import type { GateOutcome, HistoryStore } from '../history/historyStore.ts';
 import { readReplay, replayPage } from '../history/replay.ts';
-import { liveChannelFor } from './gripChannels.ts';
+import { liveChannelFor } from '../channels/gripChannels.ts';
 import { wsMessageFrame, type ContinuityReset } from '../../protocol/index.ts';
 import { gripControlEvent, type WebSocketEvent } from './websocketEvents.ts';
 import type { PendingSubscribe } from './wsSessionState.ts';
