@@ -14,9 +14,6 @@ const RUN_ALONE = [
   'test/faults/pushpinRestart.e2e.test.ts',
   'test/faults/redisOutage.e2e.test.ts',
   'test/load/soakSmoke.e2e.test.ts',
-  'test/load/fanoutBench.e2e.test.ts',
-  'test/load/plainVsClientBench.e2e.test.ts',
-  'test/load/chatBench.e2e.test.ts',
   'test/recovery/freshChannels.e2e.test.ts',
   'test/pushpin/pushpinBurst.e2e.test.ts',
   'test/lifecycle/fastlyServe.e2e.test.ts',
@@ -25,8 +22,16 @@ const RUN_ALONE = [
   'test/client/clientBrowserFaults.e2e.test.ts',
   'test/client/demoPage.e2e.test.ts',
 ];
-const missing = RUN_ALONE.filter((file) => !existsSync(fileURLToPath(new URL(file, import.meta.url))));
-if (missing.length > 0) throw new Error(`vitest.config.ts: RUN_ALONE names files that do not exist: ${missing.join(', ')}`);
+// The benchmarks' smoke runs (--quick: 2-40 subscribers per case, a few hundred messages, no speed
+// asserted) each start stacks of their own and then mostly wait for deliveries and restarts: two of
+// them at a time, after the parallel files and before the ones that run alone.
+const RUN_IN_PAIRS = [
+  'test/load/fanoutBench.e2e.test.ts',
+  'test/load/plainVsClientBench.e2e.test.ts',
+  'test/load/chatBench.e2e.test.ts',
+];
+const missing = [...RUN_ALONE, ...RUN_IN_PAIRS].filter((file) => !existsSync(fileURLToPath(new URL(file, import.meta.url))));
+if (missing.length > 0) throw new Error(`vitest.config.ts: RUN_ALONE or RUN_IN_PAIRS names files that do not exist: ${missing.join(', ')}`);
 
 export default defineConfig({
   resolve: {
@@ -41,8 +46,9 @@ export default defineConfig({
     hookTimeout: 90_000,
     teardownTimeout: 30_000,
     projects: [
-      { extends: true, test: { name: 'parallel', include: [TESTS], exclude: RUN_ALONE, maxWorkers: 3, sequence: { groupOrder: 0 } } },
-      { extends: true, test: { name: 'alone', include: RUN_ALONE, maxWorkers: 1, sequence: { groupOrder: 1 } } },
+      { extends: true, test: { name: 'parallel', include: [TESTS], exclude: [...RUN_ALONE, ...RUN_IN_PAIRS], maxWorkers: 3, sequence: { groupOrder: 0 } } },
+      { extends: true, test: { name: 'pairs', include: RUN_IN_PAIRS, maxWorkers: 2, sequence: { groupOrder: 1 } } },
+      { extends: true, test: { name: 'alone', include: RUN_ALONE, maxWorkers: 1, sequence: { groupOrder: 2 } } },
     ],
   },
 });
