@@ -5,8 +5,7 @@
 // the fan-out benchmark past a few thousand (each is WebSocket-over-HTTP requests to the origin). The
 // generated config now gives zurl its own template (zurlLibdir.ts, ZURL_LIMITS); fastlyServe.e2e.test.ts
 // checks that the Fastly CLI's Pushpin (through the wrapper) runs zurl from the same template.
-// Here the origin holds each request up to 12 s and answers them all once the whole burst has arrived,
-// so all of it is in progress at once.
+// Here the origin holds each request for a few seconds, so the whole burst is in progress at once.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
