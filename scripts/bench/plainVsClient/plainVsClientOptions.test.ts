@@ -18,7 +18,7 @@ describe('parsePlainVsClientOptions', () => {
 
   it('--quick is small and counts the plain side a few seconds after the clients; explicit options still win', () => {
     const options = parsePlainVsClientOptions(['--quick', '--clients', '4', '--out', '/tmp/x']);
-    expect(options.settings).toMatchObject({ clients: 4, restartClients: 3, burst: { messages: 200 }, waitSeconds: 75, plainGraceSeconds: 5 });
+    expect(options.settings).toMatchObject({ clients: 4, restartClients: 3, burst: { messages: 200 }, waitSeconds: 75, plainGraceSeconds: 2 });
     expect(options.outDir).toBe('/tmp/x');
     expect(options.args).toEqual(['--quick', '--clients', '4', '--out', '/tmp/x']);
   });
