@@ -23,6 +23,8 @@ beforeAll(async () => {
       GRIP_URL: `http://127.0.0.1:${ports.pushpinPublish}/?verify-iss=viceroy,${standIn.url}/?verify-iss=viceroy`,
       GRIP_VERIFY_KEY: LOCAL_GRIP_SIG_KEY,
       LONG_POLL_TIMEOUT_SECONDS: '20',
+      // Several proxy requests in flight (the default is one): other channels go beside a held one.
+      PUBLISH_REQUESTS_IN_FLIGHT: '4',
     },
   });
 });

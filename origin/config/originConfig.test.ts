@@ -53,8 +53,9 @@ describe('origin configuration', () => {
     expect(loadOriginConfig({ REQUEST_TIMEOUT_SECONDS: '5' }).requestTimeoutMs).toBe(5000);
   });
 
-  it('keeps 4 publish requests in flight by default; PUBLISH_REQUESTS_IN_FLIGHT sets 1 to 64', () => {
-    expect(loadOriginConfig({}).publishRequestsInFlight).toBe(4);
+  it('keeps 1 publish request in flight by default; PUBLISH_REQUESTS_IN_FLIGHT sets 1 to 64', () => {
+    expect(loadOriginConfig({}).publishRequestsInFlight).toBe(1);
+    expect(loadOriginConfig({ PUBLISH_REQUESTS_IN_FLIGHT: '4' }).publishRequestsInFlight).toBe(4);
     expect(loadOriginConfig({ PUBLISH_REQUESTS_IN_FLIGHT: '1' }).publishRequestsInFlight).toBe(1);
     expect(loadOriginConfig({ PUBLISH_REQUESTS_IN_FLIGHT: '64' }).publishRequestsInFlight).toBe(64);
   });

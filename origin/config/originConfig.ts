@@ -122,7 +122,8 @@ export interface OriginConfig {
   requestTimeoutMs: number;
   /**
    * PUBLISH_REQUESTS_IN_FLIGHT: publish requests to each GRIP target in flight at once, on disjoint
-   * channels (publishing/publishCoalescer.ts). 1 sends one at a time.
+   * channels (publishing/publishCoalescer.ts). Default 1, one at a time (DEFAULT_FLUSHES_IN_FLIGHT says
+   * why).
    */
   publishRequestsInFlight: number;
   logLevel: string;

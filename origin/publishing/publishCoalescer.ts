@@ -14,9 +14,9 @@
 //   order per channel, about one request body's worth (a channel that needs more goes alone, in bodies
 //   under the proxy's limit sent one after the other). A channel is in at most one flush in flight, so
 //   its items reach the proxy in id order; the next group of a channel waits for the earlier one's
-//   answer while other channels' flushes go out beside it. Several requests in flight keep the proxy
-//   busy: Pushpin answers a publish only once it has delivered its items, and one request at a time
-//   left it idle between the answer and the next request.
+//   answer while other channels' flushes go out beside it. Meant to keep the proxy busy (Pushpin
+//   answers a publish only once it has delivered its items, so one request at a time leaves it idle
+//   between an answer and the next request); by default 1, see DEFAULT_FLUSHES_IN_FLIGHT.
 // Nothing waits on a timer: a stage starts as soon as it is idle and has work (on `tick`, which the
 // binding sends at the end of the event-loop turn in which something happened, so everything that
 // arrived in that turn goes together), so a lone publisher's message is stored and sent at once, and
@@ -44,8 +44,15 @@ export interface CoalescerLimits {
   maxFlushesInFlight: number;
 }
 
-/** The default of PUBLISH_REQUESTS_IN_FLIGHT (measured: docs/benchmarks.md, chat at 1,000 channels). */
-export const DEFAULT_FLUSHES_IN_FLIGHT = 4;
+/**
+ * The default of PUBLISH_REQUESTS_IN_FLIGHT: one at a time. Measured against the local Pushpin 1.36 on
+ * 2 shared cores (chat bench, 200 channels x 10 subscribers x 5 msg/s, runs back to back), more in
+ * flight took fewer publishes a second (1: 670, 2: 605, 4: 462 and 554, 8: 389): a flush then carries
+ * fewer items, and every proxy request costs the origin and Pushpin's one handler thread a
+ * connection and a parse, while the handler was not the busy part. More may pay where a request's
+ * round trip is long (Fastly's publish API over the network); not measured.
+ */
+export const DEFAULT_FLUSHES_IN_FLIGHT = 1;
 
 export const DEFAULT_COALESCER_LIMITS: CoalescerLimits = {
   bodyLimitBytes: 65536,
