@@ -139,6 +139,7 @@ const app = createOriginApp({
   verifyGripSig: await createGripSignatureVerifier(config.signatureKeys),
   history,
   publisher: createMessagePublisher(history, grip, {
+    limits: { maxFlushesInFlight: config.publishRequestsInFlight },
     observe: { round: () => metrics.publishStoreRounds.inc(), request: () => metrics.publishProxyRequests.inc() },
   }),
   channelCloser: createChannelCloser(grip),

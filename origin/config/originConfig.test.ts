@@ -53,6 +53,13 @@ describe('origin configuration', () => {
     expect(loadOriginConfig({ REQUEST_TIMEOUT_SECONDS: '5' }).requestTimeoutMs).toBe(5000);
   });
 
+  it('keeps 1 publish request in flight by default; PUBLISH_REQUESTS_IN_FLIGHT sets 1 to 64', () => {
+    expect(loadOriginConfig({}).publishRequestsInFlight).toBe(1);
+    expect(loadOriginConfig({ PUBLISH_REQUESTS_IN_FLIGHT: '4' }).publishRequestsInFlight).toBe(4);
+    expect(loadOriginConfig({ PUBLISH_REQUESTS_IN_FLIGHT: '1' }).publishRequestsInFlight).toBe(1);
+    expect(loadOriginConfig({ PUBLISH_REQUESTS_IN_FLIGHT: '64' }).publishRequestsInFlight).toBe(64);
+  });
+
   it.each(['127.0.0.1', '127.0.0.2', 'localhost', '::1', '[::1]', '::ffff:127.0.0.1'])('counts %s as loopback (local use)', (host) => {
     expect(isLoopbackHost(host)).toBe(true);
     expect(loadOriginConfig({ ...GRIP, HOST: host })).toMatchObject({ localOnly: true, publishToken: DEV_PUBLISH_TOKEN });
@@ -141,6 +148,9 @@ describe('origin configuration', () => {
     [{ HISTORY_MAX_BYTES: '1000' }, 'HISTORY_MAX_BYTES', /between 1048576/],
     [{ HISTORY_MAX_BYTES: '64MB' }, 'HISTORY_MAX_BYTES', /whole number/],
     [{ REQUEST_TIMEOUT_SECONDS: '0' }, 'REQUEST_TIMEOUT_SECONDS', /between 1/],
+    [{ PUBLISH_REQUESTS_IN_FLIGHT: '0' }, 'PUBLISH_REQUESTS_IN_FLIGHT', /between 1 and 64/],
+    [{ PUBLISH_REQUESTS_IN_FLIGHT: '65' }, 'PUBLISH_REQUESTS_IN_FLIGHT', /between 1 and 64/],
+    [{ PUBLISH_REQUESTS_IN_FLIGHT: 'many' }, 'PUBLISH_REQUESTS_IN_FLIGHT', /whole number/],
     [{ PRESENCE_KEEP_ALIVE_SECONDS: '10' }, 'PRESENCE_KEEP_ALIVE_SECONDS', /between 20/],
     [{ PRESENCE_TRACKING: 'sometimes' }, 'PRESENCE_TRACKING', /true or false/],
     [{ WEBHOOK_URLS: 'ftp://x/' }, 'WEBHOOK_URLS', /http or https/],

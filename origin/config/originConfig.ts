@@ -6,6 +6,7 @@ import type { IGripConfig } from '@fanoutio/grip';
 import type { JWK } from 'jose';
 import type { AccessConfig } from '../access/channelAccess.ts';
 import { MIN_SECRET_BYTES } from '../access/subscribeToken.ts';
+import { DEFAULT_FLUSHES_IN_FLIGHT } from '../publishing/publishCoalescer.ts';
 import { MAX_WS_SUBSCRIPTIONS } from '../websocket/wsSessionState.ts';
 import { buildFanoutGripConfig, PUBLIC_KEY_FASTLY_FANOUT_JWK } from '@fanoutio/grip/fastly-fanout';
 
@@ -104,6 +105,12 @@ export interface OriginConfig {
   metricsToken: string | undefined;
   /** How long a request may take to arrive whole (headers and body), before it is answered 408. */
   requestTimeoutMs: number;
+  /**
+   * PUBLISH_REQUESTS_IN_FLIGHT: publish requests to each GRIP target in flight at once, on disjoint
+   * channels (publishing/publishCoalescer.ts). Default 1, one at a time (DEFAULT_FLUSHES_IN_FLIGHT says
+   * why).
+   */
+  publishRequestsInFlight: number;
   logLevel: string;
 }
 
@@ -393,6 +400,7 @@ export function loadOriginConfig(env: Env = process.env): OriginConfig {
     // Outside local use the publish token would be one leaked scrape config away from publishing.
     metricsToken: metricsToken ?? (exposure ? undefined : publish.token),
     requestTimeoutMs: integer(env, 'REQUEST_TIMEOUT_SECONDS', 30, 1, 3600) * 1000,
+    publishRequestsInFlight: integer(env, 'PUBLISH_REQUESTS_IN_FLIGHT', DEFAULT_FLUSHES_IN_FLIGHT, 1, 64),
     logLevel,
   };
 }

@@ -4,8 +4,9 @@
 //
 // Concurrent publishes are coalesced (publishCoalescer.ts decides, this file carries it out): the
 // callers waiting at one moment share one history round trip (a Redis pipeline: one script per
-// channel, each caller an all-or-nothing segment of it) and one proxy request (bodies under the
-// proxy's limit), and a lone publisher's message goes at once. Each caller is answered exactly as if
+// channel, each caller an all-or-nothing segment of it) and proxy requests (bodies under the proxy's
+// limit; up to limits.maxFlushesInFlight of them in flight, on disjoint channels), and a lone
+// publisher's message goes at once. Each caller is answered exactly as if
 // it had published alone: a batch is stored per channel, all or nothing for each channel; when a
 // later channel of a caller's batch cannot be stored, what was stored for its earlier ones is still
 // published, and the error names exactly those messages, so a caller never has stored-but-unpublished
@@ -252,7 +253,7 @@ export function createMessagePublisher(history: HistoryStore, grip: GripPublishe
     const out = coalescerStep(state, config, event);
     for (const { request, answer } of out.answers) settle(request, answer);
     if (out.store) void runRound(out.store);
-    if (out.send) void runFlush(out.send);
+    for (const flush of out.sends) void runFlush(flush);
     for (const { channel, retryInMs } of out.gated) {
       // Asked again soon (gates last a catch-up round, and may end early): at most every 5 ms.
       setTimeout(() => dispatch({ type: 'reopened', channel }), Math.max(1, Math.min(retryInMs, 5)));

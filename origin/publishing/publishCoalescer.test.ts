@@ -25,27 +25,33 @@ interface Stored {
 }
 type Err = string;
 
-const limits: CoalescerLimits = { ...DEFAULT_COALESCER_LIMITS, bodyLimitBytes: 1000, bodyEnvelopeBytes: 12, maxItemsPerBody: 8 };
-const config: CoalescerConfig<Err> = { limits, gateTimeoutError: (channel, ms) => `gate-timeout ${channel} ${ms}` };
+/** One flush in flight at a time (the examples below); the properties also run with more. */
+const limits: CoalescerLimits = { ...DEFAULT_COALESCER_LIMITS, bodyLimitBytes: 1000, bodyEnvelopeBytes: 12, maxItemsPerBody: 8, maxFlushesInFlight: 1 };
+const configWith = (maxFlushesInFlight: number): CoalescerConfig<Err> => ({
+  limits: { ...limits, maxFlushesInFlight },
+  gateTimeoutError: (channel, ms) => `gate-timeout ${channel} ${ms}`,
+});
+const config = configWith(1);
 
-type Step = CoalescerOutput<Stored, Err>;
+/** A step's output; `send`: its flush, when it started exactly one. */
+type Step = CoalescerOutput<Stored, Err> & { send?: SendFlush };
 
-function engine() {
+function engine(engineConfig: CoalescerConfig<Err> = config) {
   const state: CoalescerState<Stored, Err> = emptyCoalescerState();
   const answers = new Map<number, RequestAnswer<Stored, Err>>();
   const apply = (event: CoalescerEvent<Stored, Err>): Step => {
-    const out = coalescerStep(state, config, event);
+    const out = coalescerStep(state, engineConfig, event);
     for (const { request, answer } of out.answers) {
       expect(answers.has(request), `request ${request} answered twice`).toBe(false);
       answers.set(request, answer);
     }
-    return out;
+    return { ...out, ...(out.sends.length === 1 ? { send: out.sends[0]! } : {}) };
   };
   /** The event, then the tick at the end of its event-loop turn (what the binding does). */
   const run = (event: CoalescerEvent<Stored, Err>): Step => {
     const out = apply(event);
     const ticked = apply({ type: 'tick' });
-    return { ...ticked, answers: [...out.answers, ...ticked.answers], gated: [...out.gated, ...ticked.gated] };
+    return { ...ticked, sends: [...out.sends, ...ticked.sends], answers: [...out.answers, ...ticked.answers], gated: [...out.gated, ...ticked.gated] };
   };
   return { state, answers, run, apply };
 }
@@ -120,10 +126,16 @@ describe('a slow proxy', () => {
     });
     const flushed = run({ type: 'sent', flush: sending.send!.flush, bodies: [{ ok: true }] });
     expect(answers.get(1)?.ok).toBe(true);
-    // 20 items of 100 bytes, at most 8 a body.
-    expect(flushed.send!.jobs).toHaveLength(20);
-    expect(flushed.send!.bodies.map((b) => b.items)).toEqual([8, 8, 4]);
-    run({ type: 'sent', flush: flushed.send!.flush, bodies: [{ ok: true }, { ok: true }, { ok: true }] });
+    // Items of 100 bytes, at most 8 a body: b's 10 (request 2's came first) do not fit one body, so b
+    // goes alone in two bodies, then a's 10 in the next flush.
+    expect(flushed.send!.channels).toEqual(['b']);
+    expect(flushed.send!.jobs).toHaveLength(10);
+    expect(flushed.send!.bodies.map((b) => b.items)).toEqual([8, 2]);
+    const second = run({ type: 'sent', flush: flushed.send!.flush, bodies: [{ ok: true }, { ok: true }] });
+    expect(second.send!.channels).toEqual(['a']);
+    expect(second.send!.jobs).toHaveLength(10);
+    expect(second.send!.bodies.map((b) => b.items)).toEqual([8, 2]);
+    run({ type: 'sent', flush: second.send!.flush, bodies: [{ ok: true }, { ok: true }] });
     expect([...answers.values()].every((a) => a.ok)).toBe(true);
     expect(answers.size).toBe(21);
   });
@@ -204,17 +216,17 @@ describe('a gated channel', () => {
 });
 
 describe('the body limit', () => {
-  it('splits a flush into bodies under the limit; a job whose body failed is told, the others are not', () => {
+  it("splits a channel's items into bodies under the limit; a job whose body failed is told, the others are not", () => {
     const { run, answers } = engine();
     const busy = run({ type: 'accepted', request: 1, jobs: [{ channel: 'x', inputs: 1 }], now: 0 }).store!;
     run({ type: 'accepted', request: 2, jobs: [{ channel: 'a', inputs: 1 }], now: 0 });
-    run({ type: 'accepted', request: 3, jobs: [{ channel: 'b', inputs: 1 }], now: 0 });
-    run({ type: 'accepted', request: 4, jobs: [{ channel: 'c', inputs: 1 }], now: 0 });
+    run({ type: 'accepted', request: 3, jobs: [{ channel: 'a', inputs: 1 }], now: 0 });
+    run({ type: 'accepted', request: 4, jobs: [{ channel: 'a', inputs: 1 }], now: 0 });
     const round = run({ type: 'stored', round: busy.round, outcomes: [{ status: 'done', segments: [stored(busy, 0, 0, [1])] }], now: 0 });
     const next = run({
       type: 'stored',
       round: round.store!.round,
-      outcomes: round.store!.channels.map((c, ci) => ({ status: 'done' as const, segments: [stored(round.store!, ci, 0, [1], [600])] })),
+      outcomes: [{ status: 'done' as const, segments: [0, 1, 2].map((s) => stored(round.store!, 0, s, [s + 1], [600])) }],
       now: 0,
     });
     expect(next.send).toBeUndefined(); // the first flush is in flight
@@ -251,6 +263,73 @@ describe('the body limit', () => {
   });
 });
 
+describe('several flushes in flight', () => {
+  /** Accepts one single-input request per channel and stores it: the flushes the tick starts. */
+  const storeAll = (e: ReturnType<typeof engine>, requests: Array<[number, string]>, itemBytes = 100): Step => {
+    let round: StoreRound | undefined;
+    for (const [request, channel] of requests) round ??= e.apply({ type: 'accepted', request, jobs: [{ channel, inputs: 1 }], now: 0 }).store;
+    round = e.apply({ type: 'tick' }).store ?? round;
+    return e.run({
+      type: 'stored',
+      round: round!.round,
+      outcomes: round!.channels.map((c, ci) => ({ status: 'done' as const, segments: c.jobs.map((_, s) => stored(round!, ci, s, [s + 1], [itemBytes])) })),
+      now: 1,
+    });
+  };
+
+  it('go out side by side on disjoint channels, a body each, up to the bound; the rest waits for an answer', () => {
+    const e = engine(configWith(2));
+    // 600-byte items: one a body, so each channel is a flush of its own.
+    const out = storeAll(e, [[1, 'a'], [2, 'b'], [3, 'c']], 600);
+    expect(out.sends.map((f) => f.channels)).toEqual([['a'], ['b']]);
+    // b answers first: c goes out beside a, which is still in flight.
+    const next = e.run({ type: 'sent', flush: out.sends[1]!.flush, bodies: [{ ok: true }] });
+    expect(e.answers.get(2)?.ok).toBe(true);
+    expect(next.sends.map((f) => f.channels)).toEqual([['c']]);
+    e.run({ type: 'sent', flush: next.sends[0]!.flush, bodies: [{ ok: true }] });
+    e.run({ type: 'sent', flush: out.sends[0]!.flush, bodies: [{ ok: true }] });
+    expect([1, 2, 3].map((r) => e.answers.get(r)?.ok)).toEqual([true, true, true]);
+  });
+
+  it("hold a channel's later group until its flush in flight is answered, while other channels go", () => {
+    const e = engine(configWith(4));
+    const first = storeAll(e, [[1, 'a']]);
+    expect(first.sends.map((f) => f.channels)).toEqual([['a']]);
+    // More for a, and something for b, while a's first flush is in flight.
+    const second = storeAll(e, [[2, 'a'], [3, 'b']]);
+    expect(second.sends.map((f) => f.channels)).toEqual([['b']]);
+    e.run({ type: 'sent', flush: second.sends[0]!.flush, bodies: [{ ok: true }] });
+    expect(e.answers.get(3)?.ok).toBe(true);
+    expect(e.answers.has(2)).toBe(false);
+    // a's first answer releases its second group.
+    const third = e.run({ type: 'sent', flush: first.sends[0]!.flush, bodies: [{ ok: true }] });
+    expect(third.sends.map((f) => f.jobs)).toEqual([[{ request: 2, job: 0 }]]);
+    e.run({ type: 'sent', flush: third.sends[0]!.flush, bodies: [{ ok: true }] });
+    expect(e.answers.get(2)?.ok).toBe(true);
+  });
+
+  it('answer a request over channels in different flushes once all are answered, with the failure of any', () => {
+    const e = engine(configWith(4));
+    const r1 = e.run({ type: 'accepted', request: 1, jobs: [{ channel: 'a', inputs: 1 }, { channel: 'b', inputs: 1 }], now: 0 }).store!;
+    // b's 900-byte item does not fit a's body: two flushes.
+    const r2 = e.run({ type: 'stored', round: r1.round, outcomes: [{ status: 'done', segments: [stored(r1, 0, 0, [1], [500])] }], now: 1 }).store!;
+    const out = e.run({ type: 'stored', round: r2.round, outcomes: [{ status: 'done', segments: [stored(r2, 0, 0, [1], [900])] }], now: 2 });
+    expect(out.sends.map((f) => f.channels)).toEqual([['a'], ['b']]);
+    e.run({ type: 'sent', flush: out.sends[1]!.flush, bodies: [{ ok: false, error: 'proxy 503' }] });
+    expect(e.answers.has(1)).toBe(false);
+    e.run({ type: 'sent', flush: out.sends[0]!.flush, bodies: [{ ok: true }] });
+    expect(e.answers.get(1)).toMatchObject({ ok: false, kind: 'delivery', error: 'proxy 503' });
+    expect(e.answers.get(1)!.stored.map((s) => s.channel)).toEqual(['a', 'b']);
+  });
+
+  it('send a lone publisher at once, whatever the bound', () => {
+    const e = engine(configWith(8));
+    const out = storeAll(e, [[1, 'a']]);
+    expect(out.sends).toHaveLength(1);
+    expect(out.sends[0]!.bodies).toHaveLength(1);
+  });
+});
+
 // --- Properties over random arrivals, store and proxy outcomes, and interleavings ---
 
 interface PlannedRequest {
@@ -259,7 +338,7 @@ interface PlannedRequest {
 }
 
 const requestArb: fc.Arbitrary<PlannedRequest> = fc
-  .uniqueArray(fc.constantFrom('a', 'b', 'c', 'd'), { minLength: 1, maxLength: 3 })
+  .uniqueArray(fc.constantFrom('a', 'b', 'c', 'd', 'e', 'f'), { minLength: 1, maxLength: 3 })
   .chain((channels) =>
     fc.record({
       jobs: fc.tuple(
@@ -284,6 +363,8 @@ interface Scenario {
   storeFates: number[];
   /** Per body: 0-8 ok, 9 failed. */
   bodyFates: number[];
+  /** limits.maxFlushesInFlight */
+  maxInFlight: number;
 }
 
 const scenarioArb: fc.Arbitrary<Scenario> = fc.record({
@@ -291,13 +372,14 @@ const scenarioArb: fc.Arbitrary<Scenario> = fc.record({
   choices: fc.array(fc.nat(), { minLength: 0, maxLength: 80 }),
   storeFates: fc.array(fc.integer({ min: 0, max: 8 }), { minLength: 1, maxLength: 40 }),
   bodyFates: fc.array(fc.integer({ min: 0, max: 9 }), { minLength: 1, maxLength: 40 }),
+  maxInFlight: fc.integer({ min: 1, max: 4 }),
 });
 
 /** Items per input: each message becomes this many items (one per transport channel). */
 const ITEMS_PER_INPUT = 3;
 
 function simulate(scenario: Scenario) {
-  const { state, answers, apply } = engine();
+  const { state, answers, apply } = engine(configWith(scenario.maxInFlight));
   const run = apply;
   const lastId = new Map<string, number>();
   /** Per channel, the ids in the order they were given, with the request that got them. */
@@ -309,7 +391,10 @@ function simulate(scenario: Scenario) {
   const bodies: SendFlush['bodies'] = [];
   const storeCalls: Array<{ request: number; job: number; after: boolean }> = [];
   let storing: StoreRound | undefined;
-  let sending: SendFlush | undefined;
+  /** Flushes in flight (started, not answered), and their channels. */
+  const sending = new Map<number, SendFlush>();
+  const sendingChannels = new Set<string>();
+  let mostInFlight = 0;
   const gated = new Set<string>();
   let now = 0;
   let nextRequest = 0;
@@ -322,10 +407,17 @@ function simulate(scenario: Scenario) {
       expect(storing, 'two rounds in flight').toBeUndefined();
       storing = out.store;
     }
-    if (out.send) {
-      expect(sending, 'two flushes in flight').toBeUndefined();
-      sending = out.send;
+    for (const flush of out.sends) {
+      // A flush names exactly its jobs' channels, and none of them is in another flush in flight.
+      const channels = new Set(flush.jobs.map((ref) => scenario.requests[ref.request]!.jobs[ref.job]!.channel));
+      expect(new Set(flush.channels)).toEqual(channels);
+      expect(flush.channels).toHaveLength(channels.size);
+      for (const channel of channels) expect(sendingChannels.has(channel), `${channel} in two flushes in flight`).toBe(false);
+      for (const channel of channels) sendingChannels.add(channel);
+      sending.set(flush.flush, flush);
     }
+    expect(sending.size).toBeLessThanOrEqual(scenario.maxInFlight);
+    mostInFlight = Math.max(mostInFlight, sending.size);
     for (const g of out.gated) gated.add(g.channel);
   };
 
@@ -364,9 +456,9 @@ function simulate(scenario: Scenario) {
     take(run({ type: 'stored', round: round.round, outcomes, now }));
   };
 
-  const finishSend = () => {
-    const flush = sending!;
-    sending = undefined;
+  const finishSend = (flush: SendFlush) => {
+    sending.delete(flush.flush);
+    for (const channel of flush.channels) sendingChannels.delete(channel);
     const results: Array<{ ok: true } | { ok: false; error: Err }> = [];
     const missed = new Set<string>();
     let failed = false;
@@ -418,7 +510,8 @@ function simulate(scenario: Scenario) {
     const actions: Array<() => void> = [tick];
     if (nextRequest < scenario.requests.length) actions.push(accept);
     if (storing) actions.push(finishStore);
-    if (sending) actions.push(finishSend);
+    // The proxy answers the flushes in flight in any order.
+    for (const flush of sending.values()) actions.push(() => finishSend(flush));
     for (const channel of gated) actions.push(() => reopen(channel));
     actions[choice % actions.length]!();
   }
@@ -426,27 +519,30 @@ function simulate(scenario: Scenario) {
   for (let guard = 0; guard < 10_000; guard++) {
     if (nextRequest < scenario.requests.length) accept();
     else if (storing) finishStore();
-    else if (sending) finishSend();
+    else if (sending.size > 0) finishSend(sending.values().next().value!);
     else if (gated.size > 0) reopen(gated.values().next().value!);
     else {
       tick();
-      if (!storing && !sending && gated.size === 0) break;
+      if (!storing && sending.size === 0 && gated.size === 0) break;
     }
     // What the binding does at the end of every turn.
     tick();
   }
-  return { state, answers, given, sentOrder, storedJobs, deliveredJobs, bodies, storeCalls };
+  return { state, answers, given, sentOrder, storedJobs, deliveredJobs, bodies, storeCalls, mostInFlight };
 }
 
 describe('properties', () => {
-  it('every request is answered exactly once, exactly, in order per channel, under the body limit', () => {
+  it('every request is answered exactly once, exactly, in order per channel, under the body limit, a channel in one flush in flight at most', () => {
+    /** Runs in which flushes were in flight side by side: the property must have met concurrency. */
+    let concurrentRuns = 0;
     fc.assert(
       fc.property(scenarioArb, (scenario) => {
-        const { state, answers, given, sentOrder, storedJobs, deliveredJobs, bodies } = simulate(scenario);
+        const { state, answers, given, sentOrder, storedJobs, deliveredJobs, bodies, mostInFlight } = simulate(scenario);
+        if (mostInFlight > 1) concurrentRuns += 1;
         // Liveness: everything answered, nothing left behind.
         expect(answers.size).toBe(scenario.requests.length);
         expect(state.requests.size).toBe(0);
-        expect(state.waiting.size + state.unsent.size).toBe(0);
+        expect(state.waiting.size + state.unsent.size + state.sending.size + state.sendingChannels.size).toBe(0);
 
         // Ids per channel follow acceptance order (request ids are given in acceptance order).
         for (const list of given.values()) {
@@ -488,13 +584,14 @@ describe('properties', () => {
       }),
       { numRuns: 400 },
     );
+    expect(concurrentRuns).toBeGreaterThan(20);
   });
 
   it('a request alone with a healthy store and proxy is answered ok after one round and one flush per channel chain', () => {
     fc.assert(
       fc.property(requestArb, (request) => {
         const healthy = request.jobs.map((j) => ({ ...j, conflict: false, duplicate: false, itemBytes: Math.min(j.itemBytes, 300) }));
-        const { answers, bodies } = simulate({ requests: [{ jobs: healthy }], choices: [], storeFates: [0], bodyFates: [0] });
+        const { answers, bodies } = simulate({ requests: [{ jobs: healthy }], choices: [], storeFates: [0], bodyFates: [0], maxInFlight: 1 });
         expect(answers.get(0)?.ok).toBe(true);
         // Every item of it in as few bodies as the limits allow: one flush.
         const items = healthy.reduce((n, j) => n + j.inputs * ITEMS_PER_INPUT, 0);

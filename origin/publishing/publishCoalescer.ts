@@ -4,13 +4,19 @@
 // feeds the outcomes back as events.
 //
 // A caller's request is split into jobs, one per channel in order of first appearance. Two stages run
-// side by side, each with at most one batch in flight:
-// - store rounds: every job that may be stored now goes into one round (one Redis pipeline: a script per
+// side by side:
+// - store rounds, one in flight at a time: every job that may be stored now goes into one round (one Redis pipeline: a script per
 //   channel, the callers' jobs as separate all-or-nothing segments of it, in acceptance order). A job
 //   may be stored when its caller's earlier channels are stored (a failure stops the caller, as the
 //   sequential path did) and no earlier job waits on its channel (ids follow acceptance order).
-// - send flushes: every stored job whose caller has finished storing goes, in id order per channel,
-//   into one flush: request bodies under the proxy's limit, sent one after the other.
+// - send flushes, up to limits.maxFlushesInFlight at a time, on disjoint sets of channels: a flush
+//   takes the stored jobs (whose callers finished storing) of channels not in a flush in flight, in id
+//   order per channel, about one request body's worth (a channel that needs more goes alone, in bodies
+//   under the proxy's limit sent one after the other). A channel is in at most one flush in flight, so
+//   its items reach the proxy in id order; the next group of a channel waits for the earlier one's
+//   answer while other channels' flushes go out beside it. Meant to keep the proxy busy (Pushpin
+//   answers a publish only once it has delivered its items, so one request at a time leaves it idle
+//   between an answer and the next request); by default 1, see DEFAULT_FLUSHES_IN_FLIGHT.
 // Nothing waits on a timer: a stage starts as soon as it is idle and has work (on `tick`, which the
 // binding sends at the end of the event-loop turn in which something happened, so everything that
 // arrived in that turn goes together), so a lone publisher's message is stored and sent at once, and
@@ -34,7 +40,19 @@ export interface CoalescerLimits {
   maxInputsPerRound: number;
   /** A channel whose appends stay held (gated) longer than this fails its jobs. */
   gateWaitLimitMs: number;
+  /** Flushes (proxy requests, one body each unless one channel needs more) in flight at once; at least 1. */
+  maxFlushesInFlight: number;
 }
+
+/**
+ * The default of PUBLISH_REQUESTS_IN_FLIGHT: one at a time. Measured against the local Pushpin 1.36 on
+ * 2 shared cores (chat bench, 200 channels x 10 subscribers x 5 msg/s, runs back to back), more in
+ * flight took fewer publishes a second (1: 670, 2: 605, 4: 462 and 554, 8: 389): a flush then carries
+ * fewer items, and every proxy request costs the origin and Pushpin's one handler thread a
+ * connection and a parse, while the handler was not the busy part. More may pay where a request's
+ * round trip is long (Fastly's publish API over the network); not measured.
+ */
+export const DEFAULT_FLUSHES_IN_FLIGHT = 1;
 
 export const DEFAULT_COALESCER_LIMITS: CoalescerLimits = {
   bodyLimitBytes: 65536,
@@ -42,6 +60,7 @@ export const DEFAULT_COALESCER_LIMITS: CoalescerLimits = {
   maxItemsPerBody: 1000,
   maxInputsPerRound: 5000,
   gateWaitLimitMs: 2000,
+  maxFlushesInFlight: DEFAULT_FLUSHES_IN_FLIGHT,
 };
 
 /** What storing one job came to. `S` is what the binding keeps of a stored job, `E` its errors. */
@@ -66,9 +85,9 @@ export type CoalescerEvent<S, E> =
   | { type: 'stored'; round: number; outcomes: Array<ChannelOutcome<S, E>>; now: number }
   /** A gated channel may be tried again. */
   | { type: 'reopened'; channel: string }
-  /** The flush in flight finished: each body sent (`ok`) or not (`error`; later bodies are not sent). */
+  /** Flush `flush` finished: each body sent (`ok`) or not (`error`; later bodies of it are not sent). */
   | { type: 'sent'; flush: number; bodies: Array<{ ok: true } | { ok: false; error: E }> }
-  /** Start what can start now: a store round and a flush, each when none is in flight. */
+  /** Start what can start now: a store round when none is in flight, flushes up to the limit. */
   | { type: 'tick' };
 
 /** One channel's call in a store round: the jobs are its segments, in acceptance order. */
@@ -91,6 +110,8 @@ export interface BodySlice {
 
 export interface SendFlush {
   flush: number;
+  /** The channels of its jobs: none of them is in another flush in flight. */
+  channels: string[];
   /** Request bodies in sending order, each under the body limit. */
   bodies: Array<{ slices: BodySlice[]; items: number; bytes: number }>;
   /** Every job of the flush (items or none), in flush order. */
@@ -111,7 +132,8 @@ export type RequestAnswer<S, E> =
 
 export interface CoalescerOutput<S, E> {
   store?: StoreRound;
-  send?: SendFlush;
+  /** Flushes to start now, on disjoint channels (and disjoint from those in flight). */
+  sends: SendFlush[];
   answers: Array<{ request: RequestId; answer: RequestAnswer<S, E> }>;
   /** Channels found gated in this step: send `reopened` for each after its `retryInMs`. */
   gated: Array<{ channel: string; retryInMs: number }>;
@@ -150,13 +172,25 @@ export interface CoalescerState<S, E> {
   /** Channels whose appends are held: not tried again before `reopened`. `since`: first found held. */
   gated: Map<string, { since: number; reopened: boolean }>;
   storing?: StoreRound;
-  sending?: SendFlush;
+  /** Flushes in flight, by number. */
+  sending: Map<number, SendFlush>;
+  /** The channels of the flushes in flight. */
+  sendingChannels: Set<string>;
   nextRound: number;
   nextFlush: number;
 }
 
 export function emptyCoalescerState<S, E>(): CoalescerState<S, E> {
-  return { requests: new Map(), waiting: new Map(), unsent: new Map(), gated: new Map(), nextRound: 1, nextFlush: 1 };
+  return {
+    requests: new Map(),
+    waiting: new Map(),
+    unsent: new Map(),
+    gated: new Map(),
+    sending: new Map(),
+    sendingChannels: new Set(),
+    nextRound: 1,
+    nextFlush: 1,
+  };
 }
 
 export interface CoalescerConfig<E> {
@@ -217,20 +251,22 @@ function planRound<S, E>(state: CoalescerState<S, E>, limits: CoalescerLimits): 
   return { round: state.nextRound++, channels };
 }
 
+/** The item sizes of a job that go in bodies: an item that cannot fit even alone goes in none. */
+function oversizedAt(sizes: number[], limits: CoalescerLimits): number {
+  return sizes.findIndex((bytes) => bytes + 1 + limits.bodyEnvelopeBytes > limits.bodyLimitBytes);
+}
+
 /**
- * The flush: per channel, the stored jobs whose requests finished storing, up to the first that has
- * not (it holds the later ones: items of a channel reach the proxy in id order). Items are packed in
- * bodies greedily, in that order; an item that cannot fit even alone fails its request.
+ * A flush: per channel not in a flush in flight, the stored jobs whose requests finished storing, up
+ * to the first that has not (it holds the later ones: items of a channel reach the proxy in id order).
+ * Channels are taken in the order their work arrived while their items fit the first body; the first
+ * channel that would not fit ends the flush (it goes first in the next), unless the flush has no item
+ * yet: then that channel goes alone, in as many bodies as it needs. Items are packed in bodies
+ * greedily, in that order; an item that cannot fit even alone fails its request.
  */
 function planFlush<S, E>(state: CoalescerState<S, E>, limits: CoalescerLimits): SendFlush | undefined {
   const jobs: JobRef[] = [];
-  for (const queue of state.unsent.values()) {
-    for (const ref of queue) {
-      if (!doneStoring(state.requests.get(ref.request)!)) break;
-      jobs.push(ref);
-    }
-  }
-  if (jobs.length === 0) return undefined;
+  const channels: string[] = [];
   const bodies: SendFlush['bodies'] = [];
   let current: SendFlush['bodies'][number] = { slices: [], items: 0, bytes: limits.bodyEnvelopeBytes };
   const close = () => {
@@ -238,38 +274,59 @@ function planFlush<S, E>(state: CoalescerState<S, E>, limits: CoalescerLimits): 
     current = { slices: [], items: 0, bytes: limits.bodyEnvelopeBytes };
   };
   let oldestAcceptedAt = Number.POSITIVE_INFINITY;
-  for (const ref of jobs) {
-    const request = state.requests.get(ref.request)!;
-    oldestAcceptedAt = Math.min(oldestAcceptedAt, request.acceptedAt);
-    const job = request.jobs[ref.job]!;
-    job.phase = 'sending';
-    const sizes = job.itemBytes ?? [];
-    const oversized = sizes.findIndex((bytes) => bytes + 1 + limits.bodyEnvelopeBytes > limits.bodyLimitBytes);
-    if (oversized >= 0) {
-      // Sent in no body: the proxy would refuse the whole body it sits in.
-      request.tooLarge ??= { job: ref.job, bytes: sizes[oversized]! };
-      continue;
+  for (const [channel, queue] of state.unsent) {
+    if (state.sendingChannels.has(channel)) continue;
+    const ready: JobRef[] = [];
+    let items = 0;
+    let bytes = 0;
+    for (const ref of queue) {
+      const request = state.requests.get(ref.request)!;
+      if (!doneStoring(request)) break;
+      ready.push(ref);
+      const sizes = request.jobs[ref.job]!.itemBytes ?? [];
+      if (oversizedAt(sizes, limits) >= 0) continue;
+      items += sizes.length;
+      for (const size of sizes) bytes += size + 1;
     }
-    let slice: BodySlice | undefined;
-    sizes.forEach((bytes, i) => {
-      // Items are joined with commas: each costs its bytes plus one.
-      const cost = bytes + 1;
-      if (current.items > 0 && (current.bytes + cost > limits.bodyLimitBytes || current.items >= limits.maxItemsPerBody)) {
-        close();
-        slice = undefined;
+    if (ready.length === 0) continue;
+    const flushHasItems = bodies.length > 0 || current.items > 0;
+    if (flushHasItems && items > 0 && (current.bytes + bytes > limits.bodyLimitBytes || current.items + items > limits.maxItemsPerBody)) break;
+    channels.push(channel);
+    for (const ref of ready) {
+      jobs.push(ref);
+      const request = state.requests.get(ref.request)!;
+      oldestAcceptedAt = Math.min(oldestAcceptedAt, request.acceptedAt);
+      const job = request.jobs[ref.job]!;
+      job.phase = 'sending';
+      const sizes = job.itemBytes ?? [];
+      const oversized = oversizedAt(sizes, limits);
+      if (oversized >= 0) {
+        // Sent in no body: the proxy would refuse the whole body it sits in.
+        request.tooLarge ??= { job: ref.job, bytes: sizes[oversized]! };
+        continue;
       }
-      if (!slice) {
-        slice = { job: ref, from: i, to: i };
-        current.slices.push(slice);
-      }
-      slice.to = i + 1;
-      current.items += 1;
-      current.bytes += cost;
-    });
+      let slice: BodySlice | undefined;
+      sizes.forEach((size, i) => {
+        // Items are joined with commas: each costs its bytes plus one.
+        const cost = size + 1;
+        if (current.items > 0 && (current.bytes + cost > limits.bodyLimitBytes || current.items >= limits.maxItemsPerBody)) {
+          close();
+          slice = undefined;
+        }
+        if (!slice) {
+          slice = { job: ref, from: i, to: i };
+          current.slices.push(slice);
+        }
+        slice.to = i + 1;
+        current.items += 1;
+        current.bytes += cost;
+      });
+    }
   }
+  if (jobs.length === 0) return undefined;
   close();
   for (const ref of jobs) removeFrom(state.unsent, jobOf(state, ref).channel, ref);
-  return { flush: state.nextFlush++, bodies, jobs, oldestAcceptedAt };
+  return { flush: state.nextFlush++, channels, bodies, jobs, oldestAcceptedAt };
 }
 
 /** Stops a request after a failed job: its later jobs are dropped from the waiting queues. */
@@ -346,9 +403,10 @@ function onStored<S, E>(state: CoalescerState<S, E>, config: CoalescerConfig<E>,
 }
 
 function onSent<S, E>(state: CoalescerState<S, E>, event: Extract<CoalescerEvent<S, E>, { type: 'sent' }>): void {
-  const flush = state.sending;
-  if (!flush || flush.flush !== event.flush) throw new Error(`no flush ${event.flush} in flight`);
-  state.sending = undefined;
+  const flush = state.sending.get(event.flush);
+  if (!flush) throw new Error(`no flush ${event.flush} in flight`);
+  state.sending.delete(event.flush);
+  for (const channel of flush.channels) state.sendingChannels.delete(channel);
   // A job reached the proxy when every body holding its items was taken.
   const failures = new Map<string, E>();
   const key = (ref: JobRef) => `${ref.request}/${ref.job}`;
@@ -375,11 +433,12 @@ function onSent<S, E>(state: CoalescerState<S, E>, event: Extract<CoalescerEvent
 }
 
 /**
- * Applies `event` to `state` (mutated in place) and says what to do next: on `tick`, a store round and
- * a flush to start (each only when none is in flight); answers to give; gated channels to reopen later.
+ * Applies `event` to `state` (mutated in place) and says what to do next: on `tick`, a store round to
+ * start (when none is in flight) and flushes (up to the in-flight limit); answers to give; gated
+ * channels to reopen later.
  */
 export function coalescerStep<S, E>(state: CoalescerState<S, E>, config: CoalescerConfig<E>, event: CoalescerEvent<S, E>): CoalescerOutput<S, E> {
-  const out: CoalescerOutput<S, E> = { answers: [], gated: [] };
+  const out: CoalescerOutput<S, E> = { sends: [], answers: [], gated: [] };
   const touched = new Set<RequestId>();
   switch (event.type) {
     case 'accepted': {
@@ -403,7 +462,7 @@ export function coalescerStep<S, E>(state: CoalescerState<S, E>, config: Coalesc
       break;
     }
     case 'sent':
-      for (const ref of state.sending?.jobs ?? []) touched.add(ref.request);
+      for (const ref of state.sending.get(event.flush)?.jobs ?? []) touched.add(ref.request);
       onSent(state, event);
       break;
     case 'tick':
@@ -414,19 +473,19 @@ export function coalescerStep<S, E>(state: CoalescerState<S, E>, config: Coalesc
       state.storing = planRound(state, config.limits);
       out.store = state.storing;
     }
-    if (!state.sending) {
+    while (state.sending.size < Math.max(1, config.limits.maxFlushesInFlight)) {
       const flush = planFlush(state, config.limits);
-      if (flush) {
-        for (const ref of flush.jobs) touched.add(ref.request);
-        if (flush.bodies.length > 0) {
-          state.sending = flush;
-          out.send = flush;
-        } else {
-          // Nothing to send (duplicates only, or items too large): these jobs are done now.
-          for (const ref of flush.jobs) {
-            const request = state.requests.get(ref.request)!;
-            request.jobs[ref.job]!.phase = request.tooLarge?.job === ref.job ? 'undelivered' : 'delivered';
-          }
+      if (!flush) break;
+      for (const ref of flush.jobs) touched.add(ref.request);
+      if (flush.bodies.length > 0) {
+        state.sending.set(flush.flush, flush);
+        for (const channel of flush.channels) state.sendingChannels.add(channel);
+        out.sends.push(flush);
+      } else {
+        // Nothing to send (duplicates only, or items too large): these jobs are done now.
+        for (const ref of flush.jobs) {
+          const request = state.requests.get(ref.request)!;
+          request.jobs[ref.job]!.phase = request.tooLarge?.job === ref.job ? 'undelivered' : 'delivered';
         }
       }
     }

@@ -1,7 +1,7 @@
 // Concurrent publishes through the origin share proxy requests, and each caller is still answered
 // exactly. The origin publishes to two GRIP targets: the real Pushpin (subscribers receive through it)
 // and a recording stand-in that the test holds or fails, so "while the proxy is busy" is made by the
-// test, never by timing. Also: three items a message (SSE and long-poll share one), and a long-poll
+// test, never by timing; while it holds a request, only that request's channels wait. Also: three items a message (SSE and long-poll share one), and a long-poll
 // on a message too large for both formats in one item gets it with its next poll.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LOCAL_GRIP_SIG_KEY } from '../../scripts/pushpin/pushpinConfig.ts';
@@ -23,6 +23,8 @@ beforeAll(async () => {
       GRIP_URL: `http://127.0.0.1:${ports.pushpinPublish}/?verify-iss=viceroy,${standIn.url}/?verify-iss=viceroy`,
       GRIP_VERIFY_KEY: LOCAL_GRIP_SIG_KEY,
       LONG_POLL_TIMEOUT_SECONDS: '20',
+      // Several proxy requests in flight (the default is one): other channels go beside a held one.
+      PUBLISH_REQUESTS_IN_FLIGHT: '4',
     },
   });
 });
@@ -85,7 +87,8 @@ describe('publishes arriving while the proxy is busy', () => {
       const before = standIn.requests.length;
       const first = publish({ channel: 'room', data: 0 });
       await until('the first publish reached the proxy', () => standIn.requests.length === before + 1);
-      // The proxy holds that request: these are stored meanwhile, and wait for it.
+      // The proxy holds that request: room's later messages are stored meanwhile and wait for its answer
+      // (a channel is in one request in flight at most); other channels' messages go out beside it.
       const room = Array.from({ length: 30 }, (_, n) => publish({ channel: 'room', data: n + 1 }));
       const others = Array.from({ length: 9 }, (_, n) => publish({ channel: `elsewhere-${n}`, data: n }));
       // A requested id below the channel's last one: refused, whatever else shares its round.
@@ -93,13 +96,21 @@ describe('publishes arriving while the proxy is busy', () => {
       expect(clash.status).toBe(409);
       expect(clash.body).toMatchObject({ error: 'id_conflict', stored: [], index: 0 });
       await until('all 31 messages of room are stored', async () => (await history('room')).length === 31);
-      expect(standIn.requests.length).toBe(before + 1);
+      const elsewhere = await Promise.all(others);
+      expect(elsewhere.map((a) => a.status)).toEqual(elsewhere.map(() => 200));
+      const channelsOf = (from: number) =>
+        standIn.requests.slice(from).flatMap((r) => (JSON.parse(r.body) as { items: Array<{ channel: string }> }).items.map((i) => i.channel));
+      const whileHeld = channelsOf(before + 1);
+      expect(whileHeld.length).toBeGreaterThan(0);
+      expect(whileHeld.filter((c) => c.endsWith(':room'))).toEqual([]);
+      const afterHeld = standIn.requests.length;
       slow.open();
 
-      const answers = await Promise.all([first, ...room, ...others]);
+      const answers = await Promise.all([first, ...room]);
       expect(answers.map((a) => a.status)).toEqual(answers.map(() => 200));
-      // 39 messages waited: they went in one flush (bodies under 64 KiB), not 39 requests.
-      expect(standIn.requests.length - before).toBeLessThanOrEqual(1 + 3);
+      // The 30 that waited went in one flush (bodies under 64 KiB), not 30 requests.
+      expect(standIn.requests.length - afterHeld).toBeLessThanOrEqual(3);
+      expect(channelsOf(afterHeld).filter((c) => c === 'ws:room')).toHaveLength(30);
       // Each caller was told the id its own message got.
       const stored = await history('room');
       const idOf = new Map(stored.map((m) => [JSON.stringify(m.data), m.id]));
@@ -122,16 +133,20 @@ describe('publishes arriving while the proxy is busy', () => {
     const before = standIn.requests.length;
     const held = publish({ channel: 'flush-a', data: 'held' });
     await until('the first publish reached the proxy', () => standIn.requests.length === before + 1);
-    const refused = [publish({ channel: 'flush-b', data: 1 }), publish({ channel: 'flush-c', data: 2 })];
-    await until('both are stored', async () => (await history('flush-b')).length === 1 && (await history('flush-c')).length === 1);
+    // On the held request's channel, so they wait for its answer and then go out together (with
+    // several requests in flight, other channels would go beside it).
+    const refused = [publish({ channel: 'flush-a', data: 1 }), publish({ channel: 'flush-a', data: 2 })];
+    await until('both are stored', async () => (await history('flush-a')).length === 3);
     slow.open();
     expect((await held).status).toBe(200);
     const [b, c] = await Promise.all(refused);
-    for (const [answer, channel] of [[b!, 'flush-b'], [c!, 'flush-c']] as const) {
+    const stored = await history('flush-a');
+    expect(standIn.requests.length).toBe(before + 2);
+    for (const [answer, data] of [[b!, 1], [c!, 2]] as const) {
       expect(answer.status).toBe(502);
       expect(answer.body.error).toBe('publish_failed');
       // Its own message, stored, and nothing of the other caller's.
-      expect(answer.body.stored).toEqual([{ id: (await history(channel))[0]!.id, channel }]);
+      expect(answer.body.stored).toEqual([{ id: stored.find((m) => m.data === data)!.id, channel: 'flush-a' }]);
     }
   });
 });
