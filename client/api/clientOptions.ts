@@ -94,7 +94,7 @@ const missing = (transport: TransportName, what: string): Error =>
 
 export function resolveClientOptions(options: ClientOptions): ResolvedClient {
   const base = options.url ?? runtimeGlobal<{ origin?: string }>('location')?.origin;
-  if (!base || !/^(http|ws)s?:\/\//i.test(base)) throw new Error('fanout-forward client: `url` must be an http(s) URL such as https://example.com (it is required outside a browser page)');
+  if (!base || !/^(http|ws)s?:\/\//i.test(base)) throw new Error('fanout-forward client: `url` must be an http(s) URL (required outside a browser page)');
   const fetchFn = options.fetch ?? runtimeGlobal<FetchLike>('fetch')?.bind(globalThis);
   const env: RuntimeEnv = {
     WebSocket: options.WebSocket ?? runtimeGlobal<WebSocketConstructor>('WebSocket'),
@@ -116,7 +116,7 @@ export function resolveClientOptions(options: ClientOptions): ResolvedClient {
   let transports: TransportName[];
   if (requested === 'auto') {
     transports = (options.fallback ?? DEFAULT_FALLBACK).filter((t) => lacks(t) === undefined);
-    if (transports.length === 0) throw new Error('fanout-forward client: this runtime has none of the transports asked for (no WebSocket and no fetch): pass `WebSocket` or `fetch`');
+    if (transports.length === 0) throw new Error('fanout-forward client: no transport asked for is here (no WebSocket, no fetch): pass `WebSocket` or `fetch`');
   } else {
     if (!TRANSPORT_NAMES.includes(requested)) throw new Error(`fanout-forward client: transport must be one of ${TRANSPORT_NAMES.join(', ')} or auto`);
     const lack = lacks(requested);

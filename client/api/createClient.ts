@@ -8,7 +8,7 @@ import { createMachine, step, type Effect, type MachineEvent, type MachineState 
 import type { ConnectionHandle, ConnectionSink } from '../transports/connection.ts';
 import { openEventSource } from '../transports/eventSourceConnection.ts';
 import { probeHistory } from '../transports/historyQuery.ts';
-import { openHttpStream } from '../transports/httpStreamConnection.ts';
+import { openHttpStream, whyRefused } from '../transports/httpStreamConnection.ts';
 import { openLongPoll } from '../transports/longPollConnection.ts';
 import { describeError } from '../transports/runtimeApis.ts';
 import { createPresenceLeases } from '../transports/presenceLeases.ts';
@@ -177,7 +177,10 @@ export function createClient(options: ClientOptions = {}): FanoutClient {
     const channels = e.channels ?? (viaEventSource ? [e as StreamChannel] : e.channel!);
     const url = (token?: string): string => subscribeUrl(base, transport, channels, e.since, token, presence);
     // An EventSource cannot set Authorization: the token goes in the URL (the edge moves it into the header).
-    if (viaEventSource) return openEventSource(env.EventSource!, url(e.token), sink);
+    if (viaEventSource) {
+      const why = env.fetch && (() => whyRefused(env.fetch!, url(e.token), env.headers));
+      return openEventSource(env.EventSource!, url(e.token), sink, why);
+    }
     if (transport === 'poll') return openLongPoll(env.fetch!, url(), bearer(e.token), sink);
     return openHttpStream(env.fetch!, url(), bearer(e.token), transport, sink);
   };

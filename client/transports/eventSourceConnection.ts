@@ -1,6 +1,7 @@
 // SSE through an EventSource (a browser's, or one given): messages, resets and the token-expired
 // event. Its own reconnects are not used: on any error it is closed and the client reconnects from
-// its position (with a fresh token when needed). It tells nothing about why it failed, and hides the
+// its position (with a fresh token when needed). It tells nothing about why it failed (a refusal is
+// asked again with fetch where there is one), and hides the
 // keep-alives (see keepAliveHidden in clientMachine.ts) and id-only blocks: the client opens streams
 // of several channels with it, which name each channel's position in a position event.
 import { parseSseEvent, SSE_EVENTS } from '../../protocol/index.ts';
@@ -9,7 +10,13 @@ import type { EventSourceConstructor, EventSourceLike } from './runtimeApis.ts';
 
 const CLOSED = 2;
 
-export function openEventSource(EventSourceCtor: EventSourceConstructor, url: string, sink: ConnectionSink): ConnectionHandle {
+export function openEventSource(
+  EventSourceCtor: EventSourceConstructor,
+  url: string,
+  sink: ConnectionSink,
+  /** Asked when it was refused: the origin's reason, as fetch sees it (a channel the token does not grant). */
+  whyRefused?: () => Promise<Parameters<ConnectionSink['ended']>[0] | undefined>,
+): ConnectionHandle {
   const source = new EventSourceCtor(url) as EventSourceLike;
   let opened = false;
   let gone = false;
@@ -26,7 +33,8 @@ export function openEventSource(EventSourceCtor: EventSourceConstructor, url: st
     gone = true;
     const refused = !opened && source.readyState === CLOSED;
     source.close();
-    sink.ended(refused ? { refused, detail: 'the EventSource was refused' } : { detail: 'the EventSource failed' });
+    if (!refused) return sink.ended({ detail: 'the EventSource failed' });
+    void (whyRefused?.() ?? Promise.resolve(undefined)).then((why) => sink.ended(why ?? { refused, detail: 'the EventSource was refused' }));
   };
   return {
     send() {},

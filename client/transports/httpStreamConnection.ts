@@ -93,6 +93,18 @@ export function openHttpStream(
   };
 }
 
+/**
+ * Why a stream an EventSource could not open was refused (it tells nothing itself): the same request
+ * again with fetch, read up to its status (a held stream is left at once). Undefined: it would open.
+ */
+export async function whyRefused(fetch: FetchLike, url: string, headers: Record<string, string>): Promise<Parameters<ConnectionSink['ended']>[0] | undefined> {
+  const abort = new AbortController();
+  const response = await fetch(url, { headers, signal: abort.signal }).catch(() => undefined);
+  const why = response && response.status !== 200 ? { refused: true, status: response.status, ...(await readRefusal(response)) } : undefined;
+  abort.abort();
+  return why;
+}
+
 /** The origin's reason for a refusal (`{"message"}` in its JSON errors), else the status. */
 export async function refusal(response: ResponseLike): Promise<string> {
   return (await readRefusal(response)).detail;

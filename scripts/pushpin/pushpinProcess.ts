@@ -95,9 +95,11 @@ export async function startPushpin(options: PushpinOptions): Promise<RunningPush
 
   // Pushpin prints "started" before condure and the handler listen (measured here: up to ~200 ms later
   // on a loaded machine). For the proxy even listening is not enough: the first requests after start
-  // can fail with 502/500 while its ZeroMQ links to zurl are still being made. So wait until the publish
-  // port accepts connections and a request through the proxy reaches the probe backend, then drop the
-  // probe route (Pushpin reloads the routes file itself).
+  // can fail with 502 while its ZeroMQ links to zurl are still being made, and the first GRIP holds
+  // with 500 while its link to the handler's accept socket is (a fresh-clone run under load: three
+  // stream holds 500 within 40 ms of readiness, WebSockets fine). So wait until the publish port
+  // accepts connections and a request through the proxy reaches the probe backend and is held by the
+  // handler, then drop the probe route (Pushpin reloads the routes file itself).
   try {
     await waitUntilListening([options.publishPort], 10_000);
     await waitUntilProxying(options.proxyPort, 15_000);
@@ -148,8 +150,11 @@ function assertPortsAreItsOwn(child: ManagedProcess, proxyPort: number, publishP
   }
 }
 
+/** Answers with a GRIP stream hold: the proxy must hand it to the handler, which must take it. */
 async function startProbeBackend(): Promise<{ port: number; close(): Promise<void> }> {
-  const server: Server = createServer((_req, res) => res.writeHead(204).end());
+  const server: Server = createServer((_req, res) =>
+    res.writeHead(200, { 'Content-Type': 'text/plain', 'Grip-Hold': 'stream', 'Grip-Channel': READINESS_ROUTE }).end('held\n'),
+  );
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
     port: (server.address() as AddressInfo).port,
@@ -161,16 +166,19 @@ async function waitUntilProxying(proxyPort: number, timeoutMs: number): Promise<
   const deadline = Date.now() + timeoutMs;
   let last = 'no answer';
   for (;;) {
+    const request = new AbortController();
+    const timer = setTimeout(() => request.abort(), 2000);
     try {
-      const response = await fetch(`http://127.0.0.1:${proxyPort}/`, {
-        headers: { 'pushpin-route': READINESS_ROUTE },
-        signal: AbortSignal.timeout(2000),
-      });
-      await response.arrayBuffer();
-      if (response.status === 204) return;
+      const response = await fetch(`http://127.0.0.1:${proxyPort}/`, { headers: { 'pushpin-route': READINESS_ROUTE }, signal: request.signal });
+      // Held: the handler sent the headers and the first part; the stream stays open until we leave.
+      const first = response.status === 200 ? await response.body?.getReader().read() : undefined;
+      if (first?.value !== undefined && Buffer.from(first.value).toString().startsWith('held')) return;
       last = `HTTP ${response.status}`;
     } catch (error) {
       last = (error as Error).message;
+    } finally {
+      clearTimeout(timer);
+      request.abort();
     }
     if (Date.now() > deadline) throw new Error(`Pushpin started but does not proxy requests after ${timeoutMs} ms (${last})`);
     await new Promise((resolve) => setTimeout(resolve, 50));

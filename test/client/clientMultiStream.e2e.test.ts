@@ -108,11 +108,16 @@ describe('the client holds several channels on one stream', () => {
       await new Promise((r) => setTimeout(r, 300));
       const ids = await flow.stop();
       await expectEvery(Object.fromEntries(channels.map((c) => [c, recs[c]!])), ids);
+      const beforeUnsubscribe = streams.length;
       recs[channels[1]!]!.sub.unsubscribe();
       const last: Record<string, string[]> = {};
       for (const c of [channels[0]!, channels[2]!, ...more]) last[c] = [...recs[c]!.ids(), await publish(c, 'after')];
       await expectEvery(Object.fromEntries(Object.keys(last).map((c) => [c, recs[c]!])), last);
-      expect(streams.length, 'an unsubscribe reopens it once more').toBe(opened + 2);
+      // The unsubscribe reopens the stream without that channel (once; a gap met meanwhile, as the
+      // proxy may drop under 8 KiB buffers, reopens it again, also without it).
+      const reopened = streams.slice(beforeUnsubscribe);
+      expect(reopened.length, 'an unsubscribe reopens it').toBeGreaterThanOrEqual(1);
+      for (const url of reopened) expect(decodeURIComponent(url)).not.toContain(`channel=${channels[1]!}`);
       expect(client.testing.connections()).toEqual([{ transport, open: true, channels: [channels[0], channels[2], ...more] }]);
       for (const rec of Object.values(recs)) expect(rec.resets).toEqual([]);
     }, 30_000);
