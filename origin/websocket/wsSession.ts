@@ -341,9 +341,7 @@ class Session {
         // This answer is full: the subscribe takes its round at the next barrier (no round is counted).
         // Its skipping is renewed first, as a round does, since the next pong may come a while later.
         if (!(await renewSkipping(this.ports.history, entry.channel, user, this.options.limits).catch(() => false))) {
-          this.state = { ...this.state, pending: this.state.pending.filter((p) => p !== entry) };
-          await abandonSubscribe(this.ports.history, entry, user);
-          this.failSubscribe(entry.channel, `the subscribe to ${entry.channel} could not be renewed; subscribe again`);
+          await this.abandonPending(entry, user, `the subscribe to ${entry.channel} could not be renewed; subscribe again`);
           continue;
         }
         // The barrier first: nextBarrier() records it in the state, which the spread below must include.
@@ -379,9 +377,7 @@ class Session {
         const barrier = this.nextBarrier();
         this.state = { ...this.state, pending: [...others, { ...outcome.pending, barrier }] };
       } else {
-        this.state = { ...this.state, pending: others };
-        await abandonSubscribe(this.ports.history, entry, user);
-        this.failSubscribe(entry.channel, outcome.message);
+        await this.abandonPending(entry, user, outcome.message);
       }
     }
   }
@@ -528,10 +524,15 @@ class Session {
         this.replacePending(entry, { ...entry, barrier, startedMs: this.ports.now(), resent: true });
         continue;
       }
-      this.state = { ...this.state, pending: this.state.pending.filter((p) => p !== entry) };
-      await abandonSubscribe(this.ports.history, entry, user);
-      this.failSubscribe(entry.channel, `the proxy did not confirm the subscribe to ${entry.channel} in time; subscribe again`);
+      await this.abandonPending(entry, user, `the proxy did not confirm the subscribe to ${entry.channel} in time; subscribe again`);
     }
+  }
+
+  /** A subscribe in progress that cannot go on: out of the state, its skipping undone, the client told. */
+  private async abandonPending(entry: PendingSubscribe, user: string, message: string): Promise<void> {
+    this.state = { ...this.state, pending: this.state.pending.filter((p) => p !== entry) };
+    await abandonSubscribe(this.ports.history, entry, user);
+    this.failSubscribe(entry.channel, message);
   }
 
   private replacePending(entry: PendingSubscribe, next: PendingSubscribe): void {
