@@ -109,8 +109,13 @@ export async function subscribeEvery(
     await Promise.all([sse.opened, ndjson.opened, ws.opened, firstHold]);
     // A channel's first subscription makes Pushpin update every hold on it a second later
     // (SUBSCRIBED_DELAY): the long-poll is retried, and a live-only message published while the retry
-    // is on its way is not the poller's. Wait for that retry's hold (or 5 s, if it never comes).
-    if (freshChannel) await Promise.race([poll.held(), new Promise((r) => setTimeout(r, 5000))]);
+    // is on its way is not the poller's. Wait for that retry's hold: Pushpin logs it as a second
+    // subscription of the same request (`... channel=poll:<name> retry`), which the client never sees.
+    // It usually comes while the other transports open; 5 s if it never comes.
+    if (freshChannel) {
+      const deadline = Date.now() + 5000;
+      while (countSubscribes(pushpinLog, `poll:${channel}`) < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    }
     ws.send({ type: 'subscribe', channel });
     await ws.waitFor(1, (f) => f.type === 'subscribed' && f.channel === channel);
   } catch (error) {
