@@ -131,7 +131,7 @@ export class HistoryUnavailableError extends Error {
 export interface HistoryStore {
   /**
    * Stores messages on one channel, all or none, assigning the next ids (or checking requested
-   * ones). Their publishes count as in flight until `landed` is called for them.
+   * ones). Their publishes count as in flight until `landed` is called for them, or for the in-flight TTL at most.
    */
   append(channel: string, inputs: AppendInput[]): Promise<AppendResult>;
   /**
@@ -143,7 +143,11 @@ export interface HistoryStore {
   appendChannels(appends: ChannelAppend[]): Promise<ChannelAppendResult[]>;
   /** The position and the retained messages above `afterId` (all retained ones when undefined). */
   read(channel: string, afterId: string | undefined, limit: number): Promise<ReadResult>;
-  /** The publishes of these ids reached every proxy (or failed for good): no longer in flight. */
+  /**
+   * The publishes of these ids reached every proxy (or were refused, or never sent): no longer in
+   * flight. Not called for a publish whose request a proxy did not answer: it stays in flight until
+   * its TTL (DEFAULT_IN_FLIGHT_TTL_MS), since the proxy may still deliver it.
+   */
   landed(channel: string, ids: string[]): Promise<void>;
   /** `landed` for several channels at once (one round trip where the store allows). */
   landedChannels(entries: Array<{ channel: string; ids: string[] }>): Promise<void>;
@@ -178,6 +182,13 @@ export interface HistoryStore {
   ping(): Promise<void>;
   close(): Promise<void>;
 }
+
+/**
+ * How long a publish counts as in flight at most, from its append: a publish whose request the proxy
+ * never answered is left to this (the proxy may still deliver it), and an origin that stopped between
+ * storing and publishing holds nobody up for longer. The Redis store's default (inFlightTtlMs) too.
+ */
+export const DEFAULT_IN_FLIGHT_TTL_MS = 60_000;
 
 /** Ids per millisecond of clock the epoch base leaves room for before it could catch up. */
 export const IDS_PER_MS = 1000;

@@ -22,6 +22,19 @@ describe('in-memory history store', () => {
     expect(position).toMatchObject({ lastId: ids[2], floorId: ids[2] });
   });
 
+  it('counts a publish in flight until it landed or its in-flight TTL passed, as the Redis store does', async () => {
+    let clock = Date.now();
+    const history = createMemoryHistoryStore({ maxMessagesPerChannel: 10, maxAgeMs: 600_000, channelIdleMs: IDLE, inFlightTtlMs: 1000 }, () => clock);
+    const [a, b] = (await history.append('c', [{ data: 1 }, { data: 2 }])).messages.map((m) => m.message.id);
+    await history.landed('c', [a!]);
+    clock += 999;
+    expect(await history.stillInFlight('c', [a!, b!])).toEqual([b]);
+    clock += 1;
+    expect(await history.stillInFlight('c', [a!, b!])).toEqual([]);
+    const start = await history.beginSubscribe('c', 'u', 30_000, 10);
+    expect(start.busy === false && start.inFlight).toEqual([]);
+  });
+
   it('starts a restarted store above every id the previous one issued', async () => {
     const first = createMemoryHistoryStore({ maxMessagesPerChannel: 10, maxAgeMs: 60_000, channelIdleMs: IDLE });
     const issued = (await first.append('c', [{ data: 'a' }, { data: 'b' }, { data: 'c' }])).messages.at(-1)!.message.id;

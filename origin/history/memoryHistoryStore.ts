@@ -14,6 +14,7 @@
 import type { HistoryConfig } from './historyConfig.ts';
 import { compareMessageIds, START_ID } from '../../protocol/index.ts';
 import {
+  DEFAULT_IN_FLIGHT_TTL_MS,
   emptyPosition,
   epochBaseAt,
   HistoryConflictError,
@@ -44,8 +45,8 @@ interface ChannelLog {
   lastUsedMs: number;
   /** Filter user -> deadline (ms) of a WebSocket subscribe in progress. */
   subscribing: Map<string, number>;
-  /** Ids whose publish has not reached every proxy yet. */
-  inFlight: Set<string>;
+  /** Ids whose publish has not reached every proxy yet -> until when they count so (DEFAULT_IN_FLIGHT_TTL_MS). */
+  inFlight: Map<string, number>;
   /** Appends wait while this is in the future (see gateAppends), or until `opened` resolves. */
   gatedUntil: number;
   /** No new gate before this (see HistoryStore.gateAppends: gates are bounded per channel). */
@@ -60,7 +61,10 @@ export const MESSAGE_OVERHEAD_BYTES = 96;
 export const CHANNEL_OVERHEAD_BYTES = 256;
 
 export type MemoryHistoryLimits = Pick<HistoryConfig, 'maxMessagesPerChannel' | 'maxAgeMs' | 'channelIdleMs'> &
-  Partial<Pick<HistoryConfig, 'maxBytes'>>;
+  Partial<Pick<HistoryConfig, 'maxBytes'>> & {
+    /** How long a publish counts as in flight at most, from its append (DEFAULT_IN_FLIGHT_TTL_MS). */
+    inFlightTtlMs?: number;
+  };
 
 /** Byte use of the store, for tests and metrics. */
 export interface MemoryHistoryUsage {
@@ -75,6 +79,7 @@ export interface MemoryHistoryStore extends HistoryStore {
 
 export function createMemoryHistoryStore(limits: MemoryHistoryLimits, now: () => number = Date.now): MemoryHistoryStore {
   const maxBytes = limits.maxBytes ?? Number.POSITIVE_INFINITY;
+  const inFlightTtlMs = limits.inFlightTtlMs ?? DEFAULT_IN_FLIGHT_TTL_MS;
   /** Least recently used first (every use moves a channel to the end). */
   const channels = new Map<string, ChannelLog>();
   /** The channels holding no message, least recently used first: the first to go under the byte bound. */
@@ -113,9 +118,15 @@ export function createMemoryHistoryStore(limits: MemoryHistoryLimits, now: () =>
     dropOldest(log, drop);
   };
 
+  /** The ids still in flight on a channel (those past their TTL are dropped). */
+  const inFlightOf = (log: ChannelLog, at: number): Map<string, number> => {
+    for (const [id, until] of log.inFlight) if (until <= at) log.inFlight.delete(id);
+    return log.inFlight;
+  };
+
   /** Whether a record can go without breaking anything in progress on it (a subscribe, a publish, a gate). */
   const removable = (log: ChannelLog, at: number): boolean => {
-    if (log.inFlight.size > 0 || log.gatedUntil > at) return false;
+    if (inFlightOf(log, at).size > 0 || log.gatedUntil > at) return false;
     for (const deadline of log.subscribing.values()) if (deadline > at) return false;
     return true;
   };
@@ -204,7 +215,7 @@ export function createMemoryHistoryStore(limits: MemoryHistoryLimits, now: () =>
         bytes: 0,
         lastUsedMs: at,
         subscribing: new Map(),
-        inFlight: new Set(),
+        inFlight: new Map(),
         gatedUntil: 0,
         nextGateAt: 0,
       };
@@ -276,7 +287,7 @@ export function createMemoryHistoryStore(limits: MemoryHistoryLimits, now: () =>
     log.lastId = last;
     if (compareMessageIds(last, highestIssued) > 0) highestIssued = last;
     for (const { message, bytes } of stored) {
-      log.inFlight.add(message.id);
+      log.inFlight.set(message.id, ts + inFlightTtlMs);
       log.bytes += bytes;
       totalBytes += bytes;
       appendOrder.push({ log, id: message.id });
@@ -335,7 +346,9 @@ export function createMemoryHistoryStore(limits: MemoryHistoryLimits, now: () =>
 
     async stillInFlight(channel, ids) {
       const log = channels.get(channel);
-      return log ? ids.filter((id) => log.inFlight.has(id)) : [];
+      if (!log) return [];
+      const inFlight = inFlightOf(log, now());
+      return ids.filter((id) => inFlight.has(id));
     },
 
     async beginSubscribe(channel, user, ttlMs, maxConcurrent, staleMs) {
@@ -349,7 +362,7 @@ export function createMemoryHistoryStore(limits: MemoryHistoryLimits, now: () =>
       }
       if (others.length >= maxConcurrent) return { busy: true };
       log.subscribing.set(user, now() + ttlMs);
-      return { busy: false, position: positionOf(log), inFlight: [...log.inFlight] };
+      return { busy: false, position: positionOf(log), inFlight: [...inFlightOf(log, now()).keys()] };
     },
 
     async settleSubscribe(channel, user, expectedLastId) {

@@ -107,6 +107,29 @@ describe('publishing', () => {
     expect(error).toBeInstanceOf(PublishError);
     expect((error as Error).message).toMatch(/cannot reach .*ECONNREFUSED/);
   });
+
+  it('reports each attempt that got no answer in time (the target may still act on it), and no other failure', async () => {
+    // A target that reads the request and never answers: every attempt times out.
+    const silent = createServer((req) => req.resume());
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    servers.push(silent);
+    const silentUrl = `http://127.0.0.1:${(silent.address() as AddressInfo).port}`;
+    const refusing = await fakeTarget([503, 503]);
+    const closed = await fakeTarget();
+    closed.server.close();
+    const policy = { attemptTimeoutMs: 50, deadlineMs: 2000, minAttemptMs: 10, baseDelayMs: 1, maxDelayMs: 2, maxAttempts: 2 };
+    const unansweredFrom = async (url: string) => {
+      let unanswered = 0;
+      const publisher = createGripPublisher([{ control_uri: url }], { retryPolicy: policy });
+      await publisher
+        .publishEncoded(publisher.encode(closeItemsForChannel('c')), { onUnanswered: () => unanswered++ })
+        .catch(() => {});
+      return unanswered;
+    };
+    expect(await unansweredFrom(silentUrl)).toBe(2);
+    expect(await unansweredFrom(refusing.url)).toBe(0);
+    expect(await unansweredFrom(closed.url)).toBe(0);
+  });
 });
 
 // Request bodies, Fastly-Key and progress reports (added for the publish CLI).

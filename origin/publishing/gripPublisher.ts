@@ -89,6 +89,12 @@ export class ItemTooLargeError extends Error {
 export interface PublishCallOptions {
   /** The retry deadline for this call, in place of the policy's (never below its minAttemptMs: one attempt at least). */
   deadlineMs?: number;
+  /**
+   * Called when an attempt got no answer in time (it timed out): the target may still act on that
+   * request later, whatever the call ends with (a retry taken, or a give-up). An answer, a refused
+   * connection or one the target closed is not reported: the target is done with that request.
+   */
+  onUnanswered?: () => void;
 }
 
 /** Request bodies serialised ahead of sending (see GripPublisher.encode). */
@@ -177,7 +183,7 @@ export function createGripPublisher(targets: GripTarget[], options: GripPublishe
   const described = new Map(clients.map((client) => [client, describeTarget(client)]));
 
   /** One request and its retries (nextRetry decides), bounded by the policy's deadline. */
-  const postBatch = async (client: PublisherClient, body: string, itemCount: number, policy: PublishRetryPolicy): Promise<void> => {
+  const postBatch = async (client: PublisherClient, body: string, itemCount: number, policy: PublishRetryPolicy, call: PublishCallOptions): Promise<void> => {
     const target = described.get(client)!;
     const headers: Record<string, string> = { 'Content-Type': 'application/json' };
     const auth = await client.getAuth()?.buildHeader();
@@ -201,6 +207,7 @@ export function createGripPublisher(targets: GripTarget[], options: GripPublishe
       } catch (failure) {
         const code = (failure as { code?: string }).code ?? (failure as { cause?: { code?: string } }).cause?.code;
         const timedOut = (failure as Error).name === 'TimeoutError';
+        if (timedOut) call.onUnanswered?.();
         error = new PublishError(
           `cannot reach ${target}: ${timedOut ? `no answer within ${timeoutMs} ms` : (code ?? (failure as Error).message)}`,
           target,
@@ -231,7 +238,7 @@ export function createGripPublisher(targets: GripTarget[], options: GripPublishe
       call.deadlineMs === undefined ? policy : { ...policy, deadlineMs: Math.min(policy.deadlineMs, Math.max(policy.minAttemptMs, call.deadlineMs)) };
     await Promise.all(
       clients.map(async (client) => {
-        for (const { body, items: count } of bodies) await postBatch(client, body, count, callPolicy);
+        for (const { body, items: count } of bodies) await postBatch(client, body, count, callPolicy, call);
       }),
     );
   };

@@ -191,6 +191,9 @@ export function createMessagePublisher(history: HistoryStore, grip: GripPublishe
   const runFlush = async (flush: SendFlush): Promise<void> => {
     const deadlineMs = flush.oldestAcceptedAt + publishDeadlineMs - now();
     const bodies: Array<{ ok: true } | { ok: false; error: unknown }> = [];
+    /** Jobs with items in a request the proxy did not answer in time: it may still deliver them. */
+    const unanswered = new Set<string>();
+    const keyOf = (ref: JobRef) => `${ref.request}/${ref.job}`;
     for (const body of flush.bodies) {
       const parts: string[] = [];
       for (const { job, from, to } of body.slices) {
@@ -198,16 +201,25 @@ export function createMessagePublisher(history: HistoryStore, grip: GripPublishe
         for (let i = from; i < to; i++) parts.push(items[i]!);
       }
       options.observe?.request?.(body.items);
+      const onUnanswered = () => {
+        for (const { job } of body.slices) unanswered.add(keyOf(job));
+      };
       try {
-        await grip.publishEncoded([{ body: `{"items":[${parts.join(',')}]}`, items: body.items }], { deadlineMs });
+        await grip.publishEncoded([{ body: `{"items":[${parts.join(',')}]}`, items: body.items }], { deadlineMs, onUnanswered });
         bodies.push({ ok: true });
       } catch (error) {
         bodies.push({ ok: false, error });
         break;
       }
     }
-    // Landed or failed for good: either way no longer in flight (a failure is recovered from history).
+    // Answered by the proxy (taken or refused), or never sent: no longer in flight (a failure is
+    // recovered from history). A job in a request the proxy did not answer in time stays in flight
+    // until the history's in-flight TTL: the proxy may still deliver that request (a late attempt
+    // after a retry was taken, or after the publish gave up), and a WebSocket subscribe that began
+    // meanwhile must not be live by then (it would get messages from before its position). Its
+    // caller's answer is the same either way, and given now.
     const landed = flush.jobs.flatMap((ref) => {
+      if (unanswered.has(keyOf(ref))) return [];
       const job = jobPayload(ref);
       const ids = job.result.messages.filter((m) => !m.duplicate).map((m) => m.message.id);
       return ids.length > 0 ? [{ channel: job.channel, ids }] : [];
