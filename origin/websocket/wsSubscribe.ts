@@ -151,6 +151,8 @@ export function barrierControls(payload: string): WebSocketEvent[] {
   ];
 }
 
+const IN_FLIGHT_MAX_PAUSE_MS = 100;
+
 export type BeginOutcome = { ok: true } | { ok: false; code: 'subscribe_busy'; message: string };
 
 /** Step 1 (see the top of this file). */
@@ -167,12 +169,16 @@ export async function beginSubscribe(
   }
   let waiting = start.inFlight;
   const deadline = Date.now() + limits.inFlightWaitMs;
+  // A publish in flight usually lands within milliseconds; one the proxy did not answer in time stays
+  // in flight up to the in-flight TTL: look again soon, then back off (each look is a store round trip).
+  let pauseMs = 2;
   while (waiting.length > 0) {
     if (Date.now() > deadline) {
       await history.cancelSubscribe(channel, user);
       return { ok: false, code: 'subscribe_busy', message: `publishes to the proxy on ${channel} are slow; try again in a moment` };
     }
-    await sleep(2);
+    await sleep(pauseMs);
+    pauseMs = Math.min(pauseMs * 2, IN_FLIGHT_MAX_PAUSE_MS);
     waiting = await history.stillInFlight(channel, waiting);
   }
   return { ok: true };
