@@ -6,15 +6,13 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { TransportName } from '../../protocol/index.ts';
-import type { Effect, MachineEvent } from './clientMachine.ts';
-import { createTestbed, type Testbed } from '../testing/machineTestbed.ts';
+import type { Effect } from './clientMachine.ts';
+import { createSimulatedProxy, type ProxyConn } from '../testing/simulatedProxy.ts';
 
 type Action = 'publish' | 'deliver' | 'drop' | 'duplicate' | 'cut' | 'stale' | 'expire' | 'time';
 const ACTIONS: Action[] = ['publish', 'publish', 'deliver', 'deliver', 'deliver', 'drop', 'duplicate', 'cut', 'stale', 'expire', 'time'];
 
-interface SimConn {
-  id: number;
-  alive: boolean;
+interface SimConn extends ProxyConn {
   /** The last id this connection sent (or placed the client at); undefined until subscribed. */
   cursor: number | undefined;
   sent: number[];
@@ -27,16 +25,10 @@ const env = (id: number) => ({ id: String(id), channel: CHANNEL, data: id, ts: 1
 
 /** Runs the actions, then lets the proxy behave until the client caught up; returns what the client did. */
 function simulate(transport: TransportName, actions: Action[], picks: number[]) {
-  let seed = 1;
-  const bed: Testbed = createTestbed({ transports: [transport], random: () => ((seed = (seed * 16807) % 2147483647) / 2147483647) });
   const history = { last: 100, floor: 100 };
-  const conns = new Map<number, SimConn>();
   const emitted: string[] = [];
   const resets: Array<{ since: string; after: string }> = [];
   const sinces: Array<string | undefined> = [];
-  const queue: MachineEvent[] = [];
-  let pick = 0;
-  const choose = (n: number): number => (picks.length === 0 ? 0 : picks[pick++ % picks.length]! % n);
 
   /** Where a subscribe from `since` starts, and the reset it gets. */
   const plan = (since: string | undefined) => {
@@ -45,67 +37,51 @@ function simulate(transport: TransportName, actions: Action[], picks: number[]) 
     return s < history.floor ? { cursor: history.floor, reset: { reason: 'expired' as const, since, after: String(history.floor) } } : { cursor: s };
   };
 
-  const react = (effects: Effect[]): void => {
-    for (const e of effects) {
-      switch (e.type) {
-        case 'open': {
-          const conn: SimConn = { id: e.conn, alive: true, cursor: undefined, sent: [], stuck: false };
-          conns.set(e.conn, conn);
-          queue.push({ type: 'opened', conn: e.conn });
-          if (transport === 'websocket') break;
-          sinces.push(e.since);
-          const p = plan(e.since);
-          conn.cursor = p.cursor;
-          if (p.reset) queue.push({ type: 'item', conn: e.conn, item: { kind: 'reset', channel: CHANNEL, reset: p.reset } });
-          if (transport === 'sse') queue.push({ type: 'position', conn: e.conn, id: String(p.cursor) });
-          break;
-        }
-        case 'send': {
-          const conn = conns.get(e.conn);
-          const frame = JSON.parse(e.text) as { type: string; since?: string };
-          if (!conn?.alive) break;
-          if (frame.type === 'subscribe') {
-            sinces.push(frame.since);
-            const p = plan(frame.since);
-            conn.cursor = p.cursor;
-            queue.push({ type: 'frame', conn: conn.id, frame: { type: 'subscribed', channel: CHANNEL, lastId: String(p.cursor), ...(p.reset ? { reset: p.reset } : {}) } });
-          } else if (frame.type === 'ping' && conn.cursor !== undefined) {
-            queue.push({ type: 'frame', conn: conn.id, frame: { type: 'pong', lastIds: { [CHANNEL]: String(history.last) } } });
-          }
-          break;
-        }
-        case 'drop':
-          conns.get(e.conn)!.alive = false;
-          break;
-        case 'check':
-          queue.push({ type: 'checked', conn: e.conn, since: e.since, behind: history.last > Number(e.since) });
-          break;
-        case 'locate':
-          queue.push({ type: 'located', sub: e.sub, lastId: String(history.last) });
-          break;
-        case 'message':
-          if (e.message.id !== undefined) emitted.push(e.message.id);
-          break;
-        case 'reset':
-          resets.push(e.reset);
-          break;
-        case 'fail':
-          throw new Error(`the subscription failed: ${e.message}`);
+  const handle = (e: Effect): void => {
+    switch (e.type) {
+      case 'open': {
+        const conn: SimConn = { id: e.conn, alive: true, cursor: undefined, sent: [], stuck: false };
+        conns.set(e.conn, conn);
+        answer({ type: 'opened', conn: e.conn });
+        if (transport === 'websocket') break;
+        sinces.push(e.since);
+        const p = plan(e.since);
+        conn.cursor = p.cursor;
+        if (p.reset) answer({ type: 'item', conn: e.conn, item: { kind: 'reset', channel: CHANNEL, reset: p.reset } });
+        if (transport === 'sse') answer({ type: 'position', conn: e.conn, id: String(p.cursor) });
+        break;
       }
+      case 'send': {
+        const conn = conns.get(e.conn);
+        const frame = JSON.parse(e.text) as { type: string; since?: string };
+        if (!conn?.alive) break;
+        if (frame.type === 'subscribe') {
+          sinces.push(frame.since);
+          const p = plan(frame.since);
+          conn.cursor = p.cursor;
+          answer({ type: 'frame', conn: conn.id, frame: { type: 'subscribed', channel: CHANNEL, lastId: String(p.cursor), ...(p.reset ? { reset: p.reset } : {}) } });
+        } else if (frame.type === 'ping' && conn.cursor !== undefined) {
+          answer({ type: 'frame', conn: conn.id, frame: { type: 'pong', lastIds: { [CHANNEL]: String(history.last) } } });
+        }
+        break;
+      }
+      case 'check':
+        answer({ type: 'checked', conn: e.conn, since: e.since, behind: history.last > Number(e.since) });
+        break;
+      case 'locate':
+        answer({ type: 'located', sub: e.sub, lastId: String(history.last) });
+        break;
+      case 'message':
+        if (e.message.id !== undefined) emitted.push(e.message.id);
+        break;
+      case 'reset':
+        resets.push(e.reset);
+        break;
     }
   };
-  const run = (event: MachineEvent): void => {
-    queue.push(event);
-    while (queue.length > 0) react(bed.send(queue.shift()!));
-  };
-  /** Time passes; the proxy keeps every open stream and WebSocket alive (stream keep-alives, WebSocket control pongs). */
-  const wait = (ms: number): void => {
-    for (let left = ms; left > 0; left -= 500) {
-      if (transport !== 'poll') for (const c of conns.values()) if (c.alive) run({ type: 'alive', conn: c.id });
-      react(bed.wait(Math.min(500, left)));
-      while (queue.length > 0) react(bed.send(queue.shift()!));
-    }
-  };
+  // Its wait keeps every open stream and WebSocket alive (stream keep-alives, WebSocket control pongs).
+  const proxy = createSimulatedProxy<SimConn>({ transport, seed: 1, picks, handle });
+  const { bed, conns, choose, answer, run, wait } = proxy;
   const current = (): SimConn | undefined => [...conns.values()].reverse().find((c) => c.alive && c.cursor !== undefined);
 
   /** The proxy sends the connection its next message (a long-poll: everything after its position). */
@@ -148,16 +124,12 @@ function simulate(transport: TransportName, actions: Action[], picks: number[]) 
         }
         break;
       case 'cut':
-        if (conn) {
-          conn.alive = false;
-          run({ type: 'ended', conn: conn.id, detail: 'cut' });
-        }
+        if (conn) proxy.cut(conn);
         break;
       case 'stale': {
         // A connection the client left still delivers (frames already on their way).
-        const dead = [...conns.values()].filter((c) => !c.alive);
-        if (dead.length > 0) {
-          const c = dead[choose(dead.length)]!;
+        const c = proxy.leftConn();
+        if (c) {
           const id = history.last + 1 - choose(3);
           run(transport === 'websocket' ? { type: 'frame', conn: c.id, frame: { type: 'message', prev: String(id - 1), ...env(id) } } : { type: 'item', conn: c.id, item: { kind: 'message', message: env(id) } });
         }

@@ -8,8 +8,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { StreamItem } from '../../protocol/index.ts';
-import type { Effect, MachineEvent } from './clientMachine.ts';
-import { createTestbed, type Testbed } from '../testing/machineTestbed.ts';
+import type { Effect } from './clientMachine.ts';
+import { createSimulatedProxy, type ProxyConn } from '../testing/simulatedProxy.ts';
 
 type Action = 'publish' | 'deliver' | 'skip' | 'stuck' | 'duplicate' | 'cut' | 'stale' | 'expire' | 'time' | 'join' | 'leave';
 const ACTIONS: Action[] = ['publish', 'publish', 'publish', 'deliver', 'deliver', 'deliver', 'deliver', 'skip', 'stuck', 'duplicate', 'cut', 'stale', 'expire', 'time', 'join', 'leave'];
@@ -19,9 +19,7 @@ const CHANNELS = ['a', 'b', 'c', 'd'];
 /** Subscription id per channel: a, b, c from the start; d joins, c may leave. */
 const SUB = { a: 1, b: 2, c: 3, d: 4 } as Record<string, number>;
 
-interface SimConn {
-  id: number;
-  alive: boolean;
+interface SimConn extends ProxyConn {
   /** Per channel: the last id this stream sent (or placed the client at), and what it sent. */
   cursor: Map<string, number>;
   sent: Array<[string, number]>;
@@ -36,79 +34,59 @@ interface ChannelRun {
 }
 
 function simulate(transport: 'sse' | 'stream', actions: Action[], picks: number[]) {
-  let seed = 7;
-  const bed: Testbed = createTestbed({ transports: [transport], random: () => ((seed = (seed * 16807) % 2147483647) / 2147483647) });
   const history = new Map(CHANNELS.map((c) => [c, { last: START, floor: START }]));
   const runs = new Map(CHANNELS.map((c): [string, ChannelRun] => [c, { emitted: [], resets: [], sinces: [] }]));
   const subscribed = new Set<string>();
-  const conns = new Map<number, SimConn>();
-  const queue: MachineEvent[] = [];
-  let pick = 0;
   let mostStreams = 0;
-  const choose = (n: number): number => (picks.length === 0 ? 0 : picks[pick++ % picks.length]! % n);
   const channelOfSub = (sub: number) => CHANNELS.find((c) => SUB[c] === sub)!;
 
-  const react = (effects: Effect[]): void => {
-    for (const e of effects) {
-      switch (e.type) {
-        case 'open': {
-          const asked = e.channels ?? [{ channel: e.channel!, since: e.since }];
-          const conn: SimConn = { id: e.conn, alive: true, cursor: new Map(), sent: [], stuck: false };
-          conns.set(e.conn, conn);
-          queue.push({ type: 'opened', conn: e.conn });
-          for (const { channel, since } of asked) {
-            runs.get(channel)!.sinces.push(since);
-            const h = history.get(channel)!;
-            let cursor = h.last;
-            if (since !== undefined) {
-              const s = Number(since);
-              cursor = s;
-              if (s < h.floor) {
-                cursor = h.floor;
-                const reset = { reason: 'expired' as const, since, after: String(h.floor) };
-                queue.push({ type: 'item', conn: e.conn, item: { kind: 'reset', channel, reset } });
-              }
+  const handle = (e: Effect): void => {
+    switch (e.type) {
+      case 'open': {
+        const asked = e.channels ?? [{ channel: e.channel!, since: e.since }];
+        const conn: SimConn = { id: e.conn, alive: true, cursor: new Map(), sent: [], stuck: false };
+        conns.set(e.conn, conn);
+        answer({ type: 'opened', conn: e.conn });
+        for (const { channel, since } of asked) {
+          runs.get(channel)!.sinces.push(since);
+          const h = history.get(channel)!;
+          let cursor = h.last;
+          if (since !== undefined) {
+            const s = Number(since);
+            cursor = s;
+            if (s < h.floor) {
+              cursor = h.floor;
+              const reset = { reason: 'expired' as const, since, after: String(h.floor) };
+              answer({ type: 'item', conn: e.conn, item: { kind: 'reset', channel, reset } });
             }
-            conn.cursor.set(channel, cursor);
-            // The origin places each channel (SSE on a stream of one: the id-only block).
-            if (transport === 'sse' && !e.channels) queue.push({ type: 'position', conn: e.conn, id: String(cursor) });
-            else queue.push({ type: 'item', conn: e.conn, item: { kind: 'position', channel, lastId: String(cursor) } });
           }
-          break;
+          conn.cursor.set(channel, cursor);
+          // The origin places each channel (SSE on a stream of one: the id-only block).
+          if (transport === 'sse' && !e.channels) answer({ type: 'position', conn: e.conn, id: String(cursor) });
+          else answer({ type: 'item', conn: e.conn, item: { kind: 'position', channel, lastId: String(cursor) } });
         }
-        case 'drop':
-          conns.get(e.conn)!.alive = false;
-          break;
-        case 'check':
-          queue.push({ type: 'checked', conn: e.conn, channel: e.channel, since: e.since, behind: history.get(e.channel)!.last > Number(e.since) });
-          break;
-        case 'locate':
-          queue.push({ type: 'located', sub: e.sub, lastId: String(history.get(channelOfSub(e.sub))!.last) });
-          break;
-        case 'message':
-          if (e.message.id !== undefined) runs.get(channelOfSub(e.sub))!.emitted.push(Number(e.message.id));
-          break;
-        case 'reset':
-          runs.get(channelOfSub(e.sub))!.resets.push(e.reset);
-          break;
-        case 'fail':
-          throw new Error(`the subscription failed: ${e.message}`);
+        break;
       }
+      case 'check':
+        answer({ type: 'checked', conn: e.conn, channel: e.channel, since: e.since, behind: history.get(e.channel)!.last > Number(e.since) });
+        break;
+      case 'locate':
+        answer({ type: 'located', sub: e.sub, lastId: String(history.get(channelOfSub(e.sub))!.last) });
+        break;
+      case 'message':
+        if (e.message.id !== undefined) runs.get(channelOfSub(e.sub))!.emitted.push(Number(e.message.id));
+        break;
+      case 'reset':
+        runs.get(channelOfSub(e.sub))!.resets.push(e.reset);
+        break;
     }
   };
-  const run = (event: MachineEvent): void => {
-    queue.push(event);
-    while (queue.length > 0) react(bed.send(queue.shift()!));
+  const afterRun = (): void => {
     const streams = [...bed.machine.conns.values()].filter((c) => c.transport === transport).length;
     mostStreams = Math.max(mostStreams, streams);
   };
-  const wait = (ms: number): void => {
-    for (let left = ms; left > 0; left -= 500) {
-      for (const c of conns.values()) if (c.alive) run({ type: 'alive', conn: c.id });
-      react(bed.wait(Math.min(500, left)));
-      while (queue.length > 0) react(bed.send(queue.shift()!));
-    }
-  };
+  const proxy = createSimulatedProxy<SimConn>({ transport, seed: 7, picks, handle, afterRun });
+  const { bed, conns, choose, answer, run, wait } = proxy;
   const current = (): SimConn | undefined => [...conns.values()].reverse().find((c) => c.alive);
   const item = (channel: string, id: number): StreamItem => ({ kind: 'message', message: { id: String(id), channel, data: id, ts: 1 }, prev: String(id - 1) });
 
@@ -126,7 +104,7 @@ function simulate(transport: 'sse' | 'stream', actions: Action[], picks: number[
     run({ type: 'subscribe', sub: SUB[channel]!, channel, since: String(START) });
   };
   for (const channel of ['a', 'b', 'c']) subscribe(channel);
-  react(bed.wait(0));
+  proxy.react(bed.wait(0));
   for (const action of actions) {
     const conn = current();
     const channel = CHANNELS[choose(CHANNELS.length)]!;
@@ -153,14 +131,11 @@ function simulate(transport: 'sse' | 'stream', actions: Action[], picks: number[
         }
         break;
       case 'cut':
-        if (conn) {
-          conn.alive = false;
-          run({ type: 'ended', conn: conn.id, detail: 'cut' });
-        }
+        if (conn) proxy.cut(conn);
         break;
       case 'stale': {
-        const dead = [...conns.values()].filter((c) => !c.alive);
-        if (dead.length > 0) run({ type: 'item', conn: dead[choose(dead.length)]!.id, item: item(channel, history.get(channel)!.last + 1 - choose(3)) });
+        const left = proxy.leftConn();
+        if (left) run({ type: 'item', conn: left.id, item: item(channel, history.get(channel)!.last + 1 - choose(3)) });
         break;
       }
       case 'expire': {

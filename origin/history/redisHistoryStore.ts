@@ -2,7 +2,6 @@
 // (assigning ids while naming the WebSocket subscribes in progress, reading a consistent position with
 // the replay, settling a subscribe) is one Lua script: see redisScripts.ts for the keys and rules.
 import { randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
 import type { HistoryConfig } from './historyConfig.ts';
 import {
   HistoryConflictError,
@@ -26,6 +25,7 @@ import {
   SETTLE_SUBSCRIBE_SCRIPT,
   STILL_IN_FLIGHT_SCRIPT,
 } from './redisScripts.ts';
+import { connectRedis } from '../redis/redisConnection.ts';
 
 export { HistoryUnavailableError };
 
@@ -63,8 +63,6 @@ function positionOf(reply: unknown[]): ChannelPosition {
   return { lastId: String(reply[0]), floorId: String(reply[1]), epochId: String(reply[2]) };
 }
 
-type ScriptRunner = (...args: Array<string | number>) => Promise<unknown>;
-
 /** A pipeline with the append script defined on it (defineCommand adds it to pipelines too). */
 type PipelineWithScripts = {
   APPEND_SCRIPT(...args: Array<string | number>): unknown;
@@ -76,27 +74,10 @@ export async function createRedisHistoryStore(options: RedisHistoryOptions): Pro
   const prefix = options.keyPrefix ?? 'fanout-forward:';
   const { maxMessagesPerChannel, maxAgeMs, channelIdleMs } = options.limits;
   const inFlightTtlMs = options.inFlightTtlMs ?? 60_000;
-  const redis = new Redis(options.url, {
-    lazyConnect: true,
-    maxRetriesPerRequest: 2,
-    connectTimeout: 5000,
-    // A command on a connection that went silent (half-open) fails instead of waiting forever; an
-    // append then asks again (see append: the same append never stores twice).
-    commandTimeout: 5000,
-    // Keep reconnecting in the background after a drop; a request during the outage fails fast.
-    retryStrategy: (times) => Math.min(times * 200, 2000),
-  });
-  redis.on('error', () => {
-    // Reported per request; without a listener ioredis would print every reconnect attempt.
-  });
-  const where = new URL(options.url).host;
-  try {
-    await redis.connect();
-    await redis.ping();
-  } catch (error) {
-    redis.disconnect();
-    throw new HistoryUnavailableError(`cannot reach Redis at ${where}: ${(error as Error).message}`);
-  }
+  // A command on a connection that went silent (half-open) fails; an append then asks again (see
+  // append: the same append never stores twice).
+  const connection = await connectRedis(options.url, (message, cause) => new HistoryUnavailableError(message, { cause }));
+  const { redis, where } = connection;
 
   // Which server this origin checked, and whether it persists every write before acknowledging it:
   // then its restart lost nothing and the history is kept (see ensure_position in redisScripts.ts).
@@ -127,24 +108,11 @@ export async function createRedisHistoryStore(options: RedisHistoryOptions): Pro
     return reply;
   };
 
-  // defineCommand runs each script by its SHA (EVALSHA), loading it once.
-  const scripts = { APPEND_SCRIPT, READ_SCRIPT, BEGIN_SUBSCRIBE_SCRIPT, SETTLE_SUBSCRIBE_SCRIPT, STILL_IN_FLIGHT_SCRIPT, GATE_SCRIPT };
-  const runners = {} as Record<keyof typeof scripts, ScriptRunner>;
-  for (const [name, lua] of Object.entries(scripts) as Array<[keyof typeof scripts, string]>) {
-    redis.defineCommand(name, { lua });
-    const command = (redis as unknown as Record<string, (...args: Array<string | number>) => Promise<unknown>>)[name]!;
-    runners[name] = (...args) => command.apply(redis, args);
-  }
+  // Named as they are (the append script also runs on pipelines: PipelineWithScripts).
+  const runners = connection.defineScripts({ APPEND_SCRIPT, READ_SCRIPT, BEGIN_SUBSCRIBE_SCRIPT, SETTLE_SUBSCRIBE_SCRIPT, STILL_IN_FLIGHT_SCRIPT, GATE_SCRIPT });
 
-  /** Any failure to talk to Redis is reported as the store being unavailable (nothing was done). */
-  const call = async <T>(work: () => Promise<T>): Promise<T> => {
-    try {
-      return await work();
-    } catch (error) {
-      if (error instanceof HistoryConflictError) throw error;
-      throw new HistoryUnavailableError(`Redis at ${where}: ${(error as Error).message}`, { cause: error });
-    }
-  };
+  /** Any failure to talk to Redis is reported as the store being unavailable (nothing was done); a conflict is the store's answer. */
+  const call = <T>(work: () => Promise<T>): Promise<T> => connection.call(work, (error) => error instanceof HistoryConflictError);
 
   const keysOf = (channel: string) => {
     const tag = `${prefix}{${channel}}`;
@@ -347,8 +315,6 @@ export async function createRedisHistoryStore(options: RedisHistoryOptions): Pro
       await call(() => redis.ping());
     },
 
-    async close() {
-      await redis.quit().catch(() => redis.disconnect());
-    },
+    close: connection.close,
   };
 }

@@ -2,8 +2,8 @@
 // leases in Redis's clock, every transition one Lua script (redisPresenceScripts.ts) following the
 // same rules as the in-memory ledger. A lease that lapses is claimed by whichever origin sweeps or
 // touches its channel first, atomically, so its leaving is announced once.
-import { Redis } from 'ioredis';
 import { emptyTransportCounts, isTransportName, type PresenceInfo, type PresenceMember } from '../../protocol/index.ts';
+import { connectRedis } from '../redis/redisConnection.ts';
 import { READ_SCRIPT, RELEASE_SCRIPT, SWEEP_SCRIPT, TOUCH_SCRIPT } from './redisPresenceScripts.ts';
 import {
   DEFAULT_PRESENCE_LIMITS,
@@ -21,8 +21,6 @@ export interface RedisPresenceOptions {
   /** Prefix for every key (several deployments or tests on one Redis); `{presence}` follows it. */
   keyPrefix?: string;
 }
-
-type ScriptRunner = (...args: Array<string | number>) => Promise<unknown>;
 
 const CHANGE_TYPES: readonly PresenceChangeType[] = ['channel_occupied', 'channel_vacated', 'member_added', 'member_removed'];
 
@@ -61,39 +59,10 @@ export async function createRedisPresenceStore(options: RedisPresenceOptions): P
   const tag = `${options.keyPrefix ?? 'fanout-forward:'}{presence}:`;
   const due = `${tag}due`;
   const channelPrefix = `${tag}c:`;
-  const redis = new Redis(options.url, {
-    lazyConnect: true,
-    maxRetriesPerRequest: 2,
-    connectTimeout: 5000,
-    commandTimeout: 5000,
-    retryStrategy: (times) => Math.min(times * 200, 2000),
-  });
-  redis.on('error', () => {
-    // Reported per call; without a listener ioredis would print every reconnect attempt.
-  });
-  const where = new URL(options.url).host;
-  try {
-    await redis.connect();
-    await redis.ping();
-  } catch (error) {
-    redis.disconnect();
-    throw new PresenceUnavailableError(`cannot reach Redis at ${where}: ${(error as Error).message}`);
-  }
-
-  const scripts = { TOUCH_SCRIPT, RELEASE_SCRIPT, READ_SCRIPT, SWEEP_SCRIPT };
-  const runners = {} as Record<keyof typeof scripts, ScriptRunner>;
-  for (const [name, lua] of Object.entries(scripts) as Array<[keyof typeof scripts, string]>) {
-    redis.defineCommand(`presence${name}`, { lua });
-    const command = (redis as unknown as Record<string, (...args: Array<string | number>) => Promise<unknown>>)[`presence${name}`]!;
-    runners[name] = (...args) => command.apply(redis, [1, due, channelPrefix, ...args]);
-  }
-  const call = async <T>(work: () => Promise<T>): Promise<T> => {
-    try {
-      return await work();
-    } catch (error) {
-      throw new PresenceUnavailableError(`Redis at ${where}: ${(error as Error).message}`, { cause: error });
-    }
-  };
+  const connection = await connectRedis(options.url, (message, cause) => new PresenceUnavailableError(message, cause === undefined ? undefined : { cause }));
+  // Every script takes the due set and the channel key prefix first.
+  const runners = connection.defineScripts({ TOUCH_SCRIPT, RELEASE_SCRIPT, READ_SCRIPT, SWEEP_SCRIPT }, 'presence', [1, due, channelPrefix]);
+  const { call } = connection;
 
   return {
     async touch(touches, ttlMs) {
@@ -139,8 +108,6 @@ export async function createRedisPresenceStore(options: RedisPresenceOptions): P
       return changesOf(changes);
     },
 
-    async close() {
-      await redis.quit().catch(() => redis.disconnect());
-    },
+    close: connection.close,
   };
 }

@@ -10,9 +10,10 @@ import { join, resolve } from 'node:path';
 import { PROJECT_ROOT } from '../shared/projectRoot.ts';
 import { benchMachine, uptimeLine } from './benchMachine.ts';
 import { argumentsWithProfile, benchPushpinProfile } from './benchEnv.ts';
+import { runWithOptions } from './benchOptions.ts';
 import { runChatCase, type ChatCaseResult, type ChatCaseSpec } from './chat/chatCase.ts';
 import { chatChartSvg } from './chat/chatChart.ts';
-import { CHAT_HELP, ChatOptionsError, parseChatOptions, type ChatOptions } from './chat/chatOptions.ts';
+import { CHAT_HELP, parseChatOptions, type ChatOptions } from './chat/chatOptions.ts';
 import { earlyLate, markdownReport, mergeDocuments, ratiosToSocketIo, systemLabel, type ChatDocument } from './chat/chatReport.ts';
 
 export interface ChatRunOutput {
@@ -101,18 +102,5 @@ export async function runChat(options: ChatOptions, log: (line: string) => void 
 export const acceptsOptions = true;
 
 export async function run(args: string[] = []): Promise<void> {
-  let options: ChatOptions;
-  try {
-    options = parseChatOptions(args);
-  } catch (error) {
-    if (!(error instanceof ChatOptionsError)) throw error;
-    console.error(`chat: ${error.message}`);
-    process.exitCode = 2;
-    return;
-  }
-  if (options.help) {
-    console.log(CHAT_HELP);
-    return;
-  }
-  await runChat(options);
+  await runWithOptions('chat', args, parseChatOptions, CHAT_HELP, (options) => runChat(options));
 }

@@ -6,10 +6,11 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fanoutChartSvg } from './fanout/fanoutChart.ts';
 import { runCase, type CaseResult, type CaseSpec } from './fanout/fanoutCase.ts';
-import { FANOUT_HELP, FanoutOptionsError, parseFanoutOptions, type FanoutOptions } from './fanout/fanoutOptions.ts';
+import { FANOUT_HELP, parseFanoutOptions, type FanoutOptions } from './fanout/fanoutOptions.ts';
 import { clientRecoveryText, documentProfiles, markdownReport, mergeDocuments, ratioToSocketIo, systemLabel, type FanoutDocument } from './fanout/fanoutReport.ts';
 import { benchMachine, uptimeLine } from './benchMachine.ts';
 import { argumentsWithProfile, benchPushpinProfile } from './benchEnv.ts';
+import { runWithOptions } from './benchOptions.ts';
 import { ensureEdgeBuilt } from '../compute-host/edgeBuild.ts';
 import { PROJECT_ROOT } from '../shared/projectRoot.ts';
 
@@ -85,18 +86,5 @@ export async function runFanout(options: FanoutOptions, log: (line: string) => v
 export const acceptsOptions = true;
 
 export async function run(args: string[] = []): Promise<void> {
-  let options: FanoutOptions;
-  try {
-    options = parseFanoutOptions(args);
-  } catch (error) {
-    if (!(error instanceof FanoutOptionsError)) throw error;
-    console.error(`fanout: ${error.message}`);
-    process.exitCode = 2;
-    return;
-  }
-  if (options.help) {
-    console.log(FANOUT_HELP);
-    return;
-  }
-  await runFanout(options);
+  await runWithOptions('fanout', args, parseFanoutOptions, FANOUT_HELP, (options) => runFanout(options));
 }

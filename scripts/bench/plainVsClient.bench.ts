@@ -32,12 +32,12 @@ import type { ManagedProcess } from '../shared/managedProcess.ts';
 import { findFreePort, freeStackPorts } from '../shared/ports.ts';
 import { PROJECT_ROOT } from '../shared/projectRoot.ts';
 import { argumentsWithProfile, benchPushpinProfile } from './benchEnv.ts';
+import { runWithOptions } from './benchOptions.ts';
 import type { PlainSubscriber } from './plainVsClient/plainRecord.ts';
 import { startPlainSubscriber } from './plainVsClient/plainSubscribers.ts';
 import {
   parsePlainVsClientOptions,
   PLAIN_VS_CLIENT_HELP,
-  PlainVsClientOptionsError,
   type PlainVsClientOptions,
 } from './plainVsClient/plainVsClientOptions.ts';
 import {
@@ -274,18 +274,5 @@ export async function runPlainVsClient(options: PlainVsClientOptions, log: (line
 }
 
 export async function run(args: string[] = []): Promise<void> {
-  let options: PlainVsClientOptions;
-  try {
-    options = parsePlainVsClientOptions(args);
-  } catch (error) {
-    if (!(error instanceof PlainVsClientOptionsError)) throw error;
-    console.error(`plainVsClient: ${error.message}`);
-    process.exitCode = 2;
-    return;
-  }
-  if (options.help) {
-    console.log(PLAIN_VS_CLIENT_HELP);
-    return;
-  }
-  await runPlainVsClient(options);
+  await runWithOptions('plainVsClient', args, parsePlainVsClientOptions, PLAIN_VS_CLIENT_HELP, (options) => runPlainVsClient(options));
 }

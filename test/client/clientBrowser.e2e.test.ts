@@ -2,27 +2,17 @@
 // edge as a page would use it: the browser's own WebSocket and EventSource, the page's origin as the
 // URL, no headers. Each transport delivers every message once and in order across a cut; 'auto'
 // takes the WebSocket; a private channel works with a token function.
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
 import { signSubscribeToken } from '../../origin/access/subscribeToken.ts';
 import { DEV_SUBSCRIBE_TOKEN_SECRET } from '../../origin/config/originConfig.ts';
 import { CLIENT_BUNDLE_CACHE_CONTROL } from '../../origin/routes/staticRoutes.ts';
-import { launchBrowser } from '../harness/browser.ts';
-import { startTestStack, type TestStack } from '../harness/testStack.ts';
+import { useEdgeStackAndBrowser } from '../harness/browserOnEdge.ts';
 
-let stack: TestStack;
-let browser: Browser;
-beforeAll(async () => {
-  stack = await startTestStack({ edge: true });
-  browser = await launchBrowser();
-});
-afterAll(async () => {
-  await browser?.close();
-  await stack?.stop();
-});
+const running = useEdgeStackAndBrowser();
 
 async function publish(channel: string, data: unknown): Promise<string> {
-  const response = await stack.publish({ channel, data });
+  const response = await running.stack.publish({ channel, data });
   expect(response.status).toBe(200);
   return ((await response.json()) as { messages: Array<{ id: string }> }).messages[0]!.id;
 }
@@ -39,11 +29,11 @@ interface PageRecord {
  */
 async function openSubscriber(transport: string, channel: string, since: string | undefined, tokens?: string[]): Promise<Page> {
   // The demo page's CSP allows scripts from 'self' only; the test's own evaluate calls need it off.
-  const context = await browser.newContext({ bypassCSP: true });
+  const context = await running.browser.newContext({ bypassCSP: true });
   const page = await context.newPage();
   const errors: string[] = [];
   page.on('pageerror', (error) => errors.push(error.message));
-  await page.goto(`${stack.urls.edge}/`);
+  await page.goto(`${running.stack.urls.edge}/`);
   // As a page loads it: <script type="module">import { createClient } from '/client.js'</script>.
   await page.addScriptTag({ type: 'module', content: "import { createClient } from '/client.js'; globalThis.createClient = createClient;" });
   await page.waitForFunction(() => 'createClient' in globalThis);
@@ -79,7 +69,7 @@ async function waitForIds(page: Page, count: number): Promise<string[]> {
 
 describe('the browser bundle at /client.js', () => {
   it('is served through the edge as cacheable JavaScript', async () => {
-    const response = await fetch(`${stack.urls.edge}/client.js`);
+    const response = await fetch(`${running.stack.urls.edge}/client.js`);
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toMatch(/^text\/javascript/);
     expect(response.headers.get('cache-control')).toBe(CLIENT_BUNDLE_CACHE_CONTROL);

@@ -2,38 +2,28 @@
 // EventSource reconnecting by itself (its Last-Event-ID is the stream position of the opening block
 // until the first live message; after one it is that message's id, which names no channel, and the
 // stream refuses it), and the client bundle holding several channels on one EventSource.
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchBrowser } from '../harness/browser.ts';
-import { startTestStack, type TestStack } from '../harness/testStack.ts';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
+import { useEdgeStackAndBrowser } from '../harness/browserOnEdge.ts';
 
-let stack: TestStack;
-let browser: Browser;
-beforeAll(async () => {
-  stack = await startTestStack({ edge: true });
-  browser = await launchBrowser();
-}, 120_000);
-afterAll(async () => {
-  await browser?.close();
-  await stack?.stop();
-});
+const running = useEdgeStackAndBrowser({ startTimeoutMs: 120_000 });
 
 async function publish(channel: string, data: unknown): Promise<string> {
-  const response = await stack.publish({ channel, data });
+  const response = await running.stack.publish({ channel, data });
   expect(response.status).toBe(200);
   return ((await response.json()) as { messages: Array<{ id: string }> }).messages[0]!.id;
 }
 
 async function closeChannel(channel: string): Promise<void> {
-  const response = await fetch(`${stack.urls.origin}/api/channels/${channel}/close`, { method: 'POST', headers: { Authorization: `Bearer ${stack.publishToken}` } });
+  const response = await fetch(`${running.stack.urls.origin}/api/channels/${channel}/close`, { method: 'POST', headers: { Authorization: `Bearer ${running.stack.publishToken}` } });
   expect(response.status).toBeLessThan(300);
 }
 
 async function pageOfEdge(): Promise<Page> {
   // The demo page's CSP allows scripts from 'self' only; the test's own evaluate calls need it off.
-  const context = await browser.newContext({ bypassCSP: true });
+  const context = await running.browser.newContext({ bypassCSP: true });
   const page = await context.newPage();
-  await page.goto(`${stack.urls.edge}/`);
+  await page.goto(`${running.stack.urls.edge}/`);
   return page;
 }
 

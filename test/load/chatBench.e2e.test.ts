@@ -2,8 +2,7 @@
 // transport against the real Pushpin and origin, and Socket.IO's clients against its chat server, for
 // three seconds. It checks the run produced well-formed results and lost nothing; it asserts no speed
 // (the figures come from full runs, see docs/benchmarks.md, Chat).
-import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -11,8 +10,7 @@ import { benchPushpinProfile } from '../../scripts/bench/benchEnv.ts';
 import { runChat } from '../../scripts/bench/chat.bench.ts';
 import { parseChatOptions } from '../../scripts/bench/chat/chatOptions.ts';
 import type { ChatDocument } from '../../scripts/bench/chat/chatReport.ts';
-import { descendantsOf, isAlive } from '../../scripts/shared/processTree.mjs';
-import { PROJECT_ROOT } from '../../scripts/shared/projectRoot.ts';
+import { descendantsStillHere, killBenchMidRun } from '../harness/benchLeftovers.ts';
 
 describe('npm run bench -- chat --quick', () => {
   it('runs our stack and Socket.IO, loses nothing, and writes JSON, Markdown and SVG', { timeout: 180_000 }, async () => {
@@ -54,39 +52,22 @@ describe('npm run bench -- chat --quick', () => {
     expect(svg.trim().endsWith('</svg>')).toBe(true);
     expect(lines.some((l) => l.includes('load average'))).toBe(true);
     // Every process the run started has stopped (the load processes and the stacks are our children).
-    expect(descendantsOf(process.pid).filter((pid) => existsSync(`/proc/${pid}`))).toEqual([]);
+    expect(descendantsStillHere()).toEqual([]);
   });
 });
 
 describe('the chat benchmark killed mid-run', () => {
   it('leaves no process behind after SIGKILL', { timeout: 120_000 }, async () => {
-    const out = mkdtempSync(join(tmpdir(), 'chat-killed-'));
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', 'scripts/bench/run.ts', 'chat', '--channels', '20', '--subscribers', '3', '--seconds', '60', '--no-socket-io', '--out', out],
-      { cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    const deadline = Date.now() + 60_000;
-    while (!/publishing in/.test(output)) {
-      if (Date.now() > deadline) throw new Error(`the benchmark did not get going:\n${output}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    await new Promise((r) => setTimeout(r, 1500));
-    const started = descendantsOf(child.pid!);
+    const { started, alive } = await killBenchMidRun({
+      bench: 'chat',
+      args: ['--channels', '20', '--subscribers', '3', '--seconds', '60', '--no-socket-io'],
+      outPrefix: 'chat-killed-',
+      going: /publishing in/,
+      settleMs: 1500,
+      signal: 'SIGKILL',
+    });
     // Keepers, Pushpin's runner and services, the origin, subscriber and publisher processes.
     expect(started.length).toBeGreaterThanOrEqual(9);
-    child.kill('SIGKILL');
-    await exited;
-    const until = Date.now() + 10_000;
-    let alive = started.filter((pid) => isAlive(pid));
-    while (alive.length > 0 && Date.now() < until) {
-      await new Promise((r) => setTimeout(r, 100));
-      alive = started.filter((pid) => isAlive(pid));
-    }
     expect(alive).toEqual([]);
   });
 });

@@ -2,16 +2,14 @@
 // real Pushpin and origin, and Socket.IO's clients against its server, at tiny N for two seconds. It
 // checks the run produced well-formed results and lost nothing; it asserts no speed (the figures come
 // from the full run on a quiet machine, see docs/benchmarks.md).
-import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runFanout } from '../../scripts/bench/fanout.bench.ts';
 import { parseFanoutOptions } from '../../scripts/bench/fanout/fanoutOptions.ts';
 import type { FanoutDocument } from '../../scripts/bench/fanout/fanoutReport.ts';
-import { descendantsOf, isAlive } from '../../scripts/shared/processTree.mjs';
-import { PROJECT_ROOT } from '../../scripts/shared/projectRoot.ts';
+import { descendantsStillHere, killBenchMidRun } from '../harness/benchLeftovers.ts';
 
 describe('npm run bench -- fanout --quick', () => {
   it('runs the mix and Socket.IO, loses nothing, and writes JSON, Markdown and SVG', { timeout: 180_000 }, async () => {
@@ -54,39 +52,22 @@ describe('npm run bench -- fanout --quick', () => {
     expect(svg.trim().endsWith('</svg>')).toBe(true);
     expect(lines.some((l) => l.includes('load average'))).toBe(true);
     // Every process the run started has stopped (the load processes and the stacks are our children).
-    expect(descendantsOf(process.pid).filter((pid) => existsSync(`/proc/${pid}`))).toEqual([]);
+    expect(descendantsStillHere()).toEqual([]);
   });
 });
 
 describe('the fan-out benchmark killed mid-run', () => {
-  it.each(['SIGKILL', 'SIGINT'] as const)('leaves no process behind after %s', { timeout: 120_000 }, async (signalName) => {
-    const out = mkdtempSync(join(tmpdir(), 'fanout-killed-'));
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', 'scripts/bench/run.ts', 'fanout', '--subscribers', '60', '--transports', 'mix', '--seconds', '60', '--out', out],
-      { cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    // Publishing has started: the stack, its keepers and the load processes are all running.
-    const deadline = Date.now() + 60_000;
-    while (!/subscribed in/.test(output)) {
-      if (Date.now() > deadline) throw new Error(`the benchmark did not get going:\n${output}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    await new Promise((r) => setTimeout(r, 1000));
-    const started = descendantsOf(child.pid!);
+  it.each(['SIGKILL', 'SIGINT'] as const)('leaves no process behind after %s', { timeout: 120_000 }, async (signal) => {
+    // Once publishing has started: the stack, its keepers and the load processes are all running.
+    const { started, alive } = await killBenchMidRun({
+      bench: 'fanout',
+      args: ['--subscribers', '60', '--transports', 'mix', '--seconds', '60'],
+      outPrefix: 'fanout-killed-',
+      going: /subscribed in/,
+      settleMs: 1000,
+      signal,
+    });
     expect(started.length).toBeGreaterThanOrEqual(8); // keepers, Pushpin's runner and 4 services, the origin, load processes
-    child.kill(signalName);
-    await exited;
-    const until = Date.now() + 10_000;
-    let alive = started.filter((pid) => isAlive(pid));
-    while (alive.length > 0 && Date.now() < until) {
-      await new Promise((r) => setTimeout(r, 100));
-      alive = started.filter((pid) => isAlive(pid));
-    }
     expect(alive).toEqual([]);
   });
 });

@@ -3,8 +3,7 @@
 // restart and an origin restart, against the real Pushpin, origins and Redis. It checks the run wrote
 // well-formed results and that the client side lost nothing; the plain side's figures are what they
 // are (it asserts no loss for them, nor any speed).
-import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -13,9 +12,7 @@ import { runPlainVsClient } from '../../scripts/bench/plainVsClient.bench.ts';
 import { parsePlainVsClientOptions } from '../../scripts/bench/plainVsClient/plainVsClientOptions.ts';
 import { FAULT_NAMES, type PlainVsClientDocument } from '../../scripts/bench/plainVsClient/plainVsClientReport.ts';
 import { pushpinProfileFromEnv } from '../../scripts/pushpin/pushpinProfiles.ts';
-import { descendantsOf } from '../../scripts/shared/processTree.mjs';
-import { PROJECT_ROOT } from '../../scripts/shared/projectRoot.ts';
-import { waitUntilGone } from '../harness/npmStart.ts';
+import { descendantsStillHere, killBenchMidRun } from '../harness/benchLeftovers.ts';
 
 describe('npm run bench -- plainVsClient --quick', () => {
   it('runs every fault on every transport, the client side loses nothing, and writes JSON and Markdown', { timeout: 420_000 }, async () => {
@@ -53,33 +50,23 @@ describe('npm run bench -- plainVsClient --quick', () => {
     for (const fault of FAULT_NAMES) for (const transport of TRANSPORT_NAMES) expect(md).toContain(`| ${fault} | ${transport} |`);
     expect(lines.some((l) => l.includes('load average'))).toBe(true);
     // Every process the run started has stopped (the stack, the spare origin and Redis are our children).
-    expect(descendantsOf(process.pid).filter((pid) => existsSync(`/proc/${pid}`))).toEqual([]);
+    expect(descendantsStillHere()).toEqual([]);
   });
 });
 
 describe('the plain-vs-client benchmark killed mid-run', () => {
   it('leaves no process behind after SIGKILL', { timeout: 120_000 }, async () => {
-    const out = mkdtempSync(join(tmpdir(), 'plain-vs-client-killed-'));
-    const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/bench/run.ts', 'plainVsClient', '--faults', 'pushpin-restart', '--out', out], {
-      cwd: PROJECT_ROOT,
-      stdio: ['ignore', 'pipe', 'pipe'],
+    // Once the fault has begun: Redis, the stack (keepers, Pushpin's runner and services, the origin)
+    // and the spare origin are all running, and subscribers are connecting.
+    const { started, alive } = await killBenchMidRun({
+      bench: 'plainVsClient',
+      args: ['--faults', 'pushpin-restart'],
+      outPrefix: 'plain-vs-client-killed-',
+      going: /\[pushpin-restart\]/,
+      settleMs: 1000,
+      signal: 'SIGKILL',
     });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    // The fault has begun: Redis, the stack (keepers, Pushpin's runner and services, the origin) and
-    // the spare origin are all running, and subscribers are connecting.
-    const deadline = Date.now() + 60_000;
-    while (!/\[pushpin-restart\]/.test(output)) {
-      if (Date.now() > deadline) throw new Error(`the benchmark did not get going:\n${output}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    await new Promise((r) => setTimeout(r, 1000));
-    const started = descendantsOf(child.pid!);
     expect(started.length).toBeGreaterThanOrEqual(8);
-    child.kill('SIGKILL');
-    await exited;
-    expect((await waitUntilGone(started, [], 10_000)).alive).toEqual([]);
+    expect(alive).toEqual([]);
   });
 });

@@ -1,9 +1,9 @@
 // `npm run bench -- chat [options]`: the command line, parsed with node:util parseArgs and validated
 // (a bad value names the option and what it takes; nothing starts).
-import { parseArgs } from 'node:util';
+import { BenchOptionsError, benchCommandLine, COMMON_FLAGS, type CommonBenchOptions } from '../benchOptions.ts';
 import { DEFAULT_MIX, formatMix, parseMix, type Mix } from './chatMix.ts';
 
-export interface ChatOptions {
+export interface ChatOptions extends CommonBenchOptions {
   /** Channel counts, one point each. */
   channels: number[];
   /** Subscribers per channel. */
@@ -33,11 +33,8 @@ export interface ChatOptions {
   loadProcesses: number | undefined;
   /** Publisher processes; default one per 1,500 msg/s, 1 to 4. */
   publisherProcesses: number | undefined;
-  outDir: string;
   /** Keep the rows of <out>/latest.json this run does not measure again. */
   merge: boolean;
-  quick: boolean;
-  help: boolean;
 }
 
 export const DEFAULT_OUT_DIR = 'bench-results/chat';
@@ -89,59 +86,32 @@ latest.md, latest.svg.
   -h, --help            this text
 `;
 
-export class ChatOptionsError extends Error {
+export class ChatOptionsError extends BenchOptionsError {
   override name = 'ChatOptionsError';
 }
 
-function wholeNumber(name: string, raw: string, min: number, max: number): number {
-  const value = Number(raw);
-  if (!/^\d+$/.test(raw.trim()) || !Number.isSafeInteger(value) || value < min || value > max) {
-    throw new ChatOptionsError(`--${name} must be a whole number from ${min} to ${max}, got "${raw}"`);
-  }
-  return value;
-}
-
-function number(name: string, raw: string, min: number, max: number, minIncluded: boolean): number {
-  const value = Number(raw);
-  if (raw.trim() === '' || !Number.isFinite(value) || value > max || (minIncluded ? value < min : value <= min)) {
-    throw new ChatOptionsError(`--${name} must be a number ${minIncluded ? 'from' : 'above'} ${min} ${minIncluded ? 'to' : 'and at most'} ${max}, got "${raw}"`);
-  }
-  return value;
-}
+const { parse, wholeNumber, number } = benchCommandLine('chat', ChatOptionsError);
 
 export function parseChatOptions(args: string[]): ChatOptions {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      allowPositionals: false,
-      strict: true,
-      options: {
-        channels: { type: 'string' },
-        subscribers: { type: 'string' },
-        rate: { type: 'string' },
-        publishers: { type: 'string' },
-        seconds: { type: 'string' },
-        'connected-before': { type: 'string' },
-        mix: { type: 'string' },
-        'connect-rate': { type: 'string' },
-        'silence-check': { type: 'string' },
-        drain: { type: 'string' },
-        'wait-all': { type: 'string' },
-        'pushpin-debug': { type: 'boolean' },
-        'no-socket-io': { type: 'boolean' },
-        'load-processes': { type: 'string' },
-        'publisher-processes': { type: 'string' },
-        out: { type: 'string' },
-        merge: { type: 'boolean' },
-        quick: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (error) {
-    throw new ChatOptionsError(`${(error as Error).message}\nRun \`npm run bench -- chat --help\` for the options.`);
-  }
-  const v = parsed.values;
+  const v = parse(args, {
+    ...COMMON_FLAGS,
+    channels: { type: 'string' },
+    subscribers: { type: 'string' },
+    rate: { type: 'string' },
+    publishers: { type: 'string' },
+    seconds: { type: 'string' },
+    'connected-before': { type: 'string' },
+    mix: { type: 'string' },
+    'connect-rate': { type: 'string' },
+    'silence-check': { type: 'string' },
+    drain: { type: 'string' },
+    'wait-all': { type: 'string' },
+    'pushpin-debug': { type: 'boolean' },
+    'no-socket-io': { type: 'boolean' },
+    'load-processes': { type: 'string' },
+    'publisher-processes': { type: 'string' },
+    merge: { type: 'boolean' },
+  });
   const quick = v.quick === true;
   const channels =
     v.channels !== undefined

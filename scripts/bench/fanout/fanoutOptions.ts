@@ -1,6 +1,6 @@
 // `npm run bench -- fanout [options]`: the command line, parsed with node:util parseArgs and validated
 // (a bad value names the option and what it takes; nothing starts).
-import { parseArgs } from 'node:util';
+import { BenchOptionsError, benchCommandLine, COMMON_FLAGS, type CommonBenchOptions } from '../benchOptions.ts';
 import { TRANSPORT_MIX } from '../../fleet/transportMix.ts';
 
 export const SUBSCRIBER_TRANSPORTS = ['sse', 'ws', 'stream', 'poll'] as const;
@@ -12,7 +12,7 @@ export const TRANSPORT_CHOICES: readonly TransportChoice[] = [...SUBSCRIBER_TRAN
 /** How subscribers reach Pushpin: straight to its proxy port, or through the edge on the local Compute host. */
 export type Via = 'pushpin' | 'edge';
 
-export interface FanoutOptions {
+export interface FanoutOptions extends CommonBenchOptions {
   subscribers: number[];
   transports: TransportChoice[];
   /** Messages per second the publisher sends (through the origin's /api/publish, or the Socket.IO server). */
@@ -26,12 +26,8 @@ export interface FanoutOptions {
   loadProcesses: number | undefined;
   /** Seconds to wait after the last publish for deliveries still on their way. */
   drainSeconds: number;
-  /** Where latest.json, latest.md and latest.svg go. */
-  outDir: string;
-  quick: boolean;
   /** Keep the rows of <out>/latest.json this run does not measure again (a series in several runs). */
   merge: boolean;
-  help: boolean;
 }
 
 export const DEFAULT_OUT_DIR = 'bench-results/fanout';
@@ -62,25 +58,13 @@ Socket.IO 4 server (WebSocket clients) in the same run. Results: <out>/latest.js
   -h, --help           this text
 `;
 
-export class FanoutOptionsError extends Error {
+export class FanoutOptionsError extends BenchOptionsError {
   override name = 'FanoutOptionsError';
 }
 
-function positiveInteger(name: string, raw: string, max: number): number {
-  const value = Number(raw);
-  if (!/^\d+$/.test(raw.trim()) || !Number.isSafeInteger(value) || value < 1 || value > max) {
-    throw new FanoutOptionsError(`--${name} must be a whole number from 1 to ${max}, got "${raw}"`);
-  }
-  return value;
-}
-
-function positiveNumber(name: string, raw: string, max: number): number {
-  const value = Number(raw);
-  if (raw.trim() === '' || !Number.isFinite(value) || value <= 0 || value > max) {
-    throw new FanoutOptionsError(`--${name} must be a number above 0 and at most ${max}, got "${raw}"`);
-  }
-  return value;
-}
+const commandLine = benchCommandLine('fanout', FanoutOptionsError);
+const positiveInteger = (name: string, raw: string, max: number): number => commandLine.wholeNumber(name, raw, 1, max);
+const positiveNumber = (name: string, raw: string, max: number): number => commandLine.number(name, raw, 0, max, false);
 
 function list(raw: string): string[] {
   const items = raw.split(',').map((s) => s.trim());
@@ -93,31 +77,18 @@ function unique<T>(values: T[]): T[] {
 }
 
 export function parseFanoutOptions(args: string[]): FanoutOptions {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      allowPositionals: false,
-      strict: true,
-      options: {
-        subscribers: { type: 'string' },
-        transports: { type: 'string' },
-        rate: { type: 'string' },
-        seconds: { type: 'string' },
-        via: { type: 'string' },
-        'no-socket-io': { type: 'boolean' },
-        'load-processes': { type: 'string' },
-        drain: { type: 'string' },
-        out: { type: 'string' },
-        quick: { type: 'boolean' },
-        merge: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (error) {
-    throw new FanoutOptionsError(`${(error as Error).message}\nRun \`npm run bench -- fanout --help\` for the options.`);
-  }
-  const v = parsed.values;
+  const v = commandLine.parse(args, {
+    ...COMMON_FLAGS,
+    subscribers: { type: 'string' },
+    transports: { type: 'string' },
+    rate: { type: 'string' },
+    seconds: { type: 'string' },
+    via: { type: 'string' },
+    'no-socket-io': { type: 'boolean' },
+    'load-processes': { type: 'string' },
+    drain: { type: 'string' },
+    merge: { type: 'boolean' },
+  });
   const quick = v.quick === true;
   const subscribers =
     v.subscribers !== undefined

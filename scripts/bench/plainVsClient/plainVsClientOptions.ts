@@ -1,15 +1,11 @@
 // `npm run bench -- plainVsClient [options]`: the command line, parsed with node:util parseArgs and
 // validated (a bad value names the option and what it takes; nothing starts).
-import { parseArgs } from 'node:util';
+import { BenchOptionsError, benchCommandLine, COMMON_FLAGS, type CommonBenchOptions } from '../benchOptions.ts';
 import { FAULT_NAMES, type FaultName, type PlainVsClientSettings } from './plainVsClientReport.ts';
 
-export interface PlainVsClientOptions {
+export interface PlainVsClientOptions extends CommonBenchOptions {
   settings: PlainVsClientSettings;
   faults: FaultName[];
-  /** Where latest.json and latest.md go. */
-  outDir: string;
-  quick: boolean;
-  help: boolean;
   /** The arguments these were read from (the results' command line). */
   args: string[];
 }
@@ -62,17 +58,15 @@ delivered / lost / duplicated per side, transport and fault. Asserts nothing.
   -h, --help           this text
 `;
 
-export class PlainVsClientOptionsError extends Error {
+export class PlainVsClientOptionsError extends BenchOptionsError {
   override name = 'PlainVsClientOptionsError';
 }
 
+const commandLine = benchCommandLine('plainVsClient', PlainVsClientOptionsError);
+
+/** The value of --`name` (`fallback` when not given) as a whole number from `min` to `max`. */
 function wholeNumber(name: string, raw: string | undefined, fallback: number, min: number, max: number): number {
-  if (raw === undefined) return fallback;
-  const value = Number(raw);
-  if (!/^\d+$/.test(raw.trim()) || !Number.isSafeInteger(value) || value < min || value > max) {
-    throw new PlainVsClientOptionsError(`--${name} must be a whole number from ${min} to ${max}, got "${raw}"`);
-  }
-  return value;
+  return raw === undefined ? fallback : commandLine.wholeNumber(name, raw, min, max);
 }
 
 function faultList(raw: string | undefined): FaultName[] {
@@ -85,30 +79,17 @@ function faultList(raw: string | undefined): FaultName[] {
 }
 
 export function parsePlainVsClientOptions(args: string[]): PlainVsClientOptions {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      allowPositionals: false,
-      strict: true,
-      options: {
-        clients: { type: 'string' },
-        'restart-clients': { type: 'string' },
-        burst: { type: 'string' },
-        bytes: { type: 'string' },
-        'slow-messages': { type: 'string' },
-        'slow-bytes': { type: 'string' },
-        wait: { type: 'string' },
-        faults: { type: 'string' },
-        out: { type: 'string' },
-        quick: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (error) {
-    throw new PlainVsClientOptionsError(`${(error as Error).message}\nRun \`npm run bench -- plainVsClient --help\` for the options.`);
-  }
-  const v = parsed.values;
+  const v = commandLine.parse(args, {
+    ...COMMON_FLAGS,
+    clients: { type: 'string' },
+    'restart-clients': { type: 'string' },
+    burst: { type: 'string' },
+    bytes: { type: 'string' },
+    'slow-messages': { type: 'string' },
+    'slow-bytes': { type: 'string' },
+    wait: { type: 'string' },
+    faults: { type: 'string' },
+  });
   const quick = v.quick === true;
   const base = quick ? QUICK : FULL;
   const settings: PlainVsClientSettings = {
