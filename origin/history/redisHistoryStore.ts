@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto';
 import type { HistoryConfig } from './historyConfig.ts';
 import {
   HistoryConflictError,
+  DEFAULT_IN_FLIGHT_TTL_MS,
   HistoryUnavailableError,
   type AppendedMessage,
   type AppendInput,
@@ -73,7 +74,7 @@ type PipelineWithScripts = {
 export async function createRedisHistoryStore(options: RedisHistoryOptions): Promise<HistoryStore> {
   const prefix = options.keyPrefix ?? 'fanout-forward:';
   const { maxMessagesPerChannel, maxAgeMs, channelIdleMs } = options.limits;
-  const inFlightTtlMs = options.inFlightTtlMs ?? 60_000;
+  const inFlightTtlMs = options.inFlightTtlMs ?? DEFAULT_IN_FLIGHT_TTL_MS;
   // A command on a connection that went silent (half-open) fails; an append then asks again (see
   // append: the same append never stores twice).
   const connection = await connectRedis(options.url, (message, cause) => new HistoryUnavailableError(message, { cause }));
