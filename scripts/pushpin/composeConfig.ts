@@ -13,7 +13,7 @@ import { readManifest, type LocalManifest, type ManifestBackend } from '../share
 import { PROJECT_ROOT } from '../shared/projectRoot.ts';
 import { buildPushpinConfig, EVERY_INTERFACE, type PushpinConfigFiles } from './pushpinConfig.ts';
 import { parsePushpinVersion } from './pushpinVersion.ts';
-import { DEFAULT_PUSHPIN_PROFILE, parsePushpinProfileName, type PushpinProfileName } from './pushpinProfiles.ts';
+import { DEFAULT_PUSHPIN_PROFILE, parsePushpinProfileName, PUSHPIN_PROFILE_NAMES, PushpinProfileError, type PushpinProfileName } from './pushpinProfiles.ts';
 
 /** The image docker-compose.yml runs; its version decides the service names in the config. */
 export const COMPOSE_PUSHPIN_IMAGE = 'fanout/pushpin:1.41.0-1';
@@ -55,9 +55,53 @@ export function composeConfigFiles(dir = COMPOSE_CONFIG_DIR): { config: string; 
   return { config: join(dir, 'pushpin.conf'), routes: join(dir, 'routes') };
 }
 
+export const COMPOSE_CONFIG_HELP = `Usage: npm run compose:config [-- --pushpin-profile NAME]
+
+Writes the Pushpin config that docker-compose.yml mounts into ${COMPOSE_PUSHPIN_IMAGE}
+(scripts/pushpin/compose/pushpin.conf and routes), generated from fastly.toml: the CLI's ports,
+signing key and issuer, one route per backend, the "${COMPOSE_ORIGIN_SERVICE}" backend pointed at the compose
+service of that name. The files are committed; test/pushpin/dockerCompose.test.ts fails when they are stale.
+
+  --pushpin-profile NAME   the Pushpin profile's delivery settings: ${PUSHPIN_PROFILE_NAMES.join(', ')}
+                           (default ${DEFAULT_PUSHPIN_PROFILE}, what is committed; another is for a local experiment)
+  -h, --help               this text
+`;
+
+export class ComposeConfigUsageError extends Error {
+  override name = 'ComposeConfigUsageError';
+}
+
+/** The command's arguments: the profile to write, or 'help'. */
+export function parseComposeConfigArgs(argv: string[]): { profile: PushpinProfileName } | 'help' {
+  let values;
+  try {
+    ({ values } = parseArgs({ args: argv, strict: true, options: { 'pushpin-profile': { type: 'string' }, help: { type: 'boolean', short: 'h' } } }));
+  } catch (error) {
+    throw new ComposeConfigUsageError((error as Error).message);
+  }
+  if (values.help) return 'help';
+  try {
+    return { profile: values['pushpin-profile'] === undefined ? DEFAULT_PUSHPIN_PROFILE : parsePushpinProfileName(values['pushpin-profile'], '--pushpin-profile') };
+  } catch (error) {
+    if (error instanceof PushpinProfileError) throw new ComposeConfigUsageError(error.message);
+    throw error;
+  }
+}
+
 function main(): void {
-  const { values } = parseArgs({ args: process.argv.slice(2), strict: true, options: { 'pushpin-profile': { type: 'string' } } });
-  const profile = values['pushpin-profile'] === undefined ? DEFAULT_PUSHPIN_PROFILE : parsePushpinProfileName(values['pushpin-profile'], '--pushpin-profile');
+  let parsed: ReturnType<typeof parseComposeConfigArgs>;
+  try {
+    parsed = parseComposeConfigArgs(process.argv.slice(2));
+  } catch (error) {
+    if (!(error instanceof ComposeConfigUsageError)) throw error;
+    process.stderr.write(`npm run compose:config: ${error.message}\n\n${COMPOSE_CONFIG_HELP}`);
+    process.exit(2);
+  }
+  if (parsed === 'help') {
+    process.stdout.write(COMPOSE_CONFIG_HELP);
+    return;
+  }
+  const { profile } = parsed;
   const manifestPath = join(PROJECT_ROOT, 'fastly.toml');
   const files = buildComposePushpinFiles(readManifest(manifestPath), profile);
   const paths = composeConfigFiles();

@@ -1,6 +1,6 @@
 // The wrapper as the Fastly CLI runs it (the real shell script and its Node half). No Pushpin 1.38-1.41
 // can be installed here, so the versions other than Debian's 1.36 are stand-in binaries that only record
-// how they were started; the 1.36 path with the real Pushpin and the real CLI is test/lifecycle/fastlyServe.e2e.test.ts.
+// how they were started; the 1.36 path with the real Pushpin and the real CLI is test/lifecycle/fastlyServe.e2e.test.ts and fastlyServeBurst.e2e.test.ts.
 import { spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

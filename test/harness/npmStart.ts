@@ -6,6 +6,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import { parse as parseToml, stringify as stringifyToml } from 'smol-toml';
+import type { TestContext } from 'vitest';
 import { descendantsOf, isAlive } from '../../scripts/shared/managedProcess.ts';
 import { findFreePort, findFreePortRange, isPortFree } from '../../scripts/shared/ports.ts';
 import { PROJECT_ROOT } from '../../scripts/shared/projectRoot.ts';
@@ -164,6 +165,27 @@ export async function startNpmStart(options: NpmStartOptions = {}): Promise<NpmS
       for (const p of pids) signal(p, 'SIGKILL');
     },
   };
+}
+
+/**
+ * `npm start` with `options`, once it has said the stack is up. When the test of `context` finishes
+ * (the context's hook, right also for concurrent tests), npm's group and every process its tree had
+ * then are SIGKILLed: whatever the test did not stop.
+ */
+export async function startNpmStartUp(context: Pick<TestContext, 'onTestFinished'>, options: NpmStartOptions = {}): Promise<NpmStart> {
+  const npm = await startNpmStart(options);
+  let seen: number[] = [];
+  context.onTestFinished(() => npm.killAll(seen));
+  await npm.waitForOutput(/Local stack is up/, 90_000);
+  seen = npm.tree();
+  return npm;
+}
+
+/** Ctrl-C to `npm start` (its whole group); reports once every process of its tree is gone and every port free, or after `timeoutMs`. */
+export function interruptNpmStart(npm: NpmStart, timeoutMs: number): Promise<GoneReport> {
+  const members = npm.tree();
+  npm.signalGroup('SIGINT');
+  return waitUntilGone([npm.pid, ...members], allPorts(npm.ports), timeoutMs);
 }
 
 export interface GoneReport {

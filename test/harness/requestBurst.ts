@@ -1,7 +1,7 @@
 // A burst of new requests through Pushpin's proxy to a backend that holds each one, so the whole burst
 // is in progress at once: what made Pushpin 1.36 with the package's zurl limits answer `502 Error while
 // proxying to origin.` (ZURL_LIMITS, scripts/pushpin/zurlLibdir.ts). Used by pushpinBurst.e2e (our
-// generated config; fastlyServe.e2e checks that the CLI's zurl gets the same limits). Each request is
+// generated config; fastlyServeBurst.e2e checks that the CLI's zurl gets the same limits). Each request is
 // answered 12 s after it arrived, so the answers come spread out as the requests did: answering the
 // whole burst at once when its last request arrived was tried, and got a 502 or more from Pushpin in
 // 2 of 5 runs under load.

@@ -3,9 +3,10 @@
 // start-up and with clients connected), and within 5 s when its top process is SIGKILLed.
 import { connect, type Socket } from 'node:net';
 import { Agent, request } from 'node:http';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, it, type ExpectStatic, type TestContext } from 'vitest';
 import { descendantsOf } from '../../scripts/shared/managedProcess.ts';
-import { allPorts, commandOf, cpuSeconds, outcome, startNpmStart, waitUntilGone, type NpmStart } from '../harness/npmStart.ts';
+import { allPorts, commandOf, cpuSeconds, outcome, startNpmStart, waitUntilGone, type NpmStart, type NpmStartOptions } from '../harness/npmStart.ts';
+import { runSlots } from '../harness/runSlots.ts';
 import { recordSse, type SseRecorder } from '../harness/sseClient.ts';
 import { recordWs, type WsRecorder } from '../harness/wsClient.ts';
 
@@ -15,21 +16,31 @@ const ORPHAN_BOUND_MS = 5000;
 /** start.ts itself: `npm start` is `exec node --import tsx scripts/start.ts`. */
 const START_TS = /node --import tsx scripts\/start\.ts/;
 
-let running: NpmStart | undefined;
-let seen = new Set<number>();
-const cleanups: Array<() => void> = [];
+// Each case runs an `npm start` of its own on its own ports, so the cases run concurrently, three at a
+// time: more stacks starting beside one that is stopping would eat into the 3 s bound's headroom.
+const inSlot = runSlots(3);
 
-afterEach(() => {
-  for (const cleanup of cleanups.splice(0)) cleanup();
-  running?.killAll([...seen]);
-  running = undefined;
-  seen = new Set();
-});
+/** One case's `npm start`, what it connected, and every process of its tree seen: all killed when the case ends. */
+interface Run {
+  npm: NpmStart;
+  seen: Set<number>;
+  cleanups: Array<() => void>;
+}
 
-async function startAndWaitUp(options: { quiet?: boolean; args?: string[] } = {}): Promise<NpmStart> {
-  running = await startNpmStart(options);
-  await running.waitForOutput(/Local stack is up/, 90_000);
-  return running;
+async function start(context: TestContext, options: NpmStartOptions): Promise<Run> {
+  const npm = await startNpmStart(options);
+  const run: Run = { npm, seen: new Set(), cleanups: [] };
+  context.onTestFinished(() => {
+    for (const cleanup of run.cleanups.splice(0)) cleanup();
+    npm.killAll([...run.seen]);
+  });
+  return run;
+}
+
+async function startAndWaitUp(context: TestContext, options: NpmStartOptions = {}): Promise<Run> {
+  const run = await start(context, options);
+  await run.npm.waitForOutput(/Local stack is up/, 90_000);
+  return run;
 }
 
 /** The processes of the `npm start` tree by their role, for messages and assertions. */
@@ -37,13 +48,13 @@ function describeTree(pids: number[]): string {
   return pids.map((pid) => `${pid} ${commandOf(pid).slice(0, 100)}`).join('\n');
 }
 
-function stackMembers(npm: NpmStart): number[] {
+function stackMembers({ npm, seen }: Run): number[] {
   const tree = npm.tree();
   for (const pid of tree) seen.add(pid);
   return tree;
 }
 
-async function publish(npm: NpmStart, data: unknown): Promise<void> {
+async function publish(npm: NpmStart, data: unknown, expect: ExpectStatic): Promise<void> {
   const response = await fetch(`${npm.urls.origin}/api/publish`, {
     method: 'POST',
     headers: { Authorization: `Bearer ${TOKEN}`, 'Content-Type': 'application/json' },
@@ -54,7 +65,7 @@ async function publish(npm: NpmStart, data: unknown): Promise<void> {
 
 /** An SSE client and a WebSocket through the edge, both proven live, plus an idle keep-alive connection
  *  and a half-sent request straight to the origin. */
-async function connectClients(npm: NpmStart): Promise<void> {
+async function connectClients({ npm, cleanups }: Run, expect: ExpectStatic): Promise<void> {
   const sse: SseRecorder = recordSse(`${npm.urls.edge}/events/lifecycle`);
   cleanups.push(() => sse.close());
   await sse.opened;
@@ -64,7 +75,7 @@ async function connectClients(npm: NpmStart): Promise<void> {
   await ws.opened;
   ws.send({ type: 'subscribe', channel: 'lifecycle' });
   await ws.waitFor(1, (f) => f.type === 'subscribed');
-  await publish(npm, { n: 1 });
+  await publish(npm, { n: 1 }, expect);
   await sse.waitFor(1);
 
   const agent = new Agent({ keepAlive: true });
@@ -84,8 +95,8 @@ async function connectClients(npm: NpmStart): Promise<void> {
   halfSent.write('POST /api/publish HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"chan');
 }
 
-describe('npm start process lifecycle', () => {
-  it.each([
+describe.concurrent('npm start process lifecycle', () => {
+  it.for([
     ['SIGTERM', 'npm', 'a process manager or an IDE stop button signals npm', 'clients'],
     // npm passes SIGINT and SIGTERM on to the script's process, which `exec` in package.json makes
     // start.ts itself (without it, sh got them and waited for its child without passing SIGINT on).
@@ -93,10 +104,12 @@ describe('npm start process lifecycle', () => {
     ['SIGHUP', 'npm', 'kill -HUP on npm: npm dies of it, the rest is left to notice', 'clients'],
     ['SIGINT', 'group', 'Ctrl-C in the terminal, while the edge ignores SIGTERM (stopped with SIGSTOP)', 'hung edge'],
     ['SIGHUP', 'group', 'the terminal closes: its end of the output pipes goes away too', 'output closed'],
-  ] as const)('%s to %s (%s), clients connected: everything gone within 3 s', async (signal, target, _why, condition) => {
-    const npm = await startAndWaitUp();
-    await connectClients(npm);
-    const members = stackMembers(npm);
+  ] as const)('%s to %s (%s), clients connected: everything gone within 3 s', { timeout: 120_000 }, ([signal, target, _why, condition], context) => inSlot(async () => {
+    const { expect } = context;
+    const run = await startAndWaitUp(context);
+    const { npm } = run;
+    await connectClients(run, expect);
+    const members = stackMembers(run);
     // npm, start.ts, the Pushpin runner with 4 services, the origin, the edge and their keepers at least.
     expect(members.length, describeTree(members)).toBeGreaterThanOrEqual(9);
     if (condition === 'hung edge') {
@@ -116,14 +129,17 @@ describe('npm start process lifecycle', () => {
     expect(gone.alive, `still running ${gone.elapsedMs} ms after ${signal}:\n${describeTree(gone.alive)}`).toEqual([]);
     expect(gone.busyPorts).toEqual([]);
     expect(gone.elapsedMs).toBeLessThanOrEqual(STOP_BOUND_MS);
-  }, 120_000);
+  }));
 
-  it.each(['npm', 'start.ts'] as const)(
+  it.for(['npm', 'start.ts'] as const)(
     'SIGKILL of %s: every stack process exits by itself within 5 s',
-    async (victim) => {
-      const npm = await startAndWaitUp();
-      await connectClients(npm);
-      const members = stackMembers(npm);
+    { timeout: 120_000 },
+    (victim, context) => inSlot(async () => {
+      const { expect } = context;
+      const run = await startAndWaitUp(context);
+      const { npm } = run;
+      await connectClients(run, expect);
+      const members = stackMembers(run);
       const startTs = members.find((pid) => START_TS.test(commandOf(pid)));
       expect(startTs, describeTree(members)).toBeDefined();
       const killed = victim === 'npm' ? npm.pid : startTs!;
@@ -134,17 +150,16 @@ describe('npm start process lifecycle', () => {
       expect(gone.alive, `still running ${gone.elapsedMs} ms after SIGKILL of ${victim}:\n${describeTree(gone.alive)}`).toEqual([]);
       expect(gone.busyPorts).toEqual([]);
       expect(gone.elapsedMs).toBeLessThanOrEqual(ORPHAN_BOUND_MS);
-    },
-    120_000,
+    }),
   );
 
-  it.each([
+  it.for([
     ['while Pushpin starts', /\/pushpin --config=/],
     ['while the origin starts', /origin\/server\.ts/],
     ['while the edge starts', /compute-host\/cli\.ts/],
-  ])('Ctrl-C during start-up (%s): everything gone within 3 s, and the stack never comes up', async (_when, trigger) => {
-    running = await startNpmStart({ quiet: false });
-    const npm = running;
+  ] as const)('Ctrl-C during start-up (%s): everything gone within 3 s, and the stack never comes up', { timeout: 120_000 }, ([_when, trigger], context) => inSlot(async () => {
+    const { expect } = context;
+    const { npm, seen } = await start(context, { quiet: false });
     // Watch the tree closely so that processes spawned around the signal are counted too.
     const collect = (): number[] => {
       const tree = descendantsOf(npm.pid);
@@ -172,12 +187,14 @@ describe('npm start process lifecycle', () => {
       clearInterval(watcher);
     }
     expect(npm.output()).not.toMatch(/Local stack is up/);
-  }, 120_000);
+  }));
 
-  it('start.ts whose output pipe was closed neither spins nor outlives it: the stack stops', async () => {
+  it('start.ts whose output pipe was closed neither spins nor outlives it: the stack stops', (context) => inSlot(async () => {
+    const { expect } = context;
     // --verbose: start.ts echoes the edge's line per request (by default it shows only problems).
-    const npm = await startAndWaitUp({ quiet: false, args: ['--verbose'] });
-    const members = stackMembers(npm);
+    const run = await startAndWaitUp(context, { quiet: false, args: ['--verbose'] });
+    const { npm } = run;
+    const members = stackMembers(run);
     const startTs = members.find((pid) => START_TS.test(commandOf(pid)))!;
     // The reader goes away (an IDE closing its terminal pipe); npm itself stays.
     npm.child.stdout?.destroy();
@@ -199,5 +216,5 @@ describe('npm start process lifecycle', () => {
     console.log(`start.ts with a closed stdout: CPU ${used.toFixed(2)} s; ${outcome(gone)} after ${gone.elapsedMs} ms`);
     expect(gone.alive, describeTree(gone.alive)).toEqual([]);
     expect(gone.busyPorts).toEqual([]);
-  }, 120_000);
+  }), 120_000);
 });

@@ -1,34 +1,11 @@
 // What `npm start` exposes to the network: it runs with development keys, so by default every port of
 // the stack, Pushpin's proxy included, listens on 127.0.0.1 only; `--pushpin-listen-all` puts the
 // proxy on every interface, with a warning, and nothing else.
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, it } from 'vitest';
 import { nonLoopbackAddress, tryConnect } from '../harness/listenAddress.ts';
-import { allPorts, startNpmStart, waitUntilGone, type NpmStart } from '../harness/npmStart.ts';
+import { allPorts, interruptNpmStart, startNpmStartUp, type NpmStart } from '../harness/npmStart.ts';
 
 const NO_NETWORK_ADDRESS = 'this machine has no non-loopback IPv4 address (os.networkInterfaces()), so nothing can be checked from the network side';
-
-let running: NpmStart | undefined;
-let seen: number[] = [];
-
-afterEach(() => {
-  running?.killAll(seen);
-  running = undefined;
-  seen = [];
-});
-
-async function startUp(args: string[] = []): Promise<NpmStart> {
-  running = await startNpmStart({ args });
-  await running.waitForOutput(/Local stack is up/, 90_000);
-  seen = running.tree();
-  return running;
-}
-
-async function stop(npm: NpmStart): Promise<void> {
-  const members = npm.tree();
-  npm.signalGroup('SIGINT');
-  const gone = await waitUntilGone([npm.pid, ...members], allPorts(npm.ports), 8000);
-  expect(gone.alive).toEqual([]);
-}
 
 /** Every port of the stack but the proxy, each as seen from `host`. */
 async function otherPortsFrom(npm: NpmStart, host: string): Promise<Record<number, string>> {
@@ -45,9 +22,11 @@ async function throughProxy(host: string, port: number): Promise<number> {
   return response.status;
 }
 
-describe('npm start and the network', () => {
-  it("listens on 127.0.0.1 only, Pushpin's proxy included", async () => {
-    const npm = await startUp();
+// Each case runs an `npm start` of its own on its own ports: they run at once.
+describe.concurrent('npm start and the network', () => {
+  it("listens on 127.0.0.1 only, Pushpin's proxy included", async (context) => {
+    const { expect } = context;
+    const npm = await startNpmStartUp(context);
     expect(await tryConnect('127.0.0.1', npm.ports.pushpinProxy)).toBe('accepted');
     expect(await throughProxy('127.0.0.1', npm.ports.pushpinProxy)).toBe(200);
     expect(npm.output()).not.toMatch(/every interface/);
@@ -59,13 +38,15 @@ describe('npm start and the network', () => {
       const others = await otherPortsFrom(npm, address);
       expect(others, `the other ports at ${address}`).toEqual(refusedEverywhere(others));
     }
-    await stop(npm);
+    // Ctrl-C: every process gone.
+    expect((await interruptNpmStart(npm, 8000)).alive).toEqual([]);
   }, 120_000);
 
   it("with --pushpin-listen-all, puts Pushpin's proxy on every interface, warns about the development keys, and nothing else", async (context) => {
     const address = nonLoopbackAddress();
     if (address === undefined) context.skip(NO_NETWORK_ADDRESS);
-    const npm = await startUp(['--pushpin-listen-all']);
+    const { expect } = context;
+    const npm = await startNpmStartUp(context, { args: ['--pushpin-listen-all'] });
     expect(npm.output()).toMatch(
       new RegExp(`npm start: Pushpin's proxy listens on every interface \\(0\\.0\\.0\\.0:${npm.ports.pushpinProxy}\\), not only on 127\\.0\\.0\\.1: this stack runs with development keys`),
     );
@@ -73,6 +54,7 @@ describe('npm start and the network', () => {
     expect(await throughProxy('127.0.0.1', npm.ports.pushpinProxy)).toBe(200);
     const others = await otherPortsFrom(npm, address!);
     expect(others, `the other ports at ${address}`).toEqual(refusedEverywhere(others));
-    await stop(npm);
+    // Ctrl-C: every process gone.
+    expect((await interruptNpmStart(npm, 8000)).alive).toEqual([]);
   }, 120_000);
 });

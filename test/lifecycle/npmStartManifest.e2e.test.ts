@@ -5,45 +5,26 @@
 // (--pushpin-profile, else PUSHPIN_PROFILE, else the default) and the banner names it.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, it } from 'vitest';
 import { readPushpinSetting } from '../../scripts/pushpin/pushpinConfigAdapter.ts';
-import { allPorts, commandOf, startNpmStart, waitUntilGone, type ManifestTable, type NpmStart, type NpmStartOptions } from '../harness/npmStart.ts';
+import { commandOf, interruptNpmStart, startNpmStart, startNpmStartUp, type ManifestTable, type NpmStart } from '../harness/npmStart.ts';
 import { TEST_PUSHPIN_PROFILE } from '../harness/testPushpinProfile.ts';
-
-let running: NpmStart | undefined;
-let seen: number[] = [];
-
-afterEach(() => {
-  running?.killAll(seen);
-  running = undefined;
-  seen = [];
-});
-
-async function startUp(editManifest?: (manifest: ManifestTable) => void, options: NpmStartOptions = {}): Promise<NpmStart> {
-  running = await startNpmStart({ ...options, ...(editManifest ? { editManifest } : {}) });
-  await running.waitForOutput(/Local stack is up/, 90_000);
-  seen = running.tree();
-  return running;
-}
-
-async function stop(npm: NpmStart): Promise<void> {
-  const members = npm.tree();
-  npm.signalGroup('SIGINT');
-  const gone = await waitUntilGone([npm.pid, ...members], allPorts(npm.ports), 8000);
-  expect(gone.alive).toEqual([]);
-}
 
 const pushpinProcesses = (npm: NpmStart): string[] =>
   npm.tree().map(commandOf).filter((command) => /\/(pushpin|condure|zurl|pushpin-proxy|pushpin-handler) /.test(command));
 
-describe('npm start and the manifest', () => {
-  it('runs no Pushpin with [local_server.pushpin] enable = false, says so, and names the unsupported settings', async () => {
-    const npm = await startUp((manifest) => {
-      const localServer = manifest.local_server as ManifestTable;
-      (localServer.pushpin as ManifestTable).enable = false;
-      localServer.kv_stores = { sessions: [{ key: 'a', data: '1' }] };
-      localServer.secret_stores = { keys: { file: 'secrets.json', format: 'json' } };
-      localServer.acls = { blocklist: 'acl.json' };
+// Each case runs an `npm start` of its own on its own ports: they run at once.
+describe.concurrent('npm start and the manifest', () => {
+  it('runs no Pushpin with [local_server.pushpin] enable = false, says so, and names the unsupported settings', async (context) => {
+    const { expect } = context;
+    const npm = await startNpmStartUp(context, {
+      editManifest: (manifest) => {
+        const localServer = manifest.local_server as ManifestTable;
+        (localServer.pushpin as ManifestTable).enable = false;
+        localServer.kv_stores = { sessions: [{ key: 'a', data: '1' }] };
+        localServer.secret_stores = { keys: { file: 'secrets.json', format: 'json' } };
+        localServer.acls = { blocklist: 'acl.json' };
+      },
     });
     const output = npm.output();
     expect(output).toMatch(
@@ -63,20 +44,24 @@ describe('npm start and the manifest', () => {
     const realtime = await fetch(`${npm.urls.edge}/events/nobody`);
     await realtime.arrayBuffer();
     expect(realtime.status).toBe(500);
-    await stop(npm);
+    // Ctrl-C: every process gone.
+    expect((await interruptNpmStart(npm, 8000)).alive).toEqual([]);
   }, 120_000);
 
-  it("runs Pushpin and prints no warning for this repository's fastly.toml", async () => {
-    const npm = await startUp();
+  it("runs Pushpin and prints no warning for this repository's fastly.toml", async (context) => {
+    const { expect } = context;
+    const npm = await startNpmStartUp(context);
     expect(npm.output()).not.toMatch(/does not support and ignores/);
     expect(npm.output()).not.toMatch(/Pushpin: off/);
     expect(pushpinProcesses(npm).length).toBeGreaterThanOrEqual(5);
     expect(npm.output()).toMatch(new RegExp(`^  Pushpin profile: +${TEST_PUSHPIN_PROFILE} +\\(`, 'm'));
-    await stop(npm);
+    // Ctrl-C: every process gone.
+    expect((await interruptNpmStart(npm, 8000)).alive).toEqual([]);
   }, 120_000);
 
-  it('runs Pushpin under the profile --pushpin-profile names, over PUSHPIN_PROFILE, and says so', async () => {
-    const npm = await startUp(undefined, { args: ['--pushpin-profile', 'fanout'], env: { PUSHPIN_PROFILE: 'gentle' } });
+  it('runs Pushpin under the profile --pushpin-profile names, over PUSHPIN_PROFILE, and says so', async (context) => {
+    const { expect } = context;
+    const npm = await startNpmStartUp(context, { args: ['--pushpin-profile', 'fanout'], env: { PUSHPIN_PROFILE: 'gentle' } });
     expect(npm.output()).toMatch(/^  Pushpin profile: +fanout +\(8 KiB client buffers, 60 s id cache, 20 subscriptions, no shaping; --pushpin-profile\)$/m);
     const commands = pushpinProcesses(npm);
     expect(commands.find((command) => /\/condure /.test(command))).toMatch(/--buffer-size=8192\b/);
@@ -85,13 +70,15 @@ describe('npm start and the manifest', () => {
     const config = readFileSync(configPath!, 'utf8');
     expect(readPushpinSetting(config, 'handler', 'id_cache_ttl')).toBe('60');
     expect(readPushpinSetting(config, 'runner', 'client_buffer_size')).toBe('8192');
-    await stop(npm);
+    // Ctrl-C: every process gone.
+    expect((await interruptNpmStart(npm, 8000)).alive).toEqual([]);
   }, 120_000);
 
-  it('refuses a profile it does not know before starting anything', async () => {
-    running = await startNpmStart({ args: ['--pushpin-profile', 'fastly'] });
-    await running.exited;
-    expect(running.output()).toMatch(/npm start: --pushpin-profile must be one of fanout, fanout-node, gentle, got "fastly"/);
-    expect(running.child.exitCode).toBe(2);
+  it('refuses a profile it does not know before starting anything', async ({ expect, onTestFinished }) => {
+    const npm = await startNpmStart({ args: ['--pushpin-profile', 'fastly'] });
+    onTestFinished(() => npm.killAll([]));
+    await npm.exited;
+    expect(npm.output()).toMatch(/npm start: --pushpin-profile must be one of fanout, fanout-node, gentle, got "fastly"/);
+    expect(npm.child.exitCode).toBe(2);
   }, 60_000);
 });

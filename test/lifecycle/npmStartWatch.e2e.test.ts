@@ -8,7 +8,7 @@ import { copyFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, sta
 import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { describe, it, type ExpectStatic, type TestContext } from 'vitest';
 import { EDGE_WASM } from '../../scripts/compute-host/edgeBuild.ts';
 import { PROJECT_ROOT } from '../../scripts/shared/projectRoot.ts';
 import { allPorts, commandOf, startNpmStart, waitUntilGone, type NpmStart } from '../harness/npmStart.ts';
@@ -31,24 +31,39 @@ function copyCheckout(): string {
   return root;
 }
 
-const root = copyCheckout();
-let running: NpmStart | undefined;
-let seen: number[] = [];
-const cleanups: Array<() => void> = [];
+interface WatchRun {
+  npm: NpmStart;
+  /** The case's own copy of the checkout. */
+  root: string;
+  /** Every process of the stack seen, for the clean-up. */
+  seen: number[];
+  cleanups: Array<() => void>;
+}
 
-afterEach(() => {
-  for (const cleanup of cleanups.splice(0)) cleanup();
-  running?.killAll(seen);
-  running = undefined;
-});
-afterAll(() => rmSync(root, { recursive: true, force: true }));
+/**
+ * `npm start -- --watch` in a copy of the checkout of the case's own (the cases edit it, and run
+ * concurrently); it, what the case connected and every process seen are gone when the case ends.
+ */
+async function startWatching(context: TestContext): Promise<WatchRun> {
+  const root = copyCheckout();
+  const cleanups: Array<() => void> = [() => rmSync(root, { recursive: true, force: true })];
+  context.onTestFinished(() => {
+    for (const cleanup of cleanups.splice(0).reverse()) cleanup();
+  });
+  const run: WatchRun = { npm: await startNpmStart({ root, args: ['--watch'] }), root, seen: [], cleanups };
+  cleanups.push(() => run.npm.killAll(run.seen));
+  return run;
+}
 
-function edit(path: string, from: string | RegExp, to: string): void {
-  const file = join(root, path);
-  const text = readFileSync(file, 'utf8');
-  const changed = text.replace(from, to);
-  if (changed === text) throw new Error(`${path}: nothing to replace for ${String(from)}`);
-  writeFileSync(file, changed);
+/** Edits files of the copy at `root`: replaces `from` in `path` (throws when it is not there). */
+function editorFor(root: string): (path: string, from: string | RegExp, to: string) => void {
+  return (path, from, to) => {
+    const file = join(root, path);
+    const text = readFileSync(file, 'utf8');
+    const changed = text.replace(from, to);
+    if (changed === text) throw new Error(`${path}: nothing to replace for ${String(from)}`);
+    writeFileSync(file, changed);
+  };
 }
 
 const md5 = (path: string): string => createHash('md5').update(readFileSync(path)).digest('hex');
@@ -64,7 +79,7 @@ async function waitForCount(npm: NpmStart, pattern: RegExp, count: number): Prom
   }
 }
 
-async function publish(npm: NpmStart, text: string): Promise<string> {
+async function publish(npm: NpmStart, text: string, expect: ExpectStatic): Promise<string> {
   const response = await fetch(`${npm.urls.origin}/api/publish`, {
     method: 'POST',
     headers: { Authorization: `Bearer ${TOKEN}`, 'Content-Type': 'application/json' },
@@ -78,12 +93,15 @@ const pidOf = (npm: NpmStart, pattern: RegExp): number | undefined => npm.tree()
 const ORIGIN = /origin\/server\.ts/;
 const EDGE = /compute-host\/cli\.ts/;
 
-describe('npm start -- --watch', () => {
-  it('restarts the origin on origin/ changes, rebuilds and restarts the edge on edge/ changes; clients recover', async () => {
-    running = await startNpmStart({ root, args: ['--watch'] });
-    const npm = running;
+// Each case runs its own `npm start -- --watch` in its own copy of the checkout: they run at once.
+describe.concurrent('npm start -- --watch', () => {
+  it('restarts the origin on origin/ changes, rebuilds and restarts the edge on edge/ changes; clients recover', async (context) => {
+    const { expect } = context;
+    const run = await startWatching(context);
+    const { npm, cleanups } = run;
+    const edit = editorFor(run.root);
     await npm.waitForOutput(/watch: watching edge\/ .* and origin\/ /, 90_000);
-    seen = npm.tree();
+    run.seen = npm.tree();
 
     const sse = recordSse(`${npm.urls.edge}/events/watched`);
     cleanups.push(() => sse.close());
@@ -92,7 +110,7 @@ describe('npm start -- --watch', () => {
     sse.source.addEventListener('open', () => opens++);
     sse.source.addEventListener('reset', (event) => resets.push(JSON.parse((event as unknown as { data: string }).data)));
     await sse.opened;
-    const ids = [await publish(npm, 'before any change')];
+    const ids = [await publish(npm, 'before any change', expect)];
     await sse.waitFor(1, 20_000);
 
     // origin/: a new process answers with the new code; Pushpin kept holding the SSE client.
@@ -104,7 +122,7 @@ describe('npm start -- --watch', () => {
     expect(pidOf(npm, ORIGIN)).toBe(Number(originPid));
     expect(await (await fetch(`${npm.urls.origin}/healthz`)).json()).toEqual({ status: 'ok', watched: 'changed' });
     expect(npm.output()).toMatch(/its history was in memory and starts over/);
-    ids.push(await publish(npm, 'after the origin restarted'));
+    ids.push(await publish(npm, 'after the origin restarted', expect));
     const [, first] = await sse.waitFor(2, 20_000);
     // The memory history started a new epoch: its first message follows "0", not the client's last id.
     // A client applying the prev rule comes back from its last id and is told of the restart (see
@@ -131,7 +149,7 @@ describe('npm start -- --watch', () => {
     expect(after.headers.get('x-origin-backend')).toBeNull();
 
     // The SSE client lost its connection with the old edge, reconnected (Last-Event-ID) and goes on.
-    ids.push(await publish(npm, 'after the edge restarted'));
+    ids.push(await publish(npm, 'after the edge restarted', expect));
     const events = await sse.waitFor(3, 30_000);
     expect(opens).toBeGreaterThanOrEqual(2);
     await new Promise((resolve) => setTimeout(resolve, 300));
@@ -144,14 +162,14 @@ describe('npm start -- --watch', () => {
 
     // A build that fails (the app throws at start-up): the running edge stays, and so does the
     // previous bin/main.wasm (still older than the sources, so the next start rebuilds).
-    const wasm = join(root, 'bin', 'main.wasm');
+    const wasm = join(run.root, 'bin', 'main.wasm');
     const goodWasm = md5(wasm);
     edit('edge/index.ts', /^/, "throw new Error('watch test: broken at start-up');\n");
     await waitForCount(npm, /watch: npm run build failed \(1\) after [\d.]+ s; the edge keeps running the previous bin\/main\.wasm/g, 1);
     expect(npm.output()).toMatch(/watch test: broken at start-up/);
     expect(pidOf(npm, EDGE)).toBe(Number(edgePid));
     expect(md5(wasm)).toBe(goodWasm);
-    expect(statSync(wasm).mtimeMs).toBeLessThan(statSync(join(root, 'edge', 'index.ts')).mtimeMs);
+    expect(statSync(wasm).mtimeMs).toBeLessThan(statSync(join(run.root, 'edge', 'index.ts')).mtimeMs);
     const stillServing = await fetch(`${npm.urls.edge}/healthz`);
     expect(stillServing.headers.get('x-watched-backend')).toBe('origin');
 
@@ -160,7 +178,7 @@ describe('npm start -- --watch', () => {
     const [, fixedPid] = await waitForCount(npm, /watch: edge restarted \(pid (\d+)\)/g, 2);
     expect(Number(fixedPid)).not.toBe(Number(edgePid));
     expect((await fetch(`${npm.urls.edge}/healthz`)).status).toBe(200);
-    ids.push(await publish(npm, 'after the fix'));
+    ids.push(await publish(npm, 'after the fix', expect));
     await sse.waitFor(4, 30_000);
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(sse.events.map((e) => e.id)).toEqual(ids);
@@ -168,7 +186,7 @@ describe('npm start -- --watch', () => {
     // Ctrl-C stops everything, as without --watch.
     sse.close();
     const members = npm.tree();
-    seen = [...seen, ...members];
+    run.seen = [...run.seen, ...members];
     npm.signalGroup('SIGINT');
     const gone = await waitUntilGone([npm.pid, ...members], allPorts(npm.ports), 10_000);
     expect(gone.alive).toEqual([]);
@@ -177,11 +195,13 @@ describe('npm start -- --watch', () => {
     for (const [line] of npm.output().matchAll(/watch: (built bin\/main\.wasm|origin restarted|edge restarted)[^;,\n]* in [\d.]+ s/g)) console.log(line);
   }, 600_000);
 
-  it('Ctrl-C during a rebuild stops everything within 3 s and leaves the previous bin/main.wasm', async () => {
-    running = await startNpmStart({ root, args: ['--watch'] });
-    const npm = running;
+  it('Ctrl-C during a rebuild stops everything within 3 s and leaves the previous bin/main.wasm', async (context) => {
+    const { expect } = context;
+    const run = await startWatching(context);
+    const { npm } = run;
+    const edit = editorFor(run.root);
     await npm.waitForOutput(/watch: watching edge\/ /, 90_000);
-    const wasm = join(root, 'bin', 'main.wasm');
+    const wasm = join(run.root, 'bin', 'main.wasm');
     const before = md5(wasm);
     edit('edge/index.ts', /^/, '// (watch test: interrupted build)\n');
     await waitForCount(npm, /watch: edge\/ changed \(index\.ts\); rebuilding/g, 1);
@@ -192,7 +212,7 @@ describe('npm start -- --watch', () => {
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
     const members = npm.tree();
-    seen = members;
+    run.seen = members;
     npm.signalGroup('SIGINT');
     const gone = await waitUntilGone([npm.pid, ...members], allPorts(npm.ports), 8000);
     console.log(`watch: Ctrl-C during a rebuild stopped ${members.length + 1} processes in ${gone.elapsedMs} ms`);
@@ -200,6 +220,5 @@ describe('npm start -- --watch', () => {
     expect(gone.elapsedMs).toBeLessThanOrEqual(3000);
     expect(npm.output()).not.toMatch(/edge restarted/);
     expect(md5(wasm)).toBe(before);
-    edit('edge/index.ts', '// (watch test: interrupted build)\n', '');
   }, 300_000);
 });

@@ -3,7 +3,7 @@
 // when that socket cannot take it at once; with the package's zurl limits (2000 requests in progress,
 // 1000 queued) that happened to everything past ~3,100 requests in progress, and to new WebSockets of
 // the fan-out benchmark past a few thousand (each is WebSocket-over-HTTP requests to the origin). The
-// generated config now gives zurl its own template (zurlLibdir.ts, ZURL_LIMITS); fastlyServe.e2e.test.ts
+// generated config now gives zurl its own template (zurlLibdir.ts, ZURL_LIMITS); fastlyServeBurst.e2e.test.ts
 // checks that the Fastly CLI's Pushpin (through the wrapper) runs zurl from the same template.
 // Here the origin holds each request for a few seconds, so the whole burst is in progress at once.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
