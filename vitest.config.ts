@@ -16,11 +16,10 @@ const RUN_ALONE = [
   'test/pushpin/pushpinBurst.e2e.test.ts',
   'test/transports/wsSubscribeWindow.e2e.test.ts',
   'test/compute-host/computeHostLoad.e2e.test.ts',
-  'test/lifecycle/fastlyServe.e2e.test.ts',
 ];
 // Files too heavy to run beside three others but waiting more than computing (0.4-0.9 busy cores
 // measured alone: benchmark smoke runs, faults with a hundred clients per transport and waits for
-// restarts, Chromium): two at a time, after the parallel files and before the ones that run alone.
+// restarts, Chromium, `npm run serve` under a burst): two at a time, after the parallel files and before the ones that run alone.
 // Longest first, the order they start in (PairsLongestFirst).
 const RUN_IN_PAIRS = [
   'test/load/plainVsClientBench.e2e.test.ts',
@@ -31,6 +30,7 @@ const RUN_IN_PAIRS = [
   'test/load/chatBench.e2e.test.ts',
   'test/load/fanoutBench.e2e.test.ts',
   'test/load/soakSmoke.e2e.test.ts',
+  'test/lifecycle/fastlyServeBurst.e2e.test.ts',
 ];
 const missing = [...RUN_ALONE, ...RUN_IN_PAIRS].filter((file) => !existsSync(fileURLToPath(new URL(file, import.meta.url))));
 if (missing.length > 0) throw new Error(`vitest.config.ts: RUN_ALONE or RUN_IN_PAIRS names files that do not exist: ${missing.join(', ')}`);

@@ -1,9 +1,9 @@
 // `npm run serve` (the real Fastly CLI, test/harness/fastlyServe.ts) under load: the wrapper's rules
-// hold for what the CLI runs. Under the gentle Pushpin profile a 1000-message burst reaches every
-// transport whole, and zurl runs with the raised limits (that those limits take 3,500 requests in
+// hold for what the CLI runs. Under the gentle Pushpin profile a burst as large as its client buffer
+// reaches every raw client whole, and zurl runs with the raised limits (that those limits take 3,500 requests in
 // progress at once is pushpinBurst.e2e.test.ts's: the same ZURL_LIMITS template, so the burst is not
 // repeated here); Ctrl-C stops it all. Apart from fastlyServe.e2e.test.ts (its process lifecycle)
-// because this burst loads the machine: it runs alone.
+// because it runs two at a time, not beside three others (vitest.config.ts).
 import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -22,7 +22,7 @@ function renderedZurlConfig(serve: Serve): { path: string; text: string } {
 }
 
 describe('npm run serve (fastly compute serve) with Debian Pushpin under a burst', () => {
-  it("delivers a 1000-message burst whole to every transport through the CLI's Pushpin (the wrapper's client buffer and 1.36 catch-all route), runs zurl with the raised limits; Ctrl-C stops it all", async ({ expect, onTestFinished }) => {
+  it("delivers a 200-message burst whole to every transport through the CLI's Pushpin (the wrapper's client buffer and 1.36 catch-all route), runs zurl with the raised limits; Ctrl-C stops it all", async ({ expect, onTestFinished }) => {
     // Under the gentle Pushpin profile, whose 256 KiB client buffer the burst needs (with Fanout's 8 KiB a
     // WebSocket burst is partly dropped, and only a client that resumes gets it whole).
     const serve = await startServe({ onTestFinished }, { PUSHPIN_PROFILE: 'gentle' });
@@ -35,19 +35,28 @@ describe('npm run serve (fastly compute serve) with Debian Pushpin under a burst
     expect(processesOf(serve.marker).find((p) => p.command.startsWith('/usr/bin/condure '))?.command).toMatch(/--buffer-size=262144\b/);
 
     const channel = `serve-burst-${randomUUID().slice(0, 8)}`;
+    // Raw clients (no resume), so the burst fits the gentle client buffer (256 KiB; 200 frames of about
+    // 1.1 KB): then nothing can be dropped however slowly the test process reads. A 1000-message burst
+    // (1.1 MB) depended on the reader keeping up: a raw WebSocket got 929 of 1000 in one of 5 runs at
+    // load 3, 867 beside a benchmark. Bursts past the buffer are the client library's to recover
+    // (delivery.e2e.test.ts, "a large batch").
+    const BURST_MESSAGES = 200;
     // The CLI's Pushpin logs into the project's pushpin-logs/ (the channel name is this run's own).
     const subscribers = await subscribeEvery(`http://127.0.0.1:${serve.ports.edge}`, channel, join(PROJECT_ROOT, 'pushpin-logs', 'pushpin-handler.log'));
     try {
-      const response = await publishToServe(serve, { items: Array.from({ length: 1000 }, (_, n) => ({ channel, data: { n, pad: 'x'.repeat(1000) } })) });
+      const response = await publishToServe(serve, { items: Array.from({ length: BURST_MESSAGES }, (_, n) => ({ channel, data: { n, pad: 'x'.repeat(1000) } })) });
       expect(response.status, (await response.clone().text()).slice(0, 300)).toBe(200);
       const ids = ((await response.json()) as { messages: Array<{ id: string }> }).messages.map((m) => m.id);
       const idsOf = (values: unknown[]): string[] => values.map((v) => (v as { id: string }).id);
       const wsMessages = (): unknown[] => subscribers.ws.frames.filter((f) => f.type === 'message');
       const deadline = Date.now() + 30_000;
       const done = (): boolean =>
-        subscribers.sse.events.length >= 1000 && subscribers.ndjson.lines.length >= 1000 && wsMessages().length >= 1000 && subscribers.poll.messages.length >= 1000;
+        subscribers.sse.events.length >= BURST_MESSAGES &&
+        subscribers.ndjson.lines.length >= BURST_MESSAGES &&
+        wsMessages().length >= BURST_MESSAGES &&
+        subscribers.poll.messages.length >= BURST_MESSAGES;
       while (!done() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-      // A moment for a duplicate or a message past the 1000th to show.
+      // A moment for a duplicate or a message past the last to show.
       await new Promise((r) => setTimeout(r, 300));
       expect(idsOf(wsMessages()), 'WebSocket').toEqual(ids);
       expect(subscribers.sse.events.map((e) => e.id), 'SSE').toEqual(ids);
