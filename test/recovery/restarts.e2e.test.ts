@@ -3,12 +3,11 @@
 // Redis, which keeps it), or that come back after the whole stack restarted. The three run side by side,
 // each on stacks of its own (the whole stack starts again on ports this process leased: portBlocks.ts
 // hands none of them to another stack meanwhile).
-import { dirname } from 'node:path';
 import { afterAll, beforeAll, describe, it, type ExpectStatic } from 'vitest';
-import { isAlive } from '../../scripts/shared/managedProcess.ts';
 import { subscribeEvery, type EveryTransport } from '../harness/everyTransport.ts';
 import { recordNdjson } from '../harness/ndjsonClient.ts';
-import { startExtraOrigin, type ExtraOrigin } from '../harness/originProcess.ts';
+import type { ExtraOrigin } from '../harness/originProcess.ts';
+import { replaceStackOrigin } from '../harness/replaceStackOrigin.ts';
 import { startRedisServer, type RunningRedis } from '../../scripts/shared/redisServer.ts';
 import { recordSse } from '../harness/sseClient.ts';
 import { startTestStack, type TestStack } from '../harness/testStack.ts';
@@ -23,19 +22,6 @@ async function publishIds(expect: ExpectStatic, origin: string, token: string, c
   });
   expect(response.status, await response.clone().text()).toBe(200);
   return ((await response.json()) as { messages: Array<{ id: string }> }).messages.map((m) => m.id);
-}
-
-/** Stops the stack's origin (Pushpin and the edge keep running) and starts another on its port. */
-async function restartOrigin(stack: TestStack, env: Record<string, string>): Promise<ExtraOrigin> {
-  process.kill(stack.pids.origin, 'SIGTERM');
-  for (let waited = 0; isAlive(stack.pids.origin) && waited < 5000; waited += 50) await new Promise((r) => setTimeout(r, 50));
-  return startExtraOrigin({
-    name: 'origin-restarted',
-    pushpinPublishUrl: stack.urls.pushpinPublish,
-    logDir: dirname(stack.logFiles.origin),
-    port: stack.ports.origin,
-    env: { PUBLISH_TOKEN: stack.publishToken, LONG_POLL_TIMEOUT_SECONDS: '30', ...env },
-  });
 }
 
 const messageIds = (values: unknown[]): string[] =>
@@ -82,7 +68,7 @@ describe.concurrent.each([
     try {
       const before = await publishIds(expect, stack.urls.origin, stack.publishToken, channel, ['a', 'b', 'c']);
       await expectExactly(expect, subscribers, before);
-      restarted = await restartOrigin(stack, env());
+      restarted = await replaceStackOrigin(stack, 'origin-restarted', { LONG_POLL_TIMEOUT_SECONDS: '30', ...env() });
       const after = [
         ...(await publishIds(expect, restarted.url, stack.publishToken, channel, ['d'])),
         ...(await publishIds(expect, restarted.url, stack.publishToken, channel, ['e', 'f'])),

@@ -11,10 +11,8 @@ import { promisify } from 'node:util';
 import { createHmac } from 'node:crypto';
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, it, type ExpectStatic } from 'vitest';
-import { dirname } from 'node:path';
 import { signSubscribeToken } from '../../origin/access/subscribeToken.ts';
-import { isAlive } from '../../scripts/shared/managedProcess.ts';
-import { startExtraOrigin, type ExtraOrigin } from '../harness/originProcess.ts';
+import { replaceStackOrigin } from '../harness/replaceStackOrigin.ts';
 import { recordWs, untilLive, type WsFrame } from '../harness/wsClient.ts';
 import { startTestStack, type TestStack } from '../harness/testStack.ts';
 
@@ -91,19 +89,6 @@ async function publish(expect: ExpectStatic, channel: string, data: unknown): Pr
   const body = (await response.json()) as { messages: Array<{ id: string }> };
   expect(response.status, JSON.stringify(body)).toBe(200);
   return body.messages[0]!.id;
-}
-
-/** The origin that let a client in (and holds its timer for exp) goes away; another with `env` takes its port. */
-async function replaceOrigin(own: TestStack, env: Record<string, string>): Promise<ExtraOrigin> {
-  process.kill(own.pids.origin, 'SIGTERM');
-  for (let waited = 0; isAlive(own.pids.origin) && waited < 5000; waited += 50) await new Promise((r) => setTimeout(r, 50));
-  return startExtraOrigin({
-    name: 'origin-replacement',
-    pushpinPublishUrl: own.urls.pushpinPublish,
-    logDir: dirname(own.logFiles.origin),
-    port: own.ports.origin,
-    env: { PUBLISH_TOKEN: own.publishToken, ...env },
-  });
 }
 
 const sseIds = (text: string) => [...text.matchAll(/^id: (\d+)\ndata: /gm)].map((m) => m[1]!);
@@ -301,7 +286,7 @@ describe.concurrent('expiry and recovery across a token refresh', () => {
     await ws.waitFor(1, (f) => f.type === 'subscribed');
     await untilLive(ws, channel, own.publish);
     // The origin that scheduled the close goes away; another takes its port.
-    const replacement = await replaceOrigin(own, BACKSTOP_ENV);
+    const replacement = await replaceStackOrigin(own, 'origin-replacement', BACKSTOP_ENV);
     try {
       const closed = await Promise.race([ws.closed, new Promise<undefined>((r) => setTimeout(() => r(undefined), 40_000))]);
       const lateBy = Date.now() - exp * 1000;
@@ -327,7 +312,7 @@ describe.concurrent('expiry and recovery across a token refresh', () => {
     const [first] = ((await response.json()) as { messages: Array<{ id: string }> }).messages;
     await until(() => sseIds(sse.text()).includes(first!.id) && ndjsonIds(ndjson.text()).includes(first!.id), 10_000, 'a live message');
     // The origin that let them in (and holds the timers for exp) goes away; another takes its port.
-    const replacement = await replaceOrigin(own, SWEEP_ENV);
+    const replacement = await replaceStackOrigin(own, 'origin-replacement', SWEEP_ENV);
     try {
       const timeout = new Promise<number>((r) => setTimeout(() => r(-1), 40_000));
       const ended = await Promise.all([Promise.race([sse.ended, timeout]), Promise.race([ndjson.ended, timeout])]);
