@@ -100,11 +100,12 @@ export function rawRequest(url: string, request: string | Buffer, waitMs = 15_00
 
 /**
  * Sends `head` (request line and headers, ending in a blank line), then the body one byte every
- * `everyMs`, never finishing it: what a slowloris client does. Resolves when the server answers or
- * closes, or after `waitMs`.
+ * `everyMs`, never finishing it: what a slowloris client does. Resolves when the server closes, or
+ * after `waitMs`; with `untilAnswered`, as soon as a whole answer is in (for a server that answers but
+ * leaves the connection open, where whether it closes is not the question).
  */
-export function trickleBody(url: string, head: string, everyMs: number, waitMs: number): Promise<RawExchange> {
-  const { socket, result } = open(url, waitMs, false);
+export function trickleBody(url: string, head: string, everyMs: number, waitMs: number, options: { untilAnswered?: boolean } = {}): Promise<RawExchange> {
+  const { socket, result } = open(url, waitMs, options.untilAnswered ?? false);
   let ticker: NodeJS.Timeout | undefined;
   socket.once('connect', () => {
     socket.write(head);

@@ -2,9 +2,10 @@
 // and the origin with its in-memory presence: WebSocket members join with their token's sub and info,
 // leave on every path (unsubscribe, close, a killed client process, and after an origin restart they
 // come back), a member with several connections is one, and the presence API answers the publisher and
-// the channel's subscribers only. Keep-alive 20 s (Pushpin's minimum), so a lease lives 30 s.
+// the channel's subscribers only. Keep-alive 20 s (Pushpin's minimum), so a lease lives 30 s. All but
+// the origin restart run side by side (each on a channel of its own); the restart runs after them.
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, it } from 'vitest';
 import { signSubscribeToken } from '../../origin/access/subscribeToken.ts';
 import { wsLeaseTtlMs } from '../../origin/websocket/wsPresence.ts';
 import { startManagedProcess } from '../../scripts/shared/managedProcess.ts';
@@ -47,8 +48,8 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-describe('WebSocket members through the edge', () => {
-  it('lists a member with several connections once, counts every connection, and follows unsubscribe and close', async () => {
+describe.concurrent('WebSocket members through the edge', () => {
+  it('lists a member with several connections once, counts every connection, and follows unsubscribe and close', async ({ expect }) => {
     const channel = 'private-room-1';
     const a1 = await member(channel, { sub: 'ann', info: { name: 'Ann' } });
     const a2 = await member(channel, { sub: 'ann', info: { name: 'Ann' } });
@@ -70,7 +71,7 @@ describe('WebSocket members through the edge', () => {
     await untilPresence(() => presence(channel), (s) => s.occupancy.connections === 0, { timeoutMs: 10_000, what: 'the channel to empty' });
   });
 
-  it('refuses presence on a public channel and without a sub, and subscribes nothing', async () => {
+  it('refuses presence on a public channel and without a sub, and subscribes nothing', async ({ expect }) => {
     const ws = recordWs(edge);
     sockets.push(ws);
     await ws.opened;
@@ -85,7 +86,7 @@ describe('WebSocket members through the edge', () => {
     ws.close(1000);
   });
 
-  it('lets a client process that was killed leave at once (the proxy sends DISCONNECT), far within a lease', async () => {
+  it('lets a client process that was killed leave at once (the proxy sends DISCONNECT), far within a lease', async ({ expect }) => {
     const channel = 'private-room-killed';
     const child = await startManagedProcess({
       name: 'presence-member',
@@ -104,8 +105,8 @@ describe('WebSocket members through the edge', () => {
   });
 });
 
-describe('the presence API', () => {
-  it('answers the publisher and holders of a token for the channel, never from a cache', async () => {
+describe.concurrent('the presence API', () => {
+  it('answers the publisher and holders of a token for the channel, never from a cache', async ({ expect }) => {
     const channel = 'private-api';
     await member(channel, { sub: 'ann' });
     const get = (path: string, headers: Record<string, string> = {}) => fetch(`${edge}${path}`, { headers });
@@ -132,7 +133,7 @@ describe('the presence API', () => {
     expect((await get(`${url}?limit=0`, { Authorization: `Bearer ${stack.publishToken}` })).status).toBe(400);
   });
 
-  it('pages members in the order of their UTF-8 bytes', async () => {
+  it('pages members in the order of their UTF-8 bytes', async ({ expect }) => {
     const channel = 'private-paged';
     const ids = ['zed', 'amy', 'émile', 'Bob'];
     for (const sub of ids) await member(channel, { sub });
@@ -153,7 +154,7 @@ describe('the presence API', () => {
 });
 
 describe('an idle member across an origin restart (in-memory presence)', () => {
-  it('stays while idle past a lease (keep-alives renew it), and is back within a keep-alive after the restart lost it', async () => {
+  it('stays while idle past a lease (keep-alives renew it), and is back within a keep-alive after the restart lost it', async ({ expect }) => {
     const channel = 'private-idle';
     const ws = await member(channel, { sub: 'ida', info: { n: 1 } });
     // Live first: a subscribe still catching up when the in-memory history is lost fails (and leaves).

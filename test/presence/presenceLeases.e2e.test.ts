@@ -1,10 +1,11 @@
 // Streams and long-polls in occupancy and presence, through the edge: the client library takes a
 // presence lease over HTTP for each subscription on SSE, NDJSON or long-poll, renews it while
 // subscribed (past several lease lifetimes), moves it with a fallback, gives it up when it stops, and
-// a client process killed without a word leaves within a lease. Leases of 6 s here.
+// a client process killed without a word leaves within a lease. Leases of 6 s here. The cases run side
+// by side: each on a channel of its own, on a stack none of them changes.
 import { join } from 'node:path';
 import WebSocket from 'ws';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, it } from 'vitest';
 import { createClient, type FanoutClient, type TransportName } from '../../client/index.ts';
 import { signSubscribeToken } from '../../origin/access/subscribeToken.ts';
 import { SWEEP_INTERVAL_MS } from '../../origin/presence/presenceTracker.ts';
@@ -41,8 +42,8 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-describe('HTTP subscriptions in occupancy', () => {
-  it('counts each transport, keeps counting past several leases, and stops counting at unsubscribe', async () => {
+describe.concurrent('HTTP subscriptions in occupancy', () => {
+  it('counts each transport, keeps counting past several leases, and stops counting at unsubscribe', async ({ expect }) => {
     const channel = 'lease-room';
     const subs = (['websocket', 'sse', 'stream', 'poll'] as const).map((t) => client(t).subscribe(channel));
     await Promise.all(subs.map((s) => s.ready));
@@ -58,7 +59,7 @@ describe('HTTP subscriptions in occupancy', () => {
     expect(left.afterMs).toBeLessThan(LEASE_SECONDS * 1000);
   }, 60_000);
 
-  it('enters a member over SSE with `presence: true`, once for two of its subscriptions on different transports', async () => {
+  it('enters a member over SSE with `presence: true`, once for two of its subscriptions on different transports', async ({ expect }) => {
     const channel = 'private-lease-members';
     const t = await token(channel, 'sam');
     const viaSse = client('sse').subscribe(channel, { token: t, presence: true });
@@ -71,7 +72,7 @@ describe('HTTP subscriptions in occupancy', () => {
     await untilPresence(() => presence(channel), (s) => s.occupancy.members === 0, { timeoutMs: 10_000, what: 'sam to leave' });
   });
 
-  it('lets a stream client killed without a word leave within a lease', async () => {
+  it('lets a stream client killed without a word leave within a lease', async ({ expect }) => {
     const channel = 'private-lease-killed';
     const child = await startManagedProcess({
       name: 'presence-stream-member',
@@ -90,8 +91,8 @@ describe('HTTP subscriptions in occupancy', () => {
   }, 90_000);
 });
 
-describe('the lease API', () => {
-  it('refuses what it must', async () => {
+describe.concurrent('the lease API', () => {
+  it('refuses what it must', async ({ expect }) => {
     const put = (channel: string, id: string, body: unknown, headers: Record<string, string> = {}) =>
       fetch(`${edge}${presenceLeasePath(channel, id)}`, { method: 'PUT', headers: { 'Content-Type': 'application/json', ...headers }, body: JSON.stringify(body) });
     const id = 'abcdefghijklmnop0001';

@@ -1,19 +1,20 @@
 // Positions survive restarts: ids never go backwards, and nothing is lost or doubled for clients that
 // Pushpin keeps holding while the origin restarts (with the memory history, which starts over, and with
-// Redis, which keeps it), or that come back after the whole stack restarted.
-import { dirname } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isAlive } from '../../scripts/shared/managedProcess.ts';
+// Redis, which keeps it), or that come back after the whole stack restarted. The three run side by side,
+// each on stacks of its own (the whole stack starts again on ports this process leased: portBlocks.ts
+// hands none of them to another stack meanwhile).
+import { afterAll, beforeAll, describe, it, type ExpectStatic } from 'vitest';
 import { subscribeEvery, type EveryTransport } from '../harness/everyTransport.ts';
 import { recordNdjson } from '../harness/ndjsonClient.ts';
-import { startExtraOrigin, type ExtraOrigin } from '../harness/originProcess.ts';
+import type { ExtraOrigin } from '../harness/originProcess.ts';
+import { replaceStackOrigin } from '../harness/replaceStackOrigin.ts';
 import { startRedisServer, type RunningRedis } from '../../scripts/shared/redisServer.ts';
 import { recordSse } from '../harness/sseClient.ts';
 import { startTestStack, type TestStack } from '../harness/testStack.ts';
 import { recordLines } from '../harness/transportSubscribers.ts';
 import { recordWs } from '../harness/wsClient.ts';
 
-async function publishIds(origin: string, token: string, channel: string, values: unknown[]): Promise<string[]> {
+async function publishIds(expect: ExpectStatic, origin: string, token: string, channel: string, values: unknown[]): Promise<string[]> {
   const response = await fetch(`${origin}/api/publish`, {
     method: 'POST',
     headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
@@ -23,24 +24,11 @@ async function publishIds(origin: string, token: string, channel: string, values
   return ((await response.json()) as { messages: Array<{ id: string }> }).messages.map((m) => m.id);
 }
 
-/** Stops the stack's origin (Pushpin and the edge keep running) and starts another on its port. */
-async function restartOrigin(stack: TestStack, env: Record<string, string>): Promise<ExtraOrigin> {
-  process.kill(stack.pids.origin, 'SIGTERM');
-  for (let waited = 0; isAlive(stack.pids.origin) && waited < 5000; waited += 50) await new Promise((r) => setTimeout(r, 50));
-  return startExtraOrigin({
-    name: 'origin-restarted',
-    pushpinPublishUrl: stack.urls.pushpinPublish,
-    logDir: dirname(stack.logFiles.origin),
-    port: stack.ports.origin,
-    env: { PUBLISH_TOKEN: stack.publishToken, LONG_POLL_TIMEOUT_SECONDS: '30', ...env },
-  });
-}
-
 const messageIds = (values: unknown[]): string[] =>
   values.filter((v) => (v as { type?: string }).type === undefined).map((v) => (v as { id: string }).id);
 
 /** Every subscriber has `expected`, each once and in order, and nothing else. */
-async function expectExactly(subscribers: EveryTransport, expected: string[]): Promise<void> {
+async function expectExactly(expect: ExpectStatic, subscribers: EveryTransport, expected: string[]): Promise<void> {
   const seen = () => ({
     sse: subscribers.sse.events.map((e) => e.id),
     ndjson: messageIds(subscribers.ndjson.lines),
@@ -55,7 +43,7 @@ async function expectExactly(subscribers: EveryTransport, expected: string[]): P
   expect(seen()).toEqual({ sse: expected, ndjson: expected, poll: expected, ws: expected });
 }
 
-describe.each([
+describe.concurrent.each([
   { store: 'memory history', redis: false },
   { store: 'Redis history', redis: true },
 ])('the origin restarts while Pushpin holds every client ($store)', ({ redis: withRedis }) => {
@@ -74,19 +62,19 @@ describe.each([
     await redis?.stop();
   });
 
-  it('every held client gets every later message once, ids increasing', async () => {
+  it('every held client gets every later message once, ids increasing', async ({ expect }) => {
     const channel = 'held';
     const subscribers = await subscribeEvery(stack.urls.edge!, channel, stack.logFiles.pushpin);
     try {
-      const before = await publishIds(stack.urls.origin, stack.publishToken, channel, ['a', 'b', 'c']);
-      await expectExactly(subscribers, before);
-      restarted = await restartOrigin(stack, env());
+      const before = await publishIds(expect, stack.urls.origin, stack.publishToken, channel, ['a', 'b', 'c']);
+      await expectExactly(expect, subscribers, before);
+      restarted = await replaceStackOrigin(stack, 'origin-restarted', { LONG_POLL_TIMEOUT_SECONDS: '30', ...env() });
       const after = [
-        ...(await publishIds(restarted.url, stack.publishToken, channel, ['d'])),
-        ...(await publishIds(restarted.url, stack.publishToken, channel, ['e', 'f'])),
+        ...(await publishIds(expect, restarted.url, stack.publishToken, channel, ['d'])),
+        ...(await publishIds(expect, restarted.url, stack.publishToken, channel, ['e', 'f'])),
       ];
       expect(BigInt(after[0]!) > BigInt(before[2]!)).toBe(true);
-      await expectExactly(subscribers, [...before, ...after]);
+      await expectExactly(expect, subscribers, [...before, ...after]);
       // Redis kept the sequence: the first message after the restart follows the last one before. The
       // memory history started a new epoch, whose first message follows "0": a stream client applying
       // the prev rule sees that it is not its last id, comes back from it and is told the position
@@ -108,14 +96,14 @@ describe.each([
   }, 60_000);
 });
 
-describe('the whole stack restarts', () => {
-  it('a client resuming with its last id gets the next message, with a higher id, and is told of the restart', async () => {
+describe.concurrent('the whole stack restarts', () => {
+  it('a client resuming with its last id gets the next message, with a higher id, and is told of the restart', async ({ expect }) => {
     const channel = 'comeback';
     let stack = await startTestStack({ edge: true });
     const ports = stack.ports;
     let last: string;
     try {
-      [, , last] = (await publishIds(stack.urls.origin, stack.publishToken, channel, [1, 2, 3])) as [string, string, string];
+      [, , last] = (await publishIds(expect, stack.urls.origin, stack.publishToken, channel, [1, 2, 3])) as [string, string, string];
     } finally {
       await stack.stop();
     }
@@ -131,7 +119,7 @@ describe('the whole stack restarts', () => {
       expect(subscribed).toMatchObject({ reset: { reason: 'restarted', since: last } });
       const poll = (await (await fetch(`${stack.urls.edge}/poll/${channel}?since=${last}`)).json()) as Record<string, unknown>;
       expect(poll).toMatchObject({ messages: [], reset: { reason: 'restarted', since: last } });
-      const [next] = await publishIds(stack.urls.origin, stack.publishToken, channel, ['after restart']);
+      const [next] = await publishIds(expect, stack.urls.origin, stack.publishToken, channel, ['after restart']);
       expect(BigInt(next!) > BigInt(last)).toBe(true);
       expect((await sse.waitFor(1)).map((e) => e.id)).toEqual([next]);
       expect(messageIds(await ndjson.waitFor(2))).toEqual([next]);
