@@ -86,6 +86,34 @@ function recordPolls(url: string, channel: string, pushpinLog: string, headers: 
   };
 }
 
+/**
+ * A channel's first subscription makes Pushpin update every hold on it a second later
+ * (SUBSCRIBED_DELAY, a timer per channel; a poll hold has two: the live channel and the history one):
+ * the long-poll is retried inside the same client request, which the client never sees, and a
+ * live-only message published while a retry is on its way is not the poller's. Pushpin logs each
+ * retry's hold as another subscription (`... channel=poll:<name> retry`). Settled: at least one
+ * retry, 1.5 s after the first hold (both timers have fired), and no new hold for 1 s. When the other
+ * timer fires while the first retry is on its way, the session retries again once that one is held,
+ * through the handler's update limiter (10 a second): seen on a fresh-clone run, the second retry
+ * 100 ms after the first, and a live-only message published between them missed by the poller
+ * (Pushpin had it for the hold: `publish channel=poll:<name> receivers=1`). At most 8 s after the
+ * first hold.
+ */
+async function pollRetriesSettled(pushpinLog: string, channel: string, firstHoldAt: number): Promise<void> {
+  const holds = (): number => countSubscribes(pushpinLog, `poll:${channel}`);
+  let seen = holds();
+  let changedAt = Date.now();
+  const settled = (now: number): boolean => seen >= 2 && now - firstHoldAt >= 1500 && now - changedAt >= 1000;
+  while (!settled(Date.now()) && Date.now() < firstHoldAt + 8000) {
+    await new Promise((r) => setTimeout(r, 20));
+    const now = holds();
+    if (now !== seen) {
+      seen = now;
+      changedAt = Date.now();
+    }
+  }
+}
+
 /** `pushpinLog`: the stack's Pushpin log, where the long-poll's subscription shows up. */
 export async function subscribeEvery(
   baseUrl: string,
@@ -106,16 +134,9 @@ export async function subscribeEvery(
   const freshChannel = countSubscribes(pushpinLog, `poll:${channel}`) === 0;
   try {
     const firstHold = poll.held();
+    const firstHoldAt = firstHold.then(() => Date.now());
     await Promise.all([sse.opened, ndjson.opened, ws.opened, firstHold]);
-    // A channel's first subscription makes Pushpin update every hold on it a second later
-    // (SUBSCRIBED_DELAY): the long-poll is retried, and a live-only message published while the retry
-    // is on its way is not the poller's. Wait for that retry's hold: Pushpin logs it as a second
-    // subscription of the same request (`... channel=poll:<name> retry`), which the client never sees.
-    // It usually comes while the other transports open; 5 s if it never comes.
-    if (freshChannel) {
-      const deadline = Date.now() + 5000;
-      while (countSubscribes(pushpinLog, `poll:${channel}`) < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    }
+    if (freshChannel) await pollRetriesSettled(pushpinLog, channel, await firstHoldAt);
     ws.send({ type: 'subscribe', channel });
     await ws.waitFor(1, (f) => f.type === 'subscribed' && f.channel === channel);
   } catch (error) {
