@@ -76,3 +76,17 @@ export function isProbe(frame: WsFrame): boolean {
   const data = frame.data as { probe?: unknown } | undefined;
   return typeof data === 'object' && data !== null && 'probe' in data;
 }
+
+/**
+ * A ping frame and its pong: the origin has handled every frame the client sent before it, the
+ * subscribe's barrier pong among them (the client's WebSocket answers Pushpin's barrier ping at once,
+ * and Pushpin hands a connection's events to the origin in order). Until then a subscribe is still in
+ * progress at the origin: a test that stops the origin right after `untilLive` can have that pong
+ * land at the next origin, which cannot finish a subscribe the first one began (a fresh-clone run:
+ * the replacement answered `subscribe_failed` and dropped the private channel, so no expiry closed it).
+ */
+export async function untilOriginSettled(ws: WsRecorder, timeoutMs = 10_000): Promise<void> {
+  const pongs = ws.frames.filter((f) => f.type === 'pong').length;
+  ws.send({ type: 'ping' });
+  await ws.waitFor(pongs + 1, (f) => f.type === 'pong', timeoutMs);
+}

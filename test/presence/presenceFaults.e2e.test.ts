@@ -15,7 +15,7 @@ import { PROJECT_ROOT } from '../../scripts/shared/projectRoot.ts';
 import { startFaultStack, type FaultStack } from '../faults/faultStack.ts';
 import { memberIds, readPresence, untilPresence } from '../harness/presenceReader.ts';
 import { TEST_PUBLISH_TOKEN } from '../harness/testStack.ts';
-import { recordWs, untilLive, type WsRecorder } from '../harness/wsClient.ts';
+import { recordWs, untilLive, untilOriginSettled, type WsRecorder } from '../harness/wsClient.ts';
 
 const SECRET = 'e2e-presence-faults-secret-0123456789abcdef';
 const KEEP_ALIVE_SECONDS = 20;
@@ -39,6 +39,7 @@ async function liveMember(stack: FaultStack, channel: string, sub: string): Prom
   ws.send({ type: 'subscribe', channel, token: await token(channel, sub), presence: true });
   await ws.waitFor(1, (f) => f.type === 'subscribed' && f.channel === channel);
   await untilLive(ws, channel, (body) => stack.publish(stack.origin().url, body));
+  await untilOriginSettled(ws);
   return ws;
 }
 

@@ -13,7 +13,7 @@ import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, it, type ExpectStatic } from 'vitest';
 import { signSubscribeToken } from '../../origin/access/subscribeToken.ts';
 import { replaceStackOrigin } from '../harness/replaceStackOrigin.ts';
-import { recordWs, untilLive, type WsFrame } from '../harness/wsClient.ts';
+import { recordWs, untilLive, untilOriginSettled, type WsFrame } from '../harness/wsClient.ts';
 import { startTestStack, type TestStack } from '../harness/testStack.ts';
 
 const SECRET = 'e2e-subscribe-token-secret-0123456789abcdef';
@@ -285,6 +285,7 @@ describe.concurrent('expiry and recovery across a token refresh', () => {
     ws.send({ type: 'subscribe', channel, token: await token([channel], exp - Math.floor(Date.now() / 1000)) });
     await ws.waitFor(1, (f) => f.type === 'subscribed');
     await untilLive(ws, channel, own.publish);
+    await untilOriginSettled(ws);
     // The origin that scheduled the close goes away; another takes its port.
     const replacement = await replaceStackOrigin(own, 'origin-replacement', BACKSTOP_ENV);
     try {
