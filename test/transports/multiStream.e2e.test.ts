@@ -211,17 +211,20 @@ describe('private channels and member events on a stream of several', () => {
   it("ends the stream when its token expires, with the notice naming its first private channel; the rest of the stream too", async () => {
     const [pub, first, second] = names('ms-exp-open', 'private-ms-exp-1', 'private-ms-exp-2') as [string, string, string];
     for (const kind of ['sse', 'stream'] as const) {
-      const token = await signSubscribeToken({ channels: ['private-ms-exp-*'], ttlSeconds: 3 }, SECRET);
+      // Long enough for the stream to be live before exp on a loaded machine (a fresh-clone run took
+      // 2.5 s to get there, past a 3 s token's whole-second exp): a close published at exp before the
+      // hold's subscriptions are in place is only caught by the expiry sweep (60 s here).
+      const token = await signSubscribeToken({ channels: ['private-ms-exp-*'], ttlSeconds: 6 }, SECRET);
       const stream = await openStream(kind, `channel=${pub}&channel=${first}&channel=${second}`, { Authorization: `Bearer ${token}` });
       expect(stream.status).toBe(200);
       await untilLive(stream, [pub, second]);
       let ended = false;
       void stream.ended.then(() => (ended = true));
-      await stream.items.waitFor(1, { match: (i) => i.kind === 'expired', timeoutMs: 8000 });
+      await stream.items.waitFor(1, { match: (i) => i.kind === 'expired', timeoutMs: 12_000 });
       expect(stream.items.items.filter((i) => i.kind === 'expired')).toEqual([{ kind: 'expired', channel: first }]);
       await until(() => ended, 'the stream to end after its token expired');
     }
-  }, 20_000);
+  }, 40_000);
 
   it('member events (?presence=1) of every channel, each naming its channel', async () => {
     const [a, b] = names('private-ms-room-a', 'private-ms-room-b') as [string, string];
