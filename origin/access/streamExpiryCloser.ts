@@ -48,9 +48,13 @@ export const SWEEP_CATCH_UP_PERIODS = 10;
 const MAX_TIMER_MS = 2 ** 31 - 1;
 const STREAM_TRANSPORTS: readonly StreamTransport[] = ['sse', 'stream'];
 
-/** The end of the sweep period that `exp` falls in: the first multiple of the period at or after it. */
+/**
+ * The end of the sweep period that `exp` falls in: the first multiple of the period after it. Never
+ * `exp` itself: the sweep at that instant would race the notice published at `exp`, and its close
+ * (without the notice) won once under load.
+ */
 export function sweepPeriodEnd(exp: number, sweepSeconds: number): number {
-  return Math.ceil(exp / sweepSeconds) * sweepSeconds;
+  return (Math.floor(exp / sweepSeconds) + 1) * sweepSeconds;
 }
 
 /** The expiry notice and the close for the streams of one channel and transport whose token expires at `exp`. */
