@@ -1,6 +1,7 @@
 // Assembles the origin from its parts. Routes stay thin; the work lives in history/, publishing/,
 // websocket/ and grip/.
-import express, { type ErrorRequestHandler, type Express } from 'express';
+import type { RequestListener } from 'node:http';
+import express, { type ErrorRequestHandler } from 'express';
 import type { ChannelAccess } from './access/channelAccess.ts';
 import type { ExpiryCloser } from './access/expiryCloser.ts';
 import type { StreamExpiryCloser } from './access/streamExpiryCloser.ts';
@@ -18,7 +19,8 @@ import { historyRoutes } from './routes/historyRoutes.ts';
 import { metricsRoutes } from './routes/metricsRoutes.ts';
 import { pollRoutes } from './routes/pollRoutes.ts';
 import { presenceRoutes } from './routes/presenceRoutes.ts';
-import { publishRoutes } from './routes/publishRoutes.ts';
+import { describeFailedRequest } from './routes/jsonAnswer.ts';
+import { isPublishRequest, publishRoutes } from './routes/publishRoutes.ts';
 import { sseRoutes } from './routes/sseRoutes.ts';
 import { staticRoutes } from './routes/staticRoutes.ts';
 import { streamRoutes } from './routes/streamRoutes.ts';
@@ -42,7 +44,11 @@ export interface OriginDeps {
   presence?: PresenceTracker;
 }
 
-export function createOriginApp(deps: OriginDeps): Express {
+/**
+ * The origin's request listener: Express for every route, except that POST /api/publish, the busiest
+ * at chat scale, is taken on Node's own request first (the same handler the router has for it).
+ */
+export function createOriginApp(deps: OriginDeps): RequestListener {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', 'loopback');
@@ -63,8 +69,9 @@ export function createOriginApp(deps: OriginDeps): Express {
       .json({ status: report.ready ? 'ready' : 'not_ready', checks: report.checks });
   });
   // The publish API first: at chat scale it is the busiest route, and every router before it costs a
-  // path match per request.
-  app.use(publishRoutes({ publisher: deps.publisher, channelCloser: deps.channelCloser, publishToken: config.publishToken, log, metrics }));
+  // path match per request (its exact path does not reach Express at all: see below).
+  const publish = publishRoutes({ publisher: deps.publisher, channelCloser: deps.channelCloser, publishToken: config.publishToken, log, metrics });
+  app.use(publish.router);
   // Realtime: every route checks Grip-Sig before anything else (body included).
   // Streams of several channels hold up to the proxy's subscriptions per connection, as a WebSocket does.
   const streams = { history, requireGrip, metrics, access, streamExpiry: deps.streamExpiryCloser, maxSubscriptions: config.wsMaxSubscriptions };
@@ -97,18 +104,10 @@ export function createOriginApp(deps: OriginDeps): Express {
     res.status(404).set('Cache-Control', 'no-store').json({ error: 'not_found', message: 'no such endpoint' });
   });
   const onError: ErrorRequestHandler = (error, req, res, _next) => {
-    const status = typeof error?.status === 'number' && error.status >= 400 && error.status < 500 ? error.status : 500;
-    if (status >= 500) deps.log.error({ err: error, path: req.path }, 'request failed');
-    const message =
-      error?.type === 'entity.parse.failed'
-        ? 'the body is not valid JSON'
-        : error?.type === 'entity.too.large'
-          ? 'the body is too large'
-          : status >= 500
-            ? 'internal error'
-            : String(error?.message ?? 'bad request');
-    res.status(status).set('Cache-Control', 'no-store').json({ error: status >= 500 ? 'internal' : 'bad_request', message });
+    const answer = describeFailedRequest(error);
+    if (answer.status >= 500) deps.log.error({ err: error, path: req.path }, 'request failed');
+    res.status(answer.status).set('Cache-Control', 'no-store').json(answer.body);
   };
   app.use(onError);
-  return app;
+  return (req, res) => (isPublishRequest(req) ? publish.handle(req, res) : app(req, res));
 }

@@ -2,14 +2,16 @@
 // what was stored and published, a retry with the same requested ids stores nothing twice, a history
 // store that is down answers 503 with nothing stored, and hostile data is refused before anything is
 // stored. Also what a WebSocket client may not do, and a WebSocket subscribe whose replay is larger
-// than Pushpin accepts in one answer.
+// than Pushpin accepts in one answer. And the publish API's own path (ahead of Express) answering
+// every kind of request as Express's route does.
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { gzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRedisServer, type RunningRedis } from '../../scripts/shared/redisServer.ts';
 import { recordSse } from '../harness/sseClient.ts';
-import { startTestStack, type TestStack } from '../harness/testStack.ts';
+import { startTestStack, TEST_PUBLISH_TOKEN, type TestStack } from '../harness/testStack.ts';
 import { recordWs } from '../harness/wsClient.ts';
 
 const ROUTE = { 'pushpin-route': 'origin' };
@@ -113,6 +115,49 @@ describe('the history store down', () => {
     }
     expect(status).toBe(200);
     expect((await history('outage')).map((m) => m.data)).toEqual([2]);
+  });
+});
+
+describe('the publish API off Express and through it', () => {
+  // POST /api/publish is taken on Node's own request ahead of Express; any other spelling of the path
+  // (here the trailing slash) reaches Express's router, which has the same route. Both must answer alike.
+  const json = { 'Content-Type': 'application/json' };
+  const auth = { Authorization: `Bearer ${TEST_PUBLISH_TOKEN}` };
+  const requests: Array<{ what: string; headers: Record<string, string>; body?: (channel: string) => string | Uint8Array; status: number }> = [
+    { what: 'one message', headers: { ...auth, ...json }, body: (c) => JSON.stringify({ channel: c, data: 1 }), status: 200 },
+    { what: 'a gzip body', headers: { ...auth, ...json, 'Content-Encoding': 'gzip' }, body: (c) => gzipSync(JSON.stringify({ items: [{ channel: c, data: 2 }] })), status: 200 },
+    { what: 'a charset parameter', headers: { ...auth, 'Content-Type': 'application/json; charset=utf-8' }, body: (c) => JSON.stringify({ channel: c, data: 3 }), status: 200 },
+    { what: 'no token', headers: json, body: (c) => JSON.stringify({ channel: c, data: 0 }), status: 401 },
+    { what: 'a wrong token', headers: { Authorization: 'Bearer nope', ...json }, body: (c) => JSON.stringify({ channel: c, data: 0 }), status: 401 },
+    { what: 'text/plain', headers: { ...auth, 'Content-Type': 'text/plain' }, body: (c) => JSON.stringify({ channel: c, data: 0 }), status: 415 },
+    { what: 'an empty body', headers: { ...auth, ...json }, status: 400 },
+    { what: 'a latin-1 body', headers: { ...auth, 'Content-Type': 'application/json; charset=latin1' }, body: (c) => JSON.stringify({ channel: c, data: 0 }), status: 415 },
+    { what: 'an unknown encoding', headers: { ...auth, ...json, 'Content-Encoding': 'compress' }, body: (c) => JSON.stringify({ channel: c, data: 0 }), status: 415 },
+    { what: 'a body that is not JSON', headers: { ...auth, ...json }, body: () => '{"channel":', status: 400 },
+    { what: 'a bad channel name', headers: { ...auth, ...json }, body: () => JSON.stringify({ channel: 'no spaces', data: 0 }), status: 400 },
+    { what: 'a body over the 8 MB cap', headers: { ...auth, ...json }, body: (c) => JSON.stringify({ channel: c, data: 'x'.repeat(9 * 1024 * 1024) }), status: 413 },
+  ];
+  const answer = async (path: string, request: (typeof requests)[number], channel: string) => {
+    const response = await fetch(`${stack.urls.origin}${path}`, { method: 'POST', headers: request.headers, ...(request.body ? { body: request.body(channel) } : {}) });
+    const body = (await response.json()) as Record<string, unknown>;
+    const headers = Object.fromEntries(['content-type', 'cache-control', 'www-authenticate'].map((h) => [h, response.headers.get(h)]));
+    // Ids and timestamps differ by nature; the rest of a 200 must not.
+    const shape = Array.isArray(body.messages) ? { messages: (body.messages as Array<Record<string, unknown>>).map((m) => Object.keys(m).sort()) } : body;
+    return { status: response.status, headers, shape };
+  };
+
+  it('answers every kind of request the same on both paths', async () => {
+    for (const [n, request] of requests.entries()) {
+      const direct = await answer('/api/publish', request, `paths-direct-${n}`);
+      const routed = await answer('/api/publish/', request, `paths-routed-${n}`);
+      expect(direct.status, request.what).toBe(request.status);
+      expect(routed, request.what).toEqual(direct);
+      expect(direct.headers['cache-control'], request.what).toBe('no-store');
+    }
+    // What was accepted was stored, once per path.
+    expect((await history('paths-direct-1')).map((m) => m.data)).toEqual([2]);
+    expect((await history('paths-routed-1')).map((m) => m.data)).toEqual([2]);
+    expect(await history('paths-direct-3')).toEqual([]);
   });
 });
 
