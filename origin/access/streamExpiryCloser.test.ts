@@ -1,16 +1,18 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { GripPublishItem } from '../publishing/gripItems.ts';
 import { createStreamExpiryCloser, streamExpiryItems, streamSweepItems, sweepPeriodEnd, SWEEP_CATCH_UP_PERIODS } from './streamExpiryCloser.ts';
+import { EXPIRY_REPEAT_SECONDS } from './expiryRepeat.ts';
 
 afterEach(() => {
   vi.useRealTimers();
 });
 
-const T0 = 1_796_000_000; // a multiple of 60 and of 10
+const T0 = 1_796_000_000; // a multiple of 10 and of 40 (not of 60)
 
 describe('stream expiry closer', () => {
   it('publishes the notice and a close to the channel of each transport, channel and exp at exp, one timer per exp', async () => {
-    vi.useFakeTimers({ now: T0 * 1000 + 200 });
+    // Answered more than EXPIRY_REPEAT_SECONDS before exp: no repeat.
+    vi.useFakeTimers({ now: T0 * 1000 - 800 });
     const published: GripPublishItem[][] = [];
     const closed: string[] = [];
     const closer = createStreamExpiryCloser({ publish: async (items) => void published.push(items), onClosed: (t, c) => closed.push(`${t} ${c}`), sweepSeconds: 60, sweep: false });
@@ -19,7 +21,7 @@ describe('stream expiry closer', () => {
     closer.hold('stream', 'private-a', T0 + 5);
     closer.hold('sse', 'private-b', T0 + 9);
     expect(closer.scheduled).toBe(3);
-    await vi.advanceTimersByTimeAsync(4_799);
+    await vi.advanceTimersByTimeAsync(5_799);
     expect(published).toEqual([]);
     await vi.advanceTimersByTimeAsync(1);
     expect(published).toEqual([[...streamExpiryItems('sse', 'private-a', T0 + 5), ...streamExpiryItems('stream', 'private-a', T0 + 5)]]);
@@ -31,6 +33,58 @@ describe('stream expiry closer', () => {
     expect(published).toHaveLength(2);
     expect(closer.scheduled).toBe(0);
     closer.stop();
+  });
+
+  it('publishes an expiry again EXPIRY_REPEAT_SECONDS after exp for the holds answered less than that before it, or after it (the proxy may subscribe them after exp)', async () => {
+    const R = EXPIRY_REPEAT_SECONDS;
+    const exp = T0 + 10;
+    vi.useFakeTimers({ now: T0 * 1000 });
+    const published: GripPublishItem[][] = [];
+    const closed: string[] = [];
+    const closer = createStreamExpiryCloser({ publish: async (items) => void published.push(items), onClosed: (t, c) => closed.push(`${t} ${c}`), sweepSeconds: 60, sweep: false });
+    // Answered early enough: subscribed by exp, closed at exp only.
+    closer.hold('sse', 'private-early', exp);
+    await vi.advanceTimersByTimeAsync((10 - R) * 1000 + 1);
+    // Answered less than R before exp: the proxy may subscribe them after the publish at exp.
+    closer.hold('sse', 'private-late', exp);
+    closer.hold('stream', 'private-late', exp);
+    await vi.advanceTimersByTimeAsync(exp * 1000 - Date.now());
+    expect(published).toEqual([[...streamExpiryItems('sse', 'private-early', exp), ...streamExpiryItems('sse', 'private-late', exp), ...streamExpiryItems('stream', 'private-late', exp)]]);
+    expect(closed).toEqual(['sse private-early', 'sse private-late', 'stream private-late']);
+    expect(closer.scheduled).toBe(2);
+    await vi.advanceTimersByTimeAsync(R * 1000 - 1);
+    expect(published).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(published[1]).toEqual([...streamExpiryItems('sse', 'private-late', exp), ...streamExpiryItems('stream', 'private-late', exp)]);
+    expect(closed).toHaveLength(3); // counted once
+    expect(closer.scheduled).toBe(0);
+    // A hold answered after exp (its token was checked before exp, the history read took a while):
+    // nothing at once, before the proxy can have subscribed it; the repeat R after the answer.
+    await vi.advanceTimersByTimeAsync(1_000);
+    const answeredAt = Date.now();
+    closer.hold('sse', 'private-after', exp);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(published).toHaveLength(2);
+    await vi.advanceTimersByTimeAsync(answeredAt + R * 1000 - Date.now() - 1);
+    expect(published).toHaveLength(2);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(published[2]).toEqual(streamExpiryItems('sse', 'private-after', exp));
+    expect(closed).toEqual(['sse private-early', 'sse private-late', 'stream private-late', 'sse private-after']);
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(published).toHaveLength(3);
+    closer.stop();
+  });
+
+  it('stop() also drops the repeats', async () => {
+    vi.useFakeTimers({ now: T0 * 1000 });
+    const published: GripPublishItem[][] = [];
+    const closer = createStreamExpiryCloser({ publish: async (items) => void published.push(items), sweepSeconds: 60, sweep: false });
+    closer.hold('sse', 'private-late', T0 + 1);
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(published).toHaveLength(1);
+    closer.stop();
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(published).toHaveLength(1);
   });
 
   it('waits for an expiry beyond setTimeout\'s range in steps', async () => {
@@ -67,11 +121,16 @@ describe('stream expiry closer', () => {
     });
     // A stream whose token expires at T0 + 14 holds the period ending T0 + 20.
     expect(closer.hold('sse', 'private-c', T0 + 14)[1]).toBe('expiry:sse:1796000020');
-    // An expiry on a period's end belongs to the next period: the sweep at that end would race the
-    // notice published at the same instant, and its close won once (the stream ended without the notice).
+    // A period's sweep closes the expiries at least EXPIRY_REPEAT_SECONDS (5) before its end: a stream
+    // answered shortly before exp may be subscribed after exp, and would miss an earlier sweep's close
+    // (nothing would ever end it if its origin was gone too); and the sweep at the instant of the
+    // notice at exp, or of its repeat, would race it (the close won once: no notice).
+    expect(sweepPeriodEnd(T0 + 15, 10)).toBe(T0 + 30);
+    expect(sweepPeriodEnd(T0 + 19, 10)).toBe(T0 + 30);
     expect(sweepPeriodEnd(T0 + 20, 10)).toBe(T0 + 30);
-    expect(sweepPeriodEnd(T0 + 19, 10)).toBe(T0 + 20);
+    expect(sweepPeriodEnd(T0 + 14, 10)).toBe(T0 + 20);
     expect(sweepPeriodEnd(T0 + 21, 10)).toBe(T0 + 30);
+    expect(sweepPeriodEnd(T0 + 25, 10)).toBe(T0 + 40);
     await vi.advanceTimersByTimeAsync(6_999);
     expect(published).toEqual([]); // nothing at start
     await vi.advanceTimersByTimeAsync(1);

@@ -77,7 +77,7 @@ export function wsRoutes(deps: WsRouteDeps): Router {
       history: deps.history,
       barriers: sealedBarriers(deps.stateSeal, connectionId),
       access: deps.access,
-      scheduleExpiry: (exp) => deps.expiryCloser.schedule(exp),
+      scheduleExpiry: (exp, subscribing) => deps.expiryCloser.schedule(exp, { newSubscription: subscribing }),
       ...(presence ? { presence } : {}),
       publish: deps.allowClientPublish ? async (input) => (await deps.publisher.publish([input]))[0]! : undefined,
       newUser: newFilterUser,

@@ -18,6 +18,8 @@ const T0 = 1_796_000_000;
 let nowMs = T0 * 1000;
 let history: HistoryStore;
 let scheduled: number[];
+/** The expiries scheduled by an answer that subscribes the connection to their channel. */
+let subscribedExpiries: number[];
 let published: string[];
 
 const SEALING = { seal: createWsStateSeal('a-test-state-secret'), connectionId: 'connection-1' };
@@ -37,7 +39,10 @@ function ports(): WsSessionPorts {
   return {
     history,
     access: createChannelAccess({ privatePrefix: 'private-', tokenSecret: SECRET }, () => Math.floor(nowMs / 1000)),
-    scheduleExpiry: (exp) => scheduled.push(exp),
+    scheduleExpiry: (exp, subscribing) => {
+      scheduled.push(exp);
+      if (subscribing) subscribedExpiries.push(exp);
+    },
     publish: async (input) => {
       published.push(input.channel);
       return { id: String(published.length), channel: input.channel, data: input.data, ts: nowMs, duplicate: false };
@@ -80,6 +85,7 @@ beforeEach(() => {
   nowMs = T0 * 1000;
   history = createMemoryHistoryStore({ maxMessagesPerChannel: 100, maxAgeMs: 3_600_000, channelIdleMs: 7 * 86_400_000 }, () => nowMs);
   scheduled = [];
+  subscribedExpiries = [];
   published = [];
 });
 
@@ -111,6 +117,9 @@ describe('WebSocket session on private channels', () => {
     expect(results[0]!.keepAliveIntervalSeconds).toBe(CATCH_UP_KEEP_ALIVE_SECONDS);
     expect(results.at(-1)!.keepAliveIntervalSeconds).toBe(GRANT_KEEP_ALIVE_SECONDS);
     expect(scheduled).toContain(T0 + 60);
+    // Only the answer that subscribes the expiry channel says so (a close near exp is then repeated).
+    expect(results.length).toBeGreaterThan(1);
+    expect(subscribedExpiries).toEqual([T0 + 60]);
     expect(framesOf(results.at(-1)!).client.concat(...results.map((r) => framesOf(r).client))).toContainEqual(
       expect.objectContaining({ type: 'subscribed', channel: 'private-a' }),
     );

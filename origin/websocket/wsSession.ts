@@ -75,8 +75,11 @@ export interface WsSessionPorts {
   access: ChannelAccess;
   /** This connection's barrier pings (sealed: a client cannot answer one it was not sent). */
   barriers: BarrierPayloads;
-  /** Makes sure the connections holding a grant until `exp` are closed at `exp` (see access/expiryCloser.ts). */
-  scheduleExpiry?(exp: number): void;
+  /**
+   * Makes sure the connections holding a grant until `exp` are closed at `exp` (see
+   * access/expiryCloser.ts); `subscribing`: this answer subscribes the connection to its channel.
+   */
+  scheduleExpiry?(exp: number, subscribing: boolean): void;
   /** Occupancy and presence (see wsPresence.ts); undefined: not counted. */
   presence?: WsPresencePort;
   newUser(): string;
@@ -638,7 +641,7 @@ export async function runWsSession(
   session.pruneEvents();
   session.out.push(...expiryControls(state.grants, session.state.grants));
   const closesAt = earliestExpiry(session.state.grants);
-  if (closesAt !== undefined) ports.scheduleExpiry?.(closesAt);
+  if (closesAt !== undefined) ports.scheduleExpiry?.(closesAt, closesAt !== earliestExpiry(state.grants));
   // While a subscribe is in progress Pushpin writes to an idle client every few seconds: Pushpin 1.36
   // (Debian's) can stop writing to a WebSocket client mid-answer until something else is written to it
   // (see CATCH_UP_CLIENT_KEEP_ALIVE_SECONDS); newer builds, Fastly's among them, do not.

@@ -12,6 +12,8 @@ import { createHmac } from 'node:crypto';
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, it, type ExpectStatic } from 'vitest';
 import { signSubscribeToken } from '../../origin/access/subscribeToken.ts';
+import { EXPIRY_REPEAT_SECONDS } from '../../origin/access/expiryRepeat.ts';
+import { startLateAnswerProxy, type LateAnswerProxy } from '../harness/lateAnswerProxy.ts';
 import { replaceStackOrigin } from '../harness/replaceStackOrigin.ts';
 import { recordWs, untilLive, untilOriginSettled, type WsFrame } from '../harness/wsClient.ts';
 import { startTestStack, type TestStack } from '../harness/testStack.ts';
@@ -26,6 +28,8 @@ const SWEEP_ENV = { SUBSCRIBE_TOKEN_SECRET: SECRET, STREAM_EXPIRY_SWEEP_SECONDS:
 let backstopStack: TestStack;
 let sweepStack: TestStack;
 let clientPublishStack: TestStack;
+/** Between Pushpin and the shared stack's origin (route `late-origin`): hands Pushpin chosen answers late. */
+let lateProxy: LateAnswerProxy;
 /** Every token handed to the edge: none may show up in a log. */
 const issued: string[] = [];
 
@@ -101,9 +105,13 @@ const ndjsonIds = (text: string) =>
     .map((m) => m.id!);
 
 beforeAll(async () => {
+  lateProxy = await startLateAnswerProxy();
   // Side by side; each kept as it comes, so afterAll stops those that started when another failed.
   const started = await Promise.allSettled([
-    startTestStack({ edge: true, originEnv: { SUBSCRIBE_TOKEN_SECRET: SECRET, LOG_LEVEL: 'debug' } }).then((s) => (stack = s)),
+    startTestStack({ edge: true, backends: { 'late-origin': lateProxy.url }, originEnv: { SUBSCRIBE_TOKEN_SECRET: SECRET, LOG_LEVEL: 'debug' } }).then((s) => {
+      stack = s;
+      lateProxy.target = s.urls.origin;
+    }),
     startTestStack({ originEnv: BACKSTOP_ENV }).then((s) => (backstopStack = s)),
     startTestStack({ originEnv: SWEEP_ENV }).then((s) => (sweepStack = s)),
     startTestStack({ edge: true, originEnv: { SUBSCRIBE_TOKEN_SECRET: SECRET, ALLOW_CLIENT_PUBLISH: 'true' } }).then((s) => (clientPublishStack = s)),
@@ -115,6 +123,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await Promise.all([stack, backstopStack, sweepStack, clientPublishStack].map((s) => s?.stop()));
+  await lateProxy?.close();
 });
 
 const HTTP_ROUTES = [
@@ -321,7 +330,8 @@ describe.concurrent('expiry and recovery across a token refresh', () => {
       for (const at of ended) {
         expect(at, 'a stream did not end').toBeGreaterThan(0);
         expect(at - exp * 1000).toBeGreaterThan(-1000);
-        expect(at - exp * 1000).toBeLessThan((SWEEP_SECONDS + 5) * 1000);
+        // The sweep of the period after exp + EXPIRY_REPEAT_SECONDS.
+        expect(at - exp * 1000).toBeLessThan((SWEEP_SECONDS + EXPIRY_REPEAT_SECONDS + 5) * 1000);
       }
       // The sweep closes without the notice (it does not know the channels); the exact close was never sent.
       expect(sse.text()).not.toContain('token-expired');
@@ -330,6 +340,34 @@ describe.concurrent('expiry and recovery across a token refresh', () => {
       await replacement.stop();
     }
   }, 90_000);
+
+  it('SSE and NDJSON: a hold answered before exp that reaches the proxy after it still gets the notice once and ends, EXPIRY_REPEAT_SECONDS after exp', async ({ expect }) => {
+    const channel = 'private-late-hold';
+    const exp = Math.floor(Date.now() / 1000) + 2;
+    const t = await token([channel], exp - Math.floor(Date.now() / 1000));
+    // The origin answers at once (and schedules the close at exp); Pushpin gets the answers 1.5 s after
+    // exp, when the origin's publish at exp has gone out to a channel nobody held yet.
+    const releaseAt = exp * 1000 + 1500;
+    for (const route of ['/events', '/stream']) lateProxy.holdAnswers(`${route}/${channel}`, releaseAt);
+    const headers = { 'pushpin-route': 'late-origin', Authorization: `Bearer ${t}` };
+    const [sse, ndjson] = await Promise.all(['/events', '/stream'].map((route) => openStream(`${stack.urls.pushpinProxy}${route}/${channel}`, headers)));
+    expect([sse!.status, ndjson!.status]).toEqual([200, 200]);
+    for (const route of ['/events', '/stream']) {
+      const answered = lateProxy.answeredAt(`${route}/${channel}`);
+      expect(answered).toHaveLength(1);
+      expect(answered[0]!).toBeLessThan(exp * 1000);
+    }
+    const timeout = new Promise<number>((r) => setTimeout(() => r(-1), exp * 1000 + (EXPIRY_REPEAT_SECONDS + 5) * 1000 - Date.now()));
+    const ended = await Promise.all([Promise.race([sse!.ended, timeout]), Promise.race([ndjson!.ended, timeout])]);
+    console.log(`held late (answers passed on ${releaseAt - exp * 1000} ms after exp): streams ended ${ended.map((at) => at - exp * 1000).join(' and ')} ms after exp`);
+    for (const at of ended) {
+      expect(at, 'a stream did not end').toBeGreaterThan(0);
+      expect(at).toBeGreaterThanOrEqual(releaseAt);
+      expect(at - exp * 1000).toBeLessThan((EXPIRY_REPEAT_SECONDS + 3) * 1000);
+    }
+    expect(sse!.text().split('event: token-expired').length - 1).toBe(1);
+    expect(ndjson!.text().split('"type":"token_expired"').length - 1).toBe(1);
+  }, 30_000);
 
   it.for<[string, '/events' | '/stream', string, (text: string) => string[], string]>([
     ['SSE', '/events', 'lastEventId', sseIds, 'event: token-expired'],

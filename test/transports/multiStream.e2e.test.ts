@@ -213,7 +213,7 @@ describe('private channels and member events on a stream of several', () => {
     for (const kind of ['sse', 'stream'] as const) {
       // Long enough for the stream to be live before exp on a loaded machine (a fresh-clone run took
       // 2.5 s to get there, past a 3 s token's whole-second exp): a close published at exp before the
-      // hold's subscriptions are in place is only caught by the expiry sweep (60 s here).
+      // hold's subscriptions are in place is only caught by its repeat 5 s later (EXPIRY_REPEAT_SECONDS).
       const token = await signSubscribeToken({ channels: ['private-ms-exp-*'], ttlSeconds: 6 }, SECRET);
       const stream = await openStream(kind, `channel=${pub}&channel=${first}&channel=${second}`, { Authorization: `Bearer ${token}` });
       expect(stream.status).toBe(200);
