@@ -58,6 +58,7 @@ export async function runChat(options: ChatOptions, log: (line: string) => void 
       drainSeconds: options.drainSeconds,
       waitAllSeconds: options.waitAllSeconds,
       pushpinDebug: options.pushpinDebug,
+      presence: options.presence,
       loadProcesses: options.loadProcesses,
       publisherProcesses: options.publisherProcesses,
     };

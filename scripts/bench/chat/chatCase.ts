@@ -50,6 +50,8 @@ export interface ChatCaseSpec {
   /** After the drain, up to this long more for the rest (0: none). */
   waitAllSeconds: number;
   pushpinDebug: boolean;
+  /** Ours: the origin counts presence (PRESENCE_TRACKING). */
+  presence: boolean;
   loadProcesses: number | undefined;
   publisherProcesses: number | undefined;
   log: (line: string) => void;
@@ -92,6 +94,8 @@ export interface ChatCaseResult {
   connectedBefore: number;
   /** Ours: the clients' silence check, seconds (undefined: the client's default). */
   silenceCheckSeconds?: number;
+  /** Ours: whether the origin counted presence. */
+  presence?: boolean;
   composition: Partial<Record<TransportName | 'socket.io', number>>;
   loadAverageBefore: [number, number, number];
   /** At the first publish. */
@@ -180,6 +184,9 @@ async function startOurs(spec: ChatCaseSpec, perChannel: number): Promise<System
     originEnv: {
       PUBLISH_TOKEN: CHAT_BENCH_TOKEN,
       LOG_LEVEL: 'warn',
+      // Presence costs a request per WebSocket per PRESENCE_KEEP_ALIVE_SECONDS (through zurl here):
+      // at 1,000 x 10 that took Pushpin's proxy from 15 to 27 CPU s a run (benchmarks.md, Chat).
+      PRESENCE_TRACKING: spec.presence ? 'true' : 'false',
       // Everything a run publishes stays retained: a client that reconnects late still recovers.
       HISTORY_MAX_MESSAGES: String(Math.max(1000, perChannel + 100)),
     },
@@ -473,6 +480,7 @@ function summarise(c: Collected): ChatCaseResult {
     seconds: spec.seconds,
     connectedBefore: spec.connectedBefore,
     ...(spec.system === 'stack' && spec.silenceCheckSeconds > 0 ? { silenceCheckSeconds: spec.silenceCheckSeconds } : {}),
+    ...(spec.system === 'stack' ? { presence: spec.presence } : {}),
     composition: c.composition,
     loadAverageBefore: c.loadAverageBefore,
     loadAverageAtPublish: c.loadAverageAtPublish,

@@ -16,6 +16,7 @@ describe('parseChatOptions', () => {
       waitAllSeconds: 0,
       silenceCheckSeconds: 300,
       pushpinDebug: false,
+      presence: false,
       socketIo: true,
       outDir: 'bench-results/chat',
     });
@@ -27,12 +28,12 @@ describe('parseChatOptions', () => {
   it('reads every option', () => {
     const o = parseChatOptions([
       '--channels', '100,1000', '--subscribers', '3', '--rate', '0.5', '--publishers', '20', '--seconds', '5', '--connected-before', '30',
-      '--mix', 'sse', '--connect-rate', '200', '--silence-check', '0', '--drain', '5', '--wait-all', '60', '--pushpin-debug', '--no-socket-io',
+      '--mix', 'sse', '--connect-rate', '200', '--silence-check', '0', '--drain', '5', '--wait-all', '60', '--pushpin-debug', '--presence', '--no-socket-io',
       '--load-processes', '3', '--publisher-processes', '2', '--out', 'x', '--merge',
     ]);
     expect(o).toMatchObject({
       channels: [100, 1000], subscribers: 3, rate: 0.5, publishers: 20, seconds: 5, connectedBefore: 30, connectRate: 200, silenceCheckSeconds: 0, drainSeconds: 5,
-      waitAllSeconds: 60, pushpinDebug: true, socketIo: false, loadProcesses: 3, publisherProcesses: 2, outDir: 'x', merge: true,
+      waitAllSeconds: 60, pushpinDebug: true, presence: true, socketIo: false, loadProcesses: 3, publisherProcesses: 2, outDir: 'x', merge: true,
     });
     expect(o.mix).toEqual({ sse: 1, ws: 0, stream: 0, poll: 0 });
   });

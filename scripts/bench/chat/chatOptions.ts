@@ -28,6 +28,8 @@ export interface ChatOptions extends CommonBenchOptions {
   waitAllSeconds: number;
   /** Run Pushpin's handler at debug and count its next-link fetches per second (diagnostic: slows the handler). */
   pushpinDebug: boolean;
+  /** The origin counts presence (PRESENCE_TRACKING, the origin's default; off here unless asked). */
+  presence: boolean;
   socketIo: boolean;
   /** Subscriber processes; default one per 2,500 subscribers, 2 to 8. */
   loadProcesses: number | undefined;
@@ -77,6 +79,9 @@ latest.md, latest.svg.
   --wait-all N          then up to N seconds more until everything arrived (default 0); the
                         results say how many arrived within the drain and when the last one did
   --pushpin-debug       Pushpin's handler at debug level: next-link fetches per second in the results
+  --presence            the origin counts presence (its own default): every WebSocket with
+                        subscriptions then calls the origin once per PRESENCE_KEEP_ALIVE_SECONDS
+                        (30 s), through zurl locally. Off by default: Socket.IO rooms count nothing
   --no-socket-io        skip the Socket.IO runs
   --load-processes K    subscriber processes (default one per 2,500 subscribers, 2 to 8)
   --publisher-processes K  publisher processes (default one per 1,500 msg/s, 1 to 4)
@@ -107,6 +112,7 @@ export function parseChatOptions(args: string[]): ChatOptions {
     drain: { type: 'string' },
     'wait-all': { type: 'string' },
     'pushpin-debug': { type: 'boolean' },
+    presence: { type: 'boolean' },
     'no-socket-io': { type: 'boolean' },
     'load-processes': { type: 'string' },
     'publisher-processes': { type: 'string' },
@@ -142,6 +148,7 @@ export function parseChatOptions(args: string[]): ChatOptions {
     drainSeconds: v.drain !== undefined ? number('drain', v.drain, 0, 3600, true) : quick ? QUICK.drainSeconds : 15,
     waitAllSeconds: v['wait-all'] !== undefined ? number('wait-all', v['wait-all'], 0, 3600, true) : 0,
     pushpinDebug: v['pushpin-debug'] === true,
+    presence: v.presence === true,
     socketIo: v['no-socket-io'] !== true,
     loadProcesses: v['load-processes'] !== undefined ? wholeNumber('load-processes', v['load-processes'], 1, 64) : undefined,
     publisherProcesses: v['publisher-processes'] !== undefined ? wholeNumber('publisher-processes', v['publisher-processes'], 1, 64) : undefined,

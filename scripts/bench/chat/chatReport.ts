@@ -17,7 +17,7 @@ export interface ChatDocument {
 
 /** What makes two rows the same measurement (a later run replaces it under --merge). */
 export function rowKey(r: ChatCaseResult): string {
-  return [r.system, r.pushpinProfile ?? '', r.channels, r.subscribersPerChannel, r.rate, r.seconds, r.connectedBefore].join('|');
+  return [r.system, r.pushpinProfile ?? '', r.channels, r.subscribersPerChannel, r.rate, r.seconds, r.connectedBefore, r.presence === true ? 'presence' : ''].join('|');
 }
 
 export function mergeDocuments(previous: ChatDocument, current: ChatDocument): ChatDocument {
@@ -94,6 +94,7 @@ export function markdownReport(doc: ChatDocument): string {
       `C channels x S subscribers (${formatMix(o.mix)}; Socket.IO: its WebSocket clients), every channel ${o.rate} msg/s for ${o.seconds} s ` +
       `through the origin's POST /api/publish (one message per request over ${o.publishers} connections) or emitted to the Socket.IO server; ` +
       `subscribers connected at ${o.connectRate}/s, clients' silence check ${o.silenceCheckSeconds > 0 ? `${o.silenceCheckSeconds} s` : 'the default'}; ` +
+      `${o.presence ? 'the origin counting presence' : 'presence off at the origin (PRESENCE_TRACKING=false; Socket.IO rooms count nothing either)'}; ` +
       `load generators in child processes on the same machine (${doc.generatedAt}).`,
     '',
     ...(doc.runs && doc.runs.length > 1 ? [`Merged from ${doc.runs.length} runs: ${doc.runs.map((r) => `\`${r.command}\` (${r.generatedAt})`).join('; ')}.`, ''] : []),
