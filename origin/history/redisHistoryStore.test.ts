@@ -202,7 +202,7 @@ describe('Redis history store', () => {
 async function cuttingRelay(
   target: string,
   marker: string,
-  options: { refuseAfterCut?: boolean } = {},
+  options: { refuseAfterCut?: boolean; reopenAfterMs?: number } = {},
 ): Promise<{ url: string; cuts: number; close(): Promise<void> }> {
   const { hostname: host, port } = new URL(target);
   const sockets = new Set<import('node:net').Socket>();
@@ -219,7 +219,12 @@ async function cuttingRelay(
         relay.cuts++;
         // Redis runs it; its reply is never relayed (and with refuseAfterCut, Redis is unreachable after).
         upstream.pause();
-        if (options.refuseAfterCut) server.close();
+        if (options.refuseAfterCut) {
+          const { port: own } = server.address() as AddressInfo;
+          server.close();
+          // Reachable again on the same address after a while (Redis back after an outage).
+          if (options.reopenAfterMs !== undefined) setTimeout(() => server.listen(own, '127.0.0.1'), options.reopenAfterMs);
+        }
         setTimeout(() => {
           client.destroy();
           upstream.destroy();
@@ -295,6 +300,33 @@ describe('an append whose answer is lost with the connection', () => {
       expect(down).toBeInstanceOf(HistoryUnavailableError);
       expect((down as HistoryUnavailableError).maybeStored).toBe(false);
     } finally {
+      await relay.close();
+    }
+  }, 30_000);
+
+  it('takes what it stored out of flight once Redis answers again, so subscribes on the channel are not held up until the in-flight TTL', async () => {
+    const relay = await cuttingRelay(redis.url, 'settle-later-probe', { refuseAfterCut: true, reopenAfterMs: 10_000 });
+    const prefix = `lost${++prefixCounter}:`;
+    const raw = new Redis(redis.url);
+    try {
+      const history = await store({ prefix, url: relay.url });
+      await history.append('c', [{ data: 'before' }]);
+      const error = await history.append('c', [{ data: 'settle-later-probe' }]).catch((e: unknown) => e);
+      expect((error as HistoryUnavailableError).maybeStored).toBe(true);
+      const [probe] = (await raw.xrange(`${prefix}{c}:log`, '-', '+')).filter(([, fields]) => fields.includes('"settle-later-probe"'));
+      const id = probe![0].replace(/-0$/, '');
+      // Stored and in flight, and nothing will publish it.
+      expect(await raw.zscore(`${prefix}{c}:fly`, id)).not.toBeNull();
+      // Redis reachable again 10 s after the cut (the append gave up before): out of flight within moments, not the TTL's 60 s.
+      let inFlight: string | null = 'unknown';
+      for (let n = 0; n < 120 && inFlight !== null; n++) {
+        await new Promise((r) => setTimeout(r, 100));
+        inFlight = await raw.zscore(`${prefix}{c}:fly`, id);
+      }
+      expect(inFlight, 'the lost append is still in flight').toBeNull();
+      expect(await history.stillInFlight('c', [id])).toEqual([]);
+    } finally {
+      raw.disconnect();
       await relay.close();
     }
   }, 30_000);

@@ -45,6 +45,8 @@ type StreamEntry = [id: string, fields: string[]];
 const APPEND_ANSWER_TTL_MS = 120_000;
 /** How long an append sent on a ready connection is asked again after its answer was lost. */
 const APPEND_RETRY_MS = 2000;
+/** How often an append given up on (its outcome unknown) is looked up again while Redis does not answer. */
+const LOST_APPEND_CHECK_MS = 500;
 
 /** An append waits at most this long for a gate to open (gates last a catch-up round, milliseconds). */
 const GATE_WAIT_LIMIT_MS = 2000;
@@ -141,6 +143,42 @@ export async function createRedisHistoryStore(options: RedisHistoryOptions): Pro
    * Queued while Redis was down, it never ran. A call that finds the server restarted since it was
    * checked ('unverified') runs again at once after a check.
    */
+  /**
+   * An append given up on with its outcome unknown (its answer lost, Redis gone for longer than
+   * APPEND_RETRY_MS): whatever it stored went into flight, and nothing will publish it (its caller
+   * was told the outcome is unknown). Left alone, it would count as in flight until the in-flight TTL,
+   * and every WebSocket subscribe on the channel would wait for it and be answered subscribe_busy
+   * meanwhile (seen: 100 WebSocket clients of one channel recovering for ~20 s after Redis was killed
+   * mid-append). So once Redis answers again, the append's done key says what it stored, and that is
+   * taken out of flight at once: no proxy was sent it, so nothing can land late. Clients get those
+   * messages from the history (the next message's `prev` names them).
+   */
+  const lostAppendTimers = new Set<NodeJS.Timeout>();
+  let closed = false;
+  const settleLostAppend = (channel: string, done: string): void => {
+    const until = Date.now() + inFlightTtlMs;
+    const check = async (): Promise<void> => {
+      try {
+        const saved = await redis.get(done);
+        // No done key: the append never ran (or ran so long ago that its messages are out of flight anyway).
+        const reply = saved === null ? [] : (JSON.parse(saved) as unknown[]);
+        const ids = reply[0] === 'ok' ? storedIdsOf(reply) : [];
+        if (ids.length > 0) await redis.zrem(keysOf(channel).fly, ...ids);
+      } catch {
+        if (!closed && Date.now() < until) later();
+      }
+    };
+    const later = () => {
+      const timer = setTimeout(() => {
+        lostAppendTimers.delete(timer);
+        void check();
+      }, LOST_APPEND_CHECK_MS);
+      timer.unref();
+      lostAppendTimers.add(timer);
+    };
+    later();
+  };
+
   const runAppends = async (calls: ChannelAppend[]): Promise<Array<unknown[] | HistoryUnavailableError>> => {
     const results: Array<unknown[] | HistoryUnavailableError> = new Array(calls.length);
     const doneKeys = calls.map(({ channel }) => `${prefix}{${channel}}:done:${randomUUID()}`);
@@ -192,6 +230,7 @@ export async function createRedisHistoryStore(options: RedisHistoryOptions): Pro
               cause: lastError,
               maybeStored: sentReady,
             });
+            if (sentReady) settleLostAppend(calls[i]!.channel, doneKeys[i]!);
           }
           break;
         }
@@ -200,6 +239,19 @@ export async function createRedisHistoryStore(options: RedisHistoryOptions): Pro
       pending = again;
     }
     return results;
+  };
+
+  /** The ids an 'ok' reply stored (not those it found already stored). */
+  const storedIdsOf = (reply: unknown[]): string[] => {
+    const ids: string[] = [];
+    for (let s = 0; s < Number(reply[1]); s++) {
+      const segment = reply[2 + s] as unknown[];
+      if (segment[0] !== 'ok') continue;
+      for (let i = 0; i < Number(segment[1]); i++) {
+        if (Number(segment[4 + 4 * i]) !== 1) ids.push(String(segment[2 + 4 * i]));
+      }
+    }
+    return ids;
   };
 
   /** The segments of an 'ok' reply, as results (inputs give the data back, as the script does not). */
@@ -316,6 +368,11 @@ export async function createRedisHistoryStore(options: RedisHistoryOptions): Pro
       await call(() => redis.ping());
     },
 
-    close: connection.close,
+    async close() {
+      closed = true;
+      for (const timer of lostAppendTimers) clearTimeout(timer);
+      lostAppendTimers.clear();
+      await connection.close();
+    },
   };
 }
