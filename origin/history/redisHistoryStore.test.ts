@@ -208,6 +208,7 @@ async function cuttingRelay(
   const sockets = new Set<import('node:net').Socket>();
   const relay = { url: '', cuts: 0, close: async () => {} };
   let armed = true;
+  let reopen: NodeJS.Timeout | undefined;
   const server = createServer((client) => {
     const upstream = connect(Number(port), host);
     sockets.add(client).add(upstream);
@@ -223,7 +224,7 @@ async function cuttingRelay(
           const { port: own } = server.address() as AddressInfo;
           server.close();
           // Reachable again on the same address after a while (Redis back after an outage).
-          if (options.reopenAfterMs !== undefined) setTimeout(() => server.listen(own, '127.0.0.1'), options.reopenAfterMs);
+          if (options.reopenAfterMs !== undefined) reopen = setTimeout(() => server.listen(own, '127.0.0.1'), options.reopenAfterMs);
         }
         setTimeout(() => {
           client.destroy();
@@ -242,6 +243,7 @@ async function cuttingRelay(
   relay.url = `redis://127.0.0.1:${(server.address() as AddressInfo).port}`;
   relay.close = () =>
     new Promise((resolve) => {
+      clearTimeout(reopen);
       for (const socket of sockets) socket.destroy();
       if (server.listening) server.close(() => resolve());
       else resolve();

@@ -155,14 +155,15 @@ export async function createRedisHistoryStore(options: RedisHistoryOptions): Pro
    */
   const lostAppendTimers = new Set<NodeJS.Timeout>();
   let closed = false;
-  const settleLostAppend = (channel: string, done: string): void => {
+  const settleLostAppend = ({ channel, segments }: ChannelAppend, done: string): void => {
     const until = Date.now() + inFlightTtlMs;
     const check = async (): Promise<void> => {
       try {
         const saved = await redis.get(done);
         // No done key: the append never ran (or ran so long ago that its messages are out of flight anyway).
         const reply = saved === null ? [] : (JSON.parse(saved) as unknown[]);
-        const ids = reply[0] === 'ok' ? storedIdsOf(reply) : [];
+        const stored = reply[0] === 'ok' ? segmentsOf(channel, segments, reply) : [];
+        const ids = stored.flatMap((segment) => (segment.ok ? segment.result.messages.filter((m) => !m.duplicate).map((m) => m.message.id) : []));
         if (ids.length > 0) await redis.zrem(keysOf(channel).fly, ...ids);
       } catch {
         if (!closed && Date.now() < until) later();
@@ -230,7 +231,7 @@ export async function createRedisHistoryStore(options: RedisHistoryOptions): Pro
               cause: lastError,
               maybeStored: sentReady,
             });
-            if (sentReady) settleLostAppend(calls[i]!.channel, doneKeys[i]!);
+            if (sentReady) settleLostAppend(calls[i]!, doneKeys[i]!);
           }
           break;
         }
@@ -239,19 +240,6 @@ export async function createRedisHistoryStore(options: RedisHistoryOptions): Pro
       pending = again;
     }
     return results;
-  };
-
-  /** The ids an 'ok' reply stored (not those it found already stored). */
-  const storedIdsOf = (reply: unknown[]): string[] => {
-    const ids: string[] = [];
-    for (let s = 0; s < Number(reply[1]); s++) {
-      const segment = reply[2 + s] as unknown[];
-      if (segment[0] !== 'ok') continue;
-      for (let i = 0; i < Number(segment[1]); i++) {
-        if (Number(segment[4 + 4 * i]) !== 1) ids.push(String(segment[2 + 4 * i]));
-      }
-    }
-    return ids;
   };
 
   /** The segments of an 'ok' reply, as results (inputs give the data back, as the script does not). */

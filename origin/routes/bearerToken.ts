@@ -35,7 +35,11 @@ export function bearerTokenGuard(token: string, realm: string, variable: string)
 
 /** The guard as Express middleware: lets a request on only with the token; 401 otherwise. */
 export function requireBearerToken(token: string, realm: string, variable: string): RequestHandler {
-  const guard = bearerTokenGuard(token, realm, variable);
+  return requireGuard(bearerTokenGuard(token, realm, variable));
+}
+
+/** A guard already made (one also used off Express) as Express middleware. */
+export function requireGuard(guard: BearerTokenGuard): RequestHandler {
   return (req: Request, res: Response, next: NextFunction) => {
     if (!guard.accepts(req)) return guard.refuse(res);
     next();

@@ -11,7 +11,7 @@ import { parsePublishBody } from '../publishing/publishInput.ts';
 import type { Logger } from '../observability/logger.ts';
 import { createPublishSummary } from '../observability/publishSummary.ts';
 import type { OriginMetrics } from '../observability/metrics.ts';
-import { bearerTokenGuard, requireBearerToken } from './bearerToken.ts';
+import { bearerTokenGuard, requireGuard } from './bearerToken.ts';
 import { describeFailedRequest, sendJson } from './jsonAnswer.ts';
 import { channelParam, RequestParamError, sendBadRequest } from './realtimeRequest.ts';
 
@@ -46,7 +46,7 @@ export function publishRoutes(deps: {
   // 1000 items of up to 64 KiB each would be 64 MiB; cap a request at 8 MiB.
   const jsonBody = express.json({ limit: '8mb', type: () => true });
   const guard = bearerTokenGuard(deps.publishToken, 'publish', 'PUBLISH_TOKEN');
-  const requireToken = requireBearerToken(deps.publishToken, 'publish', 'PUBLISH_TOKEN');
+  const requireToken = requireGuard(guard);
 
   const answerFailedRequest = (req: IncomingMessage, res: ServerResponse, error: unknown): void => {
     const answer = describeFailedRequest(error);
